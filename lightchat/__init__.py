@@ -1,0 +1,71 @@
+"""lightchat: conversational AI apps in the browser.
+
+Chainlit's API, served the server-rendered way. A minimal app::
+
+    import lightchat as cl
+
+    @cl.on_message
+    async def main(message: cl.Message):
+        await cl.Message(content=f"You said: {message.content}").send()
+
+Run it with ``lightchat serve app.py``. Importing this package reads and writes nothing.
+"""
+
+from __future__ import annotations
+
+from lightchat.__about__ import __version__
+from lightchat.api import (
+    Context,
+    ErrorMessage,
+    Message,
+    Step,
+    UserSession,
+    context,
+    make_async,
+    run_sync,
+    step,
+    user_session,
+)
+from lightchat.app import LightChat
+from lightchat.config import Settings
+from lightchat.errors import (
+    AppLoadError,
+    ConfigError,
+    LightChatError,
+    NoSessionError,
+    SessionClosedError,
+)
+
+default_app = LightChat()
+"""The app the module-level decorators register on; ``lightchat serve`` serves it."""
+
+on_chat_start = default_app.on_chat_start
+on_message = default_app.on_message
+on_chat_end = default_app.on_chat_end
+on_stop = default_app.on_stop
+
+__all__ = [
+    "AppLoadError",
+    "ConfigError",
+    "Context",
+    "ErrorMessage",
+    "LightChat",
+    "LightChatError",
+    "Message",
+    "NoSessionError",
+    "SessionClosedError",
+    "Settings",
+    "Step",
+    "UserSession",
+    "__version__",
+    "context",
+    "default_app",
+    "make_async",
+    "on_chat_end",
+    "on_chat_start",
+    "on_message",
+    "on_stop",
+    "run_sync",
+    "step",
+    "user_session",
+]

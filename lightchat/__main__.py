@@ -1,0 +1,3 @@
+from lightchat.cli import main
+
+main()

@@ -1,0 +1,500 @@
+"""The objects a chat app works with: ``Message``, ``ErrorMessage``, ``Step`` and friends.
+
+They follow Chainlit's names and behaviour. Each is plain data plus a few coroutines that
+hand the data to the current chat session as events; none of them does I/O itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import json
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from contextvars import ContextVar
+from types import TracebackType
+from typing import Any, ParamSpec, TypeVar, cast, overload
+
+from lightchat.errors import ConfigError, NoSessionError
+from lightchat.events import (
+    STEP_TYPES,
+    MessageData,
+    MessageEvent,
+    MessageType,
+    RemoveEvent,
+    StepData,
+    StepEvent,
+    StepType,
+    new_id,
+)
+from lightchat.session import ChatSession, _current, current_session, dispatch, in_loop_thread
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_current_step: ContextVar[Step | None] = ContextVar("lightchat_step", default=None)
+
+
+def _text(value: Any) -> tuple[str, str | None]:
+    """A value as shown in a step: strings as they are, anything else as JSON if it can."""
+    if value is None:
+        return "", None
+    if isinstance(value, str):
+        return value, None
+    try:
+        return json.dumps(value, indent=2, ensure_ascii=False, default=str), "json"
+    except (TypeError, ValueError):
+        return str(value), None
+
+
+class Message:
+    """A chat message.
+
+    Example::
+
+        msg = cl.Message(content="")
+        for token in ["Hel", "lo"]:
+            await msg.stream_token(token)
+        await msg.send()
+    """
+
+    def __init__(
+        self,
+        content: str | Any = "",
+        author: str | None = None,
+        language: str | None = None,
+        parent_id: str | None = None,
+        id: str | None = None,  # noqa: A002 - Chainlit's keyword
+        type: MessageType = "assistant_message",  # noqa: A002
+        created_at: float | None = None,
+        elements: list[Any] | None = None,
+        actions: list[Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+        tags: list[str] | None = None,
+    ) -> None:
+        text, detected = _text(content)
+        self.content: str = text
+        self.language = language or detected
+        self.author = author
+        self.parent_id = parent_id
+        self.id = id or new_id()
+        self.type: MessageType = type
+        self.created_at = created_at or time.time()
+        self.elements = list(elements or [])
+        self.actions = list(actions or [])
+        self.metadata = dict(metadata or {})
+        self.tags = list(tags or [])
+        self.command: str | None = None
+        self._session: ChatSession | None = None
+        self._streaming = False
+        self._sent = False
+
+    @classmethod
+    def from_data(cls, data: MessageData) -> Message:
+        """The message a user sent, as ``on_message`` receives it."""
+        message = cls(
+            content=data.content,
+            author=data.author,
+            id=data.id,
+            type=data.type,
+            created_at=data.created_at,
+        )
+        message._sent = True
+        return message
+
+    def _bind(self) -> ChatSession:
+        if self._session is None:
+            self._session = current_session()
+            if self.parent_id is None:
+                parent = _current_step.get()
+                self.parent_id = parent.id if parent is not None else None
+        return self._session
+
+    def _data(self, streaming: bool) -> MessageData:
+        session = self._bind()
+        return MessageData(
+            id=self.id,
+            author=self.author or session.settings.name,
+            type=self.type,
+            content=self.content,
+            language=self.language,
+            parent_id=self.parent_id,
+            created_at=self.created_at,
+            streaming=streaming,
+        )
+
+    def _emit(self, streaming: bool) -> None:
+        session = self._bind()
+        dispatch(session, session.emit, MessageEvent(self._data(streaming)))
+
+    async def send(self) -> Message:
+        """Show the message (or finish one that was streaming). Returns the message."""
+        self._streaming = False
+        self._sent = True
+        self._emit(streaming=False)
+        return self
+
+    async def update(self) -> bool:
+        """Show the message's current content (and author) in place of the old."""
+        self._emit(streaming=self._streaming)
+        return True
+
+    async def remove(self) -> bool:
+        """Take the message out of the chat."""
+        session = self._bind()
+        dispatch(session, session.emit, RemoveEvent(self.id))
+        return True
+
+    async def stream_token(self, token: str, is_sequence: bool = False) -> None:
+        """Append ``token`` to the message as it is shown (``is_sequence``: replace it)."""
+        session = self._bind()
+        if is_sequence:
+            self.content = token
+            self._streaming = True
+            self._emit(streaming=True)
+            return
+        if not self._streaming:
+            # The first token shows the message (or re-opens a sent one) as streaming.
+            self._streaming = True
+            self.content += token
+            self._emit(streaming=True)
+            return
+        self.content += token
+        dispatch(session, session.stream, self.id, token)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The message as a plain dict (Chainlit's shape, for history and prompts)."""
+        return {
+            "id": self.id,
+            "output": self.content,
+            "author": self.author,
+            "type": self.type,
+            "language": self.language,
+            "parentId": self.parent_id,
+            "createdAt": self.created_at,
+        }
+
+    def __repr__(self) -> str:
+        return f"Message(id={self.id!r}, author={self.author!r}, content={self.content[:40]!r})"
+
+
+class ErrorMessage(Message):
+    """A message shown as an error (``role="alert"``)."""
+
+    def __init__(self, content: str, author: str = "Error", **kwargs: Any) -> None:
+        super().__init__(content=content, author=author, type="error", **kwargs)
+
+
+class Step:
+    """An intermediate step: a tool call, a retrieval, an LLM call.
+
+    Use it as an async (or plain) context manager; steps opened inside it nest under it::
+
+        async with cl.Step(name="search", type="tool") as step:
+            step.input = query
+            step.output = await search(query)
+    """
+
+    def __init__(
+        self,
+        name: str | None = None,
+        type: StepType = "undefined",  # noqa: A002 - Chainlit's keyword
+        id: str | None = None,  # noqa: A002
+        parent_id: str | None = None,
+        show_input: bool | str = "json",
+        language: str | None = None,
+        default_open: bool = False,
+        elements: list[Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+        tags: list[str] | None = None,
+        icon: str | None = None,
+    ) -> None:
+        if type not in STEP_TYPES:
+            raise ConfigError(
+                f"Step type {type!r} is not one of {', '.join(sorted(STEP_TYPES))}; pick one."
+            )
+        self.name = name or "Step"
+        self.type: StepType = type
+        self.id = id or new_id()
+        self.parent_id = parent_id
+        self.show_input = show_input
+        self.language = language
+        self.default_open = default_open
+        self.elements = list(elements or [])
+        self.metadata = dict(metadata or {})
+        self.tags = list(tags or [])
+        self.icon = icon
+        self.is_error = False
+        self.start: float | None = None
+        self.end: float | None = None
+        self._input = ""
+        self._output = ""
+        self._output_language: str | None = None
+        self._session: ChatSession | None = None
+        self._token: Any = None
+
+    @property
+    def input(self) -> str:
+        """What the step was given (a non-string value is shown as JSON)."""
+        return self._input
+
+    @input.setter
+    def input(self, value: Any) -> None:
+        self._input, _ = _text(value)
+
+    @property
+    def output(self) -> str:
+        """What the step produced (a non-string value is shown as JSON)."""
+        return self._output
+
+    @output.setter
+    def output(self, value: Any) -> None:
+        self._output, self._output_language = _text(value)
+
+    def _data(self) -> StepData:
+        started = self.start or time.time()
+        return StepData(
+            id=self.id,
+            name=self.name,
+            type=self.type,
+            parent_id=self.parent_id,
+            input=self._input,
+            output=self._output,
+            status="failed" if self.is_error else ("done" if self.end else "running"),
+            show_input=self.show_input,
+            language=self.language or self._output_language,
+            started_at=started,
+            ended_at=self.end,
+        )
+
+    def _emit(self) -> None:
+        session = self._session
+        if session is not None:
+            dispatch(session, session.emit, StepEvent(self._data()))
+
+    def _enter(self) -> None:
+        try:
+            self._session = current_session()
+        except NoSessionError:
+            self._session = None  # outside a chat (a unit test): run without showing
+        if self.parent_id is None:
+            parent = _current_step.get()
+            self.parent_id = parent.id if parent is not None else None
+        self._token = _current_step.set(self)
+        self.start = time.time()
+        self._emit()
+
+    def _exit(self, exc: BaseException | None) -> None:
+        if self._token is not None:
+            try:
+                _current_step.reset(self._token)
+            except ValueError:  # exited in another context (e.g. a generator); harmless
+                _current_step.set(None)
+            self._token = None
+        if exc is not None:
+            self.is_error = True
+            if not self._output:
+                self._output = str(exc) or type(exc).__name__
+        self.end = time.time()
+        self._emit()
+
+    async def __aenter__(self) -> Step:
+        self._enter()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._exit(exc)
+
+    def __enter__(self) -> Step:
+        self._enter()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._exit(exc)
+
+    async def send(self) -> Step:
+        """Show the step (as it stands) without the context manager."""
+        if self._session is None:
+            self._session = current_session()
+        if self.start is None:
+            self.start = time.time()
+        self._emit()
+        return self
+
+    async def update(self) -> bool:
+        """Show the step's current input, output and state."""
+        self._emit()
+        return True
+
+    async def remove(self) -> bool:
+        """Take the step (and its nested steps) out of the chat."""
+        session = self._session or current_session()
+        dispatch(session, session.emit, RemoveEvent(self.id))
+        return True
+
+    async def stream_token(self, token: str, is_sequence: bool = False) -> None:
+        """Append ``token`` to the step's output as it is shown (``is_sequence``: replace)."""
+        if is_sequence:
+            self._output = token
+            self._emit()
+            return
+        self._output += token
+        session = self._session
+        if session is not None:
+            dispatch(session, session.stream, self.id, token)
+
+
+def _describe_call(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    try:
+        bound = inspect.signature(func).bind(*args, **kwargs)
+    except TypeError:
+        return {"args": list(args), **kwargs}
+    arguments = dict(bound.arguments)
+    arguments.pop("self", None)
+    arguments.pop("cls", None)
+    return arguments
+
+
+@overload
+def step(original_function: Callable[P, R]) -> Callable[P, R]: ...
+@overload
+def step(
+    original_function: None = None,
+    *,
+    name: str | None = None,
+    type: StepType = "undefined",  # noqa: A002
+    show_input: bool | str = "json",
+    language: str | None = None,
+    default_open: bool = False,
+) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+def step(
+    original_function: Callable[P, R] | None = None,
+    *,
+    name: str | None = None,
+    type: StepType = "undefined",  # noqa: A002
+    show_input: bool | str = "json",
+    language: str | None = None,
+    default_open: bool = False,
+) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
+    """Show each call of a function as a step, with its arguments and its return value.
+
+    Works on sync and async functions, with or without arguments::
+
+        @cl.step(type="tool")
+        async def search(query: str) -> str: ...
+    """
+
+    def decorate(func: Callable[P, R]) -> Callable[P, R]:
+        def make() -> Step:
+            return Step(
+                name=name or func.__name__,
+                type=type,
+                show_input=show_input,
+                language=language,
+                default_open=default_open,
+            )
+
+        if inspect.iscoroutinefunction(func):
+            async_func = cast(Callable[P, Awaitable[Any]], func)
+
+            @functools.wraps(func)
+            async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+                current = make()
+                current.input = _describe_call(func, args, kwargs)
+                async with current:
+                    result = await async_func(*args, **kwargs)
+                    if result is not None and not current.output:
+                        current.output = result
+                    return result
+
+            return cast(Callable[P, R], async_wrapper)
+
+        @functools.wraps(func)
+        def sync_wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            current = make()
+            current.input = _describe_call(func, args, kwargs)
+            with current:
+                result = func(*args, **kwargs)
+                if result is not None and not current.output:
+                    current.output = result
+                return result
+
+        return sync_wrapper
+
+    if original_function is not None:
+        return decorate(original_function)
+    return decorate
+
+
+class UserSession:
+    """Per-chat storage for the app (``cl.user_session``): any Python object, by key."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value stored under ``key`` in this chat, or ``default``."""
+        return current_session().data.get(key, default)
+
+    def set(self, key: str, value: Any) -> None:
+        """Store ``value`` under ``key`` for the rest of this chat."""
+        current_session().data[key] = value
+
+    def __contains__(self, key: str) -> bool:
+        return key in current_session().data
+
+
+class Context:
+    """Where the running callback stands (``cl.context``): its session and current step."""
+
+    @property
+    def session(self) -> ChatSession:
+        """The current chat session (``id``, ``user``, ``thread_id``)."""
+        return current_session()
+
+    @property
+    def current_step(self) -> Step | None:
+        """The innermost step open here, if any."""
+        return _current_step.get()
+
+
+user_session = UserSession()
+context = Context()
+
+
+def make_async(func: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
+    """Turn a blocking function into a coroutine function that runs it in a thread.
+
+    The thread sees the chat's context, so ``cl.user_session`` and ``run_sync`` work there.
+    """
+
+    @functools.wraps(func)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        return await asyncio.to_thread(func, *args, **kwargs)
+
+    return wrapper
+
+
+def run_sync(coro: Coroutine[Any, Any, R]) -> R:
+    """Run a coroutine from sync code and return its result.
+
+    In a sync callback (a worker thread) it runs on the chat's event loop and waits, e.g.
+    ``cl.run_sync(cl.Message("hi").send())``. With no chat and no loop, it just runs it.
+    """
+    session = _current.get(None)
+    if session is not None and not in_loop_thread(session):
+        return asyncio.run_coroutine_threadsafe(coro, session.loop).result()
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    coro.close()
+    raise RuntimeError("run_sync() cannot wait on the event loop's own thread; use await.")

@@ -1,0 +1,121 @@
+"""The app object: callbacks, settings and the server, wired together.
+
+``LightChat`` is an ASGI app. The module-level decorators (``cl.on_message``...) register on
+a default instance that ``lightchat serve`` picks up; an explicit instance keeps several
+apps apart in one process::
+
+    app = LightChat()
+
+    @app.on_message
+    async def echo(message):
+        await Message(content=message.content).send()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.types import Receive, Scope, Send
+
+from lightchat.api import Message
+from lightchat.bus import Bus, MemoryBus
+from lightchat.config import Settings
+from lightchat.identity import BrowserIdentity
+from lightchat.middleware import BodyLimit, SameOriginWrites, SecurityHeaders
+from lightchat.registry import Registry
+from lightchat.render import Renderer
+from lightchat.routes import STATIC_DIR, Services, not_found, routes
+from lightchat.session import Chats
+
+REAP_EVERY_S = 60
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def _static_version() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(STATIC_DIR.iterdir()):
+        if path.name.startswith("lightchat."):
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
+class LightChat(Registry):
+    """A chat app: register callbacks with its decorators, serve it as an ASGI app."""
+
+    def __init__(self, settings: Settings | None = None, *, bus: Bus | None = None) -> None:
+        super().__init__()
+        self._settings = settings
+        self._bus = bus
+        self._asgi: Starlette | None = None
+        self.chats: Chats | None = None
+
+    @property
+    def settings(self) -> Settings:
+        """The settings in force (read from the environment on first use)."""
+        if self._settings is None:
+            self._settings = Settings.from_env()
+        return self._settings
+
+    def configure(self, **overrides: Any) -> None:
+        """Change settings before the app starts serving (the CLI's flags use this)."""
+        if self._asgi is not None:
+            raise RuntimeError("configure() must be called before the app starts serving.")
+        self._settings = replace(self.settings, **overrides)
+
+    def build(self) -> Starlette:
+        """The Starlette app serving this chat (built once; registration closes then)."""
+        if self._asgi is not None:
+            return self._asgi
+        self.freeze()
+        settings = self.settings
+        bus = self._bus or MemoryBus()
+        chats = Chats(self, bus, settings, message_factory=Message.from_data)
+        self.chats = chats
+        services = Services(
+            settings=settings,
+            chats=chats,
+            bus=bus,
+            renderer=Renderer(settings, _static_version()),
+            identity=BrowserIdentity(settings.secret),
+        )
+
+        @contextlib.asynccontextmanager
+        async def lifespan(app: Starlette) -> AsyncIterator[None]:
+            reaper = asyncio.create_task(_reap_forever(chats))
+            try:
+                yield
+            finally:
+                reaper.cancel()
+                bus.close()
+                await chats.close_all()
+
+        app = Starlette(
+            routes=routes(),
+            middleware=[
+                Middleware(SecurityHeaders),
+                Middleware(BodyLimit, max_bytes=MAX_BODY_BYTES),
+                Middleware(SameOriginWrites),
+            ],
+            exception_handlers={HTTPException: not_found},
+            lifespan=lifespan,
+        )
+        app.state.services = services
+        self._asgi = app
+        return app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.build()(scope, receive, send)
+
+
+async def _reap_forever(chats: Chats) -> None:
+    while True:
+        await asyncio.sleep(REAP_EVERY_S)
+        await chats.reap()

@@ -1,0 +1,168 @@
+"""The ``lightchat`` command: ``serve`` (and ``run``, as Chainlit users type it).
+
+It finds the app the way Flask does: ``app.py`` serves the app defined there (an explicit
+``LightChat()`` if the module has exactly one, else the module-level decorators' default
+app); ``app.py:name`` names it. When it cannot, it says exactly what to type instead, and
+exits with status 2 without a traceback.
+"""
+
+from __future__ import annotations
+
+import errno
+import importlib.util
+import logging
+import os
+import socket
+import sys
+import traceback
+from pathlib import Path
+from types import ModuleType
+
+import click
+import uvicorn
+
+import lightchat
+from lightchat.__about__ import __version__
+from lightchat.app import LightChat
+from lightchat.errors import AppLoadError, LightChatError
+
+APP_ENV = "LIGHTCHAT_APP"
+
+
+def _import_file(path: Path) -> ModuleType:
+    module_name = path.stem
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise AppLoadError(f"{path} is not a Python file. Point lightchat at your app's .py file.")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.parent))
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        raise AppLoadError(
+            f"{exc.filename}, line {exc.lineno}: {exc.msg}. Fix the syntax error and run again."
+        ) from None
+    except LightChatError:
+        raise
+    except Exception:
+        detail = traceback.format_exc(limit=-3)
+        raise AppLoadError(f"{path.name} raised an error while being imported:\n{detail}") from None
+    return module
+
+
+def load_app(target: str) -> LightChat:
+    """The app named by ``path/to/app.py`` or ``path/to/app.py:name``."""
+    path_text, _, name = target.partition(":")
+    path = Path(path_text)
+    if not path.exists():
+        raise AppLoadError(
+            f"No file {path_text!r} here ({Path.cwd()}). "
+            "Give the path to your app's file, e.g. `lightchat serve app.py`."
+        )
+    if path.is_dir():
+        raise AppLoadError(f"{path_text} is a folder; give the app's file, e.g. {path_text}/app.py.")
+    module = _import_file(path.resolve())
+    if name:
+        found = getattr(module, name, None)
+        if callable(found) and not isinstance(found, LightChat):
+            found = found()  # an app factory
+        if not isinstance(found, LightChat):
+            raise AppLoadError(
+                f"{path_text} has no LightChat app named {name!r}. "
+                f"Define `{name} = LightChat()` there, or leave out `:{name}`."
+            )
+        app = found
+    else:
+        apps = [v for v in vars(module).values() if isinstance(v, LightChat)]
+        apps = [a for a in apps if a is not lightchat.default_app] or [lightchat.default_app]
+        if len(apps) > 1:
+            names = ", ".join(k for k, v in vars(module).items() if isinstance(v, LightChat))
+            raise AppLoadError(
+                f"{path_text} defines several apps ({names}); name one: "
+                f"`lightchat serve {path_text}:NAME`."
+            )
+        app = apps[0]
+    if "on_message" not in app.callbacks:
+        raise AppLoadError(
+            f"{path_text} registers no @on_message callback, so the chat could not answer. "
+            "Add one:\n\n    @cl.on_message\n    async def main(message: cl.Message):\n"
+            "        await cl.Message(content=message.content).send()\n"
+        )
+    return app
+
+
+def _check_port(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise AppLoadError(
+                    f"Port {port} on {host} is already in use. Stop what uses it, or pick "
+                    f"another port: --port {port + 1}"
+                ) from None
+            raise AppLoadError(f"Cannot listen on {host}:{port}: {exc.strerror}.") from None
+
+
+def reload_factory() -> LightChat:
+    """Loads the app in a ``--reload`` worker process (uvicorn calls it)."""
+    return load_app(os.environ[APP_ENV])
+
+
+def _fail(exc: AppLoadError) -> None:
+    click.echo(f"Error: {exc}", err=True)
+    sys.exit(2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="lightchat")
+def main() -> None:
+    """lightchat: conversational AI apps in the browser."""
+
+
+def _serve(target: str, host: str, port: int, reload: bool) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    try:
+        app = load_app(target)
+        _check_port(host, port)
+    except AppLoadError as exc:
+        _fail(exc)
+    click.echo(f"lightchat {__version__}: serving {target} on http://{host}:{port}")
+    if reload:
+        os.environ[APP_ENV] = target
+        folder = str(Path(target.partition(":")[0]).resolve().parent)
+        uvicorn.run(
+            "lightchat.cli:reload_factory",
+            factory=True,
+            host=host,
+            port=port,
+            reload=True,
+            reload_dirs=[folder],
+            timeout_graceful_shutdown=3,
+        )
+        return
+    uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=3, log_level="info")
+
+
+@main.command()
+@click.argument("app_path")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--reload", is_flag=True, help="Restart when the app's files change.")
+def serve(app_path: str, host: str, port: int, reload: bool) -> None:
+    """Serve the chat app in APP_PATH (a .py file, optionally :NAME)."""
+    _serve(app_path, host, port, reload)
+
+
+@main.command()
+@click.argument("app_path")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("-w", "--watch", is_flag=True, help="Restart when the app's files change.")
+@click.option("-h", "--headless", is_flag=True, help="Accepted for Chainlit compatibility.")
+def run(app_path: str, host: str, port: int, watch: bool, headless: bool) -> None:
+    """Same as `serve`, with Chainlit's flags (`-w` to reload)."""
+    _serve(app_path, host, port, watch)

@@ -1,0 +1,60 @@
+"""Settings: what an app can tune, with defaults that work out of the box.
+
+Nothing is read at import time. ``Settings.from_env()`` reads ``LIGHTCHAT_*`` variables when
+the app or the CLI asks for it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+
+from lightchat.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Runtime settings of a lightchat app.
+
+    Example::
+
+        app = LightChat(settings=Settings(name="Support bot", token_batch_ms=30))
+    """
+
+    name: str = "Assistant"
+    """The author name of assistant messages and the title of the page."""
+    token_batch_ms: int = 40
+    """Tokens streamed within this window are sent together."""
+    render_interval_ms: int = 150
+    """How often a streaming message's markdown is re-rendered."""
+    session_idle_timeout_s: int = 3600
+    """A chat with no open page and no running callback for this long is ended."""
+    form_wait_s: int = 300
+    """How long a plain form post (no JavaScript) waits for the answer before redirecting."""
+    max_message_chars: int = 100_000
+    """Longer user messages are refused with a 413 and a message."""
+    secret: str = ""
+    """Signs cookies. Empty: a random secret per process (browser ids reset on restart)."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Defaults, overridden by ``LIGHTCHAT_<FIELD>`` variables, overridden by keywords."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(f"LIGHTCHAT_{f.name.upper()}")
+            if raw is None:
+                continue
+            if f.type in ("int", int):
+                try:
+                    values[f.name] = int(raw)
+                except ValueError:
+                    raise ConfigError(
+                        f"LIGHTCHAT_{f.name.upper()}={raw!r} is not a whole number; "
+                        f"set it to one, e.g. LIGHTCHAT_{f.name.upper()}={getattr(cls(), f.name)}"
+                    ) from None
+            else:
+                values[f.name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(cls(), **values)  # type: ignore[arg-type]

@@ -1,0 +1,34 @@
+"""Exceptions raised by lightchat.
+
+The tree is small on purpose::
+
+    LightChatError            anything lightchat raises on purpose
+    ├── ConfigError           a setting or a registration is wrong; the message names the fix
+    ├── AppLoadError          `lightchat serve` could not find or import the app
+    ├── NoSessionError        API used outside a chat (e.g. Message.send() at import time)
+    └── SessionClosedError    input sent to a chat that has ended
+
+Every message says what to do about it, not only what went wrong.
+"""
+
+from __future__ import annotations
+
+
+class LightChatError(Exception):
+    """Base class for every error lightchat raises on purpose."""
+
+
+class ConfigError(LightChatError):
+    """A setting, decorator use or callback signature is wrong."""
+
+
+class AppLoadError(LightChatError):
+    """The app file could not be found, imported, or holds no usable app."""
+
+
+class NoSessionError(LightChatError):
+    """A chat API was used where no chat session is active."""
+
+
+class SessionClosedError(LightChatError):
+    """The chat session has ended and takes no more input."""

@@ -1,0 +1,140 @@
+"""The event vocabulary: everything a chat shows is one of five events.
+
+A chat session never touches a connection. What its callbacks do becomes an ordered list of
+events (the session's log); pages and streams are views computed from that list. Keeping
+the vocabulary small means a new UI feature is a new field or a new partial, not a new
+method on some emitter.
+
+``MessageEvent`` and ``StepEvent`` carry the full state of their item (a created or changed
+message or step); ``TokenEvent`` appends text to one; ``RemoveEvent`` deletes one (and a
+step's children); ``RunEvent`` says whether a callback is running, which drives "Stop".
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+MessageType = Literal["user_message", "assistant_message", "system_message", "error"]
+StepType = Literal["tool", "llm", "retrieval", "embedding", "rerank", "run", "undefined"]
+StepStatus = Literal["running", "done", "failed"]
+
+STEP_TYPES: frozenset[str] = frozenset(
+    ["tool", "llm", "retrieval", "embedding", "rerank", "run", "undefined"]
+)
+
+
+def new_id() -> str:
+    """A fresh random id for a message, step or session."""
+    return uuid.uuid4().hex
+
+
+@dataclass(slots=True)
+class MessageData:
+    """A message as shown in the chat."""
+
+    id: str
+    author: str
+    type: MessageType
+    content: str = ""
+    language: str | None = None
+    parent_id: str | None = None
+    created_at: float = field(default_factory=time.time)
+    streaming: bool = False
+
+
+@dataclass(slots=True)
+class StepData:
+    """An intermediate step (a tool call, a retrieval, an LLM call) as shown in the chat."""
+
+    id: str
+    name: str
+    type: StepType = "undefined"
+    parent_id: str | None = None
+    input: str = ""
+    output: str = ""
+    status: StepStatus = "running"
+    show_input: bool | str = False
+    language: str | None = None
+    started_at: float = field(default_factory=time.time)
+    ended_at: float | None = None
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds between start and end, or None while running."""
+        if self.ended_at is None:
+            return None
+        return max(0.0, self.ended_at - self.started_at)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEvent:
+    """A message was created, or its state changed."""
+
+    message: MessageData
+
+
+@dataclass(frozen=True, slots=True)
+class StepEvent:
+    """A step started, or its state changed (output, status, end)."""
+
+    step: StepData
+
+
+@dataclass(frozen=True, slots=True)
+class TokenEvent:
+    """Text appended to a message's content or a step's output."""
+
+    id: str
+    delta: str
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveEvent:
+    """A message or step was removed."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunEvent:
+    """A callback started (running=True) or finished (running=False)."""
+
+    running: bool
+
+
+Event = MessageEvent | StepEvent | TokenEvent | RemoveEvent | RunEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """An event with its position in the session's log (1, 2, 3, ...)."""
+
+    seq: int
+    event: Event
+
+
+def event_to_json(event: Event) -> str:
+    """Serialize an event, e.g. for a bus that crosses processes."""
+    kind = type(event).__name__
+    return json.dumps({"kind": kind, **asdict(event)}, separators=(",", ":"))
+
+
+def event_from_json(text: str) -> Event:
+    """The inverse of :func:`event_to_json`."""
+    data: dict[str, Any] = json.loads(text)
+    kind = data.pop("kind")
+    if kind == "MessageEvent":
+        return MessageEvent(MessageData(**data["message"]))
+    if kind == "StepEvent":
+        return StepEvent(StepData(**data["step"]))
+    if kind == "TokenEvent":
+        return TokenEvent(**data)
+    if kind == "RemoveEvent":
+        return RemoveEvent(**data)
+    if kind == "RunEvent":
+        return RunEvent(**data)
+    raise ValueError(f"unknown event kind {kind!r}")

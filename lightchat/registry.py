@@ -1,0 +1,108 @@
+"""The callback registry: which function handles which moment of a chat.
+
+Decorators register on a registry and return the function unchanged, so a decorated
+function can still be called and tested directly. Once the app has started serving, the
+registry is frozen: a late registration would silently never run, so it raises instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from lightchat.errors import ConfigError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# How many positional arguments each callback may take: (least, most).
+_ARITY: dict[str, tuple[int, int]] = {
+    "on_chat_start": (0, 0),
+    "on_message": (0, 1),
+    "on_chat_end": (0, 0),
+    "on_stop": (0, 0),
+}
+
+_EXAMPLES: dict[str, str] = {
+    "on_chat_start": "async def start(): ...",
+    "on_message": "async def main(message: cl.Message): ...",
+    "on_chat_end": "async def end(): ...",
+    "on_stop": "async def stopped(): ...",
+}
+
+
+def _positional_range(func: Callable[..., Any]) -> tuple[int, float]:
+    """How many positional arguments ``func`` accepts: (required, maximum)."""
+    required = 0
+    maximum: float = 0
+    for param in inspect.signature(func).parameters.values():
+        if param.kind is param.VAR_POSITIONAL:
+            maximum = float("inf")
+        elif param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
+            maximum += 1
+            if param.default is param.empty:
+                required += 1
+    return required, maximum
+
+
+class Registry:
+    """Holds an app's callbacks. ``LightChat`` is a registry with a server attached."""
+
+    def __init__(self) -> None:
+        self.callbacks: dict[str, Callable[..., Any]] = {}
+        self._frozen = False
+
+    def freeze(self) -> None:
+        """Refuse further registrations (called when the app starts serving)."""
+        self._frozen = True
+
+    def _register(self, hook: str, func: F) -> F:
+        if self._frozen:
+            raise ConfigError(
+                f"@{hook} was used after the app started serving, so it would never run. "
+                "Register callbacks at the top level of the app module."
+            )
+        if not callable(func):
+            raise ConfigError(f"@{hook} decorates a function; got {func!r}.")
+        least, most = _ARITY[hook]
+        required, maximum = _positional_range(func)
+        if required > most or maximum < least:
+            raise ConfigError(
+                f"@{hook} callback {func.__qualname__}{inspect.signature(func)} takes the "
+                f"wrong arguments; write it as `{_EXAMPLES[hook]}`."
+            )
+        self.callbacks[hook] = func
+        return func
+
+    def on_chat_start(self, func: F) -> F:
+        """Run when a new chat starts, e.g. to greet the user or set up ``user_session``."""
+        return self._register("on_chat_start", func)
+
+    def on_message(self, func: F) -> F:
+        """Run for each message the user sends; receives the ``Message``."""
+        return self._register("on_message", func)
+
+    def on_chat_end(self, func: F) -> F:
+        """Run when a chat ends (its session expires or the server shuts down)."""
+        return self._register("on_chat_end", func)
+
+    def on_stop(self, func: F) -> F:
+        """Run when the user presses "Stop" while a callback is running."""
+        return self._register("on_stop", func)
+
+
+async def invoke(func: Callable[..., Any], *args: Any) -> Any:
+    """Call a user callback, sync or async, with as many of ``args`` as it takes.
+
+    Sync callbacks run in a worker thread (with the caller's context variables), so a slow
+    one does not freeze every other chat.
+    """
+    _, maximum = _positional_range(func)
+    args = args[: int(min(maximum, len(args)))]
+    if inspect.iscoroutinefunction(func):
+        return await func(*args)
+    result = await asyncio.to_thread(func, *args)
+    if inspect.isawaitable(result):
+        return await result
+    return result

@@ -1,0 +1,292 @@
+"""Rendering: the page, one partial per object, and the live view a stream sends.
+
+Every piece of HTML comes from the Jinja templates in ``lightchat/templates`` (autoescaped)
+or from :mod:`lightchat.markdown`. The same ``_message.html`` and ``_step.html`` render in
+the full page, in an HTMX response and inside a stream event.
+
+``StreamView`` turns log entries into what one stream sends. It keeps its own transcript
+(the page it updates is a view of that same state), appends streamed text as plain text
+(``tok`` events: the browser inserts it as a text node, never as HTML), and re-renders a
+streaming message's markdown at most every ``interval`` seconds: finished top-level blocks
+are appended once, only the last block is re-rendered and morphed in.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from lightchat.config import Settings
+from lightchat.events import (
+    Entry,
+    MessageData,
+    MessageEvent,
+    RemoveEvent,
+    RunEvent,
+    StepData,
+    StepEvent,
+    TokenEvent,
+)
+from lightchat.markdown import highlight_code, render_markdown, render_split
+from lightchat.transcript import Item, Transcript
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """One server-sent event: ``event`` None is HTML for htmx; ``"tok"`` is streamed text."""
+
+    data: str
+    event: str | None
+    seq: int
+
+
+def _partial(target: str, swap: str, content: str = "") -> str:
+    return f'<hx-partial hx-target="#{target}" hx-swap="{swap}">{content}</hx-partial>'
+
+
+def content_html(message: MessageData) -> Markup:
+    """A finished message's content as HTML."""
+    if message.type in ("user_message", "error"):
+        return Markup('<p class="lc-plain">{}</p>').format(message.content)
+    if message.language:
+        return Markup(highlight_code(message.content, message.language))
+    return Markup(render_markdown(message.content))
+
+
+def step_output_html(step: StepData) -> Markup:
+    """A step's output as HTML (code when it has a language, else markdown)."""
+    if not step.output:
+        return Markup("")
+    if step.language:
+        return Markup(highlight_code(step.output, step.language))
+    return Markup(render_markdown(step.output))
+
+
+def step_input_html(step: StepData) -> Markup:
+    """A step's input as a code block, in the ``show_input`` language when one is named."""
+    language = step.show_input if isinstance(step.show_input, str) else None
+    return Markup(highlight_code(step.input, language))
+
+
+class Renderer:
+    """Renders pages and partials for one app."""
+
+    def __init__(self, settings: Settings, static_version: str) -> None:
+        self.settings = settings
+        self.env = Environment(
+            loader=PackageLoader("lightchat", "templates"),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.globals.update(
+            settings=settings,
+            static_version=static_version,
+            content_html=content_html,
+            step_output_html=step_output_html,
+            step_input_html=step_input_html,
+            streaming_parts=self.streaming_parts,
+        )
+        self._message = self.env.get_template("_message.html")
+        self._step = self.env.get_template("_step.html")
+        self._controls = self.env.get_template("_controls.html")
+
+    @staticmethod
+    def streaming_parts(message: MessageData) -> tuple[Markup, Markup]:
+        """A streaming message's finished blocks and its tail, as HTML."""
+        _, settled, tail = render_split(message.content)
+        return Markup(settled), Markup(tail)
+
+    def page(self, name: str, **context: Any) -> str:
+        """Render a full page template."""
+        return self.env.get_template(name).render(**context)
+
+    def message(self, message: MessageData, base: str) -> str:
+        """The ``_message.html`` partial."""
+        return self._message.render(message=message, base=base)
+
+    def step(self, step: StepData, transcript: Transcript, base: str) -> str:
+        """The ``_step.html`` partial, with its nested steps."""
+        return self._step.render(step=step, transcript=transcript, base=base)
+
+    def item(self, item: Item, transcript: Transcript, base: str) -> str:
+        """A message or a step."""
+        if isinstance(item, MessageData):
+            return self.message(item, base)
+        return self.step(item, transcript, base)
+
+    def controls(self, running: bool, chat_url: str) -> str:
+        """The composer's buttons: "Send", and "Stop" while a run is going."""
+        return self._controls.render(running=running, chat_url=chat_url)
+
+
+@dataclass(slots=True)
+class _Live:
+    settled: int = 0  # length of content already rendered as finished blocks
+    rendered: int = -1  # len(content) at the last render; -1: not rendered on this stream
+    last: float = float("-inf")  # when it was last rendered (monotonic seconds)
+
+
+class StreamView:
+    """What one stream sends: log entries in, server-sent events out."""
+
+    def __init__(
+        self,
+        renderer: Renderer,
+        transcript: Transcript,
+        *,
+        base: str,
+        chat_url: str,
+        interval: float,
+    ) -> None:
+        self.renderer = renderer
+        self.transcript = transcript
+        self.base = base
+        self.chat_url = chat_url
+        self.interval = interval
+        self._live: dict[str, _Live] = {
+            item.id: _Live()
+            for item in transcript.items.values()
+            if isinstance(item, MessageData) and item.streaming
+        }
+        self._dirty: set[str] = set()
+
+    def feed(self, entries: list[Entry], now: float) -> list[Chunk]:
+        """The events to send for new log entries (and any re-render now due)."""
+        ops: list[Chunk] = []
+        for entry in entries:
+            self._apply(entry, ops)
+        ops.extend(self.due(now))
+        return _merge(ops)
+
+    def due(self, now: float) -> list[Chunk]:
+        """Re-renders of streaming messages whose interval has passed."""
+        ops: list[Chunk] = []
+        for item_id in list(self._dirty):
+            live = self._live.get(item_id)
+            message = self.transcript.items.get(item_id)
+            if live is None or not isinstance(message, MessageData):
+                self._dirty.discard(item_id)
+                continue
+            if now - live.last >= self.interval:
+                self._dirty.discard(item_id)
+                ops.extend(self._render_live(message, live, now))
+        return ops
+
+    def next_deadline(self) -> float | None:
+        """When the next pending re-render falls due (monotonic seconds), if any."""
+        if not self._dirty:
+            return None
+        return min(self._live[i].last + self.interval for i in self._dirty if i in self._live)
+
+    def _apply(self, entry: Entry, ops: list[Chunk]) -> None:
+        event = entry.event
+        seq = entry.seq
+        transcript = self.transcript
+        if isinstance(event, TokenEvent):
+            item = transcript.apply(entry)
+            if isinstance(item, MessageData):
+                if item.streaming and item.id in self._live:
+                    ops.append(Chunk(f"msg-{item.id}-raw\n{event.delta}", "tok", seq))
+                    self._dirty.add(item.id)
+                else:
+                    html_ = self.renderer.message(item, self.base)
+                    ops.append(Chunk(_partial(f"msg-{item.id}", "outerMorph", html_), None, seq))
+            elif isinstance(item, StepData):
+                ops.append(Chunk(f"step-{item.id}-output\n{event.delta}", "tok", seq))
+            return
+        if isinstance(event, MessageEvent):
+            existed = event.message.id in transcript.items
+            message = transcript.apply(entry)
+            assert isinstance(message, MessageData)
+            html_ = self.renderer.message(message, self.base)
+            if existed:
+                ops.append(Chunk(_partial(f"msg-{message.id}", "outerMorph", html_), None, seq))
+            else:
+                ops.append(Chunk(_partial("lc-log", "beforeend", html_), None, seq))
+            self._dirty.discard(message.id)
+            if message.streaming:
+                # The partial rendered the content so far in one shot; continue from there.
+                settled, _, _ = render_split(message.content)
+                self._live[message.id] = _Live(settled, len(message.content), float("-inf"))
+            else:
+                self._live.pop(message.id, None)
+            return
+        if isinstance(event, StepEvent):
+            existed = event.step.id in transcript.items
+            step = transcript.apply(entry)
+            assert isinstance(step, StepData)
+            html_ = self.renderer.step(step, transcript, self.base)
+            if existed:
+                ops.append(Chunk(_partial(f"step-{step.id}", "outerMorph", html_), None, seq))
+            else:
+                parent = transcript.items.get(step.parent_id or "")
+                container = (
+                    f"step-{parent.id}-children" if isinstance(parent, StepData) else "lc-log"
+                )
+                ops.append(Chunk(_partial(container, "beforeend", html_), None, seq))
+            return
+        if isinstance(event, RemoveEvent):
+            item = transcript.items.get(event.id)
+            transcript.apply(entry)
+            if item is not None:
+                prefix = "msg" if isinstance(item, MessageData) else "step"
+                ops.append(Chunk(_partial(f"{prefix}-{item.id}", "delete"), None, seq))
+            self._live.pop(event.id, None)
+            self._dirty.discard(event.id)
+            return
+        if isinstance(event, RunEvent):
+            transcript.apply(entry)
+            controls = self.renderer.controls(event.running, self.chat_url)
+            ops.append(Chunk(_partial("lc-controls", "innerHTML", controls), None, seq))
+
+    def _render_live(self, message: MessageData, live: _Live, now: float) -> list[Chunk]:
+        seq = self.transcript.seq
+        content = message.content
+        mid = message.id
+        raw = f'<span id="msg-{mid}-raw" class="lc-raw"></span>'
+        ops: list[Chunk] = []
+        if live.rendered < 0:
+            settled, settled_html, tail_html = render_split(content)
+            ops.append(Chunk(_partial(f"msg-{mid}-blocks", "innerHTML", settled_html), None, seq))
+            live.settled = settled
+        else:
+            rest = content[live.settled :]
+            settled, settled_html, tail_html = render_split(rest)
+            if settled:
+                ops.append(
+                    Chunk(_partial(f"msg-{mid}-blocks", "beforeend", settled_html), None, seq)
+                )
+                live.settled += settled
+        ops.append(Chunk(_partial(f"msg-{mid}-tail", "innerMorph", tail_html + raw), None, seq))
+        live.rendered = len(content)
+        live.last = now
+        return ops
+
+
+def _merge(ops: list[Chunk]) -> list[Chunk]:
+    """Join neighbouring HTML chunks into one event, and text for the same target."""
+    merged: list[Chunk] = []
+    for op in ops:
+        if merged:
+            last = merged[-1]
+            if op.event is None and last.event is None:
+                merged[-1] = Chunk(last.data + op.data, None, op.seq)
+                continue
+            if op.event == "tok" and last.event == "tok":
+                target, _, text = op.data.partition("\n")
+                last_target = last.data.partition("\n")[0]
+                if target == last_target:
+                    merged[-1] = Chunk(last.data + text, "tok", op.seq)
+                    continue
+        merged.append(op)
+    return merged
+
+
+def escape(text: str) -> str:
+    """HTML-escape text (for the few places that build HTML outside templates)."""
+    return html.escape(text, quote=True)

@@ -1,0 +1,358 @@
+"""The chat session: where a chat's callbacks run and its events are published.
+
+A session belongs to one browser (or user) and lives in the worker that created it. Inputs
+(a user message, "Stop") reach it through method calls; what the callbacks do reaches the
+page only as events on the bus. Runs are serialized: a message sent while a callback is
+still answering waits its turn, and is shown in the chat at once.
+
+Concurrency: everything here runs on the event loop thread except sync callbacks, which
+run in worker threads and come back through ``run_sync``. Each run is its own task, so
+"Stop" cancels exactly the run in progress; the queue runner outlives it.
+
+Token batching: ``stream`` sends the first token of a burst at once, then gathers tokens
+for ``token_batch_ms`` and publishes them as one event. Any other event flushes the
+gathered tokens first, so the log stays in the order the callback wrote it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from lightchat.bus import Bus
+from lightchat.config import Settings
+from lightchat.errors import NoSessionError, SessionClosedError
+from lightchat.events import (
+    Entry,
+    Event,
+    MessageData,
+    MessageEvent,
+    RunEvent,
+    StepData,
+    StepEvent,
+    TokenEvent,
+    new_id,
+)
+from lightchat.registry import Registry, invoke
+from lightchat.transcript import Transcript
+
+logger = logging.getLogger("lightchat")
+
+_current: ContextVar[ChatSession] = ContextVar("lightchat_session")
+
+
+def current_session() -> ChatSession:
+    """The chat session of the callback running now.
+
+    Raises ``NoSessionError`` outside a callback (e.g. at import time).
+    """
+    try:
+        return _current.get()
+    except LookupError:
+        raise NoSessionError(
+            "No chat is active here. Call this from inside a callback such as "
+            "@on_message or @on_chat_start (or a function they call)."
+        ) from None
+
+
+@dataclass(slots=True)
+class _Run:
+    hook: str
+    args: tuple[Any, ...]
+    done: asyncio.Future[None]
+
+
+@dataclass(slots=True)
+class _Tokens:
+    parts: dict[str, list[str]] = field(default_factory=dict)
+    handle: asyncio.TimerHandle | None = None
+    last_flush: float = float("-inf")
+
+
+class ChatSession:
+    """One chat: its callbacks' state (``user_session``), its runs and its event log."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        bus: Bus,
+        settings: Settings,
+        *,
+        owner: str,
+        session_id: str | None = None,
+        message_factory: Callable[[MessageData], Any] = lambda data: data,
+    ) -> None:
+        self.id = session_id or new_id()
+        self.owner = owner
+        self.user: Any = None
+        self.thread_id = self.id
+        self.registry = registry
+        self.bus = bus
+        self.settings = settings
+        self.loop = asyncio.get_running_loop()
+        self.data: dict[str, Any] = {
+            "id": self.id,
+            "env": {},
+            "chat_settings": {},
+            "chat_profile": None,
+            "user": None,
+        }
+        self.transcript = Transcript()
+        self.connections = 0
+        self.last_active = time.monotonic()
+        self.closed = False
+        self._message_factory = message_factory
+        self._tokens = _Tokens()
+        self._window = settings.token_batch_ms / 1000
+        self._queue: deque[_Run] = deque()
+        self._runner: asyncio.Task[None] | None = None
+        self._run_task: asyncio.Task[None] | None = None
+
+    # -- publishing ---------------------------------------------------------------------
+
+    def emit(self, event: Event) -> Entry:
+        """Publish an event (after any tokens gathered so far)."""
+        self.flush_tokens()
+        return self._publish(event)
+
+    def _publish(self, event: Event) -> Entry:
+        entry = self.bus.publish(self.id, event)
+        self.transcript.apply(entry)
+        return entry
+
+    def stream(self, item_id: str, delta: str) -> None:
+        """Append text to a message or step, batched (see the module docstring)."""
+        if not delta:
+            return
+        tokens = self._tokens
+        tokens.parts.setdefault(item_id, []).append(delta)
+        now = self.loop.time()
+        if now - tokens.last_flush >= self._window:
+            self.flush_tokens()
+        elif tokens.handle is None:
+            tokens.handle = self.loop.call_at(tokens.last_flush + self._window, self.flush_tokens)
+
+    def flush_tokens(self) -> None:
+        """Publish the tokens gathered so far, one event per message or step."""
+        tokens = self._tokens
+        if tokens.handle is not None:
+            tokens.handle.cancel()
+            tokens.handle = None
+        if not tokens.parts:
+            return
+        parts, tokens.parts = tokens.parts, {}
+        tokens.last_flush = self.loop.time()
+        for item_id, chunks in parts.items():
+            self._publish(TokenEvent(item_id, "".join(chunks)))
+
+    # -- inputs -------------------------------------------------------------------------
+
+    def start(self) -> asyncio.Future[None]:
+        """Run ``on_chat_start``."""
+        return self._enqueue("on_chat_start")
+
+    def send_user_message(self, content: str, author: str = "You") -> asyncio.Future[None]:
+        """Show the user's message at once and run ``on_message`` with it (in turn)."""
+        data = MessageData(id=new_id(), author=author, type="user_message", content=content)
+        self.emit(MessageEvent(data))
+        return self._enqueue("on_message", self._message_factory(data))
+
+    async def stop(self) -> bool:
+        """Cancel the callback running now, keep what it showed, run ``on_stop``.
+
+        Returns False when nothing was running.
+        """
+        task = self._run_task
+        if task is None or task.done():
+            return False
+        task.cancel()
+        await asyncio.wait([task])
+        if "on_stop" in self.registry.callbacks:
+            await self._call_guarded(self.registry.callbacks["on_stop"])
+        return True
+
+    async def close(self) -> None:
+        """End the chat: stop what runs, run ``on_chat_end``, forget the log."""
+        if self.closed:
+            return
+        self.closed = True
+        self._queue.clear()
+        for task in (self._run_task, self._runner):
+            if task is not None and not task.done():
+                task.cancel()
+                await asyncio.wait([task])
+        if "on_chat_end" in self.registry.callbacks:
+            await self._call_guarded(self.registry.callbacks["on_chat_end"])
+        self.flush_tokens()
+        self.bus.discard(self.id)
+
+    @property
+    def running(self) -> bool:
+        """True while a callback runs or waits its turn."""
+        return self._runner is not None and not self._runner.done()
+
+    def touch(self) -> None:
+        """Note activity, which keeps an idle chat from expiring."""
+        self.last_active = time.monotonic()
+
+    # -- runs ---------------------------------------------------------------------------
+
+    def _enqueue(self, hook: str, *args: Any) -> asyncio.Future[None]:
+        if self.closed:
+            raise SessionClosedError("This chat has ended; open a new chat to go on.")
+        self.touch()
+        done: asyncio.Future[None] = self.loop.create_future()
+        if hook not in self.registry.callbacks:
+            done.set_result(None)
+            return done
+        self._queue.append(_Run(hook, args, done))
+        if self._runner is None or self._runner.done():
+            # Shown as running from this moment, so a page rendered now offers "Stop".
+            self.emit(RunEvent(running=True))
+            self._runner = self.loop.create_task(self._drain(), name=f"lightchat-{self.id}")
+        return done
+
+    async def _drain(self) -> None:
+        _current.set(self)
+        try:
+            while self._queue:
+                run = self._queue.popleft()
+                self._run_task = asyncio.create_task(self._run(run.hook, run.args))
+                try:
+                    # wait(), not await: a stopped run must not stop the queue.
+                    await asyncio.wait([self._run_task])
+                finally:
+                    if not run.done.done():
+                        run.done.set_result(None)
+        finally:
+            for run in self._queue:
+                if not run.done.done():
+                    run.done.set_result(None)
+            self._run_task = None
+            if not self.closed:
+                self.emit(RunEvent(running=False))
+
+    async def _run(self, hook: str, args: tuple[Any, ...]) -> None:
+        failed = False
+        try:
+            await invoke(self.registry.callbacks[hook], *args)
+        except asyncio.CancelledError:
+            failed = True  # stopped by the user; what was shown stays
+        except Exception as exc:  # the one boundary where a user callback's error is caught
+            failed = True
+            self._report(hook, exc)
+        finally:
+            self._finish_open(failed)
+            self.touch()
+
+    async def _call_guarded(self, func: Callable[..., Any]) -> None:
+        token = _current.set(self)
+        try:
+            await invoke(func)
+        except Exception as exc:  # a user callback's error is shown, never fatal to the chat
+            self._report(getattr(func, "__name__", "callback"), exc)
+        finally:
+            _current.reset(token)
+
+    def _report(self, hook: str, exc: BaseException) -> None:
+        logger.error("Error in %s of chat %s", hook, self.id, exc_info=exc)
+        if self.closed:
+            return
+        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        self.emit(MessageEvent(MessageData(id=new_id(), author="Error", type="error", content=text)))
+
+    def _finish_open(self, failed: bool) -> None:
+        """Close messages left streaming and steps left running by a run that ended."""
+        self.flush_tokens()
+        now = time.time()
+        for item in self.transcript.open_items():
+            if isinstance(item, MessageData):
+                self._publish(MessageEvent(replace(item, streaming=False)))
+            elif isinstance(item, StepData):
+                status = "failed" if failed else "done"
+                self._publish(StepEvent(replace(item, status=status, ended_at=now)))
+
+
+def in_loop_thread(session: ChatSession) -> bool:
+    """True when called on the thread that runs the session's event loop."""
+    try:
+        return asyncio.get_running_loop() is session.loop
+    except RuntimeError:
+        return False
+
+
+def dispatch(session: ChatSession, func: Callable[..., Any], *args: Any) -> None:
+    """Call ``func`` on the session's loop: now if we are on it, else as soon as it can.
+
+    Sync callbacks run in worker threads; whatever they publish hops to the loop thread
+    through this FIFO, so their events keep their order.
+    """
+    if in_loop_thread(session):
+        func(*args)
+    else:
+        session.loop.call_soon_threadsafe(func, *args)
+
+
+class Chats:
+    """The chat sessions this worker owns, by id."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        bus: Bus,
+        settings: Settings,
+        message_factory: Callable[[MessageData], Any] = lambda data: data,
+    ) -> None:
+        self.registry = registry
+        self.bus = bus
+        self.settings = settings
+        self.message_factory = message_factory
+        self._sessions: dict[str, ChatSession] = {}
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def create(self, owner: str) -> ChatSession:
+        """A new chat for ``owner``; its ``on_chat_start`` begins at once."""
+        session = ChatSession(
+            self.registry,
+            self.bus,
+            self.settings,
+            owner=owner,
+            message_factory=self.message_factory,
+        )
+        self._sessions[session.id] = session
+        session.start()
+        return session
+
+    def get(self, session_id: str, owner: str) -> ChatSession | None:
+        """The chat with this id if ``owner`` may see it, else None (the same for both)."""
+        session = self._sessions.get(session_id)
+        if session is None or session.closed or session.owner != owner:
+            return None
+        return session
+
+    async def reap(self) -> int:
+        """End chats with no open page and no run for longer than the idle timeout."""
+        limit = time.monotonic() - self.settings.session_idle_timeout_s
+        idle = [
+            s
+            for s in self._sessions.values()
+            if s.connections == 0 and not s.running and s.last_active < limit
+        ]
+        for session in idle:
+            del self._sessions[session.id]
+            await session.close()
+        return len(idle)
+
+    async def close_all(self) -> None:
+        """End every chat (server shutdown)."""
+        sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            await session.close()

@@ -1,0 +1,116 @@
+"""What a chat looks like at a point of its log: the fold of its events.
+
+A page render, a stream that resumes mid-answer and a session finishing a stopped run all
+need the same thing: the messages and steps as they stand after event N. ``Transcript``
+applies events in order and answers that. It copies what it stores, so the events it was
+fed stay untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+
+from lightchat.events import (
+    Entry,
+    Event,
+    MessageData,
+    MessageEvent,
+    RemoveEvent,
+    RunEvent,
+    StepData,
+    StepEvent,
+    TokenEvent,
+)
+
+Item = MessageData | StepData
+
+
+class Transcript:
+    """The messages and steps of a chat, in order, after the events applied so far."""
+
+    __slots__ = ("items", "running", "seq")
+
+    def __init__(self) -> None:
+        self.items: dict[str, Item] = {}
+        self.running = False
+        self.seq = 0
+
+    @classmethod
+    def from_entries(cls, entries: Iterable[Entry]) -> Transcript:
+        """Fold a run of log entries into a transcript."""
+        transcript = cls()
+        for entry in entries:
+            transcript.apply(entry)
+        return transcript
+
+    def apply(self, entry: Entry) -> Item | None:
+        """Apply one logged event; returns the item it touched, if any."""
+        self.seq = entry.seq
+        return self.apply_event(entry.event)
+
+    def apply_event(self, event: Event) -> Item | None:
+        """Apply one event that has no position (yet)."""
+        if isinstance(event, TokenEvent):
+            item = self.items.get(event.id)
+            if isinstance(item, MessageData):
+                item.content += event.delta
+            elif isinstance(item, StepData):
+                item.output += event.delta
+            return item
+        if isinstance(event, MessageEvent):
+            message = replace(event.message)
+            self.items[message.id] = message
+            return message
+        if isinstance(event, StepEvent):
+            step = replace(event.step)
+            self.items[step.id] = step
+            return step
+        if isinstance(event, RemoveEvent):
+            for item_id in [event.id, *self.descendants(event.id)]:
+                self.items.pop(item_id, None)
+            return None
+        if isinstance(event, RunEvent):
+            self.running = event.running
+        return None
+
+    def descendants(self, step_id: str) -> list[str]:
+        """Ids of the steps nested (at any depth) in a step."""
+        found: list[str] = []
+        frontier = [step_id]
+        while frontier:
+            parent = frontier.pop()
+            for item in self.items.values():
+                if isinstance(item, StepData) and item.parent_id == parent:
+                    found.append(item.id)
+                    frontier.append(item.id)
+        return found
+
+    def is_nested(self, item: Item) -> bool:
+        """True for a step shown inside its parent step (messages always stand in the log)."""
+        return (
+            isinstance(item, StepData)
+            and item.parent_id is not None
+            and isinstance(self.items.get(item.parent_id), StepData)
+        )
+
+    def roots(self) -> list[Item]:
+        """The items shown directly in the conversation, in order."""
+        return [item for item in self.items.values() if not self.is_nested(item)]
+
+    def children(self, step_id: str) -> list[StepData]:
+        """The steps nested directly in a step, in order."""
+        return [
+            item
+            for item in self.items.values()
+            if isinstance(item, StepData) and item.parent_id == step_id
+        ]
+
+    def open_items(self) -> list[Item]:
+        """Messages still streaming and steps still running."""
+        return [
+            item
+            for item in self.items.values()
+            if (isinstance(item, MessageData) and item.streaming)
+            or (isinstance(item, StepData) and item.status == "running")
+        ]
