@@ -12,15 +12,19 @@ import re
 
 from lightchat.testing import tokenize
 
-_STOP = frozenset(
-    "a an the is are was were what how why who when where which do does did can could "
-    "should would i you me my your it its of to in on for with and or about please tell "
-    "explain show give write make this that".split()
-)
+_STOP_WORDS = """
+a an the is are was were what how why who when where which do does did can could should
+would i you me my your it its of to in on for with and or about please tell explain show
+give write make this that
+"""
+_STOP = frozenset(_STOP_WORDS.split())
 
-_CODE_WORDS = frozenset("code python function script program example snippet implement".split())
-_COMPARE_WORDS = frozenset("compare versus vs difference differences table".split())
-_LIST_WORDS = frozenset("steps list ideas tips ways how".split())
+_CODE_WORDS = frozenset(
+    ["code", "python", "function", "script", "program", "example", "snippet", "implement"]
+)
+_COMPARE_WORDS = frozenset(["compare", "versus", "vs", "difference", "differences", "table"])
+_ADVICE = ["start small", "measure first", "write it down", "ask why twice", "keep it simple"]
+_LIST_WORDS = frozenset(["steps", "list", "ideas", "tips", "ways", "how"])
 
 
 def _keywords(question: str) -> list[str]:
@@ -52,7 +56,8 @@ def answer(question: str, context: str = "") -> str:
     if found & _CODE_WORDS:
         name = re.sub(r"\W", "_", words[-1])[:20] or "answer"
         parts.append(
-            f"A small example in Python:\n\n```python\ndef {name}(items: list[str]) -> dict[str, int]:\n"
+            "A small example in Python:\n\n```python\n"
+            f"def {name}(items: list[str]) -> dict[str, int]:\n"
             '    """Count how often each item appears."""\n'
             "    counts: dict[str, int] = {}\n"
             "    for item in items:\n"
@@ -62,14 +67,14 @@ def answer(question: str, context: str = "") -> str:
         )
         parts.append("Run it and you will see each word with its count.")
     elif found & _COMPARE_WORDS:
-        a, b = (words + ["the alternative"])[:2]
+        a, b = [*words, "the alternative"][:2]
         parts.append(
             f"| | {a} | {b} |\n|---|---|---|\n| Learning curve | gentle | steeper |\n"
             f"| Best for | quick starts | large systems |\n| Ecosystem | growing | mature |"
         )
     else:
         bullets = "\n".join(
-            f"{i}. **{w.capitalize()}**: {_pick(['start small', 'measure first', 'write it down', 'ask why twice', 'keep it simple'], w)}."
+            f"{i}. **{w.capitalize()}**: {_pick(_ADVICE, w)}."
             for i, w in enumerate(words[:4], start=1)
         )
         parts.append(f"A few points worth keeping in mind:\n\n{bullets}")

@@ -65,8 +65,8 @@ class Message:
         author: str | None = None,
         language: str | None = None,
         parent_id: str | None = None,
-        id: str | None = None,  # noqa: A002 - Chainlit's keyword
-        type: MessageType = "assistant_message",  # noqa: A002
+        id: str | None = None,
+        type: MessageType = "assistant_message",
         created_at: float | None = None,
         elements: list[Any] | None = None,
         actions: list[Any] | None = None,
@@ -199,8 +199,8 @@ class Step:
     def __init__(
         self,
         name: str | None = None,
-        type: StepType = "undefined",  # noqa: A002 - Chainlit's keyword
-        id: str | None = None,  # noqa: A002
+        type: StepType = "undefined",
+        id: str | None = None,
         parent_id: str | None = None,
         show_input: bool | str = "json",
         language: str | None = None,
@@ -373,7 +373,7 @@ def step(
     original_function: None = None,
     *,
     name: str | None = None,
-    type: StepType = "undefined",  # noqa: A002
+    type: StepType = "undefined",
     show_input: bool | str = "json",
     language: str | None = None,
     default_open: bool = False,
@@ -382,7 +382,7 @@ def step(
     original_function: Callable[P, R] | None = None,
     *,
     name: str | None = None,
-    type: StepType = "undefined",  # noqa: A002
+    type: StepType = "undefined",
     show_input: bool | str = "json",
     language: str | None = None,
     default_open: bool = False,

@@ -61,7 +61,9 @@ def load_app(target: str) -> LightChat:
             "Give the path to your app's file, e.g. `lightchat serve app.py`."
         )
     if path.is_dir():
-        raise AppLoadError(f"{path_text} is a folder; give the app's file, e.g. {path_text}/app.py.")
+        raise AppLoadError(
+            f"{path_text} is a folder; give the app's file, e.g. {path_text}/app.py."
+        )
     module = _import_file(path.resolve())
     if name:
         found = getattr(module, name, None)

@@ -89,7 +89,7 @@ def render_markdown(text: str) -> str:
     """Render untrusted markdown to HTML that is safe to insert into the page."""
     if not text:
         return ""
-    return _md.render(text)
+    return str(_md.render(text))
 
 
 def split_settled(text: str) -> int:
@@ -114,8 +114,8 @@ def split_settled(text: str) -> int:
 
 def pygments_css(style: str = "default", scope: str = ".highlight") -> str:
     """The stylesheet for highlighted code, for a Pygments style."""
-    css: Any = HtmlFormatter(style=style).get_style_defs(scope)
-    return str(css)
+    formatter: Any = HtmlFormatter(style=style)  # get_style_defs is untyped in the stubs
+    return str(formatter.get_style_defs(scope))
 
 
 def render_split(text: str) -> tuple[int, str, str]:
@@ -136,7 +136,8 @@ def render_split(text: str) -> tuple[int, str, str]:
     if len(starts) < 2:
         return 0, "", _md.renderer.render(tokens, _md.options, env)
     cut = starts[-1]
-    line = tokens[cut].map[0] if tokens[cut].map else 0
+    block_map = tokens[cut].map
+    line = block_map[0] if block_map is not None else 0
     offset = 0
     for _ in range(line):
         offset = text.index("\n", offset) + 1

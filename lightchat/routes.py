@@ -10,6 +10,7 @@ HTMX requests (``HX-Request``) get fragments or 204; plain form posts (no JavaSc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from lightchat.config import Settings
 from lightchat.identity import COOKIE, BrowserIdentity
 from lightchat.render import Renderer, StreamView
 from lightchat.session import Chats, ChatSession
-from lightchat.sse import PING_SECONDS, closing_event, event_stream, frame
+from lightchat.sse import PING_SECONDS, ServerSentEvent, closing_event, event_stream, frame
 from lightchat.transcript import Transcript
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -156,7 +157,7 @@ async def chat_events(request: Request) -> Response:
         interval=services.settings.render_interval_ms / 1000,
     )
 
-    async def events() -> AsyncIterator[object]:
+    async def events() -> AsyncIterator[ServerSentEvent]:
         session.connections += 1
         seq = after
         try:
@@ -204,10 +205,8 @@ async def post_message(request: Request) -> Response:
     done = session.send_user_message(content)
     if not _is_htmx(request):
         # No JavaScript: nothing can stream, so answer with the finished chat.
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(done), settings.form_wait_s)
-        except TimeoutError:
-            pass
     return _after_post(request, session)
 
 

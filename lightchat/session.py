@@ -36,6 +36,7 @@ from lightchat.events import (
     RunEvent,
     StepData,
     StepEvent,
+    StepStatus,
     TokenEvent,
     new_id,
 )
@@ -265,7 +266,9 @@ class ChatSession:
         if self.closed:
             return
         text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        self.emit(MessageEvent(MessageData(id=new_id(), author="Error", type="error", content=text)))
+        self.emit(
+            MessageEvent(MessageData(id=new_id(), author="Error", type="error", content=text))
+        )
 
     def _finish_open(self, failed: bool) -> None:
         """Close messages left streaming and steps left running by a run that ended."""
@@ -275,7 +278,7 @@ class ChatSession:
             if isinstance(item, MessageData):
                 self._publish(MessageEvent(replace(item, streaming=False)))
             elif isinstance(item, StepData):
-                status = "failed" if failed else "done"
+                status: StepStatus = "failed" if failed else "done"
                 self._publish(StepEvent(replace(item, status=status, ended_at=now)))
 
 

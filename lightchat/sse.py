@@ -15,6 +15,8 @@ from lightchat.render import Chunk
 
 PING_SECONDS = 15
 
+__all__ = ["PING_SECONDS", "ServerSentEvent", "closing_event", "event_stream", "frame"]
+
 
 def frame(chunk: Chunk) -> ServerSentEvent:
     """One chunk as a server-sent event whose id is the log position it brings the page to."""

@@ -1,0 +1,54 @@
+# lightchat: `make demo` serves the example app, `make test` runs every test.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+CHROMIUM := /usr/bin/chromium
+PORT ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help install chromium demo test unit e2e lint format bench clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP) ## Create the virtualenv and install lightchat with its dev tools
+
+chromium: ## Install Debian's Chromium for the browser tests, if missing
+	@test -x $(CHROMIUM) || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+demo: install ## Serve the example app on http://127.0.0.1:8000
+	$(VENV)/bin/lightchat serve examples/01_quickstart.py --host 127.0.0.1 --port $(PORT)
+
+test: install chromium lint ## Lint, type-check and run every test, browser tests included
+	$(VENV)/bin/pytest
+
+unit: install ## Run the unit and HTTP tests only (seconds)
+	$(VENV)/bin/pytest -m "not e2e"
+
+e2e: install chromium ## Run the browser tests only
+	$(VENV)/bin/pytest -m e2e
+
+lint: install ## ruff, mypy (strict) and the import layering contracts
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+format: install ## Format the code with ruff
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: install chromium ## Run the benchmarks and print their figures
+	$(PY) benchmarks/run.py
+
+clean: ## Remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
