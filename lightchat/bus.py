@@ -6,8 +6,8 @@ last sequence number it saw, so nothing is lost and nothing is shown twice.
 Concurrency: the owner of a session is the only writer of its log, so ``publish`` assigns
 sequence numbers without locking and never awaits (the token stream publishes from a timer
 callback). Readers await ``wait``, which returns at once when entries past ``after`` exist.
-One future per log wakes every waiting reader at once; readers re-check after waking, so a
-spurious wake-up costs one empty loop turn.
+Each waiting reader parks one future on its log; a publish resolves them all. A timer
+handle (not ``wait_for``, which costs a task-like wrapper per call) bounds the wait.
 
 ``MemoryBus`` keeps logs in this process. Another implementation (e.g. over Redis Streams)
 keeps the same contract: ``publish`` returns the entry at once and delivers in order.
@@ -54,18 +54,23 @@ class Bus(Protocol):
         ...
 
 
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 class _Log:
-    __slots__ = ("entries", "waiter")
+    __slots__ = ("entries", "waiters")
 
     def __init__(self) -> None:
         self.entries: list[Entry] = []
-        self.waiter: asyncio.Future[None] | None = None
+        self.waiters: list[asyncio.Future[None]] = []
 
     def wake(self) -> None:
-        if self.waiter is not None:
-            if not self.waiter.done():
-                self.waiter.set_result(None)
-            self.waiter = None
+        if self.waiters:
+            waiters, self.waiters = self.waiters, []
+            for waiter in waiters:
+                _resolve(waiter)
 
 
 class MemoryBus:
@@ -96,12 +101,16 @@ class MemoryBus:
         if log is None:
             log = self._logs[session_id] = _Log()
         if len(log.entries) <= after and not self._closed:
-            if log.waiter is None:
-                log.waiter = asyncio.get_running_loop().create_future()
+            loop = asyncio.get_running_loop()
+            waiter: asyncio.Future[None] = loop.create_future()
+            log.waiters.append(waiter)
+            timer = loop.call_later(timeout, _resolve, waiter)
             try:
-                await asyncio.wait_for(asyncio.shield(log.waiter), timeout)
-            except TimeoutError:
-                return []
+                await waiter
+            finally:
+                timer.cancel()
+                if waiter in log.waiters:
+                    log.waiters.remove(waiter)
         return log.entries[max(after, 0) :]
 
     def last_seq(self, session_id: str) -> int:

@@ -28,7 +28,7 @@ from lightchat.config import Settings
 from lightchat.identity import COOKIE, BrowserIdentity
 from lightchat.render import Renderer, StreamView
 from lightchat.session import Chats, ChatSession
-from lightchat.sse import PING_SECONDS, ServerSentEvent, closing_event, event_stream, frame
+from lightchat.sse import CLOSING, PING_SECONDS, encode, event_stream
 from lightchat.transcript import Transcript
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -157,7 +157,7 @@ async def chat_events(request: Request) -> Response:
         interval=services.settings.render_interval_ms / 1000,
     )
 
-    async def events() -> AsyncIterator[ServerSentEvent]:
+    async def events() -> AsyncIterator[bytes]:
         session.connections += 1
         seq = after
         try:
@@ -169,10 +169,10 @@ async def chat_events(request: Request) -> Response:
                 chunks = view.feed(entries, now) if entries else view.due(now)
                 if entries:
                     seq = entries[-1].seq
-                for chunk in chunks:
-                    yield frame(chunk)
+                if chunks:
+                    yield encode(chunks)
             if session.closed:
-                yield closing_event()
+                yield CLOSING
         finally:
             session.connections -= 1
             session.touch()

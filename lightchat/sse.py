@@ -3,11 +3,14 @@
 Concurrency: one response per open page. The generator given to ``event_stream`` waits on
 the bus; sse-starlette adds pings (which also detect dead connections), a send timeout so a
 stuck client cannot hold memory forever, and ends streams when the server shuts down.
+
+A batch of chunks is encoded into one body write: at thousands of streams, a write per
+event would cost more than the events.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
@@ -15,24 +18,31 @@ from lightchat.render import Chunk
 
 PING_SECONDS = 15
 
-__all__ = ["PING_SECONDS", "ServerSentEvent", "closing_event", "event_stream", "frame"]
+CLOSING = b"event: closed\ndata: \n\n"
+"""Tells the page the chat has ended, so it stops reconnecting."""
 
 
-def frame(chunk: Chunk) -> ServerSentEvent:
-    """One chunk as a server-sent event whose id is the log position it brings the page to."""
-    return ServerSentEvent(data=chunk.data, event=chunk.event, id=str(chunk.seq))
+def encode(chunks: Iterable[Chunk]) -> bytes:
+    """Chunks as server-sent events; each id is the log position it brings the page to."""
+    parts: list[str] = []
+    for chunk in chunks:
+        parts.append(f"id: {chunk.seq}\n")
+        if chunk.event:
+            parts.append(f"event: {chunk.event}\n")
+        for line in chunk.data.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+            parts.append(f"data: {line}\n")
+        parts.append("\n")
+    return "".join(parts).encode()
 
 
-def closing_event() -> ServerSentEvent:
-    """Tells the page the chat has ended, so it stops reconnecting."""
-    return ServerSentEvent(data="", event="closed")
-
-
-def event_stream(events: AsyncIterator[ServerSentEvent]) -> EventSourceResponse:
-    """A streaming response of ``events``."""
+def event_stream(events: AsyncIterator[bytes]) -> EventSourceResponse:
+    """A streaming response of pre-encoded events."""
     return EventSourceResponse(
         events,
         ping=PING_SECONDS,
         send_timeout=30,
         headers={"Cache-Control": "no-store"},
     )
+
+
+__all__ = ["CLOSING", "PING_SECONDS", "ServerSentEvent", "encode", "event_stream"]
