@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import errno
 import importlib.util
+import inspect
 import logging
 import os
 import socket
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -45,10 +47,33 @@ def _import_file(path: Path) -> ModuleType:
         ) from None
     except LightChatError:
         raise
-    except Exception:
-        detail = traceback.format_exc(limit=-3)
+    except Exception as exc:
+        # Show where the app failed: its own line first, then the innermost two frames;
+        # never importlib's frames or this module's.
+        frames = [
+            frame
+            for frame in traceback.extract_tb(exc.__traceback__)
+            if frame.filename != __file__ and not frame.filename.startswith("<frozen")
+        ]
+        if len(frames) > 3:
+            frames = [frames[0], *frames[-2:]]
+        detail = "".join(
+            [
+                "Traceback (most recent call last):\n",
+                *traceback.format_list(frames),
+                *traceback.format_exception_only(exc),
+            ]
+        )
         raise AppLoadError(f"{path.name} raised an error while being imported:\n{detail}") from None
     return module
+
+
+def _takes_no_arguments(func: Callable[..., object]) -> bool:
+    try:
+        inspect.signature(func).bind()
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def load_app(target: str) -> LightChat:
@@ -67,7 +92,7 @@ def load_app(target: str) -> LightChat:
     module = _import_file(path.resolve())
     if name:
         found = getattr(module, name, None)
-        if callable(found) and not isinstance(found, LightChat):
+        if callable(found) and not isinstance(found, LightChat) and _takes_no_arguments(found):
             found = found()  # an app factory
         if not isinstance(found, LightChat):
             raise AppLoadError(
@@ -114,7 +139,7 @@ def reload_factory() -> LightChat:
     return load_app(os.environ[APP_ENV])
 
 
-def _fail(exc: AppLoadError) -> None:
+def _fail(exc: LightChatError) -> None:
     click.echo(f"Error: {exc}", err=True)
     sys.exit(2)
 
@@ -130,7 +155,7 @@ def _serve(target: str, host: str, port: int, reload: bool) -> None:
     try:
         app = load_app(target)
         _check_port(host, port)
-    except AppLoadError as exc:
+    except LightChatError as exc:  # e.g. a ConfigError from a decorator in the app file
         _fail(exc)
     click.echo(f"lightchat {__version__}: serving {target} on http://{host}:{port}")
     if reload:

@@ -45,6 +45,8 @@ class Chunk:
 
 
 def _partial(target: str, swap: str, content: str = "") -> str:
+    # Targets hold item ids, which an app may choose (Message(id=...)): escape them.
+    target = html.escape(target, quote=True)
     return f'<hx-partial hx-target="#{target}" hx-swap="{swap}">{content}</hx-partial>'
 
 
@@ -248,7 +250,7 @@ class StreamView:
         seq = self.transcript.seq
         content = message.content
         mid = message.id
-        raw = f'<span id="msg-{mid}-raw" class="lc-raw"></span>'
+        raw = f'<span id="msg-{html.escape(mid, quote=True)}-raw" class="lc-raw"></span>'
         ops: list[Chunk] = []
         if live.rendered < 0:
             settled, settled_html, tail_html = render_split(content)
@@ -274,6 +276,11 @@ def _merge(ops: list[Chunk]) -> list[Chunk]:
     for op in ops:
         if merged:
             last = merged[-1]
+            # htmx resolves every partial's target before it swaps any, so a partial aimed
+            # at an element that an earlier one creates must come in an event of its own.
+            if op.event is None and last.event is None and _creates(last.data, op.data):
+                merged.append(op)
+                continue
             if op.event is None and last.event is None:
                 merged[-1] = Chunk(last.data + op.data, None, op.seq)
                 continue
@@ -285,6 +292,12 @@ def _merge(ops: list[Chunk]) -> list[Chunk]:
                     continue
         merged.append(op)
     return merged
+
+
+def _creates(html_: str, partial: str) -> bool:
+    """True when ``html_`` holds the element that ``partial`` targets."""
+    target = partial.partition('hx-target="#')[2].partition('"')[0]
+    return f'id="{target}"' in html_
 
 
 def escape(text: str) -> str:

@@ -183,8 +183,12 @@ async def chat_events(request: Request) -> Response:
 async def _form(request: Request) -> FormData:
     try:
         return await request.form()
-    except Exception as exc:  # python-multipart raises several types for malformed bodies
-        raise HTTPException(400, f"The form could not be read: {exc}") from None
+    # Malformed bodies: Starlette answers multipart errors with an HTTPException, and
+    # python-multipart's own errors are ValueErrors. Anything else (a body over the size
+    # limit, a disconnect) must reach the middleware that answers it, so it is not caught.
+    except (HTTPException, ValueError) as exc:
+        detail = exc.detail if isinstance(exc, HTTPException) else str(exc)
+        raise HTTPException(400, f"The form could not be read: {detail}") from None
 
 
 async def post_message(request: Request) -> Response:
@@ -193,6 +197,7 @@ async def post_message(request: Request) -> Response:
     settings = _services(request).settings
     form = await _form(request)
     content = form.get("content")
+    await form.close()  # uploaded parts are spooled to temporary files; nothing here uses them
     if not isinstance(content, str) or not content.strip():
         return _problem(request, 400, "Type a message before sending.")
     if len(content) > settings.max_message_chars:

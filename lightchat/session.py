@@ -170,12 +170,17 @@ class ChatSession:
         Returns False when nothing was running.
         """
         task = self._run_task
-        if task is None or task.done():
-            return False
+        if task is None or task.done() or task.cancelling() or task.get_name() == "on_stop":
+            return False  # nothing to stop, or already stopping: a second "Stop" is a no-op
+        on_stop: asyncio.Future[None] | None = None
+        if "on_stop" in self.registry.callbacks:
+            # Next in the queue, so it runs before (never alongside) a run that waits its turn.
+            on_stop = self.loop.create_future()
+            self._queue.appendleft(_Run("on_stop", (), on_stop))
         task.cancel()
         await asyncio.wait([task])
-        if "on_stop" in self.registry.callbacks:
-            await self._call_guarded(self.registry.callbacks["on_stop"])
+        if on_stop is not None:
+            await on_stop
         return True
 
     async def close(self) -> None:
@@ -183,7 +188,11 @@ class ChatSession:
         if self.closed:
             return
         self.closed = True
-        self._queue.clear()
+        # Queued runs never start; whoever awaits them (a plain form post) is answered now.
+        while self._queue:
+            run = self._queue.popleft()
+            if not run.done.done():
+                run.done.set_result(None)
         for task in (self._run_task, self._runner):
             if task is not None and not task.done():
                 task.cancel()
@@ -224,7 +233,7 @@ class ChatSession:
         try:
             while self._queue:
                 run = self._queue.popleft()
-                self._run_task = asyncio.create_task(self._run(run.hook, run.args))
+                self._run_task = asyncio.create_task(self._run(run.hook, run.args), name=run.hook)
                 try:
                     # wait(), not await: a stopped run must not stop the queue.
                     await asyncio.wait([self._run_task])

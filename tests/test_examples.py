@@ -1,0 +1,111 @@
+"""The examples: each one loads the way `lightchat serve` loads it, so none can rot."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+import lightchat
+from lightchat import LightChat
+from lightchat.cli import load_app
+from lightchat.testing import tokenize
+from tests.helpers import WAIT_S, contents, events_of, new_session
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+APPS = sorted(p for p in EXAMPLES.glob("[0-9]*.py"))
+
+pytestmark = pytest.mark.timeout(20)
+
+
+@pytest.fixture
+def isolated_import(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Undo what importing an example does to sys.path, sys.modules and the default app."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setattr(lightchat.default_app, "callbacks", {})
+    before = set(sys.modules)
+    yield
+    for name in set(sys.modules) - before:
+        del sys.modules[name]
+
+
+def test_there_are_examples() -> None:
+    assert len(APPS) >= 4
+    assert APPS[0].name == "01_quickstart.py"
+
+
+@pytest.mark.usefixtures("isolated_import")
+@pytest.mark.parametrize("path", APPS, ids=lambda p: p.name)
+def test_each_example_loads_as_the_cli_loads_it(path: Path) -> None:
+    app = load_app(str(path))
+    assert isinstance(app, LightChat)
+    assert "on_message" in app.callbacks
+    module = sys.modules[path.stem]
+    assert module.__doc__, f"{path.name} needs a docstring saying what it shows"
+
+
+@pytest.mark.usefixtures("isolated_import")
+@pytest.mark.anyio
+async def test_the_explicit_app_example_answers() -> None:
+    app = load_app(str(EXAMPLES / "04_explicit_app.py"))
+    assert app is not lightchat.default_app
+    session = new_session(app, app.settings)
+    async with asyncio.timeout(WAIT_S):
+        await session.send_user_message("hello")
+    assert contents(await events_of(session)) == ["You said: *hello*"]
+
+
+@pytest.mark.usefixtures("isolated_import")
+@pytest.mark.anyio
+async def test_the_sync_example_greets_from_a_worker_thread() -> None:
+    app = load_app(str(EXAMPLES / "03_sync.py"))
+    session = new_session(app)
+    async with asyncio.timeout(WAIT_S):
+        await session.start()
+    assert contents(await events_of(session)) == ["Send me a word and I'll reverse it."]
+
+
+@pytest.fixture
+def demo_model(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    yield importlib.import_module("demo_model")
+    sys.modules.pop("demo_model", None)
+
+
+def test_demo_model_answers_vary_with_the_question(demo_model: ModuleType) -> None:
+    questions = [
+        "What is a vector database?",
+        "How do I learn the piano?",
+        "Why is the sky blue?",
+        "Tips for writing tests",
+    ]
+    answers = [demo_model.answer(q) for q in questions]
+    assert len(set(answers)) == len(answers)
+    assert demo_model.answer(questions[0]) == answers[0]  # the same question, the same answer
+    assert "vector" in answers[0].lower()
+    assert "piano" in answers[1].lower()
+
+
+def test_demo_model_writes_code_when_asked(demo_model: ModuleType) -> None:
+    coded = demo_model.answer("Write a python function that counts words")
+    assert "```python\n" in coded
+    assert coded.count("```") == 2
+    plain = demo_model.answer("Why is the sky blue?")
+    assert "```" not in plain
+    table = demo_model.answer("Compare Django versus Flask")
+    assert "|---|" in table
+    assert "django" in table.lower()
+
+
+def test_demo_model_uses_context_and_streams_the_answer(demo_model: ModuleType) -> None:
+    answer = demo_model.answer("search engines", "3 documents about search engines")
+    assert "3 documents about search engines" in answer
+    tokens = demo_model.stream("search engines", "3 documents about search engines")
+    assert len(tokens) > 10
+    assert "".join(tokens) == answer
+    assert tokens == tokenize(answer)

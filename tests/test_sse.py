@@ -1,0 +1,378 @@
+"""Event streams against a real server: ids, replay, resume, live tokens, the end of a chat.
+
+httpx's ASGI transport buffers a whole response, and a chat's stream never ends on its
+own, so these tests run the app in uvicorn on a loopback port in a background thread and
+read the stream with httpx, closing it once they have what they need.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import threading
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+import uvicorn
+
+from lightchat import LightChat, Message, Settings
+from lightchat.events import Entry, MessageEvent, RunEvent, StepEvent
+from lightchat.identity import COOKIE
+from lightchat.render import Chunk
+from lightchat.routes import Services
+from lightchat.session import ChatSession
+from lightchat.sse import CLOSING, encode
+from tests.helpers import wait_for_log
+
+pytestmark = pytest.mark.timeout(20)
+
+T = TypeVar("T")
+TIMEOUT = httpx.Timeout(5.0)
+
+
+class LiveServer:
+    """The app in uvicorn, on a socket that listens before the server starts.
+
+    Connections made before uvicorn is ready wait in the socket's backlog, so the first
+    request (to /-/health) is the wait for start-up: no polling.
+    """
+
+    def __init__(self, app: LightChat) -> None:
+        self.app = app
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.listen(64)
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1)
+        self.server = uvicorn.Server(config)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._loop_ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="uvicorn", daemon=True)
+        self.thread.start()
+        assert self._loop_ready.wait(5)
+        with httpx.Client(timeout=TIMEOUT) as client:
+            assert client.get(f"{self.url}/-/health").text == "ok"
+
+    def _run(self) -> None:
+        async def main() -> None:
+            self.loop = asyncio.get_running_loop()
+            self._loop_ready.set()
+            await self.server.serve(sockets=[self.socket])
+
+        asyncio.run(main())
+
+    def call(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the server's loop (where the chats live) and return its result."""
+        assert self.loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(5)
+
+    def session(self, client: httpx.Client, chat_url: str) -> ChatSession:
+        services: Services = self.app.build().state.services
+        browser = services.identity.load(client.cookies.get(COOKIE))
+        assert browser is not None
+        session = services.chats.get(chat_url.rsplit("/", 1)[1], browser)
+        assert session is not None
+        return session
+
+    def entries(self, session: ChatSession) -> list[Entry]:
+        return self.call(session.bus.read(session.id))
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.socket.close()
+
+
+def make_app() -> LightChat:
+    app = LightChat(settings=Settings(token_batch_ms=10, render_interval_ms=20))
+
+    @app.on_chat_start
+    async def start() -> None:
+        await Message(content="Welcome").send()
+
+    @app.on_message
+    async def main(message: Message) -> None:
+        command, _, argument = message.content.partition(":")
+        if command == "count":
+            for i in range(int(argument)):
+                await Message(content=f"number {i}").send()
+        elif command == "stream":
+            reply = Message(content="")
+            for word in argument.split(" "):
+                await reply.stream_token(word + " ")
+                await asyncio.sleep(0.002)  # the pace of a model
+            await reply.send()
+        elif command == "wait":
+            await Message(content="waiting").send()
+            await asyncio.Event().wait()
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def live() -> Iterator[LiveServer]:
+    server = LiveServer(make_app())
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def browser(live: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live.url, timeout=TIMEOUT) as client:
+        yield client
+
+
+@dataclass
+class SSE:
+    id: int | None
+    event: str | None
+    data: str
+
+
+class Stream:
+    """Reads server-sent events off an open streaming response."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+        self._lines = response.iter_lines()
+
+    def until(self, stop: Callable[[SSE], bool]) -> list[SSE]:
+        """Events up to the first that matches ``stop`` (the read times out otherwise)."""
+        found: list[SSE] = []
+        fields: dict[str, list[str]] = {}
+        for line in self._lines:
+            if line.startswith(":"):
+                continue  # a ping
+            if line == "":
+                if fields:
+                    ids = fields.get("id")
+                    event = SSE(
+                        int(ids[-1]) if ids else None,
+                        fields.get("event", [None])[-1],
+                        "\n".join(fields.get("data", [])),
+                    )
+                    found.append(event)
+                    if stop(event):
+                        return found
+                fields = {}
+                continue
+            name, _, value = line.partition(":")
+            fields.setdefault(name, []).append(value[1:] if value.startswith(" ") else value)
+        raise AssertionError(f"the stream ended before the expected event; got {found}")
+
+    def rest(self) -> list[str]:
+        """What is left of the response (it must end)."""
+        return list(self._lines)
+
+
+@contextmanager
+def stream(
+    client: httpx.Client, url: str, headers: dict[str, str] | None = None
+) -> Iterator[Stream]:
+    with client.stream("GET", url, headers=headers or {}) as response:
+        assert response.status_code == 200
+        yield Stream(response)
+
+
+def new_chat(live: LiveServer, client: httpx.Client) -> tuple[str, ChatSession]:
+    """A new chat whose on_chat_start has finished."""
+    response = client.get("/")
+    assert response.status_code == 303
+    url = str(response.headers["location"])
+    session = live.session(client, url)
+    live.call(wait_for_log(session.bus, session.id, lambda ev: RunEvent(running=False) in ev))
+    return url, session
+
+
+def page_seq(client: httpx.Client, chat_url: str) -> int:
+    match = re.search(r"events\?after=(\d+)", client.get(chat_url).text)
+    assert match is not None
+    return int(match.group(1))
+
+
+def created(entries: list[Entry]) -> dict[str, int]:
+    """Each message or step id, with the position of the event that first showed it."""
+    first: dict[str, int] = {}
+    for entry in entries:
+        event = entry.event
+        if isinstance(event, MessageEvent):
+            first.setdefault(event.message.id, entry.seq)
+        elif isinstance(event, StepEvent):
+            first.setdefault(event.step.id, entry.seq)
+    return first
+
+
+def run_over(event: SSE) -> bool:
+    """True for the event that shows the controls without "Stop" (a run has ended)."""
+    if 'hx-target="#lc-controls"' not in event.data:
+        return False
+    return "lc-stop" not in event.data.rsplit('hx-target="#lc-controls"', 1)[1]
+
+
+def ids_of(found: list[SSE]) -> list[int]:
+    ids = [e.id for e in found]
+    assert all(i is not None for i in ids), "every event carries an id"
+    return [i for i in ids if i is not None]
+
+
+HTMX = {"HX-Request": "true"}
+
+
+# -- the tests ----------------------------------------------------------------------------
+
+
+def test_encode_frames_chunks_as_server_sent_events() -> None:
+    body = encode(
+        [Chunk("<p>a</p>\n<p>b</p>", None, 3), Chunk("msg-x-raw\nhi\r\nthere\r", "tok", 4)]
+    )
+    assert body.decode() == (
+        "id: 3\ndata: <p>a</p>\ndata: <p>b</p>\n\n"
+        "id: 4\nevent: tok\ndata: msg-x-raw\ndata: hi\ndata: there\ndata: \n\n"
+    )
+    assert CLOSING == b"event: closed\ndata: \n\n"
+
+
+def test_replay_from_the_start_and_resume_from_any_id(
+    live: LiveServer, browser: httpx.Client
+) -> None:
+    url, session = new_chat(live, browser)
+    # A plain form post answers once the run is over, so the log is complete here.
+    assert browser.post(f"{url}/messages", data={"content": "count:5"}).status_code == 303
+    entries = live.entries(session)
+    last = entries[-1].seq
+    assert page_seq(browser, url) == last
+    shown_at = created(entries)
+    assert len(shown_at) == 7  # the welcome, the question, five answers
+
+    with browser.stream("GET", f"{url}/events") as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["x-accel-buffering"] == "no"
+        replay = Stream(response).until(lambda e: e.id == last)
+    ids = ids_of(replay)
+    assert ids == sorted(ids)
+    everything = "".join(e.data for e in replay)
+    for item_id in shown_at:
+        assert everything.count(f'<article id="msg-{item_id}"') == 1
+
+    for seen in range(last):
+        by_header = resume(browser, url, last, headers={"Last-Event-ID": str(seen)})
+        by_query = resume(browser, url, last, query=f"?after={seen}")
+        assert by_header == by_query
+        for item_id, seq in shown_at.items():
+            assert (f'<article id="msg-{item_id}"' in by_header) == (seq > seen), (seen, seq)
+
+    # On reconnect the browser sends Last-Event-ID while the page's ?after= is still in the
+    # URL: the header is the newer of the two and wins.
+    assert resume(browser, url, last, {"Last-Event-ID": "4"}, "?after=1") == resume(
+        browser, url, last, {"Last-Event-ID": "4"}
+    )
+
+
+def resume(
+    client: httpx.Client,
+    url: str,
+    last: int,
+    headers: dict[str, str] | None = None,
+    query: str = "",
+) -> str:
+    with stream(client, f"{url}/events{query}", headers) as events:
+        found = events.until(lambda e: e.id == last)
+    assert all(i <= last for i in ids_of(found))
+    return "".join(e.data for e in found)
+
+
+def test_a_stream_follows_a_live_answer(live: LiveServer, browser: httpx.Client) -> None:
+    url, session = new_chat(live, browser)
+    start = page_seq(browser, url)
+    words = " ".join(f"word{i}" for i in range(40))
+    with stream(browser, f"{url}/events?after={start}") as events:
+        post = browser.post(f"{url}/messages", data={"content": f"stream:{words}"}, headers=HTMX)
+        assert post.status_code == 204
+        received = events.until(run_over)
+    entries = live.entries(session)
+    ids = ids_of(received)
+    assert ids == sorted(ids)
+    assert ids[0] > start
+    assert ids[-1] == entries[-1].seq
+    assert f"stream:{words}" in "".join(e.data for e in received)  # the user's message
+    reply_id = [
+        e.event.message.id
+        for e in entries
+        if isinstance(e.event, MessageEvent) and e.event.message.type == "assistant_message"
+    ][-1]
+    # Streamed text came as text events for the reply...
+    toks = [e for e in received if e.event == "tok"]
+    assert toks
+    assert all(e.data.startswith(f"msg-{reply_id}-raw\n") for e in toks)
+    # ...and the last render of the reply holds all of it.
+    final = [e.data for e in received if f'hx-target="#msg-{reply_id}"' in e.data][-1]
+    assert f"<p>{words} </p>" in final or f"<p>{words}</p>" in final
+    assert "data-streaming" not in final.split(f'hx-target="#msg-{reply_id}"', 1)[1]
+
+
+def test_a_stream_resumed_at_the_end_sends_only_what_is_new(
+    live: LiveServer, browser: httpx.Client
+) -> None:
+    url, _ = new_chat(live, browser)
+    assert browser.post(f"{url}/messages", data={"content": "count:2"}).status_code == 303
+    last = page_seq(browser, url)
+    with stream(browser, f"{url}/events", {"Last-Event-ID": str(last)}) as events:
+        browser.post(f"{url}/messages", data={"content": "count:1"}, headers=HTMX)
+        received = events.until(run_over)
+    assert all(i > last for i in ids_of(received))
+    data = "".join(e.data for e in received)
+    assert "count:1" in data
+    assert "number 0" in data
+    for old in ("count:2", "number 1", "Welcome"):
+        assert old not in data
+
+
+def test_a_second_tab_sees_the_same_events(live: LiveServer, browser: httpx.Client) -> None:
+    url, _ = new_chat(live, browser)
+    start = page_seq(browser, url)
+    with (
+        stream(browser, f"{url}/events?after={start}") as first,
+        stream(browser, f"{url}/events?after={start}") as second,
+    ):
+        browser.post(f"{url}/messages", data={"content": "count:3"}, headers=HTMX)
+        one = first.until(run_over)
+        two = second.until(run_over)
+    assert [e.data for e in one] == [e.data for e in two]
+    for text in ("count:3", "number 0", "number 1", "number 2"):
+        assert text in "".join(e.data for e in one)
+
+
+def test_stop_over_a_live_stream(live: LiveServer, browser: httpx.Client) -> None:
+    url, session = new_chat(live, browser)
+    start = page_seq(browser, url)
+    with stream(browser, f"{url}/events?after={start}") as events:
+        browser.post(f"{url}/messages", data={"content": "wait:"}, headers=HTMX)
+        shown = events.until(lambda e: "waiting" in e.data)
+        assert "lc-stop" in "".join(e.data for e in shown)
+        assert browser.post(f"{url}/stop", headers=HTMX).status_code == 204
+        # The run is over: the controls lose "Stop" (without it the read would time out).
+        events.until(run_over)
+    assert not session.transcript.running
+
+
+def test_a_stream_ends_when_its_chat_ends(live: LiveServer, browser: httpx.Client) -> None:
+    url, session = new_chat(live, browser)
+    start = page_seq(browser, url)
+    with stream(browser, f"{url}/events?after={start}") as events:
+        # A message proves the stream's generator is running before the chat ends.
+        browser.post(f"{url}/messages", data={"content": "count:1"}, headers=HTMX)
+        events.until(run_over)
+        assert session.connections == 1
+        live.call(session.close())
+        closing = events.until(lambda e: e.event == "closed")
+        assert closing[-1].data == ""
+        # ...and the response is over (else reading the rest would time out).
+        assert all(line == "" or line.startswith(":") for line in events.rest())
+    assert browser.get(url).status_code == 404
