@@ -1,0 +1,104 @@
+"""Persistence: users, threads, steps, elements and feedback, and the files they point to.
+
+Layer 3 (see DESIGN.md, "The layers"): the store imports only layer 1 (``lightchat.events``,
+``lightchat.errors``); it knows nothing of the bus, the session or HTTP. It is the only
+place that imports SQLModel, SQLAlchemy and Alembic.
+
+The parts, one concept per module:
+
+- ``records``: the tables (``UserRecord``, ``ThreadRecord``, ``StepRecord``,
+  ``ElementRecord``, ``FeedbackRecord``);
+- ``engine``: database URLs and the async engine (SQLite/aiosqlite, PostgreSQL/asyncpg);
+- ``migrate``: versioned schema migrations (Alembic), applied on start;
+- ``layer``: the ``DataLayer`` interface an app may implement (``@data_layer``);
+- ``sql``: ``SQLStore``, the interface on SQLite or PostgreSQL;
+- ``convert``: ``StepRecord`` <-> ``MessageData``/``StepData``;
+- ``files``: the ``FileStorage`` interface and ``LocalFileStorage``.
+
+A typical start and use::
+
+    store = await SQLStore.open(default_database_url(app_dir))   # migrates
+    thread = await store.create_thread(owner)
+    await store.upsert_step(record_from_item(message, thread.id), owner=owner)
+    page = await store.list_threads(owner, Pagination(first=20))
+"""
+
+from __future__ import annotations
+
+from lightchat.store.convert import (
+    MESSAGE_TYPES,
+    item_from_record,
+    message_from_record,
+    record_from_item,
+    record_from_message,
+    record_from_step,
+    step_from_record,
+)
+from lightchat.store.engine import database_url, default_database_url, make_engine
+from lightchat.store.errors import (
+    ConflictError,
+    FileTooLargeError,
+    InvalidCursorError,
+    InvalidKeyError,
+    NotFoundError,
+    StoreError,
+)
+from lightchat.store.files import DEFAULT_MAX_BYTES, FileStorage, LocalFileStorage, StoredFile
+from lightchat.store.layer import (
+    THREAD_NAME_LENGTH,
+    DataLayer,
+    Pagination,
+    StoredThread,
+    ThreadFilter,
+    ThreadPage,
+    thread_name,
+)
+from lightchat.store.migrate import current_revision, head_revision, upgrade
+from lightchat.store.records import (
+    ElementRecord,
+    FeedbackRecord,
+    StepRecord,
+    ThreadRecord,
+    UserRecord,
+)
+from lightchat.store.sql import MAX_PAGE_SIZE, SQLStore
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "MAX_PAGE_SIZE",
+    "MESSAGE_TYPES",
+    "THREAD_NAME_LENGTH",
+    "ConflictError",
+    "DataLayer",
+    "ElementRecord",
+    "FeedbackRecord",
+    "FileStorage",
+    "FileTooLargeError",
+    "InvalidCursorError",
+    "InvalidKeyError",
+    "LocalFileStorage",
+    "NotFoundError",
+    "Pagination",
+    "SQLStore",
+    "StepRecord",
+    "StoreError",
+    "StoredFile",
+    "StoredThread",
+    "ThreadFilter",
+    "ThreadPage",
+    "ThreadRecord",
+    "UserRecord",
+    "current_revision",
+    "database_url",
+    "default_database_url",
+    "head_revision",
+    "item_from_record",
+    "make_engine",
+    "message_from_record",
+    "record_from_item",
+    "record_from_message",
+    "record_from_step",
+    "step_from_record",
+    "thread_name",
+    "upgrade",
+]

@@ -1,0 +1,259 @@
+"""The data-layer interface: what the chat needs from persistence.
+
+``DataLayer`` lists the operations of Chainlit's ``BaseDataLayer`` (users, threads, steps,
+elements, feedback, paginated and filtered thread listing), in lightchat's terms: they take
+and return the ``*Record`` classes. ``SQLStore`` implements it on SQLite or PostgreSQL; an
+app can supply its own implementation with ``@data_layer``.
+
+Ownership: history is per owner (a signed-in user's key, or a browser's key when sign-in is
+off). Every operation that reaches a thread takes a keyword-only ``owner``, and it is
+required on purpose, so that each call site says whose thread it expects:
+
+- ``owner="..."``: the thread must belong to that owner. A thread that exists but belongs to
+  someone else is treated exactly like a missing one (``None``, ``False`` or
+  ``NotFoundError``), so an endpoint answers 404 and never reveals other people's threads.
+- ``owner=None``: no check, for callers that have checked already (the chat session writing
+  its own thread, maintenance jobs).
+
+Error conventions: reads of one object (``get_thread``, ``load_thread``, ``get_element``)
+return None; deletes of a step, element or feedback return what they removed (or nothing);
+everything else that names a thread raises ``NotFoundError``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from lightchat.store.records import (
+    ElementRecord,
+    FeedbackRecord,
+    StepRecord,
+    ThreadRecord,
+    UserRecord,
+)
+
+__all__ = [
+    "THREAD_NAME_LENGTH",
+    "DataLayer",
+    "Pagination",
+    "StoredThread",
+    "ThreadFilter",
+    "ThreadPage",
+    "thread_name",
+]
+
+#: How long a name derived from a message may be, ellipsis included.
+THREAD_NAME_LENGTH = 60
+
+_SPACE = re.compile(r"\s+")
+
+
+def thread_name(text: str, limit: int = THREAD_NAME_LENGTH) -> str | None:
+    """A thread name made from the text of its first user message (None for blank text).
+
+    Whitespace collapses to single spaces; a long text is cut at a word boundary and ends
+    with an ellipsis, the whole at most ``limit`` characters.
+
+    >>> thread_name("  What is\\nthe capital   of France? ")
+    'What is the capital of France?'
+    >>> thread_name("word " * 30, limit=20)
+    'word word word word…'
+    """
+    flat = _SPACE.sub(" ", text).strip()
+    if not flat:
+        return None
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" .,;:-") + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Pagination:
+    """Which page of a thread list: ``first`` threads after ``cursor``.
+
+    ``cursor`` is the ``end_cursor`` of the previous page (None for the first page).
+    """
+
+    first: int = 20
+    cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadFilter:
+    """Narrows a thread list.
+
+    ``search`` keeps threads whose name or any step's output contains the text
+    (case-insensitive substring match: a ``LIKE '%text%'`` scan over the owner's threads,
+    not a full-text index). ``feedback`` keeps threads with at least one feedback of that
+    value (1 helpful, 0 not helpful).
+    """
+
+    search: str | None = None
+    feedback: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadPage:
+    """One page of threads, most recently updated first."""
+
+    threads: list[ThreadRecord]
+    has_next: bool
+    end_cursor: str | None
+
+
+@dataclass(slots=True)
+class StoredThread:
+    """A thread with everything shown in it, read in one transaction.
+
+    ``steps`` (messages included) are in creation order; ``feedback`` maps a step id to its
+    feedback.
+    """
+
+    thread: ThreadRecord
+    steps: list[StepRecord] = field(default_factory=list)
+    elements: list[ElementRecord] = field(default_factory=list)
+    feedback: dict[str, FeedbackRecord] = field(default_factory=dict)
+
+
+@runtime_checkable
+class DataLayer(Protocol):
+    """Persistence for users, threads, steps, elements and feedback.
+
+    See the module docstring for ``owner`` and the error conventions. Implementations must
+    be safe to call concurrently from many chat sessions.
+    """
+
+    # -- users ------------------------------------------------------------------------
+
+    async def get_user(self, identifier: str) -> UserRecord | None:
+        """The user with this identifier, or None."""
+        ...
+
+    async def create_user(
+        self,
+        identifier: str,
+        *,
+        display_name: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> UserRecord:
+        """Create the user, or update the display name/metadata given of an existing one."""
+        ...
+
+    # -- threads ----------------------------------------------------------------------
+
+    async def create_thread(
+        self,
+        owner: str,
+        *,
+        thread_id: str | None = None,
+        user_id: str | None = None,
+        name: str | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> ThreadRecord:
+        """Create a thread for ``owner``; raises ``ConflictError`` if the id is taken."""
+        ...
+
+    async def update_thread(
+        self,
+        thread_id: str,
+        *,
+        owner: str | None,
+        name: str | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> ThreadRecord:
+        """Rename, retag or replace the metadata of a thread (None leaves a field as is)."""
+        ...
+
+    async def get_thread(self, thread_id: str, *, owner: str | None) -> ThreadRecord | None:
+        """The thread, or None."""
+        ...
+
+    async def load_thread(self, thread_id: str, *, owner: str | None) -> StoredThread | None:
+        """The thread with its steps, elements and feedback, or None."""
+        ...
+
+    async def delete_thread(self, thread_id: str, *, owner: str | None) -> list[str]:
+        """Delete a thread with its steps, elements and feedback.
+
+        Returns the storage keys of the deleted elements' files, for the caller to remove
+        from the file storage.
+        """
+        ...
+
+    async def list_threads(
+        self,
+        owner: str,
+        pagination: Pagination | None = None,
+        filters: ThreadFilter | None = None,
+    ) -> ThreadPage:
+        """A page of the owner's threads, most recently updated first."""
+        ...
+
+    async def get_thread_owner(self, thread_id: str) -> str | None:
+        """The owner key of a thread, or None if there is no such thread."""
+        ...
+
+    async def get_thread_author(self, thread_id: str) -> str | None:
+        """The identifier of the user who owns a thread (None if none or browser-owned)."""
+        ...
+
+    # -- steps ------------------------------------------------------------------------
+
+    async def upsert_step(self, step: StepRecord, *, owner: str | None) -> None:
+        """Insert a step or replace its state; the thread counts as updated.
+
+        A user message in a thread without a name names it (see ``thread_name``).
+        """
+        ...
+
+    async def delete_step(self, step_id: str, *, owner: str | None) -> list[str]:
+        """Delete a step, its nested steps, their feedback and elements.
+
+        Returns the storage keys of the deleted elements' files (empty when there was no
+        such step).
+        """
+        ...
+
+    async def get_thread_steps(self, thread_id: str, *, owner: str | None) -> list[StepRecord]:
+        """The thread's steps (messages included) in creation order."""
+        ...
+
+    # -- elements ---------------------------------------------------------------------
+
+    async def create_element(self, element: ElementRecord, *, owner: str | None) -> None:
+        """Store an element of an existing thread."""
+        ...
+
+    async def get_element(
+        self, element_id: str, *, owner: str | None, thread_id: str | None = None
+    ) -> ElementRecord | None:
+        """The element (of that thread, when ``thread_id`` is given), or None."""
+        ...
+
+    async def delete_element(self, element_id: str, *, owner: str | None) -> ElementRecord | None:
+        """Delete an element; returns it (its ``storage_key`` names the file), or None."""
+        ...
+
+    # -- feedback ---------------------------------------------------------------------
+
+    async def upsert_feedback(
+        self, for_id: str, value: int, *, owner: str | None, comment: str | None = None
+    ) -> FeedbackRecord:
+        """Set the feedback on a step (replacing any earlier one); raises ``NotFoundError``."""
+        ...
+
+    async def delete_feedback(self, feedback_id: str, *, owner: str | None) -> bool:
+        """Delete a feedback; False when there was none (or it is someone else's)."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections; the data layer is not used afterwards."""
+        ...

@@ -1,0 +1,1 @@
+"""lightchat's schema migrations (Alembic scripts, run by ``lightchat.store.migrate``)."""

@@ -1,0 +1,1 @@
+"""One Alembic script per schema version, oldest first: ``v<revision>_<what>.py``."""

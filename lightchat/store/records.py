@@ -1,0 +1,223 @@
+"""The tables: one SQLModel class per table, each named ``*Record``.
+
+Records are rows, not domain objects: a message or step on screen is a
+``lightchat.events.MessageData``/``StepData``; ``lightchat.store.convert`` turns one into the
+other. As in Chainlit, messages are steps: a ``StepRecord`` whose ``type`` is a message type
+(``user_message``, ``assistant_message``, ``system_message``, ``error``) holds the message's
+author in ``name`` and its text in ``output``.
+
+The classes describe the schema at the newest migration. The schema itself is created and
+changed only by the migrations in ``lightchat/store/migrations/versions`` (never by
+``create_all``); a test checks that the two agree.
+
+The tables carry a ``lightchat_`` prefix and their own ``MetaData``, so lightchat's store can
+share a PostgreSQL database with an app's own tables (and an app's own SQLModel classes never
+end up in lightchat's migrations).
+
+Time columns hold timezone-aware UTC datetimes on both databases (``UTCDateTime``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, DateTime, Dialect, Index, MetaData, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import registry
+from sqlalchemy.types import TypeDecorator, TypeEngine
+from sqlmodel import Field, SQLModel
+
+from lightchat.events import new_id
+
+__all__ = [
+    "METADATA",
+    "VERSION_TABLE",
+    "ElementRecord",
+    "FeedbackRecord",
+    "StepRecord",
+    "ThreadRecord",
+    "UTCDateTime",
+    "UserRecord",
+    "utcnow",
+]
+
+#: Alembic's bookkeeping table; not ``alembic_version``, so an app's own Alembic can coexist.
+VERSION_TABLE = "lightchat_schema_version"
+
+#: Stable constraint names, so later migrations (and SQLite's batch mode) can refer to them.
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: lightchat's tables only (see the module docstring).
+METADATA = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    """The current time as an aware UTC datetime (what every time column holds)."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every database.
+
+    PostgreSQL stores ``timestamptz``. SQLite has no time type: SQLAlchemy stores a fixed-width
+    text that sorts in time order, and drops the zone, so values go in as naive UTC and come
+    back with UTC attached. Naive datetimes are refused: their zone would be a guess.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Normalize to UTC (naive UTC for SQLite)."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: give lightchat aware (UTC) datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Attach (or convert to) UTC."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+#: JSON everywhere, JSONB on PostgreSQL (smaller, indexable).
+JSONType: TypeEngine[Any] = JSON().with_variant(JSONB(), "postgresql")
+
+
+def _metadata_field() -> Any:
+    # The attribute is ``meta``: ``metadata`` is taken by SQLAlchemy's declarative base.
+    return Field(default_factory=dict, sa_type=JSONType, sa_column_kwargs={"name": "metadata"})
+
+
+def _time_field(*, nullable: bool = False) -> Any:
+    if nullable:
+        return Field(default=None, sa_type=UTCDateTime)
+    return Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class _Record(SQLModel, registry=registry(metadata=METADATA)):
+    """Base of lightchat's tables: their own registry and metadata."""
+
+
+class UserRecord(_Record, table=True):
+    """A signed-in user. ``identifier`` is what the auth callback returned (e.g. an email)."""
+
+    __tablename__ = "lightchat_users"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    identifier: str = Field(unique=True)
+    display_name: str | None = None
+    meta: dict[str, Any] = _metadata_field()
+    created_at: datetime = _time_field()
+
+
+class ThreadRecord(_Record, table=True):
+    """A conversation.
+
+    ``owner`` is the access key every read and write checks: the signed-in user's key when
+    authentication is on, the browser's key otherwise. ``user_id`` links a signed-in user's
+    thread to its ``UserRecord`` (it is None for browser-owned threads). ``name`` is None until
+    the first user message names it (or the user renames it).
+    """
+
+    __tablename__ = "lightchat_threads"
+    __table_args__ = (
+        # Listing a history: WHERE owner = ? ORDER BY updated_at DESC, id DESC LIMIT n.
+        Index("ix_lightchat_threads_owner_recent", "owner", "updated_at", "id"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    owner: str
+    user_id: str | None = Field(
+        default=None, foreign_key="lightchat_users.id", ondelete="SET NULL", index=True
+    )
+    name: str | None = None
+    tags: list[str] = Field(default_factory=list, sa_type=JSONType)
+    meta: dict[str, Any] = _metadata_field()
+    created_at: datetime = _time_field()
+    updated_at: datetime = _time_field()
+
+
+class StepRecord(_Record, table=True):
+    """A message or a step of a thread (see the module docstring).
+
+    ``status`` is ``running``/``done``/``failed`` for steps and None for messages;
+    ``is_error`` is true for failed steps and error messages; ``streaming`` is true for a
+    message persisted while its answer was still being written (e.g. a stopped run).
+    ``show_input`` is None (hide), ``"true"`` or the language to show the input in.
+    """
+
+    __tablename__ = "lightchat_steps"
+    __table_args__ = (
+        # Opening a thread: WHERE thread_id = ? ORDER BY created_at; also serves the cascade.
+        Index("ix_lightchat_steps_thread_created", "thread_id", "created_at"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    thread_id: str = Field(foreign_key="lightchat_threads.id", ondelete="CASCADE")
+    parent_id: str | None = None
+    name: str = ""
+    type: str = "undefined"
+    input: str = Field(default="", sa_type=Text)
+    output: str = Field(default="", sa_type=Text)
+    language: str | None = None
+    is_error: bool = False
+    status: str | None = None
+    streaming: bool = False
+    show_input: str | None = None
+    created_at: datetime = _time_field()
+    started_at: datetime | None = _time_field(nullable=True)
+    ended_at: datetime | None = _time_field(nullable=True)
+    meta: dict[str, Any] = _metadata_field()
+
+
+class ElementRecord(_Record, table=True):
+    """A file, image or other element shown in a thread, attached to a step (``for_id``).
+
+    ``storage_key`` names the file in the file storage (None for elements that only have a
+    ``url`` or inline content in ``meta``).
+    """
+
+    __tablename__ = "lightchat_elements"
+    __table_args__ = (Index("ix_lightchat_elements_thread_for", "thread_id", "for_id"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    thread_id: str = Field(foreign_key="lightchat_threads.id", ondelete="CASCADE")
+    for_id: str | None = None
+    name: str = ""
+    type: str = "file"
+    mime: str | None = None
+    size: int | None = None
+    storage_key: str | None = None
+    display: str = "inline"
+    url: str | None = None
+    meta: dict[str, Any] = _metadata_field()
+    created_at: datetime = _time_field()
+
+
+class FeedbackRecord(_Record, table=True):
+    """A user's verdict on a step (1 helpful, 0 not helpful): at most one per step."""
+
+    __tablename__ = "lightchat_feedback"
+    __table_args__ = (
+        CheckConstraint("value IN (0, 1)", name="value"),
+        # The "threads with feedback" filter: EXISTS (... WHERE thread_id = ? AND value = ?).
+        Index("ix_lightchat_feedback_thread_value", "thread_id", "value"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    for_id: str = Field(foreign_key="lightchat_steps.id", ondelete="CASCADE", unique=True)
+    thread_id: str = Field(foreign_key="lightchat_threads.id", ondelete="CASCADE")
+    value: int
+    comment: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = _time_field()

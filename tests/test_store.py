@@ -1,0 +1,750 @@
+"""The SQL store, against real SQLite (a temp folder) and real PostgreSQL.
+
+Every test that takes ``store`` runs once per database. PostgreSQL tests work in a schema
+made for this test run in the ``test`` database (dropped at the end); set
+``LIGHTCHAT_TEST_POSTGRES_URL`` to use another server. They are skipped, saying why, only
+when no server answers.
+
+The databases are migrated once per run; tests stay apart by using fresh owners and ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from sqlalchemy import bindparam, func, inspect, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from lightchat.errors import ConfigError
+from lightchat.events import MessageData, StepData
+from lightchat.store import (
+    ConflictError,
+    ElementRecord,
+    FeedbackRecord,
+    InvalidCursorError,
+    NotFoundError,
+    Pagination,
+    SQLStore,
+    StepRecord,
+    StoreError,
+    ThreadFilter,
+    database_url,
+    default_database_url,
+    head_revision,
+    item_from_record,
+    make_engine,
+    record_from_item,
+    upgrade,
+)
+from lightchat.store.migrate import current_revision, downgrade, schema_differences
+from lightchat.store.records import UTCDateTime, utcnow
+
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(20)]
+
+PG_URL = os.environ.get("LIGHTCHAT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+T = TypeVar("T")
+
+
+def run_aside(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to the end on its own loop in another thread.
+
+    Session fixtures set databases up this way, apart from the tests' event loops (an
+    asyncpg connection belongs to the loop that opened it).
+    """
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
+
+
+@dataclass(frozen=True)
+class Database:
+    """An empty or migrated database: a SQLite file, or a schema of the PostgreSQL one."""
+
+    url: str
+    schema: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return "sqlite" if self.url.startswith("sqlite") else "postgresql"
+
+    def engine(self) -> AsyncEngine:
+        return make_engine(self.url, schema=self.schema)
+
+
+async def _pg_execute(statement: str) -> None:
+    engine = make_engine(PG_URL)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def new_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Database]]:
+    """Makes empty databases of a kind; drops the PostgreSQL schemas at the end."""
+    schemas: list[str] = []
+
+    def make(kind: str) -> Database:
+        if kind == "sqlite":
+            folder = tmp_path_factory.mktemp("store")
+            return Database(f"sqlite:///{folder / '.lightchat' / 'chat.db'}")
+        schema = f"lightchat_test_{uuid.uuid4().hex[:12]}"
+        try:
+            run_aside(lambda: _pg_execute(f'CREATE SCHEMA "{schema}"'))
+        except (OSError, DBAPIError) as exc:
+            pytest.skip(f"PostgreSQL does not answer at {PG_URL} ({exc.__class__.__name__})")
+        schemas.append(schema)
+        return Database(PG_URL, schema)
+
+    yield make
+    for schema in schemas:
+        run_aside(lambda schema=schema: _pg_execute(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+async def _migrated(database: Database) -> None:
+    engine = database.engine()
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, new_database: Callable[[str], Database]) -> Database:
+    """A database at the newest schema, shared by the run's tests."""
+    made = new_database(request.param)
+    run_aside(lambda: _migrated(made))
+    return made
+
+
+@pytest.fixture
+async def store(database: Database) -> AsyncIterator[SQLStore]:
+    store = SQLStore(database.engine())
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def owner_key() -> str:
+    return f"browser:{uuid.uuid4().hex}"
+
+
+def message(kind: str = "user_message", content: str = "Hello", **fields: Any) -> MessageData:
+    author = "You" if kind == "user_message" else "Assistant"
+    return MessageData(id=uuid.uuid4().hex, author=author, type=kind, content=content, **fields)  # type: ignore[arg-type]
+
+
+async def count(store: SQLStore, record: type[Any], **where: str) -> int:
+    query = select(func.count()).select_from(record)
+    for name, value in where.items():
+        query = query.where(getattr(record, name) == value)
+    async with store.engine.connect() as connection:
+        return int((await connection.execute(query)).scalar_one())
+
+
+# -- users ------------------------------------------------------------------------------
+
+
+async def test_create_user_is_an_upsert_by_identifier(store: SQLStore) -> None:
+    identifier = f"{uuid.uuid4().hex}@example.com"
+    assert await store.get_user(identifier) is None
+
+    made = await store.create_user(identifier, display_name="Ada", metadata={"role": "admin"})
+    again = await store.create_user(identifier)
+    renamed = await store.create_user(identifier, display_name="Ada L.")
+
+    assert again.id == made.id == renamed.id
+    assert again.display_name == "Ada"
+    assert renamed.display_name == "Ada L."
+    assert renamed.meta == {"role": "admin"}
+    fetched = await store.get_user(identifier)
+    assert fetched is not None
+    assert (fetched.id, fetched.display_name) == (made.id, "Ada L.")
+    assert fetched.created_at.tzinfo is not None
+
+
+# -- threads ----------------------------------------------------------------------------
+
+
+async def test_create_get_and_update_a_thread(store: SQLStore) -> None:
+    owner = owner_key()
+    user = await store.create_user(f"{uuid.uuid4().hex}@example.com")
+    thread = await store.create_thread(
+        owner, user_id=user.id, tags=["demo"], metadata={"profile": "GPT"}
+    )
+
+    fetched = await store.get_thread(thread.id, owner=owner)
+    assert fetched is not None
+    assert (fetched.owner, fetched.user_id, fetched.name) == (owner, user.id, None)
+    assert (fetched.tags, fetched.meta) == (["demo"], {"profile": "GPT"})
+    assert fetched.updated_at == thread.updated_at
+
+    updated = await store.update_thread(
+        thread.id, owner=owner, name="Trip plans", tags=["travel"], metadata={"a": 1}
+    )
+    assert (updated.name, updated.tags, updated.meta) == ("Trip plans", ["travel"], {"a": 1})
+    assert updated.updated_at == thread.updated_at  # renaming does not reorder the history
+    unchanged = await store.update_thread(thread.id, owner=owner)
+    assert unchanged.name == "Trip plans"
+
+    assert await store.get_thread_owner(thread.id) == owner
+    assert await store.get_thread_author(thread.id) == user.identifier
+
+
+async def test_create_thread_refuses_a_used_id_and_an_unknown_user(store: SQLStore) -> None:
+    owner = owner_key()
+    thread = await store.create_thread(owner, thread_id=uuid.uuid4().hex)
+    with pytest.raises(ConflictError):
+        await store.create_thread(owner, thread_id=thread.id)
+    with pytest.raises(NotFoundError):
+        await store.create_thread(owner, user_id="no-such-user")
+
+
+async def test_browser_threads_have_no_author(store: SQLStore) -> None:
+    thread = await store.create_thread(owner_key())
+    assert await store.get_thread_author(thread.id) is None
+    assert await store.get_thread_owner("no-such-thread") is None
+
+
+# -- steps ------------------------------------------------------------------------------
+
+
+async def test_messages_and_steps_round_trip_in_order(store: SQLStore) -> None:
+    owner = owner_key()
+    thread = await store.create_thread(owner)
+    question = message(content="What is 2 + 2?", created_at=1_700_000_000.123456)
+    tool = StepData(
+        id=uuid.uuid4().hex,
+        name="calculator",
+        type="tool",
+        parent_id=question.id,
+        input='{"a": 2}',
+        output="4",
+        status="done",
+        show_input="json",
+        started_at=1_700_000_001.5,
+        ended_at=1_700_000_002.25,
+    )
+    answer = message("assistant_message", "4", created_at=1_700_000_003.0, streaming=True)
+    for item in (answer, tool, question):  # stored out of order on purpose
+        await store.upsert_step(record_from_item(item, thread.id), owner=owner)
+
+    steps = await store.get_thread_steps(thread.id, owner=owner)
+    assert [item_from_record(step) for step in steps] == [question, tool, answer]
+
+
+async def test_upsert_step_replaces_state_and_keeps_created_at(store: SQLStore) -> None:
+    owner = owner_key()
+    thread = await store.create_thread(owner)
+    answer = message("assistant_message", "", streaming=True)
+    await store.upsert_step(record_from_item(answer, thread.id), owner=owner)
+    first = (await store.get_thread_steps(thread.id, owner=owner))[0]
+
+    answer.content, answer.streaming = "The full answer.", False
+    record = record_from_item(answer, thread.id)
+    record.created_at = record.created_at + timedelta(hours=1)
+    await store.upsert_step(record, owner=owner)
+
+    [stored] = await store.get_thread_steps(thread.id, owner=owner)
+    assert (stored.output, stored.streaming) == ("The full answer.", False)
+    assert stored.created_at == first.created_at
+
+
+async def test_steps_touch_their_thread_and_the_first_user_message_names_it(
+    store: SQLStore,
+) -> None:
+    owner = owner_key()
+    thread = await store.create_thread(owner)
+    await store.upsert_step(
+        record_from_item(message("assistant_message", "Hi! Ask me anything."), thread.id),
+        owner=owner,
+    )
+    assert (await store.get_thread(thread.id, owner=owner)).name is None  # type: ignore[union-attr]
+
+    long_question = "How do   I\nplan a trip " + "across the mountains " * 10
+    await store.upsert_step(
+        record_from_item(message(content=long_question), thread.id), owner=owner
+    )
+    await store.upsert_step(record_from_item(message(content="And back?"), thread.id), owner=owner)
+
+    named = await store.get_thread(thread.id, owner=owner)
+    assert named is not None
+    assert named.name is not None
+    assert named.name.startswith("How do I plan a trip across the mountains")
+    assert named.name.endswith("…")
+    assert len(named.name) <= 60
+    assert named.updated_at > thread.updated_at
+
+    renamed = await store.create_thread(owner, name="Chosen name")
+    await store.upsert_step(record_from_item(message(content="Hello"), renamed.id), owner=owner)
+    assert (await store.get_thread(renamed.id, owner=owner)).name == "Chosen name"  # type: ignore[union-attr]
+
+
+async def test_upsert_step_refuses_missing_threads_and_borrowed_step_ids(store: SQLStore) -> None:
+    owner = owner_key()
+    thread = await store.create_thread(owner)
+    other = await store.create_thread(owner)
+    greeting = message(content="Hi")
+    await store.upsert_step(record_from_item(greeting, thread.id), owner=owner)
+
+    with pytest.raises(NotFoundError):
+        await store.upsert_step(record_from_item(message(), "no-such-thread"), owner=None)
+    with pytest.raises(ConflictError):
+        await store.upsert_step(record_from_item(greeting, other.id), owner=owner)
+    [kept] = await store.get_thread_steps(thread.id, owner=owner)
+    assert kept.output == "Hi"
+
+
+async def test_delete_step_removes_nested_steps_feedback_and_elements(store: SQLStore) -> None:
+    owner = owner_key()
+    thread = await store.create_thread(owner)
+    answer = message("assistant_message", "Done")
+    parent = StepData(id=uuid.uuid4().hex, name="plan", parent_id=answer.id)
+    child = StepData(id=uuid.uuid4().hex, name="search", parent_id=parent.id)
+    keep = message(content="Question")
+    for item in (keep, answer, parent, child):
+        await store.upsert_step(record_from_item(item, thread.id), owner=owner)
+    await store.create_element(
+        ElementRecord(thread_id=thread.id, for_id=child.id, storage_key="ab/x"), owner=owner
+    )
+    await store.create_element(ElementRecord(thread_id=thread.id, for_id=keep.id), owner=owner)
+    await store.upsert_feedback(answer.id, 1, owner=owner)
+
+    assert await store.delete_step(answer.id, owner=owner_key()) == []  # someone else's
+    assert await store.delete_step(answer.id, owner=owner) == ["ab/x"]
+
+    steps = await store.get_thread_steps(thread.id, owner=owner)
+    assert [step.id for step in steps] == [keep.id]
+    assert await count(store, FeedbackRecord, thread_id=thread.id) == 0
+    assert await count(store, ElementRecord, thread_id=thread.id) == 1
+    assert await store.delete_step("no-such-step", owner=None) == []
+
+
+# -- elements ---------------------------------------------------------------------------
+
+
+async def test_elements_create_get_delete(store: SQLStore) -> None:
+    owner = owner_key()
+    thread = await store.create_thread(owner)
+    element = ElementRecord(
+        thread_id=thread.id,
+        for_id="m1",
+        name="chart.png",
+        type="image",
+        mime="image/png",
+        size=1234,
+        storage_key="ab/cd",
+        display="side",
+        meta={"page": 2},
+    )
+    await store.create_element(element, owner=owner)
+    with pytest.raises(ConflictError):
+        await store.create_element(element, owner=owner)
+
+    got = await store.get_element(element.id, owner=owner, thread_id=thread.id)
+    assert got is not None
+    assert (got.name, got.mime, got.size, got.display, got.meta) == (
+        "chart.png",
+        "image/png",
+        1234,
+        "side",
+        {"page": 2},
+    )
+    assert await store.get_element(element.id, owner=owner, thread_id="other-thread") is None
+
+    deleted = await store.delete_element(element.id, owner=owner)
+    assert deleted is not None
+    assert deleted.storage_key == "ab/cd"
+    assert await store.get_element(element.id, owner=owner) is None
+    assert await store.delete_element(element.id, owner=owner) is None
+
+
+# -- feedback ---------------------------------------------------------------------------
+
+
+async def test_feedback_is_one_per_step_and_changeable(store: SQLStore) -> None:
+    owner = owner_key()
+    thread = await store.create_thread(owner)
+    answer = message("assistant_message", "42")
+    await store.upsert_step(record_from_item(answer, thread.id), owner=owner)
+
+    first = await store.upsert_feedback(answer.id, 1, owner=owner, comment="Great")
+    changed = await store.upsert_feedback(answer.id, 0, owner=owner, comment="Wrong, in fact")
+
+    assert changed.id == first.id
+    assert (changed.value, changed.comment, changed.thread_id) == (0, "Wrong, in fact", thread.id)
+    loaded = await store.load_thread(thread.id, owner=owner)
+    assert loaded is not None
+    assert loaded.feedback[answer.id].value == 0
+    assert await count(store, FeedbackRecord, for_id=answer.id) == 1
+
+    with pytest.raises(ValueError, match=r"1 \(helpful\) or 0"):
+        await store.upsert_feedback(answer.id, 5, owner=owner)
+    with pytest.raises(NotFoundError):
+        await store.upsert_feedback("no-such-step", 1, owner=owner)
+
+    assert await store.delete_feedback(first.id, owner=owner_key()) is False
+    assert await store.delete_feedback(first.id, owner=owner) is True
+    assert await store.delete_feedback(first.id, owner=owner) is False
+
+
+# -- loading and deleting threads -------------------------------------------------------
+
+
+async def test_load_thread_returns_everything_shown(store: SQLStore) -> None:
+    owner = owner_key()
+    thread = await store.create_thread(owner)
+    question, answer = message(content="Q"), message("assistant_message", "A")
+    for item in (question, answer):
+        await store.upsert_step(record_from_item(item, thread.id), owner=owner)
+    element = ElementRecord(thread_id=thread.id, for_id=answer.id, name="notes.txt")
+    await store.create_element(element, owner=owner)
+    await store.upsert_feedback(answer.id, 1, owner=owner)
+
+    loaded = await store.load_thread(thread.id, owner=owner)
+
+    assert loaded is not None
+    assert loaded.thread.id == thread.id
+    assert [step.id for step in loaded.steps] == [question.id, answer.id]
+    assert [item.id for item in loaded.elements] == [element.id]
+    assert list(loaded.feedback) == [answer.id]
+
+
+async def test_delete_thread_cascades_and_returns_the_file_keys(store: SQLStore) -> None:
+    owner = owner_key()
+    thread = await store.create_thread(owner)
+    kept = await store.create_thread(owner)
+    answer = message("assistant_message", "A")
+    await store.upsert_step(record_from_item(answer, thread.id), owner=owner)
+    await store.upsert_step(record_from_item(message(), kept.id), owner=owner)
+    await store.upsert_feedback(answer.id, 1, owner=owner)
+    for key in ("aa/one", None, "bb/two"):
+        await store.create_element(
+            ElementRecord(thread_id=thread.id, for_id=answer.id, storage_key=key), owner=owner
+        )
+
+    keys = await store.delete_thread(thread.id, owner=owner)
+
+    assert sorted(keys) == ["aa/one", "bb/two"]
+    assert await store.load_thread(thread.id, owner=owner) is None
+    for record in (StepRecord, ElementRecord, FeedbackRecord):
+        assert await count(store, record, thread_id=thread.id) == 0
+    assert await count(store, StepRecord, thread_id=kept.id) == 1
+    with pytest.raises(NotFoundError):
+        await store.delete_thread(thread.id, owner=owner)
+
+
+# -- ownership --------------------------------------------------------------------------
+
+
+async def test_someone_elses_thread_looks_missing(store: SQLStore) -> None:
+    owner, intruder = owner_key(), owner_key()
+    thread = await store.create_thread(owner, name="Private")
+    answer = message("assistant_message", "secret")
+    await store.upsert_step(record_from_item(answer, thread.id), owner=owner)
+    element = ElementRecord(thread_id=thread.id, for_id=answer.id, storage_key="cc/secret")
+    await store.create_element(element, owner=owner)
+    feedback = await store.upsert_feedback(answer.id, 1, owner=owner)
+
+    assert await store.get_thread(thread.id, owner=intruder) is None
+    assert await store.load_thread(thread.id, owner=intruder) is None
+    assert await store.get_element(element.id, owner=intruder) is None
+    assert await store.delete_element(element.id, owner=intruder) is None
+    assert await store.delete_feedback(feedback.id, owner=intruder) is False
+    assert (await store.list_threads(intruder)).threads == []
+    assert (await store.list_threads(intruder, filters=ThreadFilter(search="secret"))).threads == []
+    refused = [
+        store.get_thread_steps(thread.id, owner=intruder),
+        store.update_thread(thread.id, owner=intruder, name="Mine now"),
+        store.delete_thread(thread.id, owner=intruder),
+        store.upsert_step(record_from_item(message(), thread.id), owner=intruder),
+        store.create_element(ElementRecord(thread_id=thread.id), owner=intruder),
+        store.upsert_feedback(answer.id, 0, owner=intruder),
+    ]
+    for attempt in refused:
+        with pytest.raises(NotFoundError):
+            await attempt
+
+    loaded = await store.load_thread(thread.id, owner=owner)
+    assert loaded is not None
+    assert loaded.thread.name == "Private"
+    assert [step.output for step in loaded.steps] == ["secret"]
+    assert [item.id for item in loaded.elements] == [element.id]
+    assert loaded.feedback[answer.id].value == 1
+
+
+async def test_get_thread_steps_of_an_empty_thread(store: SQLStore) -> None:
+    owner = owner_key()
+    thread = await store.create_thread(owner)
+    assert await store.get_thread_steps(thread.id, owner=owner) == []
+    with pytest.raises(NotFoundError):
+        await store.get_thread_steps("no-such-thread", owner=None)
+
+
+# -- listing ----------------------------------------------------------------------------
+
+
+async def test_list_threads_pages_by_recency(store: SQLStore) -> None:
+    owner = owner_key()
+    made = [await store.create_thread(owner, name=f"Thread {n}") for n in range(7)]
+    await store.create_thread(owner_key(), name="Someone else's")
+    # Activity moves a thread to the top.
+    await store.upsert_step(record_from_item(message(), made[2].id), owner=owner)
+
+    seen: list[str] = []
+    cursor: str | None = None
+    pages = []
+    while True:
+        page = await store.list_threads(owner, Pagination(first=3, cursor=cursor))
+        pages.append(len(page.threads))
+        seen += [thread.id for thread in page.threads]
+        if not page.has_next:
+            break
+        cursor = page.end_cursor
+
+    assert pages == [3, 3, 1]
+    assert seen[0] == made[2].id
+    assert sorted(seen) == sorted(thread.id for thread in made)
+    fetched = [await store.get_thread(thread_id, owner=owner) for thread_id in seen]
+    order = [(thread.updated_at, thread.id) for thread in fetched if thread is not None]
+    assert order == sorted(order, reverse=True)
+
+
+async def test_list_threads_edges(store: SQLStore) -> None:
+    owner = owner_key()
+    empty = await store.list_threads(owner)
+    assert (empty.threads, empty.has_next, empty.end_cursor) == ([], False, None)
+
+    await store.create_thread(owner)
+    single = await store.list_threads(owner, Pagination(first=0))  # clamped to one
+    assert (len(single.threads), single.has_next) == (1, False)
+    for cursor in ("garbage", "12.", ".abc", "-5.abc"):
+        with pytest.raises(InvalidCursorError):
+            await store.list_threads(owner, Pagination(cursor=cursor))
+
+
+async def test_search_matches_names_and_step_outputs(store: SQLStore) -> None:
+    owner = owner_key()
+    by_name = await store.create_thread(owner, name="Paris itinerary")
+    by_output = await store.create_thread(owner, name="Untitled")
+    await store.upsert_step(
+        record_from_item(message("assistant_message", "Visit the Louvre in PARIS."), by_output.id),
+        owner=owner,
+    )
+    percent = await store.create_thread(owner, name="Growth of 100% in a year")
+    await store.create_thread(owner, name="1000 reasons")
+    await store.create_thread(owner_key(), name="Paris for someone else")
+
+    async def found(text: str) -> set[str]:
+        page = await store.list_threads(owner, filters=ThreadFilter(search=text))
+        return {thread.id for thread in page.threads}
+
+    assert await found("paris") == {by_name.id, by_output.id}
+    assert await found("LOUVRE") == {by_output.id}
+    assert await found("100%") == {percent.id}
+    assert await found("0_") == set()
+    assert await found("no such words") == set()
+    assert len(await found("  ")) == 4  # blank search lists everything
+
+
+async def test_feedback_filter(store: SQLStore) -> None:
+    owner = owner_key()
+    liked, disliked, silent = [await store.create_thread(owner) for _ in range(3)]
+    for thread, value in ((liked, 1), (disliked, 0), (silent, None)):
+        answer = message("assistant_message", "A")
+        await store.upsert_step(record_from_item(answer, thread.id), owner=owner)
+        if value is not None:
+            await store.upsert_feedback(answer.id, value, owner=owner)
+
+    async def found(value: int) -> list[str]:
+        page = await store.list_threads(owner, filters=ThreadFilter(feedback=value))
+        return [thread.id for thread in page.threads]
+
+    assert await found(1) == [liked.id]
+    assert await found(0) == [disliked.id]
+
+
+# -- concurrency ------------------------------------------------------------------------
+
+
+async def test_concurrent_writers_to_one_thread(store: SQLStore) -> None:
+    owner = owner_key()
+    thread = await store.create_thread(owner)
+    items = [message("assistant_message", f"part {n}") for n in range(20)]
+    await asyncio.gather(
+        *(store.upsert_step(record_from_item(item, thread.id), owner=owner) for item in items)
+    )
+    steps = await store.get_thread_steps(thread.id, owner=owner)
+    assert {step.id for step in steps} == {item.id for item in items}
+
+
+# -- migrations -------------------------------------------------------------------------
+
+
+async def test_records_match_migrations(database: Database) -> None:
+    engine = database.engine()
+    try:
+        assert await current_revision(engine) == head_revision()
+        assert await schema_differences(engine) == []
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_upgrade_keeps_data_made_by_the_first_schema(
+    kind: str, new_database: Callable[[str], Database]
+) -> None:
+    database = new_database(kind)
+    engine = database.engine()
+    try:
+        await upgrade(engine, "0001")
+        assert await current_revision(engine) == "0001"
+        now = utcnow()
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO lightchat_threads (id, owner, name, tags, metadata, created_at,"
+                    " updated_at) VALUES ('t1', 'me', 'Old chat', '[\"x\"]', '{}', :now, :now)"
+                ).bindparams(bindparam("now", type_=UTCDateTime())),
+                {"now": now},
+            )
+            for n, (kind_, output) in enumerate(
+                [("user_message", "Hi"), ("assistant_message", "Hello!")]
+            ):
+                await connection.execute(
+                    text(
+                        "INSERT INTO lightchat_steps (id, thread_id, name, type, input, output,"
+                        " is_error, streaming, created_at, metadata) VALUES (:id, 't1', 'n',"
+                        " :type, '', :output, false, false, :at, '{}')"
+                    ).bindparams(bindparam("at", type_=UTCDateTime())),
+                    {
+                        "id": f"s{n}",
+                        "type": kind_,
+                        "output": output,
+                        "at": now + timedelta(seconds=n),
+                    },
+                )
+            await connection.execute(
+                text(
+                    "INSERT INTO lightchat_feedback (id, for_id, thread_id, value, created_at)"
+                    " VALUES ('f1', 's1', 't1', 1, :now)"
+                ).bindparams(bindparam("now", type_=UTCDateTime())),
+                {"now": now},
+            )
+
+        await upgrade(engine)
+
+        assert await current_revision(engine) == head_revision() == "0002"
+        assert await schema_differences(engine) == []
+        async with engine.connect() as connection:
+            columns, indexes = await connection.run_sync(
+                lambda sync: (
+                    {c["name"] for c in inspect(sync).get_columns("lightchat_steps")},
+                    {i["name"] for i in inspect(sync).get_indexes("lightchat_feedback")},
+                )
+            )
+        assert "show_input" in columns
+        assert "ix_lightchat_feedback_thread_value" in indexes
+        assert "ix_lightchat_feedback_thread_id" not in indexes
+
+        store = SQLStore(engine)
+        loaded = await store.load_thread("t1", owner="me")
+        assert loaded is not None
+        assert (loaded.thread.name, loaded.thread.tags) == ("Old chat", ["x"])
+        assert [(s.output, s.show_input) for s in loaded.steps] == [("Hi", None), ("Hello!", None)]
+        assert loaded.feedback["s1"].value == 1
+        page = await store.list_threads("me", filters=ThreadFilter(feedback=1))
+        assert [thread.id for thread in page.threads] == ["t1"]
+
+        # ... and back down, and up again: the downgrade path works too.
+        await downgrade(engine, "0001")
+        assert await current_revision(engine) == "0001"
+        await upgrade(engine)
+        assert await store.get_thread_steps("t1", owner="me") != []
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_concurrent_starts_migrate_once(
+    kind: str, new_database: Callable[[str], Database]
+) -> None:
+    database = new_database(kind)
+    engines = [database.engine() for _ in range(3)]
+    try:
+        await asyncio.gather(*(upgrade(engine) for engine in engines))
+        assert await current_revision(engines[0]) == head_revision()
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+
+async def test_a_database_from_a_newer_lightchat_is_refused(
+    new_database: Callable[[str], Database],
+) -> None:
+    engine = new_database("sqlite").engine()
+    try:
+        await upgrade(engine)
+        async with engine.begin() as connection:
+            await connection.execute(text("UPDATE lightchat_schema_version SET version_num='0999'"))
+        with pytest.raises(StoreError, match="newer lightchat"):
+            await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def test_open_migrates_a_new_database(new_database: Callable[[str], Database]) -> None:
+    database = new_database("sqlite")
+    store = await SQLStore.open(database.url)
+    try:
+        assert await current_revision(store.engine) == head_revision()
+        thread = await store.create_thread("me")
+        assert await store.get_thread(thread.id, owner="me") is not None
+    finally:
+        await store.close()
+
+
+# -- engine -----------------------------------------------------------------------------
+
+
+def test_database_urls() -> None:
+    assert database_url("postgres://me@db/chat").drivername == "postgresql+asyncpg"
+    assert database_url("postgresql://me@db/chat").drivername == "postgresql+asyncpg"
+    assert database_url("postgresql+psycopg://me@db/chat").drivername == "postgresql+psycopg"
+    assert database_url("sqlite:///chat.db").drivername == "sqlite+aiosqlite"
+    assert default_database_url(Path("/srv/app")) == (
+        "sqlite+aiosqlite:////srv/app/.lightchat/chat.db"
+    )
+    with pytest.raises(ConfigError, match="SQLite or PostgreSQL"):
+        database_url("mysql://me@db/chat")
+    with pytest.raises(ConfigError, match="Cannot read"):
+        database_url("not a url")
+    with pytest.raises(ConfigError, match="PostgreSQL"):
+        make_engine("sqlite:///chat.db", schema="x")
+
+
+async def test_sqlite_engine_creates_its_folder_and_sets_wal_and_foreign_keys(
+    tmp_path: Path,
+) -> None:
+    path = f"{tmp_path}/deep/er/chat.db"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        async with engine.connect() as connection:
+            mode = (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar()
+            keys = (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar()
+        assert (mode, keys) == ("wal", 1)
+        assert await asyncio.to_thread(os.path.exists, path)
+    finally:
+        await engine.dispose()
