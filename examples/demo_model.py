@@ -67,7 +67,7 @@ def answer(question: str, context: str = "") -> str:
         )
         parts.append("Run it and you will see each word with its count.")
     elif found & _COMPARE_WORDS:
-        a, b = [*words, "the alternative"][:2]
+        a, b = [*[w for w in words if w not in _COMPARE_WORDS], "the alternative"][:2]
         parts.append(
             f"| | {a} | {b} |\n|---|---|---|\n| Learning curve | gentle | steeper |\n"
             f"| Best for | quick starts | large systems |\n| Ecosystem | growing | mature |"

@@ -43,6 +43,7 @@ on_chat_start = default_app.on_chat_start
 on_message = default_app.on_message
 on_chat_end = default_app.on_chat_end
 on_stop = default_app.on_stop
+on_chat_resume = default_app.on_chat_resume
 
 __all__ = [
     "AppLoadError",
@@ -62,6 +63,7 @@ __all__ = [
     "default_app",
     "make_async",
     "on_chat_end",
+    "on_chat_resume",
     "on_chat_start",
     "on_message",
     "on_stop",

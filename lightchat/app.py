@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -28,12 +29,14 @@ from starlette.types import Receive, Scope, Send
 from lightchat.api import Message
 from lightchat.bus import Bus, MemoryBus
 from lightchat.config import Settings
-from lightchat.identity import BrowserIdentity
+from lightchat.events import Entry
+from lightchat.history import History
+from lightchat.identity import BrowserIdentity, stored_secret
 from lightchat.middleware import BodyLimit, SameOriginWrites, SecurityHeaders
 from lightchat.registry import Registry
 from lightchat.render import Renderer
 from lightchat.routes import STATIC_DIR, Services, not_found, routes
-from lightchat.session import Chats
+from lightchat.session import Chats, ChatSession
 
 REAP_EVERY_S = 60
 MAX_BODY_BYTES = 1024 * 1024
@@ -56,6 +59,7 @@ class LightChat(Registry):
         self._bus = bus
         self._asgi: Starlette | None = None
         self.chats: Chats | None = None
+        self.history: History | None = None
 
     @property
     def settings(self) -> Settings:
@@ -77,18 +81,34 @@ class LightChat(Registry):
         self.freeze()
         settings = self.settings
         bus = self._bus or MemoryBus()
+        history = History(settings.database_url, settings.app_dir) if settings.history else None
         chats = Chats(self, bus, settings, message_factory=Message.from_data)
         self.chats = chats
+        self.history = history
         services = Services(
             settings=settings,
             chats=chats,
             bus=bus,
             renderer=Renderer(settings, _static_version()),
             identity=BrowserIdentity(settings.secret),
+            history=None,
         )
+
+        def record(session: ChatSession, entry: Entry) -> None:
+            if history is not None:
+                history.observe(session.owner, session.thread_id, entry)
 
         @contextlib.asynccontextmanager
         async def lifespan(app: Starlette) -> AsyncIterator[None]:
+            # History starts with the server (not with build()), so an app used in-process
+            # without a server, as in HTTP tests, touches no database.
+            if history is not None:
+                if not settings.secret:
+                    folder = Path(settings.app_dir, ".lightchat")
+                    services.identity = BrowserIdentity(stored_secret(folder))
+                await history.start()
+                chats.observer = record
+                services.history = history
             reaper = asyncio.create_task(_reap_forever(chats))
             try:
                 yield
@@ -96,6 +116,8 @@ class LightChat(Registry):
                 reaper.cancel()
                 bus.close()
                 await chats.close_all()
+                if history is not None:
+                    await history.close()
 
         app = Starlette(
             routes=routes(),

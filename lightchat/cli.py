@@ -110,6 +110,9 @@ def load_app(target: str) -> LightChat:
                 f"`lightchat serve {path_text}:NAME`."
             )
         app = apps[0]
+    if app.settings.app_dir == ".":
+        # History lives beside the app (.lightchat/chat.db), wherever it is served from.
+        app.configure(app_dir=str(path.resolve().parent))
     if "on_message" not in app.callbacks:
         raise AppLoadError(
             f"{path_text} registers no @on_message callback, so the chat could not answer. "

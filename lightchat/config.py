@@ -36,6 +36,12 @@ class Settings:
     """Longer user messages are refused with a 413 and a message."""
     secret: str = ""
     """Signs cookies. Empty: a random secret per process (browser ids reset on restart)."""
+    history: bool = True
+    """Keep chats in a database: a history sidebar, and chats that survive restarts."""
+    database_url: str = ""
+    """Where history is kept. Empty: SQLite in ``.lightchat/chat.db`` in ``app_dir``."""
+    app_dir: str = "."
+    """The app's folder (``lightchat serve`` sets it to the app file's folder)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -46,7 +52,9 @@ class Settings:
             raw = env.get(f"LIGHTCHAT_{f.name.upper()}")
             if raw is None:
                 continue
-            if f.type in ("int", int):
+            if f.type in ("bool", bool):
+                values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
+            elif f.type in ("int", int):
                 try:
                     values[f.name] = int(raw)
                 except ValueError:

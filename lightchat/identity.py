@@ -6,7 +6,9 @@ signed with the app's secret (itsdangerous), so it cannot be forged or guessed.
 
 from __future__ import annotations
 
+import os
 import secrets
+from pathlib import Path
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -33,3 +35,25 @@ class BrowserIdentity:
         except BadSignature:
             return None
         return value if isinstance(value, str) else None
+
+
+def stored_secret(folder: Path) -> str:
+    """The secret kept in ``folder/secret``, made on first use (readable by the owner only).
+
+    Without a configured secret, this keeps browsers recognised across restarts, so their
+    past chats stay theirs.
+    """
+    path = folder / "secret"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    folder.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker made it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as file:
+        file.write(secret)
+    return secret

@@ -22,6 +22,7 @@ _ARITY: dict[str, tuple[int, int]] = {
     "on_message": (0, 1),
     "on_chat_end": (0, 0),
     "on_stop": (0, 0),
+    "on_chat_resume": (0, 1),
 }
 
 _EXAMPLES: dict[str, str] = {
@@ -29,6 +30,7 @@ _EXAMPLES: dict[str, str] = {
     "on_message": "async def main(message: cl.Message): ...",
     "on_chat_end": "async def end(): ...",
     "on_stop": "async def stopped(): ...",
+    "on_chat_resume": "async def resume(thread: dict): ...",
 }
 
 
@@ -90,6 +92,14 @@ class Registry:
     def on_stop(self, func: F) -> F:
         """Run when the user presses "Stop" while a callback is running."""
         return self._register("on_stop", func)
+
+    def on_chat_resume(self, func: F) -> F:
+        """Run when the user opens a past chat, to rebuild ``user_session``.
+
+        Receives the thread (``id``, ``name``, ``steps``...). Without this callback, past
+        chats open read-only.
+        """
+        return self._register("on_chat_resume", func)
 
 
 async def invoke(func: Callable[..., Any], *args: Any) -> Any:

@@ -25,6 +25,7 @@ from starlette.staticfiles import StaticFiles
 
 from lightchat.bus import Bus
 from lightchat.config import Settings
+from lightchat.history import History, recency_groups, thread_dict
 from lightchat.identity import COOKIE, BrowserIdentity
 from lightchat.render import Renderer, StreamView
 from lightchat.session import Chats, ChatSession
@@ -43,6 +44,7 @@ class Services:
     bus: Bus
     renderer: Renderer
     identity: BrowserIdentity
+    history: History | None
 
 
 def _services(request: Request) -> Services:
@@ -62,10 +64,19 @@ def _browser(request: Request) -> str | None:
     return _services(request).identity.load(request.cookies.get(COOKIE))
 
 
-def _chat_or_404(request: Request) -> ChatSession:
+async def _chat_or_404(request: Request) -> ChatSession:
+    """The chat in the URL, reopened from history if it is not running; 404 if not ours."""
+    services = _services(request)
     browser = _browser(request)
     session_id = request.path_params["chat_id"]
-    session = _services(request).chats.get(session_id, browser) if browser else None
+    if browser is None:
+        raise HTTPException(404, "This chat does not exist, or it has ended.")
+    session = services.chats.get(session_id, browser)
+    if session is None and services.history is not None:
+        stored = await services.history.load(session_id, browser)
+        if stored is not None:
+            items = services.history.items(stored)
+            session = services.chats.resume(session_id, browser, items, thread_dict(stored))
     if session is None:
         raise HTTPException(404, "This chat does not exist, or it has ended.")
     return session
@@ -121,16 +132,21 @@ async def new_chat(request: Request) -> Response:
 
 async def chat_page(request: Request) -> Response:
     """The chat as it stands; its stream continues from exactly this point."""
-    session = _chat_or_404(request)
+    session = await _chat_or_404(request)
     services = _services(request)
     session.touch()
     base = _base(request)
     transcript = Transcript.from_entries(await services.bus.read(session.id))
+    threads = await services.history.threads(session.owner) if services.history else []
     html = services.renderer.page(
         "chat.html",
         transcript=transcript,
         base=base,
+        chat_id=session.id,
         chat_url=f"{base}/chat/{session.id}",
+        history=services.history is not None,
+        thread_groups=recency_groups(threads),
+        read_only=session.read_only,
     )
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
@@ -144,7 +160,7 @@ def _resume_point(request: Request) -> int:
 
 async def chat_events(request: Request) -> Response:
     """The chat's events after a point, as server-sent events, for as long as the page is open."""
-    session = _chat_or_404(request)
+    session = await _chat_or_404(request)
     services = _services(request)
     after = _resume_point(request)
     bus = services.bus
@@ -193,8 +209,15 @@ async def _form(request: Request) -> FormData:
 
 async def post_message(request: Request) -> Response:
     """Take a user message: shown at once, answered by ``on_message`` in turn."""
-    session = _chat_or_404(request)
+    session = await _chat_or_404(request)
     settings = _services(request).settings
+    if session.read_only:
+        return _problem(
+            request,
+            409,
+            "This past chat is read-only: the app does not reopen old conversations. "
+            "Start a new chat to go on.",
+        )
     form = await _form(request)
     content = form.get("content")
     await form.close()  # uploaded parts are spooled to temporary files; nothing here uses them
@@ -217,7 +240,7 @@ async def post_message(request: Request) -> Response:
 
 async def stop(request: Request) -> Response:
     """Stop the running callback; what it already showed stays."""
-    session = _chat_or_404(request)
+    session = await _chat_or_404(request)
     await session.stop()
     return _after_post(request, session)
 

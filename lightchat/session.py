@@ -88,6 +88,7 @@ class ChatSession:
         owner: str,
         session_id: str | None = None,
         message_factory: Callable[[MessageData], Any] = lambda data: data,
+        observer: Callable[[ChatSession, Entry], None] | None = None,
     ) -> None:
         self.id = session_id or new_id()
         self.owner = owner
@@ -108,6 +109,8 @@ class ChatSession:
         self.connections = 0
         self.last_active = time.monotonic()
         self.closed = False
+        self.read_only = False
+        self._observer = observer
         self._message_factory = message_factory
         self._tokens = _Tokens()
         self._window = settings.token_batch_ms / 1000
@@ -125,7 +128,21 @@ class ChatSession:
     def _publish(self, event: Event) -> Entry:
         entry = self.bus.publish(self.id, event)
         self.transcript.apply(entry)
+        if self._observer is not None:
+            self._observer(self, entry)
         return entry
+
+    def restore(self, items: list[MessageData | StepData]) -> None:
+        """Show a past chat's messages and steps again (they are already saved)."""
+        observer, self._observer = self._observer, None
+        try:
+            for item in items:
+                if isinstance(item, MessageData):
+                    self._publish(MessageEvent(replace(item, streaming=False)))
+                else:
+                    self._publish(StepEvent(item))
+        finally:
+            self._observer = observer
 
     def stream(self, item_id: str, delta: str) -> None:
         """Append text to a message or step, batched (see the module docstring)."""
@@ -157,6 +174,10 @@ class ChatSession:
     def start(self) -> asyncio.Future[None]:
         """Run ``on_chat_start``."""
         return self._enqueue("on_chat_start")
+
+    def resume(self, thread: dict[str, Any]) -> asyncio.Future[None]:
+        """Run ``on_chat_resume`` with the past thread."""
+        return self._enqueue("on_chat_resume", thread)
 
     def send_user_message(self, content: str, author: str = "You") -> asyncio.Future[None]:
         """Show the user's message at once and run ``on_message`` with it (in turn)."""
@@ -320,8 +341,10 @@ class Chats:
         bus: Bus,
         settings: Settings,
         message_factory: Callable[[MessageData], Any] = lambda data: data,
+        observer: Callable[[ChatSession, Entry], None] | None = None,
     ) -> None:
         self.registry = registry
+        self.observer = observer
         self.bus = bus
         self.settings = settings
         self.message_factory = message_factory
@@ -330,17 +353,47 @@ class Chats:
     def __len__(self) -> int:
         return len(self._sessions)
 
-    def create(self, owner: str) -> ChatSession:
-        """A new chat for ``owner``; its ``on_chat_start`` begins at once."""
+    def _new(self, owner: str, session_id: str | None = None) -> ChatSession:
         session = ChatSession(
             self.registry,
             self.bus,
             self.settings,
             owner=owner,
+            session_id=session_id,
             message_factory=self.message_factory,
+            observer=self.observer,
         )
         self._sessions[session.id] = session
+        return session
+
+    def create(self, owner: str) -> ChatSession:
+        """A new chat for ``owner``; its ``on_chat_start`` begins at once."""
+        session = self._new(owner)
         session.start()
+        return session
+
+    def resume(
+        self,
+        thread_id: str,
+        owner: str,
+        items: list[MessageData | StepData],
+        thread: dict[str, Any],
+    ) -> ChatSession:
+        """Reopen a past chat: show what it held, then run ``on_chat_resume(thread)``.
+
+        Without ``on_chat_resume`` the app cannot rebuild its state, so the chat is
+        read-only.
+        """
+        existing = self._sessions.get(thread_id)
+        if existing is not None and not existing.closed:
+            return existing
+        self.bus.discard(thread_id)
+        session = self._new(owner, thread_id)
+        session.restore(items)
+        if "on_chat_resume" in self.registry.callbacks:
+            session.resume(thread)
+        else:
+            session.read_only = True
         return session
 
     def get(self, session_id: str, owner: str) -> ChatSession | None:

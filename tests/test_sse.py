@@ -89,7 +89,7 @@ class LiveServer:
 
 
 def make_app() -> LightChat:
-    app = LightChat(settings=Settings(token_batch_ms=10, render_interval_ms=20))
+    app = LightChat(settings=Settings(token_batch_ms=10, render_interval_ms=20, history=False))
 
     @app.on_chat_start
     async def start() -> None:

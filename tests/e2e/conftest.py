@@ -44,6 +44,7 @@ class Server:
 
     def __init__(self, app: Path, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
+        self.app_dir = Path((env or {}).get("LIGHTCHAT_APP_DIR", app.parent))
         self.url = f"http://127.0.0.1:{self.port}"
         self.app = app
         self.process = subprocess.Popen(
@@ -82,13 +83,17 @@ class Server:
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[..., Server]]:
-    """Start an app (a file in tests/e2e/apps/, or a path from the repo root)."""
+def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Start an app (a file in tests/e2e/apps/, or a path from the repo root).
+
+    Each test keeps its history (and cookie secret) in its own folder, so a server
+    restarted within the test finds the chats of the one before.
+    """
     servers: list[Server] = []
 
     def start(app: str, env: dict[str, str] | None = None) -> Server:
         path = APPS / app if (APPS / app).exists() else ROOT / app
-        server = Server(path, env)
+        server = Server(path, {"LIGHTCHAT_APP_DIR": str(tmp_path), **(env or {})})
         servers.append(server)
         return server
 
