@@ -14,6 +14,7 @@ are appended once, only the last block is re-rendered and morphed in.
 from __future__ import annotations
 
 import html
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +72,12 @@ def step_output_html(step: StepData) -> Markup:
 def step_input_html(step: StepData) -> Markup:
     """A step's input as a code block, in the ``show_input`` language when one is named."""
     language = step.show_input if isinstance(step.show_input, str) else None
+    if language == "json":
+        # A plain string input is shown as text, not as (invalid) JSON.
+        try:
+            json.loads(step.input)
+        except ValueError:
+            language = None
     return Markup(highlight_code(step.input, language))
 
 
