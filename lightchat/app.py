@@ -29,14 +29,15 @@ from starlette.types import Receive, Scope, Send
 from lightchat.api import Message
 from lightchat.bus import Bus, MemoryBus
 from lightchat.config import Settings
-from lightchat.events import Entry
+from lightchat.events import Entry, RunEvent
 from lightchat.history import History
 from lightchat.identity import BrowserIdentity, stored_secret
 from lightchat.middleware import BodyLimit, SameOriginWrites, SecurityHeaders
 from lightchat.registry import Registry
 from lightchat.render import Renderer
-from lightchat.routes import STATIC_DIR, Services, not_found, routes
+from lightchat.routes import STATIC_DIR, not_found, routes
 from lightchat.session import Chats, ChatSession
+from lightchat.web import Services
 
 REAP_EVERY_S = 60
 MAX_BODY_BYTES = 1024 * 1024
@@ -97,6 +98,9 @@ class LightChat(Registry):
         def record(session: ChatSession, entry: Entry) -> None:
             if history is not None:
                 history.observe(session.owner, session.thread_id, entry)
+                if isinstance(entry.event, RunEvent) and not entry.event.running:
+                    # A run ended: user_session's tags and state go to the thread.
+                    history.note_session(session.owner, session.thread_id, session.data)
 
         @contextlib.asynccontextmanager
         async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -109,6 +113,7 @@ class LightChat(Registry):
                 await history.start()
                 chats.observer = record
                 services.history = history
+                services.renderer.feedback = settings.feedback
             reaper = asyncio.create_task(_reap_forever(chats))
             try:
                 yield

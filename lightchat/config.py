@@ -38,6 +38,8 @@ class Settings:
     """Signs cookies. Empty: a random secret per process (browser ids reset on restart)."""
     history: bool = True
     """Keep chats in a database: a history sidebar, and chats that survive restarts."""
+    feedback: bool = True
+    """Offer "Helpful"/"Not helpful" and a comment on the assistant's answers (with history)."""
     database_url: str = ""
     """Where history is kept. Empty: SQLite in ``.lightchat/chat.db`` in ``app_dir``."""
     app_dir: str = "."

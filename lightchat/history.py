@@ -1,5 +1,9 @@
 """Chat history: what chats show, written to the store, read back for the sidebar and resume.
 
+Besides writing and reading chats, ``History`` is where the history's UI meets the store:
+search, rename and delete a thread, feedback on answers, and the tags and metadata a
+chat's ``user_session`` gives its thread. Every read and write names the owner.
+
 Concurrency: a session calls ``observe`` from its publish path. It only notes the item's
 latest state in a dict (no I/O, no await), so the token stream never waits on the database:
 a message is written when it starts and when it completes (or is stopped), never per token.
@@ -15,8 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,11 +39,29 @@ from lightchat.events import (
 from lightchat.transcript import Item
 
 if TYPE_CHECKING:
-    from lightchat.store import SQLStore, StoredThread, ThreadRecord
+    from lightchat.store import FeedbackRecord, FileStorage, SQLStore, StoredThread, ThreadRecord
 
 logger = logging.getLogger("lightchat")
 
 _Key = tuple[str, str, str]  # owner, thread id, item id
+_Thread = tuple[str, str]  # owner, thread id
+
+MAX_NAME_CHARS = 200
+"""The longest name a user may give a chat."""
+
+MAX_COMMENT_CHARS = 2000
+"""The longest feedback comment."""
+
+MAX_SEARCH_CHARS = 200
+"""The longest text the history search takes."""
+
+MAX_METADATA_BYTES = 64 * 1024
+"""How much of ``user_session`` (as JSON) is kept as a thread's metadata."""
+
+# user_session keys that are not the app's own state: the session id, the browser's
+# environment (may hold keys the user typed in), the signed-in user (stored on its own),
+# and the tags (stored on their own).
+_NOT_METADATA = frozenset({"id", "env", "user", "tags"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +73,90 @@ class ThreadLink:
     updated_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """A verdict on an assistant message: 1 helpful, 0 not helpful, and a comment."""
+
+    value: int
+    comment: str | None = None
+
+
+def feedback_after(
+    current: Feedback | None, *, value: int | None, comment: str | None = None
+) -> Feedback | None:
+    """The feedback after the user pressed a verdict (``value``) or saved a comment.
+
+    Pressing the verdict that is already given takes it back (None); pressing the other
+    one replaces it, keeping the comment. A comment alone (``value`` None) changes the
+    comment of the verdict given; with none given it raises ``ValueError``.
+
+    >>> feedback_after(None, value=1)
+    Feedback(value=1, comment=None)
+    >>> feedback_after(Feedback(1, "ok"), value=0)
+    Feedback(value=0, comment='ok')
+    >>> feedback_after(Feedback(1), value=1) is None
+    True
+    """
+    if value is None:
+        if current is None:
+            raise ValueError("Choose Helpful or Not helpful before adding a comment.")
+        return Feedback(current.value, comment or None)
+    if current is not None and current.value == value:
+        return None
+    return Feedback(value, comment or (current.comment if current else None))
+
+
+def clean_name(text: str) -> str:
+    """A chat name as typed, with its whitespace collapsed.
+
+    Raises ``ValueError`` (with a message for the user) for a blank or over-long name.
+
+    >>> clean_name("  Trip   to\\nLisbon ")
+    'Trip to Lisbon'
+    """
+    name = " ".join(text.split())
+    if not name:
+        raise ValueError("Give the chat a name.")
+    if len(name) > MAX_NAME_CHARS:
+        raise ValueError(
+            f"The name is {len(name):,} characters long; the limit is {MAX_NAME_CHARS}. "
+            "Shorten it and save again."
+        )
+    return name
+
+
+def thread_fields(data: Mapping[str, Any]) -> tuple[list[str] | None, dict[str, Any]]:
+    """The tags and the metadata a chat's ``user_session`` gives its thread.
+
+    Tags come from ``user_session["tags"]`` (a list; anything else is ignored). The
+    metadata is the rest of the app's state that JSON can hold, as Chainlit keeps it
+    (an ``on_chat_resume`` finds it in ``thread["metadata"]``): values JSON cannot hold
+    are left out, as are the session's own keys (id, env, user, tags) and values past
+    ``MAX_METADATA_BYTES`` in all.
+
+    >>> thread_fields({"id": "s1", "tags": ["a", "b"], "topic": "maps", "db": object()})
+    (['a', 'b'], {'topic': 'maps'})
+    """
+    raw_tags = data.get("tags")
+    tags = [str(tag) for tag in raw_tags] if isinstance(raw_tags, list | tuple) else None
+    metadata: dict[str, Any] = {}
+    size = 2
+    for key, value in data.items():
+        if not isinstance(key, str) or key in _NOT_METADATA:
+            continue
+        try:
+            text = json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError):  # not JSON (an object, a client...): not kept
+            continue
+        size += len(key) + len(text) + 6
+        if size > MAX_METADATA_BYTES:
+            logger.warning("user_session[%r] is too large to keep in the thread's metadata", key)
+            size -= len(key) + len(text) + 6
+            continue
+        metadata[key] = json.loads(text)  # a copy: later changes by the app do not leak in
+    return tags, metadata
+
+
 class History:
     """Writes chats to the store and reads them back."""
 
@@ -59,7 +166,11 @@ class History:
         self._store: SQLStore | None = None
         self._module: ModuleType | None = None
         self._pending: dict[_Key, Item | None] = {}
-        self._threads: set[tuple[str, str]] = set()
+        self._threads: set[_Thread] = set()
+        self._fields: dict[_Thread, tuple[list[str] | None, dict[str, Any]]] = {}
+        self._fields_written: dict[_Thread, str] = {}
+        self.files: FileStorage | None = None
+        """Where element files are kept; deleting a thread deletes its files there."""
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -109,6 +220,13 @@ class History:
         elif isinstance(event, RemoveEvent):
             self._note((owner, thread_id, event.id), None)
 
+    def note_session(self, owner: str, thread_id: str, data: Mapping[str, Any]) -> None:
+        """Note a chat's ``user_session`` at the end of a run: its tags and metadata are
+        written to the thread soon after (see ``thread_fields``)."""
+        self._fields[(owner, thread_id)] = thread_fields(data)
+        self._idle.clear()
+        self._wake.set()
+
     def _note(self, key: _Key, item: Item | None) -> None:
         self._pending[key] = item
         self._idle.clear()
@@ -125,6 +243,7 @@ class History:
             logger.error("Chat history is off: could not open %s", self.url, exc_info=exc)
             self.failed = exc
             self._pending.clear()
+            self._fields.clear()
             self._idle.set()
             return
         finally:
@@ -132,10 +251,14 @@ class History:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._pending:
+            while self._pending or self._fields:
                 batch, self._pending = self._pending, {}
                 for key, item in batch.items():
                     await self._write(key, item)
+                # After the items: the thread exists by then, if the run showed anything.
+                fields, self._fields = self._fields, {}
+                for thread, (tags, metadata) in fields.items():
+                    await self._write_fields(thread, tags, metadata)
             self._idle.set()
 
     async def _write(self, key: _Key, item: Item | None) -> None:
@@ -155,15 +278,130 @@ class History:
         except Exception as exc:  # a failed write is logged; the chat itself goes on
             logger.error("Could not save to chat history (thread %s)", thread_id, exc_info=exc)
 
-    async def threads(self, owner: str, *, first: int = 50) -> list[ThreadLink]:
-        """The owner's named threads, most recent first (including what is being written)."""
+    async def _write_fields(
+        self, thread: _Thread, tags: list[str] | None, metadata: dict[str, Any]
+    ) -> None:
+        store = self._store
+        assert store is not None
+        owner, thread_id = thread
+        snapshot = json.dumps([tags, metadata], sort_keys=True)
+        if self._fields_written.get(thread) == snapshot:
+            return  # unchanged since the last run: no write
+        try:
+            if thread not in self._threads:
+                # A chat that showed nothing has no thread yet, and gets none for its tags.
+                if await store.get_thread(thread_id, owner=owner) is None:
+                    return
+                self._threads.add(thread)
+            await store.update_thread(thread_id, owner=owner, tags=tags, metadata=metadata)
+            self._fields_written[thread] = snapshot
+        except Exception as exc:  # a failed write is logged; the chat itself goes on
+            logger.error("Could not save the tags of thread %s", thread_id, exc_info=exc)
+
+    async def threads(
+        self, owner: str, *, first: int = 50, search: str | None = None
+    ) -> list[ThreadLink]:
+        """The owner's named threads, most recent first (including what is being written).
+
+        ``search`` keeps the threads whose name or content holds that text (any case).
+        """
         if not await self.wait_ready():
             return []
         await self.flush()
         if self._store is None or self._module is None:
             return []
-        page = await self._store.list_threads(owner, self._module.Pagination(first=first))
+        module = self._module
+        filters = module.ThreadFilter(search=search) if search and search.strip() else None
+        page = await self._store.list_threads(owner, module.Pagination(first=first), filters)
         return [_link(thread) for thread in page.threads if thread.name]
+
+    async def thread(self, thread_id: str, owner: str) -> ThreadLink | None:
+        """One of the owner's threads, or None (missing, or someone else's)."""
+        if not await self.wait_ready() or self._store is None:
+            return None
+        await self.flush()
+        found = await self._store.get_thread(thread_id, owner=owner)
+        return None if found is None else _link(found)
+
+    async def rename(self, thread_id: str, owner: str, name: str) -> ThreadLink | None:
+        """Give a thread a name (see ``clean_name``); None if it is not the owner's."""
+        if not await self.wait_ready() or self._store is None or self._module is None:
+            return None
+        await self.flush()
+        try:
+            renamed = await self._store.update_thread(thread_id, owner=owner, name=name)
+        except self._module.NotFoundError:
+            return None
+        return _link(renamed)
+
+    async def delete(self, thread_id: str, owner: str) -> bool:
+        """Delete a thread with its steps, elements, feedback and files; False if it is
+        not the owner's. Close the chat's live session first, so nothing writes to it."""
+        if not await self.wait_ready() or self._store is None or self._module is None:
+            return False
+        await self.flush()
+        try:
+            keys = await self._store.delete_thread(thread_id, owner=owner)
+        except self._module.NotFoundError:
+            return False
+        thread = (owner, thread_id)
+        self._threads.discard(thread)
+        self._fields_written.pop(thread, None)
+        # The element files go after the rows (a file deleted first would be lost if the
+        # delete failed). No file storage is wired to history yet; once uploads keep files
+        # (LocalFileStorage), the app sets ``history.files`` and they are deleted here.
+        for key in keys:
+            if self.files is None:
+                logger.warning("No file storage to delete %s of thread %s from", key, thread_id)
+                continue
+            try:
+                await self.files.delete(key)
+            except Exception as exc:  # the thread is gone; a stray file is only logged
+                logger.error("Could not delete file %s of thread %s", key, thread_id, exc_info=exc)
+        return True
+
+    async def feedback(self, thread_id: str, owner: str) -> dict[str, Feedback]:
+        """The feedback given in a thread, by message id."""
+        if not await self.wait_ready() or self._store is None:
+            return {}
+        records = await self._store.list_feedback(thread_id, owner=owner)
+        return {step_id: _feedback(record) for step_id, record in records.items()}
+
+    async def give_feedback(
+        self,
+        thread_id: str,
+        message_id: str,
+        owner: str,
+        *,
+        value: int | None,
+        comment: str | None = None,
+    ) -> Feedback | None:
+        """Press "Helpful"/"Not helpful" (``value``) or save a comment on an assistant
+        message of the owner's thread; returns the feedback now given (see
+        ``feedback_after``).
+
+        Raises ``LookupError`` when the thread is not the owner's or the message is not an
+        assistant message of it, ``ValueError`` for a comment with no verdict given.
+        """
+        if not await self.wait_ready() or self._store is None:
+            raise LookupError(message_id)
+        store = self._store
+        await self.flush()  # the message was observed finished: make sure it is written
+        step = await store.get_step(message_id, owner=owner)
+        if step is None or step.thread_id != thread_id or step.type != "assistant_message":
+            raise LookupError(message_id)
+        records = await store.list_feedback(thread_id, owner=owner)
+        record = records.get(message_id)
+        after = feedback_after(
+            None if record is None else _feedback(record), value=value, comment=comment
+        )
+        # Two presses at once can race here (read, then write); the last one wins.
+        if after is None:
+            if record is not None:
+                await store.delete_feedback(record.id, owner=owner)
+            return None
+        await store.upsert_feedback(message_id, after.value, owner=owner, comment=after.comment)
+        return after
 
     async def load(self, thread_id: str, owner: str) -> StoredThread | None:
         """A thread with its steps, if it exists and belongs to ``owner``."""
@@ -181,6 +419,10 @@ class History:
 
 def _link(thread: ThreadRecord) -> ThreadLink:
     return ThreadLink(thread.id, thread.name or "Untitled chat", thread.updated_at)
+
+
+def _feedback(record: FeedbackRecord) -> Feedback:
+    return Feedback(record.value, record.comment)
 
 
 def thread_dict(stored: StoredThread) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import html
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
@@ -32,6 +33,7 @@ from lightchat.events import (
     StepEvent,
     TokenEvent,
 )
+from lightchat.history import MAX_COMMENT_CHARS, MAX_NAME_CHARS, MAX_SEARCH_CHARS
 from lightchat.markdown import highlight_code, render_markdown, render_split
 from lightchat.transcript import Item, Transcript
 
@@ -99,10 +101,29 @@ class Renderer:
             step_output_html=step_output_html,
             step_input_html=step_input_html,
             streaming_parts=self.streaming_parts,
+            feedback_on=False,
+            max_comment_chars=MAX_COMMENT_CHARS,
+            max_name_chars=MAX_NAME_CHARS,
+            max_search_chars=MAX_SEARCH_CHARS,
         )
+        # One URL path segment: ids may hold "/", "?" or "#" (an app chooses message ids).
+        self.env.filters["segment"] = lambda value: quote(str(value), safe="")
         self._message = self.env.get_template("_message.html")
         self._step = self.env.get_template("_step.html")
         self._controls = self.env.get_template("_controls.html")
+
+    @property
+    def feedback(self) -> bool:
+        """Whether finished assistant messages offer "Helpful"/"Not helpful".
+
+        Off until the app has a history to keep feedback in (it turns this on when history
+        starts, with ``Settings.feedback``).
+        """
+        return bool(self.env.globals["feedback_on"])
+
+    @feedback.setter
+    def feedback(self, on: bool) -> None:
+        self.env.globals["feedback_on"] = on
 
     @staticmethod
     def streaming_parts(message: MessageData) -> tuple[Markup, Markup]:
@@ -114,18 +135,22 @@ class Renderer:
         """Render a full page template."""
         return self.env.get_template(name).render(**context)
 
-    def message(self, message: MessageData, base: str) -> str:
-        """The ``_message.html`` partial."""
-        return self._message.render(message=message, base=base)
+    def message(self, message: MessageData, base: str, chat_url: str = "") -> str:
+        """The ``_message.html`` partial (its feedback buttons post to ``chat_url``).
+
+        Feedback given earlier shows only on the page (which passes ``feedback``); a
+        message that a stream sends has just finished, so it has none yet.
+        """
+        return self._message.render(message=message, base=base, chat_url=chat_url)
 
     def step(self, step: StepData, transcript: Transcript, base: str) -> str:
         """The ``_step.html`` partial, with its nested steps."""
         return self._step.render(step=step, transcript=transcript, base=base)
 
-    def item(self, item: Item, transcript: Transcript, base: str) -> str:
+    def item(self, item: Item, transcript: Transcript, base: str, chat_url: str = "") -> str:
         """A message or a step."""
         if isinstance(item, MessageData):
-            return self.message(item, base)
+            return self.message(item, base, chat_url)
         return self.step(item, transcript, base)
 
     def controls(self, running: bool, chat_url: str) -> str:
@@ -181,8 +206,14 @@ class StreamView:
             if live is None or not isinstance(message, MessageData):
                 self._dirty.discard(item_id)
                 continue
-            if now - live.last >= self.interval:
-                self._dirty.discard(item_id)
+            if now - live.last < self.interval:
+                continue
+            self._dirty.discard(item_id)
+            # Re-render once the unrendered text is at least half the rendered tail: a long
+            # block is then re-sent a bounded number of times, not every interval. Until then
+            # the streamed text shows as plain text; the next token makes it due again.
+            fresh = len(message.content) - live.rendered
+            if live.rendered < 0 or 2 * fresh >= live.rendered - live.settled:
                 ops.extend(self._render_live(message, live, now))
         return ops
 
@@ -203,7 +234,7 @@ class StreamView:
                     ops.append(Chunk(f"msg-{item.id}-raw\n{event.delta}", "tok", seq))
                     self._dirty.add(item.id)
                 else:
-                    html_ = self.renderer.message(item, self.base)
+                    html_ = self.renderer.message(item, self.base, self.chat_url)
                     ops.append(Chunk(_partial(f"msg-{item.id}", "outerMorph", html_), None, seq))
             elif isinstance(item, StepData):
                 ops.append(Chunk(f"step-{item.id}-output\n{event.delta}", "tok", seq))
@@ -212,7 +243,7 @@ class StreamView:
             existed = event.message.id in transcript.items
             message = transcript.apply(entry)
             assert isinstance(message, MessageData)
-            html_ = self.renderer.message(message, self.base)
+            html_ = self.renderer.message(message, self.base, self.chat_url)
             if existed:
                 ops.append(Chunk(_partial(f"msg-{message.id}", "outerMorph", html_), None, seq))
             else:

@@ -403,6 +403,16 @@ class Chats:
             return None
         return session
 
+    async def end(self, session_id: str, owner: str) -> bool:
+        """End one of ``owner``'s chats now (its thread is being deleted); False if the
+        chat is not running here or is someone else's."""
+        session = self.get(session_id, owner)
+        if session is None:
+            return False
+        del self._sessions[session_id]
+        await session.close()
+        return True
+
     async def reap(self) -> int:
         """End chats with no open page and no run for longer than the idle timeout."""
         limit = time.monotonic() - self.settings.session_idle_timeout_s

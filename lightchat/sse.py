@@ -22,17 +22,34 @@ CLOSING = b"event: closed\ndata: \n\n"
 """Tells the page the chat has ended, so it stops reconnecting."""
 
 
-def encode(chunks: Iterable[Chunk]) -> bytes:
-    """Chunks as server-sent events; each id is the log position it brings the page to."""
-    parts: list[str] = []
-    for chunk in chunks:
-        parts.append(f"id: {chunk.seq}\n")
-        if chunk.event:
-            parts.append(f"event: {chunk.event}\n")
-        for line in chunk.data.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-            parts.append(f"data: {line}\n")
-        parts.append("\n")
-    return "".join(parts).encode()
+class Encoder:
+    """Encodes one stream's chunks as server-sent events.
+
+    Each id is the log position the event brings the page to. A text (``tok``) event leaves
+    out its target when it is the one the stream's previous text event named (the page
+    remembers it): at a few tokens per event, the target would be most of the bytes.
+    """
+
+    def __init__(self) -> None:
+        self._last_target = ""
+
+    def encode(self, chunks: Iterable[Chunk]) -> bytes:
+        """The chunks as the bytes of server-sent events."""
+        parts: list[str] = []
+        for chunk in chunks:
+            data = chunk.data
+            parts.append(f"id: {chunk.seq}\n")
+            if chunk.event:
+                parts.append(f"event: {chunk.event}\n")
+                if chunk.event == "tok":
+                    target, _, text = data.partition("\n")
+                    if target == self._last_target:
+                        data = "\n" + text
+                    self._last_target = target
+            for line in data.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+                parts.append(f"data: {line}\n")
+            parts.append("\n")
+        return "".join(parts).encode()
 
 
 def event_stream(events: AsyncIterator[bytes]) -> EventSourceResponse:
@@ -45,4 +62,4 @@ def event_stream(events: AsyncIterator[bytes]) -> EventSourceResponse:
     )
 
 
-__all__ = ["CLOSING", "PING_SECONDS", "ServerSentEvent", "encode", "event_stream"]
+__all__ = ["CLOSING", "PING_SECONDS", "Encoder", "ServerSentEvent", "event_stream"]

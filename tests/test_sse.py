@@ -26,7 +26,7 @@ from lightchat.identity import COOKIE
 from lightchat.render import Chunk
 from lightchat.routes import Services
 from lightchat.session import ChatSession
-from lightchat.sse import CLOSING, encode
+from lightchat.sse import CLOSING, Encoder
 from tests.helpers import wait_for_log
 
 pytestmark = pytest.mark.timeout(20)
@@ -227,7 +227,8 @@ HTMX = {"HX-Request": "true"}
 
 
 def test_encode_frames_chunks_as_server_sent_events() -> None:
-    body = encode(
+    encoder = Encoder()
+    body = encoder.encode(
         [Chunk("<p>a</p>\n<p>b</p>", None, 3), Chunk("msg-x-raw\nhi\r\nthere\r", "tok", 4)]
     )
     assert body.decode() == (
@@ -235,6 +236,23 @@ def test_encode_frames_chunks_as_server_sent_events() -> None:
         "id: 4\nevent: tok\ndata: msg-x-raw\ndata: hi\ndata: there\ndata: \n\n"
     )
     assert CLOSING == b"event: closed\ndata: \n\n"
+
+
+def test_text_events_name_their_target_only_when_it_changes() -> None:
+    encoder = Encoder()
+    first = encoder.encode([Chunk("msg-x-raw\none", "tok", 5)])
+    again = encoder.encode([Chunk("msg-x-raw\ntwo", "tok", 6), Chunk("step-y-output\nz", "tok", 7)])
+    assert first.decode() == "id: 5\nevent: tok\ndata: msg-x-raw\ndata: one\n\n"
+    assert again.decode() == (
+        "id: 6\nevent: tok\ndata: \ndata: two\n\n"
+        "id: 7\nevent: tok\ndata: step-y-output\ndata: z\n\n"
+    )
+    # A new stream (a reconnect) names the target again.
+    assert (
+        Encoder()
+        .encode([Chunk("msg-x-raw\nthree", "tok", 8)])
+        .startswith(b"id: 8\nevent: tok\ndata: msg-x-raw\n")
+    )
 
 
 def test_replay_from_the_start_and_resume_from_any_id(
@@ -310,7 +328,8 @@ def test_a_stream_follows_a_live_answer(live: LiveServer, browser: httpx.Client)
     # Streamed text came as text events for the reply...
     toks = [e for e in received if e.event == "tok"]
     assert toks
-    assert all(e.data.startswith(f"msg-{reply_id}-raw\n") for e in toks)
+    assert toks[0].data.startswith(f"msg-{reply_id}-raw\n")
+    assert all(e.data.startswith(("\n", f"msg-{reply_id}-raw\n")) for e in toks)
     # ...and the last render of the reply holds all of it.
     final = [e.data for e in received if f'hx-target="#msg-{reply_id}"' in e.data][-1]
     assert f"<p>{words} </p>" in final or f"<p>{words}</p>" in final

@@ -400,6 +400,31 @@ async def test_feedback_is_one_per_step_and_changeable(store: SQLStore) -> None:
     assert await store.delete_feedback(first.id, owner=owner) is False
 
 
+async def test_get_step_and_list_feedback_check_the_owner(store: SQLStore) -> None:
+    owner, intruder = owner_key(), owner_key()
+    thread = await store.create_thread(owner)
+    other = await store.create_thread(owner)
+    answer, question = message("assistant_message", "42"), message()
+    elsewhere = message("assistant_message", "43")
+    await store.upsert_step(record_from_item(question, thread.id), owner=owner)
+    await store.upsert_step(record_from_item(answer, thread.id), owner=owner)
+    await store.upsert_step(record_from_item(elsewhere, other.id), owner=owner)
+    await store.upsert_feedback(answer.id, 0, owner=owner, comment="off")
+    await store.upsert_feedback(elsewhere.id, 1, owner=owner)
+
+    step = await store.get_step(answer.id, owner=owner)
+    assert step is not None
+    assert (step.thread_id, step.type, step.output) == (thread.id, "assistant_message", "42")
+    assert await store.get_step(answer.id, owner=intruder) is None
+    assert await store.get_step("no-such-step", owner=owner) is None
+    assert (await store.get_step(answer.id, owner=None)) is not None
+
+    given = await store.list_feedback(thread.id, owner=owner)
+    assert [(k, v.value, v.comment) for k, v in given.items()] == [(answer.id, 0, "off")]
+    assert await store.list_feedback(thread.id, owner=intruder) == {}
+    assert await store.list_feedback("no-such-thread", owner=owner) == {}
+
+
 # -- loading and deleting threads -------------------------------------------------------
 
 

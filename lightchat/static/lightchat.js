@@ -2,13 +2,16 @@
 (function () {
   "use strict";
 
-  // Streamed text arrives as "tok" events: first line the target id, then the text.
-  // It is inserted as a text node, so it can never become markup.
+  // Streamed text arrives as "tok" events: first line the target id (empty: the same
+  // target as the last one), then the text. It is inserted as a text node, so it can never
+  // become markup.
+  var lastTarget = "";
   document.addEventListener("tok", function (event) {
     var data = event.detail && event.detail.data;
     if (typeof data !== "string") return;
     var cut = data.indexOf("\n");
-    var target = document.getElementById(data.slice(0, cut));
+    if (cut > 0) lastTarget = data.slice(0, cut);
+    var target = document.getElementById(lastTarget);
     if (target) target.appendChild(document.createTextNode(data.slice(cut + 1)));
   });
 
@@ -73,6 +76,43 @@
       button.setAttribute("data-copied", "");
       setTimeout(function () { button.removeAttribute("data-copied"); }, 1500);
     });
+  });
+
+  // History: the delete confirmation arrives as a <dialog data-lc-modal> (htmx swaps it
+  // in); show it as a modal. Without JavaScript it is a page with the dialog open.
+  function openDialogs() {
+    document.querySelectorAll("dialog[data-lc-modal]:not([open])").forEach(function (dialog) {
+      dialog.showModal();
+    });
+    var rename = document.querySelector(".lc-thread-editing input[name=name]");
+    if (rename && !rename.hasAttribute("data-lc-focused")) {
+      rename.setAttribute("data-lc-focused", "");
+      rename.focus();
+      rename.select();
+    }
+  }
+  document.addEventListener("htmx:after:swap", openDialogs);
+  // "Cancel" is a link back for pages; in a modal it just closes it.
+  document.addEventListener("click", function (event) {
+    var cancel = event.target instanceof Element && event.target.closest(".lc-dialog-cancel");
+    var dialog = cancel && cancel.closest("dialog[data-lc-modal]");
+    if (!dialog) return;
+    event.preventDefault();
+    dialog.close();
+  });
+  // A closed modal (Cancel, Escape) leaves the page.
+  document.addEventListener("close", function (event) {
+    var dialog = event.target;
+    if (dialog instanceof HTMLDialogElement && dialog.hasAttribute("data-lc-modal")) dialog.remove();
+  }, true);
+  // Escape while renaming in the sidebar cancels it.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || !(event.target instanceof Element)) return;
+    var editing = event.target.closest(".lc-thread-editing");
+    var cancel = editing && editing.querySelector("a.lc-button");
+    if (!cancel) return;
+    event.preventDefault();
+    cancel.click();
   });
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", watch);

@@ -505,6 +505,14 @@ class SQLStore:
                     raise NotFoundError(f"No thread {thread_id!r}.")
         return steps
 
+    async def get_step(self, step_id: str, *, owner: str | None) -> StepRecord | None:
+        """The step (or message), or None (missing, or in someone else's thread)."""
+        query = select(StepRecord).where(
+            col(StepRecord.id) == step_id, _Owned(owner).threads_of(col(StepRecord.thread_id))
+        )
+        async with self._read() as session:
+            return (await session.exec(query)).first()
+
     # -- elements ---------------------------------------------------------------------
 
     async def create_element(self, element: ElementRecord, *, owner: str | None) -> None:
@@ -591,6 +599,17 @@ class SQLStore:
             )
             found = select(FeedbackRecord).where(col(FeedbackRecord.for_id) == for_id)
             return (await session.exec(found)).one()
+
+    async def list_feedback(
+        self, thread_id: str, *, owner: str | None
+    ) -> dict[str, FeedbackRecord]:
+        """The feedback given in a thread, by step id (empty for a thread that is not ours)."""
+        query = select(FeedbackRecord).where(
+            col(FeedbackRecord.thread_id) == thread_id,
+            _Owned(owner).threads_of(col(FeedbackRecord.thread_id)),
+        )
+        async with self._read() as session:
+            return {item.for_id: item for item in await session.exec(query)}
 
     async def delete_feedback(self, feedback_id: str, *, owner: str | None) -> bool:
         """Delete a feedback; False when there was none (or it is someone else's)."""

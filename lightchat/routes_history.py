@@ -1,0 +1,292 @@
+"""History endpoints: the sidebar's search, rename and delete, feedback, and export.
+
+Every one checks, in the store, that the thread belongs to the browser asking: someone
+else's thread (or message) and a missing one get the same 404. None of them reopens a
+chat (``on_chat_resume`` runs only when a chat is opened).
+
+Each works without JavaScript, as links and forms answered with pages and 303s back to
+where the user was (``?chat=`` names the chat page the request came from); htmx gets the
+fragment to swap instead (the thread's list item, the thread list, the feedback block),
+or an ``HX-Redirect`` when the page itself must go (its chat was deleted).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from lightchat.export import content_disposition, thread_json_text, thread_markdown
+from lightchat.history import (
+    MAX_COMMENT_CHARS,
+    MAX_SEARCH_CHARS,
+    History,
+    ThreadLink,
+    clean_name,
+    recency_groups,
+)
+from lightchat.web import (
+    NOT_FOUND,
+    VARY,
+    base,
+    browser,
+    chat_url,
+    go_to,
+    is_htmx,
+    problem,
+    read_form,
+    services,
+)
+
+_CHAT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _history(request: Request) -> History:
+    history = services(request).history
+    if history is None:
+        raise HTTPException(404, NOT_FOUND)
+    return history
+
+
+def _owner(request: Request) -> str:
+    owner = browser(request)
+    if owner is None:
+        raise HTTPException(404, NOT_FOUND)
+    return owner
+
+
+async def _thread(request: Request) -> tuple[History, str, ThreadLink]:
+    """The history, the owner, and the thread in the URL; 404 unless it is the owner's."""
+    history = _history(request)
+    owner = _owner(request)
+    link = await history.thread(request.path_params["chat_id"], owner)
+    if link is None:
+        raise HTTPException(404, NOT_FOUND)
+    return history, owner, link
+
+
+def _current(request: Request, form: FormData | None = None) -> str | None:
+    """The chat whose page the request came from (``chat=``), if it looks like a chat id."""
+    raw = form.get("chat") if form is not None else request.query_params.get("chat")
+    return raw if isinstance(raw, str) and _CHAT_ID.fullmatch(raw) else None
+
+
+def _back_url(request: Request, current: str | None) -> str:
+    """Where to go back to: the chat the user came from, or the history page."""
+    return chat_url(request, current) if current else f"{base(request)}/history"
+
+
+def _html(html: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(html, status_code=status, headers={**VARY, "Cache-Control": "no-store"})
+
+
+async def sidebar(
+    request: Request, owner: str | None, current: str | None, search: str = ""
+) -> dict[str, Any]:
+    """What ``_history.html`` needs: the owner's threads (matching ``search``) by recency."""
+    history = services(request).history
+    links = await history.threads(owner, search=search) if history and owner else []
+    return {
+        "thread_groups": recency_groups(links),
+        "q": search,
+        "current_chat": current,
+        "back_url": _back_url(request, current),
+    }
+
+
+async def history_page(request: Request) -> Response:
+    """The threads, searched by ``?q=``: the list for htmx, a page without JavaScript."""
+    _history(request)
+    search = request.query_params.get("q", "").strip()
+    if len(search) > MAX_SEARCH_CHARS:
+        return problem(
+            request, 400, f"Search for at most {MAX_SEARCH_CHARS} characters; shorten the text."
+        )
+    current = _current(request)
+    context = await sidebar(request, browser(request), current, search)
+    renderer = services(request).renderer
+    template = "_threads.html" if is_htmx(request) else "history.html"
+    return _html(renderer.page(template, base=base(request), **context))
+
+
+# -- rename ---------------------------------------------------------------------------------
+
+
+def _rename_form(
+    request: Request,
+    link: ThreadLink,
+    current: str | None,
+    *,
+    name: str | None = None,
+    error: str | None = None,
+) -> HTMLResponse:
+    """The rename form: inline in the sidebar for htmx, a page without JavaScript."""
+    template = "_rename.html" if is_htmx(request) else "rename.html"
+    html = services(request).renderer.page(
+        template,
+        base=base(request),
+        link=link,
+        name_value=link.name if name is None else name,
+        error=error,
+        current_chat=current,
+        back_url=_back_url(request, current),
+    )
+    return _html(html, 400 if error else 200)
+
+
+async def rename_form(request: Request) -> Response:
+    """The form that renames a thread."""
+    _, _, link = await _thread(request)
+    return _rename_form(request, link, _current(request))
+
+
+async def rename(request: Request) -> Response:
+    """Rename a thread: its list item for htmx, back to where the user was without."""
+    history, owner, link = await _thread(request)
+    form = await read_form(request)
+    current = _current(request, form)
+    raw = form.get("name")
+    typed = raw if isinstance(raw, str) else ""
+    try:
+        name = clean_name(typed)
+    except ValueError as exc:
+        return _rename_form(request, link, current, name=typed, error=str(exc))
+    renamed = await history.rename(link.id, owner, name)
+    if renamed is None:  # deleted meanwhile
+        raise HTTPException(404, NOT_FOUND)
+    if not is_htmx(request):
+        return go_to(request, _back_url(request, current))
+    html = services(request).renderer.page(
+        "_thread.html", base=base(request), link=renamed, current_chat=current
+    )
+    return _html(html)
+
+
+# -- delete ---------------------------------------------------------------------------------
+
+
+async def delete_form(request: Request) -> Response:
+    """Ask before deleting: a dialog for htmx, a page without JavaScript."""
+    _, _, link = await _thread(request)
+    current = _current(request)
+    html = services(request).renderer.page(
+        "_confirm_delete.html" if is_htmx(request) else "confirm_delete.html",
+        base=base(request),
+        link=link,
+        modal=is_htmx(request),
+        current_chat=current,
+        back_url=_back_url(request, current),
+    )
+    return _html(html)
+
+
+async def delete(request: Request) -> Response:
+    """Delete a thread and end its chat; a new chat if the user was in it."""
+    history = _history(request)
+    owner = _owner(request)
+    thread_id = request.path_params["chat_id"]
+    form = await read_form(request)
+    current = _current(request, form)
+    # Ended first, so that nothing the chat still does is written after the delete.
+    ended = await services(request).chats.end(thread_id, owner)
+    deleted = await history.delete(thread_id, owner)
+    if not (deleted or ended):
+        raise HTTPException(404, NOT_FOUND)
+    if current == thread_id:
+        return go_to(request, f"{base(request)}/")
+    if not is_htmx(request):
+        return go_to(request, _back_url(request, current))
+    context = await sidebar(request, owner, current)
+    html = services(request).renderer.page("_history_update.html", base=base(request), **context)
+    return _html(html)
+
+
+# -- feedback -------------------------------------------------------------------------------
+
+
+def _verdict(form: FormData) -> int | None:
+    raw = form.get("value")
+    if raw is None:
+        return None
+    if raw not in ("0", "1"):
+        raise HTTPException(400, "Feedback is 1 (helpful) or 0 (not helpful).")
+    return int(raw)
+
+
+async def feedback(request: Request) -> Response:
+    """Press "Helpful"/"Not helpful" (again: take it back) or save a comment."""
+    history = _history(request)
+    owner = _owner(request)
+    if not services(request).settings.feedback:
+        raise HTTPException(404, "Feedback is turned off in this app.")
+    thread_id = request.path_params["chat_id"]
+    message_id = request.path_params["message_id"]
+    form = await read_form(request)
+    value = _verdict(form)
+    raw = form.get("comment")
+    comment = " ".join(raw.split()) if isinstance(raw, str) else None
+    if value is None and comment is None:
+        return problem(request, 400, "Choose Helpful or Not helpful.")
+    if comment is not None and len(comment) > MAX_COMMENT_CHARS:
+        return problem(
+            request,
+            400,
+            f"The comment is {len(comment):,} characters long; the limit is "
+            f"{MAX_COMMENT_CHARS:,}. Shorten it and save again.",
+        )
+    try:
+        given = await history.give_feedback(
+            thread_id, message_id, owner, value=value, comment=comment
+        )
+    except LookupError:
+        raise HTTPException(404, "This message does not exist, or it is not yours.") from None
+    except ValueError as exc:
+        return problem(request, 400, str(exc))
+    url = chat_url(request, thread_id)
+    if not is_htmx(request):
+        return go_to(request, f"{url}#msg-{message_id}")
+    html = services(request).renderer.page(
+        "_feedback.html",
+        message={"id": message_id},
+        feedback={message_id: given} if given else {},
+        chat_url=url,
+    )
+    return _html(html)
+
+
+# -- export ---------------------------------------------------------------------------------
+
+
+async def _export(request: Request, extension: str) -> Response:
+    history = _history(request)
+    owner = _owner(request)
+    chat = request.path_params["chat_id"]
+    stored = await history.load(chat, owner)
+    if stored is None:
+        if services(request).chats.get(chat, owner) is not None:
+            raise HTTPException(404, "Nothing to export yet: this chat has no messages.")
+        raise HTTPException(404, NOT_FOUND)
+    if extension == "md":
+        body, media_type = thread_markdown(stored), "text/markdown; charset=utf-8"
+    else:
+        body, media_type = thread_json_text(stored), "application/json"
+    name = stored.thread.name or "chat"
+    headers = {
+        "Content-Disposition": content_disposition(name, extension),
+        "Cache-Control": "no-store",
+    }
+    return Response(body, media_type=media_type, headers=headers)
+
+
+async def export_markdown(request: Request) -> Response:
+    """The thread as a Markdown file."""
+    return await _export(request, "md")
+
+
+async def export_json(request: Request) -> Response:
+    """The thread as a JSON file."""
+    return await _export(request, "json")

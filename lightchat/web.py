@@ -1,0 +1,135 @@
+"""What every endpoint uses: the app's services, who is asking, the chat in the URL, and
+honest answers to HTMX and to plain forms.
+
+Every chat URL checks that the chat belongs to the browser asking; a chat that does not
+exist and a chat of someone else get the same 404, so ids cannot be probed.
+
+HTMX requests (``HX-Request``) get fragments, 204 or an ``HX-Redirect``; plain form posts
+(no JavaScript) get a 303 to the page to show next. Every answer that differs between the
+two says so with ``Vary: HX-Request``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from lightchat.bus import Bus
+from lightchat.config import Settings
+from lightchat.history import History, thread_dict
+from lightchat.identity import COOKIE, BrowserIdentity
+from lightchat.render import Renderer
+from lightchat.session import Chats, ChatSession
+
+VARY = {"Vary": "HX-Request"}
+"""The header of every answer that differs for HTMX requests."""
+
+NOT_FOUND = "This chat does not exist, or it has ended."
+
+
+@dataclass(slots=True)
+class Services:
+    """What the endpoints work with; the app puts one on ``app.state.services``."""
+
+    settings: Settings
+    chats: Chats
+    bus: Bus
+    renderer: Renderer
+    identity: BrowserIdentity
+    history: History | None
+
+
+def services(request: Request) -> Services:
+    """The app's services."""
+    found: Services = request.app.state.services
+    return found
+
+
+def base(request: Request) -> str:
+    """The URL prefix the app is mounted under ("" at the root)."""
+    return str(request.scope.get("root_path", "")).rstrip("/")
+
+
+def chat_url(request: Request, chat_id: str) -> str:
+    """The URL of a chat's page (the id is quoted: it may come from a query string)."""
+    return f"{base(request)}/chat/{quote(chat_id, safe='')}"
+
+
+def is_htmx(request: Request) -> bool:
+    """True for a request made by htmx."""
+    return request.headers.get("hx-request") == "true"
+
+
+def browser(request: Request) -> str | None:
+    """The browser id in the signed cookie, or None."""
+    return services(request).identity.load(request.cookies.get(COOKIE))
+
+
+async def chat_or_404(request: Request) -> ChatSession:
+    """The chat in the URL, reopened from history if it is not running; 404 if not ours."""
+    found = services(request)
+    owner = browser(request)
+    session_id = request.path_params["chat_id"]
+    if owner is None:
+        raise HTTPException(404, NOT_FOUND)
+    session = found.chats.get(session_id, owner)
+    if session is None and found.history is not None:
+        stored = await found.history.load(session_id, owner)
+        if stored is not None:
+            items = found.history.items(stored)
+            session = found.chats.resume(session_id, owner, items, thread_dict(stored))
+    if session is None:
+        raise HTTPException(404, NOT_FOUND)
+    return session
+
+
+def problem(request: Request, status: int, detail: str) -> Response:
+    """A 4xx answer: a notice in the composer for HTMX, a page for a plain form."""
+    if is_htmx(request):
+        body = (
+            '<hx-partial hx-target="#lc-notice" hx-swap="innerHTML">'
+            f'<p role="alert">{escape(detail)}</p></hx-partial>'
+        )
+        return HTMLResponse(body, status_code=status, headers=VARY)
+    renderer = services(request).renderer
+    html = renderer.page(
+        "error.html", title="Something is wrong", detail=detail, base=base(request)
+    )
+    return HTMLResponse(html, status_code=status, headers=VARY)
+
+
+def escape(text: str) -> str:
+    """Text for an HTML text node."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def go_to(request: Request, url: str) -> Response:
+    """Send the browser to ``url``: ``HX-Redirect`` for HTMX, a 303 for a plain form."""
+    if is_htmx(request):
+        return Response(status_code=204, headers={**VARY, "HX-Redirect": url})
+    return RedirectResponse(url, status_code=303, headers=VARY)
+
+
+def after_post(request: Request, session: ChatSession) -> Response:
+    """The answer to a chat's own form: 204 for HTMX (the stream shows the rest), else
+    a 303 back to the chat."""
+    if is_htmx(request):
+        return Response(status_code=204, headers=VARY)
+    return RedirectResponse(chat_url(request, session.id), status_code=303, headers=VARY)
+
+
+async def read_form(request: Request) -> FormData:
+    """The posted form; a malformed body is a 400."""
+    try:
+        return await request.form()
+    # Malformed bodies: Starlette answers multipart errors with an HTTPException, and
+    # python-multipart's own errors are ValueErrors. Anything else (a body over the size
+    # limit, a disconnect) must reach the middleware that answers it, so it is not caught.
+    except (HTTPException, ValueError) as exc:
+        detail = exc.detail if isinstance(exc, HTTPException) else str(exc)
+        raise HTTPException(400, f"The form could not be read: {detail}") from None

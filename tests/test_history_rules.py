@@ -1,0 +1,253 @@
+"""The rules behind the history's UI: feedback toggling, names, tags and metadata, deleting
+files, ending a chat, and how the feedback controls render (page and stream)."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+from pathlib import Path
+
+import pytest
+
+from lightchat import LightChat, Settings
+from lightchat.bus import MemoryBus
+from lightchat.events import Entry, MessageData, MessageEvent, RunEvent
+from lightchat.history import (
+    MAX_METADATA_BYTES,
+    MAX_NAME_CHARS,
+    Feedback,
+    History,
+    clean_name,
+    feedback_after,
+    thread_fields,
+)
+from lightchat.render import Renderer, StreamView
+from lightchat.session import Chats
+from lightchat.store import ElementRecord, LocalFileStorage
+from lightchat.transcript import Transcript
+
+# -- feedback -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("current", "value", "comment", "after"),
+    [
+        (None, 1, None, Feedback(1)),
+        (None, 0, None, Feedback(0)),
+        (Feedback(1), 1, None, None),  # the same again takes it back
+        (Feedback(0, "meh"), 0, None, None),
+        (Feedback(1, "kept"), 0, None, Feedback(0, "kept")),  # the other replaces it
+        (Feedback(1), None, "why", Feedback(1, "why")),  # a comment alone
+        (Feedback(0, "old"), None, "", Feedback(0, None)),  # an empty comment clears it
+    ],
+)
+def test_feedback_after(
+    current: Feedback | None, value: int | None, comment: str | None, after: Feedback | None
+) -> None:
+    assert feedback_after(current, value=value, comment=comment) == after
+
+
+def test_a_comment_needs_a_verdict() -> None:
+    with pytest.raises(ValueError, match="Choose Helpful or Not helpful"):
+        feedback_after(None, value=None, comment="hi")
+
+
+# -- names ----------------------------------------------------------------------------------
+
+
+def test_clean_name() -> None:
+    assert clean_name("  a\n\tb  c ") == "a b c"
+    assert clean_name("x" * MAX_NAME_CHARS) == "x" * MAX_NAME_CHARS
+    for blank in ("", "   ", "\n\t"):
+        with pytest.raises(ValueError, match="Give the chat a name"):
+            clean_name(blank)
+    with pytest.raises(ValueError, match=f"limit is {MAX_NAME_CHARS}"):
+        clean_name("x" * (MAX_NAME_CHARS + 1))
+
+
+# -- tags and metadata ----------------------------------------------------------------------
+
+
+def test_thread_fields_keep_tags_and_the_json_state() -> None:
+    state = {"items": [1, 2]}
+    tags, metadata = thread_fields(
+        {
+            "id": "s1",
+            "env": {"OPENAI_API_KEY": "sk-..."},
+            "user": None,
+            "tags": ("a", 2),
+            "chat_profile": "GPT",
+            "state": state,
+            "client": object(),
+            "nan": float("nan"),
+            3: "not a str key",
+        }
+    )
+    assert tags == ["a", "2"]
+    assert metadata == {"chat_profile": "GPT", "state": {"items": [1, 2]}}
+    state["items"].append(3)  # a copy was kept
+    assert metadata["state"] == {"items": [1, 2]}
+    assert thread_fields({"tags": "not-a-list"}) == (None, {})
+
+
+def test_thread_fields_stop_at_the_size_limit() -> None:
+    big = "x" * (MAX_METADATA_BYTES // 2)
+    _, metadata = thread_fields({"a": big, "b": big, "c": "small"})
+    assert set(metadata) == {"a", "c"}
+
+
+async def _history(tmp_path: Path) -> History:
+    history = History("", str(tmp_path))
+    await history.start()
+    assert await history.wait_ready()
+    return history
+
+
+@pytest.mark.anyio
+@pytest.mark.timeout(10)
+async def test_tags_are_written_once_per_change_and_never_make_an_empty_thread(
+    tmp_path: Path,
+) -> None:
+    history = await _history(tmp_path)
+    store = history._store
+    assert store is not None
+    updates: list[str] = []
+    original = store.update_thread
+
+    async def counting(thread_id: str, **kwargs: object) -> object:
+        updates.append(thread_id)
+        return await original(thread_id, **kwargs)  # type: ignore[arg-type]
+
+    store.update_thread = counting  # type: ignore[method-assign]
+    try:
+        async with asyncio.timeout(5):
+            history.note_session("b", "empty", {"tags": ["x"]})
+            await history.flush()
+            assert await store.get_thread("empty", owner=None) is None
+
+            answer = MessageData(id="m1", author="Bot", type="assistant_message", content="hi")
+            history.observe("b", "t1", Entry(1, MessageEvent(answer)))
+            history.note_session("b", "t1", {"tags": ["x"], "n": 1})
+            await history.flush()
+            history.note_session("b", "t1", {"tags": ["x"], "n": 1})  # unchanged: no write
+            await history.flush()
+            history.note_session("b", "t1", {"tags": ["x", "y"], "n": 2})
+            await history.flush()
+            thread = await store.get_thread("t1", owner="b")
+        assert thread is not None
+        assert (thread.tags, thread.meta) == (["x", "y"], {"n": 2})
+        assert updates == ["t1", "t1"]
+    finally:
+        await history.close()
+
+
+@pytest.mark.anyio
+@pytest.mark.timeout(10)
+async def test_deleting_a_thread_deletes_its_files(tmp_path: Path) -> None:
+    history = await _history(tmp_path)
+    store = history._store
+    assert store is not None
+    history.files = LocalFileStorage(tmp_path / "files")
+    try:
+        async with asyncio.timeout(5):
+            answer = MessageData(id="m1", author="Bot", type="assistant_message", content="hi")
+            history.observe("b", "t1", Entry(1, MessageEvent(answer)))
+            await history.flush()
+            kept = await history.files.put(b"png", name="map.png", mime="image/png")
+            element = ElementRecord(thread_id="t1", for_id="m1", storage_key=kept.key)
+            await store.create_element(element, owner="b")
+            path = history.files.path(kept.key)
+            assert path.exists()
+            assert await history.delete("t1", "someone-else") is False
+            assert path.exists()
+            assert await history.delete("t1", "b") is True
+            assert not path.exists()
+            assert await history.load("t1", "b") is None
+            assert await history.delete("t1", "b") is False
+    finally:
+        await history.close()
+
+
+@pytest.mark.anyio
+@pytest.mark.timeout(10)
+async def test_ending_one_chat(tmp_path: Path) -> None:
+    chats = Chats(LightChat(), MemoryBus(), Settings())
+    session = chats.create("b")
+    async with asyncio.timeout(5):
+        assert await chats.end(session.id, "intruder") is False
+        assert not session.closed
+        assert await chats.end(session.id, "b") is True
+        assert session.closed
+        assert chats.get(session.id, "b") is None
+        assert await chats.end(session.id, "b") is False
+
+
+# -- rendering the controls -----------------------------------------------------------------
+
+
+def renderer(feedback: bool = True) -> Renderer:
+    made = Renderer(Settings(name="Bot"), "v1")
+    made.feedback = feedback
+    return made
+
+
+def answer(id_: str = "m1", streaming: bool = False) -> MessageData:
+    return MessageData(
+        id=id_, author="Bot", type="assistant_message", content="hi", streaming=streaming
+    )
+
+
+def test_feedback_shows_on_finished_answers_only() -> None:
+    on = renderer()
+    finished = on.message(answer(), "", "/chat/c1")
+    assert (
+        '<form class="lc-feedback-verdict" method="post" action="/chat/c1/feedback/m1"' in finished
+    )
+    assert finished.count('aria-pressed="false"') == 2
+    assert ">Helpful</button>" in finished
+    assert ">Not helpful</button>" in finished
+    assert "aria-pressed" not in on.message(answer(streaming=True), "", "/chat/c1")
+    user = MessageData(id="u", author="You", type="user_message", content="q")
+    assert "aria-pressed" not in on.message(user, "", "/chat/c1")
+    assert "aria-pressed" not in on.message(answer(), "")  # no chat to post to
+    assert "aria-pressed" not in renderer(feedback=False).message(answer(), "", "/chat/c1")
+
+
+def test_the_stream_sends_the_buttons_when_the_answer_finishes() -> None:
+    on = renderer()
+    view = StreamView(on, Transcript(), base="", chat_url="/chat/c1", interval=0.1)
+    started = view.feed([Entry(1, MessageEvent(answer(streaming=True)))], 0.0)
+    assert all("aria-pressed" not in chunk.data for chunk in started)
+    finished = view.feed([Entry(2, MessageEvent(answer())), Entry(3, RunEvent(False))], 1.0)
+    sent = "".join(chunk.data for chunk in finished)
+    assert 'action="/chat/c1/feedback/m1"' in sent
+    assert sent.count('aria-pressed="false"') == 2
+
+
+def test_given_feedback_shows_pressed_with_its_comment() -> None:
+    page = renderer().page(
+        "chat.html",
+        transcript=Transcript.from_entries([Entry(1, MessageEvent(answer()))]),
+        base="",
+        chat_url="/chat/c1",
+        feedback={"m1": Feedback(0, 'too "short" <really>')},
+    )
+    assert 'value="0" aria-pressed="true">Not helpful' in page
+    assert 'value="1" aria-pressed="false">Helpful' in page
+    assert 'aria-label="Feedback comment"' in page
+    assert 'value="too &#34;short&#34; &lt;really&gt;"' in page
+
+
+@pytest.mark.parametrize("hostile", ['x" onclick="alert(1)', "a/b?c#d", "<img src=x>", "../../x"])
+def test_hostile_message_ids_stay_in_their_attribute_and_path_segment(hostile: str) -> None:
+    markup = renderer().message(answer(hostile), "", "/chat/c1")
+    actions = re.findall(r'(?:action|hx-post)="([^"]*)"', markup)
+    assert len(actions) == 2
+    for action in actions:
+        path = html.unescape(action)
+        assert path.startswith("/chat/c1/feedback/")
+        assert "/" not in path.removeprefix("/chat/c1/feedback/")
+        assert not set('?#<>"') & set(path)
+    assert "<img" not in markup
+    assert 'onclick="alert' not in markup
