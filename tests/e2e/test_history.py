@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+from tests.e2e.helpers import send
+
 
 def _ask(page: Page, text: str) -> None:
-    box = page.get_by_role("textbox", name="Message")
-    box.fill(text)
-    box.press("Enter")
+    # Before htmx has processed the form, Enter would post it as a plain form.
+    expect(page.locator("#lc-composer[data-htmx-powered]")).to_have_count(1)
+    send(page, text)
 
 
 def test_a_chat_survives_a_restart_and_resume_rebuilds_its_state(serve, page: Page) -> None:
