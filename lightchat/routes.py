@@ -81,7 +81,7 @@ async def chat_page(request: Request) -> Response:
     history = found.history
     transcript = Transcript.from_entries(await found.bus.read(session.id))
     given = {}
-    if history is not None and found.settings.feedback:
+    if history is not None and history.ready and found.settings.feedback:
         given = await history.feedback(session.thread_id, session.owner)
     html = found.renderer.page(
         "chat.html",
@@ -92,7 +92,7 @@ async def chat_page(request: Request) -> Response:
         history=history is not None,
         read_only=session.read_only,
         feedback=given,
-        **await sidebar(request, session.owner, session.id),
+        **await sidebar(request, session.owner, session.id, wait=False),
     )
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 

@@ -85,12 +85,23 @@ def _html(html: str, status: int = 200) -> HTMLResponse:
 
 
 async def sidebar(
-    request: Request, owner: str | None, current: str | None, search: str = ""
+    request: Request,
+    owner: str | None,
+    current: str | None,
+    search: str = "",
+    *,
+    wait: bool = True,
 ) -> dict[str, Any]:
-    """What ``_history.html`` needs: the owner's threads (matching ``search``) by recency."""
+    """What ``_history.html`` needs: the owner's threads (matching ``search``) by recency.
+
+    With ``wait=False`` a page does not wait for a store still opening (the first second
+    after start): the list then loads itself once the page is shown.
+    """
     history = services(request).history
-    links = await history.threads(owner, search=search) if history and owner else []
+    loading = history is not None and not history.ready and not wait
+    links = await history.threads(owner, search=search) if history and owner and not loading else []
     return {
+        "history_loading": loading,
         "thread_groups": recency_groups(links),
         "q": search,
         "current_chat": current,

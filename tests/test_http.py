@@ -11,12 +11,14 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import httpx
 import pytest
 
 from lightchat import LightChat, Message, Settings, Step, context
 from lightchat.events import Event, MessageData, RunEvent
+from lightchat.history import History
 from lightchat.identity import COOKIE
 from lightchat.routes import Services
 from lightchat.session import ChatSession
@@ -550,3 +552,16 @@ async def test_a_bad_resume_point_is_a_400() -> None:
             response = await client.get(f"{url}/events{query}", headers=headers)
             assert response.status_code == 400, (headers, query)
             assert "whole number" in response.text
+
+
+async def test_the_page_does_not_wait_for_a_history_still_opening(tmp_path: Path) -> None:
+    async with serve(echo_app()) as site:
+        # A store that has not opened yet (as in the first second after start).
+        site.services.history = History("", str(tmp_path))
+        client = site.browser()
+        page = await client.get(await site.new_chat(client))
+        assert page.status_code == 200
+        nav = page.text.split('aria-label="Chat history"', 1)[1].split("</nav>", 1)[0]
+        assert "Loading your chats" in nav
+        assert 'hx-trigger="load"' in nav
+        assert 'hx-get="/history?chat=' in nav
