@@ -9,6 +9,7 @@ exits with status 2 without a traceback.
 from __future__ import annotations
 
 import errno
+import gc
 import importlib.util
 import inspect
 import logging
@@ -137,6 +138,19 @@ def _check_port(host: str, port: int) -> None:
             raise AppLoadError(f"Cannot listen on {host}:{port}: {exc.strerror}.") from None
 
 
+def _tune_gc() -> None:
+    """Fewer, cheaper garbage collections for a long-running server.
+
+    Everything loaded so far (the app, the libraries) lives as long as the process: freezing
+    it keeps full collections from walking it again. A larger first-generation threshold
+    trades a little memory for fewer collections; a full collection pauses every stream.
+    """
+    gc.collect()
+    gc.freeze()
+    _, second, third = gc.get_threshold()
+    gc.set_threshold(10_000, second, third)
+
+
 def reload_factory() -> LightChat:
     """Loads the app in a ``--reload`` worker process (uvicorn calls it)."""
     return load_app(os.environ[APP_ENV])
@@ -161,6 +175,7 @@ def _serve(target: str, host: str, port: int, reload: bool) -> None:
     except LightChatError as exc:  # e.g. a ConfigError from a decorator in the app file
         _fail(exc)
     click.echo(f"lightchat {__version__}: serving {target} on http://{host}:{port}")
+    _tune_gc()
     if reload:
         os.environ[APP_ENV] = target
         folder = str(Path(target.partition(":")[0]).resolve().parent)
