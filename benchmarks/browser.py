@@ -1,4 +1,4 @@
-"""Browser benchmarks in Debian's Chromium (Playwright, never `playwright install`).
+"""Browser benchmarks in Debian's Chromium, driven by Playwright (it never downloads a browser).
 
 - ``page_load``: a cold first visit (a fresh browser context each time) of ``/``, which
   redirects to the chat page. Counts every request the page makes (the redirect and the
