@@ -336,8 +336,3 @@ def _creates(html_: str, partial: str) -> bool:
     """True when ``html_`` holds the element that ``partial`` targets."""
     target = partial.partition('hx-target="#')[2].partition('"')[0]
     return f'id="{target}"' in html_
-
-
-def escape(text: str) -> str:
-    """HTML-escape text (for the few places that build HTML outside templates)."""
-    return html.escape(text, quote=True)

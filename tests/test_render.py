@@ -539,8 +539,3 @@ def test_feed_merges_a_batch_into_few_events() -> None:
     chunks = view.feed([Entry(i, TokenEvent("m1", str(i))) for i in range(3, 8)], 0.01)
     assert chunks == [Chunk("msg-m1-raw\n34567", "tok", 7)]
 
-
-def test_escape_helper() -> None:
-    from lightchat.render import escape
-
-    assert escape('<a href="x">&') == html.escape('<a href="x">&', quote=True)
