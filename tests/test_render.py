@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import itertools
 import re
 from dataclasses import replace
@@ -538,4 +537,3 @@ def test_feed_merges_a_batch_into_few_events() -> None:
     view.feed([Entry(2, TokenEvent("m1", "a"))], 0.0)
     chunks = view.feed([Entry(i, TokenEvent("m1", str(i))) for i in range(3, 8)], 0.01)
     assert chunks == [Chunk("msg-m1-raw\n34567", "tok", 7)]
-
