@@ -24,6 +24,8 @@ Creating an engine opens no connection; the first query does.
 
 from __future__ import annotations
 
+import random
+import time
 from pathlib import Path
 from typing import Any
 
@@ -142,12 +144,30 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        _set_wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=5000")
     finally:
         cursor.close()
+
+
+def _set_wal(cursor: Any, attempts: int = 50) -> None:
+    """Switch to WAL, retrying while another connection holds the new database's lock.
+
+    SQLite answers a journal mode change it cannot make at once with "database is locked"
+    without waiting for the busy timeout; it happens when several workers open a brand-new
+    database at the same moment. The mode persists in the file, so only that first moment
+    retries. (This runs in the driver's thread, so sleeping blocks no event loop.)
+    """
+    for attempt in range(attempts):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as exc:  # the driver's OperationalError, wrapped by SQLAlchemy
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 + 0.05 * random.random())
 
 
 def _sqlite_on_begin(connection: Connection) -> None:
