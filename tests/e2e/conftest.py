@@ -44,7 +44,6 @@ class Server:
 
     def __init__(self, app: Path, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
-        self.app_dir = Path((env or {}).get("LIGHTCHAT_APP_DIR", app.parent))
         self.url = f"http://127.0.0.1:{self.port}"
         self.app = app
         self.process = subprocess.Popen(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.helpers import send
 
@@ -13,24 +13,26 @@ def _ask(page: Page, text: str) -> None:
     send(page, text)
 
 
-def test_a_chat_survives_a_restart_and_resume_rebuilds_its_state(serve, page: Page) -> None:
-    server = serve("history_app.py")
+def _answer_then_restart(serve, page: Page, app: str, question: str, answer: str) -> Locator:
+    """Ask one question, restart the server (same history folder), reopen the chat."""
+    server = serve(app)
     page.goto(server.url)
-    _ask(page, "first question")
+    _ask(page, question)
     log = page.get_by_role("log", name="Conversation")
-    expect(log.locator('article[data-type="assistant_message"]')).to_contain_text(
-        "Question 1: first question"
-    )
-    chat_url = page.url
+    expect(log.locator('article[data-type="assistant_message"]')).to_contain_text(answer)
+    chat_path = "/chat/" + page.url.split("/chat/", 1)[1]
 
     server.stop()
-    server = serve("history_app.py", {"LIGHTCHAT_APP_DIR": str(server.app_dir)})
-    page.goto(chat_url.replace(chat_url.split("/chat/")[0], server.url))
+    page.goto(serve(app).url + chat_path)  # the fixture keeps the test's history folder
+    expect(log.locator('article[data-type="assistant_message"]')).to_contain_text(answer)
+    return log
 
-    expect(log.locator('article[data-type="user_message"]')).to_contain_text("first question")
-    expect(log.locator('article[data-type="assistant_message"]')).to_contain_text(
-        "Question 1: first question"
+
+def test_a_chat_survives_a_restart_and_resume_rebuilds_its_state(serve, page: Page) -> None:
+    log = _answer_then_restart(
+        serve, page, "history_app.py", "first question", "Question 1: first question"
     )
+    expect(log.locator('article[data-type="user_message"]')).to_contain_text("first question")
     history = page.get_by_role("navigation", name="Chat history")
     expect(history.get_by_role("link", name="first question")).to_have_attribute(
         "aria-current", "page"
@@ -43,22 +45,7 @@ def test_a_chat_survives_a_restart_and_resume_rebuilds_its_state(serve, page: Pa
 
 
 def test_without_on_chat_resume_a_past_chat_is_read_only(serve, page: Page) -> None:
-    server = serve("no_resume_app.py")
-    page.goto(server.url)
-    _ask(page, "hello there")
-    log = page.get_by_role("log", name="Conversation")
-    expect(log.locator('article[data-type="assistant_message"]')).to_contain_text(
-        "Echo: hello there"
-    )
-    chat_url = page.url
-
-    server.stop()
-    server = serve("no_resume_app.py", {"LIGHTCHAT_APP_DIR": str(server.app_dir)})
-    page.goto(chat_url.replace(chat_url.split("/chat/")[0], server.url))
-
-    expect(log.locator('article[data-type="assistant_message"]')).to_contain_text(
-        "Echo: hello there"
-    )
+    _answer_then_restart(serve, page, "no_resume_app.py", "hello there", "Echo: hello there")
     expect(page.get_by_role("textbox", name="Message")).to_have_count(0)
     expect(page.get_by_role("status")).to_contain_text("past chat")
 

@@ -383,7 +383,7 @@ def test_a_chat_survives_a_restart_on_postgresql(serve: Serve, page: Page) -> No
         ).to_be_visible()
 
         server.stop()
-        server = serve(APP, {**env, "LIGHTCHAT_APP_DIR": str(server.app_dir)})
+        server = serve(APP, env)  # the fixture keeps the test's history folder (and secret)
         page.goto(chat_url.replace(chat_url.split("/chat/")[0], server.url))
         expect(user_messages(page).locator(".lc-content")).to_have_text(
             ["kept in postgres", "and resumed"]
