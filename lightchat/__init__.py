@@ -15,6 +15,10 @@ from __future__ import annotations
 
 from lightchat.__about__ import __version__
 from lightchat.api import (
+    AskActionMessage,
+    AskFileMessage,
+    AskFileResponse,
+    AskUserMessage,
     Context,
     ErrorMessage,
     Message,
@@ -28,6 +32,22 @@ from lightchat.api import (
 )
 from lightchat.app import LightChat
 from lightchat.config import Settings
+from lightchat.elements import (
+    Action,
+    Audio,
+    Dataframe,
+    Element,
+    File,
+    Image,
+    Pdf,
+    Plotly,
+    Pyplot,
+    Task,
+    TaskList,
+    TaskStatus,
+    Text,
+    Video,
+)
 from lightchat.errors import (
     AppLoadError,
     ConfigError,
@@ -44,21 +64,41 @@ on_message = default_app.on_message
 on_chat_end = default_app.on_chat_end
 on_stop = default_app.on_stop
 on_chat_resume = default_app.on_chat_resume
+action_callback = default_app.action_callback
 
 __all__ = [
+    "Action",
     "AppLoadError",
+    "AskActionMessage",
+    "AskFileMessage",
+    "AskFileResponse",
+    "AskUserMessage",
+    "Audio",
     "ConfigError",
     "Context",
+    "Dataframe",
+    "Element",
     "ErrorMessage",
+    "File",
+    "Image",
     "LightChat",
     "LightChatError",
     "Message",
     "NoSessionError",
+    "Pdf",
+    "Plotly",
+    "Pyplot",
     "SessionClosedError",
     "Settings",
     "Step",
+    "Task",
+    "TaskList",
+    "TaskStatus",
+    "Text",
     "UserSession",
+    "Video",
     "__version__",
+    "action_callback",
     "context",
     "default_app",
     "make_async",

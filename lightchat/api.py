@@ -16,11 +16,22 @@ from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, cast, overload
 
+from lightchat.elements import (
+    Action,
+    Audio,
+    Element,
+    File,
+    Image,
+    Pdf,
+    Video,
+)
 from lightchat.errors import ConfigError, NoSessionError
 from lightchat.events import (
     STEP_TYPES,
+    ActionData,
+    AskData,
+    ElementData,
     MessageData,
-    MessageEvent,
     MessageType,
     RemoveEvent,
     StepData,
@@ -68,8 +79,8 @@ class Message:
         id: str | None = None,
         type: MessageType = "assistant_message",
         created_at: float | None = None,
-        elements: list[Any] | None = None,
-        actions: list[Any] | None = None,
+        elements: list[Element] | None = None,
+        actions: list[Action] | None = None,
         metadata: dict[str, Any] | None = None,
         tags: list[str] | None = None,
     ) -> None:
@@ -99,6 +110,7 @@ class Message:
             id=data.id,
             type=data.type,
             created_at=data.created_at,
+            elements=[element_from_data(e) for e in data.elements],
         )
         message._sent = True
         return message
@@ -111,7 +123,7 @@ class Message:
                 self.parent_id = parent.id if parent is not None else None
         return self._session
 
-    def _data(self, streaming: bool) -> MessageData:
+    def _data(self, streaming: bool, ask: AskData | None = None) -> MessageData:
         session = self._bind()
         return MessageData(
             id=self.id,
@@ -122,14 +134,28 @@ class Message:
             parent_id=self.parent_id,
             created_at=self.created_at,
             streaming=streaming,
+            elements=[element.data(self.id) for element in self.elements],
+            actions=[action.data() for action in self.actions],
+            ask=ask,
         )
 
     def _emit(self, streaming: bool) -> None:
         session = self._bind()
-        dispatch(session, session.emit, MessageEvent(self._data(streaming)))
+        dispatch(session, session.emit_message, self._data(streaming))
+
+    async def _prepare(self) -> None:
+        """Keep the bytes of the message's elements, and bind its actions."""
+        session = self._bind()
+        for element in self.elements:
+            await element.prepare(session)
+            element.for_id = self.id
+        for action in self.actions:
+            action.for_id = self.id
+            action._session = session
 
     async def send(self) -> Message:
         """Show the message (or finish one that was streaming). Returns the message."""
+        await self._prepare()
         self._streaming = False
         self._sent = True
         self._emit(streaming=False)
@@ -137,6 +163,7 @@ class Message:
 
     async def update(self) -> bool:
         """Show the message's current content (and author) in place of the old."""
+        await self._prepare()
         self._emit(streaming=self._streaming)
         return True
 
@@ -177,6 +204,169 @@ class Message:
 
     def __repr__(self) -> str:
         return f"Message(id={self.id!r}, author={self.author!r}, content={self.content[:40]!r})"
+
+
+def element_from_data(data: ElementData) -> Element:
+    """An uploaded file as ``on_message`` receives it in ``message.elements``."""
+    kinds: dict[str, type[Element]] = {
+        "image": Image,
+        "audio": Audio,
+        "video": Video,
+        "pdf": Pdf,
+    }
+    element = kinds.get(data.kind, File)(
+        data.name,
+        path=data.extra.get("path"),
+        url=data.url,
+        display=data.display,
+        id=data.id,
+        for_id=data.for_id,
+    )
+    element.mime = data.mime
+    element.key = data.key
+    element.bytes_size = data.size
+    return element
+
+
+class _Ask(Message):
+    """A message that asks the user something and waits for the answer."""
+
+    kind: str = "text"
+
+    def __init__(
+        self,
+        content: str = "",
+        author: str | None = None,
+        timeout: float = 60,
+        raise_on_timeout: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(content=content, author=author, **kwargs)
+        self.timeout = timeout
+        self.raise_on_timeout = raise_on_timeout
+
+    def _question(self) -> AskData:
+        return AskData(kind="text")
+
+    async def _ask(self) -> Any:
+        session = self._bind()
+        if not in_loop_thread(session):
+            raise RuntimeError("Ask the user from async code, or through cl.run_sync(...).")
+        await self._prepare()
+        self._sent = True
+        try:
+            return await session.ask(self._data(False, self._question()), self.timeout)
+        except TimeoutError:
+            if self.raise_on_timeout:
+                raise
+            return None
+
+
+class AskUserMessage(_Ask):
+    """Ask the user to type an answer; ``send()`` returns it, or None on timeout.
+
+    Example::
+
+        answer = await cl.AskUserMessage(content="What is your name?", timeout=30).send()
+        if answer:
+            await cl.Message(content=f"Hello {answer['output']}").send()
+    """
+
+    async def send(self) -> dict[str, Any] | None:  # type: ignore[override]
+        """Show the question and wait for the answer (a dict: ``output``, ``content``...)."""
+        answer = await self._ask()
+        if answer is None:
+            return None
+        assert isinstance(answer, MessageData)
+        return {
+            "id": answer.id,
+            "output": answer.content,
+            "content": answer.content,
+            "author": answer.author,
+            "type": answer.type,
+            "createdAt": answer.created_at,
+        }
+
+
+class AskActionMessage(_Ask):
+    """Ask the user to click one of ``actions``; ``send()`` returns the chosen one as a
+    dict (``name``, ``payload``, ``label``...), or None on timeout."""
+
+    def __init__(self, content: str, actions: list[Action], **kwargs: Any) -> None:
+        super().__init__(content=content, actions=actions, **kwargs)
+
+    def _question(self) -> AskData:
+        return AskData(kind="action")
+
+    async def send(self) -> dict[str, Any] | None:  # type: ignore[override]
+        """Show the question with its buttons and wait for a click."""
+        answer = await self._ask()
+        if answer is None:
+            return None
+        assert isinstance(answer, ActionData)
+        return Action.from_data(answer, self.id).to_dict()
+
+
+class AskFileResponse:
+    """A file the user uploaded in answer to an ``AskFileMessage``."""
+
+    def __init__(self, id: str, name: str, path: str, size: int, type: str) -> None:
+        self.id = id
+        self.name = name
+        self.path = path
+        self.size = size
+        self.type = type
+
+    def __repr__(self) -> str:
+        return f"AskFileResponse(name={self.name!r}, size={self.size}, type={self.type!r})"
+
+
+class AskFileMessage(_Ask):
+    """Ask the user to upload files; ``send()`` returns them (``AskFileResponse``: name,
+    path, size, type), or None on timeout.
+
+    ``accept`` lists MIME types (``"text/plain"``, ``"image/*"``) or extensions
+    (``".pdf"``); a dict of MIME type to extensions is accepted too.
+    """
+
+    def __init__(
+        self,
+        content: str,
+        accept: list[str] | dict[str, list[str]] | None = None,
+        max_size_mb: int = 2,
+        max_files: int = 1,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(content=content, **kwargs)
+        if isinstance(accept, dict):
+            accept = [*accept.keys(), *(e for exts in accept.values() for e in exts)]
+        self.accept = list(accept or [])
+        self.max_size_mb = max_size_mb
+        self.max_files = max_files
+
+    def _question(self) -> AskData:
+        return AskData(
+            kind="file",
+            accept=self.accept,
+            max_size_mb=self.max_size_mb,
+            max_files=self.max_files,
+        )
+
+    async def send(self) -> list[AskFileResponse] | None:  # type: ignore[override]
+        """Show the question with its upload form and wait for the files."""
+        answer = await self._ask()
+        if answer is None:
+            return None
+        return [
+            AskFileResponse(
+                id=e.id,
+                name=e.name,
+                path=str(e.extra.get("path", "")),
+                size=e.size or 0,
+                type=e.mime or "application/octet-stream",
+            )
+            for e in answer
+        ]
 
 
 class ErrorMessage(Message):

@@ -29,7 +29,9 @@ from starlette.types import Receive, Scope, Send
 from lightchat.api import Message
 from lightchat.bus import Bus, MemoryBus
 from lightchat.config import Settings
+from lightchat.elements import Action
 from lightchat.events import Entry, RunEvent
+from lightchat.files import LocalFileStorage
 from lightchat.history import History
 from lightchat.identity import BrowserIdentity, stored_secret
 from lightchat.middleware import BodyLimit, SameOriginWrites, SecurityHeaders
@@ -83,7 +85,18 @@ class LightChat(Registry):
         settings = self.settings
         bus = self._bus or MemoryBus()
         history = History(settings.database_url, settings.app_dir) if settings.history else None
-        chats = Chats(self, bus, settings, message_factory=Message.from_data)
+        files = LocalFileStorage(
+            Path(settings.app_dir, ".lightchat", "files"),
+            max_bytes=max(settings.upload_max_size_mb, 1) * 1024 * 1024 * 5,
+        )
+        chats = Chats(
+            self,
+            bus,
+            settings,
+            message_factory=Message.from_data,
+            action_factory=Action.from_data,
+            files=files,
+        )
         self.chats = chats
         self.history = history
         services = Services(
@@ -128,7 +141,12 @@ class LightChat(Registry):
             routes=routes(),
             middleware=[
                 Middleware(SecurityHeaders),
-                Middleware(BodyLimit, max_bytes=MAX_BODY_BYTES),
+                Middleware(
+                    BodyLimit,
+                    max_bytes=MAX_BODY_BYTES,
+                    upload_bytes=_upload_bytes(settings),
+                    upload_suffixes=("/messages", "/files"),
+                ),
                 Middleware(SameOriginWrites),
             ],
             exception_handlers={HTTPException: not_found},
@@ -140,6 +158,12 @@ class LightChat(Registry):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.build()(scope, receive, send)
+
+
+def _upload_bytes(settings: Settings) -> int:
+    """The largest body an upload may need: the files, their count, and the form around."""
+    files = max(settings.upload_max_files, 1) * settings.upload_max_size_mb * 1024 * 1024
+    return files + MAX_BODY_BYTES if settings.uploads else MAX_BODY_BYTES
 
 
 async def _reap_forever(chats: Chats) -> None:

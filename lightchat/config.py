@@ -40,6 +40,14 @@ class Settings:
     """Keep chats in a database: a history sidebar, and chats that survive restarts."""
     feedback: bool = True
     """Offer "Helpful"/"Not helpful" and a comment on the assistant's answers (with history)."""
+    uploads: bool = True
+    """Let users attach files to their messages ("Attach files" in the composer)."""
+    upload_accept: str = "*/*"
+    """What users may attach: MIME types and extensions, comma-separated (``image/*,.pdf``)."""
+    upload_max_files: int = 10
+    """How many files one message may carry."""
+    upload_max_size_mb: int = 20
+    """The largest file a user may attach or upload, in megabytes."""
     database_url: str = ""
     """Where history is kept. Empty: SQLite in ``.lightchat/chat.db`` in ``app_dir``."""
     app_dir: str = "."

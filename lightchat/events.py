@@ -21,6 +21,8 @@ from typing import Any, Literal
 MessageType = Literal["user_message", "assistant_message", "system_message", "error"]
 StepType = Literal["tool", "llm", "retrieval", "embedding", "rerank", "run", "undefined"]
 StepStatus = Literal["running", "done", "failed"]
+AskKind = Literal["text", "file", "action"]
+Display = Literal["inline", "side", "page"]
 
 STEP_TYPES: frozenset[str] = frozenset(
     ["tool", "llm", "retrieval", "embedding", "rerank", "run", "undefined"]
@@ -33,8 +35,56 @@ def new_id() -> str:
 
 
 @dataclass(slots=True)
+class ActionData:
+    """A button under a message; clicking it runs the app's ``@action_callback(name)``."""
+
+    id: str
+    name: str
+    label: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    tooltip: str = ""
+    icon: str | None = None
+
+
+@dataclass(slots=True)
+class ElementData:
+    """Something shown with a message besides its text: an image, a file, a table...
+
+    ``kind`` is the element class (``image``, ``file``, ``text``, ``audio``, ``video``,
+    ``pdf``, ``plotly``, ``dataframe``, ``tasklist``...). Bytes kept by lightchat are in
+    file storage under ``key`` and served at the chat's element URL; ``url`` is an address
+    the app gave, which the browser loads and the server never fetches. ``content`` holds
+    text shown inline (a ``Text`` element's text, a table, a task list as JSON).
+    """
+
+    id: str
+    kind: str
+    name: str
+    display: Display = "inline"
+    for_id: str | None = None
+    key: str | None = None
+    url: str | None = None
+    mime: str | None = None
+    size: int | None = None
+    content: str | None = None
+    language: str | None = None
+    page: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class AskData:
+    """A question back to the user, open until answered (or timed out)."""
+
+    kind: AskKind
+    accept: list[str] = field(default_factory=list)
+    max_size_mb: int = 2
+    max_files: int = 1
+
+
+@dataclass(slots=True)
 class MessageData:
-    """A message as shown in the chat."""
+    """A message as shown in the chat, with its elements, actions and open question."""
 
     id: str
     author: str
@@ -44,6 +94,9 @@ class MessageData:
     parent_id: str | None = None
     created_at: float = field(default_factory=time.time)
     streaming: bool = False
+    elements: list[ElementData] = field(default_factory=list)
+    actions: list[ActionData] = field(default_factory=list)
+    ask: AskData | None = None
 
 
 @dataclass(slots=True)
@@ -117,6 +170,16 @@ class Entry:
     event: Event
 
 
+def message_from_dict(data: dict[str, Any]) -> MessageData:
+    """A message from the dict ``dataclasses.asdict`` made of it."""
+    fields_ = dict(data)
+    fields_["elements"] = [ElementData(**e) for e in fields_.get("elements", ())]
+    fields_["actions"] = [ActionData(**a) for a in fields_.get("actions", ())]
+    ask = fields_.get("ask")
+    fields_["ask"] = AskData(**ask) if ask else None
+    return MessageData(**fields_)
+
+
 def event_to_json(event: Event) -> str:
     """Serialize an event, e.g. for a bus that crosses processes."""
     kind = type(event).__name__
@@ -128,7 +191,7 @@ def event_from_json(text: str) -> Event:
     data: dict[str, Any] = json.loads(text)
     kind = data.pop("kind")
     if kind == "MessageEvent":
-        return MessageEvent(MessageData(**data["message"]))
+        return MessageEvent(message_from_dict(data["message"]))
     if kind == "StepEvent":
         return StepEvent(StepData(**data["step"]))
     if kind == "TokenEvent":

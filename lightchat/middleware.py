@@ -79,23 +79,44 @@ class SameOriginWrites:
 
 
 class BodyLimit:
-    """Answers 413 to request bodies larger than ``max_bytes``."""
+    """Answers 413 to request bodies larger than ``max_bytes``.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    Multipart bodies sent to paths ending in one of ``upload_suffixes`` carry files, and
+    may be as large as ``upload_bytes``; the endpoint checks each file against its own
+    limits.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        upload_bytes: int = 0,
+        upload_suffixes: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_bytes = max(upload_bytes, max_bytes)
+        self.upload_suffixes = upload_suffixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.max_bytes
+        headers = Headers(scope=scope)
+        if (
+            self.upload_suffixes
+            and str(scope.get("path", "")).endswith(self.upload_suffixes)
+            and headers.get("content-type", "").startswith("multipart/form-data")
+        ):
+            limit = self.upload_bytes
         too_large = PlainTextResponse(
-            f"The request is larger than {self.max_bytes // 1024} KB and was refused. "
-            "Send a shorter message.",
+            f"The request is larger than {_size(limit)} and was refused. "
+            "Send a shorter message or smaller files.",
             status_code=413,
         )
-        length = Headers(scope=scope).get("content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+        length = headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
             await too_large(scope, receive, send)
             return
         received = 0
@@ -105,7 +126,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise _BodyTooLarge
             return message
 
@@ -113,6 +134,12 @@ class BodyLimit:
             await self.app(scope, counting_receive, send)
         except _BodyTooLarge:
             await too_large(scope, receive, send)
+
+
+def _size(count: int) -> str:
+    if count >= 1024 * 1024:
+        return f"{count / (1024 * 1024):g} MB"
+    return f"{count // 1024} KB"
 
 
 class _BodyTooLarge(Exception):

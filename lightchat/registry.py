@@ -23,6 +23,7 @@ _ARITY: dict[str, tuple[int, int]] = {
     "on_chat_end": (0, 0),
     "on_stop": (0, 0),
     "on_chat_resume": (0, 1),
+    "action_callback": (0, 1),
 }
 
 _EXAMPLES: dict[str, str] = {
@@ -31,6 +32,7 @@ _EXAMPLES: dict[str, str] = {
     "on_chat_end": "async def end(): ...",
     "on_stop": "async def stopped(): ...",
     "on_chat_resume": "async def resume(thread: dict): ...",
+    "action_callback": "async def on_action(action: cl.Action): ...",
 }
 
 
@@ -59,7 +61,7 @@ class Registry:
         """Refuse further registrations (called when the app starts serving)."""
         self._frozen = True
 
-    def _register(self, hook: str, func: F) -> F:
+    def _register(self, hook: str, func: F, key: str | None = None) -> F:
         if self._frozen:
             raise ConfigError(
                 f"@{hook} was used after the app started serving, so it would never run. "
@@ -74,7 +76,7 @@ class Registry:
                 f"@{hook} callback {func.__qualname__}{inspect.signature(func)} takes the "
                 f"wrong arguments; write it as `{_EXAMPLES[hook]}`."
             )
-        self.callbacks[hook] = func
+        self.callbacks[key or hook] = func
         return func
 
     def on_chat_start(self, func: F) -> F:
@@ -100,6 +102,25 @@ class Registry:
         chats open read-only.
         """
         return self._register("on_chat_resume", func)
+
+    def action_callback(self, name: str) -> Callable[[F], F]:
+        """Run when the user clicks an action named ``name``; receives the ``Action``.
+
+        Example::
+
+            @cl.action_callback("retry")
+            async def retry(action: cl.Action):
+                await action.remove()
+        """
+        if not isinstance(name, str) or not name:
+            raise ConfigError(
+                '@action_callback takes the action\'s name: @action_callback("retry").'
+            )
+
+        def register(func: F) -> F:
+            return self._register("action_callback", func, key=f"action:{name}")
+
+        return register
 
 
 async def invoke(func: Callable[..., Any], *args: Any) -> Any:

@@ -24,6 +24,7 @@ from markupsafe import Markup
 
 from lightchat.config import Settings
 from lightchat.events import (
+    ElementData,
     Entry,
     MessageData,
     MessageEvent,
@@ -83,6 +84,37 @@ def step_input_html(step: StepData) -> Markup:
     return Markup(highlight_code(step.input, language))
 
 
+def element_src(element: ElementData, chat_url: str) -> str:
+    """Where the browser loads an element's file: the app's ``url=``, or the chat's own
+    element URL."""
+    if element.url:
+        return element.url
+    return f"{chat_url}/elements/{quote(element.id, safe='')}"
+
+
+def element_text_html(element: ElementData) -> Markup:
+    """A ``Text`` element's text: code in its language, or plain text."""
+    return Markup(highlight_code(element.content or "", element.language))
+
+
+def element_json(element: ElementData) -> Any:
+    """The structured content of a table or task list element."""
+    try:
+        return json.loads(element.content or "{}")
+    except ValueError:
+        return {}
+
+
+def file_size(size: int) -> str:
+    """A byte count for people: ``1.2 MB``."""
+    value = float(size)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} bytes"
+
+
 class Renderer:
     """Renders pages and partials for one app."""
 
@@ -101,6 +133,10 @@ class Renderer:
             step_output_html=step_output_html,
             step_input_html=step_input_html,
             streaming_parts=self.streaming_parts,
+            element_src=element_src,
+            element_text_html=element_text_html,
+            element_json=element_json,
+            file_size=file_size,
             feedback_on=False,
             max_comment_chars=MAX_COMMENT_CHARS,
             max_name_chars=MAX_NAME_CHARS,
@@ -111,6 +147,7 @@ class Renderer:
         self._message = self.env.get_template("_message.html")
         self._step = self.env.get_template("_step.html")
         self._controls = self.env.get_template("_controls.html")
+        self._side = self.env.get_template("_side.html")
 
     @property
     def feedback(self) -> bool:
@@ -153,9 +190,14 @@ class Renderer:
             return self.message(item, base, chat_url)
         return self.step(item, transcript, base)
 
-    def controls(self, running: bool, chat_url: str) -> str:
-        """The composer's buttons: "Send", and "Stop" while a run is going."""
-        return self._controls.render(running=running, chat_url=chat_url)
+    def controls(self, running: bool, chat_url: str, asking: bool = False) -> str:
+        """The composer's buttons: "Send" (off while a run goes, unless it asks the user
+        something), and "Stop" while a run is going."""
+        return self._controls.render(running=running, asking=asking, chat_url=chat_url)
+
+    def side_panel(self, element: ElementData, chat_url: str) -> str:
+        """The side panel showing one element."""
+        return self._side.render(element=element, chat_url=chat_url)
 
 
 @dataclass(slots=True)
@@ -188,6 +230,7 @@ class StreamView:
             if isinstance(item, MessageData) and item.streaming
         }
         self._dirty: set[str] = set()
+        self._asking = transcript.asking is not None
 
     def feed(self, entries: list[Entry], now: float) -> list[Chunk]:
         """The events to send for new log entries (and any re-render now due)."""
@@ -255,6 +298,10 @@ class StreamView:
                 self._live[message.id] = _Live(settled, len(message.content), float("-inf"))
             else:
                 self._live.pop(message.id, None)
+            asking = transcript.asking is not None
+            if asking != self._asking:
+                self._asking = asking
+                ops.append(self._controls(seq))
             return
         if isinstance(event, StepEvent):
             existed = event.step.id in transcript.items
@@ -281,8 +328,13 @@ class StreamView:
             return
         if isinstance(event, RunEvent):
             transcript.apply(entry)
-            controls = self.renderer.controls(event.running, self.chat_url)
-            ops.append(Chunk(_partial("lc-controls", "innerHTML", controls), None, seq))
+            ops.append(self._controls(seq))
+
+    def _controls(self, seq: int) -> Chunk:
+        running = self.transcript.running
+        asking = self.transcript.asking is not None
+        controls = self.renderer.controls(running, self.chat_url, asking)
+        return Chunk(_partial("lc-controls", "innerHTML", controls), None, seq)
 
     def _render_live(self, message: MessageData, live: _Live, now: float) -> list[Chunk]:
         seq = self.transcript.seq

@@ -33,6 +33,16 @@ from lightchat.routes_history import (
     rename_form,
     sidebar,
 )
+from lightchat.routes_rich import (
+    UploadRefused,
+    answer_files,
+    click,
+    composer_accept,
+    element_file,
+    element_view,
+    form_files,
+    keep_uploads,
+)
 from lightchat.sse import CLOSING, PING_SECONDS, Encoder, event_stream
 from lightchat.transcript import Transcript
 from lightchat.web import Services as Services  # where it was before lightchat.web
@@ -155,22 +165,38 @@ async def post_message(request: Request) -> Response:
             "Start a new chat to go on.",
         )
     form = await read_form(request)
-    content = form.get("content")
-    await form.close()  # uploaded parts are spooled to temporary files; nothing here uses them
-    if not isinstance(content, str) or not content.strip():
-        return problem(request, 400, "Type a message before sending.")
-    if len(content) > settings.max_message_chars:
-        return problem(
-            request,
-            413,
-            f"The message is {len(content):,} characters long; the limit is "
-            f"{settings.max_message_chars:,}. Shorten it and send again.",
-        )
-    done = session.send_user_message(content)
+    try:
+        content = form.get("content")
+        if not isinstance(content, str):
+            content = ""
+        uploads = form_files(form, "files") if settings.uploads else []
+        uploads = [u for u in uploads if u.filename]
+        if not content.strip() and not uploads:
+            return problem(request, 400, "Type a message before sending.")
+        if len(content) > settings.max_message_chars:
+            return problem(
+                request,
+                413,
+                f"The message is {len(content):,} characters long; the limit is "
+                f"{settings.max_message_chars:,}. Shorten it and send again.",
+            )
+        try:
+            elements = await keep_uploads(
+                session,
+                uploads,
+                accept=composer_accept(settings.upload_accept),
+                max_bytes=settings.upload_max_size_mb * 1024 * 1024,
+                max_files=settings.upload_max_files,
+            )
+        except UploadRefused as exc:
+            return problem(request, 400, str(exc))
+    finally:
+        await form.close()  # uploads are spooled to temporary files until kept
+    session.send_user_message(content, elements=elements)
     if not is_htmx(request):
-        # No JavaScript: nothing can stream, so answer with the finished chat.
+        # No JavaScript: nothing can stream, so answer with the chat once it has settled.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(done), settings.form_wait_s)
+            await asyncio.wait_for(asyncio.shield(session.settled()), settings.form_wait_s)
     return after_post(request, session)
 
 
@@ -203,6 +229,10 @@ def routes() -> list[BaseRoute]:
         Route(f"{chat}/events", chat_events, methods=["GET"], name="events"),
         Route(f"{chat}/messages", post_message, methods=["POST"], name="messages"),
         Route(f"{chat}/stop", stop, methods=["POST"], name="stop"),
+        Route(f"{chat}/actions/{{action_id:str}}", click, methods=["POST"], name="action"),
+        Route(f"{chat}/asks/{{message_id:str}}/files", answer_files, methods=["POST"]),
+        Route(f"{chat}/elements/{{element_id:str}}", element_file, methods=["GET"]),
+        Route(f"{chat}/elements/{{element_id:str}}/view", element_view, methods=["GET"]),
         Route("/history", history_page, methods=["GET"], name="history"),
         Route(f"{chat}/rename", rename_form, methods=["GET"], name="rename_form"),
         Route(f"{chat}/rename", rename, methods=["POST"], name="rename"),

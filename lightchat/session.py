@@ -27,8 +27,11 @@ from typing import Any
 
 from lightchat.bus import Bus
 from lightchat.config import Settings
-from lightchat.errors import NoSessionError, SessionClosedError
+from lightchat.errors import ConfigError, NoSessionError, SessionClosedError
 from lightchat.events import (
+    ActionData,
+    AskKind,
+    ElementData,
     Entry,
     Event,
     MessageData,
@@ -40,6 +43,7 @@ from lightchat.events import (
     TokenEvent,
     new_id,
 )
+from lightchat.files import FileStorage, StoredFile
 from lightchat.registry import Registry, invoke
 from lightchat.transcript import Transcript
 
@@ -70,6 +74,16 @@ class _Run:
 
 
 @dataclass(slots=True)
+class _Ask:
+    kind: AskKind
+    answer: asyncio.Future[Any]
+
+
+class AskClosedError(LookupError):
+    """The question was answered already, timed out, or never existed."""
+
+
+@dataclass(slots=True)
 class _Tokens:
     parts: dict[str, list[str]] = field(default_factory=dict)
     handle: asyncio.TimerHandle | None = None
@@ -88,7 +102,9 @@ class ChatSession:
         owner: str,
         session_id: str | None = None,
         message_factory: Callable[[MessageData], Any] = lambda data: data,
+        action_factory: Callable[[ActionData, str], Any] = lambda data, for_id: data,
         observer: Callable[[ChatSession, Entry], None] | None = None,
+        files: FileStorage | None = None,
     ) -> None:
         self.id = session_id or new_id()
         self.owner = owner
@@ -112,6 +128,10 @@ class ChatSession:
         self.read_only = False
         self._observer = observer
         self._message_factory = message_factory
+        self._action_factory = action_factory
+        self.files = files
+        self._asks: dict[str, _Ask] = {}
+        self._settle_waiters: list[asyncio.Future[None]] = []
         self._tokens = _Tokens()
         self._window = settings.token_batch_ms / 1000
         self._queue: deque[_Run] = deque()
@@ -169,6 +189,127 @@ class ChatSession:
         for item_id, chunks in parts.items():
             self._publish(TokenEvent(item_id, "".join(chunks)))
 
+    # -- elements and actions -----------------------------------------------------------
+
+    def emit_message(self, data: MessageData) -> Entry:
+        """Publish a message's new state, keeping elements and actions attached to it
+        separately (``element.send(for_id=...)``) that ``data`` does not mention."""
+        self.flush_tokens()
+        shown = self.transcript.items.get(data.id)
+        if isinstance(shown, MessageData):
+            data = replace(
+                data,
+                elements=_union(shown.elements, data.elements),
+                actions=_union(shown.actions, data.actions),
+            )
+        return self._publish(MessageEvent(data))
+
+    def attach(
+        self,
+        for_id: str | None,
+        element: ElementData | None = None,
+        action: ActionData | None = None,
+    ) -> str:
+        """Show an element or an action with a message (added, or replaced by id).
+
+        Without a message to go with (no ``for_id``, or one that is not a message shown in
+        this chat), it comes in a message of its own. Returns the message's id.
+        """
+        self.flush_tokens()
+        shown = self.transcript.items.get(for_id or "")
+        if not isinstance(shown, MessageData):
+            shown = MessageData(id=new_id(), author=self.settings.name, type="assistant_message")
+        elements = _union(shown.elements, [element] if element else [])
+        actions = _union(shown.actions, [action] if action else [])
+        self._publish(MessageEvent(replace(shown, elements=elements, actions=actions)))
+        return shown.id
+
+    def detach(self, part_id: str) -> bool:
+        """Take an element or an action away from its message; False if none shows it."""
+        self.flush_tokens()
+        holder = self.transcript.holder(part_id)
+        if holder is None:
+            return False
+        self._publish(
+            MessageEvent(
+                replace(
+                    holder,
+                    elements=[e for e in holder.elements if e.id != part_id],
+                    actions=[a for a in holder.actions if a.id != part_id],
+                )
+            )
+        )
+        return True
+
+    def element(self, element_id: str) -> ElementData | None:
+        """An element shown in this chat, by id."""
+        holder = self.transcript.holder(element_id)
+        if holder is None:
+            return None
+        return next((e for e in holder.elements if e.id == element_id), None)
+
+    async def keep_file(self, data: bytes, *, name: str, mime: str) -> StoredFile:
+        """Store an element's bytes in the app's file storage."""
+        if self.files is None:
+            raise ConfigError("This app has no file storage, so it cannot show files.")
+        return await self.files.put(data, name=name, mime=mime)
+
+    # -- questions back to the user -----------------------------------------------------
+
+    async def ask(self, message: MessageData, timeout: float) -> Any:
+        """Show a question (``message.ask``) and wait for its answer.
+
+        Returns the answer: the user's ``MessageData`` for a text question, the chosen
+        ``ActionData``, or the list of uploaded files' ``ElementData``. Raises
+        ``TimeoutError`` when no answer came within ``timeout`` seconds. Either way the
+        question's form goes away and the message stays.
+        """
+        assert message.ask is not None
+        kind = message.ask.kind
+        pending = _Ask(kind, self.loop.create_future())
+        self._asks[message.id] = pending
+        self.emit_message(message)
+        self._settle()
+        try:
+            return await asyncio.wait_for(asyncio.shield(pending.answer), timeout)
+        finally:
+            self._asks.pop(message.id, None)
+            shown = self.transcript.items.get(message.id)
+            if not self.closed and isinstance(shown, MessageData) and shown.ask is not None:
+                actions = [] if kind == "action" else shown.actions
+                self._publish(MessageEvent(replace(shown, ask=None, actions=actions)))
+
+    def _open_ask(self, message_id: str | None, kind: AskKind) -> _Ask | None:
+        for ask_id, pending in reversed(self._asks.items()):
+            if message_id not in (None, ask_id) or pending.kind != kind:
+                continue
+            if not pending.answer.done():
+                return pending
+        return None
+
+    @property
+    def asking(self) -> bool:
+        """True while a question waits for the user."""
+        return any(not pending.answer.done() for pending in self._asks.values())
+
+    def settled(self) -> asyncio.Future[None]:
+        """Resolves once nothing runs, or a question waits for the user.
+
+        A plain form post (no JavaScript) waits for this before showing the page again.
+        """
+        waiter: asyncio.Future[None] = self.loop.create_future()
+        if not self.running or self.asking:
+            waiter.set_result(None)
+        else:
+            self._settle_waiters.append(waiter)
+        return waiter
+
+    def _settle(self) -> None:
+        waiters, self._settle_waiters = self._settle_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
     # -- inputs -------------------------------------------------------------------------
 
     def start(self) -> asyncio.Future[None]:
@@ -179,11 +320,68 @@ class ChatSession:
         """Run ``on_chat_resume`` with the past thread."""
         return self._enqueue("on_chat_resume", thread)
 
-    def send_user_message(self, content: str, author: str = "You") -> asyncio.Future[None]:
-        """Show the user's message at once and run ``on_message`` with it (in turn)."""
-        data = MessageData(id=new_id(), author=author, type="user_message", content=content)
+    def send_user_message(
+        self, content: str, author: str = "You", elements: list[ElementData] | None = None
+    ) -> asyncio.Future[None]:
+        """Show the user's message at once; it answers the open question (``AskUserMessage``)
+        if there is one, else ``on_message`` runs with it (in turn)."""
+        data = MessageData(
+            id=new_id(),
+            author=author,
+            type="user_message",
+            content=content,
+            elements=list(elements or []),
+        )
         self.emit(MessageEvent(data))
+        pending = self._open_ask(None, "text")
+        if pending is not None:
+            pending.answer.set_result(data)
+            return self.settled()
         return self._enqueue("on_message", self._message_factory(data))
+
+    def click(self, action_id: str) -> asyncio.Future[None]:
+        """The user clicked an action: it answers its question (``AskActionMessage``), or
+        its ``@action_callback`` runs (in turn, after a run in progress).
+
+        Raises ``LookupError`` (with a message for the user) for a button that is gone or
+        that no callback handles.
+        """
+        holder = self.transcript.holder(action_id)
+        action = next((a for a in holder.actions if a.id == action_id), None) if holder else None
+        if holder is None or action is None:
+            raise LookupError("This button is no longer available.")
+        pending = self._open_ask(holder.id, "action")
+        if pending is not None:
+            pending.answer.set_result(action)
+            return self.settled()
+        hook = f"action:{action.name}"
+        if hook not in self.registry.callbacks:
+            raise LookupError(f"No callback handles the action {action.name!r}.")
+        return self._enqueue(hook, self._action_factory(action, holder.id))
+
+    def file_question(self, message_id: str) -> MessageData | None:
+        """The file question shown as ``message_id``, while it waits for files."""
+        shown = self.transcript.items.get(message_id)
+        if (
+            isinstance(shown, MessageData)
+            and shown.ask is not None
+            and self._open_ask(message_id, "file") is not None
+        ):
+            return shown
+        return None
+
+    def answer_files(self, message_id: str, files: list[ElementData]) -> asyncio.Future[None]:
+        """Answer a file question with the (already stored) uploads, shown as the user's
+        message. Raises ``AskClosedError`` when the question is not waiting any more."""
+        pending = self._open_ask(message_id, "file")
+        if pending is None:
+            raise AskClosedError("This question was answered already or has timed out.")
+        data = MessageData(
+            id=new_id(), author="You", type="user_message", content="", elements=files
+        )
+        self.emit(MessageEvent(data))
+        pending.answer.set_result(files)
+        return self.settled()
 
     async def stop(self) -> bool:
         """Cancel the callback running now, keep what it showed, run ``on_stop``.
@@ -268,6 +466,7 @@ class ChatSession:
             self._run_task = None
             if not self.closed:
                 self.emit(RunEvent(running=False))
+            self._settle()
 
     async def _run(self, hook: str, args: tuple[Any, ...]) -> None:
         failed = False
@@ -312,6 +511,14 @@ class ChatSession:
                 self._publish(StepEvent(replace(item, status=status, ended_at=now)))
 
 
+def _union(shown: list[Any], given: list[Any]) -> list[Any]:
+    """``shown`` with the parts of ``given`` replacing those with the same id, and the new
+    ones after them."""
+    fresh = {part.id: part for part in given}
+    merged = [fresh.pop(part.id, part) for part in shown]
+    return merged + list(fresh.values())
+
+
 def in_loop_thread(session: ChatSession) -> bool:
     """True when called on the thread that runs the session's event loop."""
     try:
@@ -342,8 +549,12 @@ class Chats:
         settings: Settings,
         message_factory: Callable[[MessageData], Any] = lambda data: data,
         observer: Callable[[ChatSession, Entry], None] | None = None,
+        action_factory: Callable[[ActionData, str], Any] = lambda data, for_id: data,
+        files: FileStorage | None = None,
     ) -> None:
         self.registry = registry
+        self.action_factory = action_factory
+        self.files = files
         self.observer = observer
         self.bus = bus
         self.settings = settings
@@ -361,7 +572,9 @@ class Chats:
             owner=owner,
             session_id=session_id,
             message_factory=self.message_factory,
+            action_factory=self.action_factory,
             observer=self.observer,
+            files=self.files,
         )
         self._sessions[session.id] = session
         return session

@@ -154,3 +154,32 @@ def assert_inert(markup: str) -> None:
     """Fail unless ``markup`` holds no executable element, attribute or URL."""
     problems = inert_problems(markup)
     assert not problems, f"unsafe HTML: {problems}\n{markup}"
+
+
+class _Structure(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, tuple[str, ...]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, tuple(sorted(name for name, _ in attrs))))
+
+    handle_startendtag = handle_starttag
+
+
+def tag_structure(markup: str) -> list[tuple[str, tuple[str, ...]]]:
+    """The elements of ``markup`` with their attribute names, in order.
+
+    Text from an app or a user must never change it: comparing the markup made with
+    hostile text to the markup made with plain text shows that the text stayed text.
+    """
+    parser = _Structure()
+    parser.feed(markup)
+    parser.close()
+    return parser.tags
+
+
+def log_of(page: str) -> str:
+    """The conversation part of a chat page."""
+    start = page.index('<div id="lc-log"')
+    return page[start : page.index("</main>", start)]

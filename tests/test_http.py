@@ -328,7 +328,7 @@ async def test_an_oversized_body_is_refused_with_413() -> None:
         big = {"content": "x" * (1024 * 1024 + 1)}
         response = await client.post(f"{url}/messages", data=big)
         assert response.status_code == 413
-        assert "larger than 1024 KB" in response.text
+        assert "larger than 1 MB" in response.text
         session = site.session(client, url)
         assert contents(await events_of(session), "user_message") == []
 
@@ -349,7 +349,7 @@ async def test_an_oversized_body_without_a_length_is_refused_with_413() -> None:
         )
         assert "content-length" not in response.request.headers
         assert response.status_code == 413
-        assert "larger than 1024 KB" in response.text
+        assert "larger than 1 MB" in response.text
 
 
 @pytest.mark.parametrize(

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from lightchat.store import (
+from lightchat.files import (
     FileStorage,
     FileTooLargeError,
     InvalidKeyError,
     LocalFileStorage,
-    NotFoundError,
+    MissingFileError,
 )
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(10)]
@@ -57,9 +57,9 @@ async def test_put_read_open_delete(storage: LocalFileStorage) -> None:
     assert await storage.delete(stored.key) is True
     assert await storage.delete(stored.key) is False
     assert files_in(storage.root) == []
-    with pytest.raises(NotFoundError):
+    with pytest.raises(MissingFileError):
         await storage.read(stored.key)
-    with pytest.raises(NotFoundError):  # at once, before any iteration
+    with pytest.raises(MissingFileError):  # at once, before any iteration
         await storage.open(stored.key)
 
 

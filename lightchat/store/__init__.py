@@ -13,7 +13,8 @@ The parts, one concept per module:
 - ``layer``: the ``DataLayer`` interface an app may implement (``@data_layer``);
 - ``sql``: ``SQLStore``, the interface on SQLite or PostgreSQL;
 - ``convert``: ``StepRecord`` <-> ``MessageData``/``StepData``;
-- ``files``: the ``FileStorage`` interface and ``LocalFileStorage``.
+- ``lightchat.files`` (re-exported here): the ``FileStorage`` interface and
+  ``LocalFileStorage``.
 
 A typical start and use::
 
@@ -25,6 +26,14 @@ A typical start and use::
 
 from __future__ import annotations
 
+from lightchat.files import (
+    DEFAULT_MAX_BYTES,
+    FileStorage,
+    FileTooLargeError,
+    InvalidKeyError,
+    LocalFileStorage,
+    StoredFile,
+)
 from lightchat.store.convert import (
     MESSAGE_TYPES,
     item_from_record,
@@ -37,13 +46,10 @@ from lightchat.store.convert import (
 from lightchat.store.engine import database_url, default_database_url, make_engine
 from lightchat.store.errors import (
     ConflictError,
-    FileTooLargeError,
     InvalidCursorError,
-    InvalidKeyError,
     NotFoundError,
     StoreError,
 )
-from lightchat.store.files import DEFAULT_MAX_BYTES, FileStorage, LocalFileStorage, StoredFile
 from lightchat.store.layer import (
     THREAD_NAME_LENGTH,
     DataLayer,

@@ -6,9 +6,9 @@ They extend lightchat's tree (``lightchat.errors``)::
     └── StoreError                 the store refused or could not do something
         ├── NotFoundError          no such thread/step/file, or it belongs to someone else
         ├── ConflictError          a thread with that id already exists
-        ├── InvalidCursorError     a pagination cursor that this store did not hand out
-        ├── FileTooLargeError      an upload is over the storage's size limit
-        └── InvalidKeyError        a file key that this storage did not hand out
+        └── InvalidCursorError     a pagination cursor that this store did not hand out
+
+File storage has its own errors, in ``lightchat.files``.
 
 ``NotFoundError`` is deliberately the same for "missing" and "not yours": an endpoint maps it
 to 404 and so never tells a visitor which thread ids exist.
@@ -39,11 +39,3 @@ class InvalidCursorError(StoreError, ValueError):
 
     Map it to "400 Bad Request", or start again from the first page.
     """
-
-
-class FileTooLargeError(StoreError, ValueError):
-    """A file is larger than the storage's ``max_bytes``; nothing was kept."""
-
-
-class InvalidKeyError(StoreError, ValueError):
-    """A storage key that the storage did not generate (e.g. a path with ``..``)."""

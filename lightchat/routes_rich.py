@@ -1,0 +1,287 @@
+"""Endpoints of rich conversations: action clicks, answers to file questions, uploads, and
+the element files a chat shows.
+
+Every one goes through ``chat_or_404``, so a chat (and each element, action and question in
+it) is reachable only by the browser it belongs to. Uploads are checked here, on the
+server, against the accepted types, the size and the count, whatever the page said; they
+are stored under names the storage makes up, never the client's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import mimetypes
+from collections.abc import AsyncIterator
+from urllib.parse import quote
+
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response, StreamingResponse
+
+from lightchat.errors import LightChatError
+from lightchat.events import ElementData, MessageData, new_id
+from lightchat.files import FileTooLargeError, MissingFileError
+from lightchat.session import AskClosedError, ChatSession
+from lightchat.web import (
+    after_post,
+    base,
+    chat_or_404,
+    chat_url,
+    is_htmx,
+    problem,
+    read_form,
+    services,
+)
+
+#: Kinds shown by the browser itself; every other file is a download.
+_INLINE_KINDS = frozenset({"image", "pyplot", "audio", "video", "pdf", "plotly"})
+
+_FILE_CSP = "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'"
+_PLOT_CSP = (
+    "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; "
+    "style-src 'unsafe-inline'; img-src data: blob:; font-src data:"
+)
+
+
+class UploadRefused(LightChatError):
+    """An upload broke a limit; the message says which and what to do."""
+
+
+def accepts(accept: list[str], name: str, mime: str) -> bool:
+    """Whether a file (by its name, and the type its name implies) is one of ``accept``.
+
+    Entries are MIME types (``text/plain``), families (``image/*``), extensions (``.pdf``)
+    or ``*/*``; an empty list accepts everything.
+
+    >>> accepts(["image/*", ".pdf"], "cat.PNG", "image/png"), accepts([".pdf"], "a.exe", "")
+    (True, False)
+    """
+    if not accept:
+        return True
+    lowered = name.lower()
+    for entry in accept:
+        entry = entry.strip().lower()
+        if entry in ("*", "*/*"):
+            return True
+        if entry.startswith("."):
+            if lowered.endswith(entry):
+                return True
+        elif entry.endswith("/*"):
+            if mime.startswith(entry[:-1]):
+                return True
+        elif entry == mime:
+            return True
+    return False
+
+
+def kind_of(mime: str) -> str:
+    """The element kind an uploaded file is shown as."""
+    if mime == "application/pdf":
+        return "pdf"
+    family = mime.partition("/")[0]
+    return family if family in ("image", "audio", "video") else "file"
+
+
+async def keep_uploads(
+    session: ChatSession,
+    uploads: list[UploadFile],
+    *,
+    accept: list[str],
+    max_bytes: int,
+    max_files: int,
+) -> list[ElementData]:
+    """Check uploads against the limits and keep them; raises ``UploadRefused`` (keeping
+    none of them) when one breaks a limit."""
+    uploads = [u for u in uploads if u.filename]
+    if len(uploads) > max_files:
+        raise UploadRefused(
+            f"{len(uploads)} files were sent; at most {max_files} may go at once. Send fewer files."
+        )
+    checked: list[tuple[UploadFile, str, str]] = []
+    for upload in uploads:
+        name = _clean_name(upload.filename or "file")
+        mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        if not accepts(accept, name, mime):
+            raise UploadRefused(
+                f"{name!r} is not a type this chat accepts ({', '.join(accept)}). "
+                "Choose another file."
+            )
+        if upload.size is not None and upload.size > max_bytes:
+            raise UploadRefused(_too_large(name, max_bytes))
+        checked.append((upload, name, mime))
+    files = session.files
+    if files is None:
+        raise UploadRefused("This app does not keep files, so uploads are off.")
+    kept: list[ElementData] = []
+    try:
+        for upload, name, mime in checked:
+            try:
+                stored = await files.put(_chunks(upload, max_bytes), name=name, mime=mime)
+            except FileTooLargeError:
+                raise UploadRefused(_too_large(name, max_bytes)) from None
+            path = getattr(files, "path", None)
+            kept.append(
+                ElementData(
+                    id=new_id(),
+                    kind=kind_of(mime),
+                    name=name,
+                    key=stored.key,
+                    mime=mime,
+                    size=stored.size,
+                    extra={"path": str(path(stored.key))} if path else {},
+                )
+            )
+    except BaseException:
+        for element in kept:  # all or nothing: a refused batch leaves no files behind
+            if element.key:
+                await files.delete(element.key)
+        raise
+    return kept
+
+
+async def _chunks(upload: UploadFile, max_bytes: int) -> AsyncIterator[bytes]:
+    read = 0
+    while chunk := await upload.read(64 * 1024):
+        read += len(chunk)
+        if read > max_bytes:
+            raise FileTooLargeError(upload.filename or "file")
+        yield chunk
+
+
+def _too_large(name: str, max_bytes: int) -> str:
+    return f"{name!r} is larger than {max_bytes / (1024 * 1024):g} MB. Choose a smaller file."
+
+
+def _clean_name(name: str) -> str:
+    """The last part of a client's file name, without control characters."""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable()).strip()
+    return name[:200] or "file"
+
+
+def form_files(form: FormData, field: str) -> list[UploadFile]:
+    """The files posted under ``field``."""
+    return [value for value in form.getlist(field) if isinstance(value, UploadFile)]
+
+
+def composer_accept(accept: str) -> list[str]:
+    """The ``upload_accept`` setting as a list."""
+    return [entry.strip() for entry in accept.split(",") if entry.strip()]
+
+
+async def click(request: Request) -> Response:
+    """An action was clicked: it answers its question, or its callback runs."""
+    session = await chat_or_404(request)
+    if session.read_only:
+        return problem(request, 409, "This past chat is read-only.")
+    try:
+        done = session.click(request.path_params["action_id"])
+    except LookupError as exc:
+        return problem(request, 404, str(exc))
+    await _wait_without_js(request, session, done)
+    return after_post(request, session)
+
+
+async def answer_files(request: Request) -> Response:
+    """Files uploaded in answer to an ``AskFileMessage``."""
+    session = await chat_or_404(request)
+    message_id = request.path_params["message_id"]
+    question = session.file_question(message_id)
+    if question is None or question.ask is None:
+        return problem(request, 409, "This question was answered already or has timed out.")
+    ask = question.ask
+    form = await read_form(request)
+    try:
+        uploads = form_files(form, "files")
+        if not uploads:
+            return problem(request, 400, "Choose a file to upload.")
+        try:
+            kept = await keep_uploads(
+                session,
+                uploads,
+                accept=ask.accept,
+                max_bytes=ask.max_size_mb * 1024 * 1024,
+                max_files=ask.max_files,
+            )
+        except UploadRefused as exc:
+            return problem(request, 400, str(exc))
+    finally:
+        await form.close()
+    try:
+        done = session.answer_files(message_id, kept)
+    except AskClosedError as exc:
+        files = session.files
+        for element in kept:
+            if files is not None and element.key:
+                await files.delete(element.key)
+        return problem(request, 409, str(exc))
+    await _wait_without_js(request, session, done)
+    return after_post(request, session)
+
+
+async def _wait_without_js(
+    request: Request, session: ChatSession, done: asyncio.Future[None]
+) -> None:
+    if not is_htmx(request):
+        # No JavaScript: nothing can stream, so answer with the chat once it has settled.
+        with contextlib.suppress(TimeoutError):
+            wait = services(request).settings.form_wait_s
+            await asyncio.wait_for(asyncio.shield(session.settled()), wait)
+
+
+async def element_file(request: Request) -> Response:
+    """An element's bytes, for the chat that shows it only."""
+    session = await chat_or_404(request)
+    element = session.element(request.path_params["element_id"])
+    files = session.files
+    if element is None or element.key is None or files is None:
+        raise HTTPException(404, "This file does not exist, or it is not part of this chat.")
+    try:
+        chunks = await files.open(element.key)
+    except MissingFileError:
+        raise HTTPException(404, "This file is no longer stored.") from None
+    mime = element.mime or "application/octet-stream"
+    inline = element.kind in _INLINE_KINDS and not _active(mime, element.kind)
+    disposition = "inline" if inline else "attachment"
+    headers = {
+        "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(element.name)}",
+        "Content-Security-Policy": _PLOT_CSP if element.kind == "plotly" else _FILE_CSP,
+        "Cache-Control": "private, max-age=3600",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if element.size is not None:
+        headers["Content-Length"] = str(element.size)
+    return StreamingResponse(chunks, media_type=mime, headers=headers)
+
+
+def _active(mime: str, kind: str) -> bool:
+    """True for types a browser would run as a document (HTML, SVG, XML) unless the
+    element is a plot that lightchat made."""
+    if kind == "plotly":
+        return False
+    return mime in ("text/html", "image/svg+xml", "application/xhtml+xml") or mime.endswith("+xml")
+
+
+async def element_view(request: Request) -> Response:
+    """One element on a page of its own (``display="page"``), or as the side panel's
+    content for htmx (``display="side"``)."""
+    session = await chat_or_404(request)
+    element = session.element(request.path_params["element_id"])
+    if element is None:
+        raise HTTPException(404, "This element does not exist, or it is not part of this chat.")
+    found = services(request)
+    url = chat_url(request, session.id)
+    if is_htmx(request):
+        html = found.renderer.side_panel(element, url)
+        return HTMLResponse(html, headers={"Vary": "HX-Request"})
+    holder = session.transcript.holder(element.id)
+    html = found.renderer.page(
+        "element.html",
+        element=element,
+        holder=holder if isinstance(holder, MessageData) else None,
+        base=base(request),
+        chat_url=url,
+    )
+    return HTMLResponse(html, headers={"Vary": "HX-Request"})

@@ -1,0 +1,612 @@
+"""HTTP: actions, questions back to the user, elements and uploads, through the real app.
+
+Each test drives the app over ASGI the way a browser would (HTMX requests and plain form
+posts) and checks both what the callbacks received and what the page shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import lightchat as cl
+from lightchat import LightChat, Message, Settings
+from lightchat.events import Event, MessageEvent
+from tests.helpers import WAIT_S, log_of, messages_in, tag_structure, wait_for_log
+from tests.test_http import Site, serve
+from tests.xss_payloads import PAYLOADS
+
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(15)]
+
+HTMX = {"HX-Request": "true"}
+
+
+def settings(tmp_path: Path, **overrides: Any) -> Settings:
+    return Settings(name="Bot", app_dir=str(tmp_path), **overrides)
+
+
+def shown(events: list[Event], predicate: Any) -> bool:
+    return any(predicate(m) for m in messages_in(events))
+
+
+async def wait_shown(site: Site, client: httpx.AsyncClient, url: str, predicate: Any) -> None:
+    session = site.session(client, url)
+    await wait_for_log(session.bus, session.id, lambda events: shown(events, predicate))
+
+
+def action_ids(html: str, name: str) -> list[str]:
+    pattern = rf'actions/([0-9a-f]+)"[^>]*>\s*<button[^>]*data-action-name="{re.escape(name)}"'
+    return re.findall(pattern, html)
+
+
+# -- actions ----------------------------------------------------------------------------
+
+
+def action_app(tmp_path: Path) -> tuple[LightChat, list[dict[str, Any]]]:
+    app = LightChat(settings=settings(tmp_path))
+    clicked: list[dict[str, Any]] = []
+
+    @app.on_chat_start
+    async def start() -> None:
+        actions = [
+            cl.Action(name="pick", payload={"n": 1}, label="One", tooltip="The first"),
+            cl.Action(name="pick", payload={"n": 2}, label="Two"),
+        ]
+        await Message(content="Pick one", actions=actions).send()
+
+    @app.action_callback("pick")
+    async def pick(action: cl.Action) -> None:
+        clicked.append(action.to_dict())
+        await action.remove()
+        await Message(content=f"You picked {action.payload['n']}").send()
+
+    return app, clicked
+
+
+async def test_an_action_click_runs_its_callback_and_can_remove_the_button(
+    tmp_path: Path,
+) -> None:
+    app, clicked = action_app(tmp_path)
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await wait_shown(site, client, url, lambda m: m.actions)
+        page = (await client.get(url)).text
+        assert 'data-action-name="pick"' in page
+        assert ">One</button>" in page
+        assert 'title="The first"' in page
+        first = action_ids(page, "pick")[0]
+        response = await client.post(f"{url}/actions/{first}", headers=HTMX)
+        assert response.status_code == 204
+        await wait_shown(site, client, url, lambda m: m.content == "You picked 1")
+        assert clicked[0]["payload"] == {"n": 1}
+        assert clicked[0]["label"] == "One"
+        page = (await client.get(url)).text
+        assert ">One</button>" not in page
+        assert ">Two</button>" in page
+        # The removed button is gone for good: clicking it again is refused with a message.
+        again = await client.post(f"{url}/actions/{first}", headers=HTMX)
+        assert again.status_code == 404
+        assert "no longer available" in again.text
+
+
+async def test_an_action_without_javascript_is_a_form_that_comes_back_to_the_chat(
+    tmp_path: Path,
+) -> None:
+    app, clicked = action_app(tmp_path)
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await wait_shown(site, client, url, lambda m: m.actions)
+        second = action_ids((await client.get(url)).text, "pick")[1]
+        response = await client.post(f"{url}/actions/{second}")
+        assert response.status_code == 303
+        assert response.headers["location"] == url
+        assert "You picked 2" in (await client.get(url)).text
+        assert [c["payload"]["n"] for c in clicked] == [2]
+
+
+async def test_an_action_clicked_during_a_run_waits_its_turn(tmp_path: Path) -> None:
+    app = LightChat(settings=settings(tmp_path))
+    release = asyncio.Event()
+    order: list[str] = []
+
+    @app.on_message
+    async def slow(message: Message) -> None:
+        order.append("message")
+        await Message(content="working", actions=[cl.Action(name="go", label="Go")]).send()
+        await release.wait()
+        order.append("message done")
+
+    @app.action_callback("go")
+    async def go(action: cl.Action) -> None:
+        order.append("action")
+
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await client.post(f"{url}/messages", data={"content": "hi"}, headers=HTMX)
+        await wait_shown(site, client, url, lambda m: m.actions)
+        go_id = action_ids((await client.get(url)).text, "go")[0]
+        assert (await client.post(f"{url}/actions/{go_id}", headers=HTMX)).status_code == 204
+        release.set()
+        await site.idle(site.session(client, url))
+        assert order == ["message", "message done", "action"]
+
+
+async def test_an_action_no_callback_handles_is_refused(tmp_path: Path) -> None:
+    app = LightChat(settings=settings(tmp_path))
+
+    @app.on_chat_start
+    async def start() -> None:
+        await Message(content="x", actions=[cl.Action(name="orphan", label="Orphan")]).send()
+
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await wait_shown(site, client, url, lambda m: m.actions)
+        orphan = action_ids((await client.get(url)).text, "orphan")[0]
+        response = await client.post(f"{url}/actions/{orphan}", headers=HTMX)
+        assert response.status_code == 404
+        assert "orphan" in response.text
+        unknown = await client.post(f"{url}/actions/{'0' * 32}", headers=HTMX)
+        assert unknown.status_code == 404
+
+
+async def structure_with(tmp_path: Path, texts: list[str], build: Any) -> Any:
+    """The structure of the chat's log when ``build(texts)`` made its first message."""
+    app = LightChat(settings=settings(tmp_path))
+
+    @app.on_chat_start
+    async def start() -> None:
+        await build(texts)
+
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await site.idle(site.session(client, url))
+        return tag_structure(log_of((await client.get(url)).text))
+
+
+async def assert_text_stays_text(tmp_path: Path, build: Any) -> None:
+    hostile = await structure_with(tmp_path / "a", list(PAYLOADS), build)
+    plain = await structure_with(tmp_path / "b", ["plain"] * len(PAYLOADS), build)
+    assert hostile == plain
+
+
+async def test_action_labels_and_tooltips_are_text(tmp_path: Path) -> None:
+    async def build(texts: list[str]) -> None:
+        actions = [cl.Action(name=t, label=t, tooltip=t) for t in texts]
+        await Message(content="x", actions=actions).send()
+
+    await assert_text_stays_text(tmp_path, build)
+
+
+# -- questions --------------------------------------------------------------------------
+
+
+async def test_ask_user_message_takes_the_next_message_as_its_answer(tmp_path: Path) -> None:
+    app = LightChat(settings=settings(tmp_path))
+    answers: list[Any] = []
+    messages: list[str] = []
+
+    @app.on_chat_start
+    async def start() -> None:
+        answer = await cl.AskUserMessage(content="What is your name?", timeout=10).send()
+        answers.append(answer)
+        await Message(content=f"Hello {answer['output'] if answer else 'nobody'}").send()
+
+    @app.on_message
+    async def main(message: Message) -> None:
+        messages.append(message.content)
+
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await wait_shown(site, client, url, lambda m: m.ask is not None)
+        page = (await client.get(url)).text
+        assert 'data-ask="text"' in page
+        # The run is waiting for the user, so Send is on and the page does not reload.
+        assert re.search(r'class="lc-send"\s*>', page)
+        assert 'http-equiv="refresh"' not in page
+        response = await client.post(f"{url}/messages", data={"content": "Ada"}, headers=HTMX)
+        assert response.status_code == 204
+        await wait_shown(site, client, url, lambda m: m.content == "Hello Ada")
+        assert answers[0]["output"] == "Ada"
+        assert answers[0]["content"] == "Ada"
+        assert messages == []  # the answer went to the question, not to on_message
+        assert 'data-ask="text"' not in (await client.get(url)).text
+
+
+async def test_ask_user_message_without_javascript(tmp_path: Path) -> None:
+    app = LightChat(settings=settings(tmp_path))
+
+    @app.on_message
+    async def main(message: Message) -> None:
+        answer = await cl.AskUserMessage(content="Sure?", timeout=10).send()
+        await Message(content=f"Answer: {answer['output'] if answer else None}").send()
+
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        # The post comes back as soon as the question waits, not when the run ends.
+        first = await client.post(f"{url}/messages", data={"content": "go"})
+        assert first.status_code == 303
+        assert 'data-ask="text"' in (await client.get(url)).text
+        second = await client.post(f"{url}/messages", data={"content": "yes"})
+        assert second.status_code == 303
+        assert "Answer: yes" in (await client.get(url)).text
+
+
+async def test_an_ask_that_times_out_returns_none_or_raises(tmp_path: Path) -> None:
+    app = LightChat(settings=settings(tmp_path))
+    results: list[Any] = []
+
+    @app.on_message
+    async def main(message: Message) -> None:
+        if message.content == "raise":
+            try:
+                await cl.AskUserMessage(
+                    content="Quick!", timeout=0.05, raise_on_timeout=True
+                ).send()
+            except TimeoutError:
+                results.append("raised")
+            return
+        results.append(await cl.AskUserMessage(content="Quick!", timeout=0.05).send())
+
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        session = site.session(client, url)
+        for content in ("none", "raise"):
+            await client.post(f"{url}/messages", data={"content": content}, headers=HTMX)
+            await asyncio.sleep(0.01)
+            await site.idle(session)
+        assert results == [None, "raised"]
+        page = (await client.get(url)).text
+        assert "Quick!" in page
+        assert "data-ask" not in page
+
+
+async def test_ask_action_message_returns_the_chosen_action(tmp_path: Path) -> None:
+    app = LightChat(settings=settings(tmp_path))
+    chosen: list[Any] = []
+
+    @app.on_chat_start
+    async def start() -> None:
+        res = await cl.AskActionMessage(
+            content="Continue?",
+            actions=[
+                cl.Action(name="continue", payload={"value": "yes"}, label="✅ Continue"),
+                cl.Action(name="cancel", payload={"value": "no"}, label="❌ Cancel"),
+            ],
+            timeout=10,
+        ).send()
+        chosen.append(res)
+        if res and res.get("payload", {}).get("value") == "yes":
+            await Message(content="Continuing").send()
+
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await wait_shown(site, client, url, lambda m: m.ask is not None)
+        page = (await client.get(url)).text
+        assert 'data-ask="action"' in page
+        ids = action_ids(page, "continue")
+        response = await client.post(f"{url}/actions/{ids[0]}")
+        assert response.status_code == 303
+        page = (await client.get(url)).text
+        assert "Continuing" in page
+        assert "✅ Continue</button>" not in page  # the question's buttons are gone
+        assert chosen[0]["name"] == "continue"
+        assert chosen[0]["value"] == "yes"
+
+
+# -- files ------------------------------------------------------------------------------
+
+
+def file_app(tmp_path: Path, **ask: Any) -> tuple[LightChat, list[Any]]:
+    app = LightChat(settings=settings(tmp_path))
+    received: list[Any] = []
+
+    @app.on_chat_start
+    async def start() -> None:
+        files = await cl.AskFileMessage(content="Upload a text file", timeout=10, **ask).send()
+        received.append(files)
+        if files:
+            text = await asyncio.to_thread(Path(files[0].path).read_text)
+            await Message(content=f"{files[0].name} has {len(text)} characters").send()
+
+    return app, received
+
+
+async def test_ask_file_message_receives_the_upload(tmp_path: Path) -> None:
+    app, received = file_app(tmp_path, accept=["text/plain"])
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await wait_shown(site, client, url, lambda m: m.ask is not None)
+        page = (await client.get(url)).text
+        form = re.search(r'action="([^"]+/asks/[0-9a-f]+/files)"', page)
+        assert form is not None
+        assert 'aria-label="Upload a text file"' in page
+        assert 'accept="text/plain"' in page
+        files = {"files": ("notes.txt", b"hello world", "text/plain")}
+        response = await client.post(form.group(1), files=files)
+        assert response.status_code == 303
+        assert "notes.txt has 11 characters" in (await client.get(url)).text
+        (upload,) = received[0]
+        assert upload.name == "notes.txt"
+        assert upload.size == 11
+        assert upload.type == "text/plain"
+        # Stored under a name of the storage's making, inside the app's folder.
+        assert Path(upload.path).is_relative_to(tmp_path / ".lightchat" / "files")
+        assert "notes" not in Path(upload.path).name
+        # Answered: a second upload to the same question is refused.
+        again = await client.post(form.group(1), files=files, headers=HTMX)
+        assert again.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("ask", "files", "message"),
+    [
+        ({"accept": ["text/plain"]}, [("evil.exe", b"MZ", "text/plain")], "not a type"),
+        ({"max_size_mb": 1}, [("big.txt", b"x" * (1024 * 1024 + 1), "text/plain")], "larger"),
+        (
+            {"max_files": 1},
+            [("a.txt", b"a", "text/plain"), ("b.txt", b"b", "text/plain")],
+            "at most",
+        ),
+    ],
+)
+async def test_ask_file_limits_are_enforced_on_the_server(
+    tmp_path: Path, ask: dict[str, Any], files: list[Any], message: str
+) -> None:
+    app, received = file_app(tmp_path, **ask)
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await wait_shown(site, client, url, lambda m: m.ask is not None)
+        page = (await client.get(url)).text
+        form = re.search(r'action="([^"]+/asks/[0-9a-f]+/files)"', page)
+        assert form is not None
+        response = await client.post(
+            form.group(1), files=[("files", f) for f in files], headers=HTMX
+        )
+        assert response.status_code == 400
+        assert message in response.text
+        assert received == []  # still waiting: the user can try again
+        stored = tmp_path / ".lightchat" / "files"
+        assert not stored.exists() or not any(p.is_file() for p in stored.rglob("*"))
+
+
+async def test_composer_uploads_arrive_as_message_elements(tmp_path: Path) -> None:
+    app = LightChat(settings=settings(tmp_path, upload_accept="image/*,.txt"))
+    seen: list[Any] = []
+
+    @app.on_message
+    async def main(message: Message) -> None:
+        seen.append([(e.name, e.mime, type(e).__name__, e.path) for e in message.elements])
+
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        page = (await client.get(url)).text
+        assert 'aria-label="Attach files"' in page
+        assert 'enctype="multipart/form-data"' in page
+        png = b"\x89PNG\r\n\x1a\n" + b"0" * 10
+        response = await client.post(
+            f"{url}/messages",
+            data={"content": "look"},
+            files=[
+                ("files", ("cat.png", png, "image/png")),
+                ("files", ("a.txt", b"hi", "text/plain")),
+            ],
+        )
+        assert response.status_code == 303
+        ((image, text),) = seen
+        assert image[:3] == ("cat.png", "image/png", "Image")
+        assert text[:3] == ("a.txt", "text/plain", "File")
+        assert await asyncio.to_thread(Path(image[3]).read_bytes) == png
+        page = (await client.get(url)).text
+        img = re.search(r'<img src="([^"]+)" alt="cat.png"', page)
+        assert img is not None
+        served = await client.get(img.group(1))
+        assert served.status_code == 200
+        assert served.content == png
+        assert served.headers["content-type"] == "image/png"
+        # A file only: no text needed.
+        only = await client.post(
+            f"{url}/messages", data={"content": ""}, files={"files": ("b.txt", b"b", "text/plain")}
+        )
+        assert only.status_code == 303
+        refused = await client.post(
+            f"{url}/messages",
+            data={"content": "x"},
+            files={"files": ("run.sh", b"#!", "text/x-sh")},
+            headers=HTMX,
+        )
+        assert refused.status_code == 400
+        assert "not a type" in refused.text
+        assert len(seen) == 2
+
+
+# -- elements ---------------------------------------------------------------------------
+
+
+def element_app(tmp_path: Path) -> LightChat:
+    app = LightChat(settings=settings(tmp_path))
+    picture = tmp_path / "pic.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\nfake")
+
+    @app.on_chat_start
+    async def start() -> None:
+        await Message(
+            content="Elements",
+            elements=[
+                cl.Image(name="pic", path=str(picture)),
+                cl.File(name="report.csv", content=b"a,b\n1,2\n"),
+                cl.Text(name="snippet", content="print('hi')", language="python"),
+                cl.Text(name="notes", content="side text", display="side"),
+                cl.Pdf(name="doc", content=b"%PDF-1.4", display="page"),
+                cl.Image(name="remote", url="https://example.com/x.png"),
+            ],
+        ).send()
+
+    return app
+
+
+async def test_elements_are_shown_and_their_files_served_to_their_chat_only(
+    tmp_path: Path,
+) -> None:
+    async with serve(element_app(tmp_path)) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await wait_shown(site, client, url, lambda m: m.elements)
+        page = (await client.get(url)).text
+        assert re.search(r'<img src="[^"]+" alt="pic"', page)
+        assert '<img src="https://example.com/x.png" alt="remote"' in page
+        download = re.search(r'<a class="lc-file" href="([^"]+)" download="report.csv">', page)
+        assert download is not None
+        assert 'aria-label="snippet"' in page
+        assert "lc-el-text" in page
+        side = re.search(r'href="([^"]+/view)"[^>]*hx-target="#lc-side"[^>]*>notes<', page)
+        assert side is not None
+        page_link = re.search(r'href="([^"]+/view)"[^>]*>doc<', page)
+        assert page_link is not None
+
+        served = await client.get(download.group(1))
+        assert served.content == b"a,b\n1,2\n"
+        assert served.headers["content-disposition"].startswith("attachment")
+        assert "sandbox" in served.headers["content-security-policy"]
+
+        panel = await client.get(side.group(1), headers=HTMX)
+        assert "side text" in panel.text
+        assert "<html" not in panel.text
+        doc_page = await client.get(page_link.group(1))
+        assert 'aria-label="Elements"' in doc_page.text
+        assert '<iframe class="lc-pdf"' in doc_page.text
+
+        # Another browser gets 404 for the chat and for every element of it.
+        other = site.browser()
+        await site.new_chat(other)
+        assert (await other.get(download.group(1))).status_code == 404
+        assert (await other.get(side.group(1))).status_code == 404
+
+
+async def test_element_send_update_and_remove(tmp_path: Path) -> None:
+    app = LightChat(settings=settings(tmp_path))
+
+    @app.on_chat_start
+    async def start() -> None:
+        msg = await Message(content="Progress").send()
+        tasks = cl.TaskList(name="Plan")
+        first = cl.Task(title="Fetch", status=cl.TaskStatus.RUNNING)
+        await tasks.add_task(first)
+        await tasks.add_task(cl.Task(title="Write"))
+        await tasks.send(for_id=msg.id)
+        first.status = cl.TaskStatus.DONE
+        tasks.status = "Done"
+        await tasks.send()
+        note = cl.Text(name="note", content="temporary")
+        await note.send(for_id=msg.id)
+        await note.remove()
+        msg.content = "Progress (updated)"
+        await msg.update()
+
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await site.idle(site.session(client, url))
+        page = (await client.get(url)).text
+        assert 'aria-label="Plan"' in page
+        assert re.search(r'data-status="done"><span[^>]*></span>Fetch', page)
+        assert re.search(r'data-status="ready"><span[^>]*></span>Write', page)
+        assert "temporary" not in page
+        # update() kept the task list that was sent on its own.
+        assert "Progress (updated)" in page
+        assert 'aria-label="Plan"' in page
+
+
+async def test_element_names_and_text_are_escaped(tmp_path: Path) -> None:
+    async def build(texts: list[str]) -> None:
+        elements: list[cl.Element] = []
+        for text in texts:
+            elements.append(cl.Text(name=text, content=text))
+            elements.append(cl.File(name=text, content=text.encode()))
+            elements.append(cl.Image(name=text, content=b"img"))
+            elements.append(cl.Text(name=text, content=text, display="side"))
+        await Message(content="x", elements=elements).send()
+
+    await assert_text_stays_text(tmp_path, build)
+
+
+async def test_file_question_texts_are_escaped(tmp_path: Path) -> None:
+    async def form_structure(texts: list[str], folder: Path) -> Any:
+        app = LightChat(settings=settings(folder))
+
+        @app.on_chat_start
+        async def start() -> None:
+            await cl.AskFileMessage(content=" ".join(texts), accept=texts, timeout=10).send()
+
+        async with serve(app) as site:
+            client = site.browser()
+            url = await site.new_chat(client)
+            await wait_shown(site, client, url, lambda m: m.ask is not None)
+            page = (await client.get(url)).text
+            start = page.index('<form class="lc-ask-file"')
+            return tag_structure(page[start : page.index("</form>", start)])
+
+    hostile = await form_structure(list(PAYLOADS), tmp_path / "a")
+    assert hostile == await form_structure(["plain"] * len(PAYLOADS), tmp_path / "b")
+
+
+async def test_uploaded_file_names_are_text_and_never_a_path(tmp_path: Path) -> None:
+    app = LightChat(settings=settings(tmp_path))
+    names: list[str] = []
+
+    @app.on_message
+    async def main(message: Message) -> None:
+        names.extend(e.name for e in message.elements)
+
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        for payload in ["../../etc/passwd", *PAYLOADS[:3]]:
+            await client.post(
+                f"{url}/messages",
+                data={"content": "x"},
+                files={"files": (payload + ".txt", b"data", "text/plain")},
+            )
+        assert names[0] == "passwd.txt"
+        stored = [p for p in (tmp_path / ".lightchat" / "files").rglob("*") if p.is_file()]
+        assert len(stored) == 4
+        assert all(re.fullmatch(r"[0-9a-f]{32}\.txt", p.name) for p in stored)
+
+
+async def test_element_message_events_carry_their_parts(tmp_path: Path) -> None:
+    """The log has the element in the message's state, so a reload shows it."""
+    async with serve(element_app(tmp_path)) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        session = site.session(client, url)
+        events = await wait_for_log(
+            session.bus,
+            session.id,
+            lambda evs: any(isinstance(e, MessageEvent) and e.message.elements for e in evs),
+            timeout=WAIT_S,
+        )
+        message = next(m for m in messages_in(events) if m.elements)
+        assert [e.kind for e in message.elements] == [
+            "image",
+            "file",
+            "text",
+            "text",
+            "pdf",
+            "image",
+        ]
