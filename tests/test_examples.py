@@ -13,7 +13,11 @@ import pytest
 
 import lightchat
 from lightchat import LightChat
+from lightchat.api import Message
 from lightchat.cli import load_app
+from lightchat.config import Settings
+from lightchat.files import LocalFileStorage
+from lightchat.session import ChatSession
 from lightchat.testing import tokenize
 from tests.helpers import WAIT_S, contents, events_of, new_session
 
@@ -109,3 +113,30 @@ def test_demo_model_uses_context_and_streams_the_answer(demo_model: ModuleType) 
     assert len(tokens) > 10
     assert "".join(tokens) == answer
     assert tokens == tokenize(answer)
+
+
+@pytest.mark.usefixtures("isolated_import")
+@pytest.mark.anyio
+async def test_the_rich_example_asks_a_name_then_answers_with_buttons(tmp_path: Path) -> None:
+    app = load_app(str(EXAMPLES / "06_rich.py"))
+    session = ChatSession(
+        app,
+        new_session(app).bus,
+        Settings(),
+        owner="tester",
+        message_factory=Message.from_data,
+        files=LocalFileStorage(tmp_path),
+    )
+    async with asyncio.timeout(WAIT_S):
+        session.start()
+        while not session.asking:
+            await asyncio.sleep(0.01)
+        await session.send_user_message("Ada")
+        while session.running:
+            await asyncio.sleep(0.01)
+        assert "Nice to meet you, **Ada**" in contents(await events_of(session))[-1]
+        await session.send_user_message("picture")
+    shown = session.transcript.items.values()
+    kinds = sorted(e.kind for m in shown if hasattr(m, "elements") for e in m.elements)
+    assert kinds == ["file", "image", "tasklist", "text", "text"]
+    assert all(a.label in ("Shout", "Done") for m in shown for a in getattr(m, "actions", []))
