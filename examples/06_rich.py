@@ -12,6 +12,7 @@ The chat starts by asking your name. Then:
 import asyncio
 import struct
 import zlib
+from pathlib import Path
 
 import lightchat as cl
 
@@ -73,8 +74,8 @@ async def main(message: cl.Message):
             content="Upload a text file", accept=["text/plain", ".md"], max_size_mb=1, timeout=300
         ).send()
         if files:
-            with open(files[0].path, encoding="utf-8", errors="replace") as handle:
-                words = len(handle.read().split())
+            text = await asyncio.to_thread(Path(files[0].path).read_text, "utf-8", "replace")
+            words = len(text.split())
             await cl.Message(content=f"{files[0].name} has {words} words.").send()
         return
     await cl.Message(content=f"You said: {message.content}", actions=buttons()).send()

@@ -129,11 +129,9 @@ async def test_the_rich_example_asks_a_name_then_answers_with_buttons(tmp_path: 
     )
     async with asyncio.timeout(WAIT_S):
         session.start()
-        while not session.asking:
-            await asyncio.sleep(0.01)
-        await session.send_user_message("Ada")
-        while session.running:
-            await asyncio.sleep(0.01)
+        await session.settled()  # the chat waits for the user's name
+        assert session.asking
+        await session.send_user_message("Ada")  # answered: waits until the run settles
         assert "Nice to meet you, **Ada**" in contents(await events_of(session))[-1]
         await session.send_user_message("picture")
     shown = session.transcript.items.values()
