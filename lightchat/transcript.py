@@ -106,6 +106,24 @@ class Transcript:
             if isinstance(item, StepData) and item.parent_id == step_id
         ]
 
+    def holder(self, part_id: str) -> MessageData | None:
+        """The message that shows an element or an action with this id."""
+        for item in self.items.values():
+            if isinstance(item, MessageData) and (
+                any(e.id == part_id for e in item.elements)
+                or any(a.id == part_id for a in item.actions)
+            ):
+                return item
+        return None
+
+    @property
+    def asking(self) -> MessageData | None:
+        """The question back to the user that the composer answers now, if any."""
+        for item in reversed(self.items.values()):
+            if isinstance(item, MessageData) and item.ask is not None and item.ask.kind == "text":
+                return item
+        return None
+
     def open_items(self) -> list[Item]:
         """Messages still streaming and steps still running."""
         return [
