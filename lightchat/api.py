@@ -656,8 +656,43 @@ class Context:
         return _current_step.get()
 
 
+class ChatContext:
+    """The conversation so far (``cl.chat_context``), e.g. to build a model's prompt.
+
+    Example::
+
+        history = cl.chat_context.to_openai()
+        # [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]
+    """
+
+    _ROLES: dict[str, str] = {
+        "user_message": "user",
+        "assistant_message": "assistant",
+        "system_message": "system",
+    }
+
+    def _messages(self) -> list[MessageData]:
+        transcript = current_session().transcript
+        return [
+            item
+            for item in transcript.items.values()
+            if isinstance(item, MessageData) and item.type in self._ROLES and item.ask is None
+        ]
+
+    def get(self) -> list[Message]:
+        """The user's and the assistant's messages shown in this chat, in order."""
+        return [Message.from_data(data) for data in self._messages()]
+
+    def to_openai(self) -> list[dict[str, str]]:
+        """The messages as OpenAI-style chat messages (``role`` and ``content``)."""
+        return [
+            {"role": self._ROLES[data.type], "content": data.content} for data in self._messages()
+        ]
+
+
 user_session = UserSession()
 context = Context()
+chat_context = ChatContext()
 
 
 def make_async(func: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:

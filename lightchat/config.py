@@ -12,6 +12,9 @@ from dataclasses import dataclass, fields, replace
 
 from lightchat.errors import ConfigError
 
+COT_MODES = ("full", "tool_call", "hidden")
+"""How much of the chain of thought (the steps) the chat shows."""
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -40,6 +43,8 @@ class Settings:
     """Keep chats in a database: a history sidebar, and chats that survive restarts."""
     feedback: bool = True
     """Offer "Helpful"/"Not helpful" and a comment on the assistant's answers (with history)."""
+    cot: str = "full"
+    """Which steps the chat shows: ``full`` (all), ``tool_call`` (tool steps) or ``hidden``."""
     uploads: bool = True
     """Let users attach files to their messages ("Attach files" in the composer)."""
     upload_accept: str = "*/*"
@@ -75,4 +80,14 @@ class Settings:
             else:
                 values[f.name] = raw
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return replace(cls(), **values)  # type: ignore[arg-type]
+        settings = replace(cls(), **values)  # type: ignore[arg-type]
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Raise ``ConfigError`` for a value out of its range, naming the fix."""
+        if self.cot not in COT_MODES:
+            raise ConfigError(
+                f"LIGHTCHAT_COT={self.cot!r} is not one of {', '.join(COT_MODES)}; "
+                "set it to one, e.g. LIGHTCHAT_COT=full"
+            )

@@ -115,11 +115,57 @@ def file_size(size: int) -> str:
     return f"{size} bytes"
 
 
+class Visibility:
+    """Which steps the chat shows (``Settings.cot``), and where each one goes.
+
+    With ``tool_call`` only tool steps show; a tool step inside hidden steps shows under its
+    nearest shown ancestor, or in the conversation itself.
+    """
+
+    def __init__(self, cot: str) -> None:
+        self.cot = cot
+
+    def shown(self, step: StepData) -> bool:
+        """Whether the chat shows this step."""
+        if self.cot == "hidden":
+            return False
+        return self.cot == "full" or step.type == "tool"
+
+    def anchor(self, transcript: Transcript, step: StepData) -> StepData | None:
+        """The shown step this one is nested in (None: it stands in the conversation)."""
+        parent = transcript.items.get(step.parent_id or "")
+        while isinstance(parent, StepData):
+            if self.shown(parent):
+                return parent
+            parent = transcript.items.get(parent.parent_id or "")
+        return None
+
+    def roots(self, transcript: Transcript) -> list[Item]:
+        """The messages and shown steps that stand in the conversation, in order."""
+        return [
+            item
+            for item in transcript.items.values()
+            if isinstance(item, MessageData)
+            or (self.shown(item) and self.anchor(transcript, item) is None)
+        ]
+
+    def children(self, transcript: Transcript, step_id: str) -> list[StepData]:
+        """The shown steps nested in a shown step."""
+        found: list[StepData] = []
+        for item in transcript.items.values():
+            if isinstance(item, StepData) and item.parent_id is not None and self.shown(item):
+                anchor = self.anchor(transcript, item)
+                if anchor is not None and anchor.id == step_id:
+                    found.append(item)
+        return found
+
+
 class Renderer:
     """Renders pages and partials for one app."""
 
     def __init__(self, settings: Settings, static_version: str) -> None:
         self.settings = settings
+        self.visibility = Visibility(settings.cot)
         self.env = Environment(
             loader=PackageLoader("lightchat", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -133,6 +179,8 @@ class Renderer:
             step_output_html=step_output_html,
             step_input_html=step_input_html,
             streaming_parts=self.streaming_parts,
+            visible_roots=self.visibility.roots,
+            visible_children=self.visibility.children,
             element_src=element_src,
             element_text_html=element_text_html,
             element_json=element_json,
@@ -279,7 +327,7 @@ class StreamView:
                 else:
                     html_ = self.renderer.message(item, self.base, self.chat_url)
                     ops.append(Chunk(_partial(f"msg-{item.id}", "outerMorph", html_), None, seq))
-            elif isinstance(item, StepData):
+            elif isinstance(item, StepData) and self.renderer.visibility.shown(item):
                 ops.append(Chunk(f"step-{item.id}-output\n{event.delta}", "tok", seq))
             return
         if isinstance(event, MessageEvent):
@@ -307,22 +355,36 @@ class StreamView:
             existed = event.step.id in transcript.items
             step = transcript.apply(entry)
             assert isinstance(step, StepData)
+            visibility = self.renderer.visibility
+            if not visibility.shown(step):
+                return
             html_ = self.renderer.step(step, transcript, self.base)
             if existed:
                 ops.append(Chunk(_partial(f"step-{step.id}", "outerMorph", html_), None, seq))
             else:
-                parent = transcript.items.get(step.parent_id or "")
-                container = (
-                    f"step-{parent.id}-children" if isinstance(parent, StepData) else "lc-log"
-                )
+                anchor = visibility.anchor(transcript, step)
+                container = f"step-{anchor.id}-children" if anchor is not None else "lc-log"
                 ops.append(Chunk(_partial(container, "beforeend", html_), None, seq))
             return
         if isinstance(event, RemoveEvent):
             item = transcript.items.get(event.id)
+            gone: list[str] = []
+            if isinstance(item, MessageData):
+                gone.append(f"msg-{item.id}")
+            elif isinstance(item, StepData):
+                # The shown step goes with what it holds; a hidden one may hold shown steps
+                # that stand elsewhere (with cot="tool_call"), and they go too.
+                visibility = self.renderer.visibility
+                for step in [item, *(transcript.items[i] for i in transcript.descendants(item.id))]:
+                    assert isinstance(step, StepData)
+                    anchor = visibility.anchor(transcript, step)
+                    removed_with_anchor = anchor is not None and (
+                        anchor.id == item.id or anchor.id in transcript.descendants(item.id)
+                    )
+                    if visibility.shown(step) and not removed_with_anchor:
+                        gone.append(f"step-{step.id}")
             transcript.apply(entry)
-            if item is not None:
-                prefix = "msg" if isinstance(item, MessageData) else "step"
-                ops.append(Chunk(_partial(f"{prefix}-{item.id}", "delete"), None, seq))
+            ops.extend(Chunk(_partial(target, "delete"), None, seq) for target in gone)
             self._live.pop(event.id, None)
             self._dirty.discard(event.id)
             return
