@@ -43,6 +43,9 @@ class Settings:
     """Keep chats in a database: a history sidebar, and chats that survive restarts."""
     feedback: bool = True
     """Offer "Helpful"/"Not helpful" and a comment on the assistant's answers (with history)."""
+    edit: bool = True
+    """Let users edit a message they sent (the conversation after it is redone), and ask
+    for an answer again ("Regenerate")."""
     cot: str = "full"
     """Which steps the chat shows: ``full`` (all), ``tool_call`` (tool steps) or ``hidden``."""
     uploads: bool = True

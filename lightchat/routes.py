@@ -44,6 +44,7 @@ from lightchat.routes_rich import (
     keep_uploads,
 )
 from lightchat.sse import CLOSING, PING_SECONDS, Encoder, event_stream
+from lightchat.session import ChatSession
 from lightchat.transcript import Transcript
 from lightchat.web import Services as Services  # where it was before lightchat.web
 from lightchat.web import (
@@ -193,11 +194,50 @@ async def post_message(request: Request) -> Response:
     finally:
         await form.close()  # uploads are spooled to temporary files until kept
     session.send_user_message(content, elements=elements)
+    await _settle_without_js(request, session)
+    return after_post(request, session)
+
+
+async def edit_message(request: Request) -> Response:
+    """The user edited one of their messages: the chat goes on from it, with the new text."""
+    session = await chat_or_404(request)
+    settings = services(request).settings
+    if session.read_only or not settings.edit:
+        return problem(request, 409, "Messages in this chat cannot be edited.")
+    form = await read_form(request)
+    content = form.get("content")
+    await form.close()
+    if not isinstance(content, str) or not content.strip():
+        return problem(request, 400, "Type a message before sending.")
+    if len(content) > settings.max_message_chars:
+        return problem(request, 413, f"The limit is {settings.max_message_chars:,} characters.")
+    try:
+        await session.edit(request.path_params["message_id"], content)
+    except LookupError as exc:
+        return problem(request, 404, str(exc))
+    await _settle_without_js(request, session)
+    return after_post(request, session)
+
+
+async def regenerate(request: Request) -> Response:
+    """Answer the user's message before this answer again."""
+    session = await chat_or_404(request)
+    if session.read_only or not services(request).settings.edit:
+        return problem(request, 409, "Answers in this chat cannot be regenerated.")
+    try:
+        await session.regenerate(request.path_params["message_id"])
+    except LookupError as exc:
+        return problem(request, 404, str(exc))
+    await _settle_without_js(request, session)
+    return after_post(request, session)
+
+
+async def _settle_without_js(request: Request, session: ChatSession) -> None:
     if not is_htmx(request):
         # No JavaScript: nothing can stream, so answer with the chat once it has settled.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(session.settled()), settings.form_wait_s)
-    return after_post(request, session)
+            wait = services(request).settings.form_wait_s
+            await asyncio.wait_for(asyncio.shield(session.settled()), wait)
 
 
 async def stop(request: Request) -> Response:
@@ -229,6 +269,8 @@ def routes() -> list[BaseRoute]:
         Route(f"{chat}/events", chat_events, methods=["GET"], name="events"),
         Route(f"{chat}/messages", post_message, methods=["POST"], name="messages"),
         Route(f"{chat}/stop", stop, methods=["POST"], name="stop"),
+        Route(f"{chat}/messages/{{message_id:str}}/edit", edit_message, methods=["POST"]),
+        Route(f"{chat}/messages/{{message_id:str}}/regenerate", regenerate, methods=["POST"]),
         Route(f"{chat}/actions/{{action_id:str}}", click, methods=["POST"], name="action"),
         Route(f"{chat}/asks/{{message_id:str}}/files", answer_files, methods=["POST"]),
         Route(f"{chat}/elements/{{element_id:str}}", element_file, methods=["GET"]),

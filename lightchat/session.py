@@ -36,11 +36,14 @@ from lightchat.events import (
     Event,
     MessageData,
     MessageEvent,
+    RemoveEvent,
     RunEvent,
+    SettingsEvent,
     StepData,
     StepEvent,
     StepStatus,
     TokenEvent,
+    WidgetData,
     new_id,
 )
 from lightchat.files import FileStorage, StoredFile
@@ -126,6 +129,7 @@ class ChatSession:
         self.last_active = time.monotonic()
         self.closed = False
         self.read_only = False
+        self.settings_widgets: list[WidgetData] = []  # the settings form, once sent
         self._observer = observer
         self._message_factory = message_factory
         self._action_factory = action_factory
@@ -310,6 +314,23 @@ class ChatSession:
             if not waiter.done():
                 waiter.set_result(None)
 
+    # -- chat settings ------------------------------------------------------------------
+
+    def show_settings(self, widgets: list[WidgetData], values: dict[str, Any]) -> None:
+        """Give the chat its settings form (``ChatSettings.send()``), with these values in
+        ``user_session["chat_settings"]``."""
+        self.settings_widgets = list(widgets)
+        self.data["chat_settings"] = values
+        self.emit(SettingsEvent(list(widgets)))
+
+    def update_settings(self, values: dict[str, Any]) -> asyncio.Future[None]:
+        """The user confirmed new settings (already checked): they go to
+        ``user_session["chat_settings"]`` now, and ``on_settings_update`` runs with them in
+        turn."""
+        settings = {**dict(self.data.get("chat_settings") or {}), **values}
+        self.data["chat_settings"] = settings
+        return self._enqueue("on_settings_update", dict(settings))
+
     # -- inputs -------------------------------------------------------------------------
 
     def start(self) -> asyncio.Future[None]:
@@ -338,6 +359,50 @@ class ChatSession:
             pending.answer.set_result(data)
             return self.settled()
         return self._enqueue("on_message", self._message_factory(data))
+
+    async def edit(self, message_id: str, content: str) -> asyncio.Future[None]:
+        """The user changed one of their messages: what came after it is replaced.
+
+        The run in progress stops (``on_stop`` runs), runs waiting their turn are dropped,
+        everything after the message is removed, and ``on_message`` runs again with the
+        new text. Raises ``LookupError`` for an id that is not a user message here.
+        """
+        shown = self.transcript.items.get(message_id)
+        if not isinstance(shown, MessageData) or shown.type != "user_message":
+            raise LookupError("Only your own messages can be edited.")
+        await self._cancel_all()
+        later = list(self.transcript.items)
+        for item_id in later[later.index(message_id) + 1 :]:
+            if item_id in self.transcript.items and not self.transcript.is_nested(
+                self.transcript.items[item_id]
+            ):
+                self.emit(RemoveEvent(item_id))
+        edited = replace(shown, content=content)
+        self.emit(MessageEvent(edited))
+        return self._enqueue("on_message", self._message_factory(edited))
+
+    async def regenerate(self, message_id: str) -> asyncio.Future[None]:
+        """Answer again: the user message before ``message_id`` is sent again as it was.
+
+        Raises ``LookupError`` when there is no user message before it.
+        """
+        order = list(self.transcript.items)
+        if message_id not in order:
+            raise LookupError("This answer is no longer in the chat.")
+        before = order[: order.index(message_id)]
+        for item_id in reversed(before):
+            item = self.transcript.items[item_id]
+            if isinstance(item, MessageData) and item.type == "user_message":
+                return await self.edit(item.id, item.content)
+        raise LookupError("There is no message of yours to answer again.")
+
+    async def _cancel_all(self) -> None:
+        """Drop the runs waiting their turn and stop the one in progress."""
+        while self._queue:
+            run = self._queue.popleft()
+            if not run.done.done():
+                run.done.set_result(None)
+        await self.stop()
 
     def click(self, action_id: str) -> asyncio.Future[None]:
         """The user clicked an action: it answers its question (``AskActionMessage``), or
@@ -579,9 +644,11 @@ class Chats:
         self._sessions[session.id] = session
         return session
 
-    def create(self, owner: str) -> ChatSession:
-        """A new chat for ``owner``; its ``on_chat_start`` begins at once."""
+    def create(self, owner: str, profile: str | None = None) -> ChatSession:
+        """A new chat for ``owner`` with a chat ``profile`` (its name, if the app has
+        profiles); its ``on_chat_start`` begins at once."""
         session = self._new(owner)
+        session.data["chat_profile"] = profile
         session.start()
         return session
 

@@ -243,11 +243,12 @@ def test_given_feedback_shows_pressed_with_its_comment() -> None:
 def test_hostile_message_ids_stay_in_their_attribute_and_path_segment(hostile: str) -> None:
     markup = renderer().message(answer(hostile), "", "/chat/c1")
     actions = re.findall(r'(?:action|hx-post)="([^"]*)"', markup)
-    assert len(actions) == 2
+    assert len(actions) == 4  # feedback and regenerate, each as action= and hx-post=
     for action in actions:
         path = html.unescape(action)
-        assert path.startswith("/chat/c1/feedback/")
-        assert "/" not in path.removeprefix("/chat/c1/feedback/")
+        segment = path.removeprefix("/chat/c1/feedback/").removeprefix("/chat/c1/messages/")
+        assert segment != path
+        assert "/" not in segment.removesuffix("/regenerate")
         assert not set('?#<>"') & set(path)
     assert "<img" not in markup
     assert 'onclick="alert' not in markup

@@ -391,7 +391,7 @@ async def test_a_multipart_message_is_accepted() -> None:
 
 
 async def test_hostile_text_is_inert_in_the_page() -> None:
-    app = LightChat()
+    app = LightChat(settings=Settings(edit=False))  # the edit form: test_rich_http.py
 
     @app.on_message
     async def main(message: Message) -> None:

@@ -28,7 +28,9 @@ from lightchat.transcript import Transcript
 from tests.helpers import assert_inert
 from tests.xss_payloads import PAYLOADS
 
-RENDERER = Renderer(Settings(name="Bot"), "v1")
+# Editing off: its form (a textarea holding the message) is checked by structure instead,
+# in tests/test_rich_http.py.
+RENDERER = Renderer(Settings(name="Bot", edit=False), "v1")
 INTERVAL = 0.15
 PARTIAL = re.compile(r'<hx-partial hx-target="#([^"]+)" hx-swap="([^"]+)">(.*?)</hx-partial>', re.S)
 

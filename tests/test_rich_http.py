@@ -610,3 +610,123 @@ async def test_element_message_events_carry_their_parts(tmp_path: Path) -> None:
             "pdf",
             "image",
         ]
+
+
+# -- editing and regenerating -----------------------------------------------------------
+
+
+def counting_app(tmp_path: Path, **overrides: Any) -> tuple[LightChat, list[str]]:
+    app = LightChat(settings=settings(tmp_path, **overrides))
+    received: list[str] = []
+
+    @app.on_message
+    async def main(message: Message) -> None:
+        received.append(message.content)
+        await Message(content=f"answer {len(received)} to {message.content}").send()
+
+    return app, received
+
+
+def message_ids(html: str, type_: str) -> list[str]:
+    return re.findall(rf'id="msg-(\w+)"[^>]*data-type="{type_}"', html)
+
+
+async def test_editing_a_message_replaces_the_conversation_after_it(tmp_path: Path) -> None:
+    app, received = counting_app(tmp_path)
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        for text in ("first", "second"):
+            await client.post(f"{url}/messages", data={"content": text})
+        page = (await client.get(url)).text
+        first = message_ids(page, "user_message")[0]
+        assert 'aria-label="Edit message"' in page
+        response = await client.post(f"{url}/messages/{first}/edit", data={"content": "changed"})
+        assert response.status_code == 303
+        page = (await client.get(url)).text
+        log = log_of(page)
+        assert "answer 3 to changed" in log
+        assert "second" not in log and "answer 1" not in log and "answer 2" not in log
+        assert message_ids(page, "user_message") == [first]  # the same message, new text
+        assert received == ["first", "second", "changed"]
+
+
+async def test_regenerate_answers_the_same_message_again(tmp_path: Path) -> None:
+    app, received = counting_app(tmp_path)
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await client.post(f"{url}/messages", data={"content": "hi"})
+        answer = message_ids((await client.get(url)).text, "assistant_message")[0]
+        response = await client.post(f"{url}/messages/{answer}/regenerate", headers=HTMX)
+        assert response.status_code == 204
+        await site.idle(site.session(client, url))
+        log = log_of((await client.get(url)).text)
+        assert "answer 2 to hi" in log and "answer 1" not in log
+        assert received == ["hi", "hi"]
+
+
+async def test_editing_stops_the_run_in_progress(tmp_path: Path) -> None:
+    app = LightChat(settings=settings(tmp_path))
+    stopped: list[bool] = []
+
+    @app.on_message
+    async def main(message: Message) -> None:
+        if message.content == "slow":
+            await Message(content="thinking").send()
+            await asyncio.sleep(30)
+        await Message(content=f"done {message.content}").send()
+
+    @app.on_stop
+    async def on_stop() -> None:
+        stopped.append(True)
+
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await client.post(f"{url}/messages", data={"content": "slow"}, headers=HTMX)
+        await wait_shown(site, client, url, lambda m: m.content == "thinking")
+        mine = message_ids((await client.get(url)).text, "user_message")[0]
+        await client.post(f"{url}/messages/{mine}/edit", data={"content": "fast"})
+        log = log_of((await client.get(url)).text)
+        assert "done fast" in log and "thinking" not in log
+        assert stopped == [True]
+
+
+async def test_editing_is_refused_for_others_messages_and_when_off(tmp_path: Path) -> None:
+    app, _ = counting_app(tmp_path)
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await client.post(f"{url}/messages", data={"content": "hi"})
+        page = (await client.get(url)).text
+        answer = message_ids(page, "assistant_message")[0]
+        refused = await client.post(f"{url}/messages/{answer}/edit", data={"content": "x"})
+        assert refused.status_code == 404
+        mine = message_ids(page, "user_message")[0]
+        empty = await client.post(f"{url}/messages/{mine}/edit", data={"content": " "})
+        assert empty.status_code == 400
+        other = site.browser()
+        await site.new_chat(other)
+        theirs = await other.post(f"{url}/messages/{mine}/edit", data={"content": "x"})
+        assert theirs.status_code == 404
+
+    app, _ = counting_app(tmp_path / "off", edit=False)
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await client.post(f"{url}/messages", data={"content": "hi"})
+        page = (await client.get(url)).text
+        assert "Edit message" not in page and "Regenerate" not in page
+        mine = message_ids(page, "user_message")[0]
+        off = await client.post(f"{url}/messages/{mine}/edit", data={"content": "x"})
+        assert off.status_code == 409
+
+
+async def test_hostile_text_in_edit_and_regenerate_forms_stays_text(tmp_path: Path) -> None:
+    async def build(texts: list[str]) -> None:
+        for i, text in enumerate(texts):
+            await Message(content=text, type="user_message", author="You").send()
+            await Message(content="an answer", id=f"{text}-{i}").send()
+
+    await assert_text_stays_text(tmp_path, build)
