@@ -43,8 +43,8 @@ from lightchat.routes_rich import (
     form_files,
     keep_uploads,
 )
-from lightchat.sse import CLOSING, PING_SECONDS, Encoder, event_stream
 from lightchat.session import ChatSession
+from lightchat.sse import CLOSING, PING_SECONDS, Encoder, event_stream
 from lightchat.transcript import Transcript
 from lightchat.web import Services as Services  # where it was before lightchat.web
 from lightchat.web import (
