@@ -456,6 +456,8 @@ class Step:
             language=self.language or self._output_language,
             started_at=started,
             ended_at=self.end,
+            icon=self.icon,
+            default_open=self.default_open,
         )
 
     def _emit(self) -> None:

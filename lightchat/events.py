@@ -114,6 +114,8 @@ class StepData:
     language: str | None = None
     started_at: float = field(default_factory=time.time)
     ended_at: float | None = None
+    icon: str | None = None
+    default_open: bool = False
 
     @property
     def duration(self) -> float | None:

@@ -109,3 +109,31 @@ async def test_chat_context_is_the_conversation_so_far() -> None:
     ]
     assert seen[3] == ["one", "echo one", "two"]
     assert seen[0] == [{"role": "user", "content": "one"}]
+
+
+def test_a_step_shows_its_icon_and_may_start_open() -> None:
+    renderer = Renderer(Settings(), "v1")
+    transcript = Transcript()
+    emoji = replace(step("a"), icon="🔎", default_open=True)
+    named = replace(step("b"), icon="search")
+    html = renderer.step(emoji, transcript, "") + renderer.step(named, transcript, "")
+    assert re.search(r'<details id="step-a"[^>]*data-icon="🔎"[^>]* open>', html)
+    assert '<span class="lc-step-icon" aria-hidden="true">🔎</span>' in html
+    assert re.search(r'<details id="step-b"[^>]*data-icon="search"', html)
+    assert '<span class="lc-step-icon" aria-hidden="true"></span>' in html
+
+
+@pytest.mark.anyio
+async def test_step_icon_reaches_the_chat() -> None:
+    registry = Registry()
+
+    @registry.on_message
+    async def main(message: cl.Message) -> None:
+        async with cl.Step(name="look", icon="🔎", default_open=True):
+            pass
+
+    session = new_session(registry)
+    await session.send_user_message("go")
+    (shown,) = [i for i in session.transcript.items.values() if isinstance(i, StepData)]
+    assert shown.icon == "🔎"
+    assert shown.default_open
