@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/run.py                 # everything (`make bench`), 7-9 min
     .venv/bin/python benchmarks/run.py --quick         # fewer repeats and chats, 2-3 min
     .venv/bin/python benchmarks/run.py throughput paced   # some benchmarks, by name
+    .venv/bin/python benchmarks/run.py persistence     # history on vs off, same run
     .venv/bin/python benchmarks/run.py --list
 
 Every benchmark runs lightchat (``lightchat serve benchmarks/bench_app.py``) and the
@@ -41,6 +42,7 @@ from streaming import (
     WIRE_CASES,
     bench_long_chat,
     bench_paced,
+    bench_persistence,
     bench_throughput,
     bench_wire_bytes,
 )
@@ -89,6 +91,14 @@ TARGETS: list[tuple[str, str, str, float, str, tuple[str, ...]]] = [
         ("1000", "lightchat", "latency_p99_ms"),
     ),
     ("idle-memory", "memory per idle chat", "<", 50, "KB", ("lightchat", "kb_per_chat")),
+    (
+        "persistence",
+        "100 chats: tokens/s, history on vs off",
+        ">=",
+        0.9,
+        "x",
+        ("100", "ratio", "tokens_per_s"),
+    ),
 ]
 for _case in WIRE_CASES:
     TARGETS.append(
@@ -143,6 +153,7 @@ BENCHMARKS: dict[str, Callable[[Config], Figures]] = {
     "long-chat": bench_long_chat,
     "idle-memory": bench_idle_memory,
     "wire-bytes": bench_wire_bytes,
+    "persistence": bench_persistence,
 }
 
 

@@ -1,7 +1,9 @@
-"""Benchmarks of streaming under load: throughput, paced latency, long chats, wire bytes.
+"""Benchmarks of streaming under load: throughput, paced latency, long chats, wire bytes,
+and what persistence costs the stream.
 
 Each runs lightchat and the baseline in the same run, on fresh servers, with the load
-client in ``client.py``; see README.md for the method and the definitions of the figures.
+client in ``client.py`` (the persistence benchmark runs lightchat twice instead: history on
+and off); see README.md for the method and the definitions of the figures.
 """
 
 from __future__ import annotations
@@ -33,10 +35,11 @@ def load_run(
     turns: int = 0,
     pace: float = 0,
     stagger_s: float = 0,
+    env: dict[str, str] | None = None,
 ) -> Figures:
-    """One load run on a fresh server; returns its figures."""
+    """One load run on a fresh server (``env``: more of its environment); its figures."""
     gc_log = Path(tempfile.mkdtemp(prefix="bench-")) / "gc.json"
-    env = {"BENCH_PACE": str(pace), "BENCH_GC_LOG": str(gc_log)}
+    env = {**(env or {}), "BENCH_PACE": str(pace), "BENCH_GC_LOG": str(gc_log)}
     server = servers.start(kind, env)
     try:
 
@@ -186,6 +189,65 @@ def bench_throughput(cfg: Config) -> Figures:
                 ("gc_share", "GC share of CPU"),
                 ("chat_open_p99_ms", "new chat p99 ms"),
             ],
+        )
+    )
+    return figures
+
+
+HISTORY_MODES = {"on": {"LIGHTCHAT_HISTORY": "1"}, "off": {"LIGHTCHAT_HISTORY": "0"}}
+
+
+def bench_persistence(cfg: Config) -> Figures:
+    """Tokens/s with history on and off, in the same run: what persistence costs the stream."""
+    if "LIGHTCHAT_HISTORY" in servers.lightchat_env:
+        raise SystemExit("persistence sets LIGHTCHAT_HISTORY itself; leave it out of --set")
+    levels = [1, 100]
+    total = cfg.pick(1000, 400)  # replies per run, spread over the users
+    figures: Figures = {"levels": levels, "replies_per_run": total, "turns_per_chat": TURNS}
+    keys = ("tokens_per_s", "server_cpu_per_1k_tokens_s", "ttft_p50_ms", "ttft_p99_ms")
+    for level in levels:
+        per_chat = max(1, round(total / level))
+        runs: dict[str, list[Figures]] = {mode: [] for mode in HISTORY_MODES}
+        for index in range(cfg.repeat):  # interleaved, the order flipped each repeat
+            order = list(HISTORY_MODES) if index % 2 == 0 else list(reversed(HISTORY_MODES))
+            for mode in order:
+                runs[mode].append(
+                    load_run(
+                        "lightchat",
+                        chats=level,
+                        replies=per_chat,
+                        turns=TURNS,
+                        env=HISTORY_MODES[mode],
+                    )
+                )
+        for mode in HISTORY_MODES:
+            _warn_failures(f"{level} users, history {mode}", runs[mode])
+        entry: Figures = {mode: _median_figures(runs[mode]) for mode in HISTORY_MODES}
+        entry["runs"] = runs
+        entry["ratio"] = {k: ratio(entry["on"][k], entry["off"][k]) for k in keys}
+        figures[str(level)] = entry
+        say(f"  {level:>4} users x {per_chat} replies: done ({cfg.repeat} run(s) each)")
+    rows = []
+    for level in levels:
+        for mode in (*HISTORY_MODES, "ratio"):
+            f = figures[str(level)][mode]
+            rows.append(
+                [f"{level} history {mode}"]
+                + [f.get(k, math.nan) for k in keys]
+                + [f.get("deferred_share", math.nan), f.get("events_per_reply", math.nan)]
+            )
+    say(
+        table(
+            [
+                "chats",
+                "tokens/s",
+                "srv CPU s/1k tok",
+                "TTFT p50 ms",
+                "TTFT p99 ms",
+                "deferred",
+                "events/reply",
+            ],
+            rows,
         )
     )
     return figures

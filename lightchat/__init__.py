@@ -21,6 +21,8 @@ from lightchat.api import (
     AskUserMessage,
     ChatContext,
     Context,
+    ElementSidebar,
+    Emitter,
     ErrorMessage,
     Message,
     Step,
@@ -37,6 +39,7 @@ from lightchat.config import Settings
 from lightchat.elements import (
     Action,
     Audio,
+    CustomElement,
     Dataframe,
     Element,
     File,
@@ -57,6 +60,20 @@ from lightchat.errors import (
     NoSessionError,
     SessionClosedError,
 )
+from lightchat.events import Mode, ModeOption
+from lightchat.starters import ChatProfile, Starter, StarterCategory
+from lightchat.widgets import (
+    ChatSettings,
+    Checkbox,
+    MultiSelect,
+    NumberInput,
+    RadioGroup,
+    Select,
+    Slider,
+    Switch,
+    Tags,
+    TextInput,
+)
 
 default_app = LightChat()
 """The app the module-level decorators register on; ``lightchat serve`` serves it."""
@@ -66,7 +83,12 @@ on_message = default_app.on_message
 on_chat_end = default_app.on_chat_end
 on_stop = default_app.on_stop
 on_chat_resume = default_app.on_chat_resume
+data_layer = default_app.data_layer
 action_callback = default_app.action_callback
+set_starters = default_app.set_starters
+set_starter_categories = default_app.set_starter_categories
+set_chat_profiles = default_app.set_chat_profiles
+on_settings_update = default_app.on_settings_update
 
 __all__ = [
     "Action",
@@ -77,41 +99,64 @@ __all__ = [
     "AskUserMessage",
     "Audio",
     "ChatContext",
+    "ChatProfile",
+    "ChatSettings",
+    "Checkbox",
     "ConfigError",
     "Context",
+    "CustomElement",
     "Dataframe",
     "Element",
+    "ElementSidebar",
+    "Emitter",
     "ErrorMessage",
     "File",
     "Image",
     "LightChat",
     "LightChatError",
     "Message",
+    "Mode",
+    "ModeOption",
+    "MultiSelect",
     "NoSessionError",
+    "NumberInput",
     "Pdf",
     "Plotly",
     "Pyplot",
+    "RadioGroup",
+    "Select",
     "SessionClosedError",
     "Settings",
+    "Slider",
+    "Starter",
+    "StarterCategory",
     "Step",
+    "Switch",
+    "Tags",
     "Task",
     "TaskList",
     "TaskStatus",
     "Text",
+    "TextInput",
     "UserSession",
     "Video",
     "__version__",
     "action_callback",
     "chat_context",
     "context",
+    "data_layer",
     "default_app",
     "make_async",
     "on_chat_end",
     "on_chat_resume",
     "on_chat_start",
     "on_message",
+    "on_settings_update",
     "on_stop",
     "run_sync",
+    "set_chat_profiles",
+    "set_starter_categories",
+    "set_starters",
     "step",
     "user_session",
 ]

@@ -30,9 +30,11 @@ from lightchat.events import (
     STEP_TYPES,
     ActionData,
     AskData,
+    CommandData,
     ElementData,
     MessageData,
     MessageType,
+    Mode,
     RemoveEvent,
     StepData,
     StepEvent,
@@ -97,6 +99,7 @@ class Message:
         self.metadata = dict(metadata or {})
         self.tags = list(tags or [])
         self.command: str | None = None
+        self.modes: dict[str, str] = {}
         self._session: ChatSession | None = None
         self._streaming = False
         self._sent = False
@@ -112,6 +115,8 @@ class Message:
             created_at=data.created_at,
             elements=[element_from_data(e) for e in data.elements],
         )
+        message.command = data.command
+        message.modes = dict(data.modes)
         message._sent = True
         return message
 
@@ -656,6 +661,76 @@ class Context:
     def current_step(self) -> Step | None:
         """The innermost step open here, if any."""
         return _current_step.get()
+
+    @property
+    def emitter(self) -> Emitter:
+        """What changes the chat's UI beyond messages: the composer's commands and modes."""
+        return Emitter(current_session())
+
+
+class Emitter:
+    """Sets the composer's commands and mode pickers (``cl.context.emitter``).
+
+    Example::
+
+        await cl.context.emitter.set_commands(
+            [{"id": "Picture", "icon": "image", "description": "Draw a picture"}]
+        )
+    """
+
+    def __init__(self, session: ChatSession) -> None:
+        self.session = session
+
+    async def set_commands(self, commands: list[dict[str, Any] | CommandData]) -> None:
+        """Offer commands in the composer ("/" and a menu, or buttons with ``button``);
+        the chosen one arrives as ``message.command``."""
+        data = [c if isinstance(c, CommandData) else _command(c) for c in commands]
+        dispatch(self.session, self.session.set_composer, data, None)
+
+    async def set_modes(self, modes: list[Mode]) -> None:
+        """Offer pickers in the composer; the choices arrive as ``message.modes``."""
+        for mode in modes:
+            if not mode.options:
+                raise ConfigError(f"Mode {mode.id!r} has no options; give it at least one.")
+        dispatch(self.session, self.session.set_composer, None, list(modes))
+
+
+def _command(spec: dict[str, Any]) -> CommandData:
+    if not isinstance(spec.get("id"), str) or not spec["id"].strip():
+        raise ConfigError(f"A command needs an 'id' (its name), got {spec!r}.")
+    if any(ch.isspace() for ch in spec["id"]):
+        raise ConfigError(f"Command id {spec['id']!r} has a space; use one word.")
+    return CommandData(
+        id=spec["id"],
+        description=str(spec.get("description", "")),
+        icon=spec.get("icon"),
+        button=bool(spec.get("button", False)),
+        persistent=bool(spec.get("persistent", False)),
+    )
+
+
+class ElementSidebar:
+    """Opens and fills the side panel (``cl.ElementSidebar``).
+
+    Example::
+
+        await cl.ElementSidebar.set_title("Sources")
+        await cl.ElementSidebar.set_elements([cl.Text(name="a.md", content="...")])
+    """
+
+    @staticmethod
+    async def set_elements(elements: list[Element], key: str | None = None) -> None:
+        """Show these elements in the side panel (an empty list closes it)."""
+        session = current_session()
+        for element in elements:
+            await element.prepare(session)
+        dispatch(session, session.set_sidebar, None, [e.data() for e in elements])
+
+    @staticmethod
+    async def set_title(title: str) -> None:
+        """The side panel's title."""
+        session = current_session()
+        dispatch(session, session.set_sidebar, title, None)
 
 
 class ChatContext:

@@ -31,7 +31,7 @@ from lightchat.bus import Bus, MemoryBus
 from lightchat.config import Settings
 from lightchat.elements import Action
 from lightchat.events import Entry, RunEvent
-from lightchat.files import LocalFileStorage
+from lightchat.files import FileStorage, LocalFileStorage
 from lightchat.history import History
 from lightchat.identity import BrowserIdentity, stored_secret
 from lightchat.middleware import BodyLimit, SameOriginWrites, SecurityHeaders
@@ -56,10 +56,20 @@ def _static_version() -> str:
 class LightChat(Registry):
     """A chat app: register callbacks with its decorators, serve it as an ASGI app."""
 
-    def __init__(self, settings: Settings | None = None, *, bus: Bus | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        bus: Bus | None = None,
+        files: FileStorage | None = None,
+    ) -> None:
+        """``files``: where uploads and element files are kept (by default a
+        ``LocalFileStorage`` in ``.lightchat/files`` in the app's folder); the history
+        deletes a chat's files there with the chat."""
         super().__init__()
         self._settings = settings
         self._bus = bus
+        self._files = files
         self._asgi: Starlette | None = None
         self.chats: Chats | None = None
         self.history: History | None = None
@@ -84,11 +94,20 @@ class LightChat(Registry):
         self.freeze()
         settings = self.settings
         bus = self._bus or MemoryBus()
-        history = History(settings.database_url, settings.app_dir) if settings.history else None
-        files = LocalFileStorage(
-            Path(settings.app_dir, ".lightchat", "files"),
-            max_bytes=max(settings.upload_max_size_mb, 1) * 1024 * 1024 * 5,
-        )
+        files = self._files
+        if files is None:
+            files = LocalFileStorage(
+                Path(settings.app_dir, ".lightchat", "files"),
+                max_bytes=max(settings.upload_max_size_mb, 1) * 1024 * 1024 * 5,
+            )
+        history = None
+        if settings.history:
+            history = History(
+                settings.database_url,
+                settings.app_dir,
+                data_layer=self.callbacks.get("data_layer"),
+                files=files,
+            )
         chats = Chats(
             self,
             bus,
@@ -145,7 +164,9 @@ class LightChat(Registry):
                     BodyLimit,
                     max_bytes=MAX_BODY_BYTES,
                     upload_bytes=_upload_bytes(settings),
-                    upload_suffixes=("/messages", "/files"),
+                    # Answers to AskFileMessage ("/files") carry files even when the
+                    # composer's attachments are off.
+                    upload_suffixes=("/messages", "/files") if settings.uploads else ("/files",),
                 ),
                 Middleware(SameOriginWrites),
             ],
@@ -163,7 +184,7 @@ class LightChat(Registry):
 def _upload_bytes(settings: Settings) -> int:
     """The largest body an upload may need: the files, their count, and the form around."""
     files = max(settings.upload_max_files, 1) * settings.upload_max_size_mb * 1024 * 1024
-    return files + MAX_BODY_BYTES if settings.uploads else MAX_BODY_BYTES
+    return files + MAX_BODY_BYTES
 
 
 async def _reap_forever(chats: Chats) -> None:

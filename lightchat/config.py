@@ -43,6 +43,9 @@ class Settings:
     """Keep chats in a database: a history sidebar, and chats that survive restarts."""
     feedback: bool = True
     """Offer "Helpful"/"Not helpful" and a comment on the assistant's answers (with history)."""
+    user_env: str = ""
+    """Keys each user must give before chatting (comma-separated, e.g. ``OPENAI_API_KEY``);
+    a chat finds them in ``user_session.get("env")``."""
     edit: bool = True
     """Let users edit a message they sent (the conversation after it is redone), and ask
     for an answer again ("Regenerate")."""

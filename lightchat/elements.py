@@ -18,6 +18,7 @@ import asyncio
 import enum
 import json
 import mimetypes
+import re
 from io import BytesIO
 from pathlib import Path
 from typing import Any, ClassVar
@@ -364,6 +365,36 @@ class Dataframe(Element):
 
 def _cell(value: Any) -> str:
     return "" if value is None else str(value)
+
+
+class CustomElement(Element):
+    """An element the app draws with its own Jinja template, ``elements/<name>.html`` in the
+    app's folder.
+
+    The template gets ``props`` (untrusted data: it is escaped like everything else),
+    ``action_url`` (a form posting ``name`` and optional ``payload`` JSON there runs that
+    ``@action_callback``) and ``message_url`` (a form posting ``content`` there sends it as
+    the user's message). Change ``props`` and ``await element.update()`` to redraw it.
+    """
+
+    kind = "custom"
+
+    def __init__(
+        self, name: str = "", *, props: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        if not _TEMPLATE_NAME.fullmatch(name):
+            raise ConfigError(
+                f"CustomElement name {name!r} names its template elements/<name>.html: use "
+                "letters, digits, '_' and '-'."
+            )
+        super().__init__(name, **kwargs)
+        self.props: dict[str, Any] = dict(props or {})
+
+    def _text(self) -> str | None:
+        return json.dumps(self.props, default=str)
+
+
+_TEMPLATE_NAME = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
 
 class TaskStatus(enum.Enum):

@@ -1,4 +1,4 @@
-"""The event vocabulary: everything a chat shows is one of five events.
+"""The event vocabulary: everything a chat shows is one of six events.
 
 A chat session never touches a connection. What its callbacks do becomes an ordered list of
 events (the session's log); pages and streams are views computed from that list. Keeping
@@ -7,7 +7,8 @@ method on some emitter.
 
 ``MessageEvent`` and ``StepEvent`` carry the full state of their item (a created or changed
 message or step); ``TokenEvent`` appends text to one; ``RemoveEvent`` deletes one (and a
-step's children); ``RunEvent`` says whether a callback is running, which drives "Stop".
+step's children); ``RunEvent`` says whether a callback is running, which drives "Stop";
+``SettingsEvent`` gives the chat its settings form (``ChatSettings.send()``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ StepType = Literal["tool", "llm", "retrieval", "embedding", "rerank", "run", "un
 StepStatus = Literal["running", "done", "failed"]
 AskKind = Literal["text", "file", "action"]
 Display = Literal["inline", "side", "page"]
+WidgetKind = Literal[
+    "select", "slider", "switch", "textinput", "numberinput", "tags", "multiselect",
+    "checkbox", "radio",
+]  # fmt: skip
 
 STEP_TYPES: frozenset[str] = frozenset(
     ["tool", "llm", "retrieval", "embedding", "rerank", "run", "undefined"]
@@ -83,6 +88,48 @@ class AskData:
 
 
 @dataclass(slots=True)
+class CommandData:
+    """A command the user can pick in the composer ("/" and its name, or its button)."""
+
+    id: str
+    description: str = ""
+    icon: str | None = None
+    button: bool = False
+    persistent: bool = False
+
+
+@dataclass(slots=True)
+class ModeOption:
+    """One choice of a ``Mode`` (e.g. one model of a "Model" picker)."""
+
+    id: str
+    name: str
+    description: str | None = None
+    icon: str | None = None
+    default: bool = False
+
+
+@dataclass(slots=True)
+class Mode:
+    """A picker in the composer; each message carries the option chosen in it."""
+
+    id: str
+    name: str
+    options: list[ModeOption] = field(default_factory=list)
+
+    def get_default_option(self) -> ModeOption | None:
+        """The option marked ``default``, else the first one."""
+        for option in self.options:
+            if option.default:
+                return option
+        return self.options[0] if self.options else None
+
+    def get_option_by_id(self, option_id: str) -> ModeOption | None:
+        """The option with this id, if any."""
+        return next((o for o in self.options if o.id == option_id), None)
+
+
+@dataclass(slots=True)
 class MessageData:
     """A message as shown in the chat, with its elements, actions and open question."""
 
@@ -97,6 +144,8 @@ class MessageData:
     elements: list[ElementData] = field(default_factory=list)
     actions: list[ActionData] = field(default_factory=list)
     ask: AskData | None = None
+    command: str | None = None
+    modes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -123,6 +172,30 @@ class StepData:
         if self.ended_at is None:
             return None
         return max(0.0, self.ended_at - self.started_at)
+
+
+@dataclass(slots=True)
+class WidgetData:
+    """One input of a chat's settings form, as the form shows it.
+
+    ``options`` are the (label, value) pairs of a select, a multi-select or a radio group;
+    ``min``, ``max`` and ``step`` bound a slider or a number; ``initial`` is the value the
+    input starts with.
+    """
+
+    id: str
+    kind: WidgetKind
+    label: str
+    initial: Any = None
+    description: str = ""
+    tooltip: str = ""
+    disabled: bool = False
+    options: list[tuple[str, Any]] = field(default_factory=list)
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+    placeholder: str = ""
+    multiline: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +234,39 @@ class RunEvent:
     running: bool
 
 
-Event = MessageEvent | StepEvent | TokenEvent | RemoveEvent | RunEvent
+@dataclass(frozen=True, slots=True)
+class SettingsEvent:
+    """The chat's settings form was set (``ChatSettings.send()``): its inputs, in order."""
+
+    widgets: list[WidgetData]
+
+
+@dataclass(frozen=True, slots=True)
+class ComposerEvent:
+    """The composer's commands and mode pickers were set."""
+
+    commands: list[CommandData]
+    modes: list[Mode]
+
+
+@dataclass(frozen=True, slots=True)
+class SidebarEvent:
+    """The side panel shows these elements under this title (no elements: it closes)."""
+
+    title: str
+    elements: list[ElementData]
+
+
+Event = (
+    MessageEvent
+    | StepEvent
+    | TokenEvent
+    | RemoveEvent
+    | RunEvent
+    | SettingsEvent
+    | ComposerEvent
+    | SidebarEvent
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +285,13 @@ def message_from_dict(data: dict[str, Any]) -> MessageData:
     ask = fields_.get("ask")
     fields_["ask"] = AskData(**ask) if ask else None
     return MessageData(**fields_)
+
+
+def widget_from_dict(data: dict[str, Any]) -> WidgetData:
+    """A settings input from the dict ``dataclasses.asdict`` made of it."""
+    fields_ = dict(data)
+    fields_["options"] = [(str(label), value) for label, value in fields_.get("options", ())]
+    return WidgetData(**fields_)
 
 
 def event_to_json(event: Event) -> str:
@@ -202,4 +314,13 @@ def event_from_json(text: str) -> Event:
         return RemoveEvent(**data)
     if kind == "RunEvent":
         return RunEvent(**data)
+    if kind == "ComposerEvent":
+        modes = [
+            Mode(m["id"], m["name"], [ModeOption(**o) for o in m["options"]]) for m in data["modes"]
+        ]
+        return ComposerEvent([CommandData(**c) for c in data["commands"]], modes)
+    if kind == "SidebarEvent":
+        return SidebarEvent(data["title"], [ElementData(**e) for e in data["elements"]])
+    if kind == "SettingsEvent":
+        return SettingsEvent([widget_from_dict(w) for w in data["widgets"]])
     raise ValueError(f"unknown event kind {kind!r}")

@@ -8,11 +8,18 @@ Concurrency: a session calls ``observe`` from its publish path. It only notes th
 latest state in a dict (no I/O, no await), so the token stream never waits on the database:
 a message is written when it starts and when it completes (or is stopped), never per token.
 One writer task drains the dict; a new state of an item that is still waiting replaces the
-old one, so a burst of updates costs one write.
+old one, so a burst of updates costs one write. The writer lets states gather for
+``WRITE_DELAY_S`` before each batch (at once when someone waits for the writes: ``flush``),
+and writes what it finds together: with the default store, in one transaction (up to
+``MAX_BATCH`` steps). Under load the writes thus cost a few statements every tenth of a
+second, instead of a transaction per message competing with the token streams.
 
-The store (SQLAlchemy, Alembic, the drivers) takes about half a second to import, so it is
-imported and migrated in a worker thread after the server has started: the first page does
-not wait for it. Until it is ready, history is empty and writes wait in the dict.
+The data layer is the default ``SQLStore`` or the app's own (``@data_layer``). The store
+(SQLAlchemy, the drivers) takes about half a second to import, so it is imported (and the
+database migrated, if needed) in a worker thread after the server has started: the first
+page does not wait for it. Until it is ready, history is empty and writes wait in the dict.
+A data layer that cannot be opened turns history off, with the reason in the log; one
+whose operations fail has each failure logged, and the chat goes on.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import inspect
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -27,8 +35,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from lightchat.errors import ConfigError
 from lightchat.events import (
     Entry,
     MessageData,
@@ -37,10 +46,18 @@ from lightchat.events import (
     StepData,
     StepEvent,
 )
+from lightchat.files import FileStorage, LocalFileStorage
 from lightchat.transcript import Item
 
 if TYPE_CHECKING:
-    from lightchat.store import FeedbackRecord, FileStorage, SQLStore, StoredThread, ThreadRecord
+    from lightchat.store import (
+        BatchWriter,
+        DataLayer,
+        FeedbackRecord,
+        StepRecord,
+        StoredThread,
+        ThreadRecord,
+    )
 
 logger = logging.getLogger("lightchat")
 
@@ -55,6 +72,12 @@ MAX_COMMENT_CHARS = 2000
 
 MAX_SEARCH_CHARS = 200
 """The longest text the history search takes."""
+
+MAX_BATCH = 500
+"""The most steps the history writes in one transaction."""
+
+WRITE_DELAY_S = 0.1
+"""How long the writer lets new states gather before it writes them."""
 
 MAX_METADATA_BYTES = 64 * 1024
 """How much of ``user_session`` (as JSON) is kept as a thread's metadata."""
@@ -159,57 +182,92 @@ def thread_fields(data: Mapping[str, Any]) -> tuple[list[str] | None, dict[str, 
 
 
 class History:
-    """Writes chats to the store and reads them back."""
+    """Writes chats to the data layer and reads them back.
 
-    def __init__(self, url: str, app_dir: str = ".") -> None:
+    The data layer is ``SQLStore`` on ``url`` (SQLite in ``<app_dir>/.lightchat/chat.db``
+    when it is empty), or what ``data_layer`` returns (the app's ``@data_layer``
+    function, sync or async, called once when history starts). ``files`` is where the
+    chats' element files are kept (the app passes its own; by default a
+    ``LocalFileStorage`` in ``<app_dir>/.lightchat/files``): deleting a thread, or a
+    message, deletes the files of its elements there.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        app_dir: str = ".",
+        *,
+        data_layer: Callable[[], Any] | None = None,
+        files: FileStorage | None = None,
+    ) -> None:
         self.url = url
         self.app_dir = app_dir
-        self._store: SQLStore | None = None
+        self.data_layer = data_layer
+        self._store: DataLayer | None = None
+        self._batches: BatchWriter | None = None
         self._module: ModuleType | None = None
         self._pending: dict[_Key, Item | None] = {}
         self._threads: set[_Thread] = set()
         self._fields: dict[_Thread, tuple[list[str] | None, dict[str, Any]]] = {}
         self._fields_written: dict[_Thread, str] = {}
-        self.files: FileStorage | None = None
+        if files is None:
+            files = LocalFileStorage(Path(app_dir, ".lightchat", "files"))
+        self.files: FileStorage = files
         """Where element files are kept; deleting a thread deletes its files there."""
         self._wake = asyncio.Event()
+        self._hurry = asyncio.Event()  # ends the gathering delay
+        self._flushers = 0  # how many wait for the writes: no gathering delay meanwhile
         self._idle = asyncio.Event()
         self._idle.set()
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.failed: BaseException | None = None
+        """Why history is off, when the data layer could not be opened."""
 
     @property
     def ready(self) -> bool:
-        """True once the store is open."""
+        """True once the data layer is open."""
         return self._store is not None
 
+    @property
+    def store(self) -> DataLayer | None:
+        """The data layer in use, once open (None before, or when it failed to open)."""
+        return self._store
+
     async def start(self) -> None:
-        """Open the store in the background and start writing."""
+        """Open the data layer in the background and start writing."""
         self._task = asyncio.create_task(self._run(), name="lightchat-history")
 
     async def wait_ready(self) -> bool:
-        """Wait until the store is open (or failed to open); True if it is usable."""
+        """Wait until the data layer is open (or failed to open); True if it is usable."""
         await self._ready.wait()
         return self._store is not None
 
     async def close(self) -> None:
-        """Write what is pending, then close the store."""
+        """Write what is pending, then close the data layer."""
         if self._store is not None:
             await self.flush()
         if self._task is not None:
             self._task.cancel()
             await asyncio.wait([self._task])
         if self._store is not None:
-            await self._store.close()
-            self._store = None
+            store, self._store = self._store, None
+            try:
+                await store.close()
+            except Exception as exc:  # shutting down: say so, and let the rest shut down
+                logger.error("Could not close the chat history's data layer", exc_info=exc)
 
     async def flush(self) -> None:
         """Wait until everything observed so far is written."""
         if self._store is None and not self._ready.is_set():
             await self._ready.wait()
-        if self._store is not None:
-            await self._idle.wait()
+        if self._store is not None and not self._idle.is_set():
+            self._flushers += 1
+            self._hurry.set()
+            try:
+                await self._idle.wait()
+            finally:
+                self._flushers -= 1
 
     async def catch_up(self, limit: float = 0.25) -> None:
         """Let pending writes land, for at most ``limit`` seconds.
@@ -242,51 +300,137 @@ class History:
         self._idle.clear()
         self._wake.set()
 
-    async def _run(self) -> None:
+    async def _open(self) -> bool:
         try:
             # Imported here, in a thread, to keep start-up fast (see the module docstring).
             module = await asyncio.to_thread(importlib.import_module, "lightchat.store")
             self._module = module
-            self.url = self.url or module.default_database_url(Path(self.app_dir))
-            self._store = await module.SQLStore.open(self.url)
+            if self.data_layer is not None:
+                store: DataLayer = await _made_data_layer(self.data_layer, module)
+            else:
+                self.url = self.url or module.default_database_url(Path(self.app_dir))
+                store = await module.SQLStore.open(self.url)
+            self._batches = store if isinstance(store, module.BatchWriter) else None
+            self._store = store
         except Exception as exc:  # history is optional: the chat works without it
-            logger.error("Chat history is off: could not open %s", self.url, exc_info=exc)
+            if self.data_layer is not None:
+                name = getattr(self.data_layer, "__qualname__", repr(self.data_layer))
+                where = f"the @data_layer function {name}() failed: {exc}"
+            else:
+                where = f"could not open {self.url}"
+            logger.error("Chat history is off: %s", where, exc_info=exc)
             self.failed = exc
             self._pending.clear()
             self._fields.clear()
             self._idle.set()
-            return
+            return False
         finally:
             self._ready.set()
+        return True
+
+    async def _run(self) -> None:
+        if not await self._open():
+            return
+        loop = asyncio.get_running_loop()
         while True:
             await self._wake.wait()
+            if not self._flushers:  # let more states gather (see the module docstring)
+                timer = loop.call_later(WRITE_DELAY_S, self._hurry.set)
+                await self._hurry.wait()
+                timer.cancel()
+                self._hurry.clear()
             self._wake.clear()
-            while self._pending or self._fields:
-                batch, self._pending = self._pending, {}
-                for key, item in batch.items():
-                    await self._write(key, item)
+            batch, self._pending = self._pending, {}
+            fields, self._fields = self._fields, {}
+            try:
+                await self._write_batch(batch)
                 # After the items: the thread exists by then, if the run showed anything.
-                fields, self._fields = self._fields, {}
                 for thread, (tags, metadata) in fields.items():
                     await self._write_fields(thread, tags, metadata)
-            self._idle.set()
+            except Exception as exc:  # the writer must live on: only this batch is lost
+                logger.error("Could not save to chat history", exc_info=exc)
+            if not (self._pending or self._fields):
+                self._idle.set()
 
-    async def _write(self, key: _Key, item: Item | None) -> None:
+    async def _write_batch(self, batch: dict[_Key, Item | None]) -> None:
+        """Write what the chats showed since the last batch, in the order it was noted.
+
+        With a data layer that writes many steps at once (``BatchWriter``), the messages
+        and steps go in transactions of up to ``MAX_BATCH``; a removal writes those noted
+        before it first, so the order holds.
+        """
+        module = self._module
+        assert module is not None
+        records: list[tuple[_Key, StepRecord]] = []
+        for key, item in batch.items():
+            owner, thread_id, _ = key
+            if item is None:
+                await self._write_records(records)
+                records = []
+                await self._remove(key)
+            elif await self._known(owner, thread_id):
+                records.append((key, module.record_from_item(item, thread_id)))
+        await self._write_records(records)
+
+    async def _write_records(self, records: list[tuple[_Key, StepRecord]]) -> None:
+        store = self._store
+        assert store is not None
+        for start in range(0, len(records), MAX_BATCH):
+            chunk = records[start : start + MAX_BATCH]
+            if self._batches is not None and len(chunk) > 1:
+                try:
+                    # The threads were checked to be their owners' (``_known``).
+                    await self._batches.upsert_steps([record for _, record in chunk], owner=None)
+                    continue
+                except Exception:  # one bad step fails them all: write one by one, below
+                    logger.debug("A batch of %d steps failed; writing them one by one", len(chunk))
+            for (owner, thread_id, _), record in chunk:
+                try:
+                    await store.upsert_step(record, owner=owner)
+                except Exception as exc:  # a failed write is logged; the chat itself goes on
+                    logger.error(
+                        "Could not save to chat history (thread %s)", thread_id, exc_info=exc
+                    )
+
+    async def _known(self, owner: str, thread_id: str) -> bool:
+        """Make sure the owner's thread exists (creating it); False if it cannot be."""
         store, module = self._store, self._module
         assert store is not None
         assert module is not None
-        owner, thread_id, item_id = key
+        thread = (owner, thread_id)
+        if thread in self._threads:
+            return True
         try:
-            if item is None:
-                await store.delete_step(item_id, owner=owner)
-                return
-            if (owner, thread_id) not in self._threads:
+            try:
+                await store.create_thread(owner, thread_id=thread_id)
+            except module.ConflictError:  # a chat reopened from history: it is there
                 if await store.get_thread(thread_id, owner=owner) is None:
-                    await store.create_thread(owner, thread_id=thread_id)
-                self._threads.add((owner, thread_id))
-            await store.upsert_step(module.record_from_item(item, thread_id), owner=owner)
+                    raise
         except Exception as exc:  # a failed write is logged; the chat itself goes on
             logger.error("Could not save to chat history (thread %s)", thread_id, exc_info=exc)
+            return False
+        self._threads.add(thread)
+        return True
+
+    async def _remove(self, key: _Key) -> None:
+        store = self._store
+        assert store is not None
+        owner, thread_id, item_id = key
+        try:
+            keys = await store.delete_step(item_id, owner=owner)
+        except Exception as exc:  # a failed write is logged; the chat itself goes on
+            logger.error("Could not save to chat history (thread %s)", thread_id, exc_info=exc)
+            return
+        await self._delete_files(keys, thread_id)
+
+    async def _delete_files(self, keys: list[str], thread_id: str) -> None:
+        """Delete the files of deleted elements (after their rows: a file deleted first
+        would be lost if deleting the rows failed)."""
+        for key in keys:
+            try:
+                await self.files.delete(key)
+            except Exception as exc:  # the rows are gone; a stray file is only logged
+                logger.error("Could not delete file %s of thread %s", key, thread_id, exc_info=exc)
 
     async def _write_fields(
         self, thread: _Thread, tags: list[str] | None, metadata: dict[str, Any]
@@ -314,6 +458,8 @@ class History:
         """The owner's named threads, most recent first (including what is being written).
 
         ``search`` keeps the threads whose name or content holds that text (any case).
+        A data layer that fails is logged and lists nothing: the sidebar is on every chat
+        page, and the chat must work without it.
         """
         if not await self.wait_ready():
             return []
@@ -322,7 +468,11 @@ class History:
             return []
         module = self._module
         filters = module.ThreadFilter(search=search) if search and search.strip() else None
-        page = await self._store.list_threads(owner, module.Pagination(first=first), filters)
+        try:
+            page = await self._store.list_threads(owner, module.Pagination(first=first), filters)
+        except Exception as exc:  # see the docstring
+            logger.error("Could not list the chats of the history", exc_info=exc)
+            return []
         return [_link(thread) for thread in page.threads if thread.name]
 
     async def thread(self, thread_id: str, owner: str) -> ThreadLink | None:
@@ -335,46 +485,43 @@ class History:
 
     async def rename(self, thread_id: str, owner: str, name: str) -> ThreadLink | None:
         """Give a thread a name (see ``clean_name``); None if it is not the owner's."""
-        if not await self.wait_ready() or self._store is None or self._module is None:
+        if not await self.wait_ready() or self._store is None:
             return None
         await self.flush()
         try:
             renamed = await self._store.update_thread(thread_id, owner=owner, name=name)
-        except self._module.NotFoundError:
+        except LookupError:  # the store's NotFoundError
             return None
         return _link(renamed)
 
     async def delete(self, thread_id: str, owner: str) -> bool:
         """Delete a thread with its steps, elements, feedback and files; False if it is
         not the owner's. Close the chat's live session first, so nothing writes to it."""
-        if not await self.wait_ready() or self._store is None or self._module is None:
+        if not await self.wait_ready() or self._store is None:
             return False
         await self.flush()
         try:
             keys = await self._store.delete_thread(thread_id, owner=owner)
-        except self._module.NotFoundError:
+        except LookupError:  # the store's NotFoundError
             return False
         thread = (owner, thread_id)
         self._threads.discard(thread)
         self._fields_written.pop(thread, None)
-        # The element files go after the rows (a file deleted first would be lost if the
-        # delete failed). No file storage is wired to history yet; once uploads keep files
-        # (LocalFileStorage), the app sets ``history.files`` and they are deleted here.
-        for key in keys:
-            if self.files is None:
-                logger.warning("No file storage to delete %s of thread %s from", key, thread_id)
-                continue
-            try:
-                await self.files.delete(key)
-            except Exception as exc:  # the thread is gone; a stray file is only logged
-                logger.error("Could not delete file %s of thread %s", key, thread_id, exc_info=exc)
+        await self._delete_files(keys, thread_id)
         return True
 
     async def feedback(self, thread_id: str, owner: str) -> dict[str, Feedback]:
-        """The feedback given in a thread, by message id."""
+        """The feedback given in a thread, by message id.
+
+        A data layer that fails is logged and gives none: the chat page shows it.
+        """
         if not await self.wait_ready() or self._store is None:
             return {}
-        records = await self._store.list_feedback(thread_id, owner=owner)
+        try:
+            records = await self._store.list_feedback(thread_id, owner=owner)
+        except Exception as exc:  # see the docstring
+            logger.error("Could not read the feedback of thread %s", thread_id, exc_info=exc)
+            return {}
         return {step_id: _feedback(record) for step_id, record in records.items()}
 
     async def give_feedback(
@@ -425,6 +572,21 @@ class History:
         assert self._module is not None
         convert: Callable[[Any], MessageData | StepData] = self._module.item_from_record
         return [convert(step) for step in stored.steps]
+
+
+async def _made_data_layer(factory: Callable[[], Any], module: ModuleType) -> DataLayer:
+    """What the app's ``@data_layer`` function returns, if it is a data layer."""
+    made = factory()
+    if inspect.isawaitable(made):
+        made = await made
+    missing: list[str] = module.missing_operations(made)
+    if missing:
+        raise ConfigError(
+            f"it returned {type(made).__name__}, which is not a data layer: it has no "
+            f"{', '.join(missing)}. Return an object with the methods of "
+            "lightchat.store.DataLayer, e.g. a SQLStore or a MemoryStore."
+        )
+    return cast("DataLayer", made)
 
 
 def _link(thread: ThreadRecord) -> ThreadLink:

@@ -24,6 +24,11 @@ _ARITY: dict[str, tuple[int, int]] = {
     "on_stop": (0, 0),
     "on_chat_resume": (0, 1),
     "action_callback": (0, 1),
+    "set_starters": (0, 2),
+    "set_starter_categories": (0, 2),
+    "set_chat_profiles": (0, 2),
+    "on_settings_update": (0, 1),
+    "data_layer": (0, 0),
 }
 
 _EXAMPLES: dict[str, str] = {
@@ -33,6 +38,15 @@ _EXAMPLES: dict[str, str] = {
     "on_stop": "async def stopped(): ...",
     "on_chat_resume": "async def resume(thread: dict): ...",
     "action_callback": "async def on_action(action: cl.Action): ...",
+    "set_starters": "async def starters(user=None, language=None): return [cl.Starter(...)]",
+    "set_starter_categories": (
+        "async def categories(user=None, language=None): return [cl.StarterCategory(...)]"
+    ),
+    "set_chat_profiles": (
+        "async def profiles(user=None, language=None): return [cl.ChatProfile(...)]"
+    ),
+    "on_settings_update": "async def settings_changed(settings: dict): ...",
+    "data_layer": "def get_data_layer(): return MyDataLayer()",
 }
 
 
@@ -103,6 +117,39 @@ class Registry:
         """
         return self._register("on_chat_resume", func)
 
+    def set_starters(self, func: F) -> F:
+        """Give an empty chat its starters: buttons that send a first message for the user.
+
+        The function returns a list of ``Starter``; it may take the user and the browser's
+        language (e.g. ``"en-US"``)::
+
+            @cl.set_starters
+            async def starters(user=None, language=None):
+                return [cl.Starter(label="Plan a trip", message="Plan a weekend in Lisbon.")]
+        """
+        return self._register("set_starters", func)
+
+    def set_starter_categories(self, func: F) -> F:
+        """Give an empty chat groups of starters: returns a list of ``StarterCategory``,
+        each a button that shows or hides its starters. Takes what ``set_starters`` takes."""
+        return self._register("set_starter_categories", func)
+
+    def set_chat_profiles(self, func: F) -> F:
+        """Offer chat profiles: returns a list of ``ChatProfile``; may take the user and
+        the browser's language. The chosen profile's name is in
+        ``user_session.get("chat_profile")``; switching profile starts a new chat::
+
+            @cl.set_chat_profiles
+            async def profiles(user=None, language=None):
+                return [cl.ChatProfile(name="Quick", markdown_description="Short answers.")]
+        """
+        return self._register("set_chat_profiles", func)
+
+    def on_settings_update(self, func: F) -> F:
+        """Run when the user confirms new chat settings; receives them all as a dict
+        (also in ``user_session["chat_settings"]``)."""
+        return self._register("on_settings_update", func)
+
     def action_callback(self, name: str) -> Callable[[F], F]:
         """Run when the user clicks an action named ``name``; receives the ``Action``.
 
@@ -121,6 +168,20 @@ class Registry:
             return self._register("action_callback", func, key=f"action:{name}")
 
         return register
+
+    def data_layer(self, func: F) -> F:
+        """Keep the history in the app's own data layer instead of lightchat's SQL store.
+
+        Decorates a function without arguments (``def`` or ``async def``) that returns the
+        data layer: an object with the methods of ``lightchat.store.DataLayer``, such as a
+        ``SQLStore``, a ``MemoryStore`` or a class of the app's own. It is called once, when
+        the app starts serving::
+
+            @cl.data_layer
+            def get_data_layer():
+                return MyDataLayer(dsn="...")
+        """
+        return self._register("data_layer", func)
 
 
 async def invoke(func: Callable[..., Any], *args: Any) -> Any:

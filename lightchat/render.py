@@ -16,26 +16,33 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, PackageLoader, TemplateNotFound, select_autoescape
 from markupsafe import Markup
 
 from lightchat.config import Settings
 from lightchat.events import (
+    CommandData,
+    ComposerEvent,
     ElementData,
     Entry,
     MessageData,
     MessageEvent,
+    Mode,
     RemoveEvent,
     RunEvent,
+    SettingsEvent,
+    SidebarEvent,
     StepData,
     StepEvent,
     TokenEvent,
 )
 from lightchat.history import MAX_COMMENT_CHARS, MAX_NAME_CHARS, MAX_SEARCH_CHARS
 from lightchat.markdown import highlight_code, render_markdown, render_split
+from lightchat.starters import icon_url
 from lightchat.transcript import Item, Transcript
 
 
@@ -82,6 +89,12 @@ def step_input_html(step: StepData) -> Markup:
         except ValueError:
             language = None
     return Markup(highlight_code(step.input, language))
+
+
+def markdown_html(text: str) -> Markup:
+    """App-written markdown (a chat profile's description) as HTML, through the safe
+    renderer."""
+    return Markup(render_markdown(text))
 
 
 def element_src(element: ElementData, chat_url: str) -> str:
@@ -185,6 +198,8 @@ class Renderer:
             element_text_html=element_text_html,
             element_json=element_json,
             file_size=file_size,
+            markdown_html=markdown_html,
+            icon_url=icon_url,
             feedback_on=False,
             max_comment_chars=MAX_COMMENT_CHARS,
             max_name_chars=MAX_NAME_CHARS,
@@ -192,10 +207,13 @@ class Renderer:
         )
         # One URL path segment: ids may hold "/", "?" or "#" (an app chooses message ids).
         self.env.filters["segment"] = lambda value: quote(str(value), safe="")
+        self.env.globals["custom_html"] = self.custom_html
+        self._custom: Environment | None = None
         self._message = self.env.get_template("_message.html")
         self._step = self.env.get_template("_step.html")
         self._controls = self.env.get_template("_controls.html")
         self._side = self.env.get_template("_side.html")
+        self._settings_button = self.env.get_template("_settings_button.html")
 
     @property
     def feedback(self) -> bool:
@@ -243,9 +261,50 @@ class Renderer:
         something), and "Stop" while a run is going."""
         return self._controls.render(running=running, asking=asking, chat_url=chat_url)
 
+    def custom_html(self, element: ElementData, chat_url: str) -> Markup:
+        """A ``CustomElement`` drawn by the app's template ``elements/<name>.html``."""
+        if self._custom is None:
+            folder = Path(self.settings.app_dir, "elements")
+            self._custom = Environment(
+                loader=FileSystemLoader(folder),
+                autoescape=select_autoescape(default=True, default_for_string=True),
+                trim_blocks=True,
+                lstrip_blocks=True,
+            )
+        try:
+            template = self._custom.get_template(f"{element.name}.html")
+        except TemplateNotFound:
+            return Markup(
+                '<p class="lc-hint">No template elements/{}.html for this element.</p>'
+            ).format(element.name)
+        segment = quote(element.id, safe="")
+        return Markup(
+            template.render(
+                props=element_json(element),
+                element_id=element.id,
+                chat_url=chat_url,
+                action_url=f"{chat_url}/elements/{segment}/actions",
+                message_url=f"{chat_url}/messages",
+            )
+        )
+
+    def composer_extras(self, commands: list[CommandData], modes: list[Mode]) -> str:
+        """The composer's command picker and mode pickers."""
+        template = self.env.get_template("_composer_extras.html")
+        return template.render(commands=commands, modes=modes)
+
+    def sidebar(self, sidebar: SidebarEvent | None, chat_url: str) -> str:
+        """The side panel as the app set it (empty when closed)."""
+        template = self.env.get_template("_sidebar.html")
+        return template.render(sidebar=sidebar, chat_url=chat_url)
+
     def side_panel(self, element: ElementData, chat_url: str) -> str:
         """The side panel showing one element."""
         return self._side.render(element=element, chat_url=chat_url)
+
+    def settings_button(self, chat_url: str) -> str:
+        """The header's "Settings" button, for a chat that has settings."""
+        return self._settings_button.render(chat_url=chat_url)
 
 
 @dataclass(slots=True)
@@ -279,6 +338,11 @@ class StreamView:
         }
         self._dirty: set[str] = set()
         self._asking = transcript.asking is not None
+        # The page shows what an empty chat offers (#lc-start) until the first user message.
+        self._start_shown = not any(
+            isinstance(item, MessageData) and item.type == "user_message"
+            for item in transcript.items.values()
+        )
 
     def feed(self, entries: list[Entry], now: float) -> list[Chunk]:
         """The events to send for new log entries (and any re-render now due)."""
@@ -339,6 +403,9 @@ class StreamView:
                 ops.append(Chunk(_partial(f"msg-{message.id}", "outerMorph", html_), None, seq))
             else:
                 ops.append(Chunk(_partial("lc-log", "beforeend", html_), None, seq))
+                if message.type == "user_message" and self._start_shown:
+                    self._start_shown = False
+                    ops.append(Chunk(_partial("lc-start", "delete"), None, seq))
             self._dirty.discard(message.id)
             if message.streaming:
                 # The partial rendered the content so far in one shot; continue from there.
@@ -391,6 +458,21 @@ class StreamView:
         if isinstance(event, RunEvent):
             transcript.apply(entry)
             ops.append(self._controls(seq))
+            return
+        if isinstance(event, ComposerEvent):
+            transcript.apply(entry)
+            extras = self.renderer.composer_extras(event.commands, event.modes)
+            ops.append(Chunk(_partial("lc-composer-extras", "innerHTML", extras), None, seq))
+            return
+        if isinstance(event, SidebarEvent):
+            transcript.apply(entry)
+            panel = self.renderer.sidebar(transcript.sidebar, self.chat_url)
+            ops.append(Chunk(_partial("lc-side", "innerHTML", panel), None, seq))
+            return
+        if isinstance(event, SettingsEvent):
+            transcript.apply(entry)
+            button = self.renderer.settings_button(self.chat_url) if event.widgets else ""
+            ops.append(Chunk(_partial("lc-settings", "innerHTML", button), None, seq))
 
     def _controls(self, seq: int) -> Chunk:
         running = self.transcript.running

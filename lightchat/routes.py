@@ -3,7 +3,8 @@
 Every chat URL checks that the chat belongs to the browser asking (see ``lightchat.web``).
 HTMX requests (``HX-Request``) get fragments or 204; plain form posts (no JavaScript) get a
 303 to the chat page once the answer is complete. The history's endpoints (search, rename,
-delete, feedback, export) are in ``lightchat.routes_history``.
+delete, feedback, export) are in ``lightchat.routes_history``; chat profiles, starters and
+chat settings in ``lightchat.routes_start``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlencode
 
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
@@ -22,6 +25,7 @@ from starlette.staticfiles import StaticFiles
 
 from lightchat.identity import COOKIE
 from lightchat.render import StreamView
+from lightchat.routes_env import env_form, env_of, save_env
 from lightchat.routes_history import (
     delete,
     delete_form,
@@ -38,11 +42,13 @@ from lightchat.routes_rich import (
     answer_files,
     click,
     composer_accept,
+    element_action,
     element_file,
     element_view,
     form_files,
     keep_uploads,
 )
+from lightchat.routes_start import chosen_profile, save_settings, settings_form, start_context
 from lightchat.session import ChatSession
 from lightchat.sse import CLOSING, PING_SECONDS, Encoder, event_stream
 from lightchat.transcript import Transcript
@@ -69,8 +75,21 @@ async def new_chat(request: Request) -> Response:
     cookie = None
     if owner is None:
         owner, cookie = found.identity.new()
-    session = found.chats.create(owner)
-    response = RedirectResponse(chat_url(request, session.id), status_code=303)
+    env: dict[str, str] | None = {}
+    if found.settings.user_env:
+        env = env_of(request, owner)
+    if env is None:
+        # The app needs the user's keys first; the form comes back here with the query.
+        query = request.url.query
+        response = RedirectResponse(f"{base(request)}/env{'?' + query if query else ''}", 303)
+    else:
+        session = found.chats.create(owner, profile=await chosen_profile(request))
+        session.data["env"] = env  # before on_chat_start runs: it starts on the next turn
+        url = chat_url(request, session.id)
+        prompt = request.query_params.get("prompt")
+        if prompt:
+            url += "?" + urlencode({"prompt": prompt[: found.settings.max_message_chars]})
+        response = RedirectResponse(url, status_code=303)
     if cookie is not None:
         response.set_cookie(
             COOKIE,
@@ -102,8 +121,10 @@ async def chat_page(request: Request) -> Response:
         chat_url=chat_url(request, session.id),
         history=history is not None,
         read_only=session.read_only,
+        prompt=request.query_params.get("prompt", "")[: found.settings.max_message_chars],
         feedback=given,
         **await sidebar(request, session.owner, session.id, wait=False),
+        **await start_context(request, session, transcript),
     )
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
@@ -182,6 +203,10 @@ async def post_message(request: Request) -> Response:
                 f"{settings.max_message_chars:,}. Shorten it and send again.",
             )
         try:
+            content, command, modes = composer_choices(session, form, content)
+        except ValueError as exc:
+            return problem(request, 400, str(exc))
+        try:
             elements = await keep_uploads(
                 session,
                 uploads,
@@ -193,9 +218,41 @@ async def post_message(request: Request) -> Response:
             return problem(request, 400, str(exc))
     finally:
         await form.close()  # uploads are spooled to temporary files until kept
-    session.send_user_message(content, elements=elements)
+    session.send_user_message(content, elements=elements, command=command, modes=modes)
     await _settle_without_js(request, session)
     return after_post(request, session)
+
+
+def composer_choices(
+    session: ChatSession, form: FormData, content: str
+) -> tuple[str, str | None, dict[str, str]]:
+    """The command and modes a message was sent with, checked against what the chat offers.
+
+    A message starting with ``/name`` picks the command ``name`` (how it is typed without
+    JavaScript); the command's name is then taken out of the text. Raises ``ValueError``
+    with a message for the user.
+    """
+    offered = {command.id for command in session.transcript.commands}
+    raw = form.get("command")
+    command = raw if isinstance(raw, str) and raw else None
+    if command is None and content.startswith("/"):
+        word, _, rest = content[1:].partition(" ")
+        if word in offered:
+            command, content = word, rest.lstrip()
+    if command is not None and command not in offered:
+        raise ValueError(f"There is no command {command!r} in this chat.")
+    modes: dict[str, str] = {}
+    for mode in session.transcript.modes:
+        value = form.get(f"mode:{mode.id}")
+        default = mode.get_default_option()
+        if not isinstance(value, str) or not value:
+            if default is not None:
+                modes[mode.id] = default.id
+            continue
+        if mode.get_option_by_id(value) is None:
+            raise ValueError(f"{value!r} is not a choice of {mode.name}.")
+        modes[mode.id] = value
+    return content, command, modes
 
 
 async def edit_message(request: Request) -> Response:
@@ -269,12 +326,17 @@ def routes() -> list[BaseRoute]:
         Route(f"{chat}/events", chat_events, methods=["GET"], name="events"),
         Route(f"{chat}/messages", post_message, methods=["POST"], name="messages"),
         Route(f"{chat}/stop", stop, methods=["POST"], name="stop"),
+        Route(f"{chat}/settings", settings_form, methods=["GET"], name="settings_form"),
+        Route(f"{chat}/settings", save_settings, methods=["POST"], name="settings"),
         Route(f"{chat}/messages/{{message_id:str}}/edit", edit_message, methods=["POST"]),
         Route(f"{chat}/messages/{{message_id:str}}/regenerate", regenerate, methods=["POST"]),
         Route(f"{chat}/actions/{{action_id:str}}", click, methods=["POST"], name="action"),
         Route(f"{chat}/asks/{{message_id:str}}/files", answer_files, methods=["POST"]),
         Route(f"{chat}/elements/{{element_id:str}}", element_file, methods=["GET"]),
         Route(f"{chat}/elements/{{element_id:str}}/view", element_view, methods=["GET"]),
+        Route(f"{chat}/elements/{{element_id:str}}/actions", element_action, methods=["POST"]),
+        Route("/env", env_form, methods=["GET"], name="env"),
+        Route("/env", save_env, methods=["POST"]),
         Route("/history", history_page, methods=["GET"], name="history"),
         Route(f"{chat}/rename", rename_form, methods=["GET"], name="rename_form"),
         Route(f"{chat}/rename", rename, methods=["POST"], name="rename"),

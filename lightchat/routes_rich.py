@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import mimetypes
 from collections.abc import AsyncIterator
 from urllib.parse import quote
@@ -178,6 +179,31 @@ async def click(request: Request) -> Response:
         return problem(request, 409, "This past chat is read-only.")
     try:
         done = session.click(request.path_params["action_id"])
+    except LookupError as exc:
+        return problem(request, 404, str(exc))
+    await _wait_without_js(request, session, done)
+    return after_post(request, session)
+
+
+async def element_action(request: Request) -> Response:
+    """A custom element called an action: form fields ``name`` and ``payload`` (JSON)."""
+    session = await chat_or_404(request)
+    if session.read_only:
+        return problem(request, 409, "This past chat is read-only.")
+    form = await read_form(request)
+    name = form.get("name")
+    raw = form.get("payload") or "{}"
+    await form.close()
+    if not isinstance(name, str) or not name or not isinstance(raw, str):
+        return problem(request, 400, "Name the action to call (a form field 'name').")
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        return problem(request, 400, "The action's payload must be JSON.")
+    if not isinstance(payload, dict):
+        return problem(request, 400, "The action's payload must be a JSON object.")
+    try:
+        done = session.call_action(request.path_params["element_id"], name, payload)
     except LookupError as exc:
         return problem(request, 404, str(exc))
     await _wait_without_js(request, session, done)

@@ -31,14 +31,18 @@ from lightchat.errors import ConfigError, NoSessionError, SessionClosedError
 from lightchat.events import (
     ActionData,
     AskKind,
+    CommandData,
+    ComposerEvent,
     ElementData,
     Entry,
     Event,
     MessageData,
     MessageEvent,
+    Mode,
     RemoveEvent,
     RunEvent,
     SettingsEvent,
+    SidebarEvent,
     StepData,
     StepEvent,
     StepStatus,
@@ -246,11 +250,33 @@ class ChatSession:
         return True
 
     def element(self, element_id: str) -> ElementData | None:
-        """An element shown in this chat, by id."""
+        """An element shown in this chat (in a message or the side panel), by id."""
         holder = self.transcript.holder(element_id)
         if holder is None:
-            return None
+            return self.transcript.sidebar_element(element_id)
         return next((e for e in holder.elements if e.id == element_id), None)
+
+    def set_composer(
+        self, commands: list[CommandData] | None = None, modes: list[Mode] | None = None
+    ) -> None:
+        """Give the composer its commands and mode pickers (None: keep what it has)."""
+        shown = self.transcript
+        self.emit(
+            ComposerEvent(
+                shown.commands if commands is None else commands,
+                shown.modes if modes is None else modes,
+            )
+        )
+
+    def set_sidebar(self, title: str | None, elements: list[ElementData] | None) -> None:
+        """Show elements in the side panel (None: keep; no elements: close it)."""
+        shown = self.transcript.sidebar
+        self.emit(
+            SidebarEvent(
+                (shown.title if shown else "") if title is None else title,
+                (list(shown.elements) if shown else []) if elements is None else elements,
+            )
+        )
 
     async def keep_file(self, data: bytes, *, name: str, mime: str) -> StoredFile:
         """Store an element's bytes in the app's file storage."""
@@ -342,7 +368,12 @@ class ChatSession:
         return self._enqueue("on_chat_resume", thread)
 
     def send_user_message(
-        self, content: str, author: str = "You", elements: list[ElementData] | None = None
+        self,
+        content: str,
+        author: str = "You",
+        elements: list[ElementData] | None = None,
+        command: str | None = None,
+        modes: dict[str, str] | None = None,
     ) -> asyncio.Future[None]:
         """Show the user's message at once; it answers the open question (``AskUserMessage``)
         if there is one, else ``on_message`` runs with it (in turn)."""
@@ -352,6 +383,8 @@ class ChatSession:
             type="user_message",
             content=content,
             elements=list(elements or []),
+            command=command,
+            modes=dict(modes or {}),
         )
         self.emit(MessageEvent(data))
         pending = self._open_ask(None, "text")
@@ -422,6 +455,23 @@ class ChatSession:
         hook = f"action:{action.name}"
         if hook not in self.registry.callbacks:
             raise LookupError(f"No callback handles the action {action.name!r}.")
+        return self._enqueue(hook, self._action_factory(action, holder.id))
+
+    def call_action(
+        self, element_id: str, name: str, payload: dict[str, Any]
+    ) -> asyncio.Future[None]:
+        """A custom element called the ``@action_callback(name)`` (in turn, like a click).
+
+        Raises ``LookupError`` (with a message for the user) when the element is gone or
+        no callback handles the name.
+        """
+        holder = self.transcript.holder(element_id)
+        if holder is None:
+            raise LookupError("This element is no longer in the chat.")
+        hook = f"action:{name}"
+        if hook not in self.registry.callbacks:
+            raise LookupError(f"No callback handles the action {name!r}.")
+        action = ActionData(id=new_id(), name=name, label=name, payload=payload)
         return self._enqueue(hook, self._action_factory(action, holder.id))
 
     def file_question(self, message_id: str) -> MessageData | None:
@@ -670,6 +720,11 @@ class Chats:
         self.bus.discard(thread_id)
         session = self._new(owner, thread_id)
         session.restore(items)
+        # The chat goes on with the profile and settings it had (kept in its metadata).
+        metadata = thread.get("metadata") or {}
+        for key in ("chat_profile", "chat_settings"):
+            if key in metadata:
+                session.data[key] = metadata[key]
         if "on_chat_resume" in self.registry.callbacks:
             session.resume(thread)
         else:

@@ -12,12 +12,17 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from lightchat.events import (
+    CommandData,
+    ComposerEvent,
+    ElementData,
     Entry,
     Event,
     MessageData,
     MessageEvent,
+    Mode,
     RemoveEvent,
     RunEvent,
+    SidebarEvent,
     StepData,
     StepEvent,
     TokenEvent,
@@ -29,12 +34,15 @@ Item = MessageData | StepData
 class Transcript:
     """The messages and steps of a chat, in order, after the events applied so far."""
 
-    __slots__ = ("items", "running", "seq")
+    __slots__ = ("commands", "items", "modes", "running", "seq", "sidebar")
 
     def __init__(self) -> None:
         self.items: dict[str, Item] = {}
         self.running = False
         self.seq = 0
+        self.commands: list[CommandData] = []
+        self.modes: list[Mode] = []
+        self.sidebar: SidebarEvent | None = None
 
     @classmethod
     def from_entries(cls, entries: Iterable[Entry]) -> Transcript:
@@ -72,6 +80,10 @@ class Transcript:
             return None
         if isinstance(event, RunEvent):
             self.running = event.running
+        elif isinstance(event, ComposerEvent):
+            self.commands, self.modes = event.commands, event.modes
+        elif isinstance(event, SidebarEvent):
+            self.sidebar = event  # with no elements the panel is closed; the title stays
         return None
 
     def descendants(self, step_id: str) -> list[str]:
@@ -105,6 +117,12 @@ class Transcript:
             for item in self.items.values()
             if isinstance(item, StepData) and item.parent_id == step_id
         ]
+
+    def sidebar_element(self, element_id: str) -> ElementData | None:
+        """An element the side panel shows (``ElementSidebar``), by id."""
+        if self.sidebar is None:
+            return None
+        return next((e for e in self.sidebar.elements if e.id == element_id), None)
 
     def holder(self, part_id: str) -> MessageData | None:
         """The message that shows an element or an action with this id."""

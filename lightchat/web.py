@@ -11,7 +11,7 @@ two says so with ``Vary: HX-Request``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from starlette.datastructures import FormData
@@ -42,6 +42,8 @@ class Services:
     renderer: Renderer
     identity: BrowserIdentity
     history: History | None
+    user_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    """The keys each browser gave (``Settings.user_env``), in memory only."""
 
 
 def services(request: Request) -> Services:

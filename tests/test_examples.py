@@ -138,3 +138,25 @@ async def test_the_rich_example_asks_a_name_then_answers_with_buttons(tmp_path: 
     kinds = sorted(e.kind for m in shown if hasattr(m, "elements") for e in m.elements)
     assert kinds == ["file", "image", "tasklist", "text", "text"]
     assert all(a.label in ("Shout", "Done") for m in shown for a in getattr(m, "actions", []))
+
+
+@pytest.mark.usefixtures("isolated_import")
+@pytest.mark.anyio
+async def test_the_start_helpers_example_offers_profiles_starters_and_settings() -> None:
+    app = load_app(str(EXAMPLES / "07_start_helpers.py"))
+    profiles = await app.callbacks["set_chat_profiles"]()
+    assert [(p.name, p.default) for p in profiles] == [("Quick", True), ("Thorough", False)]
+    assert [s.label for s in await app.callbacks["set_starters"]()] == [
+        "Why is the sky blue?",
+        "Vector databases",
+    ]
+    session = new_session(app)
+    session.data["chat_profile"] = "Quick"
+    async with asyncio.timeout(WAIT_S):
+        await session.start()
+        assert session.data["chat_settings"] == {"style": "plain", "speed": 60, "stream": True}
+        await session.update_settings({"speed": 200, "stream": False})
+        await session.send_user_message("Why is the sky blue?")
+    answers = contents(await events_of(session))
+    assert answers[0] == "Settings saved: style **plain**, streaming off at 200 tokens per second."
+    assert answers[1].endswith("_Pick the Thorough profile for the whole answer._")

@@ -13,6 +13,7 @@ from lightchat.bus import MemoryBus
 from lightchat.events import Entry
 from lightchat.history import History, ThreadLink, recency_groups, thread_dict
 from lightchat.session import Chats, ChatSession
+from lightchat.store import StepRecord
 
 pytestmark = pytest.mark.anyio
 
@@ -50,13 +51,20 @@ async def test_a_streamed_answer_is_saved_whole_without_a_write_per_token(tmp_pa
 
     history = await _history(tmp_path)
     chats = _chats(app, history)
-    original = history._write
+    store = history.store
+    assert store is not None
+    one, many = store.upsert_step, store.upsert_steps  # type: ignore[attr-defined]
 
-    async def counting(key: tuple[str, str, str], item: object) -> None:
-        writes.append(key[2])
-        await original(key, item)  # type: ignore[arg-type]
+    async def count_one(step: StepRecord, *, owner: str | None) -> None:
+        writes.append(step.id)
+        await one(step, owner=owner)
 
-    history._write = counting  # type: ignore[method-assign]
+    async def count_many(steps: list[StepRecord], *, owner: str | None) -> None:
+        writes.extend(step.id for step in steps)
+        await many(steps, owner=owner)
+
+    store.upsert_step = count_one  # type: ignore[method-assign]
+    store.upsert_steps = count_many  # type: ignore[attr-defined]
     try:
         async with asyncio.timeout(10):
             session = chats.create("browser-1")

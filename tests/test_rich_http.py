@@ -385,6 +385,35 @@ async def test_ask_file_limits_are_enforced_on_the_server(
         assert not stored.exists() or not any(p.is_file() for p in stored.rglob("*"))
 
 
+async def test_ask_file_takes_files_when_composer_uploads_are_off(tmp_path: Path) -> None:
+    # The body limit for uploads once followed the composer's setting only, so with
+    # attachments off every answer over 1 MB was refused before the question saw it.
+    app = LightChat(settings=settings(tmp_path, uploads=False))
+    received: list[Any] = []
+
+    @app.on_chat_start
+    async def start() -> None:
+        received.append(await cl.AskFileMessage(content="A file", max_size_mb=2).send())
+
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await wait_shown(site, client, url, lambda m: m.ask is not None)
+        page = (await client.get(url)).text
+        assert 'aria-label="Attach files"' not in page
+        form = re.search(r'action="([^"]+/asks/[0-9a-f]+/files)"', page)
+        assert form is not None
+        big = {"files": ("big.txt", b"x" * (1024 * 1024 + 1), "text/plain")}
+        # The composer still refuses files (and bodies over the plain limit).
+        refused = await client.post(f"{url}/messages", files=big, data={"content": "hi"})
+        assert refused.status_code == 413
+        response = await client.post(form.group(1), files=big, headers=HTMX)
+        assert response.status_code == 204
+        await site.idle(site.session(client, url))
+        (upload,) = received[0]
+        assert upload.size == 1024 * 1024 + 1
+
+
 async def test_composer_uploads_arrive_as_message_elements(tmp_path: Path) -> None:
     app = LightChat(settings=settings(tmp_path, upload_accept="image/*,.txt"))
     seen: list[Any] = []
@@ -735,3 +764,234 @@ async def test_hostile_text_in_edit_and_regenerate_forms_stays_text(tmp_path: Pa
             await Message(content="an answer", id=f"{text}-{i}").send()
 
     await assert_text_stays_text(tmp_path, build)
+
+
+# -- custom elements --------------------------------------------------------------------
+
+COUNTER = """\
+<div class="counter" data-count="{{ props.count }}">
+  <p>{{ props.label }}: {{ props.count }}</p>
+  <form method="post" action="{{ action_url }}">
+    <input type="hidden" name="name" value="increment">
+    <input type="hidden" name="payload" value='{"by": 2}'>
+    <button type="submit">Add two</button>
+  </form>
+  <form method="post" action="{{ message_url }}">
+    <input type="hidden" name="content" value="from the counter">
+    <button type="submit">Say hi</button>
+  </form>
+</div>
+"""
+
+
+async def test_a_custom_element_draws_props_calls_actions_and_sends_messages(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "elements").mkdir()
+    (tmp_path / "elements" / "Counter.html").write_text(COUNTER)
+    app = LightChat(settings=settings(tmp_path))
+    said: list[str] = []
+
+    @app.on_chat_start
+    async def start() -> None:
+        counter = cl.CustomElement(name="Counter", props={"count": 1, "label": "<b>Clicks</b>"})
+        cl.user_session.set("counter", counter)
+        await Message(content="A counter", elements=[counter]).send()
+
+    @app.action_callback("increment")
+    async def increment(action: cl.Action) -> None:
+        counter = cl.user_session.get("counter")
+        counter.props["count"] += action.payload["by"]
+        await counter.update()
+
+    @app.on_message
+    async def main(message: Message) -> None:
+        said.append(message.content)
+
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await site.idle(site.session(client, url))
+        page = (await client.get(url)).text
+        assert 'data-count="1"' in page
+        assert "&lt;b&gt;Clicks&lt;/b&gt;: 1" in page  # props are text
+        action = re.search(r'action="([^"]+/elements/[0-9a-f]+/actions)"', page)
+        assert action is not None
+        response = await client.post(
+            action.group(1), data={"name": "increment", "payload": '{"by": 2}'}
+        )
+        assert response.status_code == 303
+        assert 'data-count="3"' in (await client.get(url)).text
+        await client.post(f"{url}/messages", data={"content": "from the counter"})
+        assert said == ["from the counter"]
+        bad = await client.post(action.group(1), data={"name": "increment", "payload": "[1"})
+        assert bad.status_code == 400
+        unknown = await client.post(action.group(1), data={"name": "nope"}, headers=HTMX)
+        assert unknown.status_code == 404
+
+
+def test_a_custom_element_name_must_name_a_template() -> None:
+    with pytest.raises(cl.ConfigError, match="letters, digits"):
+        cl.CustomElement(name="../secrets")
+
+
+# -- user_env and ?prompt= --------------------------------------------------------------
+
+
+async def test_user_env_is_asked_once_per_browser_and_reaches_the_chat(tmp_path: Path) -> None:
+    app = LightChat(settings=settings(tmp_path, user_env="API_KEY, REGION"))
+    seen: list[Any] = []
+
+    @app.on_chat_start
+    async def start() -> None:
+        seen.append(cl.user_session.get("env"))
+
+    async with serve(app) as site:
+        client = site.browser()
+        first = await client.get("/?prompt=hi")
+        assert first.status_code == 303
+        assert first.headers["location"] == "/env?prompt=hi"
+        form = await client.get("/env?prompt=hi")
+        assert 'type="password" name="API_KEY"' in form.text
+        assert 'name="REGION"' in form.text
+        missing = await client.post("/env?prompt=hi", data={"API_KEY": "k"})
+        assert missing.status_code == 400
+        assert "REGION" in missing.text
+        saved = await client.post("/env?prompt=hi", data={"API_KEY": "k1", "REGION": "eu"})
+        assert saved.headers["location"] == "/?prompt=hi"
+        url = (await client.get("/?prompt=hi")).headers["location"]
+        assert url.endswith("?prompt=hi")
+        await site.idle(site.session(client, url.split("?")[0]))
+        assert seen == [{"API_KEY": "k1", "REGION": "eu"}]
+        # Another browser is asked again: the values are this browser's only.
+        other = site.browser()
+        assert (await other.get("/")).headers["location"] == "/env"
+
+
+async def test_prompt_fills_the_composer(tmp_path: Path) -> None:
+    app = LightChat(settings=settings(tmp_path))
+
+    @app.on_message
+    async def main(message: Message) -> None:
+        pass
+
+    async with serve(app) as site:
+        client = site.browser()
+        response = await client.get("/", params={"prompt": "Explain </textarea><b>x</b>"})
+        url = response.headers["location"]
+        page = (await client.get(url)).text
+        assert "autofocus>Explain &lt;/textarea&gt;&lt;b&gt;x&lt;/b&gt;</textarea>" in page
+
+
+# -- commands, modes and the side panel -------------------------------------------------
+
+
+def composer_app(tmp_path: Path) -> tuple[LightChat, list[Any]]:
+    app = LightChat(settings=settings(tmp_path))
+    received: list[Any] = []
+
+    @app.on_chat_start
+    async def start() -> None:
+        await cl.context.emitter.set_commands(
+            [
+                {"id": "Picture", "icon": "🖼", "description": "Draw it", "button": True},
+                {"id": "Search", "description": "Look it up", "persistent": True},
+            ]
+        )
+        await cl.context.emitter.set_modes(
+            [
+                cl.Mode(
+                    id="model",
+                    name="Model",
+                    options=[
+                        cl.ModeOption(id="small", name="Small"),
+                        cl.ModeOption(id="large", name="Large", default=True),
+                    ],
+                )
+            ]
+        )
+
+    @app.on_message
+    async def main(message: Message) -> None:
+        received.append((message.content, message.command, message.modes))
+
+    return app, received
+
+
+async def test_commands_and_modes_arrive_with_the_message(tmp_path: Path) -> None:
+    app, received = composer_app(tmp_path)
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await site.idle(site.session(client, url))
+        page = (await client.get(url)).text
+        assert '<select name="command" aria-label="Command"' in page
+        assert 'data-command="Picture"' in page
+        assert re.search(r'<option value="large" selected', page)
+        post = client.post
+        await post(f"{url}/messages", data={"content": "a cat", "command": "Picture"})
+        await post(f"{url}/messages", data={"content": "/Search the docs", "mode:model": "small"})
+        await post(f"{url}/messages", data={"content": "/Unknown stays text"})
+        assert received == [
+            ("a cat", "Picture", {"model": "large"}),
+            ("the docs", "Search", {"model": "small"}),
+            ("/Unknown stays text", None, {"model": "large"}),
+        ]
+        bad = await post(f"{url}/messages", data={"content": "x", "command": "Nope"}, headers=HTMX)
+        assert bad.status_code == 400
+        bad = await post(
+            f"{url}/messages", data={"content": "x", "mode:model": "huge"}, headers=HTMX
+        )
+        assert bad.status_code == 400
+        assert "not a choice of Model" in bad.text
+        assert len(received) == 3
+
+
+async def test_command_and_mode_labels_are_text(tmp_path: Path) -> None:
+    async def build(texts: list[str]) -> None:
+        await cl.context.emitter.set_commands(
+            [{"id": f"c{i}", "description": t, "button": True} for i, t in enumerate(texts)]
+        )
+        options = [cl.ModeOption(id=f"o{i}", name=t, description=t) for i, t in enumerate(texts)]
+        await cl.context.emitter.set_modes([cl.Mode(id="m", name=texts[0], options=options)])
+
+    async def extras(texts: list[str], folder: Path) -> Any:
+        app = LightChat(settings=settings(folder))
+
+        @app.on_chat_start
+        async def start() -> None:
+            await build(texts)
+
+        async with serve(app) as site:
+            client = site.browser()
+            url = await site.new_chat(client)
+            await site.idle(site.session(client, url))
+            page = (await client.get(url)).text
+            start = page.index('<div id="lc-composer-extras"')
+            return tag_structure(page[start : page.index('<div class="lc-compose-row">', start)])
+
+    hostile = await extras(list(PAYLOADS), tmp_path / "a")
+    assert hostile == await extras(["plain"] * len(PAYLOADS), tmp_path / "b")
+
+
+async def test_element_sidebar_opens_with_its_elements(tmp_path: Path) -> None:
+    app = LightChat(settings=settings(tmp_path))
+
+    @app.on_chat_start
+    async def start() -> None:
+        await cl.ElementSidebar.set_title("Sources")
+        await cl.ElementSidebar.set_elements(
+            [cl.Text(name="a.md", content="first source"), cl.File(name="b.txt", content=b"B")]
+        )
+
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await site.idle(site.session(client, url))
+        page = (await client.get(url)).text
+        side = page[page.index('<aside id="lc-side"') : page.index("</aside>")]
+        assert "Sources" in side
+        assert "first source" in side
+        link = re.search(r'href="([^"]+)" download="b.txt"', side)
+        assert link is not None
+        assert (await client.get(link.group(1))).content == b"B"

@@ -32,6 +32,7 @@ from lightchat.store import (
     ElementRecord,
     FeedbackRecord,
     InvalidCursorError,
+    MemoryStore,
     NotFoundError,
     Pagination,
     SQLStore,
@@ -47,6 +48,7 @@ from lightchat.store import (
     upgrade,
 )
 from lightchat.store.migrate import current_revision, downgrade, schema_differences
+from lightchat.store.migrations import runner
 from lightchat.store.records import UTCDateTime, utcnow
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(20)]
@@ -146,7 +148,15 @@ def message(kind: str = "user_message", content: str = "Hello", **fields: Any) -
     return MessageData(id=uuid.uuid4().hex, author=author, type=kind, content=content, **fields)  # type: ignore[arg-type]
 
 
-async def count(store: SQLStore, record: type[Any], **where: str) -> int:
+async def count(store: SQLStore | MemoryStore, record: type[Any], **where: str) -> int:
+    """How many rows of a table match ``where`` (also on a MemoryStore, for its tests)."""
+    if isinstance(store, MemoryStore):
+        rows = {
+            StepRecord: store._steps,
+            ElementRecord: store._elements,
+            FeedbackRecord: store._feedback,
+        }[record]
+        return sum(all(getattr(r, k) == v for k, v in where.items()) for r in rows.values())
     query = select(func.count()).select_from(record)
     for name, value in where.items():
         query = query.where(getattr(record, name) == value)
@@ -601,6 +611,84 @@ async def test_feedback_filter(store: SQLStore) -> None:
     assert await found(0) == [disliked.id]
 
 
+# -- many steps at once -----------------------------------------------------------------
+
+
+async def test_upsert_steps_writes_many_threads_in_one_call(store: SQLStore) -> None:
+    mine, theirs = owner_key(), owner_key()
+    first = await store.create_thread(mine)
+    second = await store.create_thread(mine)
+    third = await store.create_thread(theirs)
+    question = message(content="  Where is   Lisbon? ")
+    answer = message("assistant_message", "", streaming=True)
+    batch = [
+        record_from_item(question, first.id),
+        record_from_item(message(content="Hello"), third.id),
+        record_from_item(answer, first.id),
+        record_from_item(message(content="Second thread"), second.id),
+    ]
+    answer.content, answer.streaming = "In Portugal.", False
+    batch.append(record_from_item(answer, first.id))  # the same step again: its last state wins
+
+    await store.upsert_steps(batch, owner=None)
+
+    steps = await store.get_thread_steps(first.id, owner=mine)
+    assert [(s.id, s.output, s.streaming) for s in steps] == [
+        (question.id, "  Where is   Lisbon? ", False),
+        (answer.id, "In Portugal.", False),
+    ]
+    named = {
+        thread.id: thread.name
+        for thread in (await store.list_threads(mine)).threads
+        + (await store.list_threads(theirs)).threads
+    }
+    assert named == {first.id: "Where is Lisbon?", second.id: "Second thread", third.id: "Hello"}
+    # The threads count as updated in the order of their last step, as if written one by one.
+    order = [thread.id for thread in (await store.list_threads(mine)).threads]
+    assert order == [first.id, second.id]
+    await store.upsert_steps([record_from_item(message(content="Later"), second.id)], owner=mine)
+    assert [t.id for t in (await store.list_threads(mine)).threads] == [second.id, first.id]
+    await store.upsert_steps([], owner=mine)  # nothing to do
+
+
+async def test_upsert_steps_is_all_or_nothing(store: SQLStore) -> None:
+    owner, intruder = owner_key(), owner_key()
+    thread = await store.create_thread(owner)
+    other = await store.create_thread(owner)
+    taken = message(content="in the other thread")
+    await store.upsert_step(record_from_item(taken, other.id), owner=owner)
+    before = (await store.get_thread(thread.id, owner=owner)).updated_at  # type: ignore[union-attr]
+
+    fresh = message(content="never written")
+    cases: list[tuple[list[StepRecord], str | None, type[Exception]]] = [
+        (
+            [record_from_item(fresh, thread.id), record_from_item(taken, thread.id)],
+            owner,
+            ConflictError,
+        ),
+        (
+            [record_from_item(fresh, thread.id), record_from_item(message(), "no-such")],
+            None,
+            NotFoundError,
+        ),
+        (
+            [record_from_item(fresh, thread.id), record_from_item(message(), other.id)],
+            intruder,
+            NotFoundError,
+        ),
+        ([record_from_item(fresh, thread.id)], intruder, NotFoundError),
+    ]
+    for batch, as_owner, error in cases:
+        with pytest.raises(error):
+            await store.upsert_steps(batch, owner=as_owner)
+
+    assert await store.get_thread_steps(thread.id, owner=owner) == []
+    assert [s.id for s in await store.get_thread_steps(other.id, owner=owner)] == [taken.id]
+    after = await store.get_thread(thread.id, owner=owner)
+    assert after is not None
+    assert (after.name, after.updated_at) == (None, before)
+
+
 # -- concurrency ------------------------------------------------------------------------
 
 
@@ -625,6 +713,10 @@ async def test_records_match_migrations(database: Database) -> None:
         assert await schema_differences(engine) == []
     finally:
         await engine.dispose()
+
+
+def test_head_revision_is_the_newest_script() -> None:
+    assert head_revision() == runner.script_head()
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])

@@ -39,7 +39,9 @@
     if (event.key !== "Enter" || event.shiftKey || event.isComposing) return;
     event.preventDefault();
     var send = box.form.querySelector(".lc-send");
-    if (send && !send.disabled && box.value.trim()) box.form.requestSubmit(send);
+    var files = box.form.querySelector("input[type=file][name=files]");
+    var filled = box.value.trim() || (files && files.files.length);
+    if (send && !send.disabled && filled) box.form.requestSubmit(send);
   });
 
   // Clear the composer once the server took the message; keep it when it did not.
@@ -51,6 +53,7 @@
     if (submitter && submitter.classList.contains("lc-stop")) return;
     if (ctx && ctx.response && ctx.response.status < 400) {
       form.reset();
+      showChips();
       var notice = document.getElementById("lc-notice");
       if (notice) notice.textContent = "";
       stick = true;
@@ -64,6 +67,194 @@
     if (!(box instanceof HTMLTextAreaElement)) return;
     box.style.height = "auto";
     box.style.height = Math.min(box.scrollHeight, 240) + "px";
+  });
+
+  // Files in the composer: the chosen files show as chips above it, each with a button
+  // that takes its file out again; files dropped on the chat or pasted into the message box
+  // are added to the same input. The input is what the form posts, so without JavaScript
+  // the plain file picker still works. The size and count checks here only spare a round
+  // trip: the server checks every upload.
+  function attachInput() {
+    var form = document.getElementById("lc-composer");
+    return form && form.querySelector("input[type=file][name=files]");
+  }
+  // As the server writes sizes (render.file_size).
+  function sizeText(bytes) {
+    var units = ["bytes", "KB", "MB", "GB"];
+    var value = bytes;
+    var unit = 0;
+    while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
+    return (unit ? value.toFixed(1) : String(value)) + " " + units[unit];
+  }
+  function fileNotice(text) {
+    var notice = document.getElementById("lc-notice");
+    if (!notice) return;
+    if (text) {
+      var alert = document.createElement("p");
+      alert.setAttribute("role", "alert");
+      alert.textContent = text;
+      notice.textContent = "";
+      notice.appendChild(alert);
+      notice.setAttribute("data-lc-files", "");
+    } else if (notice.hasAttribute("data-lc-files")) {
+      notice.textContent = "";
+      notice.removeAttribute("data-lc-files");
+    }
+  }
+  function showChips() {
+    var input = attachInput();
+    var chips = document.getElementById("lc-chips");
+    if (!input || !chips) return;
+    var maxMb = parseFloat(input.getAttribute("data-max-size-mb"));
+    var maxFiles = parseInt(input.getAttribute("data-max-files"), 10);
+    var problem = "";
+    chips.textContent = "";
+    Array.prototype.forEach.call(input.files, function (file, index) {
+      var chip = document.createElement("li");
+      chip.className = "lc-chip";
+      var name = document.createElement("span");
+      name.className = "lc-chip-name";
+      name.textContent = file.name;
+      name.title = file.name;
+      var size = document.createElement("span");
+      size.className = "lc-chip-size";
+      size.textContent = sizeText(file.size);
+      var remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "lc-chip-remove";
+      remove.setAttribute("data-remove-file", String(index));
+      remove.setAttribute("aria-label", "Remove " + file.name);
+      remove.textContent = "×";
+      if (maxMb > 0 && file.size > maxMb * 1024 * 1024) {
+        chip.setAttribute("data-refused", "");
+        problem = problem || "'" + file.name + "' is larger than " + maxMb + " MB. Choose a smaller file.";
+      }
+      chip.appendChild(name);
+      chip.appendChild(size);
+      chip.appendChild(remove);
+      chips.appendChild(chip);
+    });
+    if (!problem && maxFiles > 0 && input.files.length > maxFiles) {
+      problem = input.files.length + " files are attached; at most " + maxFiles + " may go at once. Remove some.";
+    }
+    fileNotice(problem);
+  }
+  function setFiles(input, files) {
+    var transfer = new DataTransfer();
+    files.forEach(function (file) { transfer.items.add(file); });
+    input.files = transfer.files;
+    showChips();
+  }
+  function addFiles(input, list) {
+    if (!input || !list || !list.length) return false;
+    var files = input.multiple ? Array.prototype.slice.call(input.files) : [];
+    Array.prototype.forEach.call(input.multiple ? list : [list[0]], function (file) { files.push(file); });
+    setFiles(input, files);
+    return true;
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target === attachInput()) showChips();
+  });
+  document.addEventListener("click", function (event) {
+    var remove = event.target instanceof Element && event.target.closest("[data-remove-file]");
+    var input = attachInput();
+    if (!remove || !input) return;
+    var index = parseInt(remove.getAttribute("data-remove-file"), 10);
+    var files = Array.prototype.slice.call(input.files);
+    files.splice(index, 1);
+    setFiles(input, files);
+    // Keep the keyboard where it was: on the next chip's button, else the message box.
+    var buttons = document.querySelectorAll("#lc-chips [data-remove-file]");
+    var next = buttons[Math.min(index, buttons.length - 1)];
+    var box = input.form && input.form.querySelector("textarea");
+    if (next) next.focus();
+    else if (box) box.focus();
+  });
+  function draggingFiles(event) {
+    var types = event.dataTransfer && event.dataTransfer.types;
+    return !!types && Array.prototype.indexOf.call(types, "Files") >= 0;
+  }
+  // Files dropped on a question's upload form are its answer; anywhere else, attachments.
+  function dropInput(target) {
+    var ask = target instanceof Element && target.closest(".lc-ask-file");
+    return ask ? ask.querySelector("input[type=file]") : attachInput();
+  }
+  var dragZone = null;
+  var dragTimer = null;
+  function endDrag() {
+    if (dragZone) dragZone.removeAttribute("data-dragging");
+    dragZone = null;
+  }
+  document.addEventListener("dragover", function (event) {
+    var input = draggingFiles(event) && dropInput(event.target);
+    if (!input) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "copy";
+    var zone = input === attachInput() ? document.querySelector(".lc-app") : input.form;
+    if (zone !== dragZone) {
+      endDrag();
+      dragZone = zone;
+      if (zone) zone.setAttribute("data-dragging", "");
+    }
+    // dragover repeats while the pointer is over the page; when it stops, the drag left.
+    clearTimeout(dragTimer);
+    dragTimer = setTimeout(endDrag, 200);
+  });
+  document.addEventListener("drop", function (event) {
+    endDrag();
+    var input = draggingFiles(event) && dropInput(event.target);
+    if (!input || !addFiles(input, event.dataTransfer.files)) return;
+    event.preventDefault();
+    var box = input === attachInput() && input.form.querySelector("textarea");
+    if (box) box.focus();
+  });
+  document.addEventListener("paste", function (event) {
+    var box = event.target;
+    if (!(box instanceof HTMLTextAreaElement) || !box.form || box.form.id !== "lc-composer") return;
+    var files = event.clipboardData && event.clipboardData.files;
+    if (files && files.length && addFiles(attachInput(), files)) event.preventDefault();
+  });
+
+  // An upload or a click the server took: a refusal shown before no longer applies.
+  document.addEventListener("htmx:after:request", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.closest("#lc-log")) return;
+    var ctx = event.detail && event.detail.ctx;
+    var notice = document.getElementById("lc-notice");
+    if (notice && ctx && ctx.response && ctx.response.status < 400) notice.textContent = "";
+  });
+
+  // The side panel: "Close" (or Escape) empties it, and the keyboard goes back to the link
+  // that opened it.
+  var sideOpener = "";
+  document.addEventListener("click", function (event) {
+    var link = event.target instanceof Element && event.target.closest('[hx-target="#lc-side"]');
+    if (link) sideOpener = link.id;  // by id: the stream may have redrawn its message since
+  });
+  function closeSide() {
+    var side = document.getElementById("lc-side");
+    if (!side || !side.firstElementChild) return false;
+    side.textContent = "";
+    var opener = sideOpener && document.getElementById(sideOpener);
+    if (opener) opener.focus();
+    sideOpener = "";
+    return true;
+  }
+  document.addEventListener("click", function (event) {
+    var close = event.target instanceof Element && event.target.closest("[data-close-side]");
+    if (close) closeSide();
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || event.defaultPrevented) return;
+    if (document.querySelector("dialog[open]")) return;
+    if (closeSide()) event.preventDefault();
+  });
+  document.addEventListener("htmx:after:swap", function () {
+    var side = document.getElementById("lc-side");
+    var close = side && side.querySelector("[data-close-side]:not([data-lc-focused])");
+    if (!close) return;
+    close.setAttribute("data-lc-focused", "");
+    close.focus();
   });
 
   // Copy buttons.
@@ -113,6 +304,21 @@
     if (!cancel) return;
     event.preventDefault();
     cancel.click();
+  });
+
+  // The chat profile picker starts a new chat as soon as another profile is chosen
+  // (without JavaScript its form has a "Start" button).
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!(select instanceof HTMLSelectElement) || !select.hasAttribute("data-lc-autosubmit")) return;
+    if (select.form) select.form.requestSubmit();
+  });
+  // A settings slider shows its value as it moves.
+  document.addEventListener("input", function (event) {
+    var slider = event.target;
+    if (!(slider instanceof HTMLInputElement) || !slider.hasAttribute("data-lc-output")) return;
+    var output = document.getElementById(slider.getAttribute("data-lc-output"));
+    if (output) output.textContent = slider.value;
   });
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", watch);

@@ -9,9 +9,11 @@ The parts, one concept per module:
 - ``records``: the tables (``UserRecord``, ``ThreadRecord``, ``StepRecord``,
   ``ElementRecord``, ``FeedbackRecord``);
 - ``engine``: database URLs and the async engine (SQLite/aiosqlite, PostgreSQL/asyncpg);
-- ``migrate``: versioned schema migrations (Alembic), applied on start;
+- ``migrate``: versioned schema migrations, applied on start (with Alembic, which
+  ``migrations.runner`` imports only when a database needs migrating);
 - ``layer``: the ``DataLayer`` interface an app may implement (``@data_layer``);
 - ``sql``: ``SQLStore``, the interface on SQLite or PostgreSQL;
+- ``memory``: ``MemoryStore``, the interface in process memory;
 - ``convert``: ``StepRecord`` <-> ``MessageData``/``StepData``;
 - ``lightchat.files`` (re-exported here): the ``FileStorage`` interface and
   ``LocalFileStorage``.
@@ -51,14 +53,18 @@ from lightchat.store.errors import (
     StoreError,
 )
 from lightchat.store.layer import (
+    MAX_PAGE_SIZE,
     THREAD_NAME_LENGTH,
+    BatchWriter,
     DataLayer,
     Pagination,
     StoredThread,
     ThreadFilter,
     ThreadPage,
+    missing_operations,
     thread_name,
 )
+from lightchat.store.memory import MemoryStore
 from lightchat.store.migrate import current_revision, head_revision, upgrade
 from lightchat.store.records import (
     ElementRecord,
@@ -67,13 +73,14 @@ from lightchat.store.records import (
     ThreadRecord,
     UserRecord,
 )
-from lightchat.store.sql import MAX_PAGE_SIZE, SQLStore
+from lightchat.store.sql import SQLStore
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "MAX_PAGE_SIZE",
     "MESSAGE_TYPES",
     "THREAD_NAME_LENGTH",
+    "BatchWriter",
     "ConflictError",
     "DataLayer",
     "ElementRecord",
@@ -83,6 +90,7 @@ __all__ = [
     "InvalidCursorError",
     "InvalidKeyError",
     "LocalFileStorage",
+    "MemoryStore",
     "NotFoundError",
     "Pagination",
     "SQLStore",
@@ -101,6 +109,7 @@ __all__ = [
     "item_from_record",
     "make_engine",
     "message_from_record",
+    "missing_operations",
     "record_from_item",
     "record_from_message",
     "record_from_step",

@@ -2,8 +2,18 @@
 
 ``DataLayer`` lists the operations of Chainlit's ``BaseDataLayer`` (users, threads, steps,
 elements, feedback, paginated and filtered thread listing), in lightchat's terms: they take
-and return the ``*Record`` classes. ``SQLStore`` implements it on SQLite or PostgreSQL; an
-app can supply its own implementation with ``@data_layer``.
+and return the ``*Record`` classes. ``SQLStore`` implements it on SQLite or PostgreSQL and
+``MemoryStore`` in process memory; an app can supply its own implementation with
+``@data_layer``::
+
+    @cl.data_layer
+    def get_data_layer():
+        return MyDataLayer()
+
+A data layer may also have ``upsert_steps`` (``BatchWriter``): the history then writes many
+steps per transaction. It keeps rows only: element files are in the app's file storage
+(``lightchat.files``), and the operations that delete elements return their storage keys
+for the caller to delete the files.
 
 Ownership: history is per owner (a signed-in user's key, or a browser's key when sign-in is
 off). Every operation that reaches a thread takes a keyword-only ``owner``, and it is
@@ -23,9 +33,12 @@ everything else that names a thread raises ``NotFoundError``.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
+from lightchat.store.errors import InvalidCursorError
 from lightchat.store.records import (
     ElementRecord,
     FeedbackRecord,
@@ -35,14 +48,22 @@ from lightchat.store.records import (
 )
 
 __all__ = [
+    "MAX_PAGE_SIZE",
     "THREAD_NAME_LENGTH",
+    "BatchWriter",
     "DataLayer",
     "Pagination",
     "StoredThread",
     "ThreadFilter",
     "ThreadPage",
+    "missing_operations",
+    "page_cursor",
+    "read_cursor",
     "thread_name",
 ]
+
+#: The largest page ``list_threads`` returns, whatever ``Pagination.first`` asks.
+MAX_PAGE_SIZE = 100
 
 #: How long a name derived from a message may be, ellipsis included.
 THREAD_NAME_LENGTH = 60
@@ -82,6 +103,28 @@ class Pagination:
 
     first: int = 20
     cursor: str | None = None
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def page_cursor(thread: ThreadRecord) -> str:
+    """The cursor of the page that ends with ``thread``: its ``(updated_at, id)``."""
+    micros = (thread.updated_at - _EPOCH) // timedelta(microseconds=1)
+    return f"{micros}.{thread.id}"
+
+
+def read_cursor(cursor: str) -> tuple[datetime, str]:
+    """The ``(updated_at, id)`` a ``page_cursor`` holds; threads after it come before both.
+
+    Raises ``InvalidCursorError`` for a cursor that ``page_cursor`` did not make.
+    """
+    micros, _, thread_id = cursor.partition(".")
+    if not micros.isdigit() or not thread_id:
+        raise InvalidCursorError(
+            f"Unknown page cursor {cursor!r}: pass the end_cursor of the previous page."
+        )
+    return _EPOCH + timedelta(microseconds=int(micros)), thread_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +269,10 @@ class DataLayer(Protocol):
         """The thread's steps (messages included) in creation order."""
         ...
 
+    async def get_step(self, step_id: str, *, owner: str | None) -> StepRecord | None:
+        """The step (or message), or None (missing, or in someone else's thread)."""
+        ...
+
     # -- elements ---------------------------------------------------------------------
 
     async def create_element(self, element: ElementRecord, *, owner: str | None) -> None:
@@ -250,6 +297,12 @@ class DataLayer(Protocol):
         """Set the feedback on a step (replacing any earlier one); raises ``NotFoundError``."""
         ...
 
+    async def list_feedback(
+        self, thread_id: str, *, owner: str | None
+    ) -> dict[str, FeedbackRecord]:
+        """The feedback given in a thread, by step id (empty for a thread that is not ours)."""
+        ...
+
     async def delete_feedback(self, feedback_id: str, *, owner: str | None) -> bool:
         """Delete a feedback; False when there was none (or it is someone else's)."""
         ...
@@ -257,3 +310,31 @@ class DataLayer(Protocol):
     async def close(self) -> None:
         """Release connections; the data layer is not used afterwards."""
         ...
+
+
+@runtime_checkable
+class BatchWriter(Protocol):
+    """A data layer that can also write many steps in one transaction (optional).
+
+    The history writes what chats show in the background; with this method it writes
+    everything waiting in one call instead of one ``upsert_step`` per step.
+    """
+
+    async def upsert_steps(self, steps: Sequence[StepRecord], *, owner: str | None) -> None:
+        """The same as ``upsert_step`` for each step, in order, in one transaction: all are
+        written or none (the error is the first one ``upsert_step`` would raise)."""
+        ...
+
+
+_OPERATIONS = tuple(
+    name for name, value in vars(DataLayer).items() if callable(value) and not name.startswith("_")
+)
+
+
+def missing_operations(candidate: object) -> list[str]:
+    """The ``DataLayer`` methods that ``candidate`` lacks (empty: it has them all).
+
+    >>> missing_operations(object())[:3]
+    ['get_user', 'create_user', 'create_thread']
+    """
+    return [name for name in _OPERATIONS if not callable(getattr(candidate, name, None))]

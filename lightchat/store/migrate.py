@@ -1,47 +1,37 @@
-"""Versioned schema migrations (Alembic), applied when the store opens.
+"""Versioned schema migrations, applied when the store opens.
 
 The scripts ship inside the package (``lightchat/store/migrations/versions``), one per
 schema version, with sequential ids (``0001``, ``0002``, ...). Alembic records the applied
 version in ``lightchat_schema_version``. ``upgrade(engine)`` brings a database of any older
 version (or an empty one) to the newest, keeping its rows; the app calls it on start.
 
-How it runs: Alembic is synchronous, the engine is async, so ``upgrade`` opens one async
-connection, begins a transaction and hands the underlying sync connection to Alembic with
-``run_sync``. Every pending migration then runs in that single transaction (DDL is
-transactional on both databases; on SQLite see ``engine``), so a failed upgrade leaves the
-database as it was.
-
-Concurrency: several workers may start at once. On PostgreSQL the transaction first takes
-a transaction-scoped advisory lock, so one worker migrates while the others wait, then find
-nothing left to do. On SQLite the transaction begins with ``BEGIN IMMEDIATE``, which gives
-the same one-at-a-time guarantee through SQLite's own write lock.
+Start-up cost: almost every start finds the database current. ``upgrade`` therefore first
+reads the version table with one plain query and returns when it holds ``HEAD_REVISION``;
+only a database that needs migrating imports Alembic (``lightchat.store.migrations.runner``,
+which also describes how a migration runs and how concurrent starts take turns).
 
 Writing a new migration: copy the newest script, bump ``revision``/``down_revision``, spell
 out column types in the script (never import ``records``), update ``records.py`` to match,
-and run the tests: ``test_records_match_migrations`` fails while the two disagree.
+set ``HEAD_REVISION`` to the new id, and run the tests: ``test_records_match_migrations``
+fails while the records and the scripts disagree, and another test while ``HEAD_REVISION``
+is not the newest script's id.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import importlib
+from types import ModuleType
 from typing import Any
 
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
 from sqlalchemy import text
-from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from lightchat.store.engine import writer
 from lightchat.store.errors import StoreError
-from lightchat.store.records import METADATA, VERSION_TABLE
+from lightchat.store.records import VERSION_TABLE
 
 __all__ = [
-    "MIGRATIONS_DIR",
+    "HEAD_REVISION",
     "current_revision",
     "downgrade",
     "head_revision",
@@ -49,38 +39,44 @@ __all__ = [
     "upgrade",
 ]
 
-#: Where Alembic finds ``env.py`` and the version scripts.
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+#: The newest schema version, the id of the newest script in ``migrations/versions``.
+HEAD_REVISION = "0002"
 
-# Arbitrary, fixed: all lightchat processes on one PostgreSQL database agree on it.
-_ADVISORY_LOCK_KEY = 0x6C69676874636874
+_READ_VERSION = text(f"SELECT version_num FROM {VERSION_TABLE}")
 
 
-def _config(connection: Connection | None = None) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("file_template", "v%%(rev)s_%%(slug)s")
-    if connection is not None:
-        config.attributes["connection"] = connection
-    return config
+def _runner() -> ModuleType:
+    # Imported on demand, not at the top: Alembic adds a fifth to the store's import time,
+    # and a database that is already current never needs it (see the module docstring).
+    return importlib.import_module("lightchat.store.migrations.runner")
 
 
 def head_revision() -> str:
     """The newest schema version this lightchat knows (e.g. ``"0002"``)."""
-    head = ScriptDirectory.from_config(_config()).get_current_head()
-    assert head is not None, "lightchat ships at least one migration"
-    return head
+    return HEAD_REVISION
+
+
+async def _versions(engine: AsyncEngine) -> list[str] | None:
+    """The versions recorded in the database; None when it has no version table."""
+    async with engine.connect() as connection:
+        try:
+            rows = await connection.execute(_READ_VERSION)
+        except DBAPIError:  # no such table: a database lightchat never touched
+            return None
+        return sorted(str(version) for version in rows.scalars())
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
     """The database's schema version, or None for a database lightchat never touched."""
-    async with engine.connect() as connection:
-        return await connection.run_sync(_current_revision)
-
-
-def _current_revision(connection: Connection) -> str | None:
-    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-    return context.get_current_revision()
+    versions = await _versions(engine)
+    if not versions:
+        return None
+    if len(versions) > 1:
+        raise StoreError(
+            f"The database records several lightchat schema versions ({versions}); "
+            f"lightchat's migrations are linear. Keep one row in {VERSION_TABLE}."
+        )
+    return versions[0]
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
@@ -89,7 +85,10 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     Safe to call on every start and from several processes at once (see the module
     docstring). Raises ``StoreError`` when the database was migrated by a newer lightchat.
     """
-    await _run(engine, "upgrade", revision)
+    newest = revision in ("head", HEAD_REVISION)
+    if newest and await _versions(engine) == [HEAD_REVISION]:
+        return  # current: nothing to do, and Alembic stays unimported
+    await _runner().run(engine, "upgrade", revision)
 
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:
@@ -97,35 +96,7 @@ async def downgrade(engine: AsyncEngine, revision: str) -> None:
 
     For development and rollbacks; an app never calls it on its own.
     """
-    await _run(engine, "downgrade", revision)
-
-
-async def _run(engine: AsyncEngine, direction: str, revision: str) -> None:
-    async with writer(engine).begin() as connection:
-        if connection.dialect.name == "postgresql":
-            await connection.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY}
-            )
-        await connection.run_sync(_migrate, direction, revision)
-
-
-def _migrate(connection: Connection, direction: str, revision: str) -> None:
-    config = _config(connection)
-    try:
-        if direction == "upgrade":
-            command.upgrade(config, revision)
-        else:
-            command.downgrade(config, revision)
-    except CommandError as exc:
-        found = _current_revision(connection)
-        known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
-        if found is not None and found not in known:
-            raise StoreError(
-                f"The database is at lightchat schema version {found!r}, newer than this "
-                f"lightchat knows (up to {head_revision()!r}): a newer lightchat made it. "
-                "Upgrade lightchat, or point it at another database."
-            ) from exc
-        raise StoreError(f"Cannot {direction} lightchat's tables to {revision!r}: {exc}") from exc
+    await _runner().run(engine, "downgrade", revision)
 
 
 async def schema_differences(engine: AsyncEngine) -> list[Any]:
@@ -133,12 +104,5 @@ async def schema_differences(engine: AsyncEngine) -> list[Any]:
 
     Each item is one of Alembic's autogenerate diffs, e.g. ``("add_column", ...)``.
     """
-    async with engine.connect() as connection:
-        return await connection.run_sync(_differences)
-
-
-def _differences(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(
-        connection, opts={"version_table": VERSION_TABLE, "compare_type": True}
-    )
-    return list(compare_metadata(context, METADATA))
+    found: list[Any] = await _runner().differences(engine)
+    return found

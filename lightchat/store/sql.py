@@ -15,7 +15,10 @@ Concurrency decisions:
 - ``upsert_step`` first updates its thread row (``updated_at``, and the name on the first
   user message, with ``COALESCE`` so a name is only ever set once). That statement is also
   the ownership check, and on PostgreSQL it locks the thread row, which orders the writes
-  of one thread against each other and against a concurrent delete.
+  of one thread against each other and against a concurrent delete. ``upsert_steps`` does
+  the same for many steps of many threads in one transaction: it locks their threads in id
+  order (``SELECT ... FOR UPDATE``, the ownership check), updates them in one
+  ``executemany`` and upserts every step in one multi-row ``INSERT ... RETURNING``.
 - ``delete_thread`` locks the thread row (``FOR UPDATE``) before collecting the element
   files it deletes, so an element added concurrently either waits and then fails (its
   thread is gone) or is deleted and its storage key returned: no file is orphaned.
@@ -23,6 +26,11 @@ Concurrency decisions:
   begin; other processes still queue on SQLite's lock (busy timeout).
 - ``list_threads`` pages by keyset (``(updated_at, id) < cursor``), not ``OFFSET``, on the
   ``(owner, updated_at, id)`` index: every page costs the same.
+
+Cost: the history writes every message and step here, so the step writes are built for
+it. They run on a plain connection (no ORM session), their statements are built once per
+store and reused (SQLAlchemy then finds the compiled SQL in its cache at once), and a batch
+costs the same few round trips (on SQLite, hops to aiosqlite's thread) whatever its size.
 
 Search is a case-insensitive ``LIKE '%text%'`` over the thread's name and its steps'
 outputs, limited to one owner's threads; there is no full-text index.
@@ -33,30 +41,47 @@ Ownership checks and error conventions are described in ``lightchat.store.layer`
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
+from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, and_, delete, exists, func, literal, true, tuple_, update
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    literal,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from lightchat.store.engine import make_engine, writer
-from lightchat.store.errors import ConflictError, InvalidCursorError, NotFoundError
+from lightchat.store.errors import ConflictError, NotFoundError
 from lightchat.store.layer import (
+    MAX_PAGE_SIZE,
+    BatchWriter,
     DataLayer,
     Pagination,
     StoredThread,
     ThreadFilter,
     ThreadPage,
+    page_cursor,
+    read_cursor,
     thread_name,
 )
 from lightchat.store.migrate import upgrade
@@ -72,10 +97,7 @@ from lightchat.store.records import (
 
 __all__ = ["MAX_PAGE_SIZE", "SQLStore"]
 
-#: The largest page ``list_threads`` returns, whatever ``Pagination.first`` asks.
-MAX_PAGE_SIZE = 100
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _STEP_KEEPS = frozenset({"id", "thread_id", "created_at"})
 
 
@@ -83,29 +105,36 @@ def _table(record_class: type[SQLModel]) -> Table:
     return cast(Table, record_class.__table__)  # type: ignore[attr-defined]
 
 
+@cache
+def _columns(record_class: type[SQLModel]) -> tuple[tuple[str, str], ...]:
+    """(attribute, column key) pairs of a record class (``meta`` -> ``metadata``)."""
+    mapper = sa_inspect(record_class)
+    return tuple((attr.key, attr.columns[0].key) for attr in mapper.column_attrs)
+
+
 def _values(record: SQLModel) -> dict[str, Any]:
     """The record as ``{column key: value}``, for Core statements (``meta`` -> ``metadata``)."""
-    mapper = sa_inspect(type(record))
-    return {attr.columns[0].key: getattr(record, attr.key) for attr in mapper.column_attrs}
+    return {key: getattr(record, attr) for attr, key in _columns(type(record))}
+
+
+def _unique_runs(steps: Sequence[StepRecord]) -> Iterator[Sequence[StepRecord]]:
+    """``steps`` cut into consecutive runs in which no id repeats.
+
+    One multi-row upsert may not touch a row twice (PostgreSQL refuses it), so a step
+    written twice in one batch goes in a second statement, after the first.
+    """
+    start, seen = 0, set[str]()
+    for index, step in enumerate(steps):
+        if step.id in seen:
+            yield steps[start:index]
+            start, seen = index, set()
+        seen.add(step.id)
+    yield steps[start:]
 
 
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
-
-
-def _encode_cursor(thread: ThreadRecord) -> str:
-    micros = (thread.updated_at - _EPOCH) // timedelta(microseconds=1)
-    return f"{micros}.{thread.id}"
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    micros, _, thread_id = cursor.partition(".")
-    if not micros.isdigit() or not thread_id:
-        raise InvalidCursorError(
-            f"Unknown page cursor {cursor!r}: pass the end_cursor of the previous page."
-        )
-    return _EPOCH + timedelta(microseconds=int(micros)), thread_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,10 +187,16 @@ class SQLStore:
         self._insert: Callable[[Table], Any] = (
             pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
         )
+        self._sql = _Statements(self._insert)
 
     @classmethod
     async def open(
-        cls, url: str, *, schema: str | None = None, migrate: bool = True, **options: Any
+        cls,
+        url: str,
+        *,
+        schema: str | None = None,
+        migrate: bool = True,
+        **options: Any,
     ) -> SQLStore:
         """Connect to ``url`` (see ``make_engine``) and apply pending migrations.
 
@@ -197,6 +232,12 @@ class SQLStore:
             session.begin(),
         ):
             yield session
+
+    @asynccontextmanager
+    async def _write_core(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction on a plain connection: no ORM session to set up."""
+        async with self._write_turn, self._writer.begin() as connection:
+            yield connection
 
     # -- users ------------------------------------------------------------------------
 
@@ -253,14 +294,10 @@ class SQLStore:
         if thread_id is not None:
             thread.id = thread_id
         thread.updated_at = thread.created_at
-        statement = (
-            self._insert(_table(ThreadRecord))
-            .values(_values(thread))
-            .on_conflict_do_nothing(index_elements=["id"])
-        )
         try:
-            async with self._write() as session:
-                inserted = (await session.exec(statement)).rowcount
+            async with self._write_core() as connection:
+                created = await connection.execute(self._sql.create_thread, _values(thread))
+                inserted = created.rowcount
         except IntegrityError as exc:
             raise NotFoundError(f"No user with id {user_id!r}.") from exc
         if not inserted:
@@ -370,7 +407,7 @@ class SQLStore:
         size = max(1, min(pagination.first, MAX_PAGE_SIZE))
         query = select(ThreadRecord).where(col(ThreadRecord.owner) == owner)
         if pagination.cursor:
-            updated_at, last_id = _decode_cursor(pagination.cursor)
+            updated_at, last_id = read_cursor(pagination.cursor)
             query = query.where(
                 tuple_(col(ThreadRecord.updated_at), col(ThreadRecord.id))
                 < tuple_(literal(updated_at, UTCDateTime()), literal(last_id))
@@ -404,7 +441,7 @@ class SQLStore:
             threads = list(await session.exec(query))
         has_next = len(threads) > size
         threads = threads[:size]
-        end_cursor = _encode_cursor(threads[-1]) if threads else None
+        end_cursor = page_cursor(threads[-1]) if threads else None
         return ThreadPage(threads=threads, has_next=has_next, end_cursor=end_cursor)
 
     async def get_thread_owner(self, thread_id: str) -> str | None:
@@ -432,27 +469,60 @@ class SQLStore:
         yet (``layer.thread_name``). Raises ``NotFoundError`` when the thread is missing or
         someone else's, ``ConflictError`` when the step id is used in another thread.
         """
-        touch: dict[str, Any] = {"updated_at": utcnow()}
-        if step.type == "user_message":
-            name = thread_name(step.output)
-            if name is not None:
-                touch["name"] = func.coalesce(col(ThreadRecord.name), name)
-        table = _table(StepRecord)
-        values = _values(step)
-        insert = self._insert(table).values(values)
-        statement = insert.on_conflict_do_update(
-            index_elements=["id"],
-            set_={key: insert.excluded[key] for key in values if key not in _STEP_KEEPS},
-            where=table.c.thread_id == insert.excluded.thread_id,
-        )
-        async with self._write() as session:
-            touched = await session.exec(
-                update(ThreadRecord).where(_Owned(owner).thread(step.thread_id)).values(touch)
-            )
-            if not touched.rowcount:
-                raise NotFoundError(f"No thread {step.thread_id!r}.")
-            if not (await session.exec(statement)).rowcount:
-                raise ConflictError(f"Step {step.id!r} belongs to another thread.")
+        await self.upsert_steps([step], owner=owner)
+
+    async def upsert_steps(self, steps: Sequence[StepRecord], *, owner: str | None) -> None:
+        """``upsert_step`` for each step, in order, in one transaction: all or none.
+
+        The steps may belong to several threads (all the owner's, when ``owner`` is given).
+        Raises what ``upsert_step`` raises, for the first step it concerns; nothing is
+        written then.
+        """
+        if not steps:
+            return
+        sql = self._sql
+        names: dict[str, str | None] = {}  # thread id -> the name its first user message gives
+        last: dict[str, int] = {}  # thread id -> the position of its last step
+        for position, step in enumerate(steps):
+            if names.get(step.thread_id) is None:
+                is_question = step.type == "user_message"
+                names[step.thread_id] = thread_name(step.output) if is_question else None
+            last[step.thread_id] = position
+        # As if written one by one: a thread whose last step comes later is more recent.
+        now = utcnow()
+        touches = [
+            {
+                "t_id": thread_id,
+                "t_owner": owner,
+                "t_now": now + timedelta(microseconds=last[thread_id]),
+                "t_name": name,
+            }
+            for thread_id, name in names.items()
+        ]
+        async with self._write_core() as connection:
+            if len(touches) == 1:
+                # One thread: the update is the ownership check (and locks the row).
+                touched = await connection.execute(sql.touch(owner), touches[0])
+                if not touched.rowcount:
+                    raise NotFoundError(f"No thread {steps[0].thread_id!r}.")
+            else:
+                # Lock the threads in id order (two batches never wait on each other in a
+                # circle), check they are there and the owner's, then touch them all.
+                wanted = sorted(names)
+                found = await connection.execute(
+                    sql.lock(owner), {"t_ids": wanted, "t_owner": owner}
+                )
+                missing = set(wanted) - set(found.scalars())
+                if missing:
+                    first = next(step.thread_id for step in steps if step.thread_id in missing)
+                    raise NotFoundError(f"No thread {first!r}.")
+                await connection.execute(sql.touch(owner), touches)
+            for run in _unique_runs(steps):
+                written = await connection.execute(sql.upsert, [_values(step) for step in run])
+                done = set(written.scalars())
+                for step in run:
+                    if step.id not in done:
+                        raise ConflictError(f"Step {step.id!r} belongs to another thread.")
 
     async def delete_step(self, step_id: str, *, owner: str | None) -> list[str]:
         """Delete a step, its nested steps, their feedback and elements.
@@ -621,6 +691,44 @@ class SQLStore:
             return (await session.exec(statement)).rowcount > 0
 
 
+class _Statements:
+    """The statements of the history's writes, built once per store (see the module
+    docstring): each is executed with its values as parameters."""
+
+    def __init__(self, insert: Callable[[Table], Any]) -> None:
+        threads, steps = _table(ThreadRecord), _table(StepRecord)
+        self.create_thread = insert(threads).on_conflict_do_nothing(index_elements=["id"])
+        upsert = insert(steps)
+        self.upsert = upsert.on_conflict_do_update(
+            index_elements=["id"],
+            set_={
+                column.key: upsert.excluded[column.key]
+                for column in steps.columns
+                if column.key not in _STEP_KEEPS
+            },
+            where=steps.c.thread_id == upsert.excluded.thread_id,
+        ).returning(steps.c.id)
+        touch = update(threads).values(
+            updated_at=bindparam("t_now", type_=UTCDateTime()),
+            name=func.coalesce(threads.c.name, bindparam("t_name", type_=threads.c.name.type)),
+        )
+        self._touch_any = touch.where(threads.c.id == bindparam("t_id"))
+        self._touch_owned = touch.where(
+            threads.c.id == bindparam("t_id"), threads.c.owner == bindparam("t_owner")
+        )
+        lock = sa_select(threads.c.id).order_by(threads.c.id).with_for_update()
+        self._lock_any = lock.where(threads.c.id.in_(bindparam("t_ids", expanding=True)))
+        self._lock_owned = self._lock_any.where(threads.c.owner == bindparam("t_owner"))
+
+    def touch(self, owner: str | None) -> Any:
+        """Bump a thread's ``updated_at`` and name it if it has no name yet."""
+        return self._touch_any if owner is None else self._touch_owned
+
+    def lock(self, owner: str | None) -> Any:
+        """The ids of the threads among ``t_ids`` (the owner's), locked for the writes."""
+        return self._lock_any if owner is None else self._lock_owned
+
+
 def _subtree(root: str, pairs: Iterable[tuple[str, str | None]]) -> list[str]:
     """``root`` and the ids of the steps nested in it, at any depth."""
     children: dict[str, list[str]] = {}
@@ -638,3 +746,4 @@ def _subtree(root: str, pairs: Iterable[tuple[str, str | None]]) -> list[str]:
 
 if TYPE_CHECKING:  # mypy checks here that SQLStore implements the whole interface
     _implements: type[DataLayer] = SQLStore
+    _batches: type[BatchWriter] = SQLStore

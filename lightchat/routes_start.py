@@ -1,0 +1,221 @@
+"""How a chat starts and how it is set up: chat profiles, starters, and chat settings.
+
+Profiles and starters come from the app's ``@set_chat_profiles``, ``@set_starters`` and
+``@set_starter_categories``, called when a page needs them (with the user and the browser's
+language). A new chat gets the profile named by ``/?profile=NAME``, else the default one;
+an unknown name is a 400. An empty chat shows the profile's description and the starters,
+each a plain form that posts its message to the chat like the composer does.
+
+The settings form belongs to the chat session (``ChatSettings.send()`` puts it there). Its
+page (``/chat/ID/settings``) is the dialog for htmx and a page of its own without
+JavaScript; a post is checked against every input on the server (a bad value is a 400 that
+names the input, and changes nothing), then ``on_settings_update`` runs in the chat's turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from lightchat.events import MessageData
+from lightchat.registry import Registry, invoke
+from lightchat.session import ChatSession
+from lightchat.starters import ChatProfile, Starter, StarterCategory, checked
+from lightchat.transcript import Transcript
+from lightchat.web import (
+    VARY,
+    base,
+    chat_or_404,
+    chat_url,
+    escape,
+    is_htmx,
+    problem,
+    read_form,
+    services,
+)
+from lightchat.widgets import MAX_TEXT_CHARS, SettingError, parse_settings
+
+logger = logging.getLogger("lightchat")
+
+NO_SETTINGS = "This chat has no settings."
+
+
+@dataclass(slots=True)
+class StartView:
+    """What an empty chat shows: the profile's description, starters and categories."""
+
+    description: str = ""
+    starters: list[Starter] = field(default_factory=list)
+    categories: list[StarterCategory] = field(default_factory=list)
+
+
+def language(request: Request) -> str | None:
+    """The browser's preferred language (``"en-US"``), from ``Accept-Language``."""
+    first = request.headers.get("accept-language", "").split(",")[0]
+    tag = first.split(";")[0].strip()
+    return tag if tag and tag != "*" and len(tag) <= 35 else None
+
+
+async def _offer(registry: Registry, hook: str, user: Any, lang: str | None, kind: type) -> Any:
+    """What the app's ``hook`` offers (a list of ``kind``), or [] when it has no such hook
+    or the hook fails."""
+    func = registry.callbacks.get(hook)
+    if func is None:
+        return []
+    try:
+        return checked(await invoke(func, user, lang), kind, f"@{hook}")
+    # A broken list of starters or profiles must not take the chat down with it: the error
+    # goes to the server log with its traceback, and the chat goes on without the list.
+    except Exception:
+        logger.exception("Error in @%s", hook)
+        return []
+
+
+async def chat_profiles(registry: Registry, user: Any, lang: str | None) -> list[ChatProfile]:
+    """The app's chat profiles for this user (none without ``@set_chat_profiles``)."""
+    found: list[ChatProfile] = await _offer(registry, "set_chat_profiles", user, lang, ChatProfile)
+    return found
+
+
+def default_profile(profiles: list[ChatProfile]) -> ChatProfile | None:
+    """The profile a new chat gets when none is chosen: the default one, else the first."""
+    return next((p for p in profiles if p.default), profiles[0] if profiles else None)
+
+
+async def chosen_profile(request: Request) -> str | None:
+    """The name of the profile a new chat starts with: ``?profile=``, else the default.
+
+    Raises a 400 for a name the app does not offer.
+    """
+    registry = services(request).chats.registry
+    wanted = request.query_params.get("profile")
+    if wanted is None and "set_chat_profiles" not in registry.callbacks:
+        return None
+    profiles = await chat_profiles(registry, None, language(request))
+    if wanted is None:
+        profile = default_profile(profiles)
+        return profile.name if profile else None
+    for profile in profiles:
+        if profile.name == wanted:
+            return profile.name
+    names = ", ".join(f"“{p.name}”" for p in profiles[:20]) or "none"
+    raise HTTPException(400, f"There is no chat profile “{wanted[:100]}”. Choose one of: {names}.")
+
+
+async def start_context(
+    request: Request, session: ChatSession, transcript: Transcript
+) -> dict[str, Any]:
+    """What the chat page shows of profiles, starters and settings."""
+    registry = session.registry
+    lang = language(request)
+    profiles = await chat_profiles(registry, session.user, lang)
+    current = session.data.get("chat_profile")
+    profile = next((p for p in profiles if p.name == current), None)
+    start: StartView | None = None
+    empty = not any(
+        isinstance(item, MessageData) and item.type == "user_message"
+        for item in transcript.items.values()
+    )
+    if empty:
+        start = StartView()
+        if not session.read_only:
+            if profile is not None and profile.starters is not None:
+                start.starters = list(profile.starters)
+            else:
+                start.starters = await _offer(registry, "set_starters", session.user, lang, Starter)
+            start.categories = await _offer(
+                registry, "set_starter_categories", session.user, lang, StarterCategory
+            )
+            start.description = profile.markdown_description if profile else ""
+    return {
+        "chat_profiles": profiles,
+        "chat_profile": current,
+        "start": start,
+        "has_settings": bool(session.settings_widgets),
+    }
+
+
+# -- chat settings --------------------------------------------------------------------------
+
+
+def _settings_page(
+    request: Request, session: ChatSession, *, error: str = "", status: int = 200
+) -> Response:
+    """The settings form as it stands: the dialog for htmx, a page without JavaScript."""
+    current = session.data.get("chat_settings") or {}
+    widgets = session.settings_widgets
+    context = {
+        "widgets": widgets,
+        "values": {w.id: current.get(w.id, w.initial) for w in widgets},
+        "chat_url": chat_url(request, session.id),
+        "base": base(request),
+        "error": error,
+        "modal": is_htmx(request),
+        "max_setting_chars": MAX_TEXT_CHARS,
+    }
+    name = "_settings.html" if is_htmx(request) else "settings.html"
+    html = services(request).renderer.page(name, **context)
+    return HTMLResponse(html, status_code=status, headers={**VARY, "Cache-Control": "no-store"})
+
+
+async def settings_form(request: Request) -> Response:
+    """The chat's settings form."""
+    session = await chat_or_404(request)
+    if not session.settings_widgets:
+        raise HTTPException(404, NO_SETTINGS)
+    return _settings_page(request, session)
+
+
+async def save_settings(request: Request) -> Response:
+    """New settings: checked against every input, kept, then ``on_settings_update`` runs."""
+    session = await chat_or_404(request)
+    if session.read_only:
+        return problem(request, 409, "This past chat is read-only.")
+    widgets = session.settings_widgets
+    if not widgets:
+        raise HTTPException(404, NO_SETTINGS)
+    form = await read_form(request)
+    posted: dict[str, list[str]] = {}
+    try:
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                return _refused(request, session, "Settings take text, not files.")
+            posted.setdefault(key, []).append(value)
+    finally:
+        await form.close()
+    current = dict(session.data.get("chat_settings") or {})
+    try:
+        values = parse_settings(widgets, posted, current)
+    except SettingError as exc:
+        return _refused(request, session, str(exc))
+    done = session.update_settings(values)
+    if is_htmx(request):
+        # The dialog goes away; what on_settings_update shows comes through the stream.
+        closing = '<hx-partial hx-target="#lc-dialog" hx-swap="innerHTML"></hx-partial>'
+        return HTMLResponse(closing, headers=VARY)
+    # No JavaScript: nothing can stream, so answer with the chat once it has settled.
+    with contextlib.suppress(TimeoutError):
+        wait = services(request).settings.form_wait_s
+        await asyncio.wait_for(asyncio.shield(done), wait)
+        await asyncio.wait_for(asyncio.shield(session.settled()), wait)
+    return RedirectResponse(chat_url(request, session.id), status_code=303, headers=VARY)
+
+
+def _refused(request: Request, session: ChatSession, detail: str) -> Response:
+    """A 400 that says which setting is wrong: in the dialog for htmx, on the settings
+    page without JavaScript."""
+    if is_htmx(request):
+        body = (
+            '<hx-partial hx-target="#lc-settings-notice" hx-swap="innerHTML">'
+            f'<p role="alert">{escape(detail)}</p></hx-partial>'
+        )
+        return HTMLResponse(body, status_code=400, headers=VARY)
+    return _settings_page(request, session, error=detail, status=400)
