@@ -30,8 +30,8 @@ T = TypeVar("T")
 class Starter:
     """A button in an empty chat that sends ``message`` as the user's first message.
 
-    ``icon`` is an image URL (http(s) or a path on this site); ``command`` is kept for
-    Chainlit apps that set it.
+    ``icon`` is an image URL (http(s) or a path on this site); ``command`` is sent with the
+    message as ``message.command`` (one of the commands the chat offers).
     """
 
     label: str

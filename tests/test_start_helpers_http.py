@@ -909,3 +909,54 @@ async def test_a_resumed_chat_keeps_its_profile_and_settings() -> None:
     )
     assert seen == [("Thorough", {"model": "large"})]
     await chats.close_all()
+
+
+async def test_a_starter_sends_its_command_with_its_message(tmp_path: Path) -> None:
+    app = LightChat(settings=settings(tmp_path))
+    received: list[tuple[str, str | None]] = []
+
+    @app.on_chat_start
+    async def start() -> None:
+        await cl.context.emitter.set_commands([{"id": "Picture", "description": "Draw"}])
+
+    @app.on_message
+    async def main(message: Message) -> None:
+        received.append((message.content, message.command))
+
+    @app.set_starters
+    async def starters() -> list[cl.Starter]:
+        return [cl.Starter(label="Draw", message="a cat", command="Picture")]
+
+    async with serve(app) as site:
+        client = site.browser()
+        url = await started(site, client)
+        form = start_of((await client.get(url)).text)
+        assert '<input type="hidden" name="command" value="Picture">' in form
+        fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form))
+        await client.post(f"{url}/messages", data=fields)
+        assert received == [("a cat", "Picture")]
+
+
+def test_chainlit_apps_import_widgets_from_input_widget() -> None:
+    from lightchat import input_widget
+
+    assert input_widget.Select is cl.Select
+    assert set(input_widget.__all__) <= set(cl.__all__)
+
+
+async def test_new_chat_keeps_the_current_profile(tmp_path: Path) -> None:
+    app = LightChat(settings=settings(tmp_path))
+    echo(app)
+
+    @app.set_chat_profiles
+    async def profiles() -> list[cl.ChatProfile]:
+        return [
+            cl.ChatProfile(name="Fast", markdown_description="Quick"),
+            cl.ChatProfile(name="Deep thought", markdown_description="Slow"),
+        ]
+
+    async with serve(app) as site:
+        client = site.browser()
+        url = (await client.get("/", params={"profile": "Deep thought"})).headers["location"]
+        page = (await client.get(url)).text
+        assert 'href="/?profile=Deep%20thought">New chat</a>' in page

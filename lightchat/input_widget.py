@@ -1,0 +1,26 @@
+"""The chat settings inputs under the module name Chainlit apps import them from
+(``from chainlit.input_widget import Select`` becomes ``from lightchat.input_widget ...``)."""
+
+from lightchat.widgets import (
+    Checkbox,
+    MultiSelect,
+    NumberInput,
+    RadioGroup,
+    Select,
+    Slider,
+    Switch,
+    Tags,
+    TextInput,
+)
+
+__all__ = [
+    "Checkbox",
+    "MultiSelect",
+    "NumberInput",
+    "RadioGroup",
+    "Select",
+    "Slider",
+    "Switch",
+    "Tags",
+    "TextInput",
+]
