@@ -321,6 +321,133 @@
     if (output) output.textContent = slider.value;
   });
 
+  // Commands: "/" in an empty composer opens a menu of the chat's commands, filtered as
+  // you type, chosen with the arrow keys and Enter (or a click); command buttons toggle one.
+  // Both set the composer's plain "Command" select, which is what the form sends.
+  function commandSelect() { return document.querySelector("#lc-composer select[name=command]"); }
+  function syncCommandButtons() {
+    var select = commandSelect();
+    document.querySelectorAll("#lc-composer [data-command]").forEach(function (button) {
+      button.setAttribute("aria-pressed", select && select.value === button.getAttribute("data-command") ? "true" : "false");
+    });
+  }
+  function chooseCommand(id) {
+    var select = commandSelect();
+    if (!select) return;
+    select.value = id;
+    syncCommandButtons();
+  }
+  var menu = null;
+  var menuIndex = 0;
+  function closeMenu() {
+    if (menu) menu.remove();
+    menu = null;
+    var box = document.querySelector("#lc-composer textarea[name=content]");
+    if (box) { box.removeAttribute("aria-activedescendant"); box.setAttribute("aria-expanded", "false"); }
+  }
+  function menuOptions() { return menu ? menu.querySelectorAll("[role=option]") : []; }
+  function highlight(index) {
+    var options = menuOptions();
+    if (!options.length) return;
+    menuIndex = (index + options.length) % options.length;
+    options.forEach(function (option, i) { option.setAttribute("aria-selected", i === menuIndex ? "true" : "false"); });
+    var box = document.querySelector("#lc-composer textarea[name=content]");
+    if (box) box.setAttribute("aria-activedescendant", options[menuIndex].id);
+  }
+  function pick(option, box) {
+    chooseCommand(option.getAttribute("data-value"));
+    box.value = box.value.replace(/^\/\S*\s?/, "");
+    closeMenu();
+    box.focus();
+  }
+  function openMenu(box) {
+    var select = commandSelect();
+    var typed = box.value.slice(1).toLowerCase();
+    if (!select || box.value.charAt(0) !== "/" || /\s/.test(box.value)) { closeMenu(); return; }
+    var matches = Array.prototype.filter.call(select.options, function (option) {
+      return option.value && option.value.toLowerCase().indexOf(typed) !== -1;
+    });
+    if (!matches.length) { closeMenu(); return; }
+    if (!menu) {
+      menu = document.createElement("ul");
+      menu.id = "lc-command-menu";
+      menu.className = "lc-command-menu";
+      menu.setAttribute("role", "listbox");
+      menu.setAttribute("aria-label", "Commands");
+      box.form.querySelector(".lc-compose-row").before(menu);
+      box.setAttribute("aria-controls", "lc-command-menu");
+    }
+    menu.textContent = "";
+    matches.forEach(function (option, i) {
+      var item = document.createElement("li");
+      item.id = "lc-command-" + i;
+      item.setAttribute("role", "option");
+      item.setAttribute("data-value", option.value);
+      item.textContent = option.textContent;
+      menu.appendChild(item);
+    });
+    box.setAttribute("aria-expanded", "true");
+    highlight(0);
+  }
+  document.addEventListener("input", function (event) {
+    var box = event.target;
+    if (box instanceof HTMLTextAreaElement && box.form && box.form.id === "lc-composer") openMenu(box);
+  });
+  // Capture: runs before Enter-to-send, so Enter picks a command while the menu is open.
+  document.addEventListener("keydown", function (event) {
+    var box = event.target;
+    if (!menu || !(box instanceof HTMLTextAreaElement) || !box.form || box.form.id !== "lc-composer") return;
+    var key = event.key;
+    if (key === "ArrowDown" || key === "ArrowUp") highlight(menuIndex + (key === "ArrowDown" ? 1 : -1));
+    else if (key === "Enter" || key === "Tab") pick(menuOptions()[menuIndex], box);
+    else if (key === "Escape") closeMenu();
+    else return;
+    event.preventDefault();
+    event.stopPropagation();
+  }, true);
+  document.addEventListener("mousedown", function (event) {
+    var option = event.target instanceof Element && event.target.closest("#lc-command-menu [role=option]");
+    var box = document.querySelector("#lc-composer textarea[name=content]");
+    if (!option || !box) return;
+    event.preventDefault();
+    pick(option, box);
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target instanceof Element && event.target.closest("#lc-composer [data-command]");
+    if (!button) return;
+    var id = button.getAttribute("data-command");
+    var select = commandSelect();
+    chooseCommand(select && select.value === id ? "" : id);
+  });
+  document.addEventListener("change", function (event) {
+    if (event.target === commandSelect()) syncCommandButtons();
+  });
+  // After a send, keep the modes chosen and a persistent command; others are done with.
+  var kept = null;
+  document.addEventListener("htmx:before:request", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || form.id !== "lc-composer") return;
+    kept = {};
+    form.querySelectorAll("select[name^='mode:']").forEach(function (select) { kept[select.name] = select.value; });
+    var select = commandSelect();
+    var chosen = select && select.selectedOptions[0];
+    if (chosen && chosen.hasAttribute("data-persistent")) kept.command = select.value;
+  });
+  document.addEventListener("htmx:after:request", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || form.id !== "lc-composer" || !kept) return;
+    var restore = kept;
+    kept = null;
+    setTimeout(function () {  // after the composer's own reset
+      Object.keys(restore).forEach(function (name) {
+        var select = form.querySelector("select[name='" + name + "']");
+        if (select) select.value = restore[name];
+      });
+      syncCommandButtons();
+      closeMenu();
+    }, 0);
+  });
+
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", watch);
   else watch();
 })();
