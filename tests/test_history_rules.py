@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import html
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from lightchat import LightChat, Settings
 from lightchat.bus import MemoryBus
-from lightchat.events import Entry, MessageData, MessageEvent, RunEvent
+from lightchat.events import AskData, Entry, MessageData, MessageEvent, RunEvent
 from lightchat.history import (
     MAX_METADATA_BYTES,
     MAX_NAME_CHARS,
@@ -212,6 +213,8 @@ def test_feedback_shows_on_finished_answers_only() -> None:
     assert "aria-pressed" not in on.message(user, "", "/chat/c1")
     assert "aria-pressed" not in on.message(answer(), "")  # no chat to post to
     assert "aria-pressed" not in renderer(feedback=False).message(answer(), "", "/chat/c1")
+    question = replace(answer(), ask=AskData(kind="text"))
+    assert "aria-pressed" not in on.message(question, "", "/chat/c1")  # a waiting question
 
 
 def test_the_stream_sends_the_buttons_when_the_answer_finishes() -> None:
