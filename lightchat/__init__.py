@@ -62,6 +62,7 @@ from lightchat.errors import (
 )
 from lightchat.events import Mode, ModeOption
 from lightchat.starters import ChatProfile, Starter, StarterCategory
+from lightchat.user import PersistedUser, User
 from lightchat.widgets import (
     ChatSettings,
     Checkbox,
@@ -89,6 +90,9 @@ set_starters = default_app.set_starters
 set_starter_categories = default_app.set_starter_categories
 set_chat_profiles = default_app.set_chat_profiles
 on_settings_update = default_app.on_settings_update
+password_auth_callback = default_app.password_auth_callback
+header_auth_callback = default_app.header_auth_callback
+on_logout = default_app.on_logout
 
 __all__ = [
     "Action",
@@ -121,6 +125,7 @@ __all__ = [
     "NoSessionError",
     "NumberInput",
     "Pdf",
+    "PersistedUser",
     "Plotly",
     "Pyplot",
     "RadioGroup",
@@ -138,6 +143,7 @@ __all__ = [
     "TaskStatus",
     "Text",
     "TextInput",
+    "User",
     "UserSession",
     "Video",
     "__version__",
@@ -146,13 +152,16 @@ __all__ = [
     "context",
     "data_layer",
     "default_app",
+    "header_auth_callback",
     "make_async",
     "on_chat_end",
     "on_chat_resume",
     "on_chat_start",
+    "on_logout",
     "on_message",
     "on_settings_update",
     "on_stop",
+    "password_auth_callback",
     "run_sync",
     "set_chat_profiles",
     "set_starter_categories",

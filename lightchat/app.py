@@ -27,6 +27,7 @@ from starlette.middleware import Middleware
 from starlette.types import Receive, Scope, Send
 
 from lightchat.api import Message
+from lightchat.auth import Auth
 from lightchat.bus import Bus, MemoryBus
 from lightchat.config import Settings
 from lightchat.elements import Action
@@ -38,6 +39,7 @@ from lightchat.middleware import BodyLimit, SameOriginWrites, SecurityHeaders
 from lightchat.registry import Registry
 from lightchat.render import Renderer
 from lightchat.routes import STATIC_DIR, not_found, routes
+from lightchat.routes_auth import SignInGate
 from lightchat.session import Chats, ChatSession
 from lightchat.web import Services
 
@@ -93,6 +95,7 @@ class LightChat(Registry):
             return self._asgi
         self.freeze()
         settings = self.settings
+        auth = Auth.for_app(self.callbacks, settings)  # refuses to start without a secret
         bus = self._bus or MemoryBus()
         files = self._files
         if files is None:
@@ -125,6 +128,7 @@ class LightChat(Registry):
             renderer=Renderer(settings, _static_version()),
             identity=BrowserIdentity(settings.secret),
             history=None,
+            auth=auth,
         )
 
         def record(session: ChatSession, entry: Entry) -> None:
@@ -151,6 +155,9 @@ class LightChat(Registry):
                 yield
             finally:
                 reaper.cancel()
+                if auth is not None:
+                    for task in list(auth.background):
+                        task.cancel()
                 bus.close()
                 await chats.close_all()
                 if history is not None:
@@ -169,6 +176,8 @@ class LightChat(Registry):
                     upload_suffixes=("/messages", "/files") if settings.uploads else ("/files",),
                 ),
                 Middleware(SameOriginWrites),
+                # With sign-in on, only signed-in users get further (see routes_auth).
+                *([Middleware(SignInGate, auth=auth)] if auth is not None else []),
             ],
             exception_handlers={HTTPException: not_found},
             lifespan=lifespan,

@@ -1,4 +1,5 @@
-"""The ``lightchat`` command: ``serve`` (and ``run``, as Chainlit users type it).
+"""The ``lightchat`` command: ``serve`` (and ``run``, as Chainlit users type it), and
+``create-secret`` for the secret that signs users' sessions.
 
 It finds the app the way Flask does: ``app.py`` serves the app defined there (an explicit
 ``LightChat()`` if the module has exactly one, else the module-level decorators' default
@@ -27,6 +28,7 @@ import uvicorn
 import lightchat
 from lightchat.__about__ import __version__
 from lightchat.app import LightChat
+from lightchat.auth import new_secret
 from lightchat.errors import AppLoadError, LightChatError
 
 APP_ENV = "LIGHTCHAT_APP"
@@ -171,6 +173,7 @@ def _serve(target: str, host: str, port: int, reload: bool) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     try:
         app = load_app(target)
+        app.build()  # a setting the app cannot start with (no auth secret) fails here
         _check_port(host, port)
     except LightChatError as exc:  # e.g. a ConfigError from a decorator in the app file
         _fail(exc)
@@ -211,3 +214,13 @@ def serve(app_path: str, host: str, port: int, reload: bool) -> None:
 def run(app_path: str, host: str, port: int, watch: bool, headless: bool) -> None:
     """Same as `serve`, with Chainlit's flags (`-w` to reload)."""
     _serve(app_path, host, port, watch)
+
+
+@main.command("create-secret")
+def create_secret() -> None:
+    """Print a new random secret for LIGHTCHAT_AUTH_SECRET (signs users' sessions)."""
+    click.echo(
+        "Set this in the app's environment. Changing it later signs every user out.",
+        err=True,
+    )
+    click.echo(f"LIGHTCHAT_AUTH_SECRET={new_secret()}")

@@ -39,6 +39,11 @@ class Settings:
     """Longer user messages are refused with a 413 and a message."""
     secret: str = ""
     """Signs cookies. Empty: a random secret per process (browser ids reset on restart)."""
+    auth_secret: str = ""
+    """Signs the sessions of signed-in users; required once the app has an auth callback
+    (``lightchat create-secret`` makes one)."""
+    session_max_age_s: int = 15 * 24 * 3600
+    """A signed-in user's session ends this long after they signed in."""
     history: bool = True
     """Keep chats in a database: a history sidebar, and chats that survive restarts."""
     feedback: bool = True
@@ -92,6 +97,11 @@ class Settings:
 
     def check(self) -> None:
         """Raise ``ConfigError`` for a value out of its range, naming the fix."""
+        if self.session_max_age_s <= 0:
+            raise ConfigError(
+                f"LIGHTCHAT_SESSION_MAX_AGE_S={self.session_max_age_s} must be positive; "
+                "set it to a number of seconds, e.g. LIGHTCHAT_SESSION_MAX_AGE_S=86400"
+            )
         if self.cot not in COT_MODES:
             raise ConfigError(
                 f"LIGHTCHAT_COT={self.cot!r} is not one of {', '.join(COT_MODES)}; "

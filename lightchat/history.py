@@ -356,20 +356,19 @@ class History:
         """Write what the chats showed since the last batch, in the order it was noted.
 
         With a data layer that writes many steps at once (``BatchWriter``), the messages
-        and steps go in transactions of up to ``MAX_BATCH``; a removal writes those noted
-        before it first, so the order holds.
+        and steps (and the threads of new chats) go in transactions of up to ``MAX_BATCH``
+        steps; a removal writes those noted before it first, so the order holds.
         """
         module = self._module
         assert module is not None
         records: list[tuple[_Key, StepRecord]] = []
         for key, item in batch.items():
-            owner, thread_id, _ = key
             if item is None:
                 await self._write_records(records)
                 records = []
                 await self._remove(key)
-            elif await self._known(owner, thread_id):
-                records.append((key, module.record_from_item(item, thread_id)))
+            else:
+                records.append((key, module.record_from_item(item, key[1])))
         await self._write_records(records)
 
     async def _write_records(self, records: list[tuple[_Key, StepRecord]]) -> None:
@@ -377,14 +376,18 @@ class History:
         assert store is not None
         for start in range(0, len(records), MAX_BATCH):
             chunk = records[start : start + MAX_BATCH]
-            if self._batches is not None and len(chunk) > 1:
+            if self._batches is not None:
+                owners = {thread_id: owner for (owner, thread_id, _), _ in chunk}
                 try:
-                    # The threads were checked to be their owners' (``_known``).
-                    await self._batches.upsert_steps([record for _, record in chunk], owner=None)
-                    continue
+                    await self._batches.upsert_steps([record for _, record in chunk], owners=owners)
                 except Exception:  # one bad step fails them all: write one by one, below
                     logger.debug("A batch of %d steps failed; writing them one by one", len(chunk))
+                else:
+                    self._threads.update((owner, thread_id) for thread_id, owner in owners.items())
+                    continue
             for (owner, thread_id, _), record in chunk:
+                if not await self._known(owner, thread_id):
+                    continue
                 try:
                     await store.upsert_step(record, owner=owner)
                 except Exception as exc:  # a failed write is logged; the chat itself goes on

@@ -29,6 +29,9 @@ _ARITY: dict[str, tuple[int, int]] = {
     "set_chat_profiles": (0, 2),
     "on_settings_update": (0, 1),
     "data_layer": (0, 0),
+    "password_auth_callback": (2, 2),
+    "header_auth_callback": (1, 1),
+    "on_logout": (0, 2),
 }
 
 _EXAMPLES: dict[str, str] = {
@@ -47,6 +50,9 @@ _EXAMPLES: dict[str, str] = {
     ),
     "on_settings_update": "async def settings_changed(settings: dict): ...",
     "data_layer": "def get_data_layer(): return MyDataLayer()",
+    "password_auth_callback": "def auth(username: str, password: str) -> cl.User | None: ...",
+    "header_auth_callback": "def auth(headers) -> cl.User | None: ...",
+    "on_logout": "async def logout(request, response): ...",
 }
 
 
@@ -182,6 +188,45 @@ class Registry:
                 return MyDataLayer(dsn="...")
         """
         return self._register("data_layer", func)
+
+    def password_auth_callback(self, func: F) -> F:
+        """Sign users in with a user name and a password: turns sign-in on.
+
+        Receives what the user typed in the login form and returns a ``User`` to sign
+        them in, or None to refuse (the form then says so, without saying which part was
+        wrong). Needs ``LIGHTCHAT_AUTH_SECRET`` (``lightchat create-secret`` makes one)::
+
+            @cl.password_auth_callback
+            def auth(username: str, password: str) -> cl.User | None:
+                if (username, password) == ("admin", os.environ["ADMIN_PASSWORD"]):
+                    return cl.User(identifier="admin", metadata={"role": "admin"})
+                return None
+        """
+        return self._register("password_auth_callback", func)
+
+    def header_auth_callback(self, func: F) -> F:
+        """Sign users in from the request's headers (e.g. set by a proxy that already
+        authenticated them): turns sign-in on.
+
+        Receives the headers of a request that has no session yet, and returns a ``User``
+        (who is then signed in, with no login page) or None::
+
+            @cl.header_auth_callback
+            def auth(headers) -> cl.User | None:
+                user = headers.get("x-forwarded-user")
+                return cl.User(identifier=user) if user else None
+        """
+        return self._register("header_auth_callback", func)
+
+    def on_logout(self, func: F) -> F:
+        """Run when a signed-in user signs out; may take the request and the response
+        (e.g. to delete a cookie of the app's own)::
+
+            @cl.on_logout
+            def logout(request, response):
+                response.delete_cookie("my_cookie")
+        """
+        return self._register("on_logout", func)
 
 
 async def invoke(func: Callable[..., Any], *args: Any) -> Any:

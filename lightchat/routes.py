@@ -1,6 +1,7 @@
 """HTTP endpoints of a chat, and the one declarative list of routes.
 
-Every chat URL checks that the chat belongs to the browser asking (see ``lightchat.web``).
+Every chat URL checks that the chat belongs to the browser (or signed-in user) asking (see
+``lightchat.web``); sign-in and its gate are in ``lightchat.routes_auth``.
 HTMX requests (``HX-Request``) get fragments or 204; plain form posts (no JavaScript) get a
 303 to the chat page once the answer is complete. The history's endpoints (search, rename,
 delete, feedback, export) are in ``lightchat.routes_history``; chat profiles, starters and
@@ -25,6 +26,7 @@ from starlette.staticfiles import StaticFiles
 
 from lightchat.identity import COOKIE
 from lightchat.render import StreamView
+from lightchat.routes_auth import login, login_form, logout
 from lightchat.routes_env import env_form, env_of, save_env
 from lightchat.routes_history import (
     delete,
@@ -63,6 +65,7 @@ from lightchat.web import (
     problem,
     read_form,
     services,
+    signed_in,
 )
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -83,7 +86,8 @@ async def new_chat(request: Request) -> Response:
         query = request.url.query
         response = RedirectResponse(f"{base(request)}/env{'?' + query if query else ''}", 303)
     else:
-        session = found.chats.create(owner, profile=await chosen_profile(request))
+        profile = await chosen_profile(request)
+        session = found.chats.create(owner, profile=profile, user=signed_in(request))
         session.data["env"] = env  # before on_chat_start runs: it starts on the next turn
         url = chat_url(request, session.id)
         prompt = request.query_params.get("prompt")
@@ -123,6 +127,7 @@ async def chat_page(request: Request) -> Response:
         read_only=session.read_only,
         prompt=request.query_params.get("prompt", "")[: found.settings.max_message_chars],
         feedback=given,
+        user=signed_in(request),
         **await sidebar(request, session.owner, session.id, wait=False),
         **await start_context(request, session, transcript),
     )
@@ -345,6 +350,9 @@ def routes() -> list[BaseRoute]:
         Route(f"{chat}/feedback/{{message_id:str}}", feedback, methods=["POST"], name="feedback"),
         Route(f"{chat}/export.md", export_markdown, methods=["GET"], name="export_md"),
         Route(f"{chat}/export.json", export_json, methods=["GET"], name="export_json"),
+        Route("/login", login_form, methods=["GET"], name="login"),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"], name="logout"),
         Route("/-/health", health, methods=["GET"], name="health"),
         Mount("/-/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

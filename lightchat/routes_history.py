@@ -40,6 +40,7 @@ from lightchat.web import (
     problem,
     read_form,
     services,
+    signed_in,
 )
 
 _CHAT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -121,7 +122,7 @@ async def history_page(request: Request) -> Response:
     context = await sidebar(request, browser(request), current, search)
     renderer = services(request).renderer
     template = "_threads.html" if is_htmx(request) else "history.html"
-    return _html(renderer.page(template, base=base(request), **context))
+    return _html(renderer.page(template, base=base(request), user=signed_in(request), **context))
 
 
 # -- rename ---------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from lightchat.web import (
     problem,
     read_form,
     services,
+    signed_in,
 )
 from lightchat.widgets import MAX_TEXT_CHARS, SettingError, parse_settings
 
@@ -99,7 +100,7 @@ async def chosen_profile(request: Request) -> str | None:
     wanted = request.query_params.get("profile")
     if wanted is None and "set_chat_profiles" not in registry.callbacks:
         return None
-    profiles = await chat_profiles(registry, None, language(request))
+    profiles = await chat_profiles(registry, signed_in(request), language(request))
     if wanted is None:
         profile = default_profile(profiles)
         return profile.name if profile else None

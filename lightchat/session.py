@@ -679,7 +679,7 @@ class Chats:
     def __len__(self) -> int:
         return len(self._sessions)
 
-    def _new(self, owner: str, session_id: str | None = None) -> ChatSession:
+    def _new(self, owner: str, session_id: str | None = None, user: Any = None) -> ChatSession:
         session = ChatSession(
             self.registry,
             self.bus,
@@ -691,13 +691,14 @@ class Chats:
             observer=self.observer,
             files=self.files,
         )
+        session.user = session.data["user"] = user
         self._sessions[session.id] = session
         return session
 
-    def create(self, owner: str, profile: str | None = None) -> ChatSession:
+    def create(self, owner: str, profile: str | None = None, user: Any = None) -> ChatSession:
         """A new chat for ``owner`` with a chat ``profile`` (its name, if the app has
-        profiles); its ``on_chat_start`` begins at once."""
-        session = self._new(owner)
+        profiles) and the signed-in ``user``; its ``on_chat_start`` begins at once."""
+        session = self._new(owner, user=user)
         session.data["chat_profile"] = profile
         session.start()
         return session
@@ -708,8 +709,10 @@ class Chats:
         owner: str,
         items: list[MessageData | StepData],
         thread: dict[str, Any],
+        user: Any = None,
     ) -> ChatSession:
-        """Reopen a past chat: show what it held, then run ``on_chat_resume(thread)``.
+        """Reopen a past chat (for the signed-in ``user``, if any): show what it held, then
+        run ``on_chat_resume(thread)``.
 
         Without ``on_chat_resume`` the app cannot rebuild its state, so the chat is
         read-only.
@@ -718,7 +721,7 @@ class Chats:
         if existing is not None and not existing.closed:
             return existing
         self.bus.discard(thread_id)
-        session = self._new(owner, thread_id)
+        session = self._new(owner, thread_id, user)
         session.restore(items)
         # The chat goes on with the profile and settings it had (kept in its metadata).
         metadata = thread.get("metadata") or {}

@@ -1,8 +1,9 @@
 """What every endpoint uses: the app's services, who is asking, the chat in the URL, and
 honest answers to HTMX and to plain forms.
 
-Every chat URL checks that the chat belongs to the browser asking; a chat that does not
-exist and a chat of someone else get the same 404, so ids cannot be probed.
+Every chat URL checks that the chat belongs to the one asking: the signed-in user when the
+app has sign-in, else the browser. A chat that does not exist and a chat of someone else get
+the same 404, so ids cannot be probed.
 
 HTMX requests (``HX-Request``) get fragments, 204 or an ``HX-Redirect``; plain form posts
 (no JavaScript) get a 303 to the page to show next. Every answer that differs between the
@@ -19,12 +20,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from lightchat.auth import USER_SCOPE_KEY, Auth, owner_key
 from lightchat.bus import Bus
 from lightchat.config import Settings
 from lightchat.history import History, thread_dict
 from lightchat.identity import COOKIE, BrowserIdentity
 from lightchat.render import Renderer
 from lightchat.session import Chats, ChatSession
+from lightchat.user import User
 
 VARY = {"Vary": "HX-Request"}
 """The header of every answer that differs for HTMX requests."""
@@ -44,6 +47,8 @@ class Services:
     history: History | None
     user_env: dict[str, dict[str, str]] = field(default_factory=dict)
     """The keys each browser gave (``Settings.user_env``), in memory only."""
+    auth: Auth | None = None
+    """The app's sign-in; None when it has no auth callback (the app is open)."""
 
 
 def services(request: Request) -> Services:
@@ -67,9 +72,23 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
+def signed_in(request: Request) -> User | None:
+    """The signed-in user making the request (None without sign-in, or not signed in)."""
+    user = request.scope.get(USER_SCOPE_KEY)
+    return user if isinstance(user, User) else None
+
+
 def browser(request: Request) -> str | None:
-    """The browser id in the signed cookie, or None."""
-    return services(request).identity.load(request.cookies.get(COOKIE))
+    """The key of who is asking, which owns their chats, or None.
+
+    With sign-in on, the signed-in user's key (``lightchat.auth.owner_key``); without it,
+    the browser id in the signed browser cookie.
+    """
+    found = services(request)
+    if found.auth is not None:
+        user = signed_in(request)
+        return None if user is None else owner_key(user)
+    return found.identity.load(request.cookies.get(COOKIE))
 
 
 async def chat_or_404(request: Request) -> ChatSession:
@@ -84,7 +103,8 @@ async def chat_or_404(request: Request) -> ChatSession:
         stored = await found.history.load(session_id, owner)
         if stored is not None:
             items = found.history.items(stored)
-            session = found.chats.resume(session_id, owner, items, thread_dict(stored))
+            thread = thread_dict(stored)
+            session = found.chats.resume(session_id, owner, items, thread, signed_in(request))
     if session is None:
         raise HTTPException(404, NOT_FOUND)
     return session

@@ -59,9 +59,9 @@ async def test_a_streamed_answer_is_saved_whole_without_a_write_per_token(tmp_pa
         writes.append(step.id)
         await one(step, owner=owner)
 
-    async def count_many(steps: list[StepRecord], *, owner: str | None) -> None:
+    async def count_many(steps: list[StepRecord], *, owners: dict[str, str]) -> None:
         writes.extend(step.id for step in steps)
-        await many(steps, owner=owner)
+        await many(steps, owners=owners)
 
     store.upsert_step = count_one  # type: ignore[method-assign]
     store.upsert_steps = count_many  # type: ignore[attr-defined]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -47,9 +47,9 @@ def batches(history: History) -> list[list[str]]:
     seen: list[list[str]] = []
     original = store.upsert_steps
 
-    async def upsert_steps(steps: Sequence[StepRecord], *, owner: str | None) -> None:
+    async def upsert_steps(steps: Sequence[StepRecord], *, owners: Mapping[str, str]) -> None:
         seen.append([step.id for step in steps])
-        await original(steps, owner=owner)
+        await original(steps, owners=owners)
 
     store.upsert_steps = upsert_steps  # type: ignore[method-assign]
     return seen

@@ -614,41 +614,42 @@ async def test_feedback_filter(store: SQLStore) -> None:
 # -- many steps at once -----------------------------------------------------------------
 
 
-async def test_upsert_steps_writes_many_threads_in_one_call(store: SQLStore) -> None:
+async def test_upsert_steps_writes_many_chats_in_one_call(store: SQLStore) -> None:
     mine, theirs = owner_key(), owner_key()
     first = await store.create_thread(mine)
-    second = await store.create_thread(mine)
-    third = await store.create_thread(theirs)
+    second, third = uuid.uuid4().hex, uuid.uuid4().hex  # new chats: made on the way
     question = message(content="  Where is   Lisbon? ")
     answer = message("assistant_message", "", streaming=True)
     batch = [
         record_from_item(question, first.id),
-        record_from_item(message(content="Hello"), third.id),
+        record_from_item(message(content="Hello"), third),
         record_from_item(answer, first.id),
-        record_from_item(message(content="Second thread"), second.id),
+        record_from_item(message(content="Second thread"), second),
     ]
     answer.content, answer.streaming = "In Portugal.", False
     batch.append(record_from_item(answer, first.id))  # the same step again: its last state wins
 
-    await store.upsert_steps(batch, owner=None)
+    await store.upsert_steps(batch, owners={first.id: mine, second: mine, third: theirs})
 
     steps = await store.get_thread_steps(first.id, owner=mine)
     assert [(s.id, s.output, s.streaming) for s in steps] == [
         (question.id, "  Where is   Lisbon? ", False),
         (answer.id, "In Portugal.", False),
     ]
-    named = {
-        thread.id: thread.name
-        for thread in (await store.list_threads(mine)).threads
-        + (await store.list_threads(theirs)).threads
-    }
-    assert named == {first.id: "Where is Lisbon?", second.id: "Second thread", third.id: "Hello"}
+    mine_listed = (await store.list_threads(mine)).threads
+    theirs_listed = (await store.list_threads(theirs)).threads
     # The threads count as updated in the order of their last step, as if written one by one.
-    order = [thread.id for thread in (await store.list_threads(mine)).threads]
-    assert order == [first.id, second.id]
-    await store.upsert_steps([record_from_item(message(content="Later"), second.id)], owner=mine)
-    assert [t.id for t in (await store.list_threads(mine)).threads] == [second.id, first.id]
-    await store.upsert_steps([], owner=mine)  # nothing to do
+    assert [(t.id, t.name) for t in mine_listed] == [
+        (first.id, "Where is Lisbon?"),
+        (second, "Second thread"),
+    ]
+    assert [(t.id, t.name, t.owner) for t in theirs_listed] == [(third, "Hello", theirs)]
+    later = record_from_item(message(content="Later"), second)
+    await store.upsert_steps([later], owners={second: mine})
+    assert [t.id for t in (await store.list_threads(mine)).threads] == [second, first.id]
+    await store.upsert_steps([], owners={})  # nothing to do
+    with pytest.raises(ValueError, match="no owner given"):
+        await store.upsert_steps([later], owners={})
 
 
 async def test_upsert_steps_is_all_or_nothing(store: SQLStore) -> None:
@@ -659,31 +660,26 @@ async def test_upsert_steps_is_all_or_nothing(store: SQLStore) -> None:
     await store.upsert_step(record_from_item(taken, other.id), owner=owner)
     before = (await store.get_thread(thread.id, owner=owner)).updated_at  # type: ignore[union-attr]
 
-    fresh = message(content="never written")
-    cases: list[tuple[list[StepRecord], str | None, type[Exception]]] = [
+    fresh, new_chat = message(content="never written"), uuid.uuid4().hex
+    attempts = [
+        # A step id of another thread.
+        ([(fresh, thread.id), (taken, thread.id)], {thread.id: owner}, ConflictError),
+        # Someone else's thread, after a new chat that would have been made.
         (
-            [record_from_item(fresh, thread.id), record_from_item(taken, thread.id)],
-            owner,
-            ConflictError,
-        ),
-        (
-            [record_from_item(fresh, thread.id), record_from_item(message(), "no-such")],
-            None,
+            [(message(), new_chat), (fresh, thread.id), (message(), other.id)],
+            {new_chat: intruder, thread.id: owner, other.id: intruder},
             NotFoundError,
         ),
-        (
-            [record_from_item(fresh, thread.id), record_from_item(message(), other.id)],
-            intruder,
-            NotFoundError,
-        ),
-        ([record_from_item(fresh, thread.id)], intruder, NotFoundError),
     ]
-    for batch, as_owner, error in cases:
+    for items, owners, error in attempts:
         with pytest.raises(error):
-            await store.upsert_steps(batch, owner=as_owner)
+            await store.upsert_steps(
+                [record_from_item(item, thread_id) for item, thread_id in items], owners=owners
+            )
 
     assert await store.get_thread_steps(thread.id, owner=owner) == []
     assert [s.id for s in await store.get_thread_steps(other.id, owner=owner)] == [taken.id]
+    assert await store.get_thread(new_chat, owner=None) is None  # its creation was undone
     after = await store.get_thread(thread.id, owner=owner)
     assert after is not None
     assert (after.name, after.updated_at) == (None, before)

@@ -47,38 +47,44 @@ def to_timestamp(moment: datetime) -> float:
 
 def record_from_message(message: MessageData, thread_id: str) -> StepRecord:
     """The row that stores a message of a thread."""
-    return StepRecord(
-        id=message.id,
-        thread_id=thread_id,
-        parent_id=message.parent_id,
-        name=message.author,
-        type=message.type,
-        output=message.content,
-        language=message.language,
-        is_error=message.type == "error",
-        streaming=message.streaming,
-        created_at=from_timestamp(message.created_at),
+    # model_validate, not the constructor: the history makes one per message state, and
+    # SQLModel's constructor costs several times more.
+    return StepRecord.model_validate(
+        {
+            "id": message.id,
+            "thread_id": thread_id,
+            "parent_id": message.parent_id,
+            "name": message.author,
+            "type": message.type,
+            "output": message.content,
+            "language": message.language,
+            "is_error": message.type == "error",
+            "streaming": message.streaming,
+            "created_at": from_timestamp(message.created_at),
+        }
     )
 
 
 def record_from_step(step: StepData, thread_id: str) -> StepRecord:
     """The row that stores a step of a thread."""
     show_input = step.show_input
-    return StepRecord(
-        id=step.id,
-        thread_id=thread_id,
-        parent_id=step.parent_id,
-        name=step.name,
-        type=step.type,
-        input=step.input,
-        output=step.output,
-        language=step.language,
-        is_error=step.status == "failed",
-        status=step.status,
-        show_input=("true" if show_input is True else show_input or None),
-        created_at=from_timestamp(step.started_at),
-        started_at=from_timestamp(step.started_at),
-        ended_at=None if step.ended_at is None else from_timestamp(step.ended_at),
+    return StepRecord.model_validate(  # see record_from_message
+        {
+            "id": step.id,
+            "thread_id": thread_id,
+            "parent_id": step.parent_id,
+            "name": step.name,
+            "type": step.type,
+            "input": step.input,
+            "output": step.output,
+            "language": step.language,
+            "is_error": step.status == "failed",
+            "status": step.status,
+            "show_input": "true" if show_input is True else show_input or None,
+            "created_at": from_timestamp(step.started_at),
+            "started_at": from_timestamp(step.started_at),
+            "ended_at": None if step.ended_at is None else from_timestamp(step.ended_at),
+        }
     )
 
 

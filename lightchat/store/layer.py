@@ -33,7 +33,7 @@ everything else that names a thread raises ``NotFoundError``.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
@@ -314,15 +314,18 @@ class DataLayer(Protocol):
 
 @runtime_checkable
 class BatchWriter(Protocol):
-    """A data layer that can also write many steps in one transaction (optional).
+    """A data layer that can also write the steps of many chats in one transaction (optional).
 
     The history writes what chats show in the background; with this method it writes
-    everything waiting in one call instead of one ``upsert_step`` per step.
+    everything waiting in one call, instead of a ``create_thread`` per new chat and an
+    ``upsert_step`` per step.
     """
 
-    async def upsert_steps(self, steps: Sequence[StepRecord], *, owner: str | None) -> None:
+    async def upsert_steps(self, steps: Sequence[StepRecord], *, owners: Mapping[str, str]) -> None:
         """The same as ``upsert_step`` for each step, in order, in one transaction: all are
-        written or none (the error is the first one ``upsert_step`` would raise)."""
+        written or none. ``owners`` maps each step's thread id to its owner; a thread that
+        does not exist yet is created for that owner first. Raises ``NotFoundError`` for a
+        thread of another owner, ``ConflictError`` for a step id used in another thread."""
         ...
 
 

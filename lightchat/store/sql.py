@@ -1,11 +1,13 @@
 """``SQLStore``: the data layer on SQLite or PostgreSQL, through SQLModel.
 
-Transactions: every public method is one transaction on its own, short-lived session, and
-returns detached records (``expire_on_commit=False``): nothing is lazy-loaded afterwards and
-no session outlives a call. Writes go through ``engine.writer`` (on SQLite they begin with
-``BEGIN IMMEDIATE`` and so queue instead of failing with "database is locked"). Reads that
-take several queries (``load_thread``) run in one transaction that sees one snapshot: a
-deferred transaction on SQLite, ``REPEATABLE READ, READ ONLY`` on PostgreSQL.
+Transactions: every public method is one transaction on a connection of its own, and
+returns records built from the rows it read: nothing is lazy-loaded afterwards and no
+connection outlives a call. Queries are written with SQLModel's ``select`` and run on plain
+SQLAlchemy connections, without ORM sessions (on SQLite a session costs more than the
+query, and the history runs many). Writes go through ``engine.writer`` (on SQLite they
+begin with ``BEGIN IMMEDIATE`` and so queue instead of failing with "database is locked").
+Reads that take several queries (``load_thread``) run in one transaction that sees one
+snapshot: a deferred transaction on SQLite, ``REPEATABLE READ, READ ONLY`` on PostgreSQL.
 
 Concurrency decisions:
 
@@ -16,9 +18,10 @@ Concurrency decisions:
   user message, with ``COALESCE`` so a name is only ever set once). That statement is also
   the ownership check, and on PostgreSQL it locks the thread row, which orders the writes
   of one thread against each other and against a concurrent delete. ``upsert_steps`` does
-  the same for many steps of many threads in one transaction: it locks their threads in id
-  order (``SELECT ... FOR UPDATE``, the ownership check), updates them in one
-  ``executemany`` and upserts every step in one multi-row ``INSERT ... RETURNING``.
+  the same for many steps of many threads in one transaction: it creates the threads that
+  are missing (``INSERT ... ON CONFLICT DO NOTHING``), locks them all in id order
+  (``SELECT ... FOR UPDATE``, the ownership check), updates them in one ``executemany``
+  and upserts every step in one multi-row ``INSERT ... RETURNING``.
 - ``delete_thread`` locks the thread row (``FOR UPDATE``) before collecting the element
   files it deletes, so an element added concurrently either waits and then fails (its
   thread is gone) or is deleted and its storage key returned: no file is orphaned.
@@ -28,9 +31,9 @@ Concurrency decisions:
   ``(owner, updated_at, id)`` index: every page costs the same.
 
 Cost: the history writes every message and step here, so the step writes are built for
-it. They run on a plain connection (no ORM session), their statements are built once per
-store and reused (SQLAlchemy then finds the compiled SQL in its cache at once), and a batch
-costs the same few round trips (on SQLite, hops to aiosqlite's thread) whatever its size.
+it: their statements are built once per store and reused (SQLAlchemy then finds the
+compiled SQL in its cache at once), and a batch costs the same few round trips (on SQLite,
+hops to aiosqlite's thread) whatever its size.
 
 Search is a case-insensitive ``LIKE '%text%'`` over the thread's name and its steps'
 outputs, limited to one owner's threads; there is no full-text index.
@@ -41,12 +44,12 @@ Ownership checks and error conventions are described in ``lightchat.store.layer`
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import (
     Table,
@@ -68,7 +71,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel, col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from lightchat.store.engine import make_engine, writer
 from lightchat.store.errors import ConflictError, NotFoundError
@@ -100,6 +102,8 @@ __all__ = ["MAX_PAGE_SIZE", "SQLStore"]
 
 _STEP_KEEPS = frozenset({"id", "thread_id", "created_at"})
 
+R = TypeVar("R", UserRecord, ThreadRecord, StepRecord, ElementRecord, FeedbackRecord)
+
 
 def _table(record_class: type[SQLModel]) -> Table:
     return cast(Table, record_class.__table__)  # type: ignore[attr-defined]
@@ -115,6 +119,68 @@ def _columns(record_class: type[SQLModel]) -> tuple[tuple[str, str], ...]:
 def _values(record: SQLModel) -> dict[str, Any]:
     """The record as ``{column key: value}``, for Core statements (``meta`` -> ``metadata``)."""
     return {key: getattr(record, attr) for attr, key in _columns(type(record))}
+
+
+def _record(record_class: type[R], row: Mapping[Any, Any]) -> R:
+    """The record a row of its table holds (see the module docstring: no ORM session).
+
+    Built the way the ORM builds the objects it loads: a new instance whose attributes are
+    set as read, without the validation a constructor runs (ten times the cost).
+    """
+    record: R = sa_inspect(record_class).class_manager.new_instance()
+    values = {attr: row[key] for attr, key in _columns(record_class)}
+    record.__dict__.update(values)
+    object.__setattr__(record, "__pydantic_fields_set__", set(values))
+    return record
+
+
+async def _first(connection: AsyncConnection, query: Any, record_class: type[R]) -> R | None:
+    row = (await connection.execute(query)).mappings().first()
+    return None if row is None else _record(record_class, row)
+
+
+async def _all(connection: AsyncConnection, query: Any, record_class: type[R]) -> list[R]:
+    rows = (await connection.execute(query)).mappings()
+    return [_record(record_class, row) for row in rows]
+
+
+async def _scalar(connection: AsyncConnection, query: Any) -> Any:
+    """The first column of the first row, or None."""
+    return (await connection.execute(query)).scalars().first()
+
+
+async def _delete_elements(connection: AsyncConnection, where: Any) -> list[str]:
+    """Delete the elements ``where`` selects; their files' storage keys."""
+    deleted = await connection.execute(
+        delete(ElementRecord).where(where).returning(col(ElementRecord.storage_key))
+    )
+    return [key for key in deleted.scalars() if key]
+
+
+def _touches(steps: Sequence[StepRecord], owner: str | None) -> list[dict[str, Any]]:
+    """The thread updates that writing ``steps`` makes, one per thread.
+
+    Each thread counts as updated when its last step is written (so, in one batch, a thread
+    whose last step comes later is more recent, as if written one by one), and takes the
+    name its first user message gives, if it has none.
+    """
+    names: dict[str, str | None] = {}
+    last: dict[str, int] = {}
+    for position, step in enumerate(steps):
+        if names.get(step.thread_id) is None:
+            is_question = step.type == "user_message"
+            names[step.thread_id] = thread_name(step.output) if is_question else None
+        last[step.thread_id] = position
+    now = utcnow()
+    return [
+        {
+            "t_id": thread_id,
+            "t_owner": owner,
+            "t_now": now + timedelta(microseconds=last[thread_id]),
+            "t_name": name,
+        }
+        for thread_id, name in names.items()
+    ]
 
 
 def _unique_runs(steps: Sequence[StepRecord]) -> Iterator[Sequence[StepRecord]]:
@@ -217,25 +283,14 @@ class SQLStore:
         await self.engine.dispose()
 
     @asynccontextmanager
-    async def _read(self) -> AsyncIterator[AsyncSession]:
-        async with (
-            AsyncSession(self._reader, expire_on_commit=False) as session,
-            session.begin(),
-        ):
-            yield session
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only transaction (rolled back at the end: it changed nothing)."""
+        async with self._reader.connect() as connection:
+            yield connection
 
     @asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncSession]:
-        async with (
-            self._write_turn,
-            AsyncSession(self._writer, expire_on_commit=False) as session,
-            session.begin(),
-        ):
-            yield session
-
-    @asynccontextmanager
-    async def _write_core(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction on a plain connection: no ORM session to set up."""
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction, committed at the end unless it raised."""
         async with self._write_turn, self._writer.begin() as connection:
             yield connection
 
@@ -243,9 +298,9 @@ class SQLStore:
 
     async def get_user(self, identifier: str) -> UserRecord | None:
         """The user with this identifier, or None."""
-        async with self._read() as session:
-            query = select(UserRecord).where(col(UserRecord.identifier) == identifier)
-            return (await session.exec(query)).first()
+        query = select(UserRecord).where(col(UserRecord.identifier) == identifier)
+        async with self._read() as connection:
+            return await _first(connection, query, UserRecord)
 
     async def create_user(
         self,
@@ -267,10 +322,12 @@ class SQLStore:
             statement = statement.on_conflict_do_update(index_elements=["identifier"], set_=changes)
         else:
             statement = statement.on_conflict_do_nothing(index_elements=["identifier"])
-        async with self._write() as session:
-            await session.exec(statement)
-            query = select(UserRecord).where(col(UserRecord.identifier) == identifier)
-            return (await session.exec(query)).one()
+        query = select(UserRecord).where(col(UserRecord.identifier) == identifier)
+        async with self._write() as connection:
+            await connection.execute(statement)
+            user = await _first(connection, query, UserRecord)
+        assert user is not None, "the user was just inserted or updated"
+        return user
 
     # -- threads ----------------------------------------------------------------------
 
@@ -295,7 +352,7 @@ class SQLStore:
             thread.id = thread_id
         thread.updated_at = thread.created_at
         try:
-            async with self._write_core() as connection:
+            async with self._write() as connection:
                 created = await connection.execute(self._sql.create_thread, _values(thread))
                 inserted = created.rowcount
         except IntegrityError as exc:
@@ -323,52 +380,57 @@ class SQLStore:
         if tags is not None:
             changes["tags"] = list(tags)
         if metadata is not None:
-            changes["meta"] = metadata
+            changes["metadata"] = metadata
+        threads = _table(ThreadRecord)
         where = _Owned(owner).thread(thread_id)
-        async with self._write() as session:
+        async with self._write() as connection:
             if changes:
-                statement = (
-                    update(ThreadRecord).where(where).values(changes).returning(ThreadRecord)
-                )
-                found = cast(ThreadRecord | None, (await session.exec(statement)).scalars().first())
+                statement = update(threads).where(where).values(changes).returning(threads)
+                found = await _first(connection, statement, ThreadRecord)
             else:
-                found = (await session.exec(select(ThreadRecord).where(where))).first()
+                found = await _first(connection, select(ThreadRecord).where(where), ThreadRecord)
         if found is None:
             raise NotFoundError(f"No thread {thread_id!r}.")
         return found
 
     async def get_thread(self, thread_id: str, *, owner: str | None) -> ThreadRecord | None:
         """The thread, or None (missing, or someone else's)."""
-        async with self._read() as session:
-            query = select(ThreadRecord).where(_Owned(owner).thread(thread_id))
-            return (await session.exec(query)).first()
+        query = select(ThreadRecord).where(_Owned(owner).thread(thread_id))
+        async with self._read() as connection:
+            return await _first(connection, query, ThreadRecord)
 
     async def load_thread(self, thread_id: str, *, owner: str | None) -> StoredThread | None:
         """The thread with its steps, elements and feedback (one snapshot), or None."""
-        async with self._read() as session:
+        async with self._read() as connection:
             query = select(ThreadRecord).where(_Owned(owner).thread(thread_id))
-            thread = (await session.exec(query)).first()
+            thread = await _first(connection, query, ThreadRecord)
             if thread is None:
                 return None
-            steps = await session.exec(
+            steps = await _all(
+                connection,
                 select(StepRecord)
                 .where(col(StepRecord.thread_id) == thread_id)
-                .order_by(col(StepRecord.created_at), col(StepRecord.id))
+                .order_by(col(StepRecord.created_at), col(StepRecord.id)),
+                StepRecord,
             )
-            elements = await session.exec(
+            elements = await _all(
+                connection,
                 select(ElementRecord)
                 .where(col(ElementRecord.thread_id) == thread_id)
-                .order_by(col(ElementRecord.created_at), col(ElementRecord.id))
+                .order_by(col(ElementRecord.created_at), col(ElementRecord.id)),
+                ElementRecord,
             )
-            feedback = await session.exec(
-                select(FeedbackRecord).where(col(FeedbackRecord.thread_id) == thread_id)
+            feedback = await _all(
+                connection,
+                select(FeedbackRecord).where(col(FeedbackRecord.thread_id) == thread_id),
+                FeedbackRecord,
             )
-            return StoredThread(
-                thread=thread,
-                steps=list(steps),
-                elements=list(elements),
-                feedback={item.for_id: item for item in feedback},
-            )
+        return StoredThread(
+            thread=thread,
+            steps=steps,
+            elements=elements,
+            feedback={item.for_id: item for item in feedback},
+        )
 
     async def delete_thread(self, thread_id: str, *, owner: str | None) -> list[str]:
         """Delete a thread with its steps, elements and feedback.
@@ -381,13 +443,13 @@ class SQLStore:
 
         Raises ``NotFoundError`` for a missing thread or someone else's.
         """
-        async with self._write() as session:
-            locked = select(ThreadRecord.id).where(_Owned(owner).thread(thread_id))
-            if (await session.exec(locked.with_for_update())).first() is None:
+        locked = select(ThreadRecord.id).where(_Owned(owner).thread(thread_id)).with_for_update()
+        async with self._write() as connection:
+            if (await connection.execute(locked)).first() is None:
                 raise NotFoundError(f"No thread {thread_id!r}.")
-            keys = await self._delete_elements(session, col(ElementRecord.thread_id) == thread_id)
+            keys = await _delete_elements(connection, col(ElementRecord.thread_id) == thread_id)
             # Steps and feedback go by ON DELETE CASCADE.
-            await session.exec(delete(ThreadRecord).where(col(ThreadRecord.id) == thread_id))
+            await connection.execute(delete(ThreadRecord).where(col(ThreadRecord.id) == thread_id))
         return keys
 
     async def list_threads(
@@ -437,8 +499,8 @@ class SQLStore:
         query = query.order_by(
             col(ThreadRecord.updated_at).desc(), col(ThreadRecord.id).desc()
         ).limit(size + 1)
-        async with self._read() as session:
-            threads = list(await session.exec(query))
+        async with self._read() as connection:
+            threads = await _all(connection, query, ThreadRecord)
         has_next = len(threads) > size
         threads = threads[:size]
         end_cursor = page_cursor(threads[-1]) if threads else None
@@ -446,19 +508,21 @@ class SQLStore:
 
     async def get_thread_owner(self, thread_id: str) -> str | None:
         """The owner key of a thread, or None if there is no such thread."""
-        async with self._read() as session:
-            query = select(ThreadRecord.owner).where(col(ThreadRecord.id) == thread_id)
-            return (await session.exec(query)).first()
+        query = select(ThreadRecord.owner).where(col(ThreadRecord.id) == thread_id)
+        async with self._read() as connection:
+            owner: str | None = await _scalar(connection, query)
+        return owner
 
     async def get_thread_author(self, thread_id: str) -> str | None:
         """The identifier of the user who owns a thread (None if none or browser-owned)."""
-        async with self._read() as session:
-            query = (
-                select(UserRecord.identifier)
-                .join(ThreadRecord, col(ThreadRecord.user_id) == col(UserRecord.id))
-                .where(col(ThreadRecord.id) == thread_id)
-            )
-            return (await session.exec(query)).first()
+        query = (
+            select(UserRecord.identifier)
+            .join(ThreadRecord, col(ThreadRecord.user_id) == col(UserRecord.id))
+            .where(col(ThreadRecord.id) == thread_id)
+        )
+        async with self._read() as connection:
+            author: str | None = await _scalar(connection, query)
+        return author
 
     # -- steps ------------------------------------------------------------------------
 
@@ -469,60 +533,50 @@ class SQLStore:
         yet (``layer.thread_name``). Raises ``NotFoundError`` when the thread is missing or
         someone else's, ``ConflictError`` when the step id is used in another thread.
         """
-        await self.upsert_steps([step], owner=owner)
+        [touch] = _touches([step], owner)
+        async with self._write() as connection:
+            # The update is the ownership check (and, on PostgreSQL, locks the row).
+            touched = await connection.execute(self._sql.touch(owner), touch)
+            if not touched.rowcount:
+                raise NotFoundError(f"No thread {step.thread_id!r}.")
+            await self._upsert(connection, [step])
 
-    async def upsert_steps(self, steps: Sequence[StepRecord], *, owner: str | None) -> None:
-        """``upsert_step`` for each step, in order, in one transaction: all or none.
+    async def upsert_steps(self, steps: Sequence[StepRecord], *, owners: Mapping[str, str]) -> None:
+        """Write the steps of many chats in one transaction: all or none.
 
-        The steps may belong to several threads (all the owner's, when ``owner`` is given).
-        Raises what ``upsert_step`` raises, for the first step it concerns; nothing is
-        written then.
+        The same as ``upsert_step`` for each step in order, except that a thread that does
+        not exist yet is created for its owner first. ``owners`` maps each thread id to its
+        owner; a thread that belongs to someone else is refused with ``NotFoundError``, and
+        a step id used in another thread with ``ConflictError``.
         """
         if not steps:
             return
         sql = self._sql
-        names: dict[str, str | None] = {}  # thread id -> the name its first user message gives
-        last: dict[str, int] = {}  # thread id -> the position of its last step
-        for position, step in enumerate(steps):
-            if names.get(step.thread_id) is None:
-                is_question = step.type == "user_message"
-                names[step.thread_id] = thread_name(step.output) if is_question else None
-            last[step.thread_id] = position
-        # As if written one by one: a thread whose last step comes later is more recent.
-        now = utcnow()
-        touches = [
-            {
-                "t_id": thread_id,
-                "t_owner": owner,
-                "t_now": now + timedelta(microseconds=last[thread_id]),
-                "t_name": name,
-            }
-            for thread_id, name in names.items()
-        ]
-        async with self._write_core() as connection:
-            if len(touches) == 1:
-                # One thread: the update is the ownership check (and locks the row).
-                touched = await connection.execute(sql.touch(owner), touches[0])
-                if not touched.rowcount:
-                    raise NotFoundError(f"No thread {steps[0].thread_id!r}.")
-            else:
-                # Lock the threads in id order (two batches never wait on each other in a
-                # circle), check they are there and the owner's, then touch them all.
-                wanted = sorted(names)
-                found = await connection.execute(
-                    sql.lock(owner), {"t_ids": wanted, "t_owner": owner}
-                )
-                missing = set(wanted) - set(found.scalars())
-                if missing:
-                    first = next(step.thread_id for step in steps if step.thread_id in missing)
-                    raise NotFoundError(f"No thread {first!r}.")
-                await connection.execute(sql.touch(owner), touches)
-            for run in _unique_runs(steps):
-                written = await connection.execute(sql.upsert, [_values(step) for step in run])
-                done = set(written.scalars())
-                for step in run:
-                    if step.id not in done:
-                        raise ConflictError(f"Step {step.id!r} belongs to another thread.")
+        missing = {step.thread_id for step in steps} - set(owners)
+        if missing:
+            raise ValueError(f"upsert_steps: no owner given for thread {sorted(missing)[0]!r}")
+        touches = _touches(steps, None)
+        wanted = sorted({step.thread_id for step in steps})
+        new = [_values(ThreadRecord(id=thread_id, owner=owners[thread_id])) for thread_id in wanted]
+        async with self._write() as connection:
+            await connection.execute(sql.create_thread, new)  # the ones that exist stay as they are
+            # Lock the threads in id order (two batches never wait on each other in a
+            # circle), and check whose they are.
+            found = await connection.execute(sql.lock, {"t_ids": wanted})
+            owner_of: dict[str, str] = {thread_id: owner for thread_id, owner in found.all()}
+            for step in steps:
+                if owner_of.get(step.thread_id) != owners[step.thread_id]:
+                    raise NotFoundError(f"No thread {step.thread_id!r}.")
+            await connection.execute(sql.touch(None), touches)
+            await self._upsert(connection, steps)
+
+    async def _upsert(self, connection: AsyncConnection, steps: Sequence[StepRecord]) -> None:
+        for run in _unique_runs(steps):
+            written = await connection.execute(self._sql.upsert, [_values(step) for step in run])
+            done = set(written.scalars())
+            for step in run:
+                if step.id not in done:
+                    raise ConflictError(f"Step {step.id!r} belongs to another thread.")
 
     async def delete_step(self, step_id: str, *, owner: str | None) -> list[str]:
         """Delete a step, its nested steps, their feedback and elements.
@@ -530,28 +584,28 @@ class SQLStore:
         Returns the storage keys of the deleted elements' files; nothing happens (and the
         list is empty) when the step is missing or in someone else's thread.
         """
-        async with self._write() as session:
-            query = select(StepRecord.thread_id).where(
-                col(StepRecord.id) == step_id, _Owned(owner).threads_of(col(StepRecord.thread_id))
-            )
-            thread_id = (await session.exec(query)).first()
+        query = select(StepRecord.thread_id).where(
+            col(StepRecord.id) == step_id, _Owned(owner).threads_of(col(StepRecord.thread_id))
+        )
+        async with self._write() as connection:
+            thread_id = await _scalar(connection, query)
             if thread_id is None:
                 return []
-            family = await session.exec(
+            family = await connection.execute(
                 select(StepRecord.id, StepRecord.parent_id).where(
                     col(StepRecord.thread_id) == thread_id
                 )
             )
-            doomed = _subtree(step_id, family)
-            keys = await self._delete_elements(
-                session,
+            doomed = _subtree(step_id, ((row[0], row[1]) for row in family))
+            keys = await _delete_elements(
+                connection,
                 and_(
                     col(ElementRecord.thread_id) == thread_id,
                     col(ElementRecord.for_id).in_(doomed),
                 ),
             )
             # Their feedback goes by ON DELETE CASCADE.
-            await session.exec(delete(StepRecord).where(col(StepRecord.id).in_(doomed)))
+            await connection.execute(delete(StepRecord).where(col(StepRecord.id).in_(doomed)))
         return keys
 
     async def get_thread_steps(self, thread_id: str, *, owner: str | None) -> list[StepRecord]:
@@ -567,11 +621,11 @@ class SQLStore:
             )
             .order_by(col(StepRecord.created_at), col(StepRecord.id))
         )
-        async with self._read() as session:
-            steps = list(await session.exec(query))
+        async with self._read() as connection:
+            steps = await _all(connection, query, StepRecord)
             if not steps:
                 found = select(ThreadRecord.id).where(_Owned(owner).thread(thread_id))
-                if (await session.exec(found)).first() is None:
+                if await _scalar(connection, found) is None:
                     raise NotFoundError(f"No thread {thread_id!r}.")
         return steps
 
@@ -580,8 +634,8 @@ class SQLStore:
         query = select(StepRecord).where(
             col(StepRecord.id) == step_id, _Owned(owner).threads_of(col(StepRecord.thread_id))
         )
-        async with self._read() as session:
-            return (await session.exec(query)).first()
+        async with self._read() as connection:
+            return await _first(connection, query, StepRecord)
 
     # -- elements ---------------------------------------------------------------------
 
@@ -597,11 +651,11 @@ class SQLStore:
             .on_conflict_do_nothing(index_elements=["id"])
         )
         try:
-            async with self._write() as session:
+            async with self._write() as connection:
                 owned = select(ThreadRecord.id).where(_Owned(owner).thread(element.thread_id))
-                if (await session.exec(owned)).first() is None:
+                if await _scalar(connection, owned) is None:
                     raise NotFoundError(f"No thread {element.thread_id!r}.")
-                inserted = (await session.exec(statement)).rowcount
+                inserted = (await connection.execute(statement)).rowcount
         except IntegrityError as exc:  # the thread was deleted meanwhile
             raise NotFoundError(f"No thread {element.thread_id!r}.") from exc
         if not inserted:
@@ -617,26 +671,21 @@ class SQLStore:
         )
         if thread_id is not None:
             query = query.where(col(ElementRecord.thread_id) == thread_id)
-        async with self._read() as session:
-            return (await session.exec(query)).first()
+        async with self._read() as connection:
+            return await _first(connection, query, ElementRecord)
 
     async def delete_element(self, element_id: str, *, owner: str | None) -> ElementRecord | None:
         """Delete an element; returns it (its ``storage_key`` names the file), or None."""
-        async with self._write() as session:
-            query = select(ElementRecord).where(
-                col(ElementRecord.id) == element_id,
-                _Owned(owner).threads_of(col(ElementRecord.thread_id)),
-            )
-            element = (await session.exec(query)).first()
-            if element is not None:
-                await session.exec(delete(ElementRecord).where(col(ElementRecord.id) == element_id))
-        return element
-
-    async def _delete_elements(self, session: AsyncSession, where: Any) -> list[str]:
-        deleted = await session.exec(
-            delete(ElementRecord).where(where).returning(col(ElementRecord.storage_key))
+        query = select(ElementRecord).where(
+            col(ElementRecord.id) == element_id,
+            _Owned(owner).threads_of(col(ElementRecord.thread_id)),
         )
-        return [key for key in deleted.scalars() if key]
+        async with self._write() as connection:
+            element = await _first(connection, query, ElementRecord)
+            if element is not None:
+                gone = delete(ElementRecord).where(col(ElementRecord.id) == element_id)
+                await connection.execute(gone)
+        return element
 
     # -- feedback ---------------------------------------------------------------------
 
@@ -652,23 +701,25 @@ class SQLStore:
                 f"feedback value must be 1 (helpful) or 0 (not helpful), not {value!r}"
             )
         table = _table(FeedbackRecord)
-        async with self._write() as session:
-            query = select(StepRecord.thread_id).where(
-                col(StepRecord.id) == for_id, _Owned(owner).threads_of(col(StepRecord.thread_id))
-            )
-            thread_id = (await session.exec(query)).first()
+        query = select(StepRecord.thread_id).where(
+            col(StepRecord.id) == for_id, _Owned(owner).threads_of(col(StepRecord.thread_id))
+        )
+        found = select(FeedbackRecord).where(col(FeedbackRecord.for_id) == for_id)
+        async with self._write() as connection:
+            thread_id = await _scalar(connection, query)
             if thread_id is None:
                 raise NotFoundError(f"No step {for_id!r}.")
             new = FeedbackRecord(for_id=for_id, thread_id=thread_id, value=value, comment=comment)
-            await session.exec(
+            await connection.execute(
                 self._insert(table)
                 .values(_values(new))
                 .on_conflict_do_update(
                     index_elements=["for_id"], set_={"value": value, "comment": comment}
                 )
             )
-            found = select(FeedbackRecord).where(col(FeedbackRecord.for_id) == for_id)
-            return (await session.exec(found)).one()
+            feedback = await _first(connection, found, FeedbackRecord)
+        assert feedback is not None, "the feedback was just inserted or updated"
+        return feedback
 
     async def list_feedback(
         self, thread_id: str, *, owner: str | None
@@ -678,8 +729,8 @@ class SQLStore:
             col(FeedbackRecord.thread_id) == thread_id,
             _Owned(owner).threads_of(col(FeedbackRecord.thread_id)),
         )
-        async with self._read() as session:
-            return {item.for_id: item for item in await session.exec(query)}
+        async with self._read() as connection:
+            return {item.for_id: item for item in await _all(connection, query, FeedbackRecord)}
 
     async def delete_feedback(self, feedback_id: str, *, owner: str | None) -> bool:
         """Delete a feedback; False when there was none (or it is someone else's)."""
@@ -687,8 +738,8 @@ class SQLStore:
             col(FeedbackRecord.id) == feedback_id,
             _Owned(owner).threads_of(col(FeedbackRecord.thread_id)),
         )
-        async with self._write() as session:
-            return (await session.exec(statement)).rowcount > 0
+        async with self._write() as connection:
+            return (await connection.execute(statement)).rowcount > 0
 
 
 class _Statements:
@@ -716,17 +767,17 @@ class _Statements:
         self._touch_owned = touch.where(
             threads.c.id == bindparam("t_id"), threads.c.owner == bindparam("t_owner")
         )
-        lock = sa_select(threads.c.id).order_by(threads.c.id).with_for_update()
-        self._lock_any = lock.where(threads.c.id.in_(bindparam("t_ids", expanding=True)))
-        self._lock_owned = self._lock_any.where(threads.c.owner == bindparam("t_owner"))
+        #: The id and owner of the threads among ``t_ids``, locked for the writes.
+        self.lock = (
+            sa_select(threads.c.id, threads.c.owner)
+            .where(threads.c.id.in_(bindparam("t_ids", expanding=True)))
+            .order_by(threads.c.id)
+            .with_for_update()
+        )
 
     def touch(self, owner: str | None) -> Any:
         """Bump a thread's ``updated_at`` and name it if it has no name yet."""
         return self._touch_any if owner is None else self._touch_owned
-
-    def lock(self, owner: str | None) -> Any:
-        """The ids of the threads among ``t_ids`` (the owner's), locked for the writes."""
-        return self._lock_any if owner is None else self._lock_owned
 
 
 def _subtree(root: str, pairs: Iterable[tuple[str, str | None]]) -> list[str]:
