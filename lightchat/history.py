@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from lightchat.errors import ConfigError
 from lightchat.events import (
+    ElementData,
     Entry,
     MessageData,
     MessageEvent,
@@ -208,6 +209,8 @@ class History:
         self._module: ModuleType | None = None
         self._pending: dict[_Key, Item | None] = {}
         self._threads: set[_Thread] = set()
+        self._elements: dict[str, dict[str, ElementData]] = {}
+        """The elements written per message id, as they were written."""
         self._fields: dict[_Thread, tuple[list[str] | None, dict[str, Any]]] = {}
         self._fields_written: dict[_Thread, str] = {}
         if files is None:
@@ -362,14 +365,62 @@ class History:
         module = self._module
         assert module is not None
         records: list[tuple[_Key, StepRecord]] = []
+        shown: list[tuple[_Key, MessageData]] = []
         for key, item in batch.items():
             if item is None:
                 await self._write_records(records)
-                records = []
+                await self._write_elements(shown)
+                records, shown = [], []
+                self._elements.pop(key[2], None)
                 await self._remove(key)
             else:
                 records.append((key, module.record_from_item(item, key[1])))
+                if isinstance(item, MessageData) and (item.elements or key[2] in self._elements):
+                    shown.append((key, item))
         await self._write_records(records)
+        await self._write_elements(shown)
+
+    async def _write_elements(self, shown: list[tuple[_Key, MessageData]]) -> None:
+        """Bring the stored elements of these messages in line with what they show now.
+
+        Only what changed since the last write is written (a task list updated live is
+        rewritten, an image sent once is not); an element taken away is deleted with its
+        file. Runs after the messages' own rows, so their threads exist.
+        """
+        store, module = self._store, self._module
+        assert store is not None
+        assert module is not None
+        for (owner, thread_id, message_id), message in shown:
+            written = self._elements.get(message_id, {})
+            current = {element.id: element for element in message.elements}
+            now = dict(current)  # what is stored once this is done
+            for element_id, element in current.items():
+                if written.get(element_id) == element:
+                    continue
+                record = module.record_from_element(element, thread_id, message_id)
+                try:
+                    if element_id in written:
+                        await store.delete_element(element_id, owner=owner)
+                    try:
+                        await store.create_element(record, owner=owner)
+                    except module.ConflictError:  # stored before this process started
+                        await store.delete_element(element_id, owner=owner)
+                        await store.create_element(record, owner=owner)
+                except Exception as exc:  # a failed write is logged; the chat goes on
+                    logger.error("Could not save element %s", element_id, exc_info=exc)
+                    now.pop(element_id)
+                    if element_id in written:
+                        now[element_id] = written[element_id]
+            kept = {element.key for element in message.elements if element.key}
+            for element_id in written.keys() - current.keys():
+                try:
+                    gone = await store.delete_element(element_id, owner=owner)
+                except Exception as exc:  # a failed write is logged; the chat goes on
+                    logger.error("Could not delete element %s", element_id, exc_info=exc)
+                    continue
+                if gone is not None and gone.storage_key and gone.storage_key not in kept:
+                    await self._delete_files([gone.storage_key], thread_id)
+            self._elements[message_id] = now
 
     async def _write_records(self, records: list[tuple[_Key, StepRecord]]) -> None:
         store = self._store
@@ -574,7 +625,17 @@ class History:
         """The messages and steps of a stored thread, as the chat shows them."""
         assert self._module is not None
         convert: Callable[[Any], MessageData | StepData] = self._module.item_from_record
-        return [convert(step) for step in stored.steps]
+        elements: dict[str, list[ElementData]] = {}
+        for record in stored.elements:
+            element = self._module.element_from_record(record)
+            elements.setdefault(record.for_id or "", []).append(element)
+        items = [convert(step) for step in stored.steps]
+        for item in items:
+            if isinstance(item, MessageData) and item.id in elements:
+                item.elements = elements[item.id]
+                # Written once already: a later change of the message rewrites only changes.
+                self._elements[item.id] = {e.id: e for e in item.elements}
+        return items
 
 
 async def _made_data_layer(factory: Callable[[], Any], module: ModuleType) -> DataLayer:
@@ -624,7 +685,20 @@ def thread_dict(stored: StoredThread) -> dict[str, Any]:
             }
             for step in stored.steps
         ],
-        "elements": [],
+        "elements": [
+            {
+                "id": element.id,
+                "threadId": thread.id,
+                "forId": element.for_id,
+                "type": element.type,
+                "name": element.name,
+                "mime": element.mime,
+                "display": element.display,
+                "url": element.url,
+                "objectKey": element.storage_key,
+            }
+            for element in stored.elements
+        ],
     }
 
 

@@ -15,10 +15,12 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+import lightchat as cl
 from lightchat import LightChat, Message, Settings, Step, user_session
 from lightchat.events import MessageData
 from lightchat.history import MAX_COMMENT_CHARS, MAX_NAME_CHARS, MAX_SEARCH_CHARS, History
@@ -622,3 +624,66 @@ async def serve_without_history(app: LightChat) -> AsyncIterator[httpx.AsyncClie
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
     ):
         yield client
+
+
+async def test_elements_are_saved_and_shown_again_when_the_chat_is_reopened(
+    tmp_path: Path, database: str
+) -> None:
+    app = LightChat(settings=Settings(name="Bot", app_dir=str(tmp_path), database_url=database))
+    seen: list[Any] = []
+
+    @app.on_message
+    async def main(message: Message) -> None:
+        if message.content == "remove":
+            await cl.user_session.get("note").remove()
+            await cl.user_session.get("doc").remove()
+            return
+        tasks = cl.TaskList(name="Plan")
+        task = cl.Task(title="Fetch", status=cl.TaskStatus.RUNNING)
+        await tasks.add_task(task)
+        note = cl.Text(name="note", content="kept as text", display="side")
+        doc = cl.File(name="doc.txt", content=b"a document")
+        cl.user_session.set("note", note)
+        cl.user_session.set("doc", doc)
+        reply = await Message(
+            content="Here",
+            elements=[cl.Image(name="pic", content=b"\x89PNG img", mime="image/png"), note, doc],
+        ).send()
+        await tasks.send(for_id=reply.id)
+        task.status = cl.TaskStatus.DONE
+        await tasks.send()
+
+    @app.on_chat_resume
+    async def resume(thread: dict[str, Any]) -> None:
+        seen.append(sorted((e["type"], e["name"]) for e in thread["elements"]))
+
+    async with serve(app) as site:
+        me = site.browser()
+        url = await site.chat(me, "show")
+        owner = site.owner(me)
+        thread = url.rsplit("/", 1)[1]
+        await site.history.flush()
+        stored = await site.history.load(thread, owner)
+        assert stored is not None
+        assert sorted(e.name for e in stored.elements) == ["Plan", "doc.txt", "note", "pic"]
+        files = tmp_path / ".lightchat" / "files"
+        doc_key = next(e.storage_key for e in stored.elements if e.name == "doc.txt")
+        assert doc_key is not None
+        assert (files / doc_key).is_file()
+
+        # Taking an element away deletes its row, and its file if it had one.
+        await me.post(f"{url}/messages", data={"content": "remove"})
+        await site.history.flush()
+        stored = await site.history.load(thread, owner)
+        assert stored is not None
+        assert sorted(e.name for e in stored.elements) == ["Plan", "pic"]
+        assert not (files / doc_key).exists()
+
+        await site.services.chats.end(thread, owner)  # as after a restart
+        page = (await me.get(url)).text
+        assert seen == [[("image", "pic"), ("tasklist", "Plan")]]
+        image = re.search(r'<img src="([^"]+)" alt="pic"', page)
+        assert image is not None
+        assert (await me.get(image.group(1))).content == b"\x89PNG img"
+        assert re.search(r'data-status="done"><span[^>]*></span>Fetch', page)  # the last state
+        assert "kept as text" not in page

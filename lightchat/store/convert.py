@@ -14,14 +14,24 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import cast, get_args
 
-from lightchat.events import MessageData, MessageType, StepData, StepStatus, StepType
-from lightchat.store.records import StepRecord
+from lightchat.events import (
+    Display,
+    ElementData,
+    MessageData,
+    MessageType,
+    StepData,
+    StepStatus,
+    StepType,
+)
+from lightchat.store.records import ElementRecord, StepRecord
 
 __all__ = [
     "MESSAGE_TYPES",
+    "element_from_record",
     "from_timestamp",
     "item_from_record",
     "message_from_record",
+    "record_from_element",
     "record_from_item",
     "record_from_message",
     "record_from_step",
@@ -149,3 +159,55 @@ def item_from_record(record: StepRecord) -> MessageData | StepData:
     if record.type in MESSAGE_TYPES:
         return message_from_record(record)
     return step_from_record(record)
+
+
+_DISPLAYS = ("inline", "side", "page")
+
+
+def record_from_element(element: ElementData, thread_id: str, for_id: str) -> ElementRecord:
+    """The row that stores an element shown with the message ``for_id``.
+
+    The file itself is in file storage (``storage_key``); what the element shows inline
+    (a text, a table, a task list) and how (its language, page, size) go in ``meta``.
+    """
+    meta = {
+        "content": element.content,
+        "language": element.language,
+        "page": element.page,
+        "extra": element.extra,
+    }
+    return ElementRecord(
+        id=element.id,
+        thread_id=thread_id,
+        for_id=for_id,
+        name=element.name,
+        type=element.kind,
+        mime=element.mime,
+        size=element.size,
+        storage_key=element.key,
+        display=element.display,
+        url=element.url,
+        meta={key: value for key, value in meta.items() if value not in (None, {})},
+    )
+
+
+def element_from_record(record: ElementRecord) -> ElementData:
+    """The element a row stores (an unknown display reads as ``inline``)."""
+    meta = record.meta or {}
+    display = record.display if record.display in _DISPLAYS else "inline"
+    extra = meta.get("extra")
+    return ElementData(
+        id=record.id,
+        kind=record.type,
+        name=record.name,
+        display=cast(Display, display),
+        for_id=record.for_id,
+        key=record.storage_key,
+        url=record.url,
+        mime=record.mime,
+        size=record.size,
+        content=meta.get("content"),
+        language=meta.get("language"),
+        page=meta.get("page"),
+        extra=dict(extra) if isinstance(extra, dict) else {},
+    )
