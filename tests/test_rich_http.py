@@ -995,3 +995,54 @@ async def test_element_sidebar_opens_with_its_elements(tmp_path: Path) -> None:
         link = re.search(r'href="([^"]+)" download="b.txt"', side)
         assert link is not None
         assert (await client.get(link.group(1))).content == b"B"
+
+
+# -- plots and tables, with the real libraries ------------------------------------------
+
+
+async def test_pyplot_plotly_and_dataframe_elements(tmp_path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+    import plotly.graph_objects as go
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(2, 2))
+    figure.add_subplot().plot([1, 2, 3], [3, 1, 2])
+    plot = go.Figure(data=[go.Bar(x=["a", "b"], y=[1, 3])])
+    rows = pd.DataFrame({"name": ["<b>apples</b>", "pears"], "count": [3, 5]})
+    app = LightChat(settings=settings(tmp_path))
+
+    @app.on_chat_start
+    async def start() -> None:
+        await Message(
+            content="Figures",
+            elements=[
+                cl.Pyplot(name="line", figure=figure),
+                cl.Plotly(name="bars", figure=plot),
+                cl.Dataframe(name="fruit", data=rows),
+            ],
+        ).send()
+
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await site.idle(site.session(client, url))
+        page = (await client.get(url)).text
+        png = re.search(r'<img src="([^"]+)" alt="line"', page)
+        assert png is not None
+        served = await client.get(png.group(1))
+        assert served.headers["content-type"] == "image/png"
+        assert served.content.startswith(b"\x89PNG")
+        frame = re.search(
+            r'<iframe class="lc-plot" src="([^"]+)" title="bars" sandbox="allow-scripts">', page
+        )
+        assert frame is not None
+        html = await client.get(frame.group(1))
+        assert html.headers["content-type"].startswith("text/html")
+        assert html.headers["content-security-policy"].startswith("sandbox allow-scripts")
+        assert "Plotly.newPlot" in html.text  # Plotly's own standalone page
+        table = page[page.index('<table class="lc-table" aria-label="fruit">') :]
+        assert '<th scope="col">name</th><th scope="col">count</th>' in table
+        assert "<td>&lt;b&gt;apples&lt;/b&gt;</td><td>3</td>" in table
