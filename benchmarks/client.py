@@ -446,21 +446,24 @@ class LagMonitor:
             self._task.cancel()
 
 
-async def deferred_cpu(server_cpu: Callable[[], float], limit_s: float = 60) -> float:
-    """CPU the server spends after the load ends, until it goes idle (no tick for 0.3 s).
+async def deferred_cpu(server_cpu: Callable[[], float], limit_s: float = 60) -> tuple[float, float]:
+    """CPU the server spends after the load ends, until it goes idle (no tick for 0.3 s),
+    and how long that took (to the end of the last busy 0.3 s interval; 0 if none).
 
     Work a server defers (lightchat writes history in the background) belongs to the load
     that caused it, so the load benchmarks add it to the server's CPU time.
     """
+    began = time.perf_counter()
     start = last = server_cpu()
-    deadline = time.perf_counter() + limit_s
+    busy_until = began
+    deadline = began + limit_s
     while time.perf_counter() < deadline:
         await asyncio.sleep(0.3)
         now = server_cpu()
         if now - last < 0.005:  # /proc counts 10 ms ticks: none in this interval
             break
-        last = now
-    return last - start
+        last, busy_until = now, time.perf_counter()
+    return last - start, busy_until - began
 
 
 @dataclass
@@ -473,6 +476,7 @@ class LoadResult:
     wall_s: float
     server_cpu_s: float
     server_deferred_cpu_s: float  # spent after the last reply (e.g. history writes)
+    server_deferred_s: float  # how long the server stayed busy after the last reply
     client_cpu_s: float
     client_lag_ms: list[float]
     open_ms: list[float]
@@ -534,14 +538,15 @@ async def load(
     lag.stop()
     for chat in opened:
         chat.close()
-    drain_s = await deferred_cpu(server_cpu)
+    drain_cpu_s, drain_s = await deferred_cpu(server_cpu)
     return LoadResult(
         chats=chats,
         replies=done,
         failures=failures,
         wall_s=meter["wall_s"],
         server_cpu_s=meter["server_cpu_s"],
-        server_deferred_cpu_s=drain_s,
+        server_deferred_cpu_s=drain_cpu_s,
+        server_deferred_s=drain_s,
         client_cpu_s=meter["client_cpu_s"],
         client_lag_ms=lag.lags_ms,
         open_ms=open_ms,

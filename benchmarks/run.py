@@ -99,6 +99,22 @@ TARGETS: list[tuple[str, str, str, float, str, tuple[str, ...]]] = [
         "x",
         ("100", "ratio", "tokens_per_s"),
     ),
+    (
+        "persistence",
+        "100 chats: sustained tokens/s, on vs off",
+        ">=",
+        0.9,
+        "x",
+        ("100", "ratio", "sustained_tokens_per_s"),
+    ),
+    (
+        "persistence",
+        "1 chat: tokens/s, history on vs off",
+        ">=",
+        0.9,
+        "x",
+        ("1", "ratio", "tokens_per_s"),
+    ),
 ]
 for _case in WIRE_CASES:
     TARGETS.append(

@@ -101,7 +101,9 @@ class LightChat(Registry):
         if files is None:
             files = LocalFileStorage(
                 Path(settings.app_dir, ".lightchat", "files"),
-                max_bytes=max(settings.upload_max_size_mb, 1) * 1024 * 1024 * 5,
+                # Uploads are held to their own limits as they arrive (keep_uploads);
+                # this caps what an app's own elements may store.
+                max_bytes=1024 * 1024 * 1024,
             )
         history = None
         if settings.history:
