@@ -517,7 +517,8 @@ class History:
         """
         if not await self.wait_ready():
             return []
-        await self.catch_up()
+        if search or self._unlisted(owner):
+            await self.catch_up()  # a chat not in the store yet, or its content searched
         if self._store is None or self._module is None:
             return []
         module = self._module
@@ -528,6 +529,15 @@ class History:
             logger.error("Could not list the chats of the history", exc_info=exc)
             return []
         return [_link(thread) for thread in page.threads if thread.name]
+
+    def _unlisted(self, owner: str) -> bool:
+        """True while one of the owner's chats waits for its first write (so no listing
+        shows it yet). Pending writes to chats already stored change no name in a list."""
+        return any(
+            (key_owner, thread_id) not in self._threads
+            for key_owner, thread_id, _ in self._pending
+            if key_owner == owner
+        )
 
     async def thread(self, thread_id: str, owner: str) -> ThreadLink | None:
         """One of the owner's threads, or None (missing, or someone else's)."""

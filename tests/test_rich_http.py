@@ -40,7 +40,7 @@ async def wait_shown(site: Site, client: httpx.AsyncClient, url: str, predicate:
 
 
 def action_ids(html: str, name: str) -> list[str]:
-    pattern = rf'actions/([0-9a-f]+)"[^>]*>\s*<button[^>]*data-action-name="{re.escape(name)}"'
+    pattern = rf'actions/([0-9a-f]+)"[^>]*>\s*(?:<input[^>]*>\s*)?<button[^>]*data-action-name="{re.escape(name)}"'
     return re.findall(pattern, html)
 
 
@@ -1046,3 +1046,29 @@ async def test_pyplot_plotly_and_dataframe_elements(tmp_path: Path) -> None:
         table = page[page.index('<table class="lc-table" aria-label="fruit">') :]
         assert '<th scope="col">name</th><th scope="col">count</th>' in table
         assert "<td>&lt;b&gt;apples&lt;/b&gt;</td><td>3</td>" in table
+
+
+async def test_an_answer_to_a_question_that_timed_out_is_refused(tmp_path: Path) -> None:
+    app = LightChat(settings=settings(tmp_path))
+    results: list[Any] = []
+
+    @app.on_chat_start
+    async def start() -> None:
+        results.append(await cl.AskFileMessage(content="Quick, a file", timeout=0.2).send())
+        await Message(content="Too late").send()
+
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await wait_shown(site, client, url, lambda m: m.ask is not None)
+        form = re.search(r'action="([^"]+/asks/[0-9a-f]+/files)"', (await client.get(url)).text)
+        assert form is not None
+        await wait_shown(site, client, url, lambda m: m.content == "Too late")
+        late = await client.post(
+            form.group(1), files={"files": ("a.txt", b"a", "text/plain")}, headers=HTMX
+        )
+        assert late.status_code == 409
+        assert "timed out" in late.text
+        assert results == [None]
+        stored = tmp_path / ".lightchat" / "files"
+        assert not stored.exists() or not any(p.is_file() for p in stored.rglob("*"))
