@@ -3,10 +3,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 CHROMIUM := /usr/bin/chromium
+OIDC := tests/oidc/node_modules/.package-lock.json
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install chromium demo test unit e2e lint format bench clean
+.PHONY: help install chromium oidc demo test unit e2e lint format bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -25,16 +26,24 @@ chromium: ## Install Debian's Chromium for the browser tests, if missing
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
+# The sign-in tests run a real OpenID Connect provider on Node.js (tests/oidc).
+$(OIDC): tests/oidc/package.json tests/oidc/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the OAuth sign-in tests will be skipped"; fi
+
+oidc: $(OIDC) ## Install the OpenID Connect provider of the sign-in tests (npm ci)
+
 demo: install ## Serve the example app on http://127.0.0.1:8000
 	$(VENV)/bin/lightchat serve examples/01_quickstart.py --host 127.0.0.1 --port $(PORT)
 
-test: install chromium lint ## Lint, type-check and run every test, browser tests included
+test: install chromium oidc lint ## Lint, type-check and run every test, browser tests included
 	$(VENV)/bin/pytest
 
-unit: install ## Run the unit and HTTP tests only (seconds)
+unit: install oidc ## Run the unit and HTTP tests only (seconds)
 	$(VENV)/bin/pytest -m "not e2e"
 
-e2e: install chromium ## Run the browser tests only
+e2e: install chromium oidc ## Run the browser tests only
 	$(VENV)/bin/pytest -m e2e
 
 lint: install ## ruff, mypy (strict) and the import layering contracts
@@ -51,4 +60,4 @@ bench: install chromium ## Run the benchmarks and print their figures
 	$(PY) benchmarks/run.py
 
 clean: ## Remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info tests/oidc/node_modules

@@ -92,6 +92,7 @@ set_chat_profiles = default_app.set_chat_profiles
 on_settings_update = default_app.on_settings_update
 password_auth_callback = default_app.password_auth_callback
 header_auth_callback = default_app.header_auth_callback
+oauth_callback = default_app.oauth_callback
 on_logout = default_app.on_logout
 
 __all__ = [
@@ -154,6 +155,7 @@ __all__ = [
     "default_app",
     "header_auth_callback",
     "make_async",
+    "oauth_callback",
     "on_chat_end",
     "on_chat_resume",
     "on_chat_start",

@@ -11,7 +11,7 @@ import functools
 import inspect
 import json
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, cast, overload
@@ -719,7 +719,7 @@ class ElementSidebar:
     """
 
     @staticmethod
-    async def set_elements(elements: list[Element], key: str | None = None) -> None:
+    async def set_elements(elements: Sequence[Element], key: str | None = None) -> None:
         """Show these elements in the side panel (an empty list closes it)."""
         session = current_session()
         for element in elements:

@@ -24,18 +24,26 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Receive, Scope, Send
 
 from lightchat.api import Message
 from lightchat.auth import Auth
 from lightchat.bus import Bus, MemoryBus
 from lightchat.config import Settings
+from lightchat.csrf import HEADER as FORM_TOKEN_HEADER
+from lightchat.csrf import FormTokens
 from lightchat.elements import Action
 from lightchat.events import Entry, RunEvent
 from lightchat.files import FileStorage, LocalFileStorage
 from lightchat.history import History
 from lightchat.identity import BrowserIdentity, stored_secret
-from lightchat.middleware import BodyLimit, SameOriginWrites, SecurityHeaders
+from lightchat.middleware import (
+    BodyLimit,
+    SameOriginWrites,
+    SecurityHeaders,
+    content_security_policy,
+)
 from lightchat.registry import Registry
 from lightchat.render import Renderer
 from lightchat.routes import STATIC_DIR, not_found, routes
@@ -96,6 +104,8 @@ class LightChat(Registry):
         self.freeze()
         settings = self.settings
         auth = Auth.for_app(self.callbacks, settings)  # refuses to start without a secret
+        origins = settings.origins()  # refuses "*" and what is not an origin
+        frame_ancestors = settings.frame_sources()
         bus = self._bus or MemoryBus()
         files = self._files
         if files is None:
@@ -168,7 +178,9 @@ class LightChat(Registry):
         app = Starlette(
             routes=routes(),
             middleware=[
-                Middleware(SecurityHeaders),
+                Middleware(SecurityHeaders, csp=content_security_policy(frame_ancestors)),
+                # Other sites' pages may call the app only when it names them (never "*").
+                *([_cors(origins)] if origins else []),
                 Middleware(
                     BodyLimit,
                     max_bytes=MAX_BODY_BYTES,
@@ -177,7 +189,9 @@ class LightChat(Registry):
                     # composer's attachments are off.
                     upload_suffixes=("/messages", "/files") if settings.uploads else ("/files",),
                 ),
-                Middleware(SameOriginWrites),
+                Middleware(SameOriginWrites, allowed=origins),
+                # Every write needs the browser's form token (see lightchat.csrf).
+                Middleware(FormTokens, identity=lambda: services.identity),
                 # With sign-in on, only signed-in users get further (see routes_auth).
                 *([Middleware(SignInGate, auth=auth)] if auth is not None else []),
             ],
@@ -190,6 +204,31 @@ class LightChat(Registry):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.build()(scope, receive, send)
+
+
+def _cors(origins: tuple[str, ...]) -> Middleware:
+    """CORS for the named origins, with cookies: they may read answers and post (with
+    the form token, which they read from a page like the app's own pages do)."""
+    return Middleware(
+        CORSMiddleware,
+        allow_origins=list(origins),
+        allow_credentials=True,
+        allow_methods=["GET", "POST"],
+        allow_headers=[*_HTMX_HEADERS, FORM_TOKEN_HEADER, "Content-Type", "Last-Event-ID"],
+        max_age=600,
+    )
+
+
+# What htmx 4 sends with its requests.
+_HTMX_HEADERS = [
+    "HX-Request",
+    "HX-Request-Type",
+    "HX-Current-URL",
+    "HX-Source",
+    "HX-Target",
+    "HX-Boosted",
+    "HX-History-Restore-Request",
+]
 
 
 def _upload_bytes(settings: Settings) -> int:

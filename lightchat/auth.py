@@ -1,9 +1,9 @@
 """Sign-in: the signed session of a signed-in user, and the limit on failed sign-ins.
 
-Sign-in is on as soon as the app registers an auth callback (``@password_auth_callback`` or
-``@header_auth_callback``); without one the app is open, and history belongs to each
-browser (``lightchat.identity``). With it, every chat, element and piece of feedback
-belongs to the user's key, ``owner_key(user)``.
+Sign-in is on as soon as the app registers an auth callback (``@password_auth_callback``,
+``@header_auth_callback`` or ``@oauth_callback``); without one the app is open, and history
+belongs to each browser (``lightchat.identity``). With it, every chat, element and piece of
+feedback belongs to the user's key, ``owner_key(user)``.
 
 Where the user is kept: in the session cookie itself, signed with ``LIGHTCHAT_AUTH_SECRET``
 (itsdangerous, HMAC-SHA256), not in a server-side table. Every page, stream and post needs
@@ -27,6 +27,9 @@ or seen before the sign-in is never the signed-in session.
 
 ``LoginLimiter`` counts failed password sign-ins in memory, per user name and per client
 address, and refuses more attempts for a while once there are too many.
+
+``OAuthFlows`` signs the short-lived cookie that holds an OAuth sign-in while the user is
+at the provider (``lightchat.oauth`` talks to the providers).
 """
 
 from __future__ import annotations
@@ -41,11 +44,13 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from itsdangerous import BadData, URLSafeSerializer
 
 from lightchat.config import Settings
 from lightchat.errors import ConfigError
+from lightchat.oauth import OAuthClient, configured_providers
 from lightchat.user import User
 
 logger = logging.getLogger("lightchat")
@@ -56,7 +61,7 @@ SESSION_COOKIE = "lightchat_session"
 USER_SCOPE_KEY = "lightchat.user"
 """Where a request's signed-in ``User`` is kept in the ASGI scope."""
 
-AUTH_HOOKS = ("password_auth_callback", "header_auth_callback")
+AUTH_HOOKS = ("password_auth_callback", "header_auth_callback", "oauth_callback")
 """The callbacks that turn sign-in on."""
 
 MIN_SECRET_CHARS = 32
@@ -70,6 +75,12 @@ MAX_USERNAME_CHARS = 256
 
 MAX_PASSWORD_CHARS = 1024
 """Longer passwords are refused without asking the app (a slow hash costs per byte)."""
+
+OAUTH_COOKIE = "lightchat_oauth"
+"""The cookie holding an OAuth sign-in while the user is at the provider."""
+
+OAUTH_FLOW_MAX_AGE_S = 10 * 60
+"""How long the user may take at the provider before the sign-in must start again."""
 
 _CLOCK_SKEW_S = 60
 
@@ -99,6 +110,19 @@ def check_secret(secret: str, hook: str) -> None:
         raise ConfigError(
             f"LIGHTCHAT_AUTH_SECRET is {len(secret)} characters long; it needs at least "
             f"{MIN_SECRET_CHARS} random ones. Run `lightchat create-secret` to make one."
+        )
+
+
+def check_public_url(url: str) -> None:
+    """Raise ``ConfigError`` unless ``url`` is empty or an absolute http(s) address."""
+    if not url.strip():
+        return
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+        raise ConfigError(
+            f"LIGHTCHAT_URL={url!r} is not the app's public address; write it in full, "
+            "e.g. LIGHTCHAT_URL=https://chat.example.com (with its path if the app is "
+            "served under one)."
         )
 
 
@@ -270,6 +294,58 @@ class LoginLimiter:
                 del self._failures[key]
 
 
+class OAuthFlows:
+    """Makes and checks the value of the cookie that holds an OAuth sign-in in progress.
+
+    The value holds what the provider's answer is checked against and what finishing the
+    sign-in needs: the provider, the ``state``, the PKCE ``code_verifier``, the OpenID
+    Connect ``nonce``, the redirect URI and where to go afterwards. Signed with the auth
+    secret, it binds the sign-in to the browser that started it: an answer is taken only
+    with the same ``state`` from this cookie, within ``max_age_s`` of the start. Like the
+    session, it is signed, not encrypted: the one person who can read the verifier is the
+    one signing in (the cookie is HttpOnly, so page scripts cannot).
+    """
+
+    def __init__(
+        self,
+        secret: str,
+        max_age_s: int = OAUTH_FLOW_MAX_AGE_S,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._serializer = URLSafeSerializer(
+            secret,
+            salt="lightchat.oauth-flow",
+            signer_kwargs={"digest_method": hashlib.sha256},
+        )
+        self.max_age_s = max_age_s
+        self.clock = clock
+
+    def issue(self, flow: Mapping[str, str]) -> str:
+        """A cookie value holding ``flow`` (text values), stamped with the time."""
+        return self._serializer.dumps({"flow": dict(flow), "t": int(self.clock())})
+
+    def load(self, cookie: str | None) -> dict[str, str] | None:
+        """The flow of a cookie value; None if it is missing, forged or expired."""
+        if not cookie or len(cookie) > MAX_COOKIE_CHARS:
+            return None
+        try:
+            payload = self._serializer.loads(cookie)
+        except BadData:
+            return None
+        if not isinstance(payload, dict):
+            return None
+        flow, issued = payload.get("flow"), payload.get("t")
+        if not isinstance(flow, dict) or not isinstance(issued, int):
+            return None
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in flow.items()):
+            return None
+        now = self.clock()
+        if issued > now + _CLOCK_SKEW_S or now - issued > self.max_age_s:
+            return None
+        return flow
+
+
 def retry_text(seconds: float) -> str:
     """When to try again, in words: "in 1 minute", "in 15 minutes"."""
     minutes = max(1, math.ceil(seconds / 60))
@@ -284,6 +360,13 @@ class Auth:
     password_callback: Callable[..., Any] | None = None
     header_callback: Callable[..., Any] | None = None
     logout_callback: Callable[..., Any] | None = None
+    oauth_callback: Callable[..., Any] | None = None
+    providers: dict[str, OAuthClient] = field(default_factory=dict)
+    """The OAuth providers that are on, by their path segment (``lightchat.oauth``)."""
+    flows: OAuthFlows | None = None
+    """Signs the cookie of OAuth sign-ins in progress."""
+    public_url: str = ""
+    """The app's public address (``Settings.url``): OAuth redirect URIs start with it."""
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     background: set[asyncio.Task[None]] = field(default_factory=set)
     """Work started by sign-ins (saving the user), kept here until it is done."""
@@ -295,21 +378,41 @@ class Auth:
 
     @classmethod
     def for_app(
-        cls, callbacks: Mapping[str, Callable[..., Any]], settings: Settings
+        cls,
+        callbacks: Mapping[str, Callable[..., Any]],
+        settings: Settings,
+        environ: Mapping[str, str] | None = None,
     ) -> Auth | None:
         """The sign-in of an app with these callbacks; None when it has no auth callback.
 
-        Raises ``ConfigError`` when sign-in is on but ``Settings.auth_secret`` is not set.
+        With ``@oauth_callback``, the providers come from the ``OAUTH_*`` variables of
+        ``environ`` (``os.environ`` by default). Raises ``ConfigError`` when sign-in is on
+        but ``Settings.auth_secret`` is not set, or ``@oauth_callback`` has no provider.
         """
         hooks = [hook for hook in AUTH_HOOKS if hook in callbacks]
         if not hooks:
             return None
         check_secret(settings.auth_secret, hooks[0])
+        providers: dict[str, OAuthClient] = {}
+        if "oauth_callback" in callbacks:
+            found = configured_providers(environ)
+            if not found:
+                raise ConfigError(
+                    "@oauth_callback signs users in with an OAuth provider, but none is "
+                    "configured: set its variables, e.g. OAUTH_GITHUB_CLIENT_ID and "
+                    "OAUTH_GITHUB_CLIENT_SECRET (see the README, Sign-in)."
+                )
+            providers = {provider.slug: OAuthClient(provider) for provider in found}
+            check_public_url(settings.url)
         return cls(
             sessions=UserSessions(settings.auth_secret, settings.session_max_age_s),
             password_callback=callbacks.get("password_auth_callback"),
             header_callback=callbacks.get("header_auth_callback"),
             logout_callback=callbacks.get("on_logout"),
+            oauth_callback=callbacks.get("oauth_callback"),
+            providers=providers,
+            flows=OAuthFlows(settings.auth_secret),
+            public_url=settings.url.strip().rstrip("/"),
         )
 
     def keep(self, task: asyncio.Task[None]) -> None:

@@ -6,6 +6,11 @@ fetches it), and shown ``display="inline"`` in its message, ``"side"`` in the si
 ``"page"`` on a page of its own. Bytes go to the app's file storage when the element is
 sent, and are served only to the chat that shows them.
 
+A ``path=`` is read only inside the folders elements may read (``Settings.element_dirs``:
+by default the app's folder and the system's temporary folder; uploaded files too), after
+following symbolic links; anything else raises ``ElementPathError`` in the app's code, so
+no text a user or a model writes can make the server show another file.
+
 Example::
 
     image = cl.Image(name="chart", path="chart.png")
@@ -23,7 +28,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any, ClassVar
 
-from lightchat.errors import ConfigError
+from lightchat.errors import ConfigError, ElementPathError
 from lightchat.events import ActionData, Display, ElementData, new_id
 from lightchat.session import ChatSession, current_session, dispatch
 
@@ -207,7 +212,7 @@ class Element:
             elif isinstance(self.content, str):
                 payload = self.content.encode()
             elif self.path is not None:
-                payload = await asyncio.to_thread(Path(self.path).read_bytes)
+                payload = await read_element_file(self.path, session)
         if payload is None:
             return
         if self.mime is None:
@@ -250,14 +255,43 @@ class Text(Element):
 
     kind = "text"
 
+    async def prepare(self, session: ChatSession) -> None:
+        if self.path is not None and self.content is None and self.url is None:
+            self.content = await read_element_file(self.path, session)
+        await super().prepare(session)
+
     def _text(self) -> str | None:
         if isinstance(self.content, bytes):
             return self.content.decode("utf-8", "replace")
         if isinstance(self.content, str):
             return self.content
-        if self.path is not None:
-            return Path(self.path).read_text("utf-8", "replace")
         return None if self.url else ""
+
+
+async def read_element_file(path: str, session: ChatSession) -> bytes:
+    """The bytes of an element's ``path=``, if elements may read it (see the module
+    docstring); raises ``ElementPathError`` otherwise, ``FileNotFoundError`` if it is not
+    there."""
+    folders = list(session.settings.element_folders())
+    root = getattr(session.files, "root", None)  # where uploads are kept (LocalFileStorage)
+    if isinstance(root, Path):
+        folders.append(root.resolve())
+    return await asyncio.to_thread(_read_inside, path, folders)
+
+
+def _read_inside(path: str, folders: list[Path]) -> bytes:
+    resolved = Path(path).resolve(strict=True)  # symbolic links followed, ".." gone
+    if not any(resolved.is_relative_to(folder) for folder in folders):
+        # The folders are not named: the message may be shown in the chat.
+        raise ElementPathError(
+            f"An element's path={path!r} is {resolved}, outside the folders elements may read "
+            "(LIGHTCHAT_ELEMENT_DIRS; by default the app's folder and the temporary folder). "
+            "Move the file into one of them, pass its bytes as content=, or add its folder "
+            "to LIGHTCHAT_ELEMENT_DIRS."
+        )
+    if not resolved.is_file():
+        raise ElementPathError(f"An element's path={path!r} is not a file.")
+    return resolved.read_bytes()
 
 
 class Image(Element):
@@ -374,7 +408,9 @@ class CustomElement(Element):
     The template gets ``props`` (untrusted data: it is escaped like everything else),
     ``action_url`` (a form posting ``name`` and optional ``payload`` JSON there runs that
     ``@action_callback``) and ``message_url`` (a form posting ``content`` there sends it as
-    the user's message). Change ``props`` and ``await element.update()`` to redraw it.
+    the user's message). Each such form must carry ``{{ csrf_input }}`` (the hidden input
+    with the browser's form token; ``csrf_token`` is the bare value), or its post is
+    refused. Change ``props`` and ``await element.update()`` to redraw it.
     """
 
     kind = "custom"

@@ -4,6 +4,8 @@ The tree is small on purpose::
 
     LightChatError            anything lightchat raises on purpose
     ├── ConfigError           a setting or a registration is wrong; the message names the fix
+    │   └── ElementPathError  an element's path= is outside the folders it may read
+    │                         (also a PermissionError)
     ├── AppLoadError          `lightchat serve` could not find or import the app
     ├── NoSessionError        API used outside a chat (e.g. Message.send() at import time)
     └── SessionClosedError    input sent to a chat that has ended
@@ -20,6 +22,11 @@ class LightChatError(Exception):
 
 class ConfigError(LightChatError):
     """A setting, decorator use or callback signature is wrong."""
+
+
+class ElementPathError(ConfigError, PermissionError):
+    """An element made from ``path=`` names a file outside the folders elements may read
+    (``Settings.element_dirs``), or something that is not a file."""
 
 
 class AppLoadError(LightChatError):

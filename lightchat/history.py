@@ -209,6 +209,8 @@ class History:
         self._module: ModuleType | None = None
         self._pending: dict[_Key, Item | None] = {}
         self._threads: set[_Thread] = set()
+        self._writing: dict[_Key, Item | None] = {}
+        """The batch being written now (its chats may not be in the store yet)."""
         self._elements: dict[str, dict[str, ElementData]] = {}
         """The elements written per message id, as they were written."""
         self._fields: dict[_Thread, tuple[list[str] | None, dict[str, Any]]] = {}
@@ -345,6 +347,7 @@ class History:
             self._wake.clear()
             batch, self._pending = self._pending, {}
             fields, self._fields = self._fields, {}
+            self._writing = batch
             try:
                 await self._write_batch(batch)
                 # After the items: the thread exists by then, if the run showed anything.
@@ -352,6 +355,8 @@ class History:
                     await self._write_fields(thread, tags, metadata)
             except Exception as exc:  # the writer must live on: only this batch is lost
                 logger.error("Could not save to chat history", exc_info=exc)
+            finally:
+                self._writing = {}
             if not (self._pending or self._fields):
                 self._idle.set()
 
@@ -535,7 +540,7 @@ class History:
         shows it yet). Pending writes to chats already stored change no name in a list."""
         return any(
             (key_owner, thread_id) not in self._threads
-            for key_owner, thread_id, _ in self._pending
+            for key_owner, thread_id, _ in [*self._pending, *self._writing]
             if key_owner == owner
         )
 

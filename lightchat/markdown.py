@@ -1,8 +1,10 @@
 """Markdown to safe HTML: markdown-it-py with raw HTML off, Pygments for code.
 
-Model output is untrusted. The ``js-default`` preset escapes raw HTML; links and images
-are limited to http(s), mailto and relative URLs; code blocks are highlighted by Pygments,
-which escapes their text.
+Model output is untrusted. The ``js-default`` preset escapes raw HTML; links are limited
+to http(s), mailto and relative URLs, and images to http(s) and relative ones; code blocks
+are highlighted by Pygments, which escapes their text. With ``images=False`` (the app's
+``Settings.markdown_images``), an image is a link to its URL, so text cannot make the
+browser load anything by itself (an image URL can carry data to its server).
 
 Streaming support: ``split_settled`` finds where the last top-level block of a partial text
 begins. Everything before it is final (a later token cannot change how it renders), so a
@@ -27,6 +29,8 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 _SAFE_URL = re.compile(r"^(https?:|mailto:|[^:/?#]*(?:[/?#]|$))", re.IGNORECASE)
+_IMAGE_URL = re.compile(r"^(https?:|[^:/?#]*(?:[/?#]|$))", re.IGNORECASE)
+_IMAGES = "lightchat.images"  # the env key saying whether images show
 _FORMATTER = HtmlFormatter(nowrap=True)
 
 
@@ -60,6 +64,20 @@ def _link_open(
     return renderer.renderToken(tokens, idx, options, env)
 
 
+def _image(
+    renderer: RendererHTML, tokens: list[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    token = tokens[idx]
+    src = str(token.attrGet("src") or "")
+    if env.get(_IMAGES, True) and _IMAGE_URL.match(src.strip()):
+        return RendererHTML.image(renderer, tokens, idx, options, env)
+    text = renderer.renderInlineAsText(token.children or [], options, env) or src
+    return (
+        f'<a href="{html.escape(src, quote=True)}" rel="noopener noreferrer nofollow" '
+        f'target="_blank">{html.escape(text)}</a>'
+    )
+
+
 def _fence(
     renderer: RendererHTML, tokens: list[Token], idx: int, options: OptionsDict, env: EnvType
 ) -> str:
@@ -77,6 +95,7 @@ def _make_parser() -> MarkdownIt:
     md = MarkdownIt("js-default", {"html": False, "linkify": False, "typographer": False})
     md.validateLink = _validate_link  # type: ignore[method-assign]
     md.add_render_rule("link_open", _link_open)
+    md.add_render_rule("image", _image)
     md.add_render_rule("fence", _fence)
     md.add_render_rule("code_block", _code_block)
     return md
@@ -85,11 +104,14 @@ def _make_parser() -> MarkdownIt:
 _md = _make_parser()
 
 
-def render_markdown(text: str) -> str:
-    """Render untrusted markdown to HTML that is safe to insert into the page."""
+def render_markdown(text: str, *, images: bool = True) -> str:
+    """Render untrusted markdown to HTML that is safe to insert into the page.
+
+    ``images=False`` makes each image a link to its URL.
+    """
     if not text:
         return ""
-    return str(_md.render(text))
+    return str(_md.render(text, {_IMAGES: images}))
 
 
 def split_settled(text: str) -> int:
@@ -118,15 +140,15 @@ def pygments_css(style: str = "default", scope: str = ".highlight") -> str:
     return str(formatter.get_style_defs(scope))
 
 
-def render_split(text: str) -> tuple[int, str, str]:
+def render_split(text: str, *, images: bool = True) -> tuple[int, str, str]:
     """Render a partial text as (settled length, settled HTML, tail HTML) in one parse.
 
     ``text[:settled]`` holds the finished top-level blocks; the tail is the last block,
-    which later tokens may still change.
+    which later tokens may still change. ``images`` as for ``render_markdown``.
     """
     if not text:
         return 0, "", ""
-    env: EnvType = {}
+    env: EnvType = {_IMAGES: images}
     tokens = _md.parse(text, env)
     starts = [
         index

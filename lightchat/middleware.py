@@ -3,7 +3,9 @@
 - ``SecurityHeaders``: a strict Content-Security-Policy and the usual hardening headers on
   every response.
 - ``SameOriginWrites``: refuses state-changing requests that another site started (the
-  browser's ``Sec-Fetch-Site`` and ``Origin`` headers), which is what CSRF needs.
+  browser's ``Sec-Fetch-Site`` and ``Origin`` headers), unless that site is one the app
+  allows (``Settings.allow_origins``). The form token (``lightchat.csrf``) is the other
+  half of the CSRF defence: a request must pass both.
 - ``BodyLimit``: refuses request bodies over a size, before anything reads them.
 """
 
@@ -13,27 +15,34 @@ from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
-    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
-    "form-action 'self'; frame-ancestors 'self'"
-)
 
-_HEADERS = [
-    (b"content-security-policy", CSP.encode()),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-    (b"cross-origin-opener-policy", b"same-origin"),
-]
+def content_security_policy(frame_ancestors: str = "'self'") -> str:
+    """The Content-Security-Policy of every answer: no inline script, no eval, nothing
+    loaded from elsewhere but https images; ``frame_ancestors`` names who may frame it."""
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
+        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+        f"form-action 'self'; frame-ancestors {frame_ancestors}"
+    )
+
+
+CSP = content_security_policy()
+"""The policy with the default ``frame-ancestors 'self'``."""
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class SecurityHeaders:
-    """Adds the security headers to every HTTP response."""
+    """Adds the security headers to every HTTP response (an endpoint may set its own)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, csp: str = CSP) -> None:
         self.app = app
+        self.headers = [
+            (b"content-security-policy", csp.encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"same-origin"),
+            (b"cross-origin-opener-policy", b"same-origin"),
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -43,7 +52,7 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 names = {name for name, _ in message.get("headers", [])}
-                extra = [(k, v) for k, v in _HEADERS if k not in names]
+                extra = [(k, v) for k, v in self.headers if k not in names]
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
@@ -51,10 +60,12 @@ class SecurityHeaders:
 
 
 class SameOriginWrites:
-    """Refuses POST/PUT/PATCH/DELETE requests made from another site (403)."""
+    """Refuses POST/PUT/PATCH/DELETE requests made from another site (403), except from
+    the ``allowed`` origins (``https://host[:port]``, lower case)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, allowed: tuple[str, ...] = ()) -> None:
         self.app = app
+        self.allowed = frozenset(allowed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] not in _SAFE_METHODS:
@@ -63,7 +74,9 @@ class SameOriginWrites:
             origin = headers.get("origin")
             host = headers.get("host", "")
             cross = site not in (None, "same-origin", "none")
-            if origin is not None and origin != "null":
+            if origin is not None and origin.lower() in self.allowed:
+                cross = False
+            elif origin is not None and origin != "null":
                 cross = cross or origin.split("://", 1)[-1] != host
             elif origin == "null":
                 cross = True

@@ -31,6 +31,7 @@ _ARITY: dict[str, tuple[int, int]] = {
     "data_layer": (0, 0),
     "password_auth_callback": (2, 2),
     "header_auth_callback": (1, 1),
+    "oauth_callback": (4, 5),
     "on_logout": (0, 2),
 }
 
@@ -52,6 +53,10 @@ _EXAMPLES: dict[str, str] = {
     "data_layer": "def get_data_layer(): return MyDataLayer()",
     "password_auth_callback": "def auth(username: str, password: str) -> cl.User | None: ...",
     "header_auth_callback": "def auth(headers) -> cl.User | None: ...",
+    "oauth_callback": (
+        "def auth(provider_id, token, raw_user_data, default_user, id_token=None) "
+        "-> cl.User | None: ..."
+    ),
     "on_logout": "async def logout(request, response): ...",
 }
 
@@ -217,6 +222,23 @@ class Registry:
                 return cl.User(identifier=user) if user else None
         """
         return self._register("header_auth_callback", func)
+
+    def oauth_callback(self, func: F) -> F:
+        """Sign users in with OAuth providers (GitHub, Google, an OpenID Connect provider...):
+        turns sign-in on, with a "Continue with <Provider>" button for each provider whose
+        ``OAUTH_*`` variables are set.
+
+        Receives the provider's id (``"github"``...), the access token, the user data the
+        provider gave, the ``User`` lightchat makes of it, and (OpenID Connect providers)
+        the checked ID token; returns the ``User`` to sign in, or None to refuse::
+
+            @cl.oauth_callback
+            def auth(provider_id, token, raw_user_data, default_user, id_token=None):
+                if default_user.identifier.endswith("@example.com"):
+                    return default_user
+                return None
+        """
+        return self._register("oauth_callback", func)
 
     def on_logout(self, func: F) -> F:
         """Run when a signed-in user signs out; may take the request and the response

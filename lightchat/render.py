@@ -9,13 +9,19 @@ the full page, in an HTMX response and inside a stream event.
 (``tok`` events: the browser inserts it as a text node, never as HTML), and re-renders a
 streaming message's markdown at most every ``interval`` seconds: finished top-level blocks
 are appended once, only the last block is re-rendered and morphed in.
+
+Every form that posts carries the form token of the browser being answered
+(``FORM_TOKEN``, set for each request by ``lightchat.csrf``): templates write it with
+``{% include "_csrf.html" %}``, pages put it in ``<meta name="csrf-token">`` for htmx.
 """
 
 from __future__ import annotations
 
 import html
 import json
+from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -45,6 +51,19 @@ from lightchat.markdown import highlight_code, render_markdown, render_split
 from lightchat.starters import icon_url
 from lightchat.transcript import Item, Transcript
 
+FORM_TOKEN: ContextVar[str] = ContextVar("lightchat_form_token", default="")
+"""The form token of the browser whose request is being answered ("" outside a request)."""
+
+
+def form_token() -> str:
+    """The form token to write into a form (see ``FORM_TOKEN``)."""
+    return FORM_TOKEN.get()
+
+
+def form_token_input() -> Markup:
+    """The hidden input carrying the form token, for a form in an app's own template."""
+    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(form_token())
+
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
@@ -61,22 +80,22 @@ def _partial(target: str, swap: str, content: str = "") -> str:
     return f'<hx-partial hx-target="#{target}" hx-swap="{swap}">{content}</hx-partial>'
 
 
-def content_html(message: MessageData) -> Markup:
-    """A finished message's content as HTML."""
+def content_html(message: MessageData, *, images: bool = True) -> Markup:
+    """A finished message's content as HTML (``images``: see ``render_markdown``)."""
     if message.type in ("user_message", "error"):
         return Markup('<p class="lc-plain">{}</p>').format(message.content)
     if message.language:
         return Markup(highlight_code(message.content, message.language))
-    return Markup(render_markdown(message.content))
+    return Markup(render_markdown(message.content, images=images))
 
 
-def step_output_html(step: StepData) -> Markup:
+def step_output_html(step: StepData, *, images: bool = True) -> Markup:
     """A step's output as HTML (code when it has a language, else markdown)."""
     if not step.output:
         return Markup("")
     if step.language:
         return Markup(highlight_code(step.output, step.language))
-    return Markup(render_markdown(step.output))
+    return Markup(render_markdown(step.output, images=images))
 
 
 def step_input_html(step: StepData) -> Markup:
@@ -91,10 +110,10 @@ def step_input_html(step: StepData) -> Markup:
     return Markup(highlight_code(step.input, language))
 
 
-def markdown_html(text: str) -> Markup:
+def markdown_html(text: str, *, images: bool = True) -> Markup:
     """App-written markdown (a chat profile's description) as HTML, through the safe
     renderer."""
-    return Markup(render_markdown(text))
+    return Markup(render_markdown(text, images=images))
 
 
 def element_src(element: ElementData, chat_url: str) -> str:
@@ -106,8 +125,11 @@ def element_src(element: ElementData, chat_url: str) -> str:
 
 
 def element_text_html(element: ElementData) -> Markup:
-    """A ``Text`` element's text: code in its language, or plain text."""
-    return Markup(highlight_code(element.content or "", element.language))
+    """A ``Text`` element's text: code in its language, else markdown (as Chainlit shows
+    it), through the same safe renderer as messages."""
+    if element.language:
+        return Markup(highlight_code(element.content or "", element.language))
+    return Markup(render_markdown(element.content or ""))
 
 
 def element_json(element: ElementData) -> Any:
@@ -179,6 +201,7 @@ class Renderer:
     def __init__(self, settings: Settings, static_version: str) -> None:
         self.settings = settings
         self.visibility = Visibility(settings.cot)
+        self.images = settings.markdown_images
         self.env = Environment(
             loader=PackageLoader("lightchat", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -188,17 +211,18 @@ class Renderer:
         self.env.globals.update(
             settings=settings,
             static_version=static_version,
-            content_html=content_html,
-            step_output_html=step_output_html,
+            content_html=partial(content_html, images=self.images),
+            step_output_html=partial(step_output_html, images=self.images),
             step_input_html=step_input_html,
             streaming_parts=self.streaming_parts,
+            csrf_token=form_token,
             visible_roots=self.visibility.roots,
             visible_children=self.visibility.children,
             element_src=element_src,
             element_text_html=element_text_html,
             element_json=element_json,
             file_size=file_size,
-            markdown_html=markdown_html,
+            markdown_html=partial(markdown_html, images=self.images),
             icon_url=icon_url,
             feedback_on=False,
             max_comment_chars=MAX_COMMENT_CHARS,
@@ -228,10 +252,9 @@ class Renderer:
     def feedback(self, on: bool) -> None:
         self.env.globals["feedback_on"] = on
 
-    @staticmethod
-    def streaming_parts(message: MessageData) -> tuple[Markup, Markup]:
+    def streaming_parts(self, message: MessageData) -> tuple[Markup, Markup]:
         """A streaming message's finished blocks and its tail, as HTML."""
-        _, settled, tail = render_split(message.content)
+        _, settled, tail = render_split(message.content, images=self.images)
         return Markup(settled), Markup(tail)
 
     def page(self, name: str, **context: Any) -> str:
@@ -285,6 +308,8 @@ class Renderer:
                 chat_url=chat_url,
                 action_url=f"{chat_url}/elements/{segment}/actions",
                 message_url=f"{chat_url}/messages",
+                csrf_input=form_token_input(),
+                csrf_token=form_token(),
             )
         )
 
@@ -409,7 +434,7 @@ class StreamView:
             self._dirty.discard(message.id)
             if message.streaming:
                 # The partial rendered the content so far in one shot; continue from there.
-                settled, _, _ = render_split(message.content)
+                settled, _, _ = render_split(message.content, images=self.renderer.images)
                 self._live[message.id] = _Live(settled, len(message.content), float("-inf"))
             else:
                 self._live.pop(message.id, None)
@@ -485,14 +510,15 @@ class StreamView:
         content = message.content
         mid = message.id
         raw = f'<span id="msg-{html.escape(mid, quote=True)}-raw" class="lc-raw"></span>'
+        images = self.renderer.images
         ops: list[Chunk] = []
         if live.rendered < 0:
-            settled, settled_html, tail_html = render_split(content)
+            settled, settled_html, tail_html = render_split(content, images=images)
             ops.append(Chunk(_partial(f"msg-{mid}-blocks", "innerHTML", settled_html), None, seq))
             live.settled = settled
         else:
             rest = content[live.settled :]
-            settled, settled_html, tail_html = render_split(rest)
+            settled, settled_html, tail_html = render_split(rest, images=images)
             if settled:
                 ops.append(
                     Chunk(_partial(f"msg-{mid}-blocks", "beforeend", settled_html), None, seq)

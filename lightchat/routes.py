@@ -24,7 +24,6 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from lightchat.identity import COOKIE
 from lightchat.render import StreamView
 from lightchat.routes_auth import login, login_form, logout
 from lightchat.routes_env import env_form, env_of, save_env
@@ -39,6 +38,7 @@ from lightchat.routes_history import (
     rename_form,
     sidebar,
 )
+from lightchat.routes_oauth import oauth_finish, oauth_start
 from lightchat.routes_rich import (
     UploadRefused,
     answer_files,
@@ -74,10 +74,9 @@ STATIC_DIR = Path(__file__).parent / "static"
 async def new_chat(request: Request) -> Response:
     """Start a chat and send the browser to it."""
     found = services(request)
-    owner = browser(request)
-    cookie = None
+    owner = browser(request)  # every page request has one (lightchat.csrf gives it)
     if owner is None:
-        owner, cookie = found.identity.new()
+        return problem(request, 400, "This request names no browser; open the app's page.")
     env: dict[str, str] | None = {}
     if found.settings.user_env:
         env = env_of(request, owner)
@@ -94,16 +93,6 @@ async def new_chat(request: Request) -> Response:
         if prompt:
             url += "?" + urlencode({"prompt": prompt[: found.settings.max_message_chars]})
         response = RedirectResponse(url, status_code=303)
-    if cookie is not None:
-        response.set_cookie(
-            COOKIE,
-            cookie,
-            max_age=60 * 60 * 24 * 365,
-            path=base(request) or "/",
-            httponly=True,
-            samesite="lax",
-            secure=request.url.scheme == "https",
-        )
     return response
 
 
@@ -353,6 +342,8 @@ def routes() -> list[BaseRoute]:
         Route("/login", login_form, methods=["GET"], name="login"),
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"], name="logout"),
+        Route("/auth/oauth/{provider:str}", oauth_start, methods=["GET"], name="oauth"),
+        Route("/auth/oauth/{provider:str}/callback", oauth_finish, methods=["GET"]),
         Route("/-/health", health, methods=["GET"], name="health"),
         Mount("/-/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

@@ -2,7 +2,8 @@
 
 With sign-in on (the app has an auth callback, see ``lightchat.auth``), ``SignInGate`` lets
 a request reach the app only with a valid session cookie, except for the login page, the
-static files, the health check and the sign-out post. Without one:
+OAuth sign-in (``/auth/oauth/...``, see ``lightchat.routes_oauth``), the static files, the
+health check and the sign-out post. Without one:
 
 - with ``@header_auth_callback``, the callback gets the request's headers; the ``User``
   it returns is signed in there and then (the answer carries their new session cookie);
@@ -94,6 +95,8 @@ def safe_next(raw: object, prefix: str) -> str:
         return home
     if parts.path in (f"{prefix}/login", f"{prefix}/logout"):
         return home
+    if parts.path.startswith(f"{prefix}/auth/oauth/"):
+        return home
     return raw
 
 
@@ -159,7 +162,7 @@ async def _ask_app(func: Any, hook: str, *args: Any) -> User | None:
 # -- the login page -------------------------------------------------------------------------
 
 
-def _login_page(
+def login_page(
     request: Request,
     auth: Auth,
     *,
@@ -169,13 +172,21 @@ def _login_page(
     username: str = "",
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
+    """The login page: the password form (with ``@password_auth_callback``), a "Continue
+    with <Provider>" link per OAuth provider, and ``error`` as an alert."""
+    prefix = base(request)
+    query = "" if next_url == f"{prefix}/" else "?" + urlencode({"next": next_url})
     html = services(request).renderer.page(
         "login.html",
-        base=base(request),
+        base=prefix,
         next_url=next_url,
         error=error,
         username=username[:MAX_USERNAME_CHARS],
         password_form=auth.password_callback is not None,
+        providers=[
+            {"label": client.provider.label, "url": f"{prefix}/auth/oauth/{slug}{query}"}
+            for slug, client in auth.providers.items()
+        ],
         max_username_chars=MAX_USERNAME_CHARS,
         max_password_chars=MAX_PASSWORD_CHARS,
     )
@@ -190,16 +201,16 @@ async def login_form(request: Request) -> Response:
     next_url = safe_next(request.query_params.get("next"), base(request))
     if signed_in(request) is not None:
         return RedirectResponse(next_url, status_code=303)
-    if auth.password_callback is None:
+    if auth.password_callback is None and not auth.providers:
         # Header sign-in only: this request's headers did not sign anyone in.
-        return _login_page(
+        return login_page(
             request,
             auth,
             next_url=next_url,
             status=401,
             error="You are not signed in. Open this app through your organization's sign-in.",
         )
-    return _login_page(request, auth, next_url=next_url)
+    return login_page(request, auth, next_url=next_url)
 
 
 async def login(request: Request) -> Response:
@@ -216,7 +227,7 @@ async def login(request: Request) -> Response:
     address = request.client.host if request.client else None
     wait = auth.limiter.retry_after(username, address)
     if wait is not None:
-        return _login_page(
+        return login_page(
             request,
             auth,
             next_url=next_url,
@@ -234,19 +245,19 @@ async def login(request: Request) -> Response:
         # The app's callback failed (a database down...): not the user's mistake, so it
         # is not counted against them; the traceback is in the log (see _ask_app).
         except Exception:
-            return _login_page(
+            return login_page(
                 request, auth, next_url=next_url, status=500, error=BROKEN, username=username
             )
     if user is None:
         auth.limiter.failed(username, address)
-        return _login_page(
+        return login_page(
             request, auth, next_url=next_url, status=401, error=REFUSED, username=username
         )
     try:
         value = auth.sessions.issue(user)
     except ConfigError as exc:
         logger.error("Could not sign %r in: %s", user.identifier, exc)
-        return _login_page(
+        return login_page(
             request, auth, next_url=next_url, status=500, error=BROKEN, username=username
         )
     auth.limiter.succeeded(username)
@@ -309,7 +320,7 @@ class SignInGate:
             scope[USER_SCOPE_KEY] = user
             await self.app(scope, receive, _with_header(send, cookie) if cookie else send)
             return
-        if path in _OPEN_PATHS:
+        if path in _OPEN_PATHS or path.startswith("/auth/oauth/"):
             await self.app(scope, receive, send)
             return
         await _sign_in_first(request, path)(scope, receive, send)

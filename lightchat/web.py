@@ -34,6 +34,10 @@ VARY = {"Vary": "HX-Request"}
 
 NOT_FOUND = "This chat does not exist, or it has ended."
 
+BROWSER_SCOPE_KEY = "lightchat.browser"
+"""Where the request's browser id is kept in the ASGI scope (``lightchat.csrf`` puts it
+there, from the browser's cookie or a new one)."""
+
 
 @dataclass(slots=True)
 class Services:
@@ -82,12 +86,15 @@ def browser(request: Request) -> str | None:
     """The key of who is asking, which owns their chats, or None.
 
     With sign-in on, the signed-in user's key (``lightchat.auth.owner_key``); without it,
-    the browser id in the signed browser cookie.
+    the browser id in the signed browser cookie (or the one a page request was just given).
     """
     found = services(request)
     if found.auth is not None:
         user = signed_in(request)
         return None if user is None else owner_key(user)
+    given = request.scope.get(BROWSER_SCOPE_KEY)
+    if isinstance(given, str):
+        return given
     return found.identity.load(request.cookies.get(COOKIE))
 
 

@@ -10,16 +10,72 @@ import asyncio
 import re
 from collections.abc import Callable
 from html.parser import HTMLParser
+from typing import TypeVar
+
+import httpx
 
 from lightchat.api import Message
+from lightchat.app import LightChat
 from lightchat.bus import Bus, MemoryBus
 from lightchat.config import Settings
+from lightchat.csrf import HEADER as FORM_TOKEN_HEADER
 from lightchat.events import Entry, Event, MessageData, MessageEvent, StepData, StepEvent
+from lightchat.identity import COOKIE
 from lightchat.registry import Registry
 from lightchat.session import ChatSession
 
 WAIT_S = 5.0
 """The longest any test waits for something that should happen at once."""
+
+Client = TypeVar("Client", httpx.Client, httpx.AsyncClient)
+
+
+def form_token(app: LightChat, cookie_value: str | None) -> str | None:
+    """The form token of the browser whose cookie (``lightchat_browser``) has this value."""
+    identity = app.build().state.services.identity
+    browser = identity.load(cookie_value)
+    return None if browser is None else str(identity.form_token(browser))
+
+
+def _add_form_token(app: LightChat, request: httpx.Request, opened: list[str] | None) -> None:
+    if request.method in ("GET", "HEAD", "OPTIONS") or FORM_TOKEN_HEADER in request.headers:
+        return
+    header = request.headers.get("cookie", "")
+    cookies = dict(part.strip().partition("=")[::2] for part in header.split(";"))
+    token = form_token(app, cookies.get(COOKIE))
+    if token is None and opened is not None:
+        if not opened or form_token(app, opened[0]) is None:
+            opened[:] = [app.build().state.services.identity.new()[1]]
+        cookie = f"{COOKIE}={opened[0]}"
+        request.headers["cookie"] = f"{header}; {cookie}" if header else cookie
+        token = form_token(app, opened[0])
+    if token is not None:
+        request.headers[FORM_TOKEN_HEADER] = token
+
+
+def with_form_token(client: Client, app: LightChat, *, opened_page: bool = False) -> Client:
+    """Make ``client`` send its browser's form token with every write, as the page's script
+    does (the ``X-CSRF-Token`` header), unless a request sets that header itself.
+
+    The token is the one the app's pages give this browser (its cookie's). A client without
+    the app's cookie sends none, and is refused like any other. With ``opened_page=True``, a
+    write from a client without the cookie carries the cookie and token a page of the app
+    would have given it, as when a browser posts the login form it just opened.
+    """
+    opened: list[str] | None = [] if opened_page else None  # its cookie, made when needed
+    hooks = client.event_hooks
+    if isinstance(client, httpx.AsyncClient):
+
+        async def add(request: httpx.Request) -> None:
+            _add_form_token(app, request, opened)
+
+        client.event_hooks = {**hooks, "request": [*hooks["request"], add]}
+    else:
+        client.event_hooks = {
+            **hooks,
+            "request": [*hooks["request"], lambda request: _add_form_token(app, request, opened)],
+        }
+    return client
 
 
 def new_session(

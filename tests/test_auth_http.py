@@ -34,7 +34,7 @@ from lightchat.routes_auth import REFUSED, safe_next
 from lightchat.session import ChatSession
 from lightchat.store import MemoryStore
 from lightchat.web import Services
-from tests.helpers import WAIT_S, tag_structure
+from tests.helpers import WAIT_S, tag_structure, with_form_token
 from tests.xss_payloads import PAYLOADS
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
@@ -129,7 +129,7 @@ class Site:
         transport = httpx.ASGITransport(app=self.app, client=(address, 40000))
         client = httpx.AsyncClient(transport=transport, base_url=base_url)
         self.clients.append(client)
-        return client
+        return with_form_token(client, self.app, opened_page=True)  # as from the login page
 
     @property
     def services(self) -> Services:
@@ -255,7 +255,9 @@ async def test_pages_send_the_browser_to_the_login_page_with_a_safe_next(tmp_pat
         chat = await client.get(f"/chat/{'0' * 32}")
         assert login_next(chat) == f"/chat/{'0' * 32}"
         assert "Vary" in chat.headers
-        assert COOKIE not in client.cookies  # no browser cookie: nothing was made
+        # The browser cookie (it carries the login form's token) is all it was given.
+        assert COOKIE in client.cookies
+        assert SESSION_COOKIE not in client.cookies
 
         # A form posted without a session goes back to the page it came from, once signed in.
         posted = await client.post(
@@ -491,9 +493,13 @@ async def test_the_cookie_is_secure_over_https_and_scoped_to_the_apps_path(
         assert "max-age=0" in gone
 
         # Mounted under a prefix: the cookie's path is the prefix, next stays under it.
-        mounted = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app, root_path="/app"),
-            base_url="http://testserver",
+        mounted = with_form_token(
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app, root_path="/app"),
+                base_url="http://testserver",
+            ),
+            app,
+            opened_page=True,
         )
         site.clients.append(mounted)
         response = await mounted.post(

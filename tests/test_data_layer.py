@@ -22,7 +22,7 @@ import lightchat as cl
 from lightchat import LightChat, Message, Settings, Step
 from lightchat.errors import ConfigError
 from lightchat.store import ElementRecord, MemoryStore, Pagination, ThreadFilter, ThreadPage
-from tests.helpers import WAIT_S
+from tests.helpers import WAIT_S, with_form_token
 from tests.test_history_http import HTMX, chat_id, serve, thread_items
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
@@ -117,7 +117,7 @@ async def serve_plainly(app: LightChat) -> AsyncIterator[httpx.AsyncClient]:
         asgi.router.lifespan_context(asgi),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
     ):
-        yield client
+        yield with_form_token(client, app)
 
 
 async def chat_works(client: httpx.AsyncClient, question: str) -> str:

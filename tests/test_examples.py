@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from lightchat import LightChat
 from lightchat.api import Message
 from lightchat.cli import load_app
 from lightchat.config import Settings
+from lightchat.events import MessageData
 from lightchat.files import LocalFileStorage
 from lightchat.session import ChatSession
 from lightchat.testing import tokenize
@@ -32,6 +34,8 @@ def isolated_import(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Undo what importing an example does to sys.path, sys.modules and the default app."""
     monkeypatch.setattr(sys, "path", list(sys.path))
     monkeypatch.setattr(lightchat.default_app, "callbacks", {})
+    # Settings too: loading an app sets its folder once (another test may have loaded one).
+    monkeypatch.setattr(lightchat.default_app, "_settings", None)
     before = set(sys.modules)
     yield
     for name in set(sys.modules) - before:
@@ -160,3 +164,56 @@ async def test_the_start_helpers_example_offers_profiles_starters_and_settings()
     answers = contents(await events_of(session))
     assert answers[0] == "Settings saved: style **plain**, streaming off at 200 tokens per second."
     assert answers[1].endswith("_Pick the Thorough profile for the whole answer._")
+
+
+@pytest.mark.usefixtures("isolated_import")
+@pytest.mark.anyio
+async def test_the_composer_example_offers_commands_modes_a_counter_and_sources(
+    tmp_path: Path,
+) -> None:
+    app = load_app(str(EXAMPLES / "08_composer.py"))
+    assert (Path(app.settings.app_dir) / "elements" / "Counter.html").is_file()
+    session = ChatSession(
+        app,
+        new_session(app).bus,
+        Settings(),
+        owner="tester",
+        message_factory=Message.from_data,
+        files=LocalFileStorage(tmp_path),
+    )
+    transcript = session.transcript
+    async with asyncio.timeout(WAIT_S):
+        await session.start()
+        assert [(c.id, c.button) for c in transcript.commands] == [
+            ("Search", True),
+            ("Summarize", False),
+        ]
+        assert [(m.id, [o.id for o in m.options]) for m in transcript.modes] == [
+            ("length", ["short", "long"])
+        ]
+        welcome = next(m for m in transcript.items.values() if isinstance(m, MessageData))
+        (counter,) = welcome.elements
+        assert (counter.kind, counter.name) == ("custom", "Counter")
+        for _ in range(2):
+            await session.call_action(counter.id, "increment", {"by": 1})
+        redrawn = session.element(counter.id)
+        assert redrawn is not None
+        assert json.loads(redrawn.content or "") == {"count": 2}
+        await session.send_user_message("How many times did I click?")
+        assert contents(await events_of(session))[-1] == "You clicked **2** times."
+
+        await session.send_user_message("vector databases", command="Search", modes={})
+        assert transcript.sidebar is not None
+        assert transcript.sidebar.title == "Sources for “vector databases”"
+        assert [e.name for e in transcript.sidebar.elements] == ["notes.md", "faq.md"]
+        assert (
+            "I found 2 sources; they are in the side panel."
+            in contents(await events_of(session))[-1]
+        )
+
+        await session.send_user_message("Why is the sky blue?", modes={"length": "short"})
+        assert transcript.sidebar.elements == []  # closed by the next message
+        answer = contents(await events_of(session))[-1]
+        assert answer.endswith("_Pick the Long length for the whole answer._")
+        await session.send_user_message("Why is the sky blue?", modes={"length": "long"})
+        assert len(contents(await events_of(session))[-1]) > len(answer)

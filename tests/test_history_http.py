@@ -27,7 +27,7 @@ from lightchat.history import MAX_COMMENT_CHARS, MAX_NAME_CHARS, MAX_SEARCH_CHAR
 from lightchat.identity import COOKIE
 from lightchat.session import ChatSession
 from lightchat.web import Services
-from tests.helpers import WAIT_S
+from tests.helpers import WAIT_S, with_form_token
 from tests.pg import postgres_database
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
@@ -67,7 +67,7 @@ class Site:
     def browser(self) -> httpx.AsyncClient:
         client = httpx.AsyncClient(transport=self.transport, base_url="http://testserver")
         self.clients.append(client)
-        return client
+        return with_form_token(client, self.app)
 
     def owner(self, client: httpx.AsyncClient) -> str:
         owner = self.services.identity.load(client.cookies.get(COOKIE))
@@ -623,7 +623,7 @@ async def serve_without_history(app: LightChat) -> AsyncIterator[httpx.AsyncClie
         asgi.router.lifespan_context(asgi),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
     ):
-        yield client
+        yield with_form_token(client, app)
 
 
 async def test_elements_are_saved_and_shown_again_when_the_chat_is_reopened(

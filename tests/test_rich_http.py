@@ -40,7 +40,10 @@ async def wait_shown(site: Site, client: httpx.AsyncClient, url: str, predicate:
 
 
 def action_ids(html: str, name: str) -> list[str]:
-    pattern = rf'actions/([0-9a-f]+)"[^>]*>\s*(?:<input[^>]*>\s*)?<button[^>]*data-action-name="{re.escape(name)}"'
+    pattern = (
+        r'actions/([0-9a-f]+)"[^>]*>\s*(?:<input[^>]*>\s*)?'  # the form, its token
+        rf'<button[^>]*data-action-name="{re.escape(name)}"'
+    )
     return re.findall(pattern, html)
 
 
@@ -566,10 +569,11 @@ async def test_element_names_and_text_are_escaped(tmp_path: Path) -> None:
     async def build(texts: list[str]) -> None:
         elements: list[cl.Element] = []
         for text in texts:
-            elements.append(cl.Text(name=text, content=text))
+            elements.append(cl.Text(name=text, content="notes"))  # its content: markdown
+            elements.append(cl.Text(name=text, content=text, language="text"))
             elements.append(cl.File(name=text, content=text.encode()))
             elements.append(cl.Image(name=text, content=b"img"))
-            elements.append(cl.Text(name=text, content=text, display="side"))
+            elements.append(cl.Text(name=text, content="side notes", display="side"))
         await Message(content="x", elements=elements).send()
 
     await assert_text_stays_text(tmp_path, build)
@@ -772,11 +776,13 @@ COUNTER = """\
 <div class="counter" data-count="{{ props.count }}">
   <p>{{ props.label }}: {{ props.count }}</p>
   <form method="post" action="{{ action_url }}">
+    {{ csrf_input }}
     <input type="hidden" name="name" value="increment">
     <input type="hidden" name="payload" value='{"by": 2}'>
     <button type="submit">Add two</button>
   </form>
   <form method="post" action="{{ message_url }}">
+    {{ csrf_input }}
     <input type="hidden" name="content" value="from the counter">
     <button type="submit">Say hi</button>
   </form>
@@ -815,6 +821,11 @@ async def test_a_custom_element_draws_props_calls_actions_and_sends_messages(
         page = (await client.get(url)).text
         assert 'data-count="1"' in page
         assert "&lt;b&gt;Clicks&lt;/b&gt;: 1" in page  # props are text
+        token = re.search(r'<meta name="csrf-token" content="([^"]+)">', page)
+        assert token is not None
+        counter = page[page.index('<div class="counter"') :].split("</div>", 1)[0]
+        hidden = f'<input type="hidden" name="csrf_token" value="{token.group(1)}">'
+        assert counter.count(hidden) == 2  # the custom element's forms carry the token
         action = re.search(r'action="([^"]+/elements/[0-9a-f]+/actions)"', page)
         assert action is not None
         response = await client.post(
@@ -1072,3 +1083,16 @@ async def test_an_answer_to_a_question_that_timed_out_is_refused(tmp_path: Path)
         assert results == [None]
         stored = tmp_path / ".lightchat" / "files"
         assert not stored.exists() or not any(p.is_file() for p in stored.rglob("*"))
+
+
+def test_text_element_content_is_safe_markdown() -> None:
+    from lightchat.events import ElementData
+    from lightchat.render import element_text_html
+    from tests.helpers import assert_inert
+
+    for payload in PAYLOADS:
+        assert_inert(
+            str(element_text_html(ElementData(id="e", kind="text", name="n", content=payload)))
+        )
+    shown = element_text_html(ElementData(id="e", kind="text", name="n", content="**bold**"))
+    assert "<strong>bold</strong>" in shown

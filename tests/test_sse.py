@@ -27,7 +27,7 @@ from lightchat.render import Chunk
 from lightchat.routes import Services
 from lightchat.session import ChatSession
 from lightchat.sse import CLOSING, Encoder
-from tests.helpers import wait_for_log
+from tests.helpers import wait_for_log, with_form_token
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -124,7 +124,7 @@ def live() -> Iterator[LiveServer]:
 @pytest.fixture
 def browser(live: LiveServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=live.url, timeout=TIMEOUT) as client:
-        yield client
+        yield with_form_token(client, live.app)
 
 
 @dataclass

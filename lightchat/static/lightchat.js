@@ -2,6 +2,17 @@
 (function () {
   "use strict";
 
+  // Every htmx request that changes something carries the page's form token, which the
+  // server requires of each write (forms also carry it, for when JavaScript is off). Only
+  // to the app's own origin: the token is not for other sites.
+  document.addEventListener("htmx:config:request", function (event) {
+    var request = event.detail && event.detail.ctx && event.detail.ctx.request;
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    if (!request || !meta || /^(GET|HEAD|OPTIONS)$/i.test(request.method || "GET")) return;
+    if (new URL(request.action, document.baseURI).origin !== location.origin) return;
+    request.headers["X-CSRF-Token"] = meta.content;
+  });
+
   // Streamed text arrives as "tok" events: first line the target id (empty: the same
   // target as the last one), then the text. It is inserted as a text node, so it can never
   // become markup.
@@ -52,6 +63,15 @@
     var submitter = ctx && ctx.request && ctx.request.submitter;
     if (submitter && submitter.classList.contains("lc-stop")) return;
     if (ctx && ctx.response && ctx.response.status < 400) {
+      // A prompt from a link (/?prompt=) is the box's default text, which reset() would
+      // bring back: once sent, it goes, from the box and from the address (for a reload).
+      var box = form.querySelector("textarea[name=content]");
+      if (box) box.defaultValue = "";
+      var url = new URL(location.href);
+      if (url.searchParams.has("prompt")) {
+        url.searchParams.delete("prompt");
+        history.replaceState(history.state, "", url.href);
+      }
       form.reset();
       showChips();
       var notice = document.getElementById("lc-notice");
@@ -222,6 +242,18 @@
     var ctx = event.detail && event.detail.ctx;
     var notice = document.getElementById("lc-notice");
     if (notice && ctx && ctx.response && ctx.response.status < 400) notice.textContent = "";
+  });
+
+  // A saved edit closes its "Edit" disclosure: the stream redraws the message with the new
+  // text, but a redraw keeps what the reader opened (morphIgnore "open"), so close it here.
+  document.addEventListener("htmx:after:request", function (event) {
+    var form = event.target;
+    var edit = form instanceof HTMLFormElement && form.closest("details.lc-edit");
+    var ctx = event.detail && event.detail.ctx;
+    if (!edit || !ctx || !ctx.response || ctx.response.status >= 400) return;
+    edit.open = false;
+    var summary = edit.querySelector("summary");
+    if (summary) summary.focus();
   });
 
   // The side panel: "Close" (or Escape) empties it, and the keyboard goes back to the link

@@ -78,12 +78,15 @@ def test_a_browser_cannot_open_another_browsers_chat(serve: Serve, pages: list[P
     assert response.status == 404
     expect(stranger.get_by_role("log", name="Conversation")).to_have_count(0)
 
+    # With the stranger's own form token (from the page it got), so only ownership refuses.
+    token = stranger.locator('meta[name="csrf-token"]').get_attribute("content")
+    assert token
     api = stranger.context.request
-    posted = api.post(f"{owner.url}/messages", form={"content": "intruder"})
+    posted = api.post(f"{owner.url}/messages", form={"content": "intruder", "csrf_token": token})
     assert posted.status == 404
     events = api.get(f"{owner.url}/events", timeout=5000)
     assert events.status == 404
-    stopped = api.post(f"{owner.url}/stop")
+    stopped = api.post(f"{owner.url}/stop", headers={"X-CSRF-Token": token})
     assert stopped.status == 404
 
     # The owner's chat is untouched and still works.
