@@ -17,6 +17,7 @@ Every form that posts carries the form token of the browser being answered
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 from contextvars import ContextVar
@@ -301,17 +302,30 @@ class Renderer:
                 '<p class="lc-hint">No template elements/{}.html for this element.</p>'
             ).format(element.name)
         segment = quote(element.id, safe="")
-        return Markup(
-            template.render(
-                props=element_json(element),
-                element_id=element.id,
-                chat_url=chat_url,
-                action_url=f"{chat_url}/elements/{segment}/actions",
-                message_url=f"{chat_url}/messages",
-                csrf_input=form_token_input(),
-                csrf_token=form_token(),
+        script = Markup("")
+        if Path(self.settings.app_dir, "elements", f"{element.name}.js").is_file():
+            # Runs each time the element is drawn (htmx runs the scripts it swaps in);
+            # the script finds its element through document.currentScript.
+            # Its id changes with the props, so a redraw (a morph) inserts it anew.
+            base = chat_url.rpartition("/chat/")[0]
+            drawn = hashlib.sha256((element.content or "").encode()).hexdigest()[:12]
+            script = Markup('<script src="{}" id="{}" data-lc-element="{}"></script>').format(
+                f"{base}/-/elements/{element.name}.js", f"el-{element.id}-js-{drawn}", element.id
             )
-        )
+        return (
+            Markup(
+                template.render(
+                    props=element_json(element),
+                    element_id=element.id,
+                    chat_url=chat_url,
+                    action_url=f"{chat_url}/elements/{segment}/actions",
+                    message_url=f"{chat_url}/messages",
+                    csrf_input=form_token_input(),
+                    csrf_token=form_token(),
+                )
+            )
+            + script
+        )  # after the element's markup, so it is there when the script runs
 
     def composer_extras(self, commands: list[CommandData], modes: list[Mode]) -> str:
         """The composer's command picker and mode pickers."""

@@ -46,6 +46,7 @@ from lightchat.routes_rich import (
     composer_accept,
     element_action,
     element_file,
+    element_script,
     element_view,
     form_files,
     keep_uploads,
@@ -345,5 +346,6 @@ def routes() -> list[BaseRoute]:
         Route("/auth/oauth/{provider:str}", oauth_start, methods=["GET"], name="oauth"),
         Route("/auth/oauth/{provider:str}/callback", oauth_finish, methods=["GET"]),
         Route("/-/health", health, methods=["GET"], name="health"),
+        Route("/-/elements/{name:str}.js", element_script, methods=["GET"]),
         Mount("/-/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

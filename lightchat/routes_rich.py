@@ -13,13 +13,15 @@ import asyncio
 import contextlib
 import json
 import mimetypes
+import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from urllib.parse import quote
 
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response, StreamingResponse
+from starlette.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 
 from lightchat.errors import LightChatError
 from lightchat.events import ElementData, MessageData, new_id
@@ -44,6 +46,10 @@ _PLOT_CSP = (
     "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; "
     "style-src 'unsafe-inline'; img-src data: blob:; font-src data:"
 )
+
+
+#: What a custom element's name may be (it names its files: elements/<name>.html, .js).
+CUSTOM_NAME = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
 
 class UploadRefused(LightChatError):
@@ -288,6 +294,24 @@ def _active(mime: str, kind: str) -> bool:
     if kind == "plotly":
         return False
     return mime in ("text/html", "image/svg+xml", "application/xhtml+xml") or mime.endswith("+xml")
+
+
+async def element_script(request: Request) -> Response:
+    """The app's script for a custom element: ``elements/<name>.js`` in the app's folder."""
+    name = request.path_params["name"]
+    path = await asyncio.to_thread(_element_script, services(request).settings.app_dir, name)
+    if path is None:
+        raise HTTPException(404, "There is no such element script.")
+    return FileResponse(path, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
+def _element_script(app_dir: str, name: str) -> Path | None:
+    """The file of a custom element's script, if the name is valid and the file is there."""
+    if not CUSTOM_NAME.fullmatch(name):
+        return None
+    folder = Path(app_dir, "elements").resolve()
+    path = (folder / f"{name}.js").resolve()
+    return path if path.is_relative_to(folder) and path.is_file() else None
 
 
 async def element_view(request: Request) -> Response:

@@ -1096,3 +1096,30 @@ def test_text_element_content_is_safe_markdown() -> None:
         )
     shown = element_text_html(ElementData(id="e", kind="text", name="n", content="**bold**"))
     assert "<strong>bold</strong>" in shown
+
+
+async def test_a_custom_element_script_is_served_from_the_apps_elements_folder(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "elements").mkdir()
+    (tmp_path / "elements" / "Counter.html").write_text("<p>{{ props.count }}</p>")
+    (tmp_path / "elements" / "Counter.js").write_text("window.counted = true;")
+    (tmp_path / "secret.js").write_text("secret")
+    app = LightChat(settings=settings(tmp_path))
+
+    @app.on_chat_start
+    async def start() -> None:
+        await Message(content="x", elements=[cl.CustomElement(name="Counter", props={})]).send()
+
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await site.idle(site.session(client, url))
+        page = (await client.get(url)).text
+        script = re.search(r'<script src="(/-/elements/Counter.js)" id="el-\w+-js-\w+"', page)
+        assert script is not None
+        served = await client.get(script.group(1))
+        assert served.text == "window.counted = true;"
+        assert served.headers["content-type"].startswith("text/javascript")
+        for bad in ("/-/elements/Missing.js", "/-/elements/..%2Fsecret.js", "/-/elements/a.b.js"):
+            assert (await client.get(bad)).status_code == 404

@@ -81,3 +81,16 @@ def test_a_custom_element_without_javascript(serve: Serve, no_js_page: Page) -> 
     assert assistant(page).last.locator(".lc-content").inner_text() == (
         "You said: Hello from the counter"
     )
+
+
+def test_a_custom_element_script_runs_each_time_it_is_drawn(
+    serve: Serve, page: Page, app_dir: Path
+) -> None:
+    shutil.copy(APPS / "elements" / "Counter.js", app_dir / "elements" / "Counter.js")
+    server = serve("custom_app.py")
+    open_chat(page, server.url)
+    element = chat_log(page).locator(".lc-el-custom")
+    expect(element).to_have_attribute("data-script-saw", "1")
+    chat_log(page).get_by_role("button", name="Add 2").click()
+    expect(element).to_have_attribute("data-script-saw", "3")  # run again on the redraw
+    assert page.evaluate("window.__lcCounterRuns") == 2
