@@ -1123,3 +1123,19 @@ async def test_a_custom_element_script_is_served_from_the_apps_elements_folder(
         assert served.headers["content-type"].startswith("text/javascript")
         for bad in ("/-/elements/Missing.js", "/-/elements/..%2Fsecret.js", "/-/elements/a.b.js"):
             assert (await client.get(bad)).status_code == 404
+
+
+def test_an_action_icon_is_an_emoji_shown_or_a_name_kept_for_css() -> None:
+    from lightchat.events import ActionData, MessageData
+    from lightchat.render import Renderer
+
+    renderer = Renderer(Settings(), "v1")
+    actions = [
+        ActionData("a", "n", "Like", icon="thumbs-up"),
+        ActionData("b", "n", "Yes", icon="✅"),
+    ]
+    shown = renderer.message(
+        MessageData("m", "Bot", "assistant_message", "hi", actions=actions), "", "/chat/c"
+    )
+    assert 'data-icon="thumbs-up">Like</button>' in shown
+    assert '<span class="lc-action-icon" aria-hidden="true">✅</span>Yes</button>' in shown
