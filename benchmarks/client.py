@@ -36,6 +36,7 @@ from workload import END_MARK, MARK, REPLY_TOKENS
 HOST = "127.0.0.1"
 _DIGITS = re.compile(r"\d+")
 _AFTER = re.compile(rb"/events\?after=(\d+)")
+_TOKEN = re.compile(rb'<meta name="csrf-token" content="([^"]+)"')
 _CONTROLS = 'hx-target="#lc-controls"'
 
 
@@ -266,6 +267,7 @@ class Chat:
         self.stream: SSEProtocol | None = None
         self.cookie = ""
         self.path = ""
+        self.token = ""  # the page's form token (lightchat); the baseline has none
         self.reply_state: Reply | None = None
         self._done: asyncio.Future[Reply] | None = None
         self.stray_events = 0
@@ -283,6 +285,8 @@ class Chat:
             raise ConnectionError(f"GET {self.path} answered {page.status}")
         found = _AFTER.search(page.body)
         after = int(found.group(1)) if found else 0
+        token = _TOKEN.search(page.body)
+        self.token = token.group(1).decode() if token else ""
         loop = asyncio.get_running_loop()
         _, stream = await loop.create_connection(lambda: SSEProtocol(self), HOST, self.port)
         assert stream.transport is not None
@@ -316,6 +320,7 @@ class Chat:
                 "HX-Request": "true",
                 "Origin": f"http://{HOST}:{self.port}",
                 "Content-Type": "application/x-www-form-urlencoded",
+                **({"X-CSRF-Token": self.token} if self.token else {}),
             },
             body,
         )

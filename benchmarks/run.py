@@ -109,11 +109,19 @@ TARGETS: list[tuple[str, str, str, float, str, tuple[str, ...]]] = [
     ),
     (
         "persistence",
-        "1 chat: tokens/s, history on vs off",
+        "1 chat, new every 4: tokens/s, on vs off",
         ">=",
         0.9,
         "x",
         ("1", "ratio", "tokens_per_s"),
+    ),
+    (
+        "persistence",
+        "1 long chat: tokens/s, history on vs off",
+        ">=",
+        0.9,
+        "x",
+        ("1-long", "ratio", "tokens_per_s"),
     ),
 ]
 for _case in WIRE_CASES:

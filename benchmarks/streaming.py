@@ -203,9 +203,18 @@ def bench_persistence(cfg: Config) -> Figures:
     """Tokens/s with history on and off, in the same run: what persistence costs the stream."""
     if "LIGHTCHAT_HISTORY" in servers.lightchat_env:
         raise SystemExit("persistence sets LIGHTCHAT_HISTORY itself; leave it out of --set")
-    levels = [1, 100]
+    # (name, users, replies per chat before the user opens a new chat; None: never)
+    scenarios: list[tuple[str, int, int | None]] = [
+        ("1", 1, TURNS),  # one user opening a new chat every few replies (pages included)
+        ("1-long", 1, None),  # one long conversation: the token stream alone
+        ("100", 100, TURNS),
+    ]
     total = cfg.pick(1000, 400)  # replies per run, spread over the users
-    figures: Figures = {"levels": levels, "replies_per_run": total, "turns_per_chat": TURNS}
+    figures: Figures = {
+        "levels": [name for name, _, _ in scenarios],
+        "replies_per_run": total,
+        "turns_per_chat": TURNS,
+    }
     keys = (
         "tokens_per_s",
         "sustained_tokens_per_s",
@@ -213,8 +222,8 @@ def bench_persistence(cfg: Config) -> Figures:
         "ttft_p50_ms",
         "ttft_p99_ms",
     )
-    for level in levels:
-        per_chat = max(1, round(total / level))
+    for name, users, turns in scenarios:
+        per_chat = max(1, round(total / users))
         runs: dict[str, list[Figures]] = {mode: [] for mode in HISTORY_MODES}
         for index in range(cfg.repeat):  # interleaved, the order flipped each repeat
             order = list(HISTORY_MODES) if index % 2 == 0 else list(reversed(HISTORY_MODES))
@@ -222,25 +231,26 @@ def bench_persistence(cfg: Config) -> Figures:
                 runs[mode].append(
                     load_run(
                         "lightchat",
-                        chats=level,
+                        chats=users,
                         replies=per_chat,
-                        turns=TURNS,
+                        turns=turns or per_chat,
                         env=HISTORY_MODES[mode],
                     )
                 )
         for mode in HISTORY_MODES:
-            _warn_failures(f"{level} users, history {mode}", runs[mode])
+            _warn_failures(f"{name} users, history {mode}", runs[mode])
         entry: Figures = {mode: _median_figures(runs[mode]) for mode in HISTORY_MODES}
         entry["runs"] = runs
         entry["ratio"] = {k: ratio(entry["on"][k], entry["off"][k]) for k in keys}
-        figures[str(level)] = entry
-        say(f"  {level:>4} users x {per_chat} replies: done ({cfg.repeat} run(s) each)")
+        figures[name] = entry
+        chats = "one chat" if turns is None else f"a new chat every {turns}"
+        say(f"  {name:>6}: {users} users x {per_chat} replies, {chats}: done")
     rows = []
-    for level in levels:
+    for name, _, _ in scenarios:
         for mode in (*HISTORY_MODES, "ratio"):
-            f = figures[str(level)][mode]
+            f = figures[name][mode]
             rows.append(
-                [f"{level} history {mode}"]
+                [f"{name} history {mode}"]
                 + [f.get(k, math.nan) for k in keys]
                 + [f.get("deferred_share", math.nan), f.get("events_per_reply", math.nan)]
             )
