@@ -75,6 +75,10 @@ STATIC_DIR = Path(__file__).parent / "static"
 async def new_chat(request: Request) -> Response:
     """Start a chat and send the browser to it."""
     found = services(request)
+    if request.headers.get("sec-fetch-dest") not in (None, "document", "iframe", "empty"):
+        # An image, script or style pointing at "/" (e.g. `![](/)` in an answer) would start
+        # a chat with every load: only a page (or htmx) starts one.
+        return PlainTextResponse("Open this address as a page to start a chat.", 400)
     owner = browser(request)  # every page request has one (lightchat.csrf gives it)
     if owner is None:
         return problem(request, 400, "This request names no browser; open the app's page.")

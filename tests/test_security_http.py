@@ -942,3 +942,23 @@ async def test_elements_from_a_url_are_never_fetched_by_the_server(tmp_path: Pat
                 await client.get(f"{url}/elements/{element.id}/view")
             assert f'src="{origin}/pic.png"' in page
         assert hits == []
+
+
+async def test_an_image_pointing_at_the_root_starts_no_chat(tmp_path: Path) -> None:
+    app = LightChat(settings=Settings(app_dir=str(tmp_path), history=False))
+
+    @app.on_message
+    async def main(message: Message) -> None:
+        pass
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        for dest in ("image", "script", "style"):
+            refused = await client.get("/", headers={"Sec-Fetch-Dest": dest})
+            assert refused.status_code == 400
+        assert app.chats is not None
+        assert len(app.chats) == 0
+        page = await client.get("/", headers={"Sec-Fetch-Dest": "document"})
+        assert page.status_code == 303
+        assert len(app.chats) == 1
+        await app.chats.close_all()
