@@ -37,6 +37,7 @@ from lightchat.elements import Action
 from lightchat.events import Entry, RunEvent
 from lightchat.files import FileStorage, LocalFileStorage
 from lightchat.history import History
+from lightchat.i18n import Languages
 from lightchat.identity import BrowserIdentity, stored_secret
 from lightchat.middleware import (
     BodyLimit,
@@ -78,6 +79,8 @@ class LightChat(Registry):
         deletes a chat's files there with the chat."""
         super().__init__()
         self._settings = settings
+        self._explicit = settings is not None
+        self._overrides: dict[str, Any] = {}
         self._bus = bus
         self._files = files
         self._asgi: Starlette | None = None
@@ -86,16 +89,30 @@ class LightChat(Registry):
 
     @property
     def settings(self) -> Settings:
-        """The settings in force (read from the environment on first use)."""
+        """The settings in force, read on first use: the ``settings`` given, else the
+        defaults < ``lightchat.toml`` in ``app_dir`` < ``LIGHTCHAT_*`` variables <
+        ``configure()``."""
         if self._settings is None:
-            self._settings = Settings.from_env()
+            self._settings = Settings.from_env(config_file=True, **self._overrides)
         return self._settings
+
+    @property
+    def app_dir(self) -> str:
+        """The app's folder, where ``lightchat.toml`` is looked for (found without reading it)."""
+        if self._settings is not None:
+            return self._settings.app_dir
+        return Settings.from_env(**self._overrides).app_dir
 
     def configure(self, **overrides: Any) -> None:
         """Change settings before the app starts serving (the CLI's flags use this)."""
         if self._asgi is not None:
             raise RuntimeError("configure() must be called before the app starts serving.")
-        self._settings = replace(self.settings, **overrides)
+        if self._explicit:
+            self._settings = replace(self.settings, **overrides)
+            return
+        replace(Settings(), **overrides)  # a TypeError now for a name that is no setting
+        self._overrides.update(overrides)
+        self._settings = None  # read again, from app_dir's lightchat.toml
 
     def build(self) -> Starlette:
         """The Starlette app serving this chat (built once; registration closes then)."""
@@ -179,6 +196,8 @@ class LightChat(Registry):
             routes=routes(),
             middleware=[
                 Middleware(SecurityHeaders, csp=content_security_policy(frame_ancestors)),
+                # Each request is answered in its browser's language (see lightchat.i18n).
+                Middleware(Languages),
                 # Other sites' pages may call the app only when it names them (never "*").
                 *([_cors(origins)] if origins else []),
                 Middleware(

@@ -1,5 +1,6 @@
-"""The ``lightchat`` command: ``serve`` (and ``run``, as Chainlit users type it), and
-``create-secret`` for the secret that signs users' sessions.
+"""The ``lightchat`` command: ``serve`` (and ``run``, as Chainlit users type it),
+``create-secret`` for the secret that signs users' sessions, and ``init`` for a starter
+``lightchat.toml`` and ``app.py``.
 
 It finds the app the way Flask does: ``app.py`` serves the app defined there (an explicit
 ``LightChat()`` if the module has exactly one, else the module-level decorators' default
@@ -29,6 +30,7 @@ import lightchat
 from lightchat.__about__ import __version__
 from lightchat.app import LightChat
 from lightchat.auth import new_secret
+from lightchat.config import CONFIG_FILE, starter_config
 from lightchat.errors import AppLoadError, LightChatError
 
 APP_ENV = "LIGHTCHAT_APP"
@@ -113,7 +115,7 @@ def load_app(target: str) -> LightChat:
                 f"`lightchat serve {path_text}:NAME`."
             )
         app = apps[0]
-    if app.settings.app_dir == ".":
+    if app.app_dir == ".":
         # History lives beside the app (.lightchat/chat.db), wherever it is served from.
         app.configure(app_dir=str(path.resolve().parent))
     if "on_message" not in app.callbacks:
@@ -224,3 +226,50 @@ def create_secret() -> None:
         err=True,
     )
     click.echo(f"LIGHTCHAT_AUTH_SECRET={new_secret()}")
+
+
+STARTER_APP = '''"""A starter chat: a step, then the user's message streamed back."""
+
+import lightchat as cl
+
+
+@cl.step(type="tool")
+async def count_words(text: str) -> str:
+    return f"{len(text.split())} words"
+
+
+@cl.on_message
+async def main(message: cl.Message):
+    counted = await count_words(message.content)
+    answer = cl.Message(content="")
+    for word in f"You said ({counted}): {message.content}".split(" "):
+        await answer.stream_token(word + " ")
+    await answer.send()
+'''
+
+
+@main.command()
+@click.argument("folder", default=".", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite lightchat.toml and app.py if they exist.")
+def init(folder: Path, force: bool) -> None:
+    """Write a starter lightchat.toml and app.py into FOLDER (default: here)."""
+    files = {folder / CONFIG_FILE: starter_config(), folder / "app.py": STARTER_APP}
+    if folder.exists() and not folder.is_dir():
+        click.echo(
+            f"Error: {folder} is a file; give a folder, e.g. `lightchat init my-bot`.", err=True
+        )
+        sys.exit(2)
+    existing = [path.name for path in files if path.exists()]
+    if existing and not force:
+        click.echo(
+            f"Error: {' and '.join(existing)} already {'exist' if len(existing) > 1 else 'exists'} "
+            f"in {folder}; nothing was written. Add --force to overwrite, or give another "
+            "folder, e.g. `lightchat init my-bot`.",
+            err=True,
+        )
+        sys.exit(2)
+    folder.mkdir(parents=True, exist_ok=True)
+    for path, text in files.items():
+        path.write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {path}")
+    click.echo(f"Next: lightchat serve {folder / 'app.py'}")

@@ -13,6 +13,9 @@ are appended once, only the last block is re-rendered and morphed in.
 Every form that posts carries the form token of the browser being answered
 (``FORM_TOKEN``, set for each request by ``lightchat.csrf``): templates write it with
 ``{% include "_csrf.html" %}``, pages put it in ``<meta name="csrf-token">`` for htmx.
+
+Every text of the UI comes from the translation files (``lightchat.i18n``): templates write
+``{{ t("composer.send") }}``, in the language of the request being answered.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from lightchat.events import (
     TokenEvent,
 )
 from lightchat.history import MAX_COMMENT_CHARS, MAX_NAME_CHARS, MAX_SEARCH_CHARS
+from lightchat.i18n import Translations
 from lightchat.markdown import highlight_code, render_markdown, render_split
 from lightchat.starters import icon_url
 from lightchat.transcript import Item, Transcript
@@ -203,6 +207,7 @@ class Renderer:
         self.settings = settings
         self.visibility = Visibility(settings.cot)
         self.images = settings.markdown_images
+        self.translations = Translations(settings.app_dir)
         self.env = Environment(
             loader=PackageLoader("lightchat", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -229,6 +234,10 @@ class Renderer:
             max_comment_chars=MAX_COMMENT_CHARS,
             max_name_chars=MAX_NAME_CHARS,
             max_search_chars=MAX_SEARCH_CHARS,
+            t=self.translations.t,
+            language=self.translations.current,
+            text_direction=self.translations.direction,
+            script_texts=self.translations.script_texts,
         )
         # One URL path segment: ids may hold "/", "?" or "#" (an app chooses message ids).
         self.env.filters["segment"] = lambda value: quote(str(value), safe="")

@@ -127,7 +127,10 @@ def problem(request: Request, status: int, detail: str) -> Response:
         return HTMLResponse(body, status_code=status, headers=VARY)
     renderer = services(request).renderer
     html = renderer.page(
-        "error.html", title="Something is wrong", detail=detail, base=base(request)
+        "error.html",
+        title=renderer.translations.t("error.title"),
+        detail=detail,
+        base=base(request),
     )
     return HTMLResponse(html, status_code=status, headers=VARY)
 

@@ -7,6 +7,7 @@ in-process with ``load_app``.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner, Result
 
@@ -22,6 +24,7 @@ import lightchat
 from lightchat.__about__ import __version__
 from lightchat.app import LightChat
 from lightchat.cli import APP_ENV, load_app, main, reload_factory
+from lightchat.config import Settings, starter_config
 from lightchat.errors import AppLoadError
 
 LIGHTCHAT = str(Path(sys.executable).with_name("lightchat"))
@@ -317,3 +320,93 @@ def test_reload_factory_loads_the_app_named_in_the_environment(
     path = write(tmp_path, "reloaded.py", GOOD_APP)
     monkeypatch.setenv(APP_ENV, f"{path}:app")
     assert reload_factory() is sys.modules["reloaded"].app
+
+
+# -- lightchat.toml and init --------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("isolated_import")
+def test_serve_shows_a_bad_config_file_as_one_line(tmp_path: Path) -> None:
+    write(tmp_path, "lightchat.toml", "[features.spontaneous_file_upload]\nmax_files = 'ten'\n")
+    result = invoke(tmp_path, "serve", "app.py")
+    assert_clean_exit(
+        result,
+        "lightchat.toml: features.spontaneous_file_upload.max_files",
+        "expected a whole number",
+    )
+    assert len(result.stderr.strip().splitlines()) == 1
+    write(tmp_path, "lightchat.toml", "[ui]\nname = \n")
+    result = invoke(tmp_path, "serve", "app.py")
+    assert_clean_exit(result, "lightchat.toml, line 2:")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.usefixtures("isolated_import")
+async def test_the_name_in_the_apps_config_file_is_the_page_title(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LIGHTCHAT_NAME", raising=False)
+    monkeypatch.delenv("LIGHTCHAT_APP_DIR", raising=False)
+    folder = tmp_path / "bot"
+    folder.mkdir()
+    write(folder, "app.py", GOOD_APP)
+    write(folder, "lightchat.toml", '[ui]\nname = "Bot from file"\n')
+    monkeypatch.chdir(tmp_path)  # served from elsewhere: the file beside the app counts
+    app = load_app("bot/app.py")
+    app.build()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        page = await client.get("/", follow_redirects=True)
+    assert page.status_code == 200
+    assert "<title>Bot from file</title>" in page.text
+
+
+def test_init_writes_a_starter_that_loads(
+    tmp_path: Path, isolated_import: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("LIGHTCHAT_"):
+            monkeypatch.delenv(name)
+    # The starter uses the module-level decorators: their app starts afresh.
+    monkeypatch.setattr(lightchat.default_app, "_settings", None)
+    monkeypatch.setattr(lightchat.default_app, "_overrides", {})
+    folder = tmp_path / "my-bot"
+    result = CliRunner().invoke(main, ["init", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert f"Next: lightchat serve {folder / 'app.py'}" in result.output
+    settings = Settings.from_env({}, config_file=True, app_dir=str(folder))
+    assert settings == Settings(app_dir=str(folder))
+    app = load_app(str(folder / "app.py"))
+    assert app.settings == Settings(app_dir=str(folder))
+    assert "on_message" in app.callbacks
+
+
+def test_init_writes_into_the_current_folder_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["init"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.py", "lightchat.toml"]
+
+
+def test_init_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("# mine\n")
+    result = CliRunner().invoke(main, ["init", str(tmp_path)])
+    assert_clean_exit(result, "app.py already exists", "nothing was written", "--force")
+    assert (tmp_path / "app.py").read_text() == "# mine\n"
+    assert not (tmp_path / "lightchat.toml").exists()
+    forced = CliRunner().invoke(main, ["init", str(tmp_path), "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert "@cl.on_message" in (tmp_path / "app.py").read_text()
+    assert (tmp_path / "lightchat.toml").read_text() == starter_config()
+    again = CliRunner().invoke(main, ["init", str(tmp_path)])
+    assert_clean_exit(again, "lightchat.toml and app.py already exist")
+
+
+def test_init_refuses_a_file_as_its_folder(tmp_path: Path) -> None:
+    target = tmp_path / "notes.txt"
+    target.write_text("hello")
+    result = CliRunner().invoke(main, ["init", str(target)])
+    assert_clean_exit(result, "is a file; give a folder")

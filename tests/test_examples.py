@@ -36,6 +36,7 @@ def isolated_import(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(lightchat.default_app, "callbacks", {})
     # Settings too: loading an app sets its folder once (another test may have loaded one).
     monkeypatch.setattr(lightchat.default_app, "_settings", None)
+    monkeypatch.setattr(lightchat.default_app, "_overrides", {})
     before = set(sys.modules)
     yield
     for name in set(sys.modules) - before:

@@ -2,6 +2,20 @@
 (function () {
   "use strict";
 
+  // The texts this script shows, in the page's language (<meta name="lc-texts">, written
+  // by the server from the translation files); "{name}" placeholders are filled in.
+  var texts = {};
+  try {
+    var textsMeta = document.querySelector('meta[name="lc-texts"]');
+    texts = textsMeta ? JSON.parse(textsMeta.content) : {};
+  } catch (error) { texts = {}; }
+  function text(key, values) {
+    var found = typeof texts[key] === "string" ? texts[key] : key;
+    return found.replace(/\{(\w+)\}/g, function (match, name) {
+      return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : match;
+    });
+  }
+
   // Every htmx request that changes something carries the page's form token, which the
   // server requires of each write (forms also carry it, for when JavaScript is off). Only
   // to the app's own origin: the token is not for other sites.
@@ -143,11 +157,11 @@
       remove.type = "button";
       remove.className = "lc-chip-remove";
       remove.setAttribute("data-remove-file", String(index));
-      remove.setAttribute("aria-label", "Remove " + file.name);
+      remove.setAttribute("aria-label", text("remove_file", { name: file.name }));
       remove.textContent = "×";
       if (maxMb > 0 && file.size > maxMb * 1024 * 1024) {
         chip.setAttribute("data-refused", "");
-        problem = problem || "'" + file.name + "' is larger than " + maxMb + " MB. Choose a smaller file.";
+        problem = problem || text("too_large", { name: file.name, size: maxMb });
       }
       chip.appendChild(name);
       chip.appendChild(size);
@@ -155,7 +169,7 @@
       chips.appendChild(chip);
     });
     if (!problem && maxFiles > 0 && input.files.length > maxFiles) {
-      problem = input.files.length + " files are attached; at most " + maxFiles + " may go at once. Remove some.";
+      problem = text("too_many", { count: input.files.length, max: maxFiles });
     }
     fileNotice(problem);
   }
@@ -405,7 +419,7 @@
       menu.id = "lc-command-menu";
       menu.className = "lc-command-menu";
       menu.setAttribute("role", "listbox");
-      menu.setAttribute("aria-label", "Commands");
+      menu.setAttribute("aria-label", text("commands"));
       box.form.querySelector(".lc-compose-row").before(menu);
       box.setAttribute("aria-controls", "lc-command-menu");
     }

@@ -1,0 +1,171 @@
+"""The UI's languages: translation files, and the language each request is answered in.
+
+The texts the default UI shows live in ``lightchat/translations/<lang>.json``: one flat
+object from a key (``"composer.send"``) to the text, English being the source. A text may
+hold placeholders in braces (``"Remove {name}"``), filled in when it is used. An app's own
+``translations/<lang>.json`` (in its folder) is merged over the packaged file of that
+language, so it can change any text, or add a language of its own; a key a file lacks
+falls back to English.
+
+Each request is answered in the language its ``Accept-Language`` header prefers among those
+there are (quality values honoured; ``fr-CH`` falls back to ``fr``, ``zh-TW`` to ``zh-CN``),
+else English. ``Languages`` (plain ASGI middleware) keeps the header in ``ACCEPT_LANGUAGE``
+for the request, so everything rendered for it (a page, an htmx answer, or the events of a
+stream, which belongs to one browser) speaks that browser's language.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from contextvars import ContextVar
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+DEFAULT = "en"
+"""The source language, and the one used when the browser asks for none there is."""
+
+RTL = frozenset({"ar", "fa", "he", "ur", "ps", "yi", "dv", "ku", "sd", "ug"})
+"""Primary language subtags written right to left."""
+
+ACCEPT_LANGUAGE: ContextVar[str] = ContextVar("lightchat_accept_language", default="")
+"""The ``Accept-Language`` header of the request being answered ("" outside a request)."""
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_TAG = re.compile(r"^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*$")
+_MAX_HEADER_CHARS = 1000
+
+
+def placeholders(text: str) -> set[str]:
+    """The names of the placeholders in a text (``{name}``)."""
+    return set(_PLACEHOLDER.findall(text))
+
+
+def parse_accept_language(header: str) -> list[str]:
+    """The language tags of an ``Accept-Language`` header, most wanted first (q=0 left out)."""
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate(header[:_MAX_HEADER_CHARS].split(",")):
+        tag, _, params = part.strip().partition(";")
+        tag = tag.strip()
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value.strip())
+                except ValueError:
+                    quality = 0.0
+        if tag == "*" or not _TAG.match(tag) or not quality > 0:
+            continue
+        ranked.append((-quality, index, tag))
+    return [tag for _, _, tag in sorted(ranked)]
+
+
+def _read(path: Path) -> dict[str, str]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a translation file holds one JSON object")
+    return {str(key): str(value) for key, value in data.items()}
+
+
+def packaged() -> dict[str, dict[str, str]]:
+    """The packaged translations, by language tag."""
+    found: dict[str, dict[str, str]] = {}
+    folder = resources.files("lightchat") / "translations"
+    for entry in folder.iterdir():
+        if entry.name.endswith(".json"):
+            data = json.loads(entry.read_text(encoding="utf-8"))
+            found[entry.name.removesuffix(".json")] = {str(k): str(v) for k, v in data.items()}
+    return found
+
+
+class Translations:
+    """The texts of every language there is: the packaged ones, with the app's merged over."""
+
+    def __init__(self, app_dir: str | Path | None = None) -> None:
+        self.texts = packaged()
+        if app_dir is not None:
+            folder = Path(app_dir, "translations")
+            if folder.is_dir():
+                for path in sorted(folder.glob("*.json")):
+                    tag = path.stem
+                    self.texts[tag] = {**self.texts.get(tag, {}), **_read(path)}
+        self.english = self.texts[DEFAULT]
+        self._by_lower = {tag.lower(): tag for tag in self.texts}
+        self._by_primary: dict[str, str] = {}
+        for tag in sorted(self.texts, key=lambda t: (t.count("-"), t)):
+            self._by_primary.setdefault(tag.split("-")[0].lower(), tag)
+        self.choose = lru_cache(maxsize=256)(self._choose)
+
+    @property
+    def languages(self) -> list[str]:
+        """The language tags there are."""
+        return sorted(self.texts)
+
+    def _choose(self, header: str) -> str:
+        """The language to answer an ``Accept-Language`` header in."""
+        for tag in parse_accept_language(header):
+            lower = tag.lower()
+            if lower in self._by_lower:
+                return self._by_lower[lower]
+            primary = self._by_primary.get(lower.split("-")[0])
+            if primary is not None:
+                return primary
+        return DEFAULT
+
+    def text(self, language: str, key: str, **values: Any) -> str:
+        """One text in a language (English when that language lacks it; the key when no
+        language has it), its placeholders filled in from ``values``."""
+        found = self.texts.get(language, self.english).get(key)
+        if found is None:
+            found = self.english.get(key, key)
+        if values:
+            found = _PLACEHOLDER.sub(
+                lambda match: str(values.get(match.group(1), match.group(0))), found
+            )
+        return found
+
+    def current(self) -> str:
+        """The language of the request being answered."""
+        return self.choose(ACCEPT_LANGUAGE.get())
+
+    def t(self, key: str, **values: Any) -> str:
+        """A text in the language of the request being answered."""
+        return self.text(self.current(), key, **values)
+
+    def direction(self, language: str | None = None) -> str:
+        """``rtl`` or ``ltr``: how a language is written (the current one by default)."""
+        tag = language if language is not None else self.current()
+        return "rtl" if tag.split("-")[0].lower() in RTL else "ltr"
+
+    def script_texts(self, language: str | None = None) -> str:
+        """The texts that ``lightchat.js`` shows (keys ``js.*``), as JSON."""
+        tag = language if language is not None else self.current()
+        keys = [key for key in self.english if key.startswith("js.")]
+        return json.dumps({key[3:]: self.text(tag, key) for key in keys}, ensure_ascii=False)
+
+
+class Languages:
+    """Keeps each request's ``Accept-Language`` in ``ACCEPT_LANGUAGE`` while it is answered."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        header = ""
+        for name, value in scope.get("headers", []):
+            if name == b"accept-language":
+                header = value.decode("latin-1")[:_MAX_HEADER_CHARS]
+                break
+        reset = ACCEPT_LANGUAGE.set(header)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            ACCEPT_LANGUAGE.reset(reset)
