@@ -10,8 +10,6 @@ chat settings in ``lightchat.routes_start``.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -62,10 +60,10 @@ from lightchat.web import (
     browser,
     chat_or_404,
     chat_url,
-    is_htmx,
     problem,
     read_form,
     services,
+    settle_without_js,
     signed_in,
 )
 
@@ -218,7 +216,7 @@ async def post_message(request: Request) -> Response:
     finally:
         await form.close()  # uploads are spooled to temporary files until kept
     session.send_user_message(content, elements=elements, command=command, modes=modes)
-    await _settle_without_js(request, session)
+    await settle_without_js(request, session)
     return after_post(request, session)
 
 
@@ -271,7 +269,7 @@ async def edit_message(request: Request) -> Response:
         await session.edit(request.path_params["message_id"], content)
     except LookupError as exc:
         return problem(request, 404, str(exc))
-    await _settle_without_js(request, session)
+    await settle_without_js(request, session)
     return after_post(request, session)
 
 
@@ -284,16 +282,8 @@ async def regenerate(request: Request) -> Response:
         await session.regenerate(request.path_params["message_id"])
     except LookupError as exc:
         return problem(request, 404, str(exc))
-    await _settle_without_js(request, session)
+    await settle_without_js(request, session)
     return after_post(request, session)
-
-
-async def _settle_without_js(request: Request, session: ChatSession) -> None:
-    if not is_htmx(request):
-        # No JavaScript: nothing can stream, so answer with the chat once it has settled.
-        with contextlib.suppress(TimeoutError):
-            wait = services(request).settings.form_wait_s
-            await asyncio.wait_for(asyncio.shield(session.settled()), wait)
 
 
 async def stop(request: Request) -> Response:

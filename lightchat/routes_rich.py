@@ -10,7 +10,6 @@ are stored under names the storage makes up, never the client's.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import mimetypes
 import re
@@ -36,6 +35,7 @@ from lightchat.web import (
     problem,
     read_form,
     services,
+    settle_without_js,
 )
 
 #: Kinds shown by the browser itself; every other file is a download.
@@ -184,10 +184,10 @@ async def click(request: Request) -> Response:
     if session.read_only:
         return problem(request, 409, "This past chat is read-only.")
     try:
-        done = session.click(request.path_params["action_id"])
+        session.click(request.path_params["action_id"])
     except LookupError as exc:
         return problem(request, 404, str(exc))
-    await _wait_without_js(request, session, done)
+    await settle_without_js(request, session)
     return after_post(request, session)
 
 
@@ -209,10 +209,10 @@ async def element_action(request: Request) -> Response:
     if not isinstance(payload, dict):
         return problem(request, 400, "The action's payload must be a JSON object.")
     try:
-        done = session.call_action(request.path_params["element_id"], name, payload)
+        session.call_action(request.path_params["element_id"], name, payload)
     except LookupError as exc:
         return problem(request, 404, str(exc))
-    await _wait_without_js(request, session, done)
+    await settle_without_js(request, session)
     return after_post(request, session)
 
 
@@ -242,25 +242,15 @@ async def answer_files(request: Request) -> Response:
     finally:
         await form.close()
     try:
-        done = session.answer_files(message_id, kept)
+        session.answer_files(message_id, kept)
     except AskClosedError as exc:
         files = session.files
         for element in kept:
             if files is not None and element.key:
                 await files.delete(element.key)
         return problem(request, 409, str(exc))
-    await _wait_without_js(request, session, done)
+    await settle_without_js(request, session)
     return after_post(request, session)
-
-
-async def _wait_without_js(
-    request: Request, session: ChatSession, done: asyncio.Future[None]
-) -> None:
-    if not is_htmx(request):
-        # No JavaScript: nothing can stream, so answer with the chat once it has settled.
-        with contextlib.suppress(TimeoutError):
-            wait = services(request).settings.form_wait_s
-            await asyncio.wait_for(asyncio.shield(session.settled()), wait)
 
 
 async def element_file(request: Request) -> Response:

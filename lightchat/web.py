@@ -12,6 +12,8 @@ two says so with ``Vary: HX-Request``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -165,3 +167,14 @@ async def read_form(request: Request) -> FormData:
     except (HTTPException, ValueError) as exc:
         detail = exc.detail if isinstance(exc, HTTPException) else str(exc)
         raise HTTPException(400, f"The form could not be read: {detail}") from None
+
+
+async def settle_without_js(request: Request, session: ChatSession) -> None:
+    """For a plain form post (no JavaScript, so nothing streams): wait until the chat has
+    settled (nothing runs, or a question waits) so the page it is sent to shows the answer.
+    htmx requests return at once."""
+    if is_htmx(request):
+        return
+    with contextlib.suppress(TimeoutError):
+        wait = services(request).settings.form_wait_s
+        await asyncio.wait_for(asyncio.shield(session.settled()), wait)
