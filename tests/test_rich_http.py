@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -161,8 +162,11 @@ async def test_an_action_no_callback_handles_is_refused(tmp_path: Path) -> None:
         assert unknown.status_code == 404
 
 
-async def structure_with(tmp_path: Path, texts: list[str], build: Any) -> Any:
-    """The structure of the chat's log when ``build(texts)`` made its first message."""
+async def structure_with(
+    tmp_path: Path, texts: list[str], build: Any, part: Callable[[str], str] = log_of
+) -> Any:
+    """The structure of ``part`` of the chat page (the log) once ``build(texts)`` ran in
+    ``on_chat_start``."""
     app = LightChat(settings=settings(tmp_path))
 
     @app.on_chat_start
@@ -173,12 +177,14 @@ async def structure_with(tmp_path: Path, texts: list[str], build: Any) -> Any:
         client = site.browser()
         url = await site.new_chat(client)
         await site.idle(site.session(client, url))
-        return tag_structure(log_of((await client.get(url)).text))
+        return tag_structure(part((await client.get(url)).text))
 
 
-async def assert_text_stays_text(tmp_path: Path, build: Any) -> None:
-    hostile = await structure_with(tmp_path / "a", list(PAYLOADS), build)
-    plain = await structure_with(tmp_path / "b", ["plain"] * len(PAYLOADS), build)
+async def assert_text_stays_text(
+    tmp_path: Path, build: Any, part: Callable[[str], str] = log_of
+) -> None:
+    hostile = await structure_with(tmp_path / "a", list(PAYLOADS), build, part)
+    plain = await structure_with(tmp_path / "b", ["plain"] * len(PAYLOADS), build, part)
     assert hostile == plain
 
 
@@ -966,23 +972,11 @@ async def test_command_and_mode_labels_are_text(tmp_path: Path) -> None:
         options = [cl.ModeOption(id=f"o{i}", name=t, description=t) for i, t in enumerate(texts)]
         await cl.context.emitter.set_modes([cl.Mode(id="m", name=texts[0], options=options)])
 
-    async def extras(texts: list[str], folder: Path) -> Any:
-        app = LightChat(settings=settings(folder))
+    def extras(page: str) -> str:
+        start = page.index('<div id="lc-composer-extras"')
+        return page[start : page.index('<div class="lc-compose-row">', start)]
 
-        @app.on_chat_start
-        async def start() -> None:
-            await build(texts)
-
-        async with serve(app) as site:
-            client = site.browser()
-            url = await site.new_chat(client)
-            await site.idle(site.session(client, url))
-            page = (await client.get(url)).text
-            start = page.index('<div id="lc-composer-extras"')
-            return tag_structure(page[start : page.index('<div class="lc-compose-row">', start)])
-
-    hostile = await extras(list(PAYLOADS), tmp_path / "a")
-    assert hostile == await extras(["plain"] * len(PAYLOADS), tmp_path / "b")
+    await assert_text_stays_text(tmp_path, build, extras)
 
 
 async def test_element_sidebar_opens_with_its_elements(tmp_path: Path) -> None:
