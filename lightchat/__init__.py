@@ -31,6 +31,7 @@ from lightchat.api import (
     context,
     make_async,
     run_sync,
+    send_window_message,
     step,
     user_session,
 )
@@ -90,6 +91,7 @@ set_starters = default_app.set_starters
 set_starter_categories = default_app.set_starter_categories
 set_chat_profiles = default_app.set_chat_profiles
 on_settings_update = default_app.on_settings_update
+on_window_message = default_app.on_window_message
 password_auth_callback = default_app.password_auth_callback
 header_auth_callback = default_app.header_auth_callback
 oauth_callback = default_app.oauth_callback
@@ -163,8 +165,10 @@ __all__ = [
     "on_message",
     "on_settings_update",
     "on_stop",
+    "on_window_message",
     "password_auth_callback",
     "run_sync",
+    "send_window_message",
     "set_chat_profiles",
     "set_starter_categories",
     "set_starters",

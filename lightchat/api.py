@@ -28,6 +28,7 @@ from lightchat.elements import (
 from lightchat.errors import ConfigError, NoSessionError
 from lightchat.events import (
     STEP_TYPES,
+    WINDOW_MESSAGE_MAX_BYTES,
     ActionData,
     AskData,
     CommandData,
@@ -632,6 +633,34 @@ def step(
     if original_function is not None:
         return decorate(original_function)
     return decorate
+
+
+async def send_window_message(data: Any) -> None:
+    """Post ``data`` to the page that frames the chat, e.g. the copilot widget's host page.
+
+    ``data`` is a string or any JSON value (at most 64 KB as JSON). The framed chat page
+    posts it with ``window.parent.postMessage(data, origin)`` only when the parent's origin
+    is one the app lets frame it (``Settings.frame_ancestors``); the host page hears it as
+    a ``message`` event. Example::
+
+        @cl.on_window_message
+        async def window_message(message):
+            await cl.send_window_message({"heard": message})
+    """
+    session = current_session()
+    try:
+        text = json.dumps(data, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"send_window_message takes a string or a JSON value (dicts, lists, numbers); "
+            f"{exc}. Convert it first, e.g. str(value)."
+        ) from None
+    if len(text.encode()) > WINDOW_MESSAGE_MAX_BYTES:
+        raise ConfigError(
+            f"This window message is {len(text.encode()):,} bytes as JSON; the limit is "
+            f"{WINDOW_MESSAGE_MAX_BYTES:,}. Send less, or a link to the rest."
+        )
+    dispatch(session, session.send_window_message, json.loads(text))
 
 
 class UserSession:

@@ -37,6 +37,7 @@ from lightchat.elements import Action
 from lightchat.events import Entry, RunEvent
 from lightchat.files import FileStorage, LocalFileStorage
 from lightchat.history import History
+from lightchat.host import HostAuth, HostUsers, host_user_reader
 from lightchat.i18n import Languages
 from lightchat.identity import BrowserIdentity, stored_secret
 from lightchat.middleware import (
@@ -49,6 +50,7 @@ from lightchat.registry import Registry
 from lightchat.render import Renderer
 from lightchat.routes import STATIC_DIR, not_found, routes
 from lightchat.routes_auth import SignInGate
+from lightchat.routes_theme import ThemeCookie
 from lightchat.session import Chats, ChatSession
 from lightchat.web import Services
 
@@ -73,10 +75,17 @@ class LightChat(Registry):
         *,
         bus: Bus | None = None,
         files: FileStorage | None = None,
+        host_auth: HostAuth = False,
     ) -> None:
         """``files``: where uploads and element files are kept (by default a
         ``LocalFileStorage`` in ``.lightchat/files`` in the app's folder); the history
-        deletes a chat's files there with the chat."""
+        deletes a chat's files there with the chat.
+
+        ``host_auth``: when the app is mounted in a host app that signs its users in,
+        ``True`` takes the host's user (``request.user`` or ``request.state.user``) as the
+        signed-in user; a function of the request returning a ``User`` (or None) maps it
+        itself. A request without a host user is refused (see ``lightchat.host``).
+        """
         super().__init__()
         self._settings = settings
         self._explicit = settings is not None
@@ -84,6 +93,10 @@ class LightChat(Registry):
         self._bus = bus
         self._files = files
         self._asgi: Starlette | None = None
+        self.host_auth: HostAuth = host_auth
+        self._running = False  # the lifespan has started and not ended
+        self._starting: asyncio.Future[None] | None = None
+        self._runner: tuple[asyncio.Task[None], asyncio.Event] | None = None
         self.chats: Chats | None = None
         self.history: History | None = None
 
@@ -103,6 +116,16 @@ class LightChat(Registry):
             return self._settings.app_dir
         return Settings.from_env(**self._overrides).app_dir
 
+    @property
+    def running(self) -> bool:
+        """True while the app's lifespan runs (history open, idle chats reaped)."""
+        return self._running
+
+    @property
+    def built(self) -> bool:
+        """True once the app is built (registration and settings are closed then)."""
+        return self._asgi is not None
+
     def configure(self, **overrides: Any) -> None:
         """Change settings before the app starts serving (the CLI's flags use this)."""
         if self._asgi is not None:
@@ -121,6 +144,7 @@ class LightChat(Registry):
         self.freeze()
         settings = self.settings
         auth = Auth.for_app(self.callbacks, settings)  # refuses to start without a secret
+        host_users = host_user_reader(self.host_auth, auth)
         origins = settings.origins()  # refuses "*" and what is not an origin
         frame_ancestors = settings.frame_sources()
         bus = self._bus or MemoryBus()
@@ -158,7 +182,9 @@ class LightChat(Registry):
             identity=BrowserIdentity(settings.secret),
             history=None,
             auth=auth,
+            host_auth=host_users is not None,
         )
+        services.renderer.env.globals["host_auth"] = services.host_auth
 
         def record(session: ChatSession, entry: Entry) -> None:
             if history is not None:
@@ -180,9 +206,11 @@ class LightChat(Registry):
                 services.history = history
                 services.renderer.feedback = settings.feedback
             reaper = asyncio.create_task(_reap_forever(chats))
+            self._running = True
             try:
                 yield
             finally:
+                self._running = False
                 reaper.cancel()
                 if auth is not None:
                     for task in list(auth.background):
@@ -195,9 +223,16 @@ class LightChat(Registry):
         app = Starlette(
             routes=routes(),
             middleware=[
-                Middleware(SecurityHeaders, csp=content_security_policy(frame_ancestors)),
+                Middleware(
+                    SecurityHeaders,
+                    csp=content_security_policy(
+                        frame_ancestors, services.renderer.brand.csp_sources()
+                    ),
+                ),
+                # Each page is painted in its browser's theme (see lightchat.routes_theme).
+                Middleware(ThemeCookie, default=settings.default_theme),
                 # Each request is answered in its browser's language (see lightchat.i18n).
-                Middleware(Languages),
+                Middleware(Languages, translations=services.renderer.translations),
                 # Other sites' pages may call the app only when it names them (never "*").
                 *([_cors(origins)] if origins else []),
                 Middleware(
@@ -210,9 +245,15 @@ class LightChat(Registry):
                 ),
                 Middleware(SameOriginWrites, allowed=origins),
                 # Every write needs the browser's form token (see lightchat.csrf).
-                Middleware(FormTokens, identity=lambda: services.identity),
+                Middleware(
+                    FormTokens,
+                    identity=lambda: services.identity,
+                    cross_site=settings.framed_by_others(),
+                ),
                 # With sign-in on, only signed-in users get further (see routes_auth).
                 *([Middleware(SignInGate, auth=auth)] if auth is not None else []),
+                # Mounted in a host app that signs its users in (see lightchat.host).
+                *([Middleware(HostUsers, read=host_users)] if host_users is not None else []),
             ],
             exception_handlers={HTTPException: not_found},
             lifespan=lifespan,
@@ -222,7 +263,58 @@ class LightChat(Registry):
         return app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.build()(scope, receive, send)
+        app = self.build()
+        if scope["type"] == "http" and not self._running and "app" in scope:
+            # Mounted in a host Starlette or FastAPI app (which put itself in the scope):
+            # hosts do not run a mounted app's lifespan, so it starts with the first request.
+            await self.start()
+        await app(scope, receive, send)
+
+    async def start(self) -> None:
+        """Start what serving needs (the history's database, the reaper of idle chats) when
+        no server runs this app's lifespan, as when it is mounted in a host app.
+
+        Calling it again does nothing. ``lightchat.embed.mount`` calls it (and ``stop``)
+        from the host's lifespan; without that, the first request to the mounted app calls
+        it. A failure to start (a database that cannot be opened) is raised here.
+        """
+        if self._running:
+            return
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(self._start())
+        try:
+            await asyncio.shield(self._starting)
+        except BaseException:
+            if self._starting.done():  # it failed: the next call tries again
+                self._starting = None
+            raise
+
+    async def _start(self) -> None:
+        app = self.build()
+        started, stop = asyncio.Event(), asyncio.Event()
+
+        async def hold() -> None:
+            # The lifespan runs in a task of its own, as a server runs it, so that stop()
+            # may end it from another task.
+            async with app.router.lifespan_context(app):
+                started.set()
+                await stop.wait()
+
+        task = asyncio.create_task(hold())
+        waiting = asyncio.create_task(started.wait())
+        await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        if not started.is_set():
+            waiting.cancel()
+            task.result()  # the start-up error
+        self._runner = (task, stop)
+
+    async def stop(self) -> None:
+        """End what ``start`` started: streams close, chats end, the history closes."""
+        runner, self._runner, self._starting = self._runner, None, None
+        if runner is not None:
+            task, stop = runner
+            stop.set()
+            await task
 
 
 def _cors(origins: tuple[str, ...]) -> Middleware:

@@ -72,16 +72,35 @@ class Settings:
     cot: str = "full"
     """Which steps the chat shows: ``full`` (all), ``tool_call`` (tool steps) or ``hidden``."""
     collapse_content: bool = True
-    """Collapse long messages by default (stored; the page does not use it yet)."""
+    """Collapse long messages (over 25 lines or 3,000 characters) behind "Show more";
+    off, every message shows whole."""
     layout: str = "default"
-    """The page's layout: ``default`` or ``wide`` (stored; the page does not use it yet)."""
+    """The page's layout: ``default`` (a centred column) or ``wide`` (the full width)."""
     default_theme: str = "system"
-    """``light``, ``dark`` or ``system`` (the browser's choice) (stored; the page does not
-    use it yet)."""
+    """The theme a browser shows until its user picks one: ``light``, ``dark`` or
+    ``system`` (the browser's preference)."""
     latex: bool = False
-    """Render LaTeX in messages (stored; not rendered yet)."""
+    """Render LaTeX between dollars in messages (``$x^2$``, ``$$...$$``) as MathML; off,
+    dollars are plain text."""
     theme: dict[str, Any] = field(default_factory=dict, hash=False)
-    """The ``[ui.theme]`` table of ``lightchat.toml``, as written (stored for later)."""
+    """The ``[ui.theme]`` table of ``lightchat.toml``: ``font_family``, ``font_mono``,
+    ``radius``, and ``[ui.theme.light]`` / ``[ui.theme.dark]`` colours (checked when the
+    app starts, see ``lightchat.theme``)."""
+    custom_css: str = ""
+    """A stylesheet of the app's own, linked after lightchat's: a path of the app
+    (``/public/brand.css``) or an https URL (which the Content-Security-Policy then allows)."""
+    custom_js: str = ""
+    """A script of the app's own, loaded after lightchat's (a path or an https URL)."""
+    custom_font: str = ""
+    """A stylesheet that loads fonts (``https://fonts.googleapis.com/css2?family=Inter``)."""
+    logo_file_url: str = ""
+    """The header's logo in both themes. Empty: ``public/logo_light.*`` and
+    ``public/logo_dark.*``, else the app's name as text."""
+    default_avatar_file_url: str = ""
+    """The assistant's avatar when ``public/avatars/`` has none for its name. Empty:
+    ``public/avatars/default.*``, else none."""
+    favicon_file_url: str = ""
+    """The page's icon. Empty: ``public/favicon.*``, else none."""
     uploads: bool = True
     """Let users attach files to their messages ("Attach files" in the composer)."""
     upload_accept: str = "*/*"
@@ -221,6 +240,14 @@ class Settings:
             )
         return " ".join(sources)
 
+    def framed_by_others(self) -> bool:
+        """True when ``frame_ancestors`` lets pages other than the app's own frame it (the
+        copilot widget on another site): over HTTPS the browser cookie is then
+        ``SameSite=None; Secure; Partitioned``, which a browser sends inside a frame on
+        another site (``Lax`` is enough for a host on the same site, another port or
+        subdomain)."""
+        return any(source not in ("'self'", "'none'") for source in self.frame_sources().split())
+
     def element_folders(self) -> tuple[Path, ...]:
         """The folders elements may read from ``path=`` (``element_dirs``), resolved."""
         raw = [part.strip() for part in self.element_dirs.split(os.pathsep) if part.strip()]
@@ -268,6 +295,12 @@ _KEYS: dict[str, dict[str, _Key]] = {
             "Other sites whose pages may call the app with the user's cookies (CORS), "
             'e.g. ["https://portal.example"]; "*" is refused.',
         ),
+        "frame_ancestors": _Key(
+            "frame_ancestors",
+            "str",
+            "Pages that may show the app in a frame (the copilot widget's host pages): "
+            "CSP sources, space-separated, e.g. \"'self' https://portal.example\".",
+        ),
         "user_env": _Key(
             "user_env",
             "list",
@@ -278,7 +311,9 @@ _KEYS: dict[str, dict[str, _Key]] = {
         "history": _Key("history", "bool", "Keep chats in a database: a sidebar, reopen later."),
         "feedback": _Key("feedback", "bool", '"Helpful"/"Not helpful" and a comment on answers.'),
         "edit_message": _Key("edit", "bool", "Users may edit a message they sent, and regenerate."),
-        "latex": _Key("latex", "bool", "Render LaTeX in messages (stored; not rendered yet)."),
+        "latex": _Key(
+            "latex", "bool", "Render LaTeX between dollars ($x^2$, $$...$$) in messages."
+        ),
         "unsafe_allow_html": _Key(
             "", "false", "Raw HTML in messages is never shown; this must stay false."
         ),
@@ -325,19 +360,43 @@ _KEYS: dict[str, dict[str, _Key]] = {
         "default_collapse_content": _Key(
             "collapse_content",
             "bool",
-            "Collapse long messages (stored; the page does not use it yet).",
+            'Collapse long messages behind "Show more".',
         ),
         "layout": _Key(
             "layout",
             "choice",
-            "default or wide (stored; the page does not use it yet).",
+            "default (a centred column) or wide (the conversation uses the full width).",
             LAYOUTS,
         ),
         "default_theme": _Key(
             "default_theme",
             "choice",
-            "light, dark or system (stored; the page does not use it yet).",
+            "The theme until the user picks one: light, dark or system (the browser's).",
             THEMES,
+        ),
+        "custom_css": _Key(
+            "custom_css",
+            "str",
+            'Your stylesheet, after lightchat\'s: "/public/brand.css" or an https:// URL.',
+        ),
+        "custom_js": _Key(
+            "custom_js", "str", 'Your script, after lightchat\'s: "/public/brand.js" or https://.'
+        ),
+        "custom_font": _Key(
+            "custom_font", "str", "A stylesheet loading fonts (e.g. a Google Fonts URL)."
+        ),
+        "logo_file_url": _Key(
+            "logo_file_url",
+            "str",
+            "The header's logo. Empty: public/logo_light.* and public/logo_dark.*.",
+        ),
+        "default_avatar_file_url": _Key(
+            "default_avatar_file_url",
+            "str",
+            "The assistant's avatar. Empty: public/avatars/<name>.*, else avatars/default.*.",
+        ),
+        "favicon_file_url": _Key(
+            "favicon_file_url", "str", "The page's icon. Empty: public/favicon.* if there is one."
         ),
     },
 }
@@ -516,8 +575,20 @@ def starter_config() -> str:
             lines += [f"# {spec.comment}", f"# {entry}" if spec.alias else entry]
     lines += [
         "",
-        "# Colours and fonts, kept as written for themes to come.",
+        "# Fonts, corner radius and colours (public/theme.json, Chainlit's format, works too).",
+        "# Colours: #hex, rgb(...), hsl(...) or an HSL triplet; keys: background, foreground,",
+        "# muted, surface, border, primary, primary_foreground, user_message, error,",
+        "# error_background, success, sidebar.",
         "[ui.theme]",
+        "# font_family = \"'Inter', system-ui, sans-serif\"",
+        '# radius = "12px"',
+        "",
+        "",
+        "# [ui.theme.light]",
+        '# primary = "#2f6fed"',
+        "",
+        "# [ui.theme.dark]",
+        '# primary = "#6b9bff"',
         "",
     ]
     return "\n".join(lines)

@@ -82,12 +82,17 @@ class FormTokens:
     """Gives each browser its cookie and form token, and refuses writes without the token.
 
     ``identity`` returns the app's current ``BrowserIdentity`` (the app may replace it
-    when it starts, with the secret kept beside it).
+    when it starts, with the secret kept beside it). ``cross_site``: other sites' pages may
+    frame the app (``Settings.framed_by_others``), so over HTTPS the cookie must reach it
+    inside their frames.
     """
 
-    def __init__(self, app: ASGIApp, identity: Callable[[], BrowserIdentity]) -> None:
+    def __init__(
+        self, app: ASGIApp, identity: Callable[[], BrowserIdentity], cross_site: bool = False
+    ) -> None:
         self.app = app
         self.identity = identity
+        self.cross_site = cross_site
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -103,7 +108,7 @@ class FormTokens:
             and not route_path(scope).startswith("/-/")
         ):
             browser, value = identity.new()
-            send = _with_cookie(send, _cookie_header(request, value))
+            send = _with_cookie(send, _cookie_header(request, value, self.cross_site))
         if browser is not None:
             scope[BROWSER_SCOPE_KEY] = browser
         reset = FORM_TOKEN.set(identity.form_token(browser) if browser else "")
@@ -238,9 +243,18 @@ def _replay(body: bytes, complete: bool, receive: Receive) -> Receive:
     return replaying
 
 
-def _cookie_header(request: Request, value: str) -> tuple[bytes, bytes]:
+def _cookie_header(request: Request, value: str, cross_site: bool) -> tuple[bytes, bytes]:
     """The ``Set-Cookie`` header of a new browser cookie: HttpOnly, SameSite=Lax, Secure
-    over HTTPS, for the app's path."""
+    over HTTPS, for the app's path.
+
+    When other sites may frame the app (the copilot widget), over HTTPS it is
+    ``SameSite=None; Partitioned`` instead: a Lax cookie is not sent in a frame on another
+    site, and a partitioned one is kept per host site, where browsers block other
+    third-party cookies. Writes stay guarded by the form token and the Origin check, which
+    never relied on SameSite.
+    """
+    secure = request.url.scheme == "https"
+    embedded = cross_site and secure
     carrier = Response()
     carrier.set_cookie(
         COOKIE,
@@ -248,10 +262,12 @@ def _cookie_header(request: Request, value: str) -> tuple[bytes, bytes]:
         max_age=COOKIE_MAX_AGE_S,
         path=base(request) or "/",
         httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
+        samesite="none" if embedded else "lax",
+        secure=secure,
     )
-    return next(header for header in carrier.raw_headers if header[0] == b"set-cookie")
+    name, header = next(h for h in carrier.raw_headers if h[0] == b"set-cookie")
+    # Added by hand: Python's cookie module knows the attribute only from 3.14 on.
+    return name, header + b"; Partitioned" if embedded else header
 
 
 def _with_cookie(send: Send, header: tuple[bytes, bytes]) -> Send:

@@ -8,7 +8,8 @@ method on some emitter.
 ``MessageEvent`` and ``StepEvent`` carry the full state of their item (a created or changed
 message or step); ``TokenEvent`` appends text to one; ``RemoveEvent`` deletes one (and a
 step's children); ``RunEvent`` says whether a callback is running, which drives "Stop";
-``SettingsEvent`` gives the chat its settings form (``ChatSettings.send()``).
+``SettingsEvent`` gives the chat its settings form (``ChatSettings.send()``);
+``WindowEvent`` carries data for the page that frames the chat (``send_window_message``).
 """
 
 from __future__ import annotations
@@ -257,6 +258,21 @@ class SidebarEvent:
     elements: list[ElementData]
 
 
+WINDOW_MESSAGE_MAX_BYTES = 64 * 1024
+"""The largest window message (as JSON) either way between a chat and the page framing it."""
+
+
+@dataclass(frozen=True, slots=True)
+class WindowEvent:
+    """Data for the page that frames the chat (``send_window_message``): any JSON value.
+
+    Only a page open at the moment sees it: a page loaded later starts its stream after
+    it, so a window message is delivered once per page, never replayed from the log.
+    """
+
+    data: Any
+
+
 Event = (
     MessageEvent
     | StepEvent
@@ -266,6 +282,7 @@ Event = (
     | SettingsEvent
     | ComposerEvent
     | SidebarEvent
+    | WindowEvent
 )
 
 
@@ -323,4 +340,6 @@ def event_from_json(text: str) -> Event:
         return SidebarEvent(data["title"], [ElementData(**e) for e in data["elements"]])
     if kind == "SettingsEvent":
         return SettingsEvent([widget_from_dict(w) for w in data["widgets"]])
+    if kind == "WindowEvent":
+        return WindowEvent(data["data"])
     raise ValueError(f"unknown event kind {kind!r}")

@@ -12,6 +12,13 @@ there are (quality values honoured; ``fr-CH`` falls back to ``fr``, ``zh-TW`` to
 else English. ``Languages`` (plain ASGI middleware) keeps the header in ``ACCEPT_LANGUAGE``
 for the request, so everything rendered for it (a page, an htmx answer, or the events of a
 stream, which belongs to one browser) speaks that browser's language.
+
+Texts the server sends without a template (a refusal from a middleware, a ``problem()``
+notice) come from the same files: ``Languages`` also keeps the app's ``Translations`` in
+``TRANSLATIONS``, and ``say`` / ``notice`` look them up for the request being answered.
+Since such answers, and every page, differ by language, ``Languages`` adds
+``Vary: Accept-Language`` to every HTML and plain-text answer, so no cache hands a French
+page to a German browser.
 """
 
 from __future__ import annotations
@@ -24,7 +31,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 DEFAULT = "en"
 """The source language, and the one used when the browser asks for none there is."""
@@ -88,6 +96,11 @@ class Translations:
 
     def __init__(self, app_dir: str | Path | None = None) -> None:
         self.texts = packaged()
+        # The server's notices by their packaged English text (what the code raises), so
+        # an app's file can change a notice in any language, English included.
+        self._notice_keys = {
+            value: key for key, value in self.texts[DEFAULT].items() if key.startswith("notice.")
+        }
         if app_dir is not None:
             folder = Path(app_dir, "translations")
             if folder.is_dir():
@@ -142,6 +155,18 @@ class Translations:
         tag = language if language is not None else self.current()
         return "rtl" if tag.split("-")[0].lower() in RTL else "ltr"
 
+    def notice(self, text: str) -> str:
+        """``text`` in the current language when it is the English text of a ``notice.*``
+        key, else ``text`` unchanged.
+
+        The server's fixed notices (``HTTPException`` details, refusals) are written in
+        English where they are raised, which keeps them readable in the code and in logs;
+        they are translated here, where they are sent. Any other text (an app's own, or one
+        with values filled in) is sent as it is.
+        """
+        key = self._notice_keys.get(text)
+        return text if key is None else self.t(key)
+
     def script_texts(self, language: str | None = None) -> str:
         """The texts that ``lightchat.js`` shows (keys ``js.*``), as JSON."""
         tag = language if language is not None else self.current()
@@ -149,11 +174,44 @@ class Translations:
         return json.dumps({key[3:]: self.text(tag, key) for key in keys}, ensure_ascii=False)
 
 
-class Languages:
-    """Keeps each request's ``Accept-Language`` in ``ACCEPT_LANGUAGE`` while it is answered."""
+TRANSLATIONS: ContextVar[Translations | None] = ContextVar("lightchat_translations", default=None)
+"""The app's translations while one of its requests is answered (set by ``Languages``)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+
+@lru_cache(maxsize=1)
+def _packaged_translations() -> Translations:
+    return Translations()
+
+
+def current_translations() -> Translations:
+    """The translations of the app answering the request (the packaged ones outside one)."""
+    found = TRANSLATIONS.get()
+    return found if found is not None else _packaged_translations()
+
+
+def say(key: str, **values: Any) -> str:
+    """A text in the language of the request being answered, for code without a template
+    (middleware, error answers)."""
+    return current_translations().t(key, **values)
+
+
+def notice(text: str) -> str:
+    """A fixed English notice in the language of the request being answered (see
+    ``Translations.notice``)."""
+    return current_translations().notice(text)
+
+
+_LANGUAGE_DEPENDENT = (b"text/html", b"text/plain")
+
+
+class Languages:
+    """Keeps each request's ``Accept-Language`` in ``ACCEPT_LANGUAGE`` while it is answered,
+    the app's ``translations`` in ``TRANSLATIONS``, and marks HTML and plain-text answers
+    ``Vary: Accept-Language``."""
+
+    def __init__(self, app: ASGIApp, translations: Translations | None = None) -> None:
         self.app = app
+        self.translations = translations
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -165,7 +223,18 @@ class Languages:
                 header = value.decode("latin-1")[:_MAX_HEADER_CHARS]
                 break
         reset = ACCEPT_LANGUAGE.set(header)
+        reset_texts = TRANSLATIONS.set(self.translations)
+
+        async def send_varied(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                kind = headers.get("content-type", "").encode("latin-1")
+                if kind.startswith(_LANGUAGE_DEPENDENT):
+                    headers.add_vary_header("Accept-Language")
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send_varied)
         finally:
+            TRANSLATIONS.reset(reset_texts)
             ACCEPT_LANGUAGE.reset(reset)

@@ -6,6 +6,14 @@ are highlighted by Pygments, which escapes their text. With ``images=False`` (th
 ``Settings.markdown_images``), an image is a link to its URL, so text cannot make the
 browser load anything by itself (an image URL can carry data to its server).
 
+With ``math=True`` (the app's ``Settings.latex``), ``$...$`` (inline) and ``$$...$$``
+(display) hold LaTeX, converted on the server to MathML, which browsers draw themselves. A
+dollar next to a digit or a space does not open or close math, so prices ("$5 and $6")
+stay text. The converter passes some of its input through (``\\href`` becomes an ``href``
+attribute, ``\\style`` a ``style``, ``\text{<img ...>}`` raw markup), so its output is parsed
+and rebuilt from an allow-list of MathML elements and plain-valued attributes; output that
+does not parse, or math that is too long, is shown as its escaped source instead.
+
 Streaming support: ``split_settled`` finds where the last top-level block of a partial text
 begins. Everything before it is final (a later token cannot change how it renders), so a
 stream renders it once and re-renders only the tail.
@@ -15,13 +23,16 @@ from __future__ import annotations
 
 import html
 import re
+import xml.etree.ElementTree as ElementTree
 from functools import lru_cache
 from typing import Any
 
+from latex2mathml.converter import convert as latex_to_mathml
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
+from mdit_py_plugins.dollarmath import dollarmath_plugin
 from pygments import highlight as pygments_highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexer import Lexer
@@ -91,27 +102,125 @@ def _code_block(
     return highlight_code(tokens[idx].content, None)
 
 
-def _make_parser() -> MarkdownIt:
+MAX_MATH_CHARS = 4000
+"""Longer math is shown as its source (converting it costs time on every re-render)."""
+
+_MATH_ELEMENT_NAMES = (
+    "math mrow mi mn mo ms mtext mspace msup msub msubsup mfrac msqrt mroot mstyle mpadded "
+    "mphantom munder mover munderover mtable mtr mtd menclose merror mmultiscripts "
+    "mprescripts none semantics"
+)
+_MATH_ELEMENTS = frozenset(_MATH_ELEMENT_NAMES.split())
+_MATH_ATTRIBUTE_NAMES = (
+    "display mathvariant stretchy fence separator lspace rspace minsize maxsize symmetric "
+    "largeop movablelimits accent accentunder form linethickness width height depth "
+    "columnalign rowalign columnspacing rowspacing columnlines rowlines frame framespacing "
+    "displaystyle scriptlevel notation mathsize mathcolor mathbackground columnspan "
+    "rowspan voffset"
+)
+_MATH_ATTRIBUTES = frozenset(_MATH_ATTRIBUTE_NAMES.split())
+# Lengths, colours, keywords: no colon, parenthesis or quote (no URL, no CSS function).
+_MATH_VALUE = re.compile(r"[#%\w .,+-]{0,64}")
+_MATHML_NS = "{http://www.w3.org/1998/Math/MathML}"
+
+
+def _math_source(source: str, display: bool) -> str:
+    marks = "$$" if display else "$"
+    return f'<code class="lc-math-source">{html.escape(marks + source + marks)}</code>'
+
+
+def _rebuild(node: ElementTree.Element) -> str:
+    """A parsed MathML element as HTML, keeping only allowed elements and attributes
+    (an element that is not allowed is dropped, its content kept); all text escaped."""
+    tag = node.tag
+    name = tag[len(_MATHML_NS) :] if isinstance(tag, str) and tag.startswith(_MATHML_NS) else ""
+    inner = html.escape(node.text or "", quote=False)
+    inner += "".join(_rebuild(child) for child in node)
+    if name in _MATH_ELEMENTS:
+        attrs = "".join(
+            f' {key}="{html.escape(value, quote=True)}"'
+            for key, value in sorted(node.attrib.items())
+            if key in _MATH_ATTRIBUTES and _MATH_VALUE.fullmatch(value)
+        )
+        inner = f"<{name}{attrs}>{inner}</{name}>"
+    return inner + html.escape(node.tail or "", quote=False)
+
+
+@lru_cache(maxsize=512)
+def render_math(source: str, display: bool = False) -> str:
+    """LaTeX as safe MathML (``display``: a block of its own), or its escaped source when
+    it cannot be converted."""
+    source = source.strip()
+    if not source or len(source) > MAX_MATH_CHARS:
+        return _math_source(source, display)
+    try:
+        raw = latex_to_mathml(source, display="block" if display else "inline")
+        tree = ElementTree.fromstring(raw)
+    # The converter raises many kinds of errors on input it does not understand (and
+    # RecursionError on deep nesting); each means "show the source".
+    except Exception:
+        return _math_source(source, display)
+    if tree.tag != f"{_MATHML_NS}math":
+        return _math_source(source, display)
+    return _rebuild(tree)
+
+
+def _math_inline(
+    renderer: RendererHTML, tokens: list[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    return f'<span class="lc-math">{render_math(tokens[idx].content)}</span>'
+
+
+def _math_display(
+    renderer: RendererHTML, tokens: list[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    # Display math written inside a paragraph stays an inline element (a <div> would
+    # break the paragraph); CSS makes it a block.
+    tag = "span" if tokens[idx].type == "math_inline_double" else "div"
+    body = render_math(tokens[idx].content, display=True)
+    end = "\n" if tag == "div" else ""
+    return f'<{tag} class="lc-math lc-math-display">{body}</{tag}>{end}'
+
+
+def _make_parser(math: bool = False) -> MarkdownIt:
     md = MarkdownIt("js-default", {"html": False, "linkify": False, "typographer": False})
     md.validateLink = _validate_link  # type: ignore[method-assign]
     md.add_render_rule("link_open", _link_open)
     md.add_render_rule("image", _image)
     md.add_render_rule("fence", _fence)
     md.add_render_rule("code_block", _code_block)
+    if math:
+        # No space or digit next to a dollar ("$5 and $6" is money), no labels (they
+        # would become element ids), and no blank line inside $$...$$ (as in LaTeX), so
+        # a streaming answer's finished blocks stay finished.
+        dollarmath_plugin(
+            md,
+            allow_labels=False,
+            allow_space=False,
+            allow_digits=False,
+            allow_blank_lines=False,
+            double_inline=True,
+        )
+        md.add_render_rule("math_inline", _math_inline)
+        md.add_render_rule("math_inline_double", _math_display)
+        md.add_render_rule("math_block", _math_display)
     return md
 
 
 _md = _make_parser()
+_md_math = _make_parser(math=True)
 
 
-def render_markdown(text: str, *, images: bool = True) -> str:
+def render_markdown(text: str, *, images: bool = True, math: bool = False) -> str:
     """Render untrusted markdown to HTML that is safe to insert into the page.
 
-    ``images=False`` makes each image a link to its URL.
+    ``images=False`` makes each image a link to its URL; ``math=True`` renders LaTeX
+    between dollars as MathML.
     """
     if not text:
         return ""
-    return str(_md.render(text, {_IMAGES: images}))
+    md = _md_math if math else _md
+    return str(md.render(text, {_IMAGES: images}))
 
 
 def split_settled(text: str) -> int:
@@ -140,29 +249,31 @@ def pygments_css(style: str = "default", scope: str = ".highlight") -> str:
     return str(formatter.get_style_defs(scope))
 
 
-def render_split(text: str, *, images: bool = True) -> tuple[int, str, str]:
+def render_split(text: str, *, images: bool = True, math: bool = False) -> tuple[int, str, str]:
     """Render a partial text as (settled length, settled HTML, tail HTML) in one parse.
 
     ``text[:settled]`` holds the finished top-level blocks; the tail is the last block,
-    which later tokens may still change. ``images`` as for ``render_markdown``.
+    which later tokens may still change. ``images`` and ``math`` as for
+    ``render_markdown``.
     """
     if not text:
         return 0, "", ""
     env: EnvType = {_IMAGES: images}
-    tokens = _md.parse(text, env)
+    md = _md_math if math else _md
+    tokens = md.parse(text, env)
     starts = [
         index
         for index, token in enumerate(tokens)
         if token.level == 0 and token.nesting >= 0 and token.map is not None
     ]
     if len(starts) < 2:
-        return 0, "", _md.renderer.render(tokens, _md.options, env)
+        return 0, "", md.renderer.render(tokens, md.options, env)
     cut = starts[-1]
     block_map = tokens[cut].map
     line = block_map[0] if block_map is not None else 0
     offset = 0
     for _ in range(line):
         offset = text.index("\n", offset) + 1
-    settled = _md.renderer.render(tokens[:cut], _md.options, env)
-    tail = _md.renderer.render(tokens[cut:], _md.options, env)
+    settled = md.renderer.render(tokens[:cut], md.options, env)
+    tail = md.renderer.render(tokens[cut:], md.options, env)
     return offset, settled, tail

@@ -11,17 +11,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lightchat.i18n import say
 
-def content_security_policy(frame_ancestors: str = "'self'") -> str:
+
+def content_security_policy(
+    frame_ancestors: str = "'self'", extra: Mapping[str, tuple[str, ...]] | None = None
+) -> str:
     """The Content-Security-Policy of every answer: no inline script, no eval, nothing
-    loaded from elsewhere but https images; ``frame_ancestors`` names who may frame it."""
+    loaded from elsewhere but https images; ``frame_ancestors`` names who may frame it.
+
+    ``extra`` adds sources to ``script-src``, ``style-src`` or ``font-src``: the https
+    stylesheets and scripts an app names in its settings (``Brand.csp_sources``), checked
+    there so that none can add a directive.
+    """
+    more = {name: " ".join(sources) for name, sources in (extra or {}).items()}
+
+    def src(name: str) -> str:
+        return f"{name} 'self' {more[name]}" if more.get(name) else f"{name} 'self'"
+
     return (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
-        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+        f"default-src 'self'; {src('script-src')}; {src('style-src')}; "
+        "img-src 'self' data: https:; "
+        f"connect-src 'self'; {src('font-src')}; object-src 'none'; base-uri 'self'; "
         f"form-action 'self'; frame-ancestors {frame_ancestors}"
     )
 
@@ -81,11 +98,7 @@ class SameOriginWrites:
             elif origin == "null":
                 cross = True
             if cross:
-                response = PlainTextResponse(
-                    "This request came from another site and was refused. "
-                    "Send it from the chat page itself.",
-                    status_code=403,
-                )
+                response = PlainTextResponse(say("notice.cross_site"), status_code=403)
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -124,9 +137,7 @@ class BodyLimit:
         ):
             limit = self.upload_bytes
         too_large = PlainTextResponse(
-            f"The request is larger than {_size(limit)} and was refused. "
-            "Send a shorter message or smaller files.",
-            status_code=413,
+            say("notice.body_too_large", size=_size(limit)), status_code=413
         )
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > limit:

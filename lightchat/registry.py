@@ -28,6 +28,7 @@ _ARITY: dict[str, tuple[int, int]] = {
     "set_starter_categories": (0, 2),
     "set_chat_profiles": (0, 2),
     "on_settings_update": (0, 1),
+    "on_window_message": (0, 1),
     "data_layer": (0, 0),
     "password_auth_callback": (2, 2),
     "header_auth_callback": (1, 1),
@@ -50,6 +51,7 @@ _EXAMPLES: dict[str, str] = {
         "async def profiles(user=None, language=None): return [cl.ChatProfile(...)]"
     ),
     "on_settings_update": "async def settings_changed(settings: dict): ...",
+    "on_window_message": "async def window_message(message): ...",
     "data_layer": "def get_data_layer(): return MyDataLayer()",
     "password_auth_callback": "def auth(username: str, password: str) -> cl.User | None: ...",
     "header_auth_callback": "def auth(headers) -> cl.User | None: ...",
@@ -160,6 +162,19 @@ class Registry:
         """Run when the user confirms new chat settings; receives them all as a dict
         (also in ``user_session["chat_settings"]``)."""
         return self._register("on_settings_update", func)
+
+    def on_window_message(self, func: F) -> F:
+        """Run when the page that frames the chat (the copilot widget's host page) posts it
+        a message; receives the message's data (a string, or any JSON value).
+
+        Only pages the app lets frame it are heard (``Settings.frame_ancestors``). Answer
+        with ``cl.send_window_message(data)``. Example::
+
+            @cl.on_window_message
+            async def window_message(message):
+                await cl.send_window_message(f"Heard: {message}")
+        """
+        return self._register("on_window_message", func)
 
     def action_callback(self, name: str) -> Callable[[F], F]:
         """Run when the user clicks an action named ``name``; receives the ``Action``.

@@ -30,10 +30,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from jinja2 import Environment, FileSystemLoader, PackageLoader, TemplateNotFound, select_autoescape
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    PrefixLoader,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    select_autoescape,
+)
 from markupsafe import Markup
 
 from lightchat.config import Settings
+from lightchat.errors import ConfigError
 from lightchat.events import (
     CommandData,
     ComposerEvent,
@@ -49,11 +60,14 @@ from lightchat.events import (
     StepData,
     StepEvent,
     TokenEvent,
+    WindowEvent,
 )
 from lightchat.history import MAX_COMMENT_CHARS, MAX_NAME_CHARS, MAX_SEARCH_CHARS
 from lightchat.i18n import Translations
 from lightchat.markdown import highlight_code, render_markdown, render_split
+from lightchat.readme import Readme
 from lightchat.starters import icon_url
+from lightchat.theme import THEME, Brand, asset_url
 from lightchat.transcript import Item, Transcript
 
 FORM_TOKEN: ContextVar[str] = ContextVar("lightchat_form_token", default="")
@@ -68,6 +82,71 @@ def form_token() -> str:
 def form_token_input() -> Markup:
     """The hidden input carrying the form token, for a form in an app's own template."""
     return Markup('<input type="hidden" name="csrf_token" value="{}">').format(form_token())
+
+
+ORIGINAL_PREFIX = "lightchat:"
+"""Names the package's own template, even where the app overrides it:
+``{% extends "lightchat:_message.html" %}`` in the app's ``templates/_message.html``."""
+
+
+def app_templates_dir(app_dir: str) -> Path:
+    """The app's template folder: ``templates/`` beside the app, looked in before the
+    package's."""
+    return Path(app_dir, "templates")
+
+
+def template_loader(app_dir: str) -> BaseLoader:
+    """The app's ``templates/`` folder first (when it exists), then the package's templates.
+
+    Every name goes through the app's folder first, includes inside the package's own
+    templates too, so an app's ``_message.html`` is the one the page, the htmx responses and
+    the stream all use. ``lightchat:NAME`` always reaches the package's original, so the
+    override can extend it and change one block without extending itself.
+    """
+    package = PackageLoader("lightchat", "templates")
+    original = PrefixLoader({ORIGINAL_PREFIX[:-1]: package}, delimiter=":")
+    folder = app_templates_dir(app_dir)
+    if not folder.is_dir():
+        return ChoiceLoader([original, package])
+    return ChoiceLoader([FileSystemLoader(folder), original, package])
+
+
+EMBED_TEMPLATES_DIR = Path(__file__).parent / "embed_templates"
+"""The macros a host app's own Jinja templates import (``lightchat/embed.html``)."""
+
+
+def add_host_templates(env: Environment) -> None:
+    """Let a host app's Jinja environment find ``lightchat/embed.html`` (after its own
+    templates, which keep their names)."""
+    ours = FileSystemLoader(EMBED_TEMPLATES_DIR)
+    env.loader = ours if env.loader is None else ChoiceLoader([env.loader, ours])
+
+
+def check_app_templates(env: Environment, app_dir: str) -> None:
+    """Compile every template of the app's ``templates/`` folder once, at start.
+
+    A syntax error then stops the app before it serves (``lightchat serve`` prints one line
+    and exits with status 2), instead of showing up as a 500 on the first page that uses it.
+
+    Raises:
+        ConfigError: naming the file and the line.
+    """
+    folder = app_templates_dir(app_dir)
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        name = path.relative_to(folder).as_posix()
+        try:
+            env.get_template(name)
+        except TemplateSyntaxError as exc:
+            raise ConfigError(
+                f"{path}, line {exc.lineno}: {exc.message}. Fix this template of the app "
+                "(or remove it to use lightchat's own)."
+            ) from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path} is not UTF-8 text; save it as UTF-8.") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,22 +164,23 @@ def _partial(target: str, swap: str, content: str = "") -> str:
     return f'<hx-partial hx-target="#{target}" hx-swap="{swap}">{content}</hx-partial>'
 
 
-def content_html(message: MessageData, *, images: bool = True) -> Markup:
-    """A finished message's content as HTML (``images``: see ``render_markdown``)."""
+def content_html(message: MessageData, *, images: bool = True, math: bool = False) -> Markup:
+    """A finished message's content as HTML (``images``, ``math``: see
+    ``render_markdown``)."""
     if message.type in ("user_message", "error"):
         return Markup('<p class="lc-plain">{}</p>').format(message.content)
     if message.language:
         return Markup(highlight_code(message.content, message.language))
-    return Markup(render_markdown(message.content, images=images))
+    return Markup(render_markdown(message.content, images=images, math=math))
 
 
-def step_output_html(step: StepData, *, images: bool = True) -> Markup:
+def step_output_html(step: StepData, *, images: bool = True, math: bool = False) -> Markup:
     """A step's output as HTML (code when it has a language, else markdown)."""
     if not step.output:
         return Markup("")
     if step.language:
         return Markup(highlight_code(step.output, step.language))
-    return Markup(render_markdown(step.output, images=images))
+    return Markup(render_markdown(step.output, images=images, math=math))
 
 
 def step_input_html(step: StepData) -> Markup:
@@ -115,10 +195,10 @@ def step_input_html(step: StepData) -> Markup:
     return Markup(highlight_code(step.input, language))
 
 
-def markdown_html(text: str, *, images: bool = True) -> Markup:
+def markdown_html(text: str, *, images: bool = True, math: bool = False) -> Markup:
     """App-written markdown (a chat profile's description) as HTML, through the safe
     renderer."""
-    return Markup(render_markdown(text, images=images))
+    return Markup(render_markdown(text, images=images, math=math))
 
 
 def element_src(element: ElementData, chat_url: str) -> str:
@@ -143,6 +223,17 @@ def element_json(element: ElementData) -> Any:
         return json.loads(element.content or "{}")
     except ValueError:
         return {}
+
+
+COLLAPSE_LINES = 25
+"""A message with more lines than this is collapsed (with ``Settings.collapse_content``)."""
+COLLAPSE_CHARS = 3000
+"""A message longer than this is collapsed (with ``Settings.collapse_content``)."""
+
+
+def is_long(text: str) -> bool:
+    """Whether a message is long enough to be collapsed behind "Show more"."""
+    return len(text) > COLLAPSE_CHARS or text.count("\n") >= COLLAPSE_LINES
 
 
 def file_size(size: int) -> str:
@@ -207,9 +298,12 @@ class Renderer:
         self.settings = settings
         self.visibility = Visibility(settings.cot)
         self.images = settings.markdown_images
+        self.math = settings.latex
+        collapse = settings.collapse_content
+        self.readme = Readme(settings.app_dir, images=self.images, math=self.math)
         self.translations = Translations(settings.app_dir)
         self.env = Environment(
-            loader=PackageLoader("lightchat", "templates"),
+            loader=template_loader(settings.app_dir),
             autoescape=select_autoescape(default=True, default_for_string=True),
             trim_blocks=True,
             lstrip_blocks=True,
@@ -217,10 +311,21 @@ class Renderer:
         self.env.globals.update(
             settings=settings,
             static_version=static_version,
-            content_html=partial(content_html, images=self.images),
-            step_output_html=partial(step_output_html, images=self.images),
+            content_html=partial(content_html, images=self.images, math=self.math),
+            step_output_html=partial(step_output_html, images=self.images, math=self.math),
             step_input_html=step_input_html,
             streaming_parts=self.streaming_parts,
+            readme_html=self.readme_html,
+            # A finished message only: one that streams grows, and collapsing it as it
+            # passes the limit would hide what is being written. One that arrives while
+            # the page is open (``live``) stays whole too, so an answer just read does not
+            # fold away; the user's own long message is collapsed at once.
+            collapsible=lambda message, live=False: (
+                collapse
+                and not message.streaming
+                and is_long(message.content)
+                and (not live or message.type == "user_message")
+            ),
             csrf_token=form_token,
             visible_roots=self.visibility.roots,
             visible_children=self.visibility.children,
@@ -228,7 +333,7 @@ class Renderer:
             element_text_html=element_text_html,
             element_json=element_json,
             file_size=file_size,
-            markdown_html=partial(markdown_html, images=self.images),
+            markdown_html=partial(markdown_html, images=self.images, math=self.math),
             icon_url=icon_url,
             feedback_on=False,
             max_comment_chars=MAX_COMMENT_CHARS,
@@ -242,7 +347,15 @@ class Renderer:
         # One URL path segment: ids may hold "/", "?" or "#" (an app chooses message ids).
         self.env.filters["segment"] = lambda value: quote(str(value), safe="")
         self.env.globals["custom_html"] = self.custom_html
+        # Logo, favicon, avatars, theme and the app's own files, read once (lightchat.theme).
+        self.brand = Brand.load(settings)
+        self.env.globals.update(
+            brand=self.brand,
+            asset_url=asset_url,
+            theme_choice=lambda: THEME.get() or settings.default_theme,
+        )
         self._custom: Environment | None = None
+        check_app_templates(self.env, settings.app_dir)  # before the partials below load
         self._message = self.env.get_template("_message.html")
         self._step = self.env.get_template("_step.html")
         self._controls = self.env.get_template("_controls.html")
@@ -262,22 +375,35 @@ class Renderer:
     def feedback(self, on: bool) -> None:
         self.env.globals["feedback_on"] = on
 
+    def readme_html(self) -> Markup | None:
+        """The app's readme in the current request's language, as HTML (None: none)."""
+        found = self.readme.html()
+        return None if found is None else Markup(found)
+
     def streaming_parts(self, message: MessageData) -> tuple[Markup, Markup]:
         """A streaming message's finished blocks and its tail, as HTML."""
-        _, settled, tail = render_split(message.content, images=self.images)
+        _, settled, tail = render_split(message.content, images=self.images, math=self.math)
         return Markup(settled), Markup(tail)
 
     def page(self, name: str, **context: Any) -> str:
         """Render a full page template."""
         return self.env.get_template(name).render(**context)
 
+    def block(self, name: str, block: str, **context: Any) -> Markup:
+        """One block of a page template, rendered alone (an app's override of the page
+        applies): an embedded chat shows the page's composer without the page around it."""
+        template = self.env.get_template(name)
+        render = template.blocks[block]
+        return Markup("".join(render(template.new_context(context))))
+
     def message(self, message: MessageData, base: str, chat_url: str = "") -> str:
-        """The ``_message.html`` partial (its feedback buttons post to ``chat_url``).
+        """The ``_message.html`` partial as a stream sends it (its feedback buttons post
+        to ``chat_url``).
 
         Feedback given earlier shows only on the page (which passes ``feedback``); a
         message that a stream sends has just finished, so it has none yet.
         """
-        return self._message.render(message=message, base=base, chat_url=chat_url)
+        return self._message.render(message=message, base=base, chat_url=chat_url, live=True)
 
     def step(self, step: StepData, transcript: Transcript, base: str) -> str:
         """The ``_step.html`` partial, with its nested steps."""
@@ -360,6 +486,10 @@ class _Live:
     settled: int = 0  # length of content already rendered as finished blocks
     rendered: int = -1  # len(content) at the last render; -1: not rendered on this stream
     last: float = float("-inf")  # when it was last rendered (monotonic seconds)
+
+
+WINDOW_EVENT = "lc-window"
+"""The server-sent event that carries a window message (``send_window_message``)."""
 
 
 class StreamView:
@@ -457,7 +587,9 @@ class StreamView:
             self._dirty.discard(message.id)
             if message.streaming:
                 # The partial rendered the content so far in one shot; continue from there.
-                settled, _, _ = render_split(message.content, images=self.renderer.images)
+                settled, _, _ = render_split(
+                    message.content, images=self.renderer.images, math=self.renderer.math
+                )
                 self._live[message.id] = _Live(settled, len(message.content), float("-inf"))
             else:
                 self._live.pop(message.id, None)
@@ -521,6 +653,12 @@ class StreamView:
             transcript.apply(entry)
             button = self.renderer.settings_button(self.chat_url) if event.widgets else ""
             ops.append(Chunk(_partial("lc-settings", "innerHTML", button), None, seq))
+            return
+        if isinstance(event, WindowEvent):
+            # JSON for lightchat.js, which posts it to the framing page; its position lets
+            # the page post each window message once.
+            data = json.dumps({"seq": seq, "data": event.data}, separators=(",", ":"))
+            ops.append(Chunk(data, WINDOW_EVENT, seq))
 
     def _controls(self, seq: int) -> Chunk:
         running = self.transcript.running
@@ -534,14 +672,15 @@ class StreamView:
         mid = message.id
         raw = f'<span id="msg-{html.escape(mid, quote=True)}-raw" class="lc-raw"></span>'
         images = self.renderer.images
+        math = self.renderer.math
         ops: list[Chunk] = []
         if live.rendered < 0:
-            settled, settled_html, tail_html = render_split(content, images=images)
+            settled, settled_html, tail_html = render_split(content, images=images, math=math)
             ops.append(Chunk(_partial(f"msg-{mid}-blocks", "innerHTML", settled_html), None, seq))
             live.settled = settled
         else:
             rest = content[live.settled :]
-            settled, settled_html, tail_html = render_split(rest, images=images)
+            settled, settled_html, tail_html = render_split(rest, images=images, math=math)
             if settled:
                 ops.append(
                     Chunk(_partial(f"msg-{mid}-blocks", "beforeend", settled_html), None, seq)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -22,8 +22,11 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from lightchat.i18n import say
 from lightchat.render import StreamView
 from lightchat.routes_auth import login, login_form, logout
+from lightchat.routes_copilot import copilot_script, window_message
+from lightchat.routes_embed import embed_chat, embed_new
 from lightchat.routes_env import env_form, env_of, save_env
 from lightchat.routes_history import (
     delete,
@@ -50,22 +53,25 @@ from lightchat.routes_rich import (
     keep_uploads,
 )
 from lightchat.routes_start import chosen_profile, save_settings, settings_form, start_context
+from lightchat.routes_theme import public_file, set_theme, theme_css
 from lightchat.session import ChatSession
 from lightchat.sse import CLOSING, PING_SECONDS, Encoder, event_stream
 from lightchat.transcript import Transcript
-from lightchat.web import Services as Services  # where it was before lightchat.web
 from lightchat.web import (
+    VARY,
     after_post,
     base,
     browser,
     chat_or_404,
     chat_url,
+    is_htmx,
     problem,
     read_form,
     services,
     settle_without_js,
     signed_in,
 )
+from lightchat.web import Services as Services  # where it was before lightchat.web
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -91,6 +97,8 @@ async def new_chat(request: Request) -> Response:
         profile = await chosen_profile(request)
         session = found.chats.create(owner, profile=profile, user=signed_in(request))
         session.data["env"] = env  # before on_chat_start runs: it starts on the next turn
+        if request.query_params.get("client") == "copilot":
+            session.client_type = "copilot"  # opened by the widget (lightchat/static/copilot.js)
         url = chat_url(request, session.id)
         prompt = request.query_params.get("prompt")
         if prompt:
@@ -115,7 +123,11 @@ async def chat_page(request: Request) -> Response:
         base=base(request),
         chat_id=session.id,
         chat_url=chat_url(request, session.id),
-        history=history is not None,
+        # The copilot widget's panel is small: no history, a compact header.
+        copilot=session.client_type == "copilot",
+        new_chat_url=_new_chat_url(request, session),
+        frame_ancestors=found.settings.frame_sources(),
+        history=history is not None and session.client_type != "copilot",
         read_only=session.read_only,
         prompt=request.query_params.get("prompt", "")[: found.settings.max_message_chars],
         feedback=given,
@@ -124,6 +136,15 @@ async def chat_page(request: Request) -> Response:
         **await start_context(request, session, transcript),
     )
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+def _new_chat_url(request: Request, session: ChatSession) -> str:
+    """Where "New chat" goes: a chat like this one (same profile, same client: a new chat
+    in the copilot's panel stays compact)."""
+    profile = session.data.get("chat_profile")
+    query = {"profile": profile if isinstance(profile, str) else "", "client": session.client_type}
+    kept = {key: value for key, value in query.items() if value and value != "webapp"}
+    return f"{base(request)}/{'?' + urlencode(kept, quote_via=quote) if kept else ''}"
 
 
 def _resume_point(request: Request) -> int:
@@ -196,8 +217,11 @@ async def post_message(request: Request) -> Response:
             return problem(
                 request,
                 413,
-                f"The message is {len(content):,} characters long; the limit is "
-                f"{settings.max_message_chars:,}. Shorten it and send again.",
+                say(
+                    "notice.message_too_long",
+                    length=f"{len(content):,}",
+                    limit=f"{settings.max_message_chars:,}",
+                ),
             )
         try:
             content, command, modes = composer_choices(session, form, content)
@@ -264,7 +288,8 @@ async def edit_message(request: Request) -> Response:
     if not isinstance(content, str) or not content.strip():
         return problem(request, 400, "Type a message before sending.")
     if len(content) > settings.max_message_chars:
-        return problem(request, 413, f"The limit is {settings.max_message_chars:,} characters.")
+        limit = f"{settings.max_message_chars:,}"
+        return problem(request, 413, say("notice.edit_too_long", limit=limit))
     try:
         await session.edit(request.path_params["message_id"], content)
     except LookupError as exc:
@@ -293,6 +318,27 @@ async def stop(request: Request) -> Response:
     return after_post(request, session)
 
 
+NO_README = "This app has no readme."
+
+
+async def readme(request: Request) -> Response:
+    """The app's readme (``lightchat.md``): a dialog for htmx, a page without JavaScript."""
+    renderer = services(request).renderer
+    html = renderer.readme_html()
+    if html is None:
+        raise HTTPException(404, NO_README)
+    chat = request.query_params.get("chat", "")
+    modal = is_htmx(request)
+    page = renderer.page(
+        "_readme.html" if modal else "readme.html",
+        readme=html,
+        modal=modal,
+        base=base(request),
+        back_url=chat_url(request, chat) if chat else f"{base(request)}/",
+    )
+    return HTMLResponse(page, headers=VARY)
+
+
 async def health(request: Request) -> Response:
     """Liveness: the process answers."""
     return PlainTextResponse("ok")
@@ -302,7 +348,8 @@ async def not_found(request: Request, exc: Exception) -> Response:
     """The 404 (and other HTTP errors) as a page, or as a notice for HTMX."""
     assert isinstance(exc, HTTPException)
     if request.url.path.endswith("/events"):
-        return PlainTextResponse(exc.detail, status_code=exc.status_code)
+        detail = services(request).renderer.translations.notice(exc.detail)
+        return PlainTextResponse(detail, status_code=exc.status_code)
     return problem(request, exc.status_code, exc.detail)
 
 
@@ -311,10 +358,13 @@ def routes() -> list[BaseRoute]:
     chat = "/chat/{chat_id:str}"
     return [
         Route("/", new_chat, methods=["GET"], name="new_chat"),
+        Route("/embed", embed_new, methods=["GET"], name="embed"),
+        Route("/embed/{chat_id:str}", embed_chat, methods=["GET"], name="embed_chat"),
         Route(chat, chat_page, methods=["GET"], name="chat"),
         Route(f"{chat}/events", chat_events, methods=["GET"], name="events"),
         Route(f"{chat}/messages", post_message, methods=["POST"], name="messages"),
         Route(f"{chat}/stop", stop, methods=["POST"], name="stop"),
+        Route(f"{chat}/window-message", window_message, methods=["POST"], name="window_message"),
         Route(f"{chat}/settings", settings_form, methods=["GET"], name="settings_form"),
         Route(f"{chat}/settings", save_settings, methods=["POST"], name="settings"),
         Route(f"{chat}/messages/{{message_id:str}}/edit", edit_message, methods=["POST"]),
@@ -339,7 +389,13 @@ def routes() -> list[BaseRoute]:
         Route("/logout", logout, methods=["POST"], name="logout"),
         Route("/auth/oauth/{provider:str}", oauth_start, methods=["GET"], name="oauth"),
         Route("/auth/oauth/{provider:str}/callback", oauth_finish, methods=["GET"]),
+        Route("/readme", readme, methods=["GET"], name="readme"),
         Route("/-/health", health, methods=["GET"], name="health"),
+        Route("/-/theme.css", theme_css, methods=["GET"], name="theme_css"),
+        Route("/-/theme", set_theme, methods=["POST"], name="theme"),
+        Route("/public/{path:path}", public_file, methods=["GET", "HEAD"], name="public"),
+        Route("/-/copilot.js", copilot_script, methods=["GET"], name="copilot"),
+        Route("/copilot/index.js", copilot_script, methods=["GET"]),  # Chainlit's address
         Route("/-/elements/{name:str}.js", element_script, methods=["GET"]),
         Mount("/-/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

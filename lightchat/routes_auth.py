@@ -45,6 +45,7 @@ from lightchat.auth import (
 )
 from lightchat.errors import ConfigError
 from lightchat.history import History
+from lightchat.i18n import notice
 from lightchat.registry import invoke
 from lightchat.user import User
 from lightchat.web import VARY, base, go_to, is_htmx, read_form, services, signed_in
@@ -56,7 +57,10 @@ REFUSED = "Wrong user name or password."
 
 BROKEN = "Signing in failed on the server. Try again later."
 
-_OPEN_PATHS = frozenset({"/login", "/logout", "/-/health"})
+# The copilot widget's script loads on host pages before anyone signs in (its panel then
+# shows the sign-in page).
+_OPEN_PATHS = frozenset({"/login", "/logout", "/-/health", "/-/copilot.js", "/copilot/index.js"})
+_BRAND_PATHS = frozenset({"/-/health", "/-/theme.css", "/-/theme"})
 
 
 def _auth(request: Request) -> Auth:
@@ -180,7 +184,7 @@ def login_page(
         "login.html",
         base=prefix,
         next_url=next_url,
-        error=error,
+        error=notice(error) if error else error,
         username=username[:MAX_USERNAME_CHARS],
         password_form=auth.password_callback is not None,
         providers=[
@@ -306,7 +310,8 @@ class SignInGate:
             await self.app(scope, receive, send)
             return
         path = route_path(scope)
-        if path == "/-/health" or path.startswith("/-/static/"):
+        if path in _BRAND_PATHS or path.startswith(("/-/static/", "/public/")):
+            # The sign-in page shows the app's theme, logo and favicon too.
             await self.app(scope, receive, send)
             return
         request = Request(scope)
@@ -360,7 +365,9 @@ def _sign_in_first(request: Request, path: str) -> Response:
     prefix = base(request)
     if path.endswith("/events"):
         return PlainTextResponse(
-            "Sign in to follow this chat.", status_code=401, headers={"Cache-Control": "no-store"}
+            notice("Sign in to follow this chat."),
+            status_code=401,
+            headers={"Cache-Control": "no-store"},
         )
     if is_htmx(request):
         # The page the request came from is where to come back to.

@@ -10,6 +10,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from lightchat.i18n import say
 from lightchat.web import VARY, base, browser, problem, read_form, services
 
 #: The longest value kept for one key.
@@ -54,10 +55,10 @@ async def save_env(request: Request) -> Response:
         value = form.get(key)
         if not isinstance(value, str) or not value.strip():
             await form.close()
-            return problem(request, 400, f"Enter a value for {key}.")
+            return problem(request, 400, say("notice.env_missing", name=key))
         if len(value) > MAX_VALUE_CHARS:
             await form.close()
-            return problem(request, 413, f"The value of {key} is too long.")
+            return problem(request, 413, say("notice.env_too_long", name=key))
         values[key] = value.strip()
     await form.close()
     services(request).user_env[owner] = values

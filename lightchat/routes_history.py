@@ -29,6 +29,7 @@ from lightchat.history import (
     clean_name,
     recency_groups,
 )
+from lightchat.i18n import say
 from lightchat.web import (
     NOT_FOUND,
     VARY,
@@ -115,9 +116,7 @@ async def history_page(request: Request) -> Response:
     _history(request)
     search = request.query_params.get("q", "").strip()
     if len(search) > MAX_SEARCH_CHARS:
-        return problem(
-            request, 400, f"Search for at most {MAX_SEARCH_CHARS} characters; shorten the text."
-        )
+        return problem(request, 400, say("notice.search_too_long", limit=MAX_SEARCH_CHARS))
     current = _current(request)
     context = await sidebar(request, browser(request), current, search)
     renderer = services(request).renderer
@@ -247,8 +246,11 @@ async def feedback(request: Request) -> Response:
         return problem(
             request,
             400,
-            f"The comment is {len(comment):,} characters long; the limit is "
-            f"{MAX_COMMENT_CHARS:,}. Shorten it and save again.",
+            say(
+                "notice.comment_too_long",
+                length=f"{len(comment):,}",
+                limit=f"{MAX_COMMENT_CHARS:,}",
+            ),
         )
     try:
         given = await history.give_feedback(

@@ -38,6 +38,7 @@ from starlette.responses import RedirectResponse, Response
 
 from lightchat.auth import OAUTH_COOKIE, Auth, OAuthFlows, checked_user
 from lightchat.errors import ConfigError
+from lightchat.i18n import say
 from lightchat.oauth import OAuthClient, ProviderError
 from lightchat.registry import invoke
 from lightchat.routes_auth import BROKEN, login_page, remember, safe_next, set_session_cookie
@@ -149,7 +150,7 @@ async def oauth_finish(request: Request) -> Response:
     code = params.get("code")
     if not code:
         logger.warning("A sign-in with %s came back without a code", provider.label)
-        return refuse(400, f"Signing in with {provider.label} failed. Try again.")
+        return refuse(400, say("notice.oauth_failed", provider=provider.label))
     try:
         identity = await client.finish(
             code,
@@ -199,7 +200,7 @@ def _refused(
     if exc.unreachable:
         error, status = f"{label} could not be reached. Try again later.", 502
     else:
-        error, status = f"Signing in with {label} failed. Try again.", 401
+        error, status = say("notice.oauth_failed", provider=label), 401
     return login_page(request, auth, next_url=next_url, status=status, error=error)
 
 

@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from lightchat.events import MessageData
+from lightchat.i18n import say
 from lightchat.registry import Registry, invoke
 from lightchat.session import ChatSession
 from lightchat.starters import ChatProfile, Starter, StarterCategory, checked
@@ -108,7 +109,7 @@ async def chosen_profile(request: Request) -> str | None:
         if profile.name == wanted:
             return profile.name
     names = ", ".join(f"“{p.name}”" for p in profiles[:20]) or "none"
-    raise HTTPException(400, f"There is no chat profile “{wanted[:100]}”. Choose one of: {names}.")
+    raise HTTPException(400, say("notice.no_profile", name=wanted[:100], names=names))
 
 
 async def start_context(

@@ -48,6 +48,7 @@ from lightchat.events import (
     StepStatus,
     TokenEvent,
     WidgetData,
+    WindowEvent,
     new_id,
 )
 from lightchat.files import FileStorage, StoredFile
@@ -117,6 +118,9 @@ class ChatSession:
         self.owner = owner
         self.user: Any = None
         self.thread_id = self.id
+        self.client_type = "webapp"
+        """Where the chat is shown: ``webapp`` (the app's own page) or ``copilot`` (the
+        widget on another page), as Chainlit names them."""
         self.registry = registry
         self.bus = bus
         self.settings = settings
@@ -473,6 +477,20 @@ class ChatSession:
             raise LookupError(f"No callback handles the action {name!r}.")
         action = ActionData(id=new_id(), name=name, label=name, payload=payload)
         return self._enqueue(hook, self._action_factory(action, holder.id))
+
+    def window_message(self, data: Any) -> asyncio.Future[None]:
+        """The page framing the chat posted ``data``: ``@on_window_message`` runs with it
+        (in turn, like an action's callback).
+
+        Raises ``LookupError`` (with a message for the page) when no callback hears it.
+        """
+        if "on_window_message" not in self.registry.callbacks:
+            raise LookupError("This app does not take window messages (no @on_window_message).")
+        return self._enqueue("on_window_message", data)
+
+    def send_window_message(self, data: Any) -> None:
+        """Post ``data`` to the page framing the chat, through the stream (see WindowEvent)."""
+        self.emit(WindowEvent(data))
 
     def file_question(self, message_id: str) -> MessageData | None:
         """The file question shown as ``message_id``, while it waits for files."""

@@ -55,6 +55,8 @@ class Services:
     """The keys each browser gave (``Settings.user_env``), in memory only."""
     auth: Auth | None = None
     """The app's sign-in; None when it has no auth callback (the app is open)."""
+    host_auth: bool = False
+    """The host app the chat is mounted in signs users in (``lightchat.host``)."""
 
 
 def services(request: Request) -> Services:
@@ -87,11 +89,12 @@ def signed_in(request: Request) -> User | None:
 def browser(request: Request) -> str | None:
     """The key of who is asking, which owns their chats, or None.
 
-    With sign-in on, the signed-in user's key (``lightchat.auth.owner_key``); without it,
-    the browser id in the signed browser cookie (or the one a page request was just given).
+    With sign-in on (the app's own or its host's), the signed-in user's key
+    (``lightchat.auth.owner_key``); without it, the browser id in the signed browser cookie
+    (or the one a page request was just given).
     """
     found = services(request)
-    if found.auth is not None:
+    if found.auth is not None or found.host_auth:
         user = signed_in(request)
         return None if user is None else owner_key(user)
     given = request.scope.get(BROWSER_SCOPE_KEY)
@@ -120,14 +123,19 @@ async def chat_or_404(request: Request) -> ChatSession:
 
 
 def problem(request: Request, status: int, detail: str) -> Response:
-    """A 4xx answer: a notice in the composer for HTMX, a page for a plain form."""
+    """A 4xx answer: a notice in the composer for HTMX, a page for a plain form.
+
+    A fixed English notice (one of the ``notice.*`` texts) is sent in the request's
+    language; any other ``detail`` (an app's own words) as it is.
+    """
+    renderer = services(request).renderer
+    detail = renderer.translations.notice(detail)
     if is_htmx(request):
         body = (
             '<hx-partial hx-target="#lc-notice" hx-swap="innerHTML">'
             f'<p role="alert">{escape(detail)}</p></hx-partial>'
         )
         return HTMLResponse(body, status_code=status, headers=VARY)
-    renderer = services(request).renderer
     html = renderer.page(
         "error.html",
         title=renderer.translations.t("error.title"),

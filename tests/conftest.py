@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import socket
+import sys
+from collections.abc import Iterator
 
 import pytest
+
+import lightchat
+from lightchat import LightChat
 
 
 @pytest.fixture
@@ -26,3 +31,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     browser lives, so async tests after it could not start their own loop.
     """
     items.sort(key=lambda item: "/e2e/" in str(item.path))
+
+
+@pytest.fixture
+def isolated_import() -> Iterator[None]:
+    """Undo what loading an app file does: sys.path, sys.modules, and the default app (its
+    callbacks, settings and server state start fresh and come back afterwards)."""
+    path = list(sys.path)
+    modules = set(sys.modules)
+    state = vars(lightchat.default_app)
+    saved = dict(state)
+    state.update(vars(LightChat()))
+    yield
+    state.clear()
+    state.update(saved)
+    sys.path[:] = path
+    for name in set(sys.modules) - modules:
+        del sys.modules[name]

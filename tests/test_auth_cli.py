@@ -3,9 +3,7 @@ an app with sign-in but no secret, with a message naming the command that makes 
 
 from __future__ import annotations
 
-import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,16 +28,6 @@ def check(username: str, password: str):
 async def main(message: Message):
     await Message(content=message.content).send()
 """
-
-
-@pytest.fixture
-def isolated_import(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Undo what importing an app file does to sys.path and sys.modules."""
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    before = set(sys.modules)
-    yield
-    for name in set(sys.modules) - before:
-        del sys.modules[name]
 
 
 def test_create_secret_prints_a_new_strong_secret() -> None:

@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -213,17 +212,6 @@ def test_help_lists_the_commands() -> None:
 
 
 # -- load_app -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def isolated_import(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Undo what importing an app file does to sys.path, sys.modules and the default app."""
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    monkeypatch.setattr(lightchat.default_app, "callbacks", {})
-    before = set(sys.modules)
-    yield
-    for name in set(sys.modules) - before:
-        del sys.modules[name]
 
 
 @pytest.mark.usefixtures("isolated_import")

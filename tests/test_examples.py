@@ -29,20 +29,6 @@ APPS = sorted(p for p in EXAMPLES.glob("[0-9]*.py"))
 pytestmark = pytest.mark.timeout(20)
 
 
-@pytest.fixture
-def isolated_import(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Undo what importing an example does to sys.path, sys.modules and the default app."""
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    monkeypatch.setattr(lightchat.default_app, "callbacks", {})
-    # Settings too: loading an app sets its folder once (another test may have loaded one).
-    monkeypatch.setattr(lightchat.default_app, "_settings", None)
-    monkeypatch.setattr(lightchat.default_app, "_overrides", {})
-    before = set(sys.modules)
-    yield
-    for name in set(sys.modules) - before:
-        del sys.modules[name]
-
-
 def test_there_are_examples() -> None:
     assert len(APPS) >= 4
     assert APPS[0].name == "01_quickstart.py"

@@ -160,7 +160,7 @@ async def test_search_finds_chats_by_name_and_by_content(tmp_path: Path, databas
 
         everything = await me.get("/history", headers=HTMX)
         assert everything.status_code == 200
-        assert everything.headers["vary"] == "HX-Request"
+        assert "HX-Request" in everything.headers["vary"]
         assert everything.text.startswith('<div id="lc-threads"')
         assert thread_items(everything.text) == [
             "Weather in Oslo",
@@ -233,7 +233,7 @@ async def test_rename_with_and_without_javascript(tmp_path: Path, database: str)
         )
         assert done.status_code == 303
         assert done.headers["location"] == other_url
-        assert done.headers["vary"] == "HX-Request"
+        assert "HX-Request" in done.headers["vary"]
         link = await site.history.thread(chat_id(url), site.owner(me))
         assert link is not None
         assert link.name == "Trip <b>plans</b>"
@@ -253,7 +253,7 @@ async def test_rename_with_and_without_javascript(tmp_path: Path, database: str)
             f"{url}/rename", data={"name": "Lisbon", "chat": chat_id(url)}, headers=HTMX
         )
         assert item.status_code == 200
-        assert item.headers["vary"] == "HX-Request"
+        assert "HX-Request" in item.headers["vary"]
         assert item.text.startswith(f'<li id="thread-{chat_id(url)}" class="lc-thread">')
         assert f'href="{url}" aria-current="page">Lisbon</a>' in item.text
         # No "chat=": back to the history page.
@@ -344,7 +344,7 @@ async def test_deleting_the_open_chat_goes_to_a_new_chat(tmp_path: Path, databas
         response = await me.post(f"{first}/delete", data={"chat": chat_id(first)}, headers=HTMX)
         assert response.status_code == 204
         assert response.headers["hx-redirect"] == "/"
-        assert response.headers["vary"] == "HX-Request"
+        assert "HX-Request" in response.headers["vary"]
         # No JavaScript, from the chat itself.
         plain = await me.post(f"{second}/delete", data={"chat": chat_id(second)})
         assert (plain.status_code, plain.headers["location"]) == (303, "/")
@@ -375,7 +375,7 @@ async def test_feedback_is_changeable_and_shown_again(tmp_path: Path, database: 
 
         helpful = await me.post(target, data={"value": "1"}, headers=HTMX)
         assert helpful.status_code == 200
-        assert helpful.headers["vary"] == "HX-Request"
+        assert "HX-Request" in helpful.headers["vary"]
         assert helpful.text.startswith(f'<div id="msg-{answer.id}-feedback" class="lc-feedback">')
         assert 'value="1" aria-pressed="true">Helpful' in helpful.text
         assert 'value="0" aria-pressed="false">Not helpful' in helpful.text

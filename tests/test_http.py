@@ -254,7 +254,7 @@ async def test_plain_form_post_redirects_once_the_answer_is_complete() -> None:
         response = await client.post(f"{url}/messages", data={"content": "hello <b>there</b>"})
         assert response.status_code == 303
         assert response.headers["location"] == url
-        assert response.headers["vary"] == "HX-Request"
+        assert "HX-Request" in response.headers["vary"]
         # The answer was complete before the redirect: the page shows all of it.
         session = site.session(client, url)
         assert not session.transcript.running
@@ -280,7 +280,7 @@ async def test_htmx_post_answers_204_at_once() -> None:
         url = await site.new_chat(client)
         response = await client.post(f"{url}/messages", data={"content": "hi"}, headers=HTMX)
         assert response.status_code == 204
-        assert response.headers["vary"] == "HX-Request"
+        assert "HX-Request" in response.headers["vary"]
         session = site.session(client, url)
         assert contents(await events_of(session), "user_message") == ["hi"]
         assert session.transcript.running
@@ -304,7 +304,7 @@ async def test_an_empty_message_is_refused() -> None:
                     f"{url}/messages", data=body, headers=HTMX if htmx else {}
                 )
                 assert response.status_code == 400, (body, htmx)
-                assert response.headers["vary"] == "HX-Request"
+                assert "HX-Request" in response.headers["vary"]
                 assert "Type a message before sending." in response.text
                 if htmx:
                     assert response.text.startswith('<hx-partial hx-target="#lc-notice"')
@@ -321,7 +321,7 @@ async def test_a_message_over_the_limit_is_refused_with_413() -> None:
         url = await site.new_chat(client)
         response = await client.post(f"{url}/messages", data={"content": "x" * 21}, headers=HTMX)
         assert response.status_code == 413
-        assert response.headers["vary"] == "HX-Request"
+        assert "HX-Request" in response.headers["vary"]
         assert "21 characters long; the limit is 20" in response.text
         ok = await client.post(f"{url}/messages", data={"content": "y" * 20}, headers=HTMX)
         assert ok.status_code == 204
@@ -452,7 +452,7 @@ async def test_stop_endpoint() -> None:
         await reached.wait()
         response = await client.post(f"{url}/stop", headers=HTMX)
         assert response.status_code == 204
-        assert response.headers["vary"] == "HX-Request"
+        assert "HX-Request" in response.headers["vary"]
         assert stopped == [session.id]
         events = await site.idle(session)
         reply = [i for i in session.transcript.items.values() if isinstance(i, MessageData)][-1]

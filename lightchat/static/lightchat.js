@@ -4,13 +4,17 @@
 
   // The texts this script shows, in the page's language (<meta name="lc-texts">, written
   // by the server from the translation files); "{name}" placeholders are filled in.
-  var texts = {};
-  try {
-    var textsMeta = document.querySelector('meta[name="lc-texts"]');
-    texts = textsMeta ? JSON.parse(textsMeta.content) : {};
-  } catch (error) { texts = {}; }
+  // Read when first needed: a chat embedded in a host page brings its meta later.
+  var texts = null;
+  function loadTexts() {
+    try {
+      var textsMeta = document.querySelector('meta[name="lc-texts"]');
+      return textsMeta ? JSON.parse(textsMeta.content) : null;
+    } catch (error) { return null; }
+  }
   function text(key, values) {
-    var found = typeof texts[key] === "string" ? texts[key] : key;
+    if (!texts) texts = loadTexts();
+    var found = texts && typeof texts[key] === "string" ? texts[key] : key;
     return found.replace(/\{(\w+)\}/g, function (match, name) {
       return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : match;
     });
@@ -21,7 +25,10 @@
   // to the app's own origin: the token is not for other sites.
   document.addEventListener("htmx:config:request", function (event) {
     var request = event.detail && event.detail.ctx && event.detail.ctx.request;
-    var meta = document.querySelector('meta[name="csrf-token"]');
+    // A chat embedded in a host page carries its own token (the host may have a
+    // csrf-token meta of its own).
+    var meta = document.querySelector('meta[name="lc-csrf-token"]') ||
+      document.querySelector('meta[name="csrf-token"]');
     if (!request || !meta || /^(GET|HEAD|OPTIONS)$/i.test(request.method || "GET")) return;
     if (new URL(request.action, document.baseURI).origin !== location.origin) return;
     request.headers["X-CSRF-Token"] = meta.content;
@@ -492,6 +499,140 @@
       syncCommandButtons();
       closeMenu();
     }, 0);
+  });
+
+  // Window messages between the chat and the page that frames it (the copilot widget's
+  // host page, lightchat/static/copilot.js). Both ways only with a parent whose origin the
+  // app lets frame it: the page's frame-ancestors sources (<meta name="lc-frame-ancestors">).
+  var framed = window.parent !== window;
+  var MAX_WINDOW_MESSAGE = 64 * 1024;  // as the server's WINDOW_MESSAGE_MAX_BYTES
+  function frameSources() {
+    var meta = document.querySelector('meta[name="lc-frame-ancestors"]');
+    return meta ? meta.content.split(/\s+/).filter(Boolean) : [];
+  }
+  // Whether a CSP source expression ('self', "https:", "https://*.example.com:*") allows an
+  // origin, as the browser decides for frame-ancestors (paths do not matter for origins).
+  function sourceAllows(source, origin) {
+    var url;
+    try { url = new URL(origin); } catch (error) { return false; }
+    if (url.origin !== origin) return false;
+    if (source === "'self'") return origin === location.origin;
+    if (source.charAt(0) === "'") return false;
+    if (/^[a-z][a-z0-9+.-]*:$/i.test(source)) return url.protocol === source.toLowerCase();
+    var match = /^(?:([a-z][a-z0-9+.-]*):\/\/)?(\*|(?:\*\.)?[^:\/]+)(?::(\d+|\*))?/i.exec(source);
+    if (!match) return false;
+    var scheme = match[1] ? match[1].toLowerCase() + ":" : "";
+    if (scheme && url.protocol !== scheme) return false;
+    if (!scheme && url.protocol !== location.protocol && url.protocol !== "https:") return false;
+    var host = match[2].toLowerCase();
+    if (host.indexOf("*.") === 0) {
+      if (url.hostname.slice(-host.length + 1) !== host.slice(1)) return false;
+    } else if (host !== "*" && url.hostname !== host) return false;
+    var fallback = url.protocol === "https:" ? "443" : "80";
+    return match[3] === "*" || (url.port || fallback) === (match[3] || fallback);
+  }
+  function allowedParent(origin) {
+    return framed && typeof origin === "string" && frameSources().some(function (source) {
+      return sourceAllows(source, origin);
+    });
+  }
+  // The parent's origin: from the browser (ancestorOrigins, the referrer), else learnt from
+  // the first message the parent posted; null while unknown or not allowed.
+  var parentOrigin = null;
+  function findParent() {
+    if (parentOrigin || !framed) return parentOrigin;
+    var candidates = [];
+    if (location.ancestorOrigins && location.ancestorOrigins.length) candidates.push(location.ancestorOrigins[0]);
+    try { if (document.referrer) candidates.push(new URL(document.referrer).origin); } catch (error) { /* none */ }
+    for (var i = 0; i < candidates.length; i++) {
+      if (allowedParent(candidates[i])) { parentOrigin = candidates[i]; break; }
+    }
+    return parentOrigin;
+  }
+  function postUp(data) {
+    var origin = findParent();
+    if (origin) window.parent.postMessage(data, origin);  // never "*": only an allowed parent
+  }
+  function chatUrl() {
+    var stream = document.getElementById("lc-stream");
+    var events = stream && stream.getAttribute("hx-sse:connect");
+    return events ? events.slice(0, events.lastIndexOf("/events")) : "";
+  }
+  // From the app (send_window_message), on the live stream. A page shows the log up to its
+  // load and streams from there, so older window messages are never posted again; the
+  // position guards against a resumed stream sending one twice.
+  var lastWindowMessage = 0;
+  document.addEventListener("lc-window", function (event) {
+    var message;
+    try { message = JSON.parse(event.detail && event.detail.data); } catch (error) { return; }
+    if (!message || typeof message.seq !== "number" || message.seq <= lastWindowMessage) return;
+    lastWindowMessage = message.seq;
+    postUp(message.data);
+  });
+  // From the parent: the widget's own commands ({__lightchat: ...}), or window messages for
+  // the app's @on_window_message, posted like any write of this page (its form token).
+  window.addEventListener("message", function (event) {
+    if (event.source !== window.parent || !allowedParent(event.origin)) return;
+    parentOrigin = parentOrigin || event.origin;
+    var data = event.data;
+    if (data && typeof data === "object" && typeof data.__lightchat === "string") {
+      widgetCommand(data);
+      return;
+    }
+    var json;
+    try { json = JSON.stringify(data); } catch (error) { return; }
+    var url = chatUrl();
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    if (json === undefined || !url || !meta || new Blob([json]).size > MAX_WINDOW_MESSAGE) return;
+    var body = new URLSearchParams();
+    body.set("data", json);
+    fetch(url + "/window-message", {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": meta.content },
+    });
+  });
+  function widgetCommand(command) {
+    if (command.__lightchat === "hello") postUp({ __lightchat: "ready" });
+    if (command.__lightchat !== "send" || typeof command.content !== "string") return;
+    // A message from the host page (sendChainlitMessage): sent as if typed.
+    var form = document.getElementById("lc-composer");
+    var box = form && form.querySelector("textarea[name=content]");
+    var send = form && form.querySelector(".lc-send");
+    if (!box || !send || !command.content.trim()) return;
+    box.value = command.content;
+    form.requestSubmit(send);
+  }
+  // In the widget's panel, Escape that nothing here used closes the panel.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || event.defaultPrevented || !framed) return;
+    if (document.querySelector("dialog[open]")) return;
+    postUp({ __lightchat: "escape" });
+  });
+  if (framed) postUp({ __lightchat: "ready" });
+
+  // The theme toggle switches the page at once and tells the server in the background, so
+  // the next page is painted in the same theme (its cookie). Without JavaScript the form
+  // posts and comes back to the page.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var button = event.submitter;
+    if (!form.classList || !form.classList.contains("lc-theme-toggle") || !button) return;
+    event.preventDefault();
+    var theme = button.value;
+    document.documentElement.setAttribute("data-theme", theme);
+    var body = new URLSearchParams(new FormData(form));
+    body.set("theme", theme);
+    fetch(form.action, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "X-Lightchat-Theme": "1" },
+    });
+    // The pressed button is hidden now: keep the focus on the toggle.
+    var other = form.querySelector('button[value="' + (theme === "dark" ? "light" : "dark") + '"]');
+    if (other) other.focus();
   });
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", watch);

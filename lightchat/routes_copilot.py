@@ -1,0 +1,82 @@
+"""The copilot widget's script, and window messages from the page that frames a chat.
+
+The widget (``static/copilot.js``) is one ``<script>`` tag on another site's page: it adds a
+button that opens the chat in an ``iframe`` (``/?client=copilot``). The chat page then talks
+to its host page with ``postMessage``, checked both ways against the origins the app lets
+frame it (``Settings.frame_ancestors``): what the app sends with ``send_window_message``
+arrives on the chat's stream and ``lightchat.js`` posts it up; what the host posts down,
+``lightchat.js`` sends here, and ``@on_window_message`` runs with it.
+
+That post is an ordinary write of the chat page (same origin, form token, owner check): the
+host page never calls the app itself, so the app needs no CORS for the widget.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from lightchat.events import WINDOW_MESSAGE_MAX_BYTES
+from lightchat.i18n import current_translations
+from lightchat.web import VARY, chat_or_404, problem, read_form
+
+SCRIPT = Path(__file__).parent / "static" / "copilot.js"
+
+TEXTS_SLOT = b"{} /* texts */"
+"""Where the script's texts go, in the visitor's language (keys ``copilot.*``)."""
+
+SCRIPT_MAX_AGE_S = 300
+"""How long browsers keep the widget's script: its address has no version in it (host pages
+write it once), so a new release reaches them within minutes, and the ETag makes the
+check cheap."""
+
+
+async def copilot_script(request: Request) -> Response:
+    """The widget's script (``/copilot/index.js``, Chainlit's address, and ``/-/copilot.js``),
+    with its texts in the visitor's language."""
+    translations = current_translations()
+    texts = {key: translations.t(f"copilot.{key}") for key in ("open", "close", "title")}
+    body = SCRIPT.read_bytes().replace(TEXTS_SLOT, json.dumps(texts).encode(), 1)
+    etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+    headers = {
+        "Cache-Control": f"public, max-age={SCRIPT_MAX_AGE_S}",
+        "ETag": etag,
+        "Vary": "Accept-Language",
+        # Loaded by other sites' pages, including ones that isolate themselves (COEP).
+        "Cross-Origin-Resource-Policy": "cross-origin",
+    }
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
+
+
+async def window_message(request: Request) -> Response:
+    """A message the framing page posted to the chat (its JSON in the ``data`` field):
+    ``@on_window_message`` runs with it, in turn."""
+    session = await chat_or_404(request)
+    form = await read_form(request)
+    raw = form.get("data")
+    await form.close()
+    if not isinstance(raw, str) or not raw:
+        return problem(request, 400, "A window message needs its data (JSON) in 'data'.")
+    if len(raw.encode()) > WINDOW_MESSAGE_MAX_BYTES:
+        return problem(
+            request,
+            413,
+            f"This window message is larger than {WINDOW_MESSAGE_MAX_BYTES // 1024} KB; send less.",
+        )
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return problem(request, 400, "A window message's data must be JSON.")
+    if session.read_only:
+        return problem(request, 409, "This past chat is read-only; start a new chat to go on.")
+    try:
+        session.window_message(data)
+    except LookupError as exc:
+        return problem(request, 409, str(exc))
+    return Response(status_code=204, headers=VARY)

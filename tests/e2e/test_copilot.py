@@ -1,0 +1,168 @@
+"""The copilot widget in a real browser: a plain HTML page on another port, one script tag.
+
+The host page is served by a tiny static server (another origin than the app); the app is
+the example in examples/13_copilot, told by LIGHTCHAT_FRAME_ANCESTORS which host may frame it.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Frame, FrameLocator, Page, expect
+
+from tests.conftest import free_port
+
+EXAMPLE = "examples/13_copilot/app.py"
+
+HOST_PAGE = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Acme pricing</title></head>
+<body>
+  <h1>Acme pricing</h1>
+  <ul id="received"></ul>
+  <script src="{server}/copilot/index.js"></script>
+  {extra}
+  <script>
+    window.addEventListener("message", function (event) {{
+      if (event.origin !== "{server}" || (event.data && event.data.__lightchat)) return;
+      var item = document.createElement("li");
+      item.textContent = JSON.stringify(event.data);
+      document.getElementById("received").appendChild(item);
+    }});
+  </script>
+</body>
+</html>
+"""
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def host(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """Serve a host page loading the widget from an app's address, on a port; returns the
+    page's URL."""
+    servers: list[http.server.ThreadingHTTPServer] = []
+
+    def start(server_url: str, port: int, extra: str = "") -> str:
+        folder = tmp_path / f"host{len(servers)}"
+        folder.mkdir()
+        (folder / "index.html").write_text(HOST_PAGE.format(server=server_url, extra=extra))
+        handler = functools.partial(_Quiet, directory=str(folder))
+        static = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+        threading.Thread(target=static.serve_forever, daemon=True).start()
+        servers.append(static)
+        return f"http://127.0.0.1:{port}/index.html"
+
+    yield start
+    for static in servers:
+        static.shutdown()
+        static.server_close()
+
+
+def open_panel(page: Page) -> FrameLocator:
+    button = page.get_by_role("button", name="Open chat")
+    expect(button).to_have_attribute("aria-expanded", "false")
+    button.click()
+    expect(button).to_have_attribute("aria-expanded", "true")
+    expect(page.get_by_role("region", name="Chat")).to_be_visible()
+    return page.frame_locator('iframe[title="Chat"]')
+
+
+def chat_frame(page: Page) -> Frame:
+    handle = page.locator('iframe[title="Chat"]').element_handle()
+    frame = handle.content_frame() if handle is not None else None
+    assert frame is not None
+    return frame
+
+
+def test_the_widget_opens_the_chat_and_carries_window_messages_both_ways(
+    serve, host, page: Page
+) -> None:
+    port = free_port()
+    host_origin = f"http://127.0.0.1:{port}"
+    server = serve(EXAMPLE, env={"LIGHTCHAT_FRAME_ANCESTORS": f"'self' {host_origin}"})
+    page.goto(host(server.url, port))
+
+    chat = open_panel(page)
+    log = chat.get_by_role("log", name="Conversation")
+    expect(log).to_contain_text("I am the copilot of this page")  # client_type == "copilot"
+    expect(chat.get_by_role("navigation", name="Chat history")).to_have_count(0)
+
+    # A chat message typed in the panel, answered in the panel (and told to the host page).
+    chat.get_by_role("textbox", name="Message").fill("hello")
+    chat.get_by_role("textbox", name="Message").press("Enter")
+    expect(log.locator('article[data-type="assistant_message"]').last).to_contain_text(
+        "You said: hello"
+    )
+    received = page.locator("#received li")
+    expect(received).to_have_text(['{"type":"said","content":"hello"}'])
+
+    # The host posts a window message: @on_window_message answers with send_window_message.
+    page.evaluate("window.postLightchatWindowMessage({title: document.title})")
+    expect(received).to_have_text(
+        [
+            '{"type":"said","content":"hello"}',
+            '{"type":"ack","received":{"title":"Acme pricing"}}',
+        ]
+    )
+
+    # A message from the host page, as if typed (Chainlit's sendChainlitMessage).
+    page.evaluate("window.sendChainlitMessage({content: 'from the page'})")
+    expect(log.locator('article[data-type="assistant_message"]').last).to_contain_text(
+        "You said: from the page (you are looking at Acme pricing)"
+    )
+    expect(received).to_have_count(3)
+
+    # The chat page reloads: what it posted before is not posted again.
+    frame = chat_frame(page)
+    frame.evaluate("document.documentElement.dataset.old = ''; location.reload()")
+    # The new page's scripts have run (htmx marks the composer once they all have): it
+    # listens again.
+    ready = chat.locator("html:not([data-old]) #lc-composer[data-htmx-powered]")
+    expect(ready).to_have_count(1)
+    expect(log).to_contain_text("You said: from the page")
+    page.evaluate("window.postLightchatWindowMessage('again')")
+    expect(received).to_have_count(4)
+    expect(received.last).to_contain_text('{"type":"ack","received":"again"}')
+
+    # Escape in the panel closes it, and the keyboard goes back to the button.
+    chat.get_by_role("textbox", name="Message").press("Escape")
+    button = page.get_by_role("button", name="Open chat")
+    expect(button).to_have_attribute("aria-expanded", "false")
+    expect(button).to_be_focused()
+    expect(page.get_by_role("region", name="Chat")).to_be_hidden()
+
+
+def test_a_host_the_app_does_not_allow_gets_no_chat_and_no_messages(
+    serve, host, page: Page
+) -> None:
+    allowed = f"http://127.0.0.1:{free_port()}"
+    server = serve(EXAMPLE, env={"LIGHTCHAT_FRAME_ANCESTORS": f"'self' {allowed}"})
+    page.goto(host(server.url, free_port()))  # another port: not the one allowed
+    # The browser refuses to show the chat in the frame: an error page takes its place.
+    with page.expect_event("framenavigated", lambda frame: frame.url.startswith("chrome-error:")):
+        open_panel(page)
+    page.evaluate("window.postLightchatWindowMessage('hello?')")
+    chat = page.frame_locator('iframe[title="Chat"]')
+    expect(chat.get_by_role("log", name="Conversation")).to_have_count(0)
+    expect(page.locator("#received li")).to_have_count(0)
+
+
+def test_a_chainlit_page_mounts_the_widget_with_its_own_call(serve, host, page: Page) -> None:
+    port = free_port()
+    server = serve(EXAMPLE, env={"LIGHTCHAT_FRAME_ANCESTORS": f"http://127.0.0.1:{port}"})
+    mount = f'<script>window.mountChainlitWidget({{chainlitServer: "{server.url}"}});</script>'
+    page.goto(host(server.url, port, mount))
+    page.wait_for_load_state("load")
+    expect(page.get_by_role("button", name="Open chat")).to_have_count(1)
+    page.evaluate("window.toggleChainlitCopilot()")
+    chat = page.frame_locator('iframe[title="Chat"]')
+    expect(chat.get_by_role("log", name="Conversation")).to_contain_text("copilot of this page")

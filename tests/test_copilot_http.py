@@ -1,0 +1,361 @@
+"""HTTP: the copilot widget's script, framing rules, and window messages both ways.
+
+The widget itself (a button, a panel, postMessage with a host page) runs in a browser:
+tests/e2e/test_copilot.py. Here, through the real app over ASGI: what the server answers,
+what it refuses, and what reaches ``@on_window_message`` and the chat's stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import lightchat as cl
+from lightchat import LightChat, Settings
+from lightchat.cli import load_app
+from lightchat.errors import ConfigError
+from lightchat.events import (
+    WINDOW_MESSAGE_MAX_BYTES,
+    Entry,
+    WindowEvent,
+    event_from_json,
+    event_to_json,
+)
+from lightchat.identity import COOKIE
+from lightchat.render import WINDOW_EVENT, Renderer, StreamView
+from lightchat.sse import Encoder
+from lightchat.transcript import Transcript
+from tests.helpers import WAIT_S, contents, new_session, wait_for_log
+from tests.test_http import serve
+
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(15)]
+
+HOST = "http://localhost:8001"
+
+
+def window_app(tmp_path: Path, **overrides: Any) -> tuple[LightChat, list[Any]]:
+    """An app that answers each window message with one of its own, and says which client
+    its chats were opened in."""
+    app = LightChat(settings=Settings(name="Bot", app_dir=str(tmp_path), **overrides))
+    heard: list[Any] = []
+
+    @app.on_chat_start
+    async def start() -> None:
+        await cl.Message(content=f"client: {cl.context.session.client_type}").send()
+
+    @app.on_message
+    async def main(message: cl.Message) -> None:
+        await cl.Message(content=f"echo {message.content}").send()
+
+    @app.on_window_message
+    async def window_message(message: Any) -> None:
+        heard.append(message)
+        await cl.send_window_message({"heard": message})
+
+    return app, heard
+
+
+def windows(events: list[Any]) -> list[Any]:
+    return [event.data for event in events if isinstance(event, WindowEvent)]
+
+
+# -- the script --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/copilot/index.js", "/-/copilot.js"])
+async def test_the_widget_script_is_javascript_cached_briefly_with_its_texts(
+    tmp_path: Path, path: str
+) -> None:
+    app, _ = window_app(tmp_path)
+    async with serve(app) as site:
+        client = site.browser()
+        response = await client.get(path)
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "text/javascript; charset=utf-8"
+        assert response.headers["cache-control"] == "public, max-age=300"
+        assert response.headers["cross-origin-resource-policy"] == "cross-origin"
+        assert "Accept-Language" in response.headers["vary"]
+        body = response.text
+        assert "window.mountChainlitWidget = mount" in body
+        assert "window.sendChainlitMessage" in body
+        # The texts are filled in, in the visitor's language.
+        assert '{"open": "Open chat", "close": "Close chat", "title": "Chat"}' in body
+        assert "{} /* texts */" not in body
+        german = await client.get(path, headers={"Accept-Language": "de"})
+        assert '"open": "Chat \\u00f6ffnen"' in german.text
+        assert german.headers["etag"] != response.headers["etag"]
+        # Unchanged: a 304 without the body.
+        again = await client.get(path, headers={"If-None-Match": response.headers["etag"]})
+        assert again.status_code == 304
+        assert again.content == b""
+
+
+async def test_the_widget_script_loads_before_anyone_signs_in(tmp_path: Path) -> None:
+    app, _ = window_app(tmp_path, auth_secret="s" * 32)
+
+    @app.password_auth_callback
+    def auth(username: str, password: str) -> cl.User | None:
+        return None
+
+    async with serve(app) as site:
+        client = site.browser()
+        assert (await client.get("/copilot/index.js")).status_code == 200
+        assert (await client.get("/")).status_code in (302, 303)  # the chat itself: sign in
+
+
+# -- framing -----------------------------------------------------------------------------
+
+
+async def test_who_may_frame_the_chat_comes_from_the_settings(tmp_path: Path) -> None:
+    app, _ = window_app(tmp_path, frame_ancestors=f"'self' {HOST}", history=False)
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        page = await client.get(url)
+        assert page.headers["content-security-policy"].endswith(f"frame-ancestors 'self' {HOST}")
+        assert f'<meta name="lc-frame-ancestors" content="&#39;self&#39; {HOST}">' in page.text
+
+
+async def test_by_default_only_the_app_frames_itself(tmp_path: Path) -> None:
+    app, _ = window_app(tmp_path, history=False)
+    async with serve(app) as site:
+        client = site.browser()
+        page = await client.get(await site.new_chat(client))
+        assert page.headers["content-security-policy"].endswith("frame-ancestors 'self'")
+        assert '<meta name="lc-frame-ancestors" content="&#39;self&#39;">' in page.text
+
+
+async def test_a_chat_opened_by_the_widget_is_a_compact_copilot_chat(tmp_path: Path) -> None:
+    app, _ = window_app(tmp_path)
+    async with serve(app) as site:
+        client = site.browser()
+        response = await client.get("/?client=copilot")
+        url = response.headers["location"]
+        session = site.session(client, url)
+        assert session.client_type == "copilot"
+        page = (await client.get(url)).text
+        assert 'class="lc-app lc-copilot"' in page
+        assert 'aria-label="Chat history"' not in page  # no history sidebar in the panel
+        assert 'href="/?client=copilot">New chat</a>' in page  # the next chat stays compact
+        events = await site.idle(session)
+        assert "client: copilot" in [m.message.content for m in events if hasattr(m, "message")]
+
+        plain = await site.new_chat(client)
+        assert site.session(client, plain).client_type == "webapp"
+        assert "lc-copilot" not in (await client.get(plain)).text
+
+
+@pytest.mark.parametrize(
+    ("frame_ancestors", "scheme", "cookie"),
+    [
+        (f"'self' {HOST}", "https", "samesite=none; secure; partitioned"),
+        (f"'self' {HOST}", "http", "samesite=lax"),
+        ("'self'", "https", "samesite=lax; secure"),
+    ],
+)
+async def test_the_browser_cookie_reaches_frames_on_other_sites_over_https(
+    tmp_path: Path, frame_ancestors: str, scheme: str, cookie: str
+) -> None:
+    app, _ = window_app(tmp_path, frame_ancestors=frame_ancestors, history=False)
+    async with serve(app, f"{scheme}://testserver") as site:
+        response = await site.browser().get("/")
+        set_cookie = response.headers["set-cookie"].lower()
+        assert set_cookie.startswith(f"{COOKIE}=")
+        assert all(part in set_cookie for part in cookie.split("; "))
+        if cookie == "samesite=lax":
+            assert "secure" not in set_cookie
+            assert "partitioned" not in set_cookie
+
+
+# -- window messages from the host page --------------------------------------------------
+
+
+async def test_a_window_message_runs_the_callback_whose_answer_goes_on_the_stream(
+    tmp_path: Path,
+) -> None:
+    app, heard = window_app(tmp_path, history=False)
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        session = site.session(client, url)
+        await site.idle(session)
+        payload = {"page": "/pricing", "items": [1, 2]}
+        response = await client.post(f"{url}/window-message", data={"data": json.dumps(payload)})
+        assert response.status_code == 204
+        events = await wait_for_log(session.bus, session.id, lambda e: bool(windows(e)))
+        assert heard == [payload]
+        assert windows(events) == [{"heard": payload}]
+
+        # A string stays a string (Chainlit's callbacks take the message as it was posted).
+        await client.post(f"{url}/window-message", data={"data": '"hello"'})
+        events = await wait_for_log(session.bus, session.id, lambda e: len(windows(e)) == 2)
+        assert heard[-1] == "hello"
+        assert windows(events)[-1] == {"heard": "hello"}
+
+
+async def test_a_window_message_needs_the_form_token_the_owner_and_the_same_origin(
+    tmp_path: Path,
+) -> None:
+    app, heard = window_app(tmp_path, history=False, frame_ancestors=f"'self' {HOST}")
+    async with serve(app) as site:
+        owner = site.browser()
+        url = await site.new_chat(owner)
+        body = {"data": '"hi"'}
+
+        bare = httpx.AsyncClient(transport=site.transport, base_url=site.base_url)
+        bare.cookies.set(COOKIE, owner.cookies[COOKIE])
+        try:
+            no_token = await bare.post(f"{url}/window-message", data=body)
+        finally:
+            await bare.aclose()
+        assert no_token.status_code == 403
+
+        stranger = site.browser()
+        await stranger.get("/")  # a browser of its own, with its own token
+        assert (await stranger.post(f"{url}/window-message", data=body)).status_code == 404
+
+        # The host page itself may not post: only the framed chat page (same origin) does.
+        host = await owner.post(f"{url}/window-message", data=body, headers={"Origin": HOST})
+        assert host.status_code == 403
+        assert heard == []
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        (None, 400),
+        ("", 400),
+        ("{not json", 400),
+        (json.dumps("x" * WINDOW_MESSAGE_MAX_BYTES), 413),
+    ],
+)
+async def test_a_bad_window_message_is_refused(
+    tmp_path: Path, data: str | None, status: int
+) -> None:
+    app, heard = window_app(tmp_path, history=False)
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        form = {} if data is None else {"data": data}
+        response = await client.post(f"{url}/window-message", data=form)
+        assert response.status_code == status, response.text
+        assert heard == []
+
+
+async def test_an_app_without_the_callback_says_so(tmp_path: Path) -> None:
+    app = LightChat(settings=Settings(app_dir=str(tmp_path), history=False))
+
+    @app.on_message
+    async def main(message: cl.Message) -> None:
+        pass
+
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        response = await client.post(f"{url}/window-message", data={"data": "1"})
+        assert response.status_code == 409
+        assert "on_window_message" in response.text
+
+
+# -- send_window_message and the event ---------------------------------------------------
+
+
+async def test_send_window_message_takes_json_values_within_the_limit() -> None:
+    app = LightChat()
+    session = new_session(app)
+    refused: list[str] = []
+
+    @app.on_message
+    async def main(message: cl.Message) -> None:
+        await cl.send_window_message(["ok", 1, {"a": None}])
+        for bad in ({1, 2}, "x" * WINDOW_MESSAGE_MAX_BYTES):
+            try:
+                await cl.send_window_message(bad)
+            except ConfigError as exc:
+                refused.append(str(exc))
+
+    async with asyncio.timeout(WAIT_S):
+        await session.send_user_message("go")
+    events = [entry.event for entry in await session.bus.read(session.id)]
+    assert windows(events) == [["ok", 1, {"a": None}]]
+    assert len(refused) == 2
+    assert "JSON" in refused[0]
+    assert "limit" in refused[1]
+
+
+def test_the_window_event_round_trips_and_streams_once_with_its_position() -> None:
+    event = WindowEvent({"heard": "<b>hi</b>", "n": [1, 2]})
+    assert event_from_json(event_to_json(event)) == event
+
+    view = StreamView(
+        Renderer(Settings(), "v"), Transcript(), base="", chat_url="/chat/c1", interval=0.1
+    )
+    chunks = view.feed([Entry(7, event)], now=0.0)
+    assert len(chunks) == 1
+    assert chunks[0].event == WINDOW_EVENT
+    assert json.loads(chunks[0].data) == {"seq": 7, "data": {"heard": "<b>hi</b>", "n": [1, 2]}}
+    wire = Encoder().encode(chunks).decode()
+    assert wire.startswith("id: 7\nevent: lc-window\ndata: {")
+    assert wire.count("\ndata: ") == 1  # one line of JSON, whatever the data holds
+
+    # A page opened after it starts its stream past it: nothing to post again.
+    later = StreamView(
+        Renderer(Settings(), "v"),
+        Transcript.from_entries([Entry(7, event)]),
+        base="",
+        chat_url="/chat/c1",
+        interval=0.1,
+    )
+    assert later.feed([], now=0.0) == []
+
+
+async def test_the_chat_page_streams_from_its_own_position(tmp_path: Path) -> None:
+    """A reload does not replay old window messages: the page's stream starts after them."""
+    app, _ = window_app(tmp_path, history=False)
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        session = site.session(client, url)
+        await client.post(f"{url}/window-message", data={"data": "1"})
+        await wait_for_log(session.bus, session.id, lambda e: bool(windows(e)))
+        await site.idle(session)
+        page = (await client.get(url)).text
+        seq = session.transcript.seq
+        assert f"/events?after={seq}" in page
+
+
+# -- the example -------------------------------------------------------------------------
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "13_copilot" / "app.py"
+
+
+@pytest.mark.usefixtures("isolated_import")
+async def test_the_copilot_example_hears_the_host_page_and_answers_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("LIGHTCHAT_FRAME_ANCESTORS", "LIGHTCHAT_APP_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    app = load_app(str(EXAMPLE))
+    # Its lightchat.toml lets the example's host page frame it.
+    assert app.settings.frame_sources() == "'self' http://localhost:8001"
+    session = new_session(app, replace(app.settings, history=False))
+    session.client_type = "copilot"
+    async with asyncio.timeout(WAIT_S):
+        await session.start()
+        await session.window_message({"title": "Acme pricing", "path": "/host.html"})
+        await session.send_user_message("hi")
+    events = [entry.event for entry in await session.bus.read(session.id)]
+    assert windows(events) == [
+        {"type": "ack", "received": {"title": "Acme pricing", "path": "/host.html"}},
+        {"type": "said", "content": "hi"},
+    ]
+    assert contents(events) == [
+        "Hi! I am the copilot of this page. Ask me about it.",
+        "You said: hi (you are looking at Acme pricing)",
+    ]
