@@ -346,10 +346,9 @@ class OAuthFlows:
         return flow
 
 
-def retry_text(seconds: float) -> str:
-    """When to try again, in words: "in 1 minute", "in 15 minutes"."""
-    minutes = max(1, math.ceil(seconds / 60))
-    return f"in {minutes} minute{'s' if minutes != 1 else ''}"
+def retry_minutes(seconds: float) -> int:
+    """When to try again, in whole minutes (at least 1)."""
+    return max(1, math.ceil(seconds / 60))
 
 
 @dataclass

@@ -83,6 +83,10 @@ WRITE_DELAY_S = 0.1
 MAX_METADATA_BYTES = 64 * 1024
 """How much of ``user_session`` (as JSON) is kept as a thread's metadata."""
 
+CLOSE_WAIT_S = 10
+"""On shutdown, how long the history may take to open (if it is still opening) and write
+what is pending before the server stops anyway."""
+
 # user_session keys that are not the app's own state: the session id, the browser's
 # environment (may hold keys the user typed in), the signed-in user (stored on its own),
 # and the tags (stored on their own).
@@ -249,9 +253,17 @@ class History:
         return self._store is not None
 
     async def close(self) -> None:
-        """Write what is pending, then close the data layer."""
-        if self._store is not None:
-            await self.flush()
+        """Write what is pending (waiting for the data layer to open, if it is still
+        opening: what chats said in the first moments is kept too), then close it."""
+        if self._task is not None and not self._task.done():
+            try:
+                await asyncio.wait_for(self.flush(), CLOSE_WAIT_S)
+            except TimeoutError:
+                logger.error(
+                    "The chat history did not open or write within %s s of shutting down; "
+                    "what it had not written is lost.",
+                    CLOSE_WAIT_S,
+                )
         if self._task is not None:
             self._task.cancel()
             await asyncio.wait([self._task])

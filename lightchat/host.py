@@ -37,6 +37,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lightchat.auth import USER_SCOPE_KEY, Auth, checked_user
 from lightchat.errors import ConfigError
+from lightchat.i18n import notice
 from lightchat.routes_auth import route_path
 from lightchat.user import User
 from lightchat.web import is_htmx, problem
@@ -150,7 +151,7 @@ class HostUsers:
             return
         if path.endswith("/events") and not is_htmx(request):
             refusal = PlainTextResponse(
-                NOT_SIGNED_IN, status_code=401, headers={"Cache-Control": "no-store"}
+                notice(NOT_SIGNED_IN), status_code=401, headers={"Cache-Control": "no-store"}
             )
             await refusal(scope, receive, send)
             return

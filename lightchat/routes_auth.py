@@ -41,11 +41,11 @@ from lightchat.auth import (
     USER_SCOPE_KEY,
     Auth,
     checked_user,
-    retry_text,
+    retry_minutes,
 )
 from lightchat.errors import ConfigError
 from lightchat.history import History
-from lightchat.i18n import notice
+from lightchat.i18n import notice, say
 from lightchat.registry import invoke
 from lightchat.user import User
 from lightchat.web import VARY, base, go_to, is_htmx, read_form, services, signed_in
@@ -199,6 +199,13 @@ def login_page(
     )
 
 
+def _too_many(minutes: int) -> str:
+    """The refusal of a rate-limited sign-in, in the request's language."""
+    if minutes == 1:
+        return say("notice.too_many_sign_ins_minute")
+    return say("notice.too_many_sign_ins", minutes=minutes)
+
+
 async def login_form(request: Request) -> Response:
     """The login page; a signed-in user goes straight on to ``next``."""
     auth = _auth(request)
@@ -236,7 +243,7 @@ async def login(request: Request) -> Response:
             auth,
             next_url=next_url,
             status=429,
-            error=f"Too many failed sign-ins. Try again {retry_text(wait)}.",
+            error=_too_many(retry_minutes(wait)),
             username=username,
             headers={"Retry-After": str(int(wait) + 1)},
         )

@@ -146,7 +146,7 @@ async def oauth_finish(request: Request) -> Response:
             params.get("error"),
             params.get("error_description", ""),
         )
-        return refuse(401, f"{provider.label} did not sign you in. Try again.")
+        return refuse(401, say("notice.provider_refused", provider=provider.label))
     code = params.get("code")
     if not code:
         logger.warning("A sign-in with %s came back without a code", provider.label)

@@ -462,6 +462,17 @@ async def test_failed_sign_ins_are_limited_per_user_name_and_per_address(
         now[0] += 14 * 60
         later = await spray.post("/login", data={"username": "bob", "password": "x"})
         assert "Try again in 1 minute." in later.text
+        # In the browser's language.
+        french = {"Accept-Language": "fr-FR"}
+        en_francais = await spray.post(
+            "/login", data={"username": "bob", "password": "x"}, headers=french
+        )
+        assert "Trop d&#39;échecs de connexion. Réessayez dans 1 minute." in en_francais.text
+        now[0] -= 14 * 60
+        plus_tard = await spray.post(
+            "/login", data={"username": "bob", "password": "x"}, headers=french
+        )
+        assert "Réessayez dans 15 minutes." in plus_tard.text
 
 
 async def test_a_successful_sign_in_clears_its_user_names_count(tmp_path: Path) -> None:

@@ -240,6 +240,8 @@ def test_without_a_host_user_the_chat_refuses(tmp_path: Path, path: str) -> None
         refused = client.get(path, follow_redirects=False)
         assert refused.status_code == 401
         assert "not signed in" in refused.text
+        french = client.get(path, headers={"Accept-Language": "fr"}, follow_redirects=False)
+        assert "pas connecté. Connectez-vous au site" in french.text
         assert client.get("/chat/-/static/lightchat.css").status_code == 200
         assert client.get("/chat/-/health").text == "ok"
 

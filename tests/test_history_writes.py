@@ -151,3 +151,25 @@ async def test_a_bad_write_in_a_batch_costs_only_itself(
     assert "belongs to another thread" in str(failure.exc_info[1] if failure.exc_info else "")
     steps = await store.get_thread_steps(elsewhere.id, owner="someone")
     assert [step.output for step in steps] == ["in another thread"]
+
+
+async def test_what_a_chat_said_before_the_store_opened_is_kept_on_shutdown(
+    tmp_path: Path,
+) -> None:
+    early = History("", str(tmp_path))
+    await early.start()
+    owner, thread = "browser-1", uuid.uuid4().hex
+    # The server stops at once: the store is still opening in the background.
+    note(early, owner, thread, MessageEvent(question("hello")), MessageEvent(reply("hi")))
+    assert not early.ready
+    await early.close()
+
+    again = History("", str(tmp_path))
+    await again.start()
+    try:
+        assert await again.wait_ready(), again.failed
+        loaded = await again.load(thread, owner)
+        assert loaded is not None
+        assert [step.output for step in loaded.steps] == ["hello", "hi"]
+    finally:
+        await again.close()
