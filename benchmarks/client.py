@@ -259,8 +259,13 @@ class SSEProtocol(asyncio.Protocol):
 class Chat:
     """One simulated browser tab with its chat."""
 
-    def __init__(self, port: int, *, paced: bool = False, record: bool = False) -> None:
+    def __init__(
+        self, port: int, *, paced: bool = False, record: bool = False, stream_port: int = 0
+    ) -> None:
         self.port = port
+        # The event stream's server: another worker than the one that serves the page and
+        # the posts (the workers benchmark); 0: the same.
+        self.stream_port = stream_port or port
         self.paced = paced
         self.record = record
         self.conn: Connection | None = None
@@ -288,11 +293,12 @@ class Chat:
         token = _TOKEN.search(page.body)
         self.token = token.group(1).decode() if token else ""
         loop = asyncio.get_running_loop()
-        _, stream = await loop.create_connection(lambda: SSEProtocol(self), HOST, self.port)
+        _, stream = await loop.create_connection(lambda: SSEProtocol(self), HOST, self.stream_port)
         assert stream.transport is not None
         stream.transport.write(
             (
-                f"GET {self.path}/events?after={after} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n"
+                f"GET {self.path}/events?after={after} HTTP/1.1\r\n"
+                f"Host: {HOST}:{self.stream_port}\r\n"
                 f"Cookie: {self.cookie}\r\nAccept: text/event-stream\r\n"
                 "Cache-Control: no-cache\r\nHX-Request: true\r\n\r\n"
             ).encode()
@@ -401,11 +407,17 @@ class Chat:
 
 
 async def open_chats(
-    port: int, count: int, *, paced: bool = False, record: bool = False, keep: bool = True
+    port: int,
+    count: int,
+    *,
+    paced: bool = False,
+    record: bool = False,
+    keep: bool = True,
+    stream_port: int = 0,
 ) -> list[Chat]:
     """Open ``count`` chats, at most 50 handshakes at a time (the listen backlog is finite)."""
     gate = asyncio.Semaphore(50)
-    chats = [Chat(port, paced=paced, record=record) for _ in range(count)]
+    chats = [Chat(port, paced=paced, record=record, stream_port=stream_port) for _ in range(count)]
 
     async def one(chat: Chat) -> None:
         async with gate:
@@ -500,15 +512,17 @@ async def load(
     stagger_s: float = 0.0,
     record: bool = False,
     timeout: float = 120,
+    stream_port: int = 0,
 ) -> LoadResult:
     """Have ``chats`` users each ask ``replies`` questions, one after the other.
 
     The first chats are opened before the clock starts. With ``turns``, a user starts a
     new chat (``GET /``, the page, a new stream) after that many replies, inside the
     measured time, as people do; without, each keeps one chat. ``stagger_s`` spreads the
-    users' first messages evenly over that many seconds.
+    users' first messages evenly over that many seconds. ``stream_port``: the chats' event
+    streams go to that server instead.
     """
-    opened = await open_chats(port, chats, paced=paced, record=record)
+    opened = await open_chats(port, chats, paced=paced, record=record, stream_port=stream_port)
     done: list[Reply] = []
     open_ms: list[float] = []  # new chats opened under load: GET /, the page, the stream
     failures = 0
@@ -522,7 +536,7 @@ async def load(
             try:
                 if turns and index and index % turns == 0:
                     chat.close()
-                    chat = Chat(port, paced=paced, record=record)
+                    chat = Chat(port, paced=paced, record=record, stream_port=stream_port)
                     opened.append(chat)
                     began = time.perf_counter()
                     await chat.open()

@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/run.py --quick         # fewer repeats and chats, 2-3 min
     .venv/bin/python benchmarks/run.py throughput paced   # some benchmarks, by name
     .venv/bin/python benchmarks/run.py persistence     # history on vs off, same run
+    .venv/bin/python benchmarks/run.py workers         # 1, 2, 4 workers on Redis vs in-process
     .venv/bin/python benchmarks/run.py --list
 
 Every benchmark runs lightchat (``lightchat serve benchmarks/bench_app.py``) and the
@@ -46,6 +47,7 @@ from streaming import (
     bench_throughput,
     bench_wire_bytes,
 )
+from workers import bench_workers
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -178,6 +180,7 @@ BENCHMARKS: dict[str, Callable[[Config], Figures]] = {
     "idle-memory": bench_idle_memory,
     "wire-bytes": bench_wire_bytes,
     "persistence": bench_persistence,
+    "workers": bench_workers,
 }
 
 

@@ -16,10 +16,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -53,6 +54,11 @@ from lightchat.routes_auth import SignInGate
 from lightchat.routes_theme import ThemeCookie
 from lightchat.session import Chats, ChatSession
 from lightchat.web import Services
+
+if TYPE_CHECKING:  # redis is imported only when the app has a Redis URL
+    from lightchat.cluster import Cluster
+
+logger = logging.getLogger("lightchat")
 
 REAP_EVERY_S = 60
 MAX_BODY_BYTES = 1024 * 1024
@@ -98,6 +104,8 @@ class LightChat(Registry):
         self._starting: asyncio.Future[None] | None = None
         self._runner: tuple[asyncio.Task[None], asyncio.Event] | None = None
         self.chats: Chats | None = None
+        """This worker's chats, once built. The end of the lifespan (SIGTERM) drains them:
+        no new runs, the running ones finish within ``shutdown_grace_s``."""
         self.history: History | None = None
 
     @property
@@ -147,7 +155,8 @@ class LightChat(Registry):
         host_users = host_user_reader(self.host_auth, auth)
         origins = settings.origins()  # refuses "*" and what is not an origin
         frame_ancestors = settings.frame_sources()
-        bus = self._bus or MemoryBus()
+        bus = self._bus or _bus_for(settings)
+        cluster, forwarding = _cluster_for(settings)
         files = self._files
         if files is None:
             files = LocalFileStorage(
@@ -185,6 +194,9 @@ class LightChat(Registry):
             host_auth=host_users is not None,
         )
         services.renderer.env.globals["host_auth"] = services.host_auth
+        services.cluster = cluster
+        if cluster is not None:
+            chats.seen_elsewhere = cluster.seen  # pages on other workers keep chats alive
 
         def record(session: ChatSession, entry: Entry) -> None:
             if history is not None:
@@ -195,6 +207,9 @@ class LightChat(Registry):
 
         @contextlib.asynccontextmanager
         async def lifespan(app: Starlette) -> AsyncIterator[None]:
+            await bus.start()  # Redis: connect and start writing before any chat publishes
+            if cluster is not None:
+                await cluster.start(app)  # heartbeat, and the inbox of forwarded requests
             # History starts with the server (not with build()), so an app used in-process
             # without a server, as in HTTP tests, touches no database.
             if history is not None:
@@ -215,10 +230,22 @@ class LightChat(Registry):
                 if auth is not None:
                     for task in list(auth.background):
                         task.cancel()
+                # Graceful shutdown: callbacks running now finish their answers (up to
+                # shutdown_grace_s) while the bus still carries their tokens.
+                if cluster is not None:
+                    cluster.draining = True  # new chats and takeovers go to other workers
+                await chats.drain(settings.shutdown_grace_s)
+                held = chats.session_ids
                 bus.close()
                 await chats.close_all()
+                await bus.aclose()  # after the chats: what they published last is written
                 if history is not None:
-                    await history.close()
+                    await history.close()  # and saved, before another worker reads the thread
+                if cluster is not None:
+                    # Only now, with every event of theirs in Redis and the database, are the
+                    # chats handed over: a worker taking one over sees its whole log.
+                    await _hand_over(cluster, held)
+                    await cluster.aclose()  # its heartbeat goes: others take over at once
 
         app = Starlette(
             routes=routes(),
@@ -229,6 +256,8 @@ class LightChat(Registry):
                         frame_ancestors, services.renderer.brand.csp_sources()
                     ),
                 ),
+                # Several workers: a chat's requests go to the worker that owns it.
+                *forwarding,
                 # Each page is painted in its browser's theme (see lightchat.routes_theme).
                 Middleware(ThemeCookie, default=settings.default_theme),
                 # Each request is answered in its browser's language (see lightchat.i18n).
@@ -342,10 +371,59 @@ _HTMX_HEADERS = [
 ]
 
 
+def _bus_for(settings: Settings) -> Bus:
+    """The event logs: in Redis when ``redis_url`` is set (several workers), else here.
+
+    Imported only then, so an app without Redis needs no Redis client installed.
+    """
+    if not settings.redis_url:
+        return MemoryBus()
+    from lightchat.bus_redis import RedisBus
+
+    return RedisBus(
+        settings.redis_url,
+        prefix=settings.redis_prefix,
+        ttl_s=settings.log_ttl_s,
+        compact_after=settings.log_compact_after,
+    )
+
+
+def _cluster_for(settings: Settings) -> tuple[Cluster | None, list[Middleware]]:
+    """With a Redis URL: this worker's cluster membership and the forwarding middleware;
+    else nothing at all (one worker: no cost). redis is imported only then."""
+    if not settings.redis_url:
+        return None, []
+    from lightchat.cluster import Cluster
+    from lightchat.forwarding import Forwarding
+
+    cluster = Cluster(settings, settings.redis_url, prefix=settings.redis_prefix)
+    forwarding = Middleware(
+        Forwarding,
+        cluster=cluster,
+        max_bytes=_upload_bytes(settings),
+        wait_s=settings.form_wait_s,
+    )
+    return cluster, [forwarding]
+
+
 def _upload_bytes(settings: Settings) -> int:
     """The largest body an upload may need: the files, their count, and the form around."""
     files = max(settings.upload_max_files, 1) * settings.upload_max_size_mb * 1024 * 1024
     return files + MAX_BODY_BYTES
+
+
+async def _hand_over(cluster: Cluster, session_ids: list[str]) -> None:
+    """Give up this worker's chats (graceful shutdown, once ``Chats.drain`` let their runs
+    end and the bus wrote their events out): nobody owns them then, so the next request
+    for each is taken over by another worker at once."""
+    try:
+        released = await cluster.release(session_ids)
+    # ClusterUnavailable (a RuntimeError): Redis is down; the chats are taken over anyway
+    # once this worker's heartbeat expires.
+    except RuntimeError as exc:
+        logger.error("Could not hand this worker's chats over: %s", exc)
+    else:
+        logger.info("Handed %d chat(s) over to the other workers", released)
 
 
 async def _reap_forever(chats: Chats) -> None:

@@ -9,8 +9,17 @@ callback). Readers await ``wait``, which returns at once when entries past ``aft
 Each waiting reader parks one future on its log; a publish resolves them all. A timer
 handle (not ``wait_for``, which costs a task-like wrapper per call) bounds the wait.
 
-``MemoryBus`` keeps logs in this process. Another implementation (e.g. over Redis Streams)
-keeps the same contract: ``publish`` returns the entry at once and delivers in order.
+``MemoryBus`` keeps logs in this process. ``lightchat.bus_redis.RedisBus`` keeps them in
+Redis Streams so several workers share them; it keeps the same contract (``publish``
+returns the entry at once and delivers in order) and reuses ``MemoryBus`` as the mirror of
+the logs its worker writes.
+
+Compaction: a long chat's log is mostly tokens. ``MemoryBus.compact`` replaces the entries
+before a point by a *snapshot* (the fewest events that rebuild the chat as it stands there,
+``Transcript.snapshot_events``), all at the snapshot's sequence number, and keeps a short
+tail of raw entries so a stream a little behind goes on undisturbed. Reading from a point
+inside the dropped range raises ``LogCompacted``: the reader cannot be brought up to date
+event by event, and reloads its view from ``read(session_id)`` instead.
 """
 
 from __future__ import annotations
@@ -19,6 +28,20 @@ import asyncio
 from typing import Protocol
 
 from lightchat.events import Entry, Event
+from lightchat.transcript import Transcript
+
+
+class LogCompacted(Exception):
+    """The entries after this point were replaced by a snapshot: reload from the start."""
+
+    def __init__(self, session_id: str, after: int, kept: int) -> None:
+        super().__init__(
+            f"the log of {session_id} was compacted: entries before {kept} are gone, "
+            f"so it cannot be read from {after}"
+        )
+        self.session_id = session_id
+        self.after = after
+        self.kept = kept
 
 
 class Bus(Protocol):
@@ -53,6 +76,31 @@ class Bus(Protocol):
         """Wake every reader so streams can end (server shutdown)."""
         ...
 
+    async def start(self) -> None:
+        """Connect and start background work (the app's lifespan calls it before serving):
+        a bus over the network cannot connect in ``__init__``, which runs outside the loop."""
+        ...
+
+    async def aclose(self) -> None:
+        """Write out what is still queued, then disconnect (the end of the lifespan, after
+        the chats closed), so a stopping worker loses no entry it already published."""
+        ...
+
+    async def adopt(self, session_id: str) -> list[Entry]:
+        """Become the writer of a log another worker wrote (taking a chat over): returns
+        the log as it stands (as ``read(session_id)``); later publishes continue its
+        sequence, so pages streaming it just go on."""
+        ...
+
+    async def flush(self) -> None:
+        """Wait until everything published so far can be read by every worker (before a
+        chat is handed over, or a reply that others will act on)."""
+        ...
+
+    async def ping(self) -> bool:
+        """True when the bus can store entries now (readiness checks ask it)."""
+        ...
+
 
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
@@ -60,17 +108,47 @@ def _resolve(future: asyncio.Future[None]) -> None:
 
 
 class _Log:
-    __slots__ = ("entries", "waiters")
+    """One session's entries: an optional snapshot (all at ``snap_seq``), then the raw
+    entries from ``offset + 1`` on, so reads stay plain slices after a compaction."""
+
+    __slots__ = ("entries", "offset", "snap_seq", "snapshot", "waiters")
 
     def __init__(self) -> None:
         self.entries: list[Entry] = []
         self.waiters: list[asyncio.Future[None]] = []
+        self.offset = 0
+        self.snap_seq = 0
+        self.snapshot: list[Entry] = []
+
+    @property
+    def last(self) -> int:
+        return self.offset + len(self.entries)
 
     def wake(self) -> None:
         if self.waiters:
             waiters, self.waiters = self.waiters, []
             for waiter in waiters:
                 _resolve(waiter)
+
+    def slice(self, session_id: str, after: int, until: int | None) -> list[Entry]:
+        after = max(after, 0)
+        if not self.snap_seq:
+            lo = after - self.offset
+            hi = None if until is None else max(until - self.offset, 0)
+            return self.entries[max(lo, 0) : hi]
+        if until is not None and until <= after:
+            return []
+        if after == 0:
+            if until is not None and until < self.snap_seq:
+                raise LogCompacted(session_id, until, self.offset + 1)
+            head = self.snapshot
+            after = self.snap_seq
+        elif after < self.offset:
+            raise LogCompacted(session_id, after, self.offset + 1)
+        else:
+            head = []
+        hi = None if until is None else until - self.offset
+        return head + self.entries[after - self.offset : hi]
 
 
 class MemoryBus:
@@ -84,8 +162,8 @@ class MemoryBus:
         log = self._logs.get(session_id)
         if log is None:
             log = self._logs[session_id] = _Log()
-        # Sequence numbers are 1-based positions, so reads are plain slices.
-        entry = Entry(len(log.entries) + 1, event)
+        # Sequence numbers are 1-based positions (past the offset), so reads are slices.
+        entry = Entry(log.last + 1, event)
         log.entries.append(entry)
         log.wake()
         return entry
@@ -94,13 +172,13 @@ class MemoryBus:
         log = self._logs.get(session_id)
         if log is None:
             return []
-        return log.entries[max(after, 0) : until]
+        return log.slice(session_id, after, until)
 
     async def wait(self, session_id: str, after: int, timeout: float) -> list[Entry]:
         log = self._logs.get(session_id)
         if log is None:
             log = self._logs[session_id] = _Log()
-        if len(log.entries) <= after and not self._closed:
+        if log.last <= after and not self._closed:
             loop = asyncio.get_running_loop()
             waiter: asyncio.Future[None] = loop.create_future()
             log.waiters.append(waiter)
@@ -111,11 +189,11 @@ class MemoryBus:
                 timer.cancel()
                 if waiter in log.waiters:
                     log.waiters.remove(waiter)
-        return log.entries[max(after, 0) :]
+        return log.slice(session_id, after, None)
 
     def last_seq(self, session_id: str) -> int:
         log = self._logs.get(session_id)
-        return len(log.entries) if log is not None else 0
+        return log.last if log is not None else 0
 
     def discard(self, session_id: str) -> None:
         log = self._logs.pop(session_id, None)
@@ -130,3 +208,68 @@ class MemoryBus:
         self._closed = True
         for log in self._logs.values():
             log.wake()
+
+    async def start(self) -> None:
+        """Nothing to connect: the logs live in this process."""
+
+    async def aclose(self) -> None:
+        """Nothing to write out or disconnect."""
+
+    async def adopt(self, session_id: str) -> list[Entry]:
+        """One process writes every log, so there is nobody to take one over from."""
+        return await self.read(session_id)
+
+    async def flush(self) -> None:
+        """Published entries are readable at once."""
+
+    async def ping(self) -> bool:
+        return True
+
+    # -- helpers for a bus that mirrors its logs here (RedisBus) and for compaction ------
+
+    def holds(self, session_id: str) -> bool:
+        """True when this bus has a log for the session (a mirror: this worker writes it)."""
+        return session_id in self._logs
+
+    def release(self, session_id: str) -> None:
+        """Forget a session's log here (another bus keeps it); its readers return."""
+        self.discard(session_id)
+
+    def load(
+        self, session_id: str, snap_seq: int, snapshot: list[Entry], entries: list[Entry]
+    ) -> None:
+        """Set a log to what another store holds: a snapshot at ``snap_seq`` (0: none) and
+        the raw entries kept (consecutive; with a snapshot, from at most ``snap_seq + 1``)."""
+        log = self._logs.get(session_id)
+        if log is None:
+            log = self._logs[session_id] = _Log()
+        log.snapshot = list(snapshot)
+        log.snap_seq = snap_seq
+        log.entries = list(entries)
+        log.offset = entries[0].seq - 1 if entries else snap_seq
+        log.wake()
+
+    def size(self, session_id: str) -> int:
+        """How many raw (not snapshot) entries the log holds."""
+        log = self._logs.get(session_id)
+        return len(log.entries) if log is not None else 0
+
+    def compact(self, session_id: str, keep: int) -> tuple[list[Entry], int] | None:
+        """Replace the log up to its newest entry by a snapshot, keeping the last ``keep``
+        raw entries for readers a little behind.
+
+        Returns the snapshot and the first sequence number still kept raw (None for an
+        empty log). Waiting readers are not woken: nothing new was published.
+        """
+        log = self._logs.get(session_id)
+        if log is None or not log.last:
+            return None
+        seq = log.last
+        transcript = Transcript.from_entries(log.slice(session_id, 0, None))
+        snapshot = [Entry(seq, event) for event in transcript.snapshot_events()]
+        kept = max(seq - keep + 1, log.offset + 1, 1)
+        log.entries = log.entries[kept - 1 - log.offset :]
+        log.offset = kept - 1
+        log.snapshot = snapshot
+        log.snap_seq = seq
+        return snapshot, kept

@@ -160,6 +160,48 @@ def reload_factory() -> LightChat:
     return load_app(os.environ[APP_ENV])
 
 
+def worker_app() -> LightChat:
+    """Loads the app in each worker process of ``serve --workers N`` (uvicorn calls it).
+
+    uvicorn's supervisor starts the workers as fresh processes, so each one imports the
+    app file itself: its name comes in ``LIGHTCHAT_APP``, and its settings, like the
+    parent's, from ``lightchat.toml`` and the ``LIGHTCHAT_*`` variables they inherit.
+    """
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    app = load_app(os.environ[APP_ENV])
+    _tune_gc()
+    return app
+
+
+def _check_workers(app: LightChat, workers: int, reload: bool) -> None:
+    """Refuse what several workers cannot do; warn about what they do slowly."""
+    if workers == 1:
+        return
+    if reload:
+        raise AppLoadError(
+            "--reload restarts one process; it cannot be combined with --workers. "
+            "Drop one of the two."
+        )
+    settings = app.settings
+    if not settings.redis_url:
+        raise AppLoadError(
+            f"--workers {workers} needs LIGHTCHAT_REDIS_URL (e.g. redis://127.0.0.1:6379/0): "
+            "without Redis each worker keeps its own chats and events, and a page would miss "
+            "answers given on another worker. Set it, or serve with one worker."
+        )
+    if (
+        settings.history
+        and "data_layer" not in app.callbacks
+        and (not settings.database_url or settings.database_url.startswith("sqlite"))
+    ):
+        click.echo(
+            f"Warning: {workers} workers share the history's SQLite file: it works (they take "
+            "turns through its lock) but writes wait for each other; for real load set "
+            "LIGHTCHAT_DATABASE_URL=postgresql://...",
+            err=True,
+        )
+
+
 def _fail(exc: LightChatError) -> None:
     click.echo(f"Error: {exc}", err=True)
     sys.exit(2)
@@ -171,15 +213,31 @@ def main() -> None:
     """lightchat: conversational AI apps in the browser."""
 
 
-def _serve(target: str, host: str, port: int, reload: bool) -> None:
+def _serve(target: str, host: str, port: int, reload: bool, workers: int = 1) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     try:
         app = load_app(target)
         app.build()  # a setting the app cannot start with (no auth secret) fails here
+        _check_workers(app, workers, reload)
         _check_port(host, port)
     except LightChatError as exc:  # e.g. a ConfigError from a decorator in the app file
         _fail(exc)
-    click.echo(f"lightchat {__version__}: serving {target} on http://{host}:{port}")
+    processes = f" with {workers} workers" if workers > 1 else ""
+    click.echo(f"lightchat {__version__}: serving {target} on http://{host}:{port}{processes}")
+    if workers > 1:
+        # The workers load the app themselves (see worker_app); this process only
+        # supervises them: it restarts a worker that dies, and passes SIGTERM on to each.
+        os.environ[APP_ENV] = target
+        uvicorn.run(
+            "lightchat.cli:worker_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            timeout_graceful_shutdown=3,
+            log_level="info",
+        )
+        return
     _tune_gc()
     if reload:
         os.environ[APP_ENV] = target
@@ -202,9 +260,18 @@ def _serve(target: str, host: str, port: int, reload: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--reload", is_flag=True, help="Restart when the app's files change.")
-def serve(app_path: str, host: str, port: int, reload: bool) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    envvar="LIGHTCHAT_WORKERS",
+    help="Worker processes serving the port (more than 1 needs LIGHTCHAT_REDIS_URL); "
+    "LIGHTCHAT_WORKERS sets it too.",
+)
+def serve(app_path: str, host: str, port: int, reload: bool, workers: int) -> None:
     """Serve the chat app in APP_PATH (a .py file, optionally :NAME)."""
-    _serve(app_path, host, port, reload)
+    _serve(app_path, host, port, reload, workers)
 
 
 @main.command()

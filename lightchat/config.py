@@ -126,8 +126,27 @@ class Settings:
     temporary folder. Uploaded files are always readable."""
     database_url: str = ""
     """Where history is kept. Empty: SQLite in ``.lightchat/chat.db`` in ``app_dir``."""
+    redis_url: str = ""
+    """The Redis that keeps the chats' event logs, so several workers can serve one app
+    (``redis://[:password@]host:6379/0``, ``rediss://`` for TLS, ``unix:///path``). Empty:
+    logs stay in this process (one worker)."""
+    redis_prefix: str = "lc:"
+    """The start of every key lightchat writes in Redis, so several apps can share one."""
+    log_ttl_s: int = 86400
+    """How long a chat's event log stays in Redis after its last event, in seconds."""
+    log_compact_after: int = 2000
+    """With Redis: when a run ends and a chat's log holds more entries than this, the log
+    is replaced by a snapshot of the chat (its tokens folded into their messages)."""
     app_dir: str = "."
     """The app's folder (``lightchat serve`` sets it to the app file's folder)."""
+    shutdown_grace_s: int = 30
+    """On shutdown (SIGTERM), how long running callbacks may take to finish their answers;
+    then they are stopped, and what they showed is kept. Meanwhile new runs are refused
+    (or, with several workers, taken by another worker)."""
+    worker_ttl_s: int = 6
+    """With several workers (a Redis URL): how long a worker that stopped answering counts
+    as alive. Its heartbeat is refreshed every third of this; once it lapses, other workers
+    take its chats over."""
 
     @classmethod
     def from_env(
@@ -179,6 +198,16 @@ class Settings:
                 f"LIGHTCHAT_SESSION_MAX_AGE_S={self.session_max_age_s} must be positive; "
                 "set it to a number of seconds, e.g. LIGHTCHAT_SESSION_MAX_AGE_S=86400"
             )
+        if self.worker_ttl_s <= 0:
+            raise ConfigError(
+                f"LIGHTCHAT_WORKER_TTL_S={self.worker_ttl_s} must be positive; "
+                "set it to a number of seconds, e.g. LIGHTCHAT_WORKER_TTL_S=6"
+            )
+        if self.shutdown_grace_s < 0:
+            raise ConfigError(
+                f"LIGHTCHAT_SHUTDOWN_GRACE_S={self.shutdown_grace_s} must not be negative; "
+                "set it to a number of seconds, e.g. LIGHTCHAT_SHUTDOWN_GRACE_S=30"
+            )
         if self.cot not in COT_MODES:
             raise ConfigError(
                 f"LIGHTCHAT_COT={self.cot!r} is not one of {', '.join(COT_MODES)}; "
@@ -196,6 +225,30 @@ class Settings:
             )
         self.origins()
         self.frame_sources()
+        self.check_redis()
+
+    def check_redis(self) -> None:
+        """Raise ``ConfigError`` for a Redis setting that cannot work, naming the fix."""
+        if self.redis_url and not _REDIS_URL.match(self.redis_url):
+            raise ConfigError(
+                "LIGHTCHAT_REDIS_URL must start with redis://, rediss:// or unix://, e.g. "
+                "LIGHTCHAT_REDIS_URL=redis://127.0.0.1:6379/0"
+            )
+        if not self.redis_prefix or any(c.isspace() for c in self.redis_prefix):
+            raise ConfigError(
+                f"LIGHTCHAT_REDIS_PREFIX={self.redis_prefix!r} must be a non-empty word "
+                "without spaces, e.g. LIGHTCHAT_REDIS_PREFIX=support-bot:"
+            )
+        if self.log_ttl_s <= 0:
+            raise ConfigError(
+                f"LIGHTCHAT_LOG_TTL_S={self.log_ttl_s} must be positive; set it to a number "
+                "of seconds, e.g. LIGHTCHAT_LOG_TTL_S=86400"
+            )
+        if self.log_compact_after < 100:
+            raise ConfigError(
+                f"LIGHTCHAT_LOG_COMPACT_AFTER={self.log_compact_after} is too small to be "
+                "worth a snapshot; set it to 100 or more, e.g. LIGHTCHAT_LOG_COMPACT_AFTER=2000"
+            )
 
     def origins(self) -> tuple[str, ...]:
         """The origins of ``allow_origins``, checked (``https://host[:port]``).
@@ -256,6 +309,7 @@ class Settings:
         return tuple(Path(folder).resolve() for folder in raw)
 
 
+_REDIS_URL = re.compile(r"(?:rediss?|unix)://\S+\Z", re.IGNORECASE)
 _ORIGIN = re.compile(r"https?://(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::\d{1,5})?")
 _FRAME_SOURCE = re.compile(
     r"'self'|'none'|[a-z][a-z0-9+.-]*:"

@@ -39,3 +39,11 @@ class NoSessionError(LightChatError):
 
 class SessionClosedError(LightChatError):
     """The chat session has ended and takes no more input."""
+
+
+class ClusterUnavailable(LightChatError, RuntimeError):
+    """Redis did not answer (several workers): nobody can say which worker owns a chat."""
+
+
+class OwnerGone(LightChatError, RuntimeError):
+    """The worker a request was forwarded to stopped before it answered."""

@@ -147,6 +147,8 @@ class MessageData:
     ask: AskData | None = None
     command: str | None = None
     modes: dict[str, str] = field(default_factory=dict)
+    interrupted: bool = False
+    """True when the worker writing it stopped mid-answer (its chat was taken over)."""
 
 
 @dataclass(slots=True)
@@ -166,6 +168,8 @@ class StepData:
     ended_at: float | None = None
     icon: str | None = None
     default_open: bool = False
+    interrupted: bool = False
+    """True when the worker running it stopped before it ended (its chat was taken over)."""
 
     @property
     def duration(self) -> float | None:

@@ -243,6 +243,26 @@ class History:
         """The data layer in use, once open (None before, or when it failed to open)."""
         return self._store
 
+    async def ping(self) -> None:
+        """Raise ``ConnectionError`` with the reason when history cannot be used now: its
+        data layer is still opening, failed to open, or its database does not answer (the
+        readiness check, ``/-/ready``). A data layer of the app's own without a ``ping``
+        method counts as answering once open."""
+        if self._store is None:
+            if self.failed is not None:
+                raise ConnectionError("the history's database could not be opened")
+            raise ConnectionError("the history's database is still opening")
+        ping = getattr(self._store, "ping", None)
+        if ping is None:
+            return
+        try:
+            await ping()
+        # Any failure of the driver (refused, timed out, authentication) means not ready;
+        # the reason goes to the log, never to the answer (it may name hosts or users).
+        except Exception as exc:
+            logger.warning("The history's database does not answer: %s", exc)
+            raise ConnectionError("the history's database does not answer") from None
+
     async def start(self) -> None:
         """Open the data layer in the background and start writing."""
         self._task = asyncio.create_task(self._run(), name="lightchat-history")

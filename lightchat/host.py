@@ -16,9 +16,9 @@ async) maps the host's request to a ``User`` itself; returning None refuses the 
 Secure by default: host auth is off unless the app asks for it, and with it on, a request
 the host signed nobody in for is refused (401) before any endpoint runs: there is no
 anonymous chat to fall back on. A host that wants its visitors sent to its login page
-guards the mount itself. Only the static files and the health check stay open. Chats,
-history, element files and feedback belong to the host user (``owner_key``), exactly as
-with the app's own sign-in; the browser cookie still carries the form token.
+guards the mount itself. Only the static files and the health and readiness checks stay
+open. Chats, history, element files and feedback belong to the host user (``owner_key``),
+exactly as with the app's own sign-in; the browser cookie still carries the form token.
 
 The host must be trusted to set these values only for users it has checked: they are read
 from the ASGI scope, which only the host's code writes (never a request header).
@@ -135,7 +135,7 @@ class HostUsers:
             await self.app(scope, receive, send)
             return
         path = route_path(scope)
-        if path == "/-/health" or path.startswith("/-/static/"):
+        if path in ("/-/health", "/-/ready") or path.startswith("/-/static/"):
             await self.app(scope, receive, send)
             return
         request = Request(scope)

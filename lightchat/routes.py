@@ -10,6 +10,8 @@ chat settings in ``lightchat.routes_start``.
 
 from __future__ import annotations
 
+import asyncio
+import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,6 +24,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from lightchat.bus import LogCompacted
 from lightchat.i18n import say
 from lightchat.render import StreamView
 from lightchat.routes_auth import login, login_form, logout
@@ -55,21 +58,25 @@ from lightchat.routes_rich import (
 from lightchat.routes_start import chosen_profile, save_settings, settings_form, start_context
 from lightchat.routes_theme import public_file, set_theme, theme_css
 from lightchat.session import ChatSession
-from lightchat.sse import CLOSING, PING_SECONDS, Encoder, event_stream
+from lightchat.sse import CLOSING, PING_SECONDS, RELOAD, Encoder, event_stream
 from lightchat.transcript import Transcript
 from lightchat.web import (
     VARY,
+    RemoteChat,
     after_post,
     base,
     browser,
+    chat_for_input,
     chat_or_404,
     chat_url,
     is_htmx,
     problem,
     read_form,
+    registered,
     services,
     settle_without_js,
     signed_in,
+    stream_chat,
 )
 from lightchat.web import Services as Services  # where it was before lightchat.web
 
@@ -99,6 +106,7 @@ async def new_chat(request: Request) -> Response:
         session.data["env"] = env  # before on_chat_start runs: it starts on the next turn
         if request.query_params.get("client") == "copilot":
             session.client_type = "copilot"  # opened by the widget (lightchat/static/copilot.js)
+        await registered(request, session)  # several workers: it runs on this one
         url = chat_url(request, session.id)
         prompt = request.query_params.get("prompt")
         if prompt:
@@ -154,15 +162,28 @@ def _resume_point(request: Request) -> int:
     return int(raw)
 
 
+async def _reload() -> AsyncIterator[bytes]:
+    yield RELOAD
+
+
 async def chat_events(request: Request) -> Response:
-    """The chat's events after a point, as server-sent events, for as long as the page is open."""
-    session = await chat_or_404(request)
+    """The chat's events after a point, as server-sent events, for as long as the page is open.
+
+    With several workers, any worker streams any chat: one that runs on another worker is
+    read from the bus, and taken over here if its worker dies (see ``RemoteChat``).
+    """
+    session: ChatSession | RemoteChat = await stream_chat(request)
     found = services(request)
     after = _resume_point(request)
     bus = found.bus
+    try:
+        seen = await bus.read(session.id, 0, after)
+    except LogCompacted:
+        # The page's point was folded into a snapshot: only a fresh page can go on.
+        return event_stream(_reload())
     view = StreamView(
         found.renderer,
-        Transcript.from_entries(await bus.read(session.id, 0, after)),
+        Transcript.from_entries(seen),
         base=base(request),
         chat_url=chat_url(request, session.id),
         interval=found.settings.render_interval_ms / 1000,
@@ -171,13 +192,27 @@ async def chat_events(request: Request) -> Response:
     encoder = Encoder()
 
     async def events() -> AsyncIterator[bytes]:
+        nonlocal session
         session.connections += 1
         seq = after
         try:
             while not bus.closed and not session.closed:
                 deadline = view.next_deadline()
                 timeout = PING_SECONDS if deadline is None else deadline - time.monotonic()
-                entries = await bus.wait(session.id, seq, max(timeout, 0.0))
+                if isinstance(session, RemoteChat):
+                    timeout = min(timeout, session.interval)
+                try:
+                    entries = await bus.wait(session.id, seq, max(timeout, 0.0))
+                except LogCompacted:  # it fell too far behind a compaction
+                    yield RELOAD
+                    return
+                if not entries and isinstance(session, RemoteChat):
+                    taken = await session.check()
+                    if taken is not None:  # its worker died: the chat goes on here
+                        session.connections -= 1
+                        session = taken
+                        session.connections += 1
+                        continue
                 now = time.monotonic()
                 chunks = view.feed(entries, now) if entries else view.due(now)
                 if entries:
@@ -195,7 +230,7 @@ async def chat_events(request: Request) -> Response:
 
 async def post_message(request: Request) -> Response:
     """Take a user message: shown at once, answered by ``on_message`` in turn."""
-    session = await chat_or_404(request)
+    session = await chat_for_input(request)
     settings = services(request).settings
     if session.read_only:
         return problem(
@@ -278,7 +313,7 @@ def composer_choices(
 
 async def edit_message(request: Request) -> Response:
     """The user edited one of their messages: the chat goes on from it, with the new text."""
-    session = await chat_or_404(request)
+    session = await chat_for_input(request)
     settings = services(request).settings
     if session.read_only or not settings.edit:
         return problem(request, 409, "Messages in this chat cannot be edited.")
@@ -300,7 +335,7 @@ async def edit_message(request: Request) -> Response:
 
 async def regenerate(request: Request) -> Response:
     """Answer the user's message before this answer again."""
-    session = await chat_or_404(request)
+    session = await chat_for_input(request)
     if session.read_only or not services(request).settings.edit:
         return problem(request, 409, "Answers in this chat cannot be regenerated.")
     try:
@@ -344,13 +379,60 @@ async def health(request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
+READY_TIMEOUT_S = 3.0
+"""How long the readiness check waits for the database and the bus to answer."""
+
+
+async def ready(request: Request) -> Response:
+    """Readiness: 200 when this worker can take chats (the history's database and the bus
+    answer), else 503 with the reason in plain words, as while it shuts down.
+
+    A load balancer or orchestrator sends traffic only to ready workers; ``/-/health``
+    (liveness) only says that the process answers. The answer names the worker's process
+    id (to tell workers apart behind one address) and never a host, user or secret.
+    """
+    reason = await _not_ready(services(request))
+    headers = {"Cache-Control": "no-store"}
+    if reason:
+        return PlainTextResponse(
+            f"not ready: {reason}\n", status_code=503, headers={**headers, "Retry-After": "5"}
+        )
+    return PlainTextResponse(f"ready: worker {os.getpid()}\n", headers=headers)
+
+
+async def _not_ready(found: Services) -> str:
+    """Why this worker is not ready ("" when it is)."""
+    if found.chats.draining:
+        return "this worker is shutting down"
+    if found.settings.history:
+        if found.history is None:
+            return "the app is starting"
+        try:
+            await asyncio.wait_for(found.history.ping(), READY_TIMEOUT_S)
+        except TimeoutError:
+            return "the history's database does not answer"
+        except ConnectionError as exc:
+            return str(exc)
+    try:
+        answered = await asyncio.wait_for(found.bus.ping(), READY_TIMEOUT_S)
+    # A bus over the network may raise its driver's errors rather than answer False; the
+    # details stay out of the answer (they may name hosts).
+    except Exception:
+        answered = False
+    if not answered:
+        return "the event bus (Redis) does not answer"
+    return ""
+
+
 async def not_found(request: Request, exc: Exception) -> Response:
     """The 404 (and other HTTP errors) as a page, or as a notice for HTMX."""
     assert isinstance(exc, HTTPException)
     if request.url.path.endswith("/events"):
         detail = services(request).renderer.translations.notice(exc.detail)
         return PlainTextResponse(detail, status_code=exc.status_code)
-    return problem(request, exc.status_code, exc.detail)
+    response = problem(request, exc.status_code, exc.detail)
+    response.headers.update(exc.headers or {})  # e.g. a 503's Retry-After
+    return response
 
 
 def routes() -> list[BaseRoute]:
@@ -391,6 +473,7 @@ def routes() -> list[BaseRoute]:
         Route("/auth/oauth/{provider:str}/callback", oauth_finish, methods=["GET"]),
         Route("/readme", readme, methods=["GET"], name="readme"),
         Route("/-/health", health, methods=["GET"], name="health"),
+        Route("/-/ready", ready, methods=["GET"], name="ready"),
         Route("/-/theme.css", theme_css, methods=["GET"], name="theme_css"),
         Route("/-/theme", set_theme, methods=["POST"], name="theme"),
         Route("/public/{path:path}", public_file, methods=["GET", "HEAD"], name="public"),

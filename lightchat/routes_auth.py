@@ -3,7 +3,7 @@
 With sign-in on (the app has an auth callback, see ``lightchat.auth``), ``SignInGate`` lets
 a request reach the app only with a valid session cookie, except for the login page, the
 OAuth sign-in (``/auth/oauth/...``, see ``lightchat.routes_oauth``), the static files, the
-health check and the sign-out post. Without one:
+health and readiness checks and the sign-out post. Without one:
 
 - with ``@header_auth_callback``, the callback gets the request's headers; the ``User``
   it returns is signed in there and then (the answer carries their new session cookie);
@@ -59,8 +59,10 @@ BROKEN = "Signing in failed on the server. Try again later."
 
 # The copilot widget's script loads on host pages before anyone signs in (its panel then
 # shows the sign-in page).
-_OPEN_PATHS = frozenset({"/login", "/logout", "/-/health", "/-/copilot.js", "/copilot/index.js"})
-_BRAND_PATHS = frozenset({"/-/health", "/-/theme.css", "/-/theme"})
+_OPEN_PATHS = frozenset(
+    {"/login", "/logout", "/-/health", "/-/ready", "/-/copilot.js", "/copilot/index.js"}
+)
+_BRAND_PATHS = frozenset({"/-/health", "/-/ready", "/-/theme.css", "/-/theme"})
 
 
 def _auth(request: Request) -> Auth:

@@ -21,7 +21,17 @@ from lightchat.routes_env import env_of
 from lightchat.routes_start import chosen_profile, start_context
 from lightchat.session import ChatSession
 from lightchat.transcript import Transcript
-from lightchat.web import VARY, base, browser, chat_or_404, chat_url, problem, services, signed_in
+from lightchat.web import (
+    VARY,
+    base,
+    browser,
+    chat_or_404,
+    chat_url,
+    problem,
+    registered,
+    services,
+    signed_in,
+)
 
 
 async def embed_new(request: Request) -> Response:
@@ -40,6 +50,7 @@ async def embed_new(request: Request) -> Response:
     profile = await chosen_profile(request)
     session = found.chats.create(owner, profile=profile, user=signed_in(request))
     session.data["env"] = env
+    await registered(request, session)  # several workers: it runs on this one
     return await _fragment(request, session)
 
 

@@ -29,6 +29,7 @@ from lightchat.session import AskClosedError, ChatSession
 from lightchat.web import (
     after_post,
     base,
+    chat_for_input,
     chat_or_404,
     chat_url,
     is_htmx,
@@ -180,7 +181,7 @@ def composer_accept(accept: str) -> list[str]:
 
 async def click(request: Request) -> Response:
     """An action was clicked: it answers its question, or its callback runs."""
-    session = await chat_or_404(request)
+    session = await chat_for_input(request)
     if session.read_only:
         return problem(request, 409, "This past chat is read-only.")
     try:
@@ -193,7 +194,7 @@ async def click(request: Request) -> Response:
 
 async def element_action(request: Request) -> Response:
     """A custom element called an action: form fields ``name`` and ``payload`` (JSON)."""
-    session = await chat_or_404(request)
+    session = await chat_for_input(request)
     if session.read_only:
         return problem(request, 409, "This past chat is read-only.")
     form = await read_form(request)

@@ -34,6 +34,7 @@ from lightchat.transcript import Transcript
 from lightchat.web import (
     VARY,
     base,
+    chat_for_input,
     chat_or_404,
     chat_url,
     escape,
@@ -178,7 +179,7 @@ async def settings_form(request: Request) -> Response:
 
 async def save_settings(request: Request) -> Response:
     """New settings: checked against every input, kept, then ``on_settings_update`` runs."""
-    session = await chat_or_404(request)
+    session = await chat_for_input(request)
     if session.read_only:
         return problem(request, 409, "This past chat is read-only.")
     widgets = session.settings_widgets

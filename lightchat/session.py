@@ -17,10 +17,11 @@ gathered tokens first, so the log stays in the order the callback wrote it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -56,6 +57,9 @@ from lightchat.registry import Registry, invoke
 from lightchat.transcript import Transcript
 
 logger = logging.getLogger("lightchat")
+
+STOP_WAIT_S = 5.0
+"""How long a shutdown waits for a stopped callback (and ``on_stop``) to end."""
 
 _current: ContextVar[ChatSession] = ContextVar("lightchat_session")
 
@@ -175,6 +179,42 @@ class ChatSession:
                     self._publish(StepEvent(item))
         finally:
             self._observer = observer
+
+    def adopt(self, entries: list[Entry]) -> None:
+        """Take on the log another worker wrote for this chat (already on the bus)."""
+        for entry in entries:
+            self.transcript.apply(entry)
+
+    def interrupt(self) -> bool:
+        """Finish what the run of a worker that died left open: messages still streaming
+        and steps still running end here, marked interrupted (and saved so), the open
+        question closes, and the run ends. Returns True if anything was left open."""
+        now = time.time()
+        shown = self.transcript
+        left = False
+        for item in shown.open_items():
+            left = True
+            if isinstance(item, MessageData):
+                self._publish(MessageEvent(replace(item, streaming=False, interrupted=True)))
+            else:
+                status: StepStatus = "failed"
+                self._publish(
+                    StepEvent(replace(item, status=status, ended_at=now, interrupted=True))
+                )
+        for item in list(shown.items.values()):
+            if isinstance(item, MessageData) and item.ask is not None:
+                left = True  # nobody waits for its answer any more
+                self._publish(MessageEvent(replace(item, ask=None)))
+        if shown.running:
+            # Not observed: the history would save this new session's empty user_session
+            # as the thread's state; on_chat_resume's run saves it when it ends.
+            observer, self._observer = self._observer, None
+            try:
+                self._publish(RunEvent(running=False))
+            finally:
+                self._observer = observer
+            left = True
+        return left
 
     def stream(self, item_id: str, delta: str) -> None:
         """Append text to a message or step, batched (see the module docstring)."""
@@ -554,6 +594,25 @@ class ChatSession:
         self.flush_tokens()
         self.bus.discard(self.id)
 
+    async def wind_down(self, timeout: float) -> None:
+        """Let the callbacks running or waiting their turn finish for up to ``timeout``
+        seconds (the server is shutting down), then drop the runs still waiting and stop the
+        one running: what it showed stays, as when the user presses Stop."""
+        runner = self._runner
+        if runner is None or runner.done():
+            return
+        if timeout > 0:
+            await asyncio.wait([runner], timeout=timeout)
+        if runner.done():
+            return
+        while self._queue:
+            run = self._queue.popleft()
+            if not run.done.done():
+                run.done.set_result(None)
+        # Bounded: a callback that swallows its cancellation must not hold the shutdown.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stop(), STOP_WAIT_S)
+
     @property
     def running(self) -> bool:
         """True while a callback runs or waits its turn."""
@@ -693,6 +752,11 @@ class Chats:
         self.settings = settings
         self.message_factory = message_factory
         self._sessions: dict[str, ChatSession] = {}
+        self.seen_elsewhere: Callable[[list[str]], Awaitable[set[str]]] | None = None
+        """With several workers: which of these chats a page on another worker shows."""
+        self.draining = False
+        """True once the server is shutting down: no new runs start here (``drain``)."""
+        self._drain_started = 0.0
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -752,6 +816,41 @@ class Chats:
             session.read_only = True
         return session
 
+    async def take_over(
+        self,
+        thread_id: str,
+        owner: str,
+        entries: list[Entry],
+        load_thread: Callable[[], Awaitable[dict[str, Any] | None]],
+        user: Any = None,
+    ) -> ChatSession:
+        """Go on with a chat whose worker died: ``entries`` is its log so far (adopted
+        from the bus, whose sequence this session continues, so open pages just go on).
+
+        What was streaming ends marked interrupted and is saved; then the session is
+        rebuilt through ``on_chat_resume`` with the thread as ``load_thread`` gives it from
+        the database (read-only without ``on_chat_resume`` or a saved thread, as ``resume``).
+        ``user_session`` starts anew: it holds what ``on_chat_resume`` puts there, with the
+        chat's profile and settings.
+        """
+        existing = self._sessions.get(thread_id)
+        if existing is not None and not existing.closed:
+            return existing
+        session = self._new(owner, thread_id, user)
+        session.adopt(entries)
+        thread = await load_thread()
+        metadata = (thread or {}).get("metadata") or {}
+        for key in ("chat_profile", "chat_settings"):
+            if key in metadata:
+                session.data[key] = metadata[key]
+        if session.interrupt():
+            thread = await load_thread()  # with the interrupted answer, now saved
+        if thread is not None and "on_chat_resume" in self.registry.callbacks:
+            session.resume(thread)
+        else:
+            session.read_only = True
+        return session
+
     def get(self, session_id: str, owner: str) -> ChatSession | None:
         """The chat with this id if ``owner`` may see it, else None (the same for both)."""
         session = self._sessions.get(session_id)
@@ -777,10 +876,40 @@ class Chats:
             for s in self._sessions.values()
             if s.connections == 0 and not s.running and s.last_active < limit
         ]
+        if idle and self.seen_elsewhere is not None:
+            # A page open on another worker (several workers) keeps its chat too.
+            kept = await self.seen_elsewhere([s.id for s in idle])
+            idle = [s for s in idle if s.id not in kept]
         for session in idle:
             del self._sessions[session.id]
             await session.close()
         return len(idle)
+
+    def begin_draining(self) -> None:
+        """Take no new runs from now on: the server is shutting down. The grace period of
+        ``drain`` counts from the first call."""
+        if not self.draining:
+            self.draining = True
+            self._drain_started = time.monotonic()
+
+    async def drain(self, grace_s: float) -> None:
+        """Let the callbacks running now finish within ``grace_s`` seconds of
+        ``begin_draining`` (called now if it was not), then stop those still running.
+
+        Their tokens keep flowing to the bus meanwhile, so open pages (on any worker, with
+        a shared bus) see the answers end; what a stopped callback showed is kept.
+        """
+        self.begin_draining()
+        left = self._drain_started + grace_s - time.monotonic()
+        busy = [session for session in self._sessions.values() if session.running]
+        if busy:
+            logger.info("Letting %d running chat(s) finish (up to %.0f s)", len(busy), left)
+            await asyncio.gather(*(session.wind_down(left) for session in busy))
+
+    @property
+    def session_ids(self) -> list[str]:
+        """The ids of the chats running here (to hand over on shutdown)."""
+        return list(self._sessions)
 
     async def close_all(self) -> None:
         """End every chat (server shutdown)."""

@@ -21,6 +21,10 @@ PING_SECONDS = 15
 CLOSING = b"event: closed\ndata: \n\n"
 """Tells the page the chat has ended, so it stops reconnecting."""
 
+RELOAD = b"event: lc-reload\ndata: \n\n"
+"""Tells the page to load itself again: the point it streams from was compacted away (see
+``lightchat.bus.LogCompacted``), so only a fresh page shows the chat as it stands."""
+
 
 class Encoder:
     """Encodes one stream's chunks as server-sent events.
@@ -62,4 +66,4 @@ def event_stream(events: AsyncIterator[bytes]) -> EventSourceResponse:
     )
 
 
-__all__ = ["CLOSING", "PING_SECONDS", "Encoder", "ServerSentEvent", "event_stream"]
+__all__ = ["CLOSING", "PING_SECONDS", "RELOAD", "Encoder", "ServerSentEvent", "event_stream"]

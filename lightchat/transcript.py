@@ -22,10 +22,12 @@ from lightchat.events import (
     Mode,
     RemoveEvent,
     RunEvent,
+    SettingsEvent,
     SidebarEvent,
     StepData,
     StepEvent,
     TokenEvent,
+    WidgetData,
 )
 
 Item = MessageData | StepData
@@ -34,7 +36,7 @@ Item = MessageData | StepData
 class Transcript:
     """The messages and steps of a chat, in order, after the events applied so far."""
 
-    __slots__ = ("commands", "items", "modes", "running", "seq", "sidebar")
+    __slots__ = ("commands", "items", "modes", "running", "seq", "settings", "sidebar")
 
     def __init__(self) -> None:
         self.items: dict[str, Item] = {}
@@ -43,6 +45,7 @@ class Transcript:
         self.commands: list[CommandData] = []
         self.modes: list[Mode] = []
         self.sidebar: SidebarEvent | None = None
+        self.settings: list[WidgetData] | None = None  # the settings form, once sent
 
     @classmethod
     def from_entries(cls, entries: Iterable[Entry]) -> Transcript:
@@ -84,7 +87,34 @@ class Transcript:
             self.commands, self.modes = event.commands, event.modes
         elif isinstance(event, SidebarEvent):
             self.sidebar = event  # with no elements the panel is closed; the title stays
+        elif isinstance(event, SettingsEvent):
+            self.settings = list(event.widgets)
         return None
+
+    def snapshot_events(self) -> list[Event]:
+        """The fewest events that rebuild this transcript from nothing: each item once, in
+        its finished (or current) state, then the composer, settings, side panel and run.
+
+        A compacted log starts with them (see ``lightchat.bus``), so a long chat's log
+        stops growing with every token ever streamed. Window messages are left out: they
+        are never replayed. Items keep their order, so a nested step still follows its
+        parent.
+        """
+        events: list[Event] = []
+        for item in self.items.values():
+            if isinstance(item, MessageData):
+                events.append(MessageEvent(replace(item)))
+            else:
+                events.append(StepEvent(replace(item)))
+        if self.commands or self.modes:
+            events.append(ComposerEvent(list(self.commands), list(self.modes)))
+        if self.settings is not None:
+            events.append(SettingsEvent(list(self.settings)))
+        if self.sidebar is not None:
+            events.append(self.sidebar)
+        if self.running:
+            events.append(RunEvent(running=True))
+        return events
 
     def descendants(self, step_id: str) -> list[str]:
         """Ids of the steps nested (at any depth) in a step."""

@@ -34,6 +34,11 @@
     request.headers["X-CSRF-Token"] = meta.content;
   });
 
+  // The log this page streams from was compacted past the page's position (a long chat,
+  // a page that fell far behind): the server can no longer bring it up to date event by
+  // event, so the page loads again, showing the chat as it stands.
+  document.addEventListener("lc-reload", function () { location.reload(); });
+
   // Streamed text arrives as "tok" events: first line the target id (empty: the same
   // target as the last one), then the text. It is inserted as a text node, so it can never
   // become markup.

@@ -71,6 +71,8 @@ def record_from_message(message: MessageData, thread_id: str) -> StepRecord:
             "is_error": message.type == "error",
             "streaming": message.streaming,
             "created_at": from_timestamp(message.created_at),
+            # Kept in the metadata: no column (and no migration) for a rare mark.
+            "meta": {"interrupted": True} if message.interrupted else {},
         }
     )
 
@@ -94,6 +96,7 @@ def record_from_step(step: StepData, thread_id: str) -> StepRecord:
             "created_at": from_timestamp(step.started_at),
             "started_at": from_timestamp(step.started_at),
             "ended_at": None if step.ended_at is None else from_timestamp(step.ended_at),
+            "meta": {"interrupted": True} if step.interrupted else {},
         }
     )
 
@@ -118,6 +121,7 @@ def message_from_record(record: StepRecord) -> MessageData:
         parent_id=record.parent_id,
         created_at=to_timestamp(record.created_at),
         streaming=record.streaming,
+        interrupted=bool((record.meta or {}).get("interrupted")),
     )
 
 
@@ -151,6 +155,7 @@ def step_from_record(record: StepRecord) -> StepData:
         language=record.language,
         started_at=to_timestamp(started),
         ended_at=None if record.ended_at is None else to_timestamp(record.ended_at),
+        interrupted=bool((record.meta or {}).get("interrupted")),
     )
 
 

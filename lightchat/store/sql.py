@@ -282,6 +282,12 @@ class SQLStore:
         """Close the engine's connections."""
         await self.engine.dispose()
 
+    async def ping(self) -> None:
+        """Run the smallest query: raises when the database does not answer (the
+        readiness check, ``/-/ready``, asks this)."""
+        async with self._read() as connection:
+            await connection.execute(sa_select(literal(1)))
+
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction (rolled back at the end: it changed nothing)."""

@@ -1,0 +1,457 @@
+"""The cluster, forwarding and takeover (several workers), against a real Redis.
+
+Two ``LightChat`` apps in one process that share a Redis (and, for takeover, a
+PostgreSQL database) stand for two workers: each has its own chats, bus mirror, heartbeat
+and inbox, exactly as two ``lightchat serve`` processes would (those run in
+tests/test_scale.py). Each test uses keys under a prefix of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from typing import Any
+
+import httpx
+import pytest
+
+from lightchat import LightChat, Message, Settings
+from lightchat.bus import MemoryBus
+from lightchat.cluster import Cluster
+from lightchat.events import (
+    MessageData,
+    MessageEvent,
+    RunEvent,
+    StepData,
+    StepEvent,
+    TokenEvent,
+    event_from_json,
+    event_to_json,
+)
+from lightchat.forwarding import chat_of
+from lightchat.session import Chats
+from lightchat.store.convert import item_from_record, record_from_item
+from tests.helpers import WAIT_S, contents, wait_for_log, with_form_token
+from tests.pg import postgres_database
+
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30), pytest.mark.services]
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+SECRET = "cluster-test-secret-" + "x" * 24
+
+
+@pytest.fixture
+async def prefix() -> AsyncIterator[str]:
+    """A key prefix of this test's own, removed afterwards; skips without Redis."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+    except OSError as exc:
+        pytest.skip(f"Redis does not answer at {REDIS_URL} ({exc.__class__.__name__})")
+    name = f"lctest{uuid.uuid4().hex[:8]}:"
+    yield name
+    keys = [key async for key in client.scan_iter(match=f"{name}*")]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
+
+
+def settings(prefix: str, **more: Any) -> Settings:
+    return Settings(
+        name="Cluster",
+        secret=SECRET,
+        redis_url=REDIS_URL,
+        redis_prefix=prefix,
+        worker_ttl_s=1,
+        shutdown_grace_s=0,
+        **{"history": False, **more},
+    )
+
+
+def cluster_of(app: LightChat) -> Cluster:
+    cluster = app.build().state.services.cluster
+    assert isinstance(cluster, Cluster)
+    return cluster
+
+
+async def new_chat(client: httpx.AsyncClient) -> str:
+    response = await client.get("/")
+    assert response.status_code == 303, response.text
+    return response.headers["location"].rsplit("/", 1)[1]
+
+
+def client_for(app: LightChat, cookies: httpx.Cookies | None = None) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver", cookies=cookies
+    )
+    return with_form_token(client, app)
+
+
+# -- the cluster's own rules -------------------------------------------------------------
+
+
+async def test_of_two_workers_claiming_a_dead_owners_chat_one_wins(prefix: str) -> None:
+    config = settings(prefix)
+    owner, first, second = (Cluster(config, REDIS_URL, prefix=prefix) for _ in range(3))
+    await owner.start(_no_app)
+    await first.start(_no_app)
+    await second.start(_no_app)
+    try:
+        await owner.register("s1", owner="alice", client_type="webapp")
+        assert await first.route("s1") == (owner.wid, True)
+        assert not await first.claim("s1")  # its owner is alive
+        await owner.aclose()  # its heartbeat goes: it died
+        assert await first.route("s1") == (owner.wid, False)
+        for _ in range(5):  # the race, several times over: exactly one wins each time
+            won = await asyncio.gather(first.claim("s1"), second.claim("s1"))
+            assert sorted(won) == [False, True]
+            winner = first if won[0] else second
+            assert await winner.claim("s1")  # claiming one's own chat again is fine
+            assert (await first.route("s1"))[0] == winner.wid
+            loser = second if winner is first else first
+            assert await loser.release(["s1"]) == 0  # only the owner gives it up
+            assert await winner.release(["s1", "other"]) == 1
+            assert await first.route("s1") == (None, False)
+        assert await first.metadata("s1") == {"owner": "alice", "client_type": "webapp"}
+        assert await first.metadata("nothing") is None
+        # A worker shutting down keeps what it owns but claims nothing more.
+        assert await first.claim("s1")
+        first.draining = True
+        assert await first.claim("s1")
+        await first.release(["s1"])
+        assert not await first.claim("s1")
+        assert await second.claim("s1")
+    finally:
+        await first.aclose()
+        await second.aclose()
+
+
+async def _no_app(scope: Any, receive: Any, send: Any) -> None:
+    raise AssertionError("nothing is forwarded here")
+
+
+def test_only_chat_requests_other_than_the_stream_are_forwarded() -> None:
+    def scope(path: str, root: str = "") -> dict[str, Any]:
+        return {"path": path, "root_path": root}
+
+    assert chat_of(scope("/chat/abc")) == "abc"
+    assert chat_of(scope("/chat/abc/messages")) == "abc"
+    assert chat_of(scope("/chat/a%20b/stop")) == "a b"
+    assert chat_of(scope("/embed/abc")) == "abc"
+    assert chat_of(scope("/app/chat/abc/stop", "/app")) == "abc"
+    assert chat_of(scope("/chat/abc/events")) is None
+    assert chat_of(scope("/")) is None
+    assert chat_of(scope("/history")) is None
+
+
+# -- two workers in one process ----------------------------------------------------------
+
+
+@pytest.fixture
+def workers(prefix: str) -> Iterator[tuple[LightChat, LightChat]]:
+    apps = (LightChat(settings(prefix)), LightChat(settings(prefix)))
+    for app in apps:
+
+        @app.on_message
+        async def echo(message: Message) -> None:
+            await Message(content=f"echo: {message.content}").send()
+
+    return apps
+
+
+async def test_a_post_to_another_worker_runs_on_the_chats_owner(
+    workers: tuple[LightChat, LightChat],
+) -> None:
+    a, b = workers
+    await a.start()
+    await b.start()
+    try:
+        async with client_for(a) as on_a:
+            chat = await new_chat(on_a)
+            assert (await cluster_of(b).route(chat)) == (cluster_of(a).wid, True)
+            async with client_for(b, on_a.cookies) as on_b:
+                posted = await on_b.post(
+                    f"/chat/{chat}/messages", data={"content": "hi"}, headers={"HX-Request": "true"}
+                )
+                assert posted.status_code == 204, posted.text
+                # It ran on A (the owner), not on B: B never made a session.
+                assert a.chats is not None
+                assert b.chats is not None
+                assert len(b.chats) == 0
+                owner_bus = a.build().state.services.bus
+                events = await wait_for_log(owner_bus, chat, lambda ev: RunEvent(False) in ev[1:])
+                assert contents(events) == ["echo: hi"]
+                # The page, asked of B, is A's answer relayed (its security headers too).
+                page = await on_b.get(f"/chat/{chat}")
+                assert page.status_code == 200
+                assert "echo: hi" in page.text
+                assert "content-security-policy" in page.headers
+                assert len(b.chats) == 0
+    finally:
+        await b.stop()
+        await a.stop()
+
+
+async def test_someone_elses_chat_is_not_found_on_any_worker(
+    workers: tuple[LightChat, LightChat],
+) -> None:
+    a, b = workers
+    await a.start()
+    await b.start()
+    try:
+        async with client_for(a) as alice, client_for(b) as mallory:
+            chat = await new_chat(alice)
+            await new_chat(mallory)  # a browser of its own, with its cookie
+            # The stream (any worker serves it) is authorised from the chat's metadata.
+            stream = await mallory.get(f"/chat/{chat}/events")
+            assert stream.status_code == 404
+            assert (await mallory.get("/chat/no-such-chat/events")).status_code == 404
+            # Forwarded to the owner, which refuses it as it would its own request.
+            posted = await mallory.post(
+                f"/chat/{chat}/messages", data={"content": "x"}, headers={"HX-Request": "true"}
+            )
+            assert posted.status_code == 404
+            assert (await mallory.get(f"/chat/{chat}")).status_code == 404
+    finally:
+        await b.stop()
+        await a.stop()
+
+
+async def test_a_dead_owners_chat_is_taken_over_with_the_answer_marked_interrupted(
+    prefix: str,
+) -> None:
+    started = asyncio.Event()
+    resumed: list[dict[str, Any]] = []
+    with postgres_database() as database_url:
+        apps = [LightChat(settings(prefix, history=True, database_url=database_url)) for _ in "ab"]
+        for app in apps:
+
+            @app.on_message
+            async def answer(message: Message) -> None:
+                if message.content == "slow":
+                    reply = Message(content="")
+                    await reply.stream_token("partial ")
+                    await reply.stream_token("answer")
+                    started.set()
+                    await asyncio.Event().wait()  # until its worker dies
+                await Message(content=f"echo: {message.content}").send()
+
+            @app.on_chat_resume
+            async def resume(thread: dict[str, Any]) -> None:
+                resumed.append(thread)
+
+        a, b = apps
+        await a.start()
+        await b.start()
+        try:
+            async with client_for(a) as on_a:
+                chat = await new_chat(on_a)
+                await on_a.post(
+                    f"/chat/{chat}/messages",
+                    data={"content": "slow"},
+                    headers={"HX-Request": "true"},
+                )
+                async with asyncio.timeout(WAIT_S):
+                    await started.wait()
+                services = a.build().state.services
+                await services.bus.flush()
+                assert services.history is not None
+                await services.history.flush()
+                # A dies: its heartbeat stops (its process would be gone).
+                await cluster_of(a).aclose()
+                async with client_for(b, on_a.cookies) as on_b:
+                    posted = await on_b.post(
+                        f"/chat/{chat}/messages",
+                        data={"content": "next"},
+                        headers={"HX-Request": "true"},
+                    )
+                    assert posted.status_code == 204, posted.text
+                    assert b.chats is not None
+                    assert len(b.chats) == 1
+                    assert (await cluster_of(b).route(chat)) == (cluster_of(b).wid, True)
+                    bus = b.build().state.services.bus
+                    events = await wait_for_log(bus, chat, lambda ev: "echo: next" in contents(ev))
+                    cut = [m for m in _messages(events) if m.interrupted]
+                    assert [m.content for m in cut] == ["partial answer"]
+                    assert not cut[-1].streaming
+                    # on_chat_resume got the thread from the database, interrupted answer in it.
+                    assert len(resumed) == 1
+                    outputs = [s["output"] for s in resumed[0]["steps"]]
+                    assert "partial answer" in outputs
+                    # The sequence went on: one log, no gap, no repeat.
+                    seqs = [e.seq for e in await bus.read(chat)]
+                    assert seqs == list(range(1, len(seqs) + 1))
+                    page = await on_b.get(f"/chat/{chat}")
+                    assert "Interrupted" in page.text
+                    assert "echo: next" in page.text
+        finally:
+            await b.stop()
+            await a.stop()
+
+
+def _messages(events: list[Any]) -> list[MessageData]:
+    latest: dict[str, MessageData] = {}
+    for event in events:
+        if isinstance(event, MessageEvent):
+            latest[event.message.id] = event.message
+    return list(latest.values())
+
+
+# -- takeover without Redis: the session's side ------------------------------------------
+
+
+async def test_take_over_finishes_what_was_open_and_resumes_from_the_thread() -> None:
+    app = LightChat()
+    resumed: list[dict[str, Any]] = []
+
+    @app.on_chat_resume
+    async def resume(thread: dict[str, Any]) -> None:
+        resumed.append(thread)
+
+    bus = MemoryBus()
+    streaming = MessageData(id="m1", author="Bot", type="assistant_message", streaming=True)
+    step = StepData(id="s1", name="search")
+    written = [
+        bus.publish("chat", event)
+        for event in (
+            RunEvent(running=True),
+            MessageEvent(streaming),
+            TokenEvent("m1", "half an ans"),
+            StepEvent(step),
+        )
+    ]
+    chats = Chats(app, bus, Settings(), message_factory=Message.from_data)
+    loads = 0
+
+    async def load_thread() -> dict[str, Any]:
+        nonlocal loads
+        loads += 1
+        return {"id": "chat", "metadata": {"chat_profile": "Pro"}, "steps": []}
+
+    session = await chats.take_over("chat", "alice", written, load_thread)
+    assert loads == 2  # its metadata first, then again with the interrupted answer saved
+    assert session.data["chat_profile"] == "Pro"
+    # Its interrupted run ends, then on_chat_resume's run.
+    events = await wait_for_log(bus, "chat", lambda ev: ev.count(RunEvent(False)) == 2)
+    after = events[len(written) :]
+    assert after[0] == MessageEvent(
+        MessageData(
+            id="m1",
+            author="Bot",
+            type="assistant_message",
+            content="half an ans",
+            created_at=streaming.created_at,
+            interrupted=True,
+        )
+    )
+    assert isinstance(after[1], StepEvent)
+    assert after[1].step.interrupted
+    assert after[1].step.status == "failed"
+    assert after[2] == RunEvent(running=False)
+    assert resumed == [{"id": "chat", "metadata": {"chat_profile": "Pro"}, "steps": []}]
+    assert not session.read_only
+    assert chats.get("chat", "alice") is session
+    await chats.close_all()
+
+
+async def test_without_on_chat_resume_a_taken_over_chat_is_read_only() -> None:
+    app = LightChat()
+    bus = MemoryBus()
+    written = [bus.publish("chat", RunEvent(running=True))]
+    chats = Chats(app, bus, Settings())
+
+    async def load_thread() -> None:
+        return None
+
+    session = await chats.take_over("chat", "alice", written, load_thread)
+    assert session.read_only
+    assert (await bus.read("chat"))[-1].event == RunEvent(running=False)
+    await chats.close_all()
+
+
+def test_the_interrupted_mark_goes_through_json_and_the_store() -> None:
+    message = MessageData(id="m", author="Bot", type="assistant_message", interrupted=True)
+    step = StepData(id="s", name="tool", status="failed", interrupted=True)
+    for event in (MessageEvent(message), StepEvent(step)):
+        assert event_from_json(event_to_json(event)) == event
+    for item in (message, step):
+        record = record_from_item(item, "thread")
+        assert record.meta == {"interrupted": True}
+        assert item_from_record(record).interrupted
+    plain = record_from_item(MessageData(id="p", author="Bot", type="assistant_message"), "t")
+    assert plain.meta == {}
+    assert not item_from_record(plain).interrupted
+
+
+async def test_an_owner_dying_mid_request_is_a_503_that_says_to_send_again(
+    prefix: str,
+) -> None:
+    apps = (LightChat(settings(prefix)), LightChat(settings(prefix)))
+    for app in apps:
+
+        @app.on_message
+        async def hang(message: Message) -> None:
+            await asyncio.Event().wait()
+
+    a, b = apps
+    await a.start()
+    await b.start()
+    try:
+        async with client_for(a) as on_a:
+            chat = await new_chat(on_a)
+            on_b = client_for(b, on_a.cookies)
+            # A plain form post waits for the answer (form_wait_s): A dies meanwhile.
+            posting = asyncio.create_task(
+                on_b.post(f"/chat/{chat}/messages", data={"content": "hi"})
+            )
+            owner_bus = a.build().state.services.bus
+            await wait_for_log(owner_bus, chat, lambda ev: len(_messages(ev)) == 1)
+            await cluster_of(a).aclose()
+            async with asyncio.timeout(WAIT_S):
+                answer = await posting
+            assert answer.status_code == 503
+            assert "stopped before it answered" in answer.text
+            await on_b.aclose()
+    finally:
+        await b.stop()
+        await a.stop()
+
+
+async def test_without_redis_chat_requests_get_a_503_that_says_so(prefix: str) -> None:
+    from tests.conftest import free_port
+
+    config = settings(prefix)
+    app = LightChat(replace(config, redis_url=f"redis://127.0.0.1:{free_port()}/0"))
+    await app.start()
+    try:
+        async with client_for(app) as client:
+            made = await client.get("/")
+            assert made.status_code == 503
+            assert "Redis" in made.text
+            posted = await client.post("/chat/abc/messages", data={"content": "x"})
+            assert posted.status_code == 503
+            assert "Redis" in posted.text
+            assert (await client.get("/chat/abc/events")).status_code == 503
+    finally:
+        await app.stop()
+
+
+async def test_a_chat_shown_by_a_stream_on_another_worker_is_not_reaped(prefix: str) -> None:
+    cluster = Cluster(settings(prefix), REDIS_URL, prefix=prefix)
+    chats = Chats(LightChat(), MemoryBus(), Settings(session_idle_timeout_s=60))
+    chats.seen_elsewhere = cluster.seen
+    watched, idle = chats.create("alice"), chats.create("bob")
+    watched.last_active = idle.last_active = time.monotonic() - 3600
+    try:
+        await cluster.mark_seen(watched.id, 60)  # what RemoteChat.check does
+        assert await chats.reap() == 1
+        assert chats.get(watched.id, "alice") is watched
+        assert chats.get(idle.id, "bob") is None
+    finally:
+        await chats.close_all()
+        await cluster.aclose()

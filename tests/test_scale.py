@@ -1,0 +1,295 @@
+"""Two real ``lightchat serve`` processes on different ports, one Redis and one PostgreSQL:
+any worker takes any request, streams any chat, and takes a chat over when its worker
+dies (SIGKILL). The app is tests/e2e/apps/cluster_app.py; the streams are read with httpx
+and parsed as server-sent events, as the page's script reads them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import free_port
+from tests.pg import postgres_database
+
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(90), pytest.mark.services]
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "tests" / "e2e" / "apps" / "cluster_app.py"
+LIGHTCHAT = str(Path(sys.executable).with_name("lightchat"))
+REDIS_URL = "redis://127.0.0.1:6379/0"
+WAIT_S = 20.0
+
+
+class Worker:
+    """A ``lightchat serve`` process (one worker of the pair)."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [LIGHTCHAT, "serve", str(APP), "--port", str(self.port)],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+    def wait_ready(self, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                output = self.process.stdout.read() if self.process.stdout else ""
+                raise RuntimeError(f"lightchat serve exited early:\n{output}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/-/health", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.05)  # polling a port that is not open yet; nothing to wait on
+        raise RuntimeError(f"lightchat serve did not answer on {self.url} within {timeout}s")
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> str:
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            out, _ = self.process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            out, _ = self.process.communicate()
+        return out or ""
+
+
+def _redis_answers() -> bool:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.exceptions.RedisError:
+        return False
+    return True
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[tuple[Worker, Worker]]:
+    """Two workers of the app: one Redis (keys under a prefix of this test's), one
+    PostgreSQL database (made for this test), one secret."""
+    if not _redis_answers():
+        pytest.skip(f"Redis does not answer at {REDIS_URL}")
+    prefix = f"lcscale{uuid.uuid4().hex[:8]}:"
+    with postgres_database() as database_url:
+        env = {
+            "LIGHTCHAT_APP_DIR": str(tmp_path),
+            "LIGHTCHAT_REDIS_URL": REDIS_URL,
+            "LIGHTCHAT_REDIS_PREFIX": prefix,
+            "LIGHTCHAT_DATABASE_URL": database_url,
+            "LIGHTCHAT_SECRET": "scale-test-secret-" + "x" * 24,
+            "LIGHTCHAT_WORKER_TTL_S": "2",
+            "LIGHTCHAT_SHUTDOWN_GRACE_S": "0",
+        }
+        pair = (Worker(env), Worker(env))  # both start at once
+        try:
+            for worker in pair:
+                worker.wait_ready()
+            yield pair
+        finally:
+            for worker in pair:
+                worker.stop()
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(match=f"{prefix}*"))
+        if keys:
+            client.delete(*keys)
+
+
+@dataclass
+class Event:
+    id: int | None
+    name: str
+    data: str
+
+
+@dataclass
+class Stream:
+    """A chat's stream read in the background, its events kept in order."""
+
+    events: list[Event] = field(default_factory=list)
+    status: int = 0
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def until(self, found: Callable[[list[Event]], bool], timeout: float = WAIT_S) -> None:
+        async with asyncio.timeout(timeout), self.changed:
+            await self.changed.wait_for(lambda: found(self.events))
+
+    def text(self) -> str:
+        return "\n".join(event.data for event in self.events)
+
+    def tokens(self) -> list[int]:
+        """The numbers of the streamed words, in the order their token events came."""
+        words: list[int] = []
+        for event in self.events:
+            if event.name == "tok":
+                delta = event.data.partition("\n")[2]
+                words += [int(n) for n in re.findall(r"w(\d+) ", delta)]
+        return words
+
+
+@asynccontextmanager
+async def streaming(client: httpx.AsyncClient, url: str) -> AsyncIterator[Stream]:
+    stream = Stream()
+
+    async def read() -> None:
+        async with client.stream("GET", url, timeout=None) as response:
+            stream.status = response.status_code
+            fields: dict[str, str] = {}
+            data: list[str] = []
+            async for line in response.aiter_lines():
+                if line.startswith(":"):
+                    continue
+                if line:
+                    name, _, value = line.partition(":")
+                    value = value[1:] if value.startswith(" ") else value
+                    if name == "data":
+                        data.append(value)
+                    else:
+                        fields[name] = value
+                    continue
+                if data or fields:
+                    seq = fields.get("id")
+                    event = Event(
+                        int(seq) if seq else None, fields.get("event", ""), "\n".join(data)
+                    )
+                    async with stream.changed:
+                        stream.events.append(event)
+                        stream.changed.notify_all()
+                fields, data = {}, []
+
+    task = asyncio.create_task(read())
+    try:
+        yield stream
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def open_chat(client: httpx.AsyncClient, worker: Worker) -> tuple[str, str]:
+    """A new chat on ``worker``: its id and the browser's form token."""
+    made = await client.get(f"{worker.url}/")
+    assert made.status_code == 303, made.text
+    chat = made.headers["location"].rsplit("/", 1)[1]
+    page = await client.get(f"{worker.url}/chat/{chat}")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    return chat, token.group(1)
+
+
+async def post(client: httpx.AsyncClient, url: str, token: str, **form: str) -> httpx.Response:
+    return await client.post(
+        url, data={"csrf_token": token, **form}, headers={"HX-Request": "true"}
+    )
+
+
+async def test_a_post_on_one_worker_streams_from_the_other_in_order(
+    workers: tuple[Worker, Worker],
+) -> None:
+    a, b = workers
+    async with httpx.AsyncClient(timeout=WAIT_S) as client:
+        chat, token = await open_chat(client, a)
+        async with streaming(client, f"{b.url}/chat/{chat}/events") as stream:
+            posted = await post(client, f"{a.url}/chat/{chat}/messages", token, content="slow")
+            assert posted.status_code == 204
+            await stream.until(lambda events: "finished" in "".join(e.data for e in events))
+        assert stream.status == 200
+        # Every token, in order, once: the first came with the message itself (its
+        # first state), the rest as token events.
+        words = stream.tokens()
+        assert words == list(range(words[0], 40))
+        first = next(i for i, e in enumerate(stream.events) if re.search(r"\bw0\b", e.data))
+        assert first < next(i for i, e in enumerate(stream.events) if e.name == "tok")
+        assert words[0] == len(re.findall(r"\bw\d+\b", stream.events[first].data))
+        ids = [event.id for event in stream.events if event.id is not None]
+        # Ids only go forward (one log entry may become two events with its id).
+        assert ids == sorted(ids)
+        assert len(set(ids)) > 5
+        # The other way round: post on B (forwarded to A), the page asked of B.
+        posted = await post(client, f"{b.url}/chat/{chat}/messages", token, content="hi")
+        assert posted.status_code == 204
+        async with streaming(client, f"{b.url}/chat/{chat}/events") as again:
+            await again.until(lambda events: "echo: hi" in "".join(e.data for e in events))
+
+
+async def test_an_ask_waiting_on_one_worker_is_answered_on_the_other(
+    workers: tuple[Worker, Worker],
+) -> None:
+    a, b = workers
+    async with httpx.AsyncClient(timeout=WAIT_S) as client:
+        chat, token = await open_chat(client, a)
+        async with streaming(client, f"{b.url}/chat/{chat}/events") as stream:
+            await post(client, f"{a.url}/chat/{chat}/messages", token, content="ask")
+            await stream.until(lambda events: "Your name?" in "".join(e.data for e in events))
+            answered = await post(client, f"{b.url}/chat/{chat}/messages", token, content="Zed")
+            assert answered.status_code == 204
+            await stream.until(lambda events: "Hello, Zed!" in "".join(e.data for e in events))
+
+
+async def test_stop_posted_to_one_worker_stops_the_run_on_the_other(
+    workers: tuple[Worker, Worker],
+) -> None:
+    a, b = workers
+    async with httpx.AsyncClient(timeout=WAIT_S) as client:
+        chat, token = await open_chat(client, a)
+        async with streaming(client, f"{b.url}/chat/{chat}/events") as stream:
+            await post(client, f"{a.url}/chat/{chat}/messages", token, content="long")
+            await stream.until(lambda events: len(Stream(events).tokens()) >= 5)
+            stopped = await post(client, f"{b.url}/chat/{chat}/stop", token)
+            assert stopped.status_code == 204
+        page = (await client.get(f"{b.url}/chat/{chat}")).text
+        assert "w4 " in page
+        assert "w1999" not in page
+        assert "finished" not in page
+        assert "data-streaming" not in page
+
+
+async def test_when_the_owner_is_killed_the_other_worker_takes_the_chat_over(
+    workers: tuple[Worker, Worker],
+) -> None:
+    a, b = workers
+    async with httpx.AsyncClient(timeout=WAIT_S) as client:
+        chat, token = await open_chat(client, a)
+        async with streaming(client, f"{b.url}/chat/{chat}/events") as stream:
+            await post(client, f"{a.url}/chat/{chat}/messages", token, content="long")
+            await stream.until(lambda events: len(Stream(events).tokens()) >= 20)
+            a.kill()
+            # The stream on B sees its owner's heartbeat lapse and takes the chat over: the
+            # answer so far comes back finished, marked interrupted.
+            await stream.until(lambda events: "lc-interrupted" in "".join(e.data for e in events))
+            shown = stream.tokens()
+            assert shown == list(range(shown[0], shown[0] + len(shown)))
+            assert "Interrupted" in stream.text()
+            # The next message is answered here, by a chat rebuilt through on_chat_resume.
+            posted = await post(client, f"{b.url}/chat/{chat}/messages", token, content="hello")
+            assert posted.status_code == 204, posted.text
+            await stream.until(lambda events: "resumed: hello" in "".join(e.data for e in events))
+        page = (await client.get(f"{b.url}/chat/{chat}")).text
+        assert "Interrupted" in page
+        assert "resumed: hello" in page

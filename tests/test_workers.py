@@ -1,0 +1,376 @@
+"""Workers, graceful shutdown and readiness.
+
+In-process: ``/-/ready`` (the database, the bus, shutting down) and what a draining app
+does (new runs refused, running ones finished or stopped). Real processes: ``lightchat
+serve --workers 2`` serves one port from two processes, and a ``lightchat serve`` that gets
+SIGTERM finishes the answer it is streaming (or stops it when the grace period ends).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from lightchat import LightChat, Message, Settings
+from lightchat.bus_redis import RedisBus
+from lightchat.cli import _check_workers
+from lightchat.errors import AppLoadError
+from tests.conftest import free_port
+from tests.helpers import WAIT_S, with_form_token
+from tests.pg import postgres_database
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "tests" / "e2e" / "apps" / "scale_app.py"
+LIGHTCHAT = str(Path(sys.executable).with_name("lightchat"))
+REDIS_URL = os.environ.get("LIGHTCHAT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+DOWN_REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
+TOKEN_IN_PAGE = re.compile(r'(?<=<meta name="csrf-token" content=")[^"]*')
+
+
+# -- in-process -------------------------------------------------------------------------------
+
+
+def gated_app(settings: Settings) -> tuple[LightChat, asyncio.Event, list[str]]:
+    """An app whose answer streams "part " and waits for the test to let it finish."""
+    app = LightChat(settings=settings)
+    release = asyncio.Event()
+    seen: list[str] = []
+
+    @app.on_message
+    async def answer(message: Message) -> None:
+        reply = Message(content="")
+        await reply.stream_token("part ")
+        seen.append("started")
+        try:
+            await release.wait()
+        except asyncio.CancelledError:
+            seen.append("stopped")
+            raise
+        await reply.stream_token("whole")
+        await reply.send()
+        seen.append("finished")
+
+    return app, release, seen
+
+
+@asynccontextmanager
+async def running(app: LightChat) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan started, and a browser on it."""
+    await app.start()
+    client = with_form_token(
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver"),
+        app,
+    )
+    try:
+        async with asyncio.timeout(WAIT_S * 2):
+            yield client
+    finally:
+        await client.aclose()
+        await app.stop()
+
+
+async def until(condition: object, what: str) -> None:
+    """Let the loop run until ``condition()`` holds (bounded by the test's timeout)."""
+    assert callable(condition)
+    # The app's state has no event to wait on; other tasks run between the looks.
+    while not condition():  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
+
+
+async def test_ready_answers_when_the_database_and_bus_do(tmp_path: Path) -> None:
+    app = LightChat(settings=Settings(app_dir=str(tmp_path)))
+    app.on_message(lambda message: None)
+    async with running(app) as client:
+        assert app.history is not None
+        assert await app.history.wait_ready()
+        response = await client.get("/-/ready")
+        assert response.status_code == 200, response.text
+        assert response.text == f"ready: worker {os.getpid()}\n"
+        assert response.headers["cache-control"] == "no-store"
+        assert (await client.get("/-/health")).text == "ok"
+
+
+async def test_ready_is_503_while_the_history_cannot_answer(tmp_path: Path) -> None:
+    app = LightChat(settings=Settings(app_dir=str(tmp_path)))
+    app.on_message(lambda message: None)
+    async with running(app) as client:
+        assert app.history is not None
+        assert await app.history.wait_ready()
+        assert app.history.store is not None
+        await app.history.store.close()  # type: ignore[attr-defined]
+        # A closed engine reconnects; point it at a folder instead of a database file.
+        (tmp_path / ".lightchat" / "chat.db").unlink()
+        (tmp_path / ".lightchat" / "chat.db").mkdir()
+        response = await client.get("/-/ready")
+        assert response.status_code == 503
+        assert response.text == "not ready: the history's database does not answer\n"
+        assert response.headers["retry-after"] == "5"
+
+
+async def test_ready_is_503_when_redis_does_not_answer(tmp_path: Path) -> None:
+    app = LightChat(
+        settings=Settings(app_dir=str(tmp_path), history=False), bus=RedisBus(DOWN_REDIS_URL)
+    )
+    app.on_message(lambda message: None)
+    async with running(app) as client:
+        response = await client.get("/-/ready")
+        assert response.status_code == 503
+        assert response.text == "not ready: the event bus (Redis) does not answer\n"
+        assert "127.0.0.1" not in response.text
+        assert (await client.get("/-/health")).status_code == 200  # alive all the same
+
+
+async def test_ready_is_503_with_a_wrong_redis_url_in_the_settings(tmp_path: Path) -> None:
+    app = LightChat(
+        settings=Settings(app_dir=str(tmp_path), history=False, redis_url=DOWN_REDIS_URL)
+    )
+    app.on_message(lambda message: None)
+    await app.start()
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as client:
+            response = await client.get("/-/ready")
+        assert response.status_code == 503
+        assert "does not answer" in response.text
+    finally:
+        await app.stop()
+
+
+async def test_ready_and_health_need_no_sign_in(tmp_path: Path) -> None:
+    app = LightChat(settings=Settings(app_dir=str(tmp_path), history=False, auth_secret="s" * 32))
+    app.on_message(lambda message: None)
+    app.password_auth_callback(lambda username, password: None)
+    async with running(app) as client:
+        assert (await client.get("/")).status_code == 303  # to the sign-in page
+        assert (await client.get("/-/ready")).status_code == 200
+        assert (await client.get("/-/health")).status_code == 200
+
+
+async def test_shutdown_lets_the_running_answer_finish_and_refuses_new_runs(
+    tmp_path: Path,
+) -> None:
+    app, release, seen = gated_app(Settings(app_dir=str(tmp_path), history=False))
+    async with running(app) as client:
+        chat = (await client.get("/")).headers["location"]
+        posted = await client.post(f"{chat}/messages", data={"content": "hi"}, headers=HTMX)
+        assert posted.status_code == 204
+        await until(lambda: seen == ["started"], "the answer started")
+
+        stopping = asyncio.create_task(app.stop())
+        assert app.chats is not None
+        await until(lambda: app.chats is not None and app.chats.draining, "draining")
+        assert (await client.get("/-/ready")).text == "not ready: this worker is shutting down\n"
+        refused = await client.post(f"{chat}/messages", data={"content": "more"}, headers=HTMX)
+        assert refused.status_code == 503
+        assert refused.headers["retry-after"] == "1"
+        assert "shutting down" in refused.text
+        assert not stopping.done()  # waiting for the answer
+
+        release.set()
+        await stopping
+        assert seen == ["started", "finished"]
+
+
+async def test_an_answer_longer_than_the_grace_period_is_stopped_and_kept(
+    tmp_path: Path,
+) -> None:
+    app, _release, seen = gated_app(
+        Settings(app_dir=str(tmp_path), history=False, shutdown_grace_s=0)
+    )
+    async with running(app) as client:
+        chat = (await client.get("/")).headers["location"]
+        await client.post(f"{chat}/messages", data={"content": "hi"}, headers=HTMX)
+        await until(lambda: seen == ["started"], "the answer started")
+        assert app.chats is not None
+        session = next(iter(app.chats._sessions.values()))
+    # running() stopped the app: the grace period of 0 s ended the answer at once.
+    assert seen == ["started", "stopped"]
+    answers = [item for item in session.transcript.roots() if item.type == "assistant_message"]
+    assert [getattr(item, "content", "") for item in answers] == ["part "]
+    assert not any(getattr(item, "streaming", False) for item in answers)
+
+
+HTMX = {"HX-Request": "true"}
+EXITED_ON_SIGTERM = (0, -signal.SIGTERM)
+"""uvicorn shuts down on SIGTERM, then lets the signal end the process as it would have."""
+
+
+def test_several_workers_need_redis_and_refuse_reload() -> None:
+    app = LightChat(settings=Settings(history=False))
+    with pytest.raises(AppLoadError, match="--workers 2 needs LIGHTCHAT_REDIS_URL"):
+        _check_workers(app, 2, reload=False)
+    with pytest.raises(AppLoadError, match="cannot be combined with --workers"):
+        _check_workers(app, 2, reload=True)
+    _check_workers(app, 1, reload=True)  # one worker: as before
+
+
+def test_several_workers_on_sqlite_are_warned_about(capsys: pytest.CaptureFixture[str]) -> None:
+    sqlite = LightChat(settings=Settings(redis_url=REDIS_URL))
+    _check_workers(sqlite, 3, reload=False)
+    assert "3 workers share the history's SQLite file" in capsys.readouterr().err
+    postgres = LightChat(settings=Settings(redis_url=REDIS_URL, database_url="postgresql://db/x"))
+    _check_workers(postgres, 3, reload=False)
+    assert capsys.readouterr().err == ""
+
+
+# -- real processes ---------------------------------------------------------------------------
+
+
+class Serve:
+    """A ``lightchat serve`` process on a free port."""
+
+    def __init__(self, app_dir: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [LIGHTCHAT, "serve", str(APP), "--port", str(self.port), *args],
+            cwd=ROOT,
+            env={**os.environ, "LIGHTCHAT_APP_DIR": str(app_dir), **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        deadline = time.monotonic() + 20
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"lightchat serve exited early:\n{self.output()}")
+            try:
+                if httpx.get(f"{self.url}/-/ready", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                self.process.kill()
+                raise RuntimeError(f"lightchat serve was not ready:\n{self.output()}")
+            time.sleep(0.05)  # polling a port that is not open yet; nothing to wait on
+
+    def output(self) -> str:
+        out, _ = self.process.communicate(timeout=30)
+        return out or ""
+
+    def stop(self) -> float:
+        """SIGTERM; returns how long the process took to exit."""
+        started = time.monotonic()
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=60)
+        return time.monotonic() - started
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Serve]]:
+    started: list[Serve] = []
+    yield started
+    for server in started:
+        server.kill()
+
+
+def open_chat(client: httpx.Client) -> str:
+    """A new chat's URL; the client keeps the browser cookie and sends its form token."""
+    page = client.get("/", follow_redirects=True)
+    assert page.status_code == 200, page.text
+    token = TOKEN_IN_PAGE.search(page.text)
+    assert token is not None
+    client.headers["X-CSRF-Token"] = token.group(0)
+    return page.url.path
+
+
+def send_and_see_it_stream(client: httpx.Client, chat: str, word: str) -> None:
+    """Send a message, then read the chat's stream until ``word`` of the answer arrives."""
+    posted = client.post(f"{chat}/messages", data={"content": "go"}, headers=HTMX)
+    assert posted.status_code == 204, posted.text
+    with client.stream("GET", f"{chat}/events", headers=HTMX, timeout=20) as stream:
+        for line in stream.iter_lines():
+            if word in line:
+                return
+    raise AssertionError(f"the stream ended before {word!r}")
+
+
+def test_sigterm_lets_the_streaming_answer_finish(tmp_path: Path, servers: list[Serve]) -> None:
+    env = {"SCALE_WORDS": "30", "SCALE_DELAY_S": "0.1", "LIGHTCHAT_SHUTDOWN_GRACE_S": "20"}
+    server = Serve(tmp_path, env=env)
+    servers.append(server)
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        chat = open_chat(client)
+        send_and_see_it_stream(client, chat, "w2 ")
+        took = server.stop()
+        assert server.process.returncode in EXITED_ON_SIGTERM, server.output()
+        assert 1.0 < took < 20, took  # it waited for the ~2.7 s left of the answer, not more
+
+        again = Serve(tmp_path)  # the same folder: the same history and cookie secret
+        servers.append(again)
+        page = httpx.get(f"{again.url}{chat}", cookies=client.cookies, timeout=10)
+    assert page.status_code == 200
+    assert " ".join(f"w{i}" for i in range(30)) in page.text  # the whole answer was saved
+
+
+def test_sigterm_stops_an_answer_longer_than_the_grace_period(
+    tmp_path: Path, servers: list[Serve]
+) -> None:
+    env = {"SCALE_WORDS": "2000", "SCALE_DELAY_S": "0.05", "LIGHTCHAT_SHUTDOWN_GRACE_S": "1"}
+    server = Serve(tmp_path, env=env)
+    servers.append(server)
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        chat = open_chat(client)
+        send_and_see_it_stream(client, chat, "w2 ")
+        took = server.stop()
+        assert server.process.returncode in EXITED_ON_SIGTERM, server.output()
+        assert took < 8, took  # 1 s of grace, then stopped (2000 words would take 100 s)
+
+        again = Serve(tmp_path)
+        servers.append(again)
+        page = httpx.get(f"{again.url}{chat}", cookies=client.cookies, timeout=10)
+    assert "w0 w1 w2 w3" in page.text  # what was streamed is kept
+    assert "w1999" not in page.text
+    assert "data-streaming" not in page.text  # and finished, not left streaming
+
+
+def test_two_workers_serve_one_port(tmp_path: Path, servers: list[Serve]) -> None:
+    with postgres_database() as database:
+        env = {"LIGHTCHAT_REDIS_URL": REDIS_URL, "LIGHTCHAT_DATABASE_URL": database}
+        server = Serve(tmp_path, "--workers", "2", env=env)
+        servers.append(server)
+        pids: set[str] = set()
+        deadline = time.monotonic() + 20
+        while len(pids) < 2 and time.monotonic() < deadline:
+            # A new connection each time: the kernel hands it to either worker.
+            response = httpx.get(f"{server.url}/-/ready", headers={"Connection": "close"})
+            if response.status_code == 200:
+                pids.add(response.text.split()[-1])
+        assert len(pids) == 2, pids
+        assert str(server.process.pid) not in pids  # the supervisor serves nothing itself
+        assert server.stop() < 15
+        output = server.output()
+    assert server.process.returncode in EXITED_ON_SIGTERM, output
+    assert "with 2 workers" in output
+
+
+def test_serve_refuses_several_workers_without_redis(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "LIGHTCHAT_REDIS_URL"}
+    done = subprocess.run(
+        [LIGHTCHAT, "serve", str(APP), "--workers", "2"],
+        env={**env, "LIGHTCHAT_APP_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("Error: --workers 2 needs LIGHTCHAT_REDIS_URL")
+    assert done.stderr.count("\n") == 1  # one line
