@@ -16,7 +16,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,10 +89,10 @@ def _redis_answers() -> bool:
     return True
 
 
-@pytest.fixture
-def workers(tmp_path: Path) -> Iterator[tuple[Worker, Worker]]:
+@contextmanager
+def _pair(tmp_path: Path, **settings: str) -> Iterator[tuple[Worker, Worker]]:
     """Two workers of the app: one Redis (keys under a prefix of this test's), one
-    PostgreSQL database (made for this test), one secret."""
+    PostgreSQL database (made for this test), one secret; ``settings`` as variables."""
     if not _redis_answers():
         pytest.skip(f"Redis does not answer at {REDIS_URL}")
     prefix = f"lcscale{uuid.uuid4().hex[:8]}:"
@@ -105,6 +105,7 @@ def workers(tmp_path: Path) -> Iterator[tuple[Worker, Worker]]:
             "LIGHTCHAT_SECRET": "scale-test-secret-" + "x" * 24,
             "LIGHTCHAT_WORKER_TTL_S": "2",
             "LIGHTCHAT_SHUTDOWN_GRACE_S": "0",
+            **settings,
         }
         pair = (Worker(env), Worker(env))  # both start at once
         try:
@@ -120,6 +121,13 @@ def workers(tmp_path: Path) -> Iterator[tuple[Worker, Worker]]:
         keys = list(client.scan_iter(match=f"{prefix}*"))
         if keys:
             client.delete(*keys)
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[tuple[Worker, Worker]]:
+    """Two workers that notice a dead one within 2 s."""
+    with _pair(tmp_path) as pair:
+        yield pair
 
 
 @dataclass
@@ -293,3 +301,28 @@ async def test_when_the_owner_is_killed_the_other_worker_takes_the_chat_over(
         page = (await client.get(f"{b.url}/chat/{chat}")).text
         assert "Interrupted" in page
         assert "resumed: hello" in page
+
+
+async def test_a_worker_stopped_with_sigterm_finishes_the_answer_and_hands_the_chat_over(
+    tmp_path: Path,
+) -> None:
+    # A dead worker's chats wait 60 s for its heartbeat to lapse: only the hand-over at
+    # the end of a graceful shutdown (its chats released, its heartbeat gone) lets the
+    # other worker take the next message at once.
+    with _pair(tmp_path, LIGHTCHAT_WORKER_TTL_S="60", LIGHTCHAT_SHUTDOWN_GRACE_S="20") as (a, b):
+        async with httpx.AsyncClient(timeout=WAIT_S) as client:
+            chat, token = await open_chat(client, a)
+            async with streaming(client, f"{b.url}/chat/{chat}/events") as stream:
+                await post(client, f"{a.url}/chat/{chat}/messages", token, content="slow")
+                await stream.until(lambda events: len(Stream(events).tokens()) >= 5)
+                a.process.terminate()  # SIGTERM, mid-answer
+                await stream.until(lambda events: "finished" in stream.text(), timeout=15)
+                words = stream.tokens()
+                assert words == list(range(words[0], 40))  # the whole answer, in order
+                assert await asyncio.to_thread(a.process.wait, 15) in (0, -signal.SIGTERM)
+                posted = await post(client, f"{b.url}/chat/{chat}/messages", token, content="hi")
+                assert posted.status_code == 204, posted.text
+                await stream.until(lambda events: "resumed: hi" in stream.text(), timeout=10)
+            page = (await client.get(f"{b.url}/chat/{chat}")).text
+            assert re.search(r"\bw39\b", page)
+            assert "Interrupted" not in page
