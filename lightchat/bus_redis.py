@@ -77,6 +77,10 @@ from lightchat.events import Entry, Event, RunEvent, TokenEvent, event_from_json
 logger = logging.getLogger("lightchat.bus")
 
 _UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+POOL_SIZE = 256
+"""Connections to Redis one worker opens at most (commands wait for a free one)."""
+POOL_WAIT_S = 20
+"""How long a command waits for a free connection before Redis counts as unreachable."""
 _BLOCK_MS = 10_000
 """The longest one ``XREAD`` blocks; the reader task then issues it again."""
 _BATCH_MAX = 5_000
@@ -191,9 +195,18 @@ class RedisBus:
 
     def _client(self) -> aioredis.Redis:
         if self._redis is None:
-            self._redis = aioredis.Redis.from_url(
-                self.url, decode_responses=True, socket_connect_timeout=5, socket_timeout=10
+            # A bounded pool that waits for a free connection: a burst of reads (hundreds
+            # of pages opening at once) queues instead of failing with "Too many
+            # connections".
+            pool = aioredis.BlockingConnectionPool.from_url(
+                self.url,
+                decode_responses=True,
+                socket_connect_timeout=5,
+                socket_timeout=10,
+                max_connections=POOL_SIZE,
+                timeout=POOL_WAIT_S,
             )
+            self._redis = aioredis.Redis(connection_pool=pool)
         return self._redis
 
     async def start(self) -> None:

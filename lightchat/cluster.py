@@ -61,6 +61,10 @@ from lightchat.errors import ClusterUnavailable, OwnerGone
 
 logger = logging.getLogger("lightchat")
 
+POOL_SIZE = 256
+"""Connections to Redis one worker opens at most (commands wait for a free one)."""
+POOL_WAIT_S = 20
+"""How long a command waits for a free connection before Redis counts as unreachable."""
 FORWARDED = "lightchat.forwarded"
 """The ASGI scope key of a request forwarded to this worker by another one."""
 
@@ -127,7 +131,13 @@ class Cluster:
         self.prefix = prefix
         self.ttl_ms = max(int(settings.worker_ttl_s * 1000), 300)
         self.keep_ms = max(settings.log_ttl_s * 1000, self.ttl_ms)
-        self.redis: aioredis.Redis = aioredis.Redis.from_url(url, decode_responses=False)
+        # A bounded pool that waits for a free connection: a burst of requests (hundreds
+        # of chats opening at once) queues instead of failing with "Too many connections".
+        # The inbox's blocking pops take one each while they wait.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, decode_responses=False, max_connections=POOL_SIZE, timeout=POOL_WAIT_S
+        )
+        self.redis: aioredis.Redis = aioredis.Redis(connection_pool=pool)
         self._claim = self.redis.register_script(_CLAIM)
         self._route = self.redis.register_script(_ROUTE)
         self._release = self.redis.register_script(_RELEASE)

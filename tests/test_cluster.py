@@ -131,6 +131,19 @@ async def test_of_two_workers_claiming_a_dead_owners_chat_one_wins(prefix: str) 
         await second.aclose()
 
 
+async def test_a_burst_of_chats_waits_for_connections_instead_of_failing(prefix: str) -> None:
+    # More commands at once than the pool has connections: they queue, none fails.
+    cluster = Cluster(settings(prefix), REDIS_URL, prefix=prefix)
+    await cluster.start(_no_app)
+    try:
+        await asyncio.gather(
+            *(cluster.register(f"s{n}", owner="o", client_type="webapp") for n in range(600))
+        )
+        assert await cluster.metadata("s599") == {"owner": "o", "client_type": "webapp"}
+    finally:
+        await cluster.aclose()
+
+
 async def _no_app(scope: Any, receive: Any, send: Any) -> None:
     raise AssertionError("nothing is forwarded here")
 
