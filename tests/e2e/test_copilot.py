@@ -96,7 +96,9 @@ def test_the_widget_opens_the_chat_and_carries_window_messages_both_ways(
     expect(log).to_contain_text("I am the copilot of this page")  # client_type == "copilot"
     expect(chat.get_by_role("navigation", name="Chat history")).to_have_count(0)
 
-    # A chat message typed in the panel, answered in the panel (and told to the host page).
+    # A chat message typed in the panel, answered in the panel (and told to the host page),
+    # once the panel's scripts run (htmx marks the composer when they all have).
+    expect(chat.locator("#lc-composer[data-htmx-powered]")).to_have_count(1)
     chat.get_by_role("textbox", name="Message").fill("hello")
     chat.get_by_role("textbox", name="Message").press("Enter")
     expect(log.locator('article[data-type="assistant_message"]').last).to_contain_text(
