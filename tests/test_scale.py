@@ -12,8 +12,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -23,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import free_port, stop_process, wait_until_answers
 from tests.pg import postgres_database
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(90), pytest.mark.services]
@@ -51,32 +49,14 @@ class Worker:
         )
 
     def wait_ready(self, timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                output = self.process.stdout.read() if self.process.stdout else ""
-                raise RuntimeError(f"lightchat serve exited early:\n{output}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/-/health", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.05)  # polling a port that is not open yet; nothing to wait on
-        raise RuntimeError(f"lightchat serve did not answer on {self.url} within {timeout}s")
+        wait_until_answers(self.process, f"{self.url}/-/health", timeout)
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait()
 
     def stop(self) -> str:
-        if self.process.poll() is None:
-            self.process.terminate()
-        try:
-            out, _ = self.process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            out, _ = self.process.communicate()
-        return out or ""
+        return stop_process(self.process, timeout=15)
 
 
 def _redis_answers() -> bool:

@@ -9,15 +9,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from tests.conftest import free_port
+from tests.conftest import free_port, stop_process, wait_until_answers
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = Path(__file__).parent / "apps"
@@ -57,28 +55,11 @@ class Server:
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 15) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                output = self.process.stdout.read() if self.process.stdout else ""
-                raise RuntimeError(f"lightchat serve exited early:\n{output}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/-/health", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.05)  # polling a port that is not open yet; nothing to wait on
-        raise RuntimeError(f"lightchat serve did not answer on {self.url} within {timeout}s")
+        wait_until_answers(self.process, f"{self.url}/-/health", timeout)
 
     def stop(self) -> str:
         """Stop the server; returns what it printed."""
-        self.process.terminate()
-        try:
-            out, _ = self.process.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            out, _ = self.process.communicate()
-        return out or ""
+        return stop_process(self.process)
 
 
 @pytest.fixture

@@ -6,15 +6,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from tests.conftest import free_port
+from tests.conftest import free_port, stop_process, wait_until_answers
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "12_fastapi"
 
@@ -34,26 +32,10 @@ class Host:
             stderr=subprocess.STDOUT,
             text=True,
         )
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                output = self.process.stdout.read() if self.process.stdout else ""
-                raise RuntimeError(f"uvicorn exited early:\n{output}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/chat/-/health", timeout=1) as answer:
-                    if answer.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.05)  # polling a port that is not open yet; nothing to wait on
-        raise RuntimeError(f"uvicorn did not answer on {self.url}")
+        wait_until_answers(self.process, f"{self.url}/chat/-/health", name="uvicorn")
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.communicate()
+        stop_process(self.process)
 
 
 @pytest.fixture
