@@ -55,7 +55,7 @@ from lightchat.routes_rich import (
     form_files,
     keep_uploads,
 )
-from lightchat.routes_start import chosen_profile, save_settings, settings_form, start_context
+from lightchat.routes_start import save_settings, settings_form, start_chat, start_context
 from lightchat.routes_theme import public_file, set_theme, theme_css
 from lightchat.session import ChatSession
 from lightchat.sse import CLOSING, PING_SECONDS, RELOAD, Encoder, event_stream
@@ -72,7 +72,6 @@ from lightchat.web import (
     is_htmx,
     problem,
     read_form,
-    registered,
     services,
     settle_without_js,
     signed_in,
@@ -101,12 +100,9 @@ async def new_chat(request: Request) -> Response:
         query = request.url.query
         response = RedirectResponse(f"{base(request)}/env{'?' + query if query else ''}", 303)
     else:
-        profile = await chosen_profile(request)
-        session = found.chats.create(owner, profile=profile, user=signed_in(request))
-        session.data["env"] = env  # before on_chat_start runs: it starts on the next turn
-        if request.query_params.get("client") == "copilot":
-            session.client_type = "copilot"  # opened by the widget (lightchat/static/copilot.js)
-        await registered(request, session)  # several workers: it runs on this one
+        # The copilot widget (lightchat/static/copilot.js) opens its chats with ?client=.
+        copilot = request.query_params.get("client") == "copilot"
+        session = await start_chat(request, owner, env, "copilot" if copilot else "webapp")
         url = chat_url(request, session.id)
         prompt = request.query_params.get("prompt")
         if prompt:

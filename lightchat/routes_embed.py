@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from lightchat.routes_env import env_of
-from lightchat.routes_start import chosen_profile, start_context
+from lightchat.routes_start import start_chat, start_context
 from lightchat.session import ChatSession
 from lightchat.transcript import Transcript
 from lightchat.web import (
@@ -28,7 +28,6 @@ from lightchat.web import (
     chat_or_404,
     chat_url,
     problem,
-    registered,
     services,
     signed_in,
 )
@@ -47,11 +46,7 @@ async def embed_new(request: Request) -> Response:
         # The app needs the user's keys first: the fragment links to the form.
         html = found.renderer.page("_embed_env.html", base=base(request))
         return HTMLResponse(html, headers={"Cache-Control": "no-store", **VARY})
-    profile = await chosen_profile(request)
-    session = found.chats.create(owner, profile=profile, user=signed_in(request))
-    session.data["env"] = env
-    await registered(request, session)  # several workers: it runs on this one
-    return await _fragment(request, session)
+    return await _fragment(request, await start_chat(request, owner, env))
 
 
 async def embed_chat(request: Request) -> Response:

@@ -41,6 +41,7 @@ from lightchat.web import (
     is_htmx,
     problem,
     read_form,
+    registered,
     services,
     signed_in,
 )
@@ -111,6 +112,22 @@ async def chosen_profile(request: Request) -> str | None:
             return profile.name
     names = ", ".join(f"“{p.name}”" for p in profiles[:20]) or "none"
     raise HTTPException(400, say("notice.no_profile", name=wanted[:100], names=names))
+
+
+async def start_chat(
+    request: Request, owner: str, env: dict[str, str], client_type: str = "webapp"
+) -> ChatSession:
+    """A new chat for ``owner``: the chosen profile (see ``chosen_profile``), the signed-in
+    user, the keys they gave (``env``, for ``user_session.get("env")``) and where it is
+    shown (``client_type``); with several workers it is noted as running on this one. Its
+    ``on_chat_start`` begins on the next turn of the loop, with all of that in place."""
+    found = services(request)
+    profile = await chosen_profile(request)
+    session = found.chats.create(owner, profile=profile, user=signed_in(request))
+    session.data["env"] = env
+    session.client_type = client_type
+    await registered(request, session)
+    return session
 
 
 async def start_context(
