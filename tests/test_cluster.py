@@ -12,6 +12,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -165,6 +166,20 @@ def test_only_chat_requests_other_than_the_stream_are_forwarded() -> None:
 # -- two workers in one process ----------------------------------------------------------
 
 
+@asynccontextmanager
+async def running(*apps: LightChat) -> AsyncIterator[None]:
+    """The apps started as a server starts them; stopped at the end, last first."""
+    started: list[LightChat] = []
+    try:
+        for app in apps:
+            await app.start()
+            started.append(app)
+        yield
+    finally:
+        for app in reversed(started):
+            await app.stop()
+
+
 @pytest.fixture
 def workers(prefix: str) -> Iterator[tuple[LightChat, LightChat]]:
     apps = (LightChat(settings(prefix)), LightChat(settings(prefix)))
@@ -181,58 +196,46 @@ async def test_a_post_to_another_worker_runs_on_the_chats_owner(
     workers: tuple[LightChat, LightChat],
 ) -> None:
     a, b = workers
-    await a.start()
-    await b.start()
-    try:
-        async with client_for(a) as on_a:
-            chat = await new_chat(on_a)
-            assert (await cluster_of(b).route(chat)) == (cluster_of(a).wid, True)
-            async with client_for(b, on_a.cookies) as on_b:
-                posted = await on_b.post(
-                    f"/chat/{chat}/messages", data={"content": "hi"}, headers={"HX-Request": "true"}
-                )
-                assert posted.status_code == 204, posted.text
-                # It ran on A (the owner), not on B: B never made a session.
-                assert a.chats is not None
-                assert b.chats is not None
-                assert len(b.chats) == 0
-                owner_bus = a.build().state.services.bus
-                events = await wait_for_log(owner_bus, chat, lambda ev: RunEvent(False) in ev[1:])
-                assert contents(events) == ["echo: hi"]
-                # The page, asked of B, is A's answer relayed (its security headers too).
-                page = await on_b.get(f"/chat/{chat}")
-                assert page.status_code == 200
-                assert "echo: hi" in page.text
-                assert "content-security-policy" in page.headers
-                assert len(b.chats) == 0
-    finally:
-        await b.stop()
-        await a.stop()
+    async with running(a, b), client_for(a) as on_a:
+        chat = await new_chat(on_a)
+        assert (await cluster_of(b).route(chat)) == (cluster_of(a).wid, True)
+        async with client_for(b, on_a.cookies) as on_b:
+            posted = await on_b.post(
+                f"/chat/{chat}/messages", data={"content": "hi"}, headers={"HX-Request": "true"}
+            )
+            assert posted.status_code == 204, posted.text
+            # It ran on A (the owner), not on B: B never made a session.
+            assert a.chats is not None
+            assert b.chats is not None
+            assert len(b.chats) == 0
+            owner_bus = a.build().state.services.bus
+            events = await wait_for_log(owner_bus, chat, lambda ev: RunEvent(False) in ev[1:])
+            assert contents(events) == ["echo: hi"]
+            # The page, asked of B, is A's answer relayed (its security headers too).
+            page = await on_b.get(f"/chat/{chat}")
+            assert page.status_code == 200
+            assert "echo: hi" in page.text
+            assert "content-security-policy" in page.headers
+            assert len(b.chats) == 0
 
 
 async def test_someone_elses_chat_is_not_found_on_any_worker(
     workers: tuple[LightChat, LightChat],
 ) -> None:
     a, b = workers
-    await a.start()
-    await b.start()
-    try:
-        async with client_for(a) as alice, client_for(b) as mallory:
-            chat = await new_chat(alice)
-            await new_chat(mallory)  # a browser of its own, with its cookie
-            # The stream (any worker serves it) is authorised from the chat's metadata.
-            stream = await mallory.get(f"/chat/{chat}/events")
-            assert stream.status_code == 404
-            assert (await mallory.get("/chat/no-such-chat/events")).status_code == 404
-            # Forwarded to the owner, which refuses it as it would its own request.
-            posted = await mallory.post(
-                f"/chat/{chat}/messages", data={"content": "x"}, headers={"HX-Request": "true"}
-            )
-            assert posted.status_code == 404
-            assert (await mallory.get(f"/chat/{chat}")).status_code == 404
-    finally:
-        await b.stop()
-        await a.stop()
+    async with running(a, b), client_for(a) as alice, client_for(b) as mallory:
+        chat = await new_chat(alice)
+        await new_chat(mallory)  # a browser of its own, with its cookie
+        # The stream (any worker serves it) is authorised from the chat's metadata.
+        stream = await mallory.get(f"/chat/{chat}/events")
+        assert stream.status_code == 404
+        assert (await mallory.get("/chat/no-such-chat/events")).status_code == 404
+        # Forwarded to the owner, which refuses it as it would its own request.
+        posted = await mallory.post(
+            f"/chat/{chat}/messages", data={"content": "x"}, headers={"HX-Request": "true"}
+        )
+        assert posted.status_code == 404
+        assert (await mallory.get(f"/chat/{chat}")).status_code == 404
 
 
 async def test_a_dead_owners_chat_is_taken_over_with_the_answer_marked_interrupted(
@@ -259,52 +262,46 @@ async def test_a_dead_owners_chat_is_taken_over_with_the_answer_marked_interrupt
                 resumed.append(thread)
 
         a, b = apps
-        await a.start()
-        await b.start()
-        try:
-            async with client_for(a) as on_a:
-                chat = await new_chat(on_a)
-                await on_a.post(
+        async with running(a, b), client_for(a) as on_a:
+            chat = await new_chat(on_a)
+            await on_a.post(
+                f"/chat/{chat}/messages",
+                data={"content": "slow"},
+                headers={"HX-Request": "true"},
+            )
+            async with asyncio.timeout(WAIT_S):
+                await started.wait()
+            services = a.build().state.services
+            await services.bus.flush()
+            assert services.history is not None
+            await services.history.flush()
+            # A dies: its heartbeat stops (its process would be gone).
+            await cluster_of(a).aclose()
+            async with client_for(b, on_a.cookies) as on_b:
+                posted = await on_b.post(
                     f"/chat/{chat}/messages",
-                    data={"content": "slow"},
+                    data={"content": "next"},
                     headers={"HX-Request": "true"},
                 )
-                async with asyncio.timeout(WAIT_S):
-                    await started.wait()
-                services = a.build().state.services
-                await services.bus.flush()
-                assert services.history is not None
-                await services.history.flush()
-                # A dies: its heartbeat stops (its process would be gone).
-                await cluster_of(a).aclose()
-                async with client_for(b, on_a.cookies) as on_b:
-                    posted = await on_b.post(
-                        f"/chat/{chat}/messages",
-                        data={"content": "next"},
-                        headers={"HX-Request": "true"},
-                    )
-                    assert posted.status_code == 204, posted.text
-                    assert b.chats is not None
-                    assert len(b.chats) == 1
-                    assert (await cluster_of(b).route(chat)) == (cluster_of(b).wid, True)
-                    bus = b.build().state.services.bus
-                    events = await wait_for_log(bus, chat, lambda ev: "echo: next" in contents(ev))
-                    cut = [m for m in _messages(events) if m.interrupted]
-                    assert [m.content for m in cut] == ["partial answer"]
-                    assert not cut[-1].streaming
-                    # on_chat_resume got the thread from the database, interrupted answer in it.
-                    assert len(resumed) == 1
-                    outputs = [s["output"] for s in resumed[0]["steps"]]
-                    assert "partial answer" in outputs
-                    # The sequence went on: one log, no gap, no repeat.
-                    seqs = [e.seq for e in await bus.read(chat)]
-                    assert seqs == list(range(1, len(seqs) + 1))
-                    page = await on_b.get(f"/chat/{chat}")
-                    assert "Interrupted" in page.text
-                    assert "echo: next" in page.text
-        finally:
-            await b.stop()
-            await a.stop()
+                assert posted.status_code == 204, posted.text
+                assert b.chats is not None
+                assert len(b.chats) == 1
+                assert (await cluster_of(b).route(chat)) == (cluster_of(b).wid, True)
+                bus = b.build().state.services.bus
+                events = await wait_for_log(bus, chat, lambda ev: "echo: next" in contents(ev))
+                cut = [m for m in _messages(events) if m.interrupted]
+                assert [m.content for m in cut] == ["partial answer"]
+                assert not cut[-1].streaming
+                # on_chat_resume got the thread from the database, interrupted answer in it.
+                assert len(resumed) == 1
+                outputs = [s["output"] for s in resumed[0]["steps"]]
+                assert "partial answer" in outputs
+                # The sequence went on: one log, no gap, no repeat.
+                seqs = [e.seq for e in await bus.read(chat)]
+                assert seqs == list(range(1, len(seqs) + 1))
+                page = await on_b.get(f"/chat/{chat}")
+                assert "Interrupted" in page.text
+                assert "echo: next" in page.text
 
 
 def _messages(events: list[Any]) -> list[MessageData]:
@@ -412,27 +409,19 @@ async def test_an_owner_dying_mid_request_is_a_503_that_says_to_send_again(
             await asyncio.Event().wait()
 
     a, b = apps
-    await a.start()
-    await b.start()
-    try:
-        async with client_for(a) as on_a:
-            chat = await new_chat(on_a)
-            on_b = client_for(b, on_a.cookies)
-            # A plain form post waits for the answer (form_wait_s): A dies meanwhile.
-            posting = asyncio.create_task(
-                on_b.post(f"/chat/{chat}/messages", data={"content": "hi"})
-            )
-            owner_bus = a.build().state.services.bus
-            await wait_for_log(owner_bus, chat, lambda ev: len(_messages(ev)) == 1)
-            await cluster_of(a).aclose()
-            async with asyncio.timeout(WAIT_S):
-                answer = await posting
-            assert answer.status_code == 503
-            assert "stopped before it answered" in answer.text
-            await on_b.aclose()
-    finally:
-        await b.stop()
-        await a.stop()
+    async with running(a, b), client_for(a) as on_a:
+        chat = await new_chat(on_a)
+        on_b = client_for(b, on_a.cookies)
+        # A plain form post waits for the answer (form_wait_s): A dies meanwhile.
+        posting = asyncio.create_task(on_b.post(f"/chat/{chat}/messages", data={"content": "hi"}))
+        owner_bus = a.build().state.services.bus
+        await wait_for_log(owner_bus, chat, lambda ev: len(_messages(ev)) == 1)
+        await cluster_of(a).aclose()
+        async with asyncio.timeout(WAIT_S):
+            answer = await posting
+        assert answer.status_code == 503
+        assert "stopped before it answered" in answer.text
+        await on_b.aclose()
 
 
 async def test_without_redis_chat_requests_get_a_503_that_says_so(prefix: str) -> None:

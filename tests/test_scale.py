@@ -129,6 +129,10 @@ class Stream:
         async with asyncio.timeout(timeout), self.changed:
             await self.changed.wait_for(lambda: found(self.events))
 
+    async def until_text(self, text: str, timeout: float = WAIT_S) -> None:
+        """Wait until the events so far hold ``text``."""
+        await self.until(lambda events: text in "".join(event.data for event in events), timeout)
+
     def text(self) -> str:
         return "\n".join(event.data for event in self.events)
 
@@ -206,7 +210,7 @@ async def test_a_post_on_one_worker_streams_from_the_other_in_order(
         async with streaming(client, f"{b.url}/chat/{chat}/events") as stream:
             posted = await post(client, f"{a.url}/chat/{chat}/messages", token, content="slow")
             assert posted.status_code == 204
-            await stream.until(lambda events: "finished" in "".join(e.data for e in events))
+            await stream.until_text("finished")
         assert stream.status == 200
         # Every token, in order, once: the first came with the message itself (its
         # first state), the rest as token events.
@@ -223,7 +227,7 @@ async def test_a_post_on_one_worker_streams_from_the_other_in_order(
         posted = await post(client, f"{b.url}/chat/{chat}/messages", token, content="hi")
         assert posted.status_code == 204
         async with streaming(client, f"{b.url}/chat/{chat}/events") as again:
-            await again.until(lambda events: "echo: hi" in "".join(e.data for e in events))
+            await again.until_text("echo: hi")
 
 
 async def test_an_ask_waiting_on_one_worker_is_answered_on_the_other(
@@ -234,10 +238,10 @@ async def test_an_ask_waiting_on_one_worker_is_answered_on_the_other(
         chat, token = await open_chat(client, a)
         async with streaming(client, f"{b.url}/chat/{chat}/events") as stream:
             await post(client, f"{a.url}/chat/{chat}/messages", token, content="ask")
-            await stream.until(lambda events: "Your name?" in "".join(e.data for e in events))
+            await stream.until_text("Your name?")
             answered = await post(client, f"{b.url}/chat/{chat}/messages", token, content="Zed")
             assert answered.status_code == 204
-            await stream.until(lambda events: "Hello, Zed!" in "".join(e.data for e in events))
+            await stream.until_text("Hello, Zed!")
 
 
 async def test_stop_posted_to_one_worker_stops_the_run_on_the_other(
@@ -270,14 +274,14 @@ async def test_when_the_owner_is_killed_the_other_worker_takes_the_chat_over(
             a.kill()
             # The stream on B sees its owner's heartbeat lapse and takes the chat over: the
             # answer so far comes back finished, marked interrupted.
-            await stream.until(lambda events: "lc-interrupted" in "".join(e.data for e in events))
+            await stream.until_text("lc-interrupted")
             shown = stream.tokens()
             assert shown == list(range(shown[0], shown[0] + len(shown)))
             assert "Interrupted" in stream.text()
             # The next message is answered here, by a chat rebuilt through on_chat_resume.
             posted = await post(client, f"{b.url}/chat/{chat}/messages", token, content="hello")
             assert posted.status_code == 204, posted.text
-            await stream.until(lambda events: "resumed: hello" in "".join(e.data for e in events))
+            await stream.until_text("resumed: hello")
         page = (await client.get(f"{b.url}/chat/{chat}")).text
         assert "Interrupted" in page
         assert "resumed: hello" in page
@@ -296,13 +300,13 @@ async def test_a_worker_stopped_with_sigterm_finishes_the_answer_and_hands_the_c
                 await post(client, f"{a.url}/chat/{chat}/messages", token, content="slow")
                 await stream.until(lambda events: len(Stream(events).tokens()) >= 5)
                 a.process.terminate()  # SIGTERM, mid-answer
-                await stream.until(lambda events: "finished" in stream.text(), timeout=15)
+                await stream.until_text("finished", timeout=15)
                 words = stream.tokens()
                 assert words == list(range(words[0], 40))  # the whole answer, in order
                 assert await asyncio.to_thread(a.process.wait, 15) in (0, -signal.SIGTERM)
                 posted = await post(client, f"{b.url}/chat/{chat}/messages", token, content="hi")
                 assert posted.status_code == 204, posted.text
-                await stream.until(lambda events: "resumed: hi" in stream.text(), timeout=10)
+                await stream.until_text("resumed: hi", timeout=10)
             page = (await client.get(f"{b.url}/chat/{chat}")).text
             assert re.search(r"\bw39\b", page)
             assert "Interrupted" not in page
