@@ -62,6 +62,9 @@ logger = logging.getLogger("lightchat")
 
 REAP_EVERY_S = 60
 MAX_BODY_BYTES = 1024 * 1024
+FINISH_WAIT_S = 5.0
+"""How long a worker shutting down waits, at the very end, for the requests still under
+way through Redis (forwarded to it, or by it to the worker it handed a chat to)."""
 
 
 def _static_version() -> str:
@@ -197,6 +200,7 @@ class LightChat(Registry):
         services.cluster = cluster
         if cluster is not None:
             chats.seen_elsewhere = cluster.seen  # pages on other workers keep chats alive
+            _fence(bus, cluster, chats)
 
         def record(session: ChatSession, entry: Entry) -> None:
             if history is not None:
@@ -231,9 +235,12 @@ class LightChat(Registry):
                     for task in list(auth.background):
                         task.cancel()
                 # Graceful shutdown: callbacks running now finish their answers (up to
-                # shutdown_grace_s) while the bus still carries their tokens.
+                # shutdown_grace_s) while the bus still carries their tokens. With other
+                # workers, a chat posted to meanwhile is handed over to one of them once
+                # its run ended (``web.hand_over``); drain waits for those hand-offs.
                 if cluster is not None:
-                    cluster.draining = True  # new chats and takeovers go to other workers
+                    # New chats and takeovers go to other workers; none is handed here.
+                    await cluster.begin_draining()
                 await chats.drain(settings.shutdown_grace_s)
                 held = chats.session_ids
                 bus.close()
@@ -245,6 +252,9 @@ class LightChat(Registry):
                     # Only now, with every event of theirs in Redis and the database, are the
                     # chats handed over: a worker taking one over sees its whole log.
                     await _hand_over(cluster, held)
+                    # A post handed over meanwhile may still wait for its answer from
+                    # the chat's next worker (and that one's answers come through here).
+                    await cluster.finish_under_way(FINISH_WAIT_S)
                     await cluster.aclose()  # its heartbeat goes: others take over at once
 
         app = Starlette(
@@ -410,6 +420,17 @@ def _upload_bytes(settings: Settings) -> int:
     """The largest body an upload may need: the files, their count, and the form around."""
     files = max(settings.upload_max_files, 1) * settings.upload_max_size_mb * 1024 * 1024
     return files + MAX_BODY_BYTES
+
+
+def _fence(bus: Bus, cluster: Cluster, chats: Chats) -> None:
+    """Several workers: the bus refuses this worker's writes to a chat another worker
+    took over (this one was taken for dead while its loop was frozen), and the chat ends
+    here."""
+    from lightchat.bus_redis import RedisBus
+
+    if isinstance(bus, RedisBus):
+        bus.owner_id = cluster.wid
+        bus.on_lost = chats.lose
 
 
 async def _hand_over(cluster: Cluster, session_ids: list[str]) -> None:

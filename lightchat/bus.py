@@ -97,6 +97,11 @@ class Bus(Protocol):
         chat is handed over, or a reply that others will act on)."""
         ...
 
+    def release(self, session_id: str) -> None:
+        """Stop writing a session's log here, leaving it in the shared store for the
+        worker that goes on with the chat (a hand-over)."""
+        ...
+
     async def ping(self) -> bool:
         """True when the bus can store entries now (readiness checks ask it)."""
         ...

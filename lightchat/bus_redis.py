@@ -10,18 +10,27 @@ can share one Redis):
   the chat's state at ``seq`` as a list of events, and the first sequence number still in
   the stream. The snapshot is written and the stream trimmed by one Lua script, so a reader
   never sees one without the other.
+- ``lc:tail:<session>``: a pub/sub channel (no key): each write batch of a chat is also
+  published there, for the workers that stream the chat without owning it.
 
-Both keys expire ``Settings.log_ttl_s`` after the last write (every write batch renews
-them).
+The log and snapshot expire ``Settings.log_ttl_s`` after the last write (every write batch
+renews them).
 
 Writing: the worker that owns a chat is the only writer of its log. ``publish`` stays sync
 and cheap (the token stream publishes from a timer callback): it appends to a local mirror
 (a ``MemoryBus``, so this worker's own streams read memory, not the network) and queues the
-Redis write. One writer task drains the queue in order, whatever is queued at once in one
-pipeline (``XADD`` per entry, one ``PEXPIRE`` per chat and batch). When Redis cannot be
-reached the batch stays queued and is sent again (backing off up to two seconds), so an
-outage delays entries and loses none while this process lives; an ``XADD`` answered
-"id too small" on a retry was written before the connection broke, and counts as done.
+Redis write. One writer task drains the queue in order; whatever is queued at once goes in
+one pipeline, with one Lua call per chat (``_WRITE``: its entries' ``XADD``, the expiry, and
+one ``PUBLISH`` of them all). When Redis cannot be reached the batch stays queued and is sent
+again (backing off up to two seconds), so an outage delays entries and loses none while
+this process lives; an ``XADD`` answered "id too small" on a retry was written before the
+connection broke, and counts as done.
+
+Fencing: with several workers (``owner_id`` set, see ``lightchat.cluster``), every write
+first checks the chat's ``lc:owner:<session>`` key in the same script. A worker whose event
+loop froze for longer than its heartbeat lives may have had its chats taken over meanwhile;
+when it wakes, its late writes are refused instead of landing in the new owner's log, the
+chat is dropped here (``on_lost``), and this worker's pages read the log from Redis.
 
 Compaction: when a run ends (``RunEvent(running=False)``) and the mirror holds more than
 ``Settings.log_compact_after`` raw entries, the mirror is compacted (``MemoryBus.compact``)
@@ -30,45 +39,49 @@ quarter of the threshold stays raw, so streams a little behind go on; one furthe
 gets ``LogCompacted`` and its page reloads (see ``lightchat.routes.chat_events``).
 
 Reading a chat this worker does not write: ``read`` is one ``MULTI`` (the snapshot's
-``seq``/``kept`` fields and ``XRANGE``). ``wait`` first reads; when nothing is new, it parks
-a future, and one reader task per worker serves every parked waiter with a single blocking
-``XREAD`` over all the streams waited on (``COUNT 1``: it only learns that something
-arrived; each woken waiter then reads its own range). A waiter that needs a stream the
-blocked ``XREAD`` does not cover nudges it through the worker's own control stream
-(``lc:wake:<uuid>``, part of every ``XREAD``), so the call returns and is issued again
-with the new stream. This costs two Redis connections per worker however many pages are
-open, where a blocking ``XREAD`` per waiting page would hold a connection each (thousands
-of open pages, thousands of connections, and a pool that must be sized for them); the
-extra round trip of a nudge is paid only when a page starts waiting on a stream the reader
-does not watch yet. A pub/sub nudge per write batch was the other candidate: it adds a
-``PUBLISH`` to every batch of every chat, watched or not, where ``XREAD`` costs nothing
-for chats nobody reads elsewhere.
+``seq``/``kept`` fields and ``XRANGE``). ``wait`` follows the chat: the worker's one pub/sub
+connection subscribes to its ``tail`` channel (once, however many pages wait on it; dropped
+a while after the last page stops waiting), and keeps the newest entries published there
+(``_Tail``). A page that waits takes what is new from them, and parks when nothing is: the
+next publication wakes it with the entries already decoded, so a page streaming a chat
+owned elsewhere costs no Redis command per event, and the worker's cost per event does not
+grow with the number of chats it follows. Redis stays the truth: a page whose point is
+older than the entries kept, or that starts following, reads the stream (after the
+subscription is confirmed, so nothing published in between is missed); a gap in the
+published sequence numbers, a dropped log, or a reconnection clears the kept entries, and
+pages read the stream again. A page that waited ``VERIFY_S`` without hearing anything reads
+the stream too, which bounds what a silently lost publication could cost.
 
 Throughput, measured on a shared two-core machine against a local Redis (hiredis
 installed): ``publish`` about 200,000 entries/s (sync: mirror and queue); the writer stores
-about 36,000 entries/s (25,000/s with another bus following the same chat from Redis at
-once); one ``read`` of a 100,000-entry log takes about 1.2 s. Tokens are batched per chat
-(``token_batch_ms``), so a chat writes tens of entries per second, not thousands.
+about 36,000 entries/s; one ``read`` of a 100,000-entry log takes about 1.2 s. Tokens are
+batched per chat (``token_batch_ms``), so a chat writes tens of entries per second, not
+thousands.
 
 ``last_seq`` is sync: for a chat this worker writes it is exact; for any other chat it is
-the newest sequence number this worker has read from Redis (0 if none), which may lag.
+the newest sequence number this worker has seen from Redis (0 if none), which may lag.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
+import time
 import uuid
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from lightchat.bus import LogCompacted, MemoryBus
@@ -81,19 +94,81 @@ POOL_SIZE = 256
 """Connections to Redis one worker opens at most (commands wait for a free one)."""
 POOL_WAIT_S = 20
 """How long a command waits for a free connection before Redis counts as unreachable."""
-_BLOCK_MS = 10_000
-"""The longest one ``XREAD`` blocks; the reader task then issues it again."""
 _BATCH_MAX = 5_000
 """The most queued writes sent in one pipeline (bounds one request's size)."""
+TAIL_MAX = 512
+"""The newest entries kept per followed chat (a page further behind reads the stream)."""
+LINGER_S = 30.0
+"""How long a chat stays followed after its last page stopped waiting (a page that
+reconnects, or waits again after a render, finds it still followed)."""
+VERIFY_S = 5.0
+"""A page that heard nothing for this long reads the stream instead of trusting the tail."""
+_RESET = "-"
+"""What ``tail`` publishes when a log is dropped: followers forget what they kept."""
+_FENCED = -1
+
+# One chat's share of a write batch: the owner check (fencing), its entries, the expiry,
+# and one publication of them all ("<first seq>\n<json>\n<json>...") for its followers.
+# KEYS: log, snap, owner, tail channel. ARGV: owner id ('' = no check), ttl ms, then
+# seq, json pairs. Returns {written, first error or ''}, or {-1, ''} when fenced.
+_WRITE = r"""
+if ARGV[1] ~= '' then
+  local owner = redis.call('GET', KEYS[3])
+  if owner and owner ~= ARGV[1] then
+    return {-1, ''}
+  end
+end
+local texts = {}
+local written = 0
+local failed = ''
+for i = 3, #ARGV, 2 do
+  local ok = redis.pcall('XADD', KEYS[1], '0-' .. ARGV[i], 'e', ARGV[i + 1])
+  if type(ok) == 'table' and ok.err then
+    if failed == '' and not string.find(ok.err, 'equal or smaller', 1, true) then
+      failed = ok.err
+    end
+  else
+    written = written + 1
+  end
+  texts[#texts + 1] = ARGV[i + 1]
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+redis.call('PUBLISH', KEYS[4], ARGV[3] .. '\n' .. table.concat(texts, '\n'))
+return {written, failed}
+"""
 
 # Writes the snapshot and trims the stream in one step, so a reader sees both or neither.
+# KEYS: log, snap, owner. ARGV: owner id, seq, kept, events, ttl ms.
 _COMPACT = """
-redis.call('HSET', KEYS[2], 'seq', ARGV[1], 'kept', ARGV[2], 'events', ARGV[3])
-redis.call('XTRIM', KEYS[1], 'MINID', '0-' .. ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-redis.call('PEXPIRE', KEYS[2], ARGV[4])
-return 1
+if ARGV[1] ~= '' then
+  local owner = redis.call('GET', KEYS[3])
+  if owner and owner ~= ARGV[1] then
+    return {-1, ''}
+  end
+end
+redis.call('HSET', KEYS[2], 'seq', ARGV[2], 'kept', ARGV[3], 'events', ARGV[4])
+redis.call('XTRIM', KEYS[1], 'MINID', '0-' .. ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+return {1, ''}
 """
+
+# Deletes a log and its snapshot and tells the followers. KEYS: log, snap, owner, tail.
+_DROP = """
+if ARGV[1] ~= '' then
+  local owner = redis.call('GET', KEYS[3])
+  if owner and owner ~= ARGV[1] then
+    return {-1, ''}
+  end
+end
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('PUBLISH', KEYS[4], ARGV[2])
+return {1, ''}
+"""
+
+_SCRIPTS = {"write": _WRITE, "compact": _COMPACT, "drop": _DROP}
+_SHAS = {name: hashlib.sha1(text.encode()).hexdigest() for name, text in _SCRIPTS.items()}
 
 
 @dataclass(slots=True)
@@ -118,6 +193,58 @@ class _Snap:
 
 
 _Op = _Add | _Drop | _Snap
+
+
+@dataclass(slots=True)
+class _Tail:
+    """A chat this worker follows (pages wait on it) without writing it.
+
+    ``entries`` are the newest ones published since the subscription was confirmed,
+    consecutive, ending at ``last``; empty when nothing can be vouched for (just
+    subscribed, or after a gap), in which case pages read the stream.
+    """
+
+    ready: asyncio.Future[None]
+    entries: deque[Entry] = field(default_factory=lambda: deque(maxlen=TAIL_MAX))
+    last: int = 0
+    generation: int = 0  # bumped whenever what was kept stops being trustworthy
+    heard: float = 0.0  # when the stream was last read or a publication arrived
+    waiters: list[tuple[int, asyncio.Future[None]]] = field(default_factory=list)
+    idle_since: float = 0.0
+
+    def take(self, after: int) -> list[Entry] | None:
+        """The kept entries past ``after``, or None when they cannot tell (the page's
+        point is older than what is kept, or nothing is)."""
+        if not self.entries or self.entries[0].seq > after + 1:
+            return None
+        if after >= self.last:
+            return []
+        return [entry for entry in self.entries if entry.seq > after]
+
+    def keep(self, entries: list[Entry]) -> None:
+        """Add published entries, which follow what is kept unless some were missed."""
+        if not entries:
+            return
+        if self.entries and entries[0].seq > self.last + 1:
+            self.entries.clear()  # a gap: the stream has what was missed
+        fresh = [entry for entry in entries if entry.seq > self.last] if self.entries else entries
+        self.entries.extend(fresh)
+        if fresh:
+            self.last = fresh[-1].seq
+
+    def forget(self) -> None:
+        self.entries.clear()
+        self.last = 0
+        self.generation += 1
+
+    def wake(self, everyone: bool = False) -> None:
+        still = []
+        for after, waiter in self.waiters:
+            if everyone or after < self.last:
+                _resolve(waiter)
+            else:
+                still.append((after, waiter))
+        self.waiters = still
 
 
 def _token_json(event: Event) -> str:
@@ -161,11 +288,16 @@ class RedisBus:
         self.ttl_ms = ttl_s * 1000
         self.compact_after = compact_after
         self.keep = max(compact_after // 4, 1)
+        self.owner_id = ""
+        """This worker's id in the cluster: writes to a chat another worker owns now are
+        refused (fencing). Empty: no check (one worker)."""
+        self.on_lost: Callable[[str], None] | None = None
+        """Called with a chat's id when its writes were refused: it is another worker's."""
         self._mirror = MemoryBus()
         self._seen: dict[str, int] = {}
+        self._lost: dict[str, int] = {}  # chats taken from this worker: their local seq
         self._closed = False
         self._redis: aioredis.Redis | None = None
-        self._blocking: aioredis.Redis | None = None
         # Writing.
         self._ops: deque[_Op] = deque()
         self._queued = 0
@@ -173,12 +305,11 @@ class RedisBus:
         self._work = asyncio.Event()
         self._flushes: list[tuple[int, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
-        # Waiting on chats written elsewhere.
-        self._waiters: dict[str, list[tuple[int, asyncio.Future[None]]]] = {}
-        self._watched: dict[str, int] = {}  # what the XREAD in flight covers
-        self._nudged = False
-        self._control = f"{prefix}wake:{uuid.uuid4().hex}"
-        self._reader: asyncio.Task[None] | None = None
+        # Following chats written elsewhere.
+        self._tails: dict[str, _Tail] = {}
+        self._pubsub: Any = None
+        self._control = f"{prefix}bus:{uuid.uuid4().hex}"
+        self._listener: asyncio.Task[None] | None = None
         self._stopping = False
 
     # -- keys ---------------------------------------------------------------------------
@@ -190,6 +321,13 @@ class RedisBus:
     def snap_key(self, session_id: str) -> str:
         """The hash holding a compacted log's snapshot."""
         return f"{self.prefix}snap:{session_id}"
+
+    def tail_channel(self, session_id: str) -> str:
+        """The pub/sub channel a chat's writes are published on."""
+        return f"{self.prefix}tail:{session_id}"
+
+    def _owner_key(self, session_id: str) -> str:
+        return f"{self.prefix}owner:{session_id}"  # lightchat.cluster's ``owner:{sid}``
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -210,19 +348,20 @@ class RedisBus:
         return self._redis
 
     async def start(self) -> None:
-        """Connect and start the writer and reader tasks. An unreachable Redis is logged,
+        """Connect and start the writer and the follower. An unreachable Redis is logged,
         not fatal: entries queue until it answers (readiness reports it meanwhile)."""
         self._client()
-        # XREAD blocks its connection: it gets its own, without a read timeout.
-        self._blocking = aioredis.Redis.from_url(
-            self.url, decode_responses=True, socket_connect_timeout=5
-        )
-        if not await self.ping():
+        if await self.ping():
+            with contextlib.suppress(RedisError, OSError):  # else loaded on first use
+                await self._load_scripts()
+        else:
             logger.warning("Redis at %s does not answer; entries wait for it", redacted(self.url))
         if self._writer is None:
             self._writer = asyncio.create_task(self._write_forever(), name="lightchat-bus-writer")
-        if self._reader is None:
-            self._reader = asyncio.create_task(self._read_forever(), name="lightchat-bus-reader")
+        if self._listener is None:
+            self._listener = asyncio.create_task(
+                self._listen_forever(), name="lightchat-bus-follower"
+            )
 
     async def aclose(self, timeout: float = 10.0) -> None:
         """Write out what is queued (up to ``timeout`` seconds), then disconnect."""
@@ -241,36 +380,29 @@ class RedisBus:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
-        if self._reader is not None:
-            await self._stop_reader()
-        self._writer = self._reader = None
+        if self._listener is not None:
+            await self._stop_listener()
+        self._writer = self._listener = None
         if self._redis is not None:
-            with contextlib.suppress(RedisError, OSError):
-                await self._redis.delete(self._control)
             await self._redis.aclose()
             self._redis = None
-        if self._blocking is not None:
-            await self._blocking.aclose()
-            self._blocking = None
 
-    async def _stop_reader(self) -> None:
-        """End the reader task. A blocked ``XREAD`` does not give way to cancellation (the
-        client finishes the command first), so the task is nudged to return and see the
-        stop; failing that, its connection is dropped under it."""
-        assert self._reader is not None
+    async def _stop_listener(self) -> None:
+        """End the follower task: a word on its control channel makes it return; failing
+        that (Redis gone), it is cancelled."""
+        assert self._listener is not None
         self._stopping = True
-        with contextlib.suppress(RedisError, OSError):
-            await self._client().xadd(self._control, {"n": "1"}, maxlen=1, approximate=False)
+        with contextlib.suppress(RedisError, OSError, TimeoutError):
+            async with asyncio.timeout(2):
+                await self._client().publish(self._control, "stop")
         try:
             async with asyncio.timeout(2):
-                await asyncio.shield(self._reader)
+                await asyncio.shield(self._listener)
         except (TimeoutError, RedisError, OSError):
-            if self._blocking is not None:
-                await self._blocking.connection_pool.disconnect()
-            self._reader.cancel()
+            self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError, TimeoutError, RedisError, OSError):
                 async with asyncio.timeout(2):
-                    await self._reader
+                    await self._listener
 
     async def ping(self) -> bool:
         try:
@@ -286,12 +418,16 @@ class RedisBus:
     def close(self) -> None:
         self._closed = True
         self._mirror.close()
-        for sid in list(self._waiters):
-            self._wake(sid)
+        for tail in self._tails.values():
+            tail.wake(everyone=True)
 
     # -- writing ------------------------------------------------------------------------
 
     def publish(self, session_id: str, event: Event) -> Entry:
+        if session_id in self._lost:
+            # Another worker owns the chat now: what this one still says goes nowhere.
+            self._lost[session_id] += 1
+            return Entry(self._lost[session_id], event)
         entry = self._mirror.publish(session_id, event)
         # Tokens are immutable; other events hold mutable data, so their JSON is made now.
         text = None if isinstance(event, TokenEvent) else event_to_json(event)
@@ -318,13 +454,16 @@ class RedisBus:
         history, whose log starts again at 1). Only the chat's writer calls it.
 
         Once the bus is closed (the worker stops) it only forgets the mirror: the chats
-        closed then go on on other workers, which adopt their logs from Redis.
+        closed then go on on other workers, which adopt their logs from Redis. A chat
+        another worker took over is not this worker's to delete either.
         """
         self._mirror.discard(session_id)
         self._seen.pop(session_id, None)
-        if not self._closed:
+        if not self._closed and self._lost.pop(session_id, None) is None:
             self._queue(_Drop(session_id))
-        self._wake(session_id)
+        tail = self._tails.get(session_id)
+        if tail is not None:
+            tail.wake(everyone=True)
 
     def release(self, session_id: str) -> None:
         """Stop writing a chat's log, leaving it in Redis for the worker that takes the
@@ -348,9 +487,9 @@ class RedisBus:
             batch = [self._ops[i] for i in range(min(len(self._ops), _BATCH_MAX))]
             try:
                 await self._write(batch)
-            except _UNREACHABLE as exc:
+            except (*_UNREACHABLE, RedisError) as exc:
                 logger.warning(
-                    "Redis at %s unreachable (%s); %d log writes wait",
+                    "Redis at %s did not take the log writes (%s); %d wait",
                     redacted(self.url),
                     exc,
                     len(self._ops),
@@ -373,39 +512,84 @@ class RedisBus:
                 self._flushes = waiting
 
     async def _write(self, batch: list[_Op]) -> None:
-        client = self._client()
-        touched: set[str] = set()
-        pipe = client.pipeline(transaction=False)
-        for op in batch:
-            if isinstance(op, _Add):
-                text = op.text if op.text is not None else _token_json(op.event)
-                pipe.execute_command("XADD", self.log_key(op.session_id), f"0-{op.seq}", "e", text)
-                touched.add(op.session_id)
-            elif isinstance(op, _Drop):
-                pipe.delete(self.log_key(op.session_id), self.snap_key(op.session_id))
-                touched.discard(op.session_id)
-            else:
-                # EVAL (not EVALSHA): the script is small and rare, and never missing.
-                pipe.eval(
-                    _COMPACT,
-                    2,
-                    self.log_key(op.session_id),
-                    self.snap_key(op.session_id),
-                    op.seq,
-                    op.kept,
-                    op.events,
-                    self.ttl_ms,
-                )
-        for sid in touched:
-            pipe.pexpire(self.log_key(sid), self.ttl_ms)
-            pipe.pexpire(self.snap_key(sid), self.ttl_ms)
-        results = await pipe.execute(raise_on_error=False)
-        for result in results:
+        """One pipeline: per chat, its entries in one ``_WRITE`` call, and its drops and
+        snapshots in order with them. Scripts go by their SHA; when Redis lost them (it
+        restarted), they are loaded and the batch is sent again, which changes nothing
+        that was written (entries already there are skipped, a publication is told apart
+        by its sequence numbers)."""
+        results, calls = await self._send(batch)
+        if any(isinstance(r, NoScriptError) for r in results):
+            await self._load_scripts()
+            results, calls = await self._send(batch)
+        for sid, result in zip(calls, results, strict=True):
             if isinstance(result, _UNREACHABLE):
                 raise result
-            if isinstance(result, ResponseError) and "equal or smaller" not in str(result):
-                # Not a retry of an entry already stored: a bug or a foreign key; say so.
+            if isinstance(result, Exception):
                 logger.error("Redis refused a log write: %s", result)
+                continue
+            status, failed = result
+            if int(status) == _FENCED:
+                self._lose(sid)
+            elif failed:
+                # Not a retry of an entry already stored: a bug or a foreign key; say so.
+                logger.error("Redis refused a log write: %s", failed)
+
+    async def _send(self, batch: list[_Op]) -> tuple[list[Any], list[str]]:
+        """The batch's script calls in one pipeline: their answers, and the chat of each."""
+        pipe = self._client().pipeline(transaction=False)
+        calls: list[str] = []
+        pending: dict[str, list[_Add]] = {}
+        fence = self.owner_id
+
+        def call(script: str, sid: str, keys: list[str], args: list[Any]) -> None:
+            pipe.evalsha(_SHAS[script], len(keys), *keys, *args)
+            calls.append(sid)
+
+        def entries_of(sid: str) -> None:
+            adds = pending.pop(sid, None)
+            if adds:
+                args: list[Any] = [fence, self.ttl_ms]
+                for op in adds:
+                    args.append(op.seq)
+                    args.append(op.text if op.text is not None else _token_json(op.event))
+                call("write", sid, [*self._keys(sid), self.tail_channel(sid)], args)
+
+        for op in batch:
+            sid = op.session_id
+            if sid in self._lost:
+                continue
+            if isinstance(op, _Add):
+                pending.setdefault(sid, []).append(op)
+                continue
+            entries_of(sid)
+            if isinstance(op, _Drop):
+                call("drop", sid, [*self._keys(sid), self.tail_channel(sid)], [fence, _RESET])
+            else:
+                args = [fence, op.seq, op.kept, op.events, self.ttl_ms]
+                call("compact", sid, self._keys(sid), args)
+        for sid in list(pending):
+            entries_of(sid)
+        if not calls:
+            return [], []
+        return list(await pipe.execute(raise_on_error=False)), calls
+
+    def _keys(self, session_id: str) -> list[str]:
+        return [self.log_key(session_id), self.snap_key(session_id), self._owner_key(session_id)]
+
+    async def _load_scripts(self) -> None:
+        for text in _SCRIPTS.values():
+            await self._client().script_load(text)
+
+    def _lose(self, session_id: str) -> None:
+        """Another worker owns the chat now (this one was taken for dead): stop writing
+        it, read it from Redis from now on, and let the app end it here."""
+        if session_id in self._lost:
+            return
+        logger.warning("Chat %s was taken over by another worker; it ends here", session_id)
+        self._lost[session_id] = self._mirror.last_seq(session_id)
+        self._mirror.release(session_id)
+        if self.on_lost is not None:
+            self.on_lost(session_id)
 
     # -- reading ------------------------------------------------------------------------
 
@@ -427,10 +611,18 @@ class RedisBus:
         fields = ["seq", "kept", "events"] if after <= 0 else ["seq", "kept"]
         start = "-" if after <= 0 else f"(0-{after}"
         end = "+" if until is None else f"0-{until}"
-        async with self._client().pipeline(transaction=True) as pipe:
-            pipe.hmget(self.snap_key(session_id), fields)
-            pipe.xrange(self.log_key(session_id), start, end)
-            meta, raw = await pipe.execute()
+        for attempt in range(2):
+            try:
+                async with self._client().pipeline(transaction=True) as pipe:
+                    pipe.hmget(self.snap_key(session_id), fields)
+                    pipe.xrange(self.log_key(session_id), start, end)
+                    meta, raw = await pipe.execute()
+                break
+            except _UNREACHABLE:
+                # Once more: after an outage, a pooled connection may be a dead one (the
+                # retry gets a fresh one); a second failure means Redis is gone.
+                if attempt:
+                    raise
         snap_seq, kept = int(meta[0] or 0), int(meta[1] or 0)
         snapshot: list[Entry] = []
         if after <= 0 and snap_seq and meta[2]:
@@ -442,6 +634,9 @@ class RedisBus:
         after = max(after, 0)
         if until is not None and until <= after:
             return []
+        tail = self._tails.get(session_id)
+        vouched = tail is not None and tail.ready.done() and until is None
+        generation = tail.generation if tail is not None else 0
         snap_seq, kept, snapshot, entries = await self._fetch(session_id, after, until)
         if snap_seq:
             if after == 0:
@@ -454,6 +649,11 @@ class RedisBus:
             if len(self._seen) > 10_000 and session_id not in self._seen:
                 self._seen.clear()  # a hint only (see last_seq): keep it small
             self._seen[session_id] = max(self._seen.get(session_id, 0), entries[-1].seq)
+        if tail is not None:
+            tail.heard = time.monotonic()
+            if vouched and tail.generation == generation and not tail.entries and entries:
+                # Read while subscribed: whatever comes after these is published to come.
+                tail.keep([e for e in entries if e.seq > snap_seq or not snap_seq])
         return entries
 
     async def adopt(self, session_id: str) -> list[Entry]:
@@ -461,6 +661,7 @@ class RedisBus:
         holds: another worker may have written the chat since (this one was taken for dead
         and took it back), and Redis has the truth once this worker's own writes are in."""
         await self.flush()
+        self._lost.pop(session_id, None)
         snap_seq, _, snapshot, entries = await self._fetch(session_id, 0, None)
         self._mirror.load(session_id, snap_seq, snapshot, entries)
         return await self._mirror.read(session_id)
@@ -468,64 +669,158 @@ class RedisBus:
     async def wait(self, session_id: str, after: int, timeout: float) -> list[Entry]:
         if self._mirror.holds(session_id):
             return await self._mirror.wait(session_id, after, timeout)
-        entries = await self._read_redis(session_id, after, None)
+        tail = await self._follow(session_id, timeout)
+        if tail is None:  # Redis does not answer: reading says so, or finds what is there
+            return await self._read_redis(session_id, after, None)
+        loop = asyncio.get_running_loop()
+        tail.idle_since = loop.time()  # in use (a page may take without ever parking)
+        entries = tail.take(after)
+        if entries is None:
+            entries = await self._read_redis(session_id, after, None)
+            if not entries:
+                entries = tail.take(after) or []  # published while the read ran
         if entries or self._closed or timeout <= 0:
             return entries
-        loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
-        waiters = self._waiters.setdefault(session_id, [])
-        waiters.append((after, waiter))
-        watched = self._watched.get(session_id)
-        if (watched is None or watched > after) and not self._nudged:
-            # The XREAD in flight does not cover this stream from here: have it reissued.
-            self._nudged = True
-            with contextlib.suppress(RedisError, OSError):  # Redis gone: the wait times out
-                await self._client().xadd(self._control, {"n": "1"}, maxlen=1, approximate=False)
+        tail.waiters.append((after, waiter))
         timer = loop.call_later(timeout, _resolve, waiter)
         try:
             await waiter
         finally:
             timer.cancel()
-            left = self._waiters.get(session_id)
-            if left is not None:
-                left[:] = [w for w in left if w[1] is not waiter]
-                if not left:
-                    del self._waiters[session_id]
+            tail.waiters = [w for w in tail.waiters if w[1] is not waiter]
+            if not tail.waiters:
+                tail.idle_since = loop.time()
         if self._closed:
             return []
         if self._mirror.holds(session_id):  # adopted meanwhile
             return await self._mirror.read(session_id, after)
-        return await self._read_redis(session_id, after, None)
+        entries = tail.take(after)
+        if entries is None or (not entries and time.monotonic() - tail.heard > VERIFY_S):
+            entries = await self._read_redis(session_id, after, None)
+        return entries
 
-    def _wake(self, session_id: str) -> None:
-        for _, waiter in self._waiters.pop(session_id, []):
-            _resolve(waiter)
-
-    async def _read_forever(self) -> None:
-        assert self._blocking is not None
-        control_id = "0-0"
-        backoff = 0.05
-        while not self._stopping:
-            cursors = {sid: min(a for a, _ in ws) for sid, ws in self._waiters.items() if ws}
-            streams: dict[Any, Any] = {self._control: control_id}
-            streams.update({self.log_key(sid): f"0-{after}" for sid, after in cursors.items()})
-            self._watched = cursors
-            self._nudged = False
+    async def _follow(self, session_id: str, timeout: float) -> _Tail | None:
+        """The chat's tail, subscribed to its channel (waits up to ``timeout`` for the
+        subscription to be confirmed; None if it is not, Redis being unreachable)."""
+        tail = self._tails.get(session_id)
+        if tail is None:
+            loop = asyncio.get_running_loop()
+            tail = self._tails[session_id] = _Tail(loop.create_future(), idle_since=loop.time())
+            if self._pubsub is not None:
+                with contextlib.suppress(RedisError, OSError):  # the listener resubscribes
+                    await self._pubsub.subscribe(self.tail_channel(session_id))
+        if not tail.ready.done():
             try:
-                reply: Any = await self._blocking.xread(streams, count=1, block=_BLOCK_MS)
+                async with asyncio.timeout(max(timeout, 0.05)):
+                    await asyncio.shield(tail.ready)
+            except TimeoutError:
+                return None
+        return tail
+
+    async def _listen_forever(self) -> None:
+        """Follow the chats pages wait on: one pub/sub connection for all of them."""
+        backoff = 0.05
+        prefix = self.tail_channel("")
+        while not self._stopping:
+            # Its own connection, which errors instead of reconnecting behind our back
+            # (a silent reconnection would lose publications unnoticed).
+            client = aioredis.Redis.from_url(
+                self.url,
+                decode_responses=True,
+                socket_connect_timeout=5,
+                retry=Retry(NoBackoff(), 0),
+            )
+            pubsub: Any = client.pubsub()
+            try:
+                await pubsub.subscribe(self._control)
+                # From here a page that starts following subscribes itself; the chats
+                # followed so far are subscribed now (no await in between: none is missed).
+                self._pubsub = pubsub
+                if self._tails:
+                    await pubsub.subscribe(*(self.tail_channel(sid) for sid in self._tails))
+                backoff = 0.05
+                swept = time.monotonic()
+                while not self._stopping:
+                    message = await pubsub.get_message(timeout=1.0)
+                    if message is not None:
+                        await self._heard(pubsub, message, prefix)
+                    if time.monotonic() - swept > LINGER_S / 3:
+                        await self._sweep(pubsub)
+                        swept = time.monotonic()
             except _UNREACHABLE:
-                # Waiters time out as usual and read again (which tells them Redis is gone).
-                self._watched = {}
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 2.0)
-                continue
-            backoff = 0.05
-            log_prefix = self.log_key("")
-            for key, items in reply or ():
-                if key == self._control:
-                    control_id = items[-1][0]
-                elif key.startswith(log_prefix):
-                    self._wake(key[len(log_prefix) :])
+            finally:
+                self._pubsub = None
+                self._unsubscribed()
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()
+                with contextlib.suppress(RedisError, OSError):
+                    await client.aclose()
+
+    async def _heard(self, pubsub: Any, message: dict[str, Any], prefix: str) -> None:
+        channel: str = message["channel"]
+        if not channel.startswith(prefix):
+            return  # the control channel: only there to wake this loop
+        session_id = channel[len(prefix) :]
+        tail = self._tails.get(session_id)
+        if tail is None:
+            return
+        kind = message["type"]
+        if kind == "subscribe":
+            if tail.ready.done():  # subscribed again after a reconnection: a gap may be
+                tail.forget()
+                tail.wake(everyone=True)
+            else:
+                tail.ready.set_result(None)
+            return
+        if kind == "unsubscribe":
+            if tail.ready.done():
+                # A page followed the chat again while the sweep let it go, and its
+                # subscription went first: subscribe once more.
+                tail.forget()
+                tail.ready = asyncio.get_running_loop().create_future()
+                tail.wake(everyone=True)
+                await pubsub.subscribe(channel)
+            return
+        if kind != "message" or not tail.ready.done():
+            return
+        tail.heard = time.monotonic()
+        data: str = message["data"]
+        if data == _RESET:
+            tail.forget()
+            tail.wake(everyone=True)
+            return
+        first, _, rest = data.partition("\n")
+        seq = int(first)
+        entries = [Entry(seq + n, event_from_json(text)) for n, text in enumerate(rest.split("\n"))]
+        tail.keep(entries)
+        self._seen[session_id] = max(self._seen.get(session_id, 0), tail.last)
+        tail.wake()
+
+    async def _sweep(self, pubsub: Any) -> None:
+        """Stop following chats no page waited on for ``LINGER_S``."""
+        now = asyncio.get_running_loop().time()
+        idle = [
+            sid
+            for sid, tail in self._tails.items()
+            if not tail.waiters and now - tail.idle_since > LINGER_S
+        ]
+        for sid in idle:
+            del self._tails[sid]
+        if idle:
+            await pubsub.unsubscribe(*(self.tail_channel(sid) for sid in idle))
+
+    def _unsubscribed(self) -> None:
+        """The pub/sub connection is gone: nothing kept can be vouched for; pages read the
+        stream, and wait for the subscriptions to be confirmed again."""
+        loop = asyncio.get_running_loop()
+        for tail in self._tails.values():
+            tail.forget()
+            if tail.ready.done():
+                tail.ready = loop.create_future()
+            tail.wake(everyone=True)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

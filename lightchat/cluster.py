@@ -9,16 +9,26 @@ key is gone is dead. The keys, under a prefix (``lc:`` by default):
 - ``owner:{sid}``: the id of the worker that owns the chat. It is set when the chat is
   created and changed only by :meth:`Cluster.claim`, a Lua script that takes the chat
   only when its owner's heartbeat is gone (or it has none), so two workers racing for a
-  dead owner's chat cannot both win;
+  dead owner's chat cannot both win. The bus checks it with every write to the chat's log,
+  so a worker taken for dead that wakes up cannot write there (``lightchat.bus_redis``);
 - ``chat:{sid}``: the chat's metadata (a hash: ``owner``, the key of the user or browser
   it belongs to; ``client_type``), with which any worker authorises a stream of a chat it
   does not own;
 - ``seen:{sid}``: set by streams on other workers, so the owner does not end a chat that
   a page still shows (:meth:`Cluster.seen`);
-- ``inbox:{wid}`` and ``reply:{rid}``: requests forwarded to a chat's owner and their
-  answers (see ``lightchat.forwarding``). The inbox consumer runs each one through the
-  worker's own ASGI app, with ``scope["lightchat.forwarded"] = True`` (set here, never
-  from a header, so a forwarded request is not forwarded again).
+- ``workers``: the set of worker ids that beat (a dead one's id is dropped when a worker
+  looks for another to hand a chat to: :meth:`Cluster.successor`);
+- ``draining:{wid}``: set (and kept alive by the heartbeat) while the worker shuts down,
+  so no chat is handed to it;
+- ``inbox:{wid}``: requests forwarded to this worker (see ``lightchat.forwarding``). The
+  inbox consumer runs each one through the worker's own ASGI app, with
+  ``scope["lightchat.forwarded"] = True`` (set here, never from a header, so a forwarded
+  request is not forwarded again), and pushes its answer, tagged with the request's id,
+  onto ``reply:{wid}`` of the worker that sent it;
+- ``reply:{wid}``: the answers to the requests this worker forwarded. One task per worker
+  reads it and hands each answer to the request waiting for it, so a thousand requests
+  waiting for their answers hold one Redis connection, not a thousand. The list expires
+  soon after its last answer, so a dead worker's answers do not stay.
 
 Ownership, metadata and seen marks expire (``Settings.log_ttl_s``, a day by default), so
 Redis keeps nothing about a chat nobody uses.
@@ -33,6 +43,13 @@ The public surface other parts use:
   were released.
 - ``await cluster.register(sid, owner=..., client_type=...)``: a chat made here.
 - ``await cluster.route(sid)``: ``(owner wid or None, alive)``.
+- ``await cluster.begin_draining()``: this worker shuts down: it claims no more chats,
+  and ``successor`` never names it.
+- ``await cluster.successor()``: another live worker that is not shutting down (to hand a
+  chat to), or None.
+- ``await cluster.forward(wid, request, timeout)``: a request run by another worker (see
+  ``lightchat.forwarding``); ``await cluster.finish_under_way(timeout)`` lets those under
+  way (both ways) end before ``aclose``.
 
 Every Redis failure is raised as :class:`ClusterUnavailable`, which the endpoints answer
 with a 503 that says so.
@@ -46,6 +63,7 @@ import contextlib
 import json
 import logging
 import os
+import random
 import socket
 import uuid
 from collections.abc import Iterable
@@ -93,6 +111,20 @@ end
 return {current, redis.call('EXISTS', ARGV[1] .. current)}
 """
 
+# The workers that beat and do not shut down, other than ARGV[1] (the one asking); the ids
+# of workers whose heartbeat is gone leave the set on the way.
+_SUCCESSORS = """
+local found = {}
+for _, wid in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('EXISTS', ARGV[2] .. wid) == 0 then
+    redis.call('SREM', KEYS[1], wid)
+  elseif wid ~= ARGV[1] and redis.call('EXISTS', ARGV[3] .. wid) == 0 then
+    table.insert(found, wid)
+  end
+end
+return found
+"""
+
 # Drops the ownership of the chats still owned by ARGV[1].
 _RELEASE = """
 local released = 0
@@ -118,6 +150,9 @@ class Reply:
 @dataclass(slots=True)
 class _Inbox:
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    """The forwarded requests being served here."""
+    waiting: dict[str, asyncio.Future[Reply]] = field(default_factory=dict)
+    """The requests this worker forwarded, by id, each waiting for its answer."""
 
 
 class Cluster:
@@ -133,7 +168,7 @@ class Cluster:
         self.keep_ms = max(settings.log_ttl_s * 1000, self.ttl_ms)
         # A bounded pool that waits for a free connection: a burst of requests (hundreds
         # of chats opening at once) queues instead of failing with "Too many connections".
-        # The inbox's blocking pops take one each while they wait.
+        # The blocking pops of the inbox and of the replies take one each while they wait.
         pool = aioredis.BlockingConnectionPool.from_url(
             url, decode_responses=False, max_connections=POOL_SIZE, timeout=POOL_WAIT_S
         )
@@ -141,10 +176,14 @@ class Cluster:
         self._claim = self.redis.register_script(_CLAIM)
         self._route = self.redis.register_script(_ROUTE)
         self._release = self.redis.register_script(_RELEASE)
+        self._successors = self.redis.register_script(_SUCCESSORS)
+        self.workers_key = f"{prefix}workers"
+        """The set of the workers' ids (see the module docstring)."""
         self._tasks: list[asyncio.Task[None]] = []
         self._inbox = _Inbox()
         self.draining = False
-        """Set when this worker shuts down: it claims no more chats (they go elsewhere)."""
+        """Set when this worker shuts down (``begin_draining``): it claims no more chats
+        (they go elsewhere), and no chat is handed to it."""
 
     def key(self, kind: str, name: str) -> str:
         """A key of this cluster's (``lc:owner:{sid}``...)."""
@@ -162,22 +201,49 @@ class Cluster:
         self._tasks = [
             asyncio.create_task(self._heartbeat(), name="lightchat-heartbeat"),
             asyncio.create_task(self._consume(app), name="lightchat-inbox"),
+            asyncio.create_task(self._listen(), name="lightchat-replies"),
         ]
 
     async def aclose(self) -> None:
         """Stop beating and consuming; the heartbeat goes, so others may take over now."""
         tasks, self._tasks = self._tasks, []
-        for task in [*tasks, *self._inbox.tasks]:
-            task.cancel()
-        if tasks or self._inbox.tasks:
-            await asyncio.wait([*tasks, *self._inbox.tasks])
+        await _cancel([*tasks, *self._inbox.tasks])
         with contextlib.suppress(RedisError, OSError):
-            await self.redis.delete(self.key("worker", self.wid))
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.delete(self.key("worker", self.wid), self.key("draining", self.wid))
+                pipe.srem(self.workers_key, self.wid)
+                await pipe.execute()
         await self.redis.aclose()
 
+    async def finish_under_way(self, timeout: float) -> None:
+        """Let the requests under way finish, for up to ``timeout`` seconds: those
+        forwarded here, and those this worker forwarded (a chat it handed over as it shuts
+        down: the request went on to the chat's next worker). The end of a graceful
+        shutdown waits for them before ``aclose``, which would cut them off."""
+        under_way: list[asyncio.Future[Any]] = [
+            *self._inbox.tasks,
+            *self._inbox.waiting.values(),
+        ]
+        if under_way:
+            await asyncio.wait(under_way, timeout=timeout)
+
+    async def begin_draining(self) -> None:
+        """This worker shuts down: it claims no more chats, and other workers hand it none
+        (its ``draining:{wid}`` mark, kept by the heartbeat until it stops)."""
+        self.draining = True
+        with contextlib.suppress(ClusterUnavailable):  # the next beat sets the mark
+            await self._beat()
+
     async def _beat(self) -> None:
+        workers = self.workers_key
         try:
-            await self.redis.set(self.key("worker", self.wid), self.name, px=self.ttl_ms)
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.set(self.key("worker", self.wid), self.name, px=self.ttl_ms)
+                if self.draining:
+                    pipe.set(self.key("draining", self.wid), b"1", px=self.ttl_ms)
+                pipe.sadd(workers, self.wid)
+                pipe.pexpire(workers, self.keep_ms)
+                await pipe.execute()
         except (RedisError, OSError) as exc:
             raise ClusterUnavailable(str(exc)) from exc
 
@@ -253,6 +319,18 @@ class Cluster:
         except (RedisError, OSError) as exc:
             raise ClusterUnavailable(str(exc)) from exc
 
+    async def successor(self) -> str | None:
+        """The id of a live worker, other than this one, that does not shut down (one at
+        random, so the chats of a worker that stops spread over the others), or None."""
+        try:
+            found = await self._successors(
+                keys=[self.workers_key],
+                args=[self.wid, self.key("worker", ""), self.key("draining", "")],
+            )
+        except (RedisError, OSError) as exc:
+            raise ClusterUnavailable(str(exc)) from exc
+        return _text(random.choice(found)) if found else None
+
     async def mark_seen(self, session_id: str, for_s: float) -> None:
         """A page shows the chat here (a stream on a worker that does not own it)."""
         with contextlib.suppress(RedisError, OSError):  # a missed mark costs nothing now
@@ -274,31 +352,51 @@ class Cluster:
         """Send a request (see ``lightchat.forwarding``) to ``owner``'s inbox and wait for
         its answer, checking the owner's heartbeat meanwhile.
 
+        The answer comes back on this worker's ``reply:{wid}`` list, which one task reads
+        for every request (``_listen``): waiting holds no Redis connection.
+
         Raises ``OwnerGone`` when the owner stops before answering (or does not answer
         within ``timeout`` seconds), ``ClusterUnavailable`` when Redis does not answer.
         """
         rid = uuid.uuid4().hex
-        reply_key = self.key("reply", rid)
-        message = json.dumps({**request, "rid": rid}, separators=(",", ":"))
+        message = json.dumps({**request, "rid": rid, "reply_to": self.wid}, separators=(",", ":"))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         poll = max(min(self.ttl_ms / 3000, 1.0), 0.1)
+        answer: asyncio.Future[Reply] = loop.create_future()
+        self._inbox.waiting[rid] = answer
         try:
             await self.redis.rpush(self.key("inbox", owner), message)
             while True:
-                got = await self.redis.blpop([reply_key], timeout=poll)
-                if got is not None:
-                    data = json.loads(got[1])
-                    return Reply(
-                        int(data["status"]),
-                        [(k.encode("latin-1"), v.encode("latin-1")) for k, v in data["headers"]],
-                        base64.b64decode(data["body"]),
-                    )
+                await asyncio.wait([answer], timeout=poll)
+                if answer.done():
+                    return answer.result()
                 alive = await self.redis.exists(self.key("worker", owner))
                 if not alive or loop.time() > deadline:
                     raise OwnerGone(owner)
         except (RedisError, OSError) as exc:
             raise ClusterUnavailable(str(exc)) from exc
+        finally:
+            # A reply that comes later finds nobody waiting, and is dropped.
+            self._inbox.waiting.pop(rid, None)
+            answer.cancel()  # (when it did not come) so that nobody waits for it
+
+    async def _listen(self) -> None:
+        """Hand each answer on ``reply:{wid}`` to the forwarded request waiting for it."""
+        key = self.key("reply", self.wid)
+        while True:
+            try:
+                got = await self.redis.blpop([key], timeout=1)
+            except (RedisError, OSError) as exc:
+                logger.warning("Could not read the answers to forwarded requests: %s", exc)
+                await asyncio.sleep(self.ttl_ms / 3000)
+                continue
+            if got is None:
+                continue
+            data = json.loads(got[1])
+            answer = self._inbox.waiting.pop(data["rid"], None)
+            if answer is not None and not answer.done():
+                answer.set_result(_reply(data))
 
     async def _consume(self, app: ASGIApp) -> None:
         inbox = self.key("inbox", self.wid)
@@ -367,11 +465,13 @@ class Cluster:
         finally:
             done.set()
         reply = {
+            "rid": request["rid"],
             "status": status,
             "headers": headers,
             "body": base64.b64encode(b"".join(chunks)).decode(),
         }
-        key = self.key("reply", request["rid"])
+        # A worker of an older release, which sends no reply_to, waits on reply:{rid}.
+        key = self.key("reply", request.get("reply_to") or request["rid"])
         try:
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.rpush(key, json.dumps(reply, separators=(",", ":")))
@@ -379,6 +479,26 @@ class Cluster:
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             logger.warning("Could not answer a forwarded request: %s", exc)
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel the tasks and wait until they end. Cancelled again while one goes on: the
+    Redis client can take a cancellation that comes as a blocking pop times out for that
+    timeout, and pop again."""
+    pending = set(tasks)
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.5)
+
+
+def _reply(data: dict[str, Any]) -> Reply:
+    """A forwarded request's answer, from its JSON on a reply list."""
+    return Reply(
+        int(data["status"]),
+        [(k.encode("latin-1"), v.encode("latin-1")) for k, v in data["headers"]],
+        base64.b64decode(data["body"]),
+    )
 
 
 def _text(raw: bytes | str) -> str:

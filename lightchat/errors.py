@@ -47,3 +47,12 @@ class ClusterUnavailable(LightChatError, RuntimeError):
 
 class OwnerGone(LightChatError, RuntimeError):
     """The worker a request was forwarded to stopped before it answered."""
+
+
+class HandedOver(LightChatError):
+    """A worker shutting down handed the chat a request is for over to ``worker``; the
+    request goes on there (``lightchat.forwarding`` sends it, with the body it kept)."""
+
+    def __init__(self, worker: str) -> None:
+        super().__init__(f"The chat was handed over to worker {worker}.")
+        self.worker = worker

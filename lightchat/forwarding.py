@@ -17,7 +17,15 @@ to that worker:
 
 The chat's stream (``/events``) is never forwarded: any worker streams any chat from the
 bus. A request forwarded here carries ``scope["lightchat.forwarded"]`` (set by the
-inbox consumer, never from a header), so it is handled here and never forwarded again.
+inbox consumer, never from a header), so it is handled here and never forwarded again,
+with one exception: a worker shutting down.
+
+While this worker shuts down, a post for a chat it runs keeps its body here
+(``scope["lightchat.hand_over"]``) before it reaches the endpoint, which alone knows
+whether the post would start a run. If so, the endpoint hands the chat over (once the
+chat's run ended) and raises ``HandedOver`` naming another live worker that stays; the
+request is then sent there as any forwarded one, to a worker that now claims the chat
+and takes it over, so the user's message is answered with nothing lost.
 
 Plain ASGI (never ``BaseHTTPMiddleware``, see DESIGN.md §7); it sits outermost after the
 security headers, which the owner's answer carries already.
@@ -33,6 +41,8 @@ from urllib.parse import unquote
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lightchat.cluster import FORWARDED, Cluster, ClusterUnavailable, OwnerGone
+from lightchat.errors import HandedOver
+from lightchat.web import HAND_OVER
 
 _CHAT = re.compile(r"^/(?:chat|embed)/([^/]+)(/.*)?$")
 
@@ -70,34 +80,59 @@ class Forwarding:
         self.timeout = wait_s + MARGIN_S
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get(FORWARDED):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         session_id = chat_of(scope)
         if session_id is None:
             await self.app(scope, receive, send)
             return
+        if scope.get(FORWARDED):
+            await self._here(scope, receive, send)
+            return
         cluster = self.cluster
         try:
             owner, alive = await cluster.route(session_id)
-            if owner is None or owner == cluster.wid:
-                # Ours, or no worker's: the endpoint checks whose chat it is before it
-                # claims it (so probing ids makes no keys).
-                await self.app(scope, receive, send)
-                return
-            if not alive:
-                if await cluster.claim(session_id):
-                    await self.app(scope, receive, send)
-                    return
-                owner, alive = await cluster.route(session_id)  # lost the race: to the winner
-                if owner is None or owner == cluster.wid:
-                    await self.app(scope, receive, send)
-                    return
-            body = await _body(receive, self.max_bytes)
-            if body is None:
-                await _answer(send, 413, TOO_LARGE)
-                return
-            reply = await cluster.forward(owner, _request(scope, body), self.timeout)
+            if not alive and owner not in (None, cluster.wid):
+                if not await cluster.claim(session_id):
+                    owner, alive = await cluster.route(session_id)  # lost the race: to the winner
+                else:
+                    owner = cluster.wid
+        except ClusterUnavailable:
+            await _answer(send, 503, NO_REDIS)
+            return
+        if owner is None or owner == cluster.wid:
+            # Ours, or no worker's: the endpoint checks whose chat it is before it
+            # claims it (so probing ids makes no keys).
+            await self._here(scope, receive, send)
+            return
+        body = await _body(receive, self.max_bytes)
+        if body is None:
+            await _answer(send, 413, TOO_LARGE)
+            return
+        await self._relay(send, owner, _request(scope, body))
+
+    async def _here(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle the request here. While this worker shuts down, a post keeps its body,
+        so that the endpoint may hand the chat over and the request go on to the worker
+        it names (``HandedOver``)."""
+        if not self.cluster.draining or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        body = await _body(receive, self.max_bytes)
+        if body is None:
+            await _answer(send, 413, TOO_LARGE)
+            return
+        scope[HAND_OVER] = True
+        try:
+            await self.app(scope, _replay(body, receive), send)
+        except HandedOver as moved:
+            await self._relay(send, moved.worker, _request(scope, body))
+
+    async def _relay(self, send: Send, worker: str, request: dict[str, Any]) -> None:
+        """Forward the request to ``worker`` and send its answer on as it is."""
+        try:
+            reply = await self.cluster.forward(worker, request, self.timeout)
         except OwnerGone:
             await _answer(send, 503, OWNER_GONE)
             return
@@ -127,6 +162,21 @@ async def _body(receive: Receive, limit: int) -> bytes | None:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives the body read already, then what the client sends next
+    (its disconnect)."""
+    given = False
+
+    async def replay() -> Message:
+        nonlocal given
+        if given:
+            return await receive()
+        given = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 def _request(scope: Scope, body: bytes) -> dict[str, Any]:

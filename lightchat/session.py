@@ -60,6 +60,9 @@ logger = logging.getLogger("lightchat")
 
 STOP_WAIT_S = 5.0
 """How long a shutdown waits for a stopped callback (and ``on_stop``) to end."""
+HAND_OFF_WAIT_S = 10.0
+"""How long a shutdown waits, after the grace period, for chats being handed over to be
+written out (their log and thread)."""
 
 _current: ContextVar[ChatSession] = ContextVar("lightchat_session")
 
@@ -167,6 +170,10 @@ class ChatSession:
         if self._observer is not None:
             self._observer(self, entry)
         return entry
+
+    def detach_history(self) -> None:
+        """Stop telling the history about this chat's events (it moved to another worker)."""
+        self._observer = None
 
     def restore(self, items: list[MessageData | StepData]) -> None:
         """Show a past chat's messages and steps again (they are already saved)."""
@@ -575,8 +582,12 @@ class ChatSession:
             await on_stop
         return True
 
-    async def close(self) -> None:
-        """End the chat: stop what runs, run ``on_chat_end``, forget the log."""
+    async def close(self, *, keep_log: bool = False) -> None:
+        """End the chat: stop what runs, run ``on_chat_end``, forget the log.
+
+        ``keep_log``: the chat goes on on another worker (it is handed over), which
+        adopts the log from the bus: it is left there.
+        """
         if self.closed:
             return
         self.closed = True
@@ -592,7 +603,8 @@ class ChatSession:
         if "on_chat_end" in self.registry.callbacks:
             await self._call_guarded(self.registry.callbacks["on_chat_end"])
         self.flush_tokens()
-        self.bus.discard(self.id)
+        if not keep_log:
+            self.bus.discard(self.id)
 
     async def wind_down(self, timeout: float) -> None:
         """Let the callbacks running or waiting their turn finish for up to ``timeout``
@@ -617,6 +629,17 @@ class ChatSession:
     def running(self) -> bool:
         """True while a callback runs or waits its turn."""
         return self._runner is not None and not self._runner.done()
+
+    async def wait_idle(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds until no callback runs or waits its turn (a
+        chat handed over as the server shuts down); False if one still does."""
+        deadline = self.loop.time() + timeout
+        while (runner := self._runner) is not None and not runner.done():
+            left = deadline - self.loop.time()
+            if left <= 0:
+                return False
+            await asyncio.wait([runner], timeout=left)
+        return True
 
     def touch(self) -> None:
         """Note activity, which keeps an idle chat from expiring."""
@@ -752,11 +775,15 @@ class Chats:
         self.settings = settings
         self.message_factory = message_factory
         self._sessions: dict[str, ChatSession] = {}
+        self._losing: set[asyncio.Task[None]] = set()
         self.seen_elsewhere: Callable[[list[str]], Awaitable[set[str]]] | None = None
         """With several workers: which of these chats a page on another worker shows."""
         self.draining = False
         """True once the server is shutting down: no new runs start here (``drain``)."""
         self._drain_started = 0.0
+        self._handing_off = 0
+        self._handed_off = asyncio.Event()
+        self._handed_off.set()
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -900,11 +927,70 @@ class Chats:
         a shared bus) see the answers end; what a stopped callback showed is kept.
         """
         self.begin_draining()
-        left = self._drain_started + grace_s - time.monotonic()
+        left = self.grace_left(grace_s)
         busy = [session for session in self._sessions.values() if session.running]
         if busy:
             logger.info("Letting %d running chat(s) finish (up to %.0f s)", len(busy), left)
             await asyncio.gather(*(session.wind_down(left) for session in busy))
+        # A chat being handed over now is no longer here, but its log and thread are still
+        # being written out: what comes next (closing the bus) waits for that.
+        try:
+            await asyncio.wait_for(self._handed_off.wait(), HAND_OFF_WAIT_S)
+        except TimeoutError:
+            logger.error("A chat was still being handed over after %.0f s", HAND_OFF_WAIT_S)
+
+    def grace_left(self, grace_s: float) -> float:
+        """Seconds left of a grace period of ``grace_s`` that began with
+        ``begin_draining`` (all of it before then)."""
+        if not self.draining:
+            return grace_s
+        return self._drain_started + grace_s - time.monotonic()
+
+    async def hand_off(
+        self,
+        session: ChatSession,
+        grace_s: float,
+        release: Callable[[str], Awaitable[None]],
+    ) -> bool:
+        """Give one chat up while the server shuts down, so that another worker goes on
+        with it now rather than after the shutdown: wait for its run to end (within what
+        is left of ``drain``'s grace period of ``grace_s``), end it here leaving its log
+        on the bus, then ``release(session_id)`` writes out what it said and gives up its
+        ownership. ``drain`` waits for hand-offs under way.
+
+        False when its run outlasted the grace period (``drain`` stops it), or the
+        shutdown ended the chat first (it is handed over with the others then).
+        """
+        self._handing_off += 1
+        self._handed_off.clear()
+        try:
+            if session.running:
+                if not await session.wait_idle(max(self.grace_left(grace_s), 0)):
+                    return False
+                if self.grace_left(grace_s) <= 0:  # stopped at the end of the grace period
+                    return False
+            if self._sessions.get(session.id) is not session or session.closed:
+                return False
+            del self._sessions[session.id]
+            await session.close(keep_log=True)
+            await release(session.id)
+            return True
+        finally:
+            self._handing_off -= 1
+            if not self._handing_off:
+                self._handed_off.set()
+
+    def lose(self, session_id: str) -> None:
+        """Another worker took this chat over (this one was taken for dead): end it here
+        without a word to the history, which the new owner writes now. Its log is
+        already refused here (``RedisBus`` fencing)."""
+        session = self._sessions.pop(session_id, None)
+        if session is None:
+            return
+        session.detach_history()
+        task = asyncio.get_running_loop().create_task(session.close())
+        self._losing.add(task)
+        task.add_done_callback(self._losing.discard)
 
     @property
     def session_ids(self) -> list[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -27,7 +28,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from lightchat.auth import USER_SCOPE_KEY, Auth, owner_key
 from lightchat.bus import Bus
 from lightchat.config import Settings
-from lightchat.errors import ClusterUnavailable
+from lightchat.errors import ClusterUnavailable, HandedOver
 from lightchat.events import Entry
 from lightchat.history import History, thread_dict
 from lightchat.identity import COOKIE, BrowserIdentity
@@ -44,7 +45,12 @@ VARY = {"Vary": "HX-Request"}
 NOT_FOUND = "This chat does not exist, or it has ended."
 
 DRAINING = "This server is shutting down; send again in a moment."
-"""The 503 of a post that would start a run on a worker that is shutting down."""
+"""The 503 of a post that would start a run on a worker that is shutting down (and
+cannot hand the chat over to another one)."""
+
+HAND_OVER = "lightchat.hand_over"
+"""The ASGI scope key that ``lightchat.forwarding`` sets on a request whose body it kept:
+a worker shutting down may then hand the request's chat over and send the request on."""
 
 BROWSER_SCOPE_KEY = "lightchat.browser"
 """Where the request's browser id is kept in the ASGI scope (``lightchat.csrf`` puts it
@@ -289,15 +295,59 @@ async def registered(request: Request, session: ChatSession) -> None:
 async def chat_for_input(request: Request) -> ChatSession:
     """``chat_or_404`` for a post that may start a run (a message, an edit, an action).
 
-    While this worker shuts down (``Chats.draining``) it starts no new runs: a 503 with
-    ``Retry-After`` asks the browser to send again, which reaches another worker. A post
-    that answers a question a running callback waits for still goes through: that
+    While this worker shuts down (``Chats.draining``) it starts no new runs. With other
+    workers, the chat is handed over to one of them, which answers the post
+    (``hand_over``); else a 503 with ``Retry-After`` asks the browser to send again. A
+    post that answers a question a running callback waits for still goes through: that
     callback is finishing here.
     """
     session = await chat_or_404(request)
     if services(request).chats.draining and not session.asking:
+        await hand_over(request, session)
         raise HTTPException(503, DRAINING, headers={"Retry-After": "1"})
     return session
+
+
+async def hand_over(request: Request, session: ChatSession) -> None:
+    """On a worker shutting down: hand the chat over (once its run ended, see
+    ``Chats.hand_off``) and raise ``HandedOver`` naming another live worker, to which the
+    forwarding middleware sends the request: that worker takes the chat over and answers
+    it, so the user need not send again.
+
+    Returns (the caller refuses the post) when it cannot: one worker alone, no other
+    live worker that stays, a request whose body was not kept (``HAND_OVER``), a run
+    that outlasts the grace period, or a chat the next worker could not rebuild (no
+    history, or nothing said in it yet: ``on_chat_resume`` needs a saved thread).
+    """
+    found = services(request)
+    cluster = found.cluster
+    if cluster is None or not request.scope.get(HAND_OVER):
+        return
+    if found.history is None or not session.transcript.items:
+        return
+    grace_s = found.settings.shutdown_grace_s
+    try:
+        if await cluster.successor() is None:
+            return  # nowhere to go: the chat stays here, for the shutdown to hand over
+        if not await found.chats.hand_off(session, grace_s, functools.partial(_let_go, found)):
+            return
+        successor = await cluster.successor()  # again: the wait may have been long
+    except ClusterUnavailable:
+        raise HTTPException(503, NO_REDIS) from None
+    if successor is not None:
+        raise HandedOver(successor)
+
+
+async def _let_go(found: Services, session_id: str) -> None:
+    """A chat ended here to go on elsewhere: what it published and said written out (the
+    next worker reads its log from Redis and its thread from the database), then its
+    ownership given up, so that worker claims it."""
+    await found.bus.flush()
+    if found.history is not None:
+        await found.history.flush()
+    found.bus.release(session_id)
+    assert found.cluster is not None
+    await found.cluster.release([session_id])
 
 
 def problem(request: Request, status: int, detail: str) -> Response:

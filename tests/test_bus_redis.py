@@ -664,8 +664,8 @@ def test_the_app_uses_redis_when_a_url_is_set() -> None:
 
 
 async def test_one_reader_serves_many_waiting_pages(redis: Any) -> None:
-    """Pages waiting on many chats at once (each from its own point) are all woken by the
-    worker's one multiplexed XREAD, including pages that start waiting while it blocks."""
+    """Pages waiting on many chats at once (each from its own point) are all woken through
+    the worker's one pub/sub connection, including pages that start waiting later."""
     writer, reader = await redis_bus(redis), await redis_bus(redis)
     try:
         chats = [f"chat{n}" for n in range(40)]
@@ -705,3 +705,217 @@ async def test_adopting_again_takes_what_another_worker_wrote_since(redis: Any) 
     finally:
         await a.aclose()
         await b.aclose()
+
+
+# -- following chats written elsewhere -------------------------------------------------
+
+
+def counting_reads(bus: RedisBus) -> list[str]:
+    """Record every read of the stream ``bus`` makes (its chat ids)."""
+    reads: list[str] = []
+    fetch = bus._fetch
+
+    async def counted(session_id: str, after: int, until: int | None) -> Any:
+        reads.append(session_id)
+        return await fetch(session_id, after, until)
+
+    bus._fetch = counted  # type: ignore[method-assign]
+    return reads
+
+
+async def test_a_page_following_a_chat_from_another_worker_reads_redis_once(
+    redis: Any,
+) -> None:
+    """The events reach a page on a worker that does not own the chat through the
+    publication that goes with each write: the stream is read when the page starts
+    following, not once per event."""
+    writer, reader = await redis_bus(redis), await redis_bus(redis)
+    reads = counting_reads(reader)
+    try:
+        writer.publish("chat", tok("t0"))
+        await writer.flush()
+        page = asyncio.create_task(follow(reader, "chat", 200))
+
+        async def speak() -> None:
+            for n in range(1, 200):
+                writer.publish("chat", tok(f"t{n}"))
+                if n % 3 == 0:
+                    await asyncio.sleep(0.002)  # several write batches, several waits
+
+        await speak()
+        async with asyncio.timeout(WAIT_S):
+            got = await page
+        assert [e.seq for e in got] == list(range(1, 201))
+        assert texts(got) == [f"t{n}" for n in range(200)]
+        assert len(reads) <= 2
+    finally:
+        await writer.aclose()
+        await reader.aclose()
+
+
+async def test_following_many_chats_reads_each_once(redis: Any) -> None:
+    """A worker following 150 chats (pages on each) gets every event of every chat,
+    in order, and reads each stream only when its page starts following."""
+    writer, reader = await redis_bus(redis), await redis_bus(redis)
+    reads = counting_reads(reader)
+    chats = [f"chat{n}" for n in range(150)]
+    try:
+        pages = [asyncio.create_task(follow(reader, sid, 20)) for sid in chats]
+        await asyncio.sleep(0.1)  # every page follows its chat now
+        for round_ in range(20):
+            for sid in chats:
+                writer.publish(sid, tok(f"{sid}-{round_}"))
+            await asyncio.sleep(0.005)
+        async with asyncio.timeout(WAIT_S):
+            results = await asyncio.gather(*pages)
+        for sid, got in zip(chats, results, strict=True):
+            assert texts(got) == [f"{sid}-{r}" for r in range(20)]
+        assert len(reads) <= len(chats) + 10  # a few more when a page's first read raced
+    finally:
+        await writer.aclose()
+        await reader.aclose()
+
+
+async def test_a_follower_that_lost_its_connection_reads_what_it_missed(redis: Any) -> None:
+    """Publications sent while the follower's connection is cut are not lost: it reads the
+    stream when it is back, and follows again."""
+    proxy = Proxy("127.0.0.1", 6379)
+    await proxy.up()
+    writer = await redis_bus(redis)
+    reader = RedisBus(f"redis://127.0.0.1:{proxy.port}/0", prefix=redis.test_prefix)
+    await reader.start()
+    try:
+        writer.publish("chat", tok("before"))
+        await writer.flush()
+        assert texts(await reader.wait("chat", 0, 5)) == ["before"]
+        await proxy.down()
+        for n in range(5):
+            writer.publish("chat", tok(f"missed {n}"))
+        await writer.flush()
+        await proxy.up()
+        async with asyncio.timeout(WAIT_S):
+            got = await follow(reader, "chat", 5, after=1)
+            assert texts(got) == [f"missed {n}" for n in range(5)]
+            page = asyncio.create_task(follow(reader, "chat", 1, after=6))
+            await asyncio.sleep(0.3)  # subscribed again by now
+            writer.publish("chat", tok("after"))
+            assert texts(await page) == ["after"]
+    finally:
+        await reader.aclose(timeout=1)
+        await writer.aclose()
+        if proxy.server is not None and proxy.server.is_serving():
+            await proxy.down()
+
+
+async def test_a_dropped_log_wakes_its_followers(redis: Any) -> None:
+    writer, reader = await redis_bus(redis), await redis_bus(redis)
+    try:
+        writer.publish("chat", tok("one"))
+        await writer.flush()
+        assert texts(await reader.wait("chat", 0, 5)) == ["one"]
+        page = asyncio.create_task(reader.wait("chat", 1, 3600))
+        await asyncio.sleep(0.05)
+        writer.discard("chat")
+        async with asyncio.timeout(WAIT_S):
+            assert await page == []
+        assert await reader.read("chat") == []
+    finally:
+        await writer.aclose()
+        await reader.aclose()
+
+
+async def test_chats_nobody_follows_any_more_are_unsubscribed(
+    redis: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("lightchat.bus_redis.LINGER_S", 0.2)
+    writer, reader = await redis_bus(redis), await redis_bus(redis)
+    try:
+        writer.publish("chat", tok("one"))
+        await writer.flush()
+        await reader.wait("chat", 0, 5)
+        assert await reader.wait("chat", 1, 0.05) == []
+        channel = reader.tail_channel("chat")
+        assert (await redis.pubsub_numsub(channel))[0][1] == 1
+        async with asyncio.timeout(WAIT_S):
+            while (await redis.pubsub_numsub(channel))[0][1]:  # noqa: ASYNC110 - Redis has no event for it
+                await asyncio.sleep(0.05)
+        writer.publish("chat", tok("two"))  # followed again from where the page is
+        assert texts(await reader.wait("chat", 1, 5)) == ["two"]
+    finally:
+        await writer.aclose()
+        await reader.aclose()
+
+
+async def test_scripts_lost_by_redis_are_loaded_again(redis: Any) -> None:
+    writer = await redis_bus(redis)
+    try:
+        writer.publish("chat", tok("one"))
+        await writer.flush()
+        await redis.script_flush()  # as after a Redis restart
+        writer.publish("chat", tok("two"))
+        async with asyncio.timeout(WAIT_S):
+            await writer.flush()
+        assert texts(await writer.read("chat")) == ["one", "two"]
+        writer.release("chat")
+        assert texts(await writer.read("chat")) == ["one", "two"]
+    finally:
+        await writer.aclose()
+
+
+# -- fencing ---------------------------------------------------------------------------
+
+
+async def test_writes_to_a_chat_another_worker_took_over_are_refused(redis: Any) -> None:
+    """A worker taken for dead (its loop froze past its heartbeat) wakes to find its chat
+    claimed by another: its late writes never reach the new owner's log, and it is told
+    so once, to end the chat on its side."""
+    a, b = await redis_bus(redis), await redis_bus(redis)
+    a.owner_id, b.owner_id = "worker-a", "worker-b"
+    lost: list[str] = []
+    a.on_lost = lost.append
+    owner_key = f"{redis.test_prefix}owner:chat"
+    try:
+        await redis.set(owner_key, "worker-a")
+        a.publish("chat", tok("a1"))
+        a.publish("chat", tok("a2"))
+        await a.flush()
+        await redis.set(owner_key, "worker-b")  # B claimed the chat meanwhile
+        await b.adopt("chat")
+        b.publish("chat", tok("b3"))
+        await b.flush()
+        a.publish("chat", tok("late a3"))  # A wakes up and goes on
+        await a.flush()
+        assert lost == ["chat"]
+        a.publish("chat", tok("later a4"))  # nothing more is sent for it
+        await a.flush()
+        assert lost == ["chat"]
+        assert texts(await b.read("chat")) == ["a1", "a2", "b3"]
+        b.release("chat")
+        assert texts(await b.read("chat")) == ["a1", "a2", "b3"]
+        assert texts(await a.read("chat")) == ["a1", "a2", "b3"]  # A reads Redis now
+        a.discard("chat")  # A ending its side does not delete B's log
+        await a.flush()
+        assert texts(await b.read("chat")) == ["a1", "a2", "b3"]
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+async def test_a_worker_that_claims_a_chat_back_writes_it_again(redis: Any) -> None:
+    a = await redis_bus(redis)
+    a.owner_id = "worker-a"
+    a.on_lost = lambda sid: None
+    owner_key = f"{redis.test_prefix}owner:chat"
+    try:
+        await redis.set(owner_key, "worker-b")
+        a.publish("chat", tok("refused"))
+        await a.flush()
+        assert await a.read("chat") == []
+        await redis.set(owner_key, "worker-a")
+        await a.adopt("chat")
+        a.publish("chat", tok("mine again"))
+        await a.flush()
+        a.release("chat")
+        assert texts(await a.read("chat")) == ["mine again"]
+    finally:
+        await a.aclose()

@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -21,7 +21,7 @@ import pytest
 
 from lightchat import LightChat, Message, Settings
 from lightchat.bus import MemoryBus
-from lightchat.cluster import Cluster
+from lightchat.cluster import Cluster, OwnerGone
 from lightchat.events import (
     MessageData,
     MessageEvent,
@@ -69,8 +69,7 @@ def settings(prefix: str, **more: Any) -> Settings:
         redis_url=REDIS_URL,
         redis_prefix=prefix,
         worker_ttl_s=1,
-        shutdown_grace_s=0,
-        **{"history": False, **more},
+        **{"history": False, "shutdown_grace_s": 0, **more},
     )
 
 
@@ -132,6 +131,24 @@ async def test_of_two_workers_claiming_a_dead_owners_chat_one_wins(prefix: str) 
         await second.aclose()
 
 
+async def test_a_chat_is_handed_only_to_a_live_worker_that_stays(prefix: str) -> None:
+    config = settings(prefix)
+    leaving, staying, also_leaving = (Cluster(config, REDIS_URL, prefix=prefix) for _ in "abc")
+    for cluster in (leaving, staying, also_leaving):
+        await cluster.start(_no_app)
+    try:
+        await leaving.begin_draining()
+        await also_leaving.begin_draining()
+        assert await leaving.successor() == staying.wid
+        assert await also_leaving.successor() == staying.wid
+        assert await staying.successor() is None  # the others shut down
+        await staying.aclose()
+        assert await leaving.successor() is None
+    finally:
+        await leaving.aclose()
+        await also_leaving.aclose()
+
+
 async def test_a_burst_of_chats_waits_for_connections_instead_of_failing(prefix: str) -> None:
     # More commands at once than the pool has connections: they queue, none fails.
     cluster = Cluster(settings(prefix), REDIS_URL, prefix=prefix)
@@ -143,6 +160,104 @@ async def test_a_burst_of_chats_waits_for_connections_instead_of_failing(prefix:
         assert await cluster.metadata("s599") == {"owner": "o", "client_type": "webapp"}
     finally:
         await cluster.aclose()
+
+
+async def test_requests_waiting_for_their_answers_hold_one_connection(prefix: str) -> None:
+    # 300 forwarded requests wait at once; their answers come back on one list, which
+    # one task reads: not a blocking pop (and a connection) per request.
+    count = 300
+    arrived: list[str] = []
+    all_in = asyncio.Event()
+    answer = asyncio.Event()
+
+    async def owner_app(scope: Any, receive: Any, send: Any) -> None:
+        arrived.append(scope["path"])
+        if len(arrived) == count:
+            all_in.set()
+        await answer.wait()
+        await _plain(send, scope["path"])
+
+    config = settings(prefix)
+    name = f"{prefix}sender"
+    sender = Cluster(config, f"{REDIS_URL}?client_name={name}", prefix=prefix)
+    owner = Cluster(config, REDIS_URL, prefix=prefix)
+    await sender.start(_no_app)
+    await owner.start(owner_app)
+    try:
+        requests = [
+            asyncio.create_task(sender.forward(owner.wid, _get(f"/r{n}"), WAIT_S * 2))
+            for n in range(count)
+        ]
+        async with asyncio.timeout(WAIT_S):
+            await all_in.wait()
+        clients = await _clients(name)
+        assert clients  # the sender's connections are the ones named so
+        blocked = [c for c in clients if "b" in c["flags"]]
+        assert len(blocked) <= 2  # the reply listener and the inbox, not 300
+        answer.set()
+        async with asyncio.timeout(WAIT_S):
+            replies = await asyncio.gather(*requests)
+        assert [reply.body for reply in replies] == [f"/r{n}".encode() for n in range(count)]
+    finally:
+        await sender.aclose()
+        await owner.aclose()
+
+
+async def test_an_answer_after_its_request_gave_up_does_not_reach_the_next(prefix: str) -> None:
+    late = asyncio.Event()
+
+    async def owner_app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["path"] == "/late":
+            await late.wait()
+        await _plain(send, scope["path"])
+
+    sender = Cluster(settings(prefix), REDIS_URL, prefix=prefix)
+    owner = Cluster(settings(prefix), REDIS_URL, prefix=prefix)
+    await sender.start(_no_app)
+    await owner.start(owner_app)
+    try:
+        with pytest.raises(OwnerGone):
+            await sender.forward(owner.wid, _get("/late"), 0.1)
+        late.set()  # its answer comes now, and finds nobody waiting
+        async with asyncio.timeout(WAIT_S):
+            reply = await sender.forward(owner.wid, _get("/next"), WAIT_S)
+        assert reply.status == 200
+        assert reply.body == b"/next"
+        assert not sender._inbox.waiting
+    finally:
+        await sender.aclose()
+        await owner.aclose()
+
+
+def _get(path: str) -> dict[str, Any]:
+    """A request as ``lightchat.forwarding`` sends it."""
+    return {
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "root_path": "",
+        "query": "",
+        "headers": [],
+        "client": None,
+        "server": None,
+        "body": "",
+    }
+
+
+async def _plain(send: Any, text: str) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": text.encode()})
+
+
+async def _clients(name: str) -> list[dict[str, Any]]:
+    """The connections to Redis named ``name`` (CLIENT LIST)."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        return [c for c in await client.client_list() if c.get("name") == name]
+    finally:
+        await client.aclose()
 
 
 async def _no_app(scope: Any, receive: Any, send: Any) -> None:
@@ -302,6 +417,144 @@ async def test_a_dead_owners_chat_is_taken_over_with_the_answer_marked_interrupt
                 page = await on_b.get(f"/chat/{chat}")
                 assert "Interrupted" in page.text
                 assert "echo: next" in page.text
+
+
+# -- a worker shutting down hands a chat over ---------------------------------------------
+
+
+@dataclass
+class Pair:
+    """Two workers with a history (a chat handed over is rebuilt from it): "slow" streams
+    an answer that waits for ``gate``; anything else is echoed. ``resumed``: the chats
+    each worker rebuilt through ``on_chat_resume``."""
+
+    a: LightChat
+    b: LightChat
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
+    resumed: dict[str, list[str]] = field(default_factory=lambda: {"a": [], "b": []})
+
+
+def handing_over(prefix: str, database_url: str, **more: Any) -> Pair:
+    config = settings(prefix, history=True, database_url=database_url, **more)
+    pair = Pair(LightChat(config), LightChat(config))
+    _callbacks(pair.a, pair.gate, pair.resumed["a"])
+    _callbacks(pair.b, pair.gate, pair.resumed["b"])
+    return pair
+
+
+def _callbacks(app: LightChat, gate: asyncio.Event, resumed: list[str]) -> None:
+    @app.on_message
+    async def answer(message: Message) -> None:
+        if message.content == "slow":
+            reply = Message(content="")
+            await reply.stream_token("partial ")
+            await gate.wait()
+            await reply.stream_token("answer")
+            await reply.send()
+            return
+        await Message(content=f"echo: {message.content}").send()
+
+    @app.on_chat_resume
+    async def resume(thread: dict[str, Any]) -> None:
+        resumed.append(thread["id"])
+
+
+async def start_draining(app: LightChat) -> None:
+    """What the start of a shutdown does, without the rest of it."""
+    assert app.chats is not None
+    await cluster_of(app).begin_draining()
+    app.chats.begin_draining()
+
+
+async def post(client: httpx.AsyncClient, chat: str, content: str) -> httpx.Response:
+    return await client.post(
+        f"/chat/{chat}/messages", data={"content": content}, headers={"HX-Request": "true"}
+    )
+
+
+async def test_a_post_to_a_worker_shutting_down_is_answered_by_another(prefix: str) -> None:
+    with postgres_database() as database_url:
+        pair = handing_over(prefix, database_url)
+        a, b = pair.a, pair.b
+        async with running(a, b), client_for(a) as on_a:
+            chat = await new_chat(on_a)
+            assert (await post(on_a, chat, "hello")).status_code == 204
+            owner_bus = a.build().state.services.bus
+            await wait_for_log(owner_bus, chat, lambda ev: "echo: hello" in contents(ev))
+            await start_draining(a)
+            posted = await post(on_a, chat, "hi")
+            assert posted.status_code == 204, posted.text
+            # B claimed the chat, rebuilt it through on_chat_resume and answered there.
+            assert (await cluster_of(a).route(chat)) == (cluster_of(b).wid, True)
+            assert a.chats is not None
+            assert b.chats is not None
+            assert len(a.chats) == 0
+            assert len(b.chats) == 1
+            assert pair.resumed == {"a": [], "b": [chat]}
+            # Either worker streams the answer (A reads the log from Redis now).
+            for app in (a, b):
+                bus = app.build().state.services.bus
+                events = await wait_for_log(bus, chat, lambda ev: "echo: hi" in contents(ev))
+                assert contents(events, "user_message") == ["hello", "hi"]
+                assert contents(events) == ["echo: hello", "echo: hi"]
+            async with client_for(b, on_a.cookies) as on_b:
+                for client in (on_a, on_b):
+                    page = await client.get(f"/chat/{chat}")
+                    assert page.status_code == 200
+                    assert "echo: hi" in page.text
+
+
+async def test_a_post_to_a_worker_shutting_down_waits_for_the_running_answer(
+    prefix: str,
+) -> None:
+    with postgres_database() as database_url:
+        pair = handing_over(prefix, database_url, shutdown_grace_s=20)
+        a, b = pair.a, pair.b
+        async with running(a, b), client_for(a) as on_a:
+            chat = await new_chat(on_a)
+            assert (await post(on_a, chat, "slow")).status_code == 204
+            owner_bus = a.build().state.services.bus
+            await wait_for_log(owner_bus, chat, lambda ev: "partial " in contents(ev))
+            stopping = asyncio.create_task(a.stop())  # SIGTERM, mid-answer
+            async with asyncio.timeout(WAIT_S):
+                while a.chats is None or not a.chats.draining:  # noqa: ASYNC110
+                    await asyncio.sleep(0.01)
+            posting = asyncio.create_task(post(on_a, chat, "next"))
+            await asyncio.sleep(0.3)
+            assert not posting.done()  # it waits for the answer to end
+            pair.gate.set()
+            async with asyncio.timeout(WAIT_S):
+                posted = await posting
+                await stopping
+            assert posted.status_code == 204, posted.text
+            assert (await cluster_of(b).route(chat)) == (cluster_of(b).wid, True)
+            bus = b.build().state.services.bus
+            events = await wait_for_log(bus, chat, lambda ev: "echo: next" in contents(ev))
+            assert contents(events) == ["partial answer", "echo: next"]
+            assert not any(m.interrupted for m in _messages(events))
+            async with client_for(b, on_a.cookies) as on_b:
+                page = (await on_b.get(f"/chat/{chat}")).text
+            assert "partial answer" in page
+            assert "Interrupted" not in page
+
+
+async def test_a_post_to_the_last_worker_shutting_down_is_refused_with_retry_after(
+    prefix: str,
+) -> None:
+    with postgres_database() as database_url:
+        a = handing_over(prefix, database_url).a
+        async with running(a), client_for(a) as on_a:
+            chat = await new_chat(on_a)
+            assert (await post(on_a, chat, "hello")).status_code == 204
+            await start_draining(a)
+            refused = await post(on_a, chat, "hi")
+            assert refused.status_code == 503
+            assert refused.headers["retry-after"] == "1"
+            assert "shutting down" in refused.text
+            # The chat stays here, for the end of the shutdown to hand it over.
+            assert (await cluster_of(a).route(chat)) == (cluster_of(a).wid, True)
+            assert a.chats is not None
+            assert len(a.chats) == 1
 
 
 def _messages(events: list[Any]) -> list[MessageData]:

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -39,6 +40,7 @@ class Worker:
     def __init__(self, env: dict[str, str]) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.env = env
         self.process = subprocess.Popen(
             [LIGHTCHAT, "serve", str(APP), "--port", str(self.port)],
             cwd=ROOT,
@@ -67,6 +69,12 @@ def _redis_answers() -> bool:
     except redis.exceptions.RedisError:
         return False
     return True
+
+
+def redis_client() -> Any:
+    import redis.asyncio
+
+    return redis.asyncio.Redis.from_url(REDIS_URL)
 
 
 @contextmanager
@@ -310,3 +318,63 @@ async def test_a_worker_stopped_with_sigterm_finishes_the_answer_and_hands_the_c
             page = (await client.get(f"{b.url}/chat/{chat}")).text
             assert re.search(r"\bw39\b", page)
             assert "Interrupted" not in page
+
+
+async def test_a_post_reaching_a_worker_shutting_down_is_answered_by_the_other(
+    tmp_path: Path,
+) -> None:
+    # The post goes to B, which passes it to A (the chat's owner), which is shutting down:
+    # A lets its answer end, hands the chat over and passes the post on to B, which takes
+    # the chat over and answers it. The user gets no error and sends nothing again.
+    with _pair(tmp_path, LIGHTCHAT_WORKER_TTL_S="60", LIGHTCHAT_SHUTDOWN_GRACE_S="20") as (a, b):
+        async with httpx.AsyncClient(timeout=WAIT_S * 3) as client:
+            chat, token = await open_chat(client, a)
+            async with streaming(client, f"{b.url}/chat/{chat}/events") as stream:
+                await post(client, f"{a.url}/chat/{chat}/messages", token, content="slow")
+                await stream.until(lambda events: len(Stream(events).tokens()) >= 5)
+                a.process.terminate()  # SIGTERM, mid-answer
+                await asyncio.sleep(0.3)  # A is shutting down: it listens no more
+                assert a.process.poll() is None  # and still runs its answer
+                posted = await post(client, f"{b.url}/chat/{chat}/messages", token, content="hi")
+                assert posted.status_code == 204, posted.text
+                await stream.until_text("resumed: hi", timeout=15)
+                words = stream.tokens()
+                assert words == list(range(words[0], 40))  # the whole answer, in order
+            assert await asyncio.to_thread(a.process.wait, 15) in (0, -signal.SIGTERM)
+            page = (await client.get(f"{b.url}/chat/{chat}")).text
+            assert re.search(r"\bw39\b", page)
+            assert "resumed: hi" in page
+            assert "Interrupted" not in page
+
+
+async def test_a_frozen_owner_that_wakes_after_a_takeover_cannot_write_the_chat(
+    workers: tuple[Worker, Worker],
+) -> None:
+    # A's loop stops (SIGSTOP) for longer than its heartbeat lives: B takes the chat over.
+    # When A wakes, its answer goes on streaming there, but its writes are refused (the
+    # log is B's now), so the page never shows A's late tokens, and A ends the chat.
+    a, b = workers
+    async with httpx.AsyncClient(timeout=WAIT_S) as client:
+        chat, token = await open_chat(client, a)
+        async with streaming(client, f"{b.url}/chat/{chat}/events") as stream:
+            await post(client, f"{a.url}/chat/{chat}/messages", token, content="long")
+            await stream.until(lambda events: len(Stream(events).tokens()) >= 20)
+            a.process.send_signal(signal.SIGSTOP)
+            try:
+                await stream.until_text("lc-interrupted")
+                shown = stream.tokens()
+                posted = await post(client, f"{b.url}/chat/{chat}/messages", token, content="hi")
+                assert posted.status_code == 204, posted.text
+                await stream.until_text("resumed: hi")
+            finally:
+                a.process.send_signal(signal.SIGCONT)
+            log = f"{a.env['LIGHTCHAT_REDIS_PREFIX']}log:{chat}"
+            async with redis_client() as redis:
+                stored = await redis.xlen(log)
+                await asyncio.sleep(2)  # A streams on for a while, into nothing
+                assert stream.tokens() == shown
+                assert await redis.xlen(log) == stored  # nor does Redis get any of it
+        page = (await client.get(f"{a.url}/chat/{chat}")).text  # goes to B, the owner
+        assert "resumed: hi" in page
+        assert f"w{shown[-1] + 30} " not in page
+    assert "was taken over by another worker" in a.stop()
