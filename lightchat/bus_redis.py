@@ -52,11 +52,11 @@ published sequence numbers, a dropped log, or a reconnection clears the kept ent
 pages read the stream again. A page that waited ``VERIFY_S`` without hearing anything reads
 the stream too, which bounds what a silently lost publication could cost.
 
-Throughput, measured on a shared two-core machine against a local Redis (hiredis
-installed): ``publish`` about 200,000 entries/s (sync: mirror and queue); the writer stores
-about 36,000 entries/s; one ``read`` of a 100,000-entry log takes about 1.2 s. Tokens are
-batched per chat (``token_batch_ms``), so a chat writes tens of entries per second, not
-thousands.
+Throughput (``benchmarks/redis_bus.py``, a shared two-core machine, a local Redis,
+hiredis installed): ``publish`` about 360,000 entries/s (sync: mirror and queue); the
+writer stores about 125,000 entries/s, twice what the ``XADD`` pipeline it replaced did in
+the same run; one ``read`` of a 100,000-entry log takes about 0.7 s. Tokens are batched
+per chat (``token_batch_ms``), so a chat writes tens of entries per second, not thousands.
 
 ``last_seq`` is sync: for a chat this worker writes it is exact; for any other chat it is
 the newest sequence number this worker has seen from Redis (0 if none), which may lag.

@@ -16,9 +16,13 @@ to that worker:
   workers race for it, the loser forwards to the winner.
 
 The chat's stream (``/events``) is never forwarded: any worker streams any chat from the
-bus. A request forwarded here carries ``scope["lightchat.forwarded"]`` (set by the
-inbox consumer, never from a header), so it is handled here and never forwarded again,
-with one exception: a worker shutting down.
+bus. Nor is the download of an element's file (``GET .../elements/{id}``): any worker
+finds the element in the chat's log and serves its bytes from the file storage, which the
+workers share, instead of the bytes travelling through Redis.
+
+A request forwarded here carries ``scope["lightchat.forwarded"]`` (set by the inbox
+consumer, never from a header), so it is handled here and never forwarded again, with one
+exception: a worker shutting down.
 
 While this worker shuts down, a post for a chat it runs keeps its body here
 (``scope["lightchat.hand_over"]``) before it reaches the endpoint, which alone knows
@@ -45,6 +49,7 @@ from lightchat.errors import HandedOver
 from lightchat.web import HAND_OVER
 
 _CHAT = re.compile(r"^/(?:chat|embed)/([^/]+)(/.*)?$")
+_ELEMENT_FILE = re.compile(r"^/elements/[^/]+$")
 
 OWNER_GONE = (
     "The server running this chat stopped before it answered. "
@@ -59,13 +64,18 @@ MARGIN_S = 30.0
 
 
 def chat_of(scope: Scope) -> str | None:
-    """The id of the chat a request is for, if it is one to forward (not its stream)."""
+    """The id of the chat a request is for, if it is one to forward: not its stream, nor
+    the download of one of its element files (any worker serves those, see the module
+    docstring)."""
     path: str = scope["path"]
     root = str(scope.get("root_path", "")).rstrip("/")
     if root and path.startswith(root + "/"):
         path = path[len(root) :]
     match = _CHAT.match(path)
-    if match is None or match.group(2) == "/events":
+    if match is None:
+        return None
+    rest = match.group(2) or ""
+    if rest == "/events" or (scope["method"] == "GET" and _ELEMENT_FILE.match(rest)):
         return None
     return unquote(match.group(1))
 

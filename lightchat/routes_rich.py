@@ -26,7 +26,9 @@ from lightchat.errors import LightChatError
 from lightchat.events import ElementData, MessageData, new_id
 from lightchat.files import FileTooLargeError, MissingFileError
 from lightchat.session import AskClosedError, ChatSession
+from lightchat.transcript import Transcript
 from lightchat.web import (
+    RemoteChat,
     after_post,
     base,
     chat_for_input,
@@ -37,6 +39,7 @@ from lightchat.web import (
     read_form,
     services,
     settle_without_js,
+    stream_chat,
 )
 
 #: Kinds shown by the browser itself; every other file is a download.
@@ -255,10 +258,19 @@ async def answer_files(request: Request) -> Response:
 
 
 async def element_file(request: Request) -> Response:
-    """An element's bytes, for the chat that shows it only."""
-    session = await chat_or_404(request)
-    element = session.element(request.path_params["element_id"])
-    files = session.files
+    """An element's bytes, for the chat that shows it only.
+
+    With several workers any worker serves them (``lightchat.forwarding`` does not pass
+    these on): the chat is authorised as for its stream, and a chat running on another
+    worker has its elements looked up in its log."""
+    chat = await stream_chat(request)
+    element_id = request.path_params["element_id"]
+    found = services(request)
+    if isinstance(chat, RemoteChat):
+        element = Transcript.from_entries(await found.bus.read(chat.id)).element(element_id)
+    else:
+        element = chat.element(element_id)
+    files = found.chats.files
     if element is None or element.key is None or files is None:
         raise HTTPException(404, "This file does not exist, or it is not part of this chat.")
     try:

@@ -302,10 +302,7 @@ class ChatSession:
 
     def element(self, element_id: str) -> ElementData | None:
         """An element shown in this chat (in a message or the side panel), by id."""
-        holder = self.transcript.holder(element_id)
-        if holder is None:
-            return self.transcript.sidebar_element(element_id)
-        return next((e for e in holder.elements if e.id == element_id), None)
+        return self.transcript.element(element_id)
 
     def set_composer(
         self, commands: list[CommandData] | None = None, modes: list[Mode] | None = None

@@ -154,6 +154,13 @@ class Transcript:
             return None
         return next((e for e in self.sidebar.elements if e.id == element_id), None)
 
+    def element(self, element_id: str) -> ElementData | None:
+        """An element shown in the chat (in a message or the side panel), by id."""
+        holder = self.holder(element_id)
+        if holder is None:
+            return self.sidebar_element(element_id)
+        return next((e for e in holder.elements if e.id == element_id), None)
+
     def holder(self, part_id: str) -> MessageData | None:
         """The message that shows an element or an action with this id."""
         for item in self.items.values():

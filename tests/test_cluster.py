@@ -14,12 +14,13 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from lightchat import LightChat, Message, Settings
+from lightchat import File, LightChat, Message, Settings
 from lightchat.bus import MemoryBus
 from lightchat.cluster import Cluster, OwnerGone
 from lightchat.events import (
@@ -265,8 +266,8 @@ async def _no_app(scope: Any, receive: Any, send: Any) -> None:
 
 
 def test_only_chat_requests_other_than_the_stream_are_forwarded() -> None:
-    def scope(path: str, root: str = "") -> dict[str, Any]:
-        return {"path": path, "root_path": root}
+    def scope(path: str, root: str = "", method: str = "GET") -> dict[str, Any]:
+        return {"path": path, "root_path": root, "method": method}
 
     assert chat_of(scope("/chat/abc")) == "abc"
     assert chat_of(scope("/chat/abc/messages")) == "abc"
@@ -274,6 +275,10 @@ def test_only_chat_requests_other_than_the_stream_are_forwarded() -> None:
     assert chat_of(scope("/embed/abc")) == "abc"
     assert chat_of(scope("/app/chat/abc/stop", "/app")) == "abc"
     assert chat_of(scope("/chat/abc/events")) is None
+    assert chat_of(scope("/chat/abc/elements/e1")) is None  # any worker serves the file
+    assert chat_of(scope("/chat/abc/elements/e1", method="POST")) == "abc"
+    assert chat_of(scope("/chat/abc/elements/e1/view")) == "abc"
+    assert chat_of(scope("/chat/abc/elements/e1/actions", method="POST")) == "abc"
     assert chat_of(scope("/")) is None
     assert chat_of(scope("/history")) is None
 
@@ -332,6 +337,51 @@ async def test_a_post_to_another_worker_runs_on_the_chats_owner(
             assert "echo: hi" in page.text
             assert "content-security-policy" in page.headers
             assert len(b.chats) == 0
+
+
+async def test_any_worker_serves_an_element_file_from_the_shared_storage(
+    prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The file's bytes come from the storage the workers share, found through the chat's
+    # log: B answers without passing the request to A, the chat's owner.
+    apps = [LightChat(settings(prefix, app_dir=str(tmp_path))) for _ in range(2)]
+    for app in apps:
+
+        @app.on_message
+        async def attach(message: Message) -> None:
+            notes = File(name="notes.txt", content=b"hello, file", display="inline")
+            await Message(content="here", elements=[notes]).send()
+
+    a, b = apps
+    async with running(a, b), client_for(a) as on_a:
+        chat = await new_chat(on_a)
+        await on_a.post(f"/chat/{chat}/messages", data={"content": "hi"})
+        owner_bus = a.build().state.services.bus
+        events = await wait_for_log(owner_bus, chat, lambda ev: RunEvent(False) in ev[1:])
+        (element_id,) = [
+            element.id
+            for event in events
+            if isinstance(event, MessageEvent)
+            for element in event.message.elements
+        ]
+        passed_on: list[Any] = []
+        serve = cluster_of(a)._serve
+        monkeypatch.setattr(
+            cluster_of(a), "_serve", lambda *args: passed_on.append(args) or serve(*args)
+        )
+        url = f"/chat/{chat}/elements/{element_id}"
+        async with client_for(b, on_a.cookies) as on_b:
+            got = await on_b.get(url)
+            assert got.status_code == 200, got.text
+            assert got.content == b"hello, file"
+            assert got.headers["content-disposition"].startswith("attachment;")
+            assert "sandbox" in got.headers["content-security-policy"]
+            assert (await on_b.get(f"/chat/{chat}/elements/nope")).status_code == 404
+        async with client_for(b) as stranger:  # another browser: not its chat
+            assert (await stranger.get(url)).status_code == 404
+        assert passed_on == []
+        assert b.chats is not None
+        assert len(b.chats) == 0  # served from the log, without taking the chat
 
 
 async def test_someone_elses_chat_is_not_found_on_any_worker(
