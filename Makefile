@@ -7,7 +7,7 @@ OIDC := tests/oidc/node_modules/.package-lock.json
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install chromium oidc demo test unit e2e lint format bench clean
+.PHONY: help install chromium oidc demo test unit processes e2e lint format bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -40,8 +40,11 @@ demo: install ## Serve the example app on http://127.0.0.1:8000
 test: install chromium oidc lint ## Lint, type-check and run every test, browser tests included
 	$(VENV)/bin/pytest
 
-unit: install oidc ## Run the unit and HTTP tests only (seconds)
-	$(VENV)/bin/pytest -m "not e2e"
+unit: install oidc ## Run the unit and HTTP tests only, in one process (about a minute)
+	$(VENV)/bin/pytest -m "not e2e and not processes"
+
+processes: install ## Run the tests that start real server processes (several workers...)
+	$(VENV)/bin/pytest -m "processes and not e2e"
 
 e2e: install chromium oidc ## Run the browser tests only
 	$(VENV)/bin/pytest -m e2e

@@ -19,6 +19,8 @@ from tests.pg import PG_URL
 
 ROOT = Path(__file__).resolve().parent.parent
 
+pytestmark = pytest.mark.processes
+
 
 def test_quick_workers_benchmark_streams_every_reply(tmp_path: Path) -> None:
     out = tmp_path / "figures.json"

@@ -321,6 +321,7 @@ def build_wheel(source: Path, out: Path, env: dict[str, str]) -> Path:
     return wheel
 
 
+@pytest.mark.processes
 def test_the_dockerfile_steps_build_an_image_that_serves_and_passes_its_health_check(
     tmp_path: Path,
 ) -> None:

@@ -18,7 +18,7 @@ import pytest
 from lightchat.store import SQLStore, current_revision, head_revision
 from tests.pg import postgres_database
 
-pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60), pytest.mark.processes]
 
 OPEN_AND_REPORT = """
 import asyncio, sys

@@ -25,7 +25,12 @@ import pytest
 from tests.conftest import free_port, stop_process, wait_until_answers
 from tests.pg import postgres_database
 
-pytestmark = [pytest.mark.anyio, pytest.mark.timeout(90), pytest.mark.services]
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.timeout(90),
+    pytest.mark.services,
+    pytest.mark.processes,
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "tests" / "e2e" / "apps" / "cluster_app.py"

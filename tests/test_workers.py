@@ -303,6 +303,7 @@ def send_and_see_it_stream(client: httpx.Client, chat: str, word: str) -> None:
     raise AssertionError(f"the stream ended before {word!r}")
 
 
+@pytest.mark.processes
 def test_sigterm_lets_the_streaming_answer_finish(tmp_path: Path, servers: list[Serve]) -> None:
     env = {"SCALE_WORDS": "30", "SCALE_DELAY_S": "0.1", "LIGHTCHAT_SHUTDOWN_GRACE_S": "20"}
     server = Serve(tmp_path, env=env)
@@ -321,6 +322,7 @@ def test_sigterm_lets_the_streaming_answer_finish(tmp_path: Path, servers: list[
     assert " ".join(f"w{i}" for i in range(30)) in page.text  # the whole answer was saved
 
 
+@pytest.mark.processes
 def test_sigterm_stops_an_answer_longer_than_the_grace_period(
     tmp_path: Path, servers: list[Serve]
 ) -> None:
@@ -342,6 +344,7 @@ def test_sigterm_stops_an_answer_longer_than_the_grace_period(
     assert "data-streaming" not in page.text  # and finished, not left streaming
 
 
+@pytest.mark.processes
 def test_two_workers_serve_one_port(tmp_path: Path, servers: list[Serve]) -> None:
     with postgres_database() as database:
         env = {"LIGHTCHAT_REDIS_URL": REDIS_URL, "LIGHTCHAT_DATABASE_URL": database}
@@ -362,6 +365,7 @@ def test_two_workers_serve_one_port(tmp_path: Path, servers: list[Serve]) -> Non
     assert "with 2 workers" in output
 
 
+@pytest.mark.processes
 def test_serve_refuses_several_workers_without_redis(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "LIGHTCHAT_REDIS_URL"}
     done = subprocess.run(
