@@ -107,17 +107,23 @@ _RESET = "-"
 """What ``tail`` publishes when a log is dropped: followers forget what they kept."""
 _FENCED = -1
 
-# One chat's share of a write batch: the owner check (fencing), its entries, the expiry,
-# and one publication of them all ("<first seq>\n<json>\n<json>...") for its followers.
-# KEYS: log, snap, owner, tail channel. ARGV: owner id ('' = no check), ttl ms, then
-# seq, json pairs. Returns {written, first error or ''}, or {-1, ''} when fenced.
-_WRITE = r"""
+# Every script below that writes a chat's log runs this first (see _SCRIPTS): nothing is
+# written, and {-1, ''} returned, when the chat's owner (KEYS[3]) is another worker than
+# ARGV[1] ('' = no check).
+_FENCE = """
 if ARGV[1] ~= '' then
   local owner = redis.call('GET', KEYS[3])
   if owner and owner ~= ARGV[1] then
     return {-1, ''}
   end
 end
+"""
+
+# One chat's share of a write batch: the owner check (fencing), its entries, the expiry,
+# and one publication of them all ("<first seq>\n<json>\n<json>...") for its followers.
+# KEYS: log, snap, owner, tail channel. ARGV: owner id ('' = no check), ttl ms, then
+# seq, json pairs. Returns {written, first error or ''}, or {-1, ''} when fenced.
+_WRITE = r"""
 local texts = {}
 local written = 0
 local failed = ''
@@ -141,12 +147,6 @@ return {written, failed}
 # Writes the snapshot and trims the stream in one step, so a reader sees both or neither.
 # KEYS: log, snap, owner. ARGV: owner id, seq, kept, events, ttl ms.
 _COMPACT = """
-if ARGV[1] ~= '' then
-  local owner = redis.call('GET', KEYS[3])
-  if owner and owner ~= ARGV[1] then
-    return {-1, ''}
-  end
-end
 redis.call('HSET', KEYS[2], 'seq', ARGV[2], 'kept', ARGV[3], 'events', ARGV[4])
 redis.call('XTRIM', KEYS[1], 'MINID', '0-' .. ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
@@ -156,18 +156,12 @@ return {1, ''}
 
 # Deletes a log and its snapshot and tells the followers. KEYS: log, snap, owner, tail.
 _DROP = """
-if ARGV[1] ~= '' then
-  local owner = redis.call('GET', KEYS[3])
-  if owner and owner ~= ARGV[1] then
-    return {-1, ''}
-  end
-end
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('PUBLISH', KEYS[4], ARGV[2])
 return {1, ''}
 """
 
-_SCRIPTS = {"write": _WRITE, "compact": _COMPACT, "drop": _DROP}
+_SCRIPTS = {"write": _FENCE + _WRITE, "compact": _FENCE + _COMPACT, "drop": _FENCE + _DROP}
 _SHAS = {name: hashlib.sha1(text.encode()).hexdigest() for name, text in _SCRIPTS.items()}
 
 

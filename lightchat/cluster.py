@@ -66,7 +66,7 @@ import os
 import random
 import socket
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -381,35 +381,30 @@ class Cluster:
             self._inbox.waiting.pop(rid, None)
             answer.cancel()  # (when it did not come) so that nobody waits for it
 
-    async def _listen(self) -> None:
-        """Hand each answer on ``reply:{wid}`` to the forwarded request waiting for it."""
-        key = self.key("reply", self.wid)
+    async def _popped(self, key: str, what: str) -> AsyncIterator[Any]:
+        """The JSON messages pushed onto the list ``key``, as they come, for ever (Redis
+        failing is logged, as failing to read ``what``, and tried again)."""
         while True:
             try:
                 got = await self.redis.blpop([key], timeout=1)
             except (RedisError, OSError) as exc:
-                logger.warning("Could not read the answers to forwarded requests: %s", exc)
+                logger.warning("Could not read %s: %s", what, exc)
                 await asyncio.sleep(self.ttl_ms / 3000)
                 continue
-            if got is None:
-                continue
-            data = json.loads(got[1])
+            if got is not None:
+                yield json.loads(got[1])
+
+    async def _listen(self) -> None:
+        """Hand each answer on ``reply:{wid}`` to the forwarded request waiting for it."""
+        key = self.key("reply", self.wid)
+        async for data in self._popped(key, "the answers to forwarded requests"):
             answer = self._inbox.waiting.pop(data["rid"], None)
             if answer is not None and not answer.done():
                 answer.set_result(_reply(data))
 
     async def _consume(self, app: ASGIApp) -> None:
-        inbox = self.key("inbox", self.wid)
-        while True:
-            try:
-                got = await self.redis.blpop([inbox], timeout=1)
-            except (RedisError, OSError) as exc:
-                logger.warning("Could not read this worker's inbox: %s", exc)
-                await asyncio.sleep(self.ttl_ms / 3000)
-                continue
-            if got is None:
-                continue
-            task = asyncio.create_task(self._serve(app, json.loads(got[1])))
+        async for request in self._popped(self.key("inbox", self.wid), "this worker's inbox"):
+            task = asyncio.create_task(self._serve(app, request))
             self._inbox.tasks.add(task)
             task.add_done_callback(self._inbox.tasks.discard)
 

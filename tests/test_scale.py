@@ -197,6 +197,19 @@ async def streaming(client: httpx.AsyncClient, url: str) -> AsyncIterator[Stream
         await asyncio.gather(task, return_exceptions=True)
 
 
+@asynccontextmanager
+async def answering(
+    client: httpx.AsyncClient, a: Worker, b: Worker, words: int
+) -> AsyncIterator[tuple[str, str, Stream]]:
+    """A chat opened on A, answering "long" there, streamed from B once ``words`` of the
+    answer arrived: its id, the form token and the stream."""
+    chat, token = await open_chat(client, a)
+    async with streaming(client, f"{b.url}/chat/{chat}/events") as stream:
+        await post(client, f"{a.url}/chat/{chat}/messages", token, content="long")
+        await stream.until(lambda events: len(Stream(events).tokens()) >= words)
+        yield chat, token, stream
+
+
 async def open_chat(client: httpx.AsyncClient, worker: Worker) -> tuple[str, str]:
     """A new chat on ``worker``: its id and the browser's form token."""
     made = await client.get(f"{worker.url}/")
@@ -262,10 +275,7 @@ async def test_stop_posted_to_one_worker_stops_the_run_on_the_other(
 ) -> None:
     a, b = workers
     async with httpx.AsyncClient(timeout=WAIT_S) as client:
-        chat, token = await open_chat(client, a)
-        async with streaming(client, f"{b.url}/chat/{chat}/events") as stream:
-            await post(client, f"{a.url}/chat/{chat}/messages", token, content="long")
-            await stream.until(lambda events: len(Stream(events).tokens()) >= 5)
+        async with answering(client, a, b, words=5) as (chat, token, _):
             stopped = await post(client, f"{b.url}/chat/{chat}/stop", token)
             assert stopped.status_code == 204
         page = (await client.get(f"{b.url}/chat/{chat}")).text
@@ -280,10 +290,7 @@ async def test_when_the_owner_is_killed_the_other_worker_takes_the_chat_over(
 ) -> None:
     a, b = workers
     async with httpx.AsyncClient(timeout=WAIT_S) as client:
-        chat, token = await open_chat(client, a)
-        async with streaming(client, f"{b.url}/chat/{chat}/events") as stream:
-            await post(client, f"{a.url}/chat/{chat}/messages", token, content="long")
-            await stream.until(lambda events: len(Stream(events).tokens()) >= 20)
+        async with answering(client, a, b, words=20) as (chat, token, stream):
             a.kill()
             # The stream on B sees its owner's heartbeat lapse and takes the chat over: the
             # answer so far comes back finished, marked interrupted.
@@ -360,10 +367,7 @@ async def test_a_frozen_owner_that_wakes_after_a_takeover_cannot_write_the_chat(
     # log is B's now), so the page never shows A's late tokens, and A ends the chat.
     a, b = workers
     async with httpx.AsyncClient(timeout=WAIT_S) as client:
-        chat, token = await open_chat(client, a)
-        async with streaming(client, f"{b.url}/chat/{chat}/events") as stream:
-            await post(client, f"{a.url}/chat/{chat}/messages", token, content="long")
-            await stream.until(lambda events: len(Stream(events).tokens()) >= 20)
+        async with answering(client, a, b, words=20) as (chat, token, stream):
             a.process.send_signal(signal.SIGSTOP)
             try:
                 await stream.until_text("lc-interrupted")
