@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -200,7 +200,13 @@ class LightChat(Registry):
         services.cluster = cluster
         if cluster is not None:
             chats.seen_elsewhere = cluster.seen  # pages on other workers keep chats alive
-            _fence(bus, cluster, chats)
+
+            def lost(session_id: str) -> None:
+                chats.lose(session_id)
+                if history is not None:
+                    history.forget(session_id)
+
+            _fence(bus, cluster, lost)
 
         def record(session: ChatSession, entry: Entry) -> None:
             if history is not None:
@@ -422,15 +428,15 @@ def _upload_bytes(settings: Settings) -> int:
     return files + MAX_BODY_BYTES
 
 
-def _fence(bus: Bus, cluster: Cluster, chats: Chats) -> None:
+def _fence(bus: Bus, cluster: Cluster, lost: Callable[[str], None]) -> None:
     """Several workers: the bus refuses this worker's writes to a chat another worker
-    took over (this one was taken for dead while its loop was frozen), and the chat ends
-    here."""
+    took over (this one was taken for dead while its loop was frozen), and calls ``lost``
+    so the chat ends here, its history left to the new owner."""
     from lightchat.bus_redis import RedisBus
 
     if isinstance(bus, RedisBus):
         bus.owner_id = cluster.wid
-        bus.on_lost = chats.lose
+        bus.on_lost = lost
 
 
 async def _hand_over(cluster: Cluster, session_ids: list[str]) -> None:

@@ -332,6 +332,15 @@ class History:
         self._idle.clear()
         self._wake.set()
 
+    def forget(self, thread_id: str) -> None:
+        """Drop what waits to be written for a thread: its chat went on on another worker
+        (this one was taken for dead), which writes it now; late states from here would
+        overwrite what that worker saved. A batch already being written goes on."""
+        for key in [key for key in self._pending if key[1] == thread_id]:
+            del self._pending[key]
+        for thread in [thread for thread in self._fields if thread[1] == thread_id]:
+            del self._fields[thread]
+
     def _note(self, key: _Key, item: Item | None) -> None:
         self._pending[key] = item
         self._idle.clear()

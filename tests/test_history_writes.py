@@ -173,3 +173,22 @@ async def test_what_a_chat_said_before_the_store_opened_is_kept_on_shutdown(
         assert [step.output for step in loaded.steps] == ["hello", "hi"]
     finally:
         await again.close()
+
+
+async def test_a_chat_taken_over_elsewhere_has_nothing_more_written_from_here(
+    history: History,
+) -> None:
+    # This worker was taken for dead and its chat goes on on another one: the states still
+    # waiting here would overwrite what the new owner saves, so they are dropped.
+    kept, lost = uuid.uuid4().hex, uuid.uuid4().hex
+    note(history, "me", kept, MessageEvent(question("stays")))
+    note(history, "me", lost, MessageEvent(question("moved on")))
+    history.note_session("me", lost, {"tags": ["late"]})
+    history.forget(lost)
+    await history.flush()
+    store = history.store
+    assert store is not None
+    stored = await store.load_thread(kept, owner="me")
+    assert stored is not None
+    assert [step.output for step in stored.steps] == ["stays"]
+    assert await store.load_thread(lost, owner="me") is None
