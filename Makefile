@@ -4,6 +4,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 CHROMIUM := /usr/bin/chromium
 OIDC := tests/oidc/node_modules/.package-lock.json
+# Compiled modules and pytest's rewritten tests are kept in the virtualenv (not beside the
+# sources), even where PYTHONDONTWRITEBYTECODE is set: compiling them all again costs every
+# test process seconds.
+PYTEST := PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(abspath $(VENV))/pycache $(VENV)/bin/pytest
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
@@ -38,16 +42,16 @@ demo: install ## Serve the example app on http://127.0.0.1:8000
 	$(VENV)/bin/lightchat serve examples/01_quickstart.py --host 127.0.0.1 --port $(PORT)
 
 test: install chromium oidc lint ## Lint, type-check and run every test, browser tests included
-	$(VENV)/bin/pytest
+	$(PYTEST)
 
-unit: install oidc ## Run the unit and HTTP tests only, in one process (about a minute)
-	$(VENV)/bin/pytest -m "not e2e and not processes"
+unit: install oidc ## Run the unit and HTTP tests only, on two processes (some seconds)
+	$(PYTEST) -n 2 -m "not e2e and not processes"
 
 processes: install ## Run the tests that start real server processes (several workers...)
-	$(VENV)/bin/pytest -m "processes and not e2e"
+	$(PYTEST) -m "processes and not e2e"
 
 e2e: install chromium oidc ## Run the browser tests only
-	$(VENV)/bin/pytest -m e2e
+	$(PYTEST) -m e2e
 
 lint: install ## ruff, mypy (strict) and the import layering contracts
 	$(VENV)/bin/ruff check .

@@ -13,6 +13,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, cast, overload
 
@@ -661,6 +662,79 @@ async def send_window_message(data: Any) -> None:
             f"{WINDOW_MESSAGE_MAX_BYTES:,}. Send less, or a link to the rest."
         )
     dispatch(session, session.send_window_message, json.loads(text))
+
+
+COPILOT_FUNCTION_TIMEOUT_S = 60.0
+"""How long ``CopilotFunction.acall`` waits for the host page's answer by default."""
+
+
+@dataclass
+class CopilotFunction:
+    """A function of the page hosting the copilot widget, for the chat to call.
+
+    ``await fn.acall()`` sends ``name`` and ``args`` to the host page, where the widget
+    fires a ``chainlit-call-fn`` event whose listener answers with ``callback(result)``;
+    ``acall`` returns that result. Only a chat opened by the widget has such a page.
+    Example::
+
+        if cl.context.session.client_type == "copilot":
+            title = await cl.CopilotFunction(name="page_title", args={}).acall()
+    """
+
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+    async def acall(self, timeout: float = COPILOT_FUNCTION_TIMEOUT_S) -> Any:
+        """Call the function and return what the page answered: JSON data as parsed
+        (a string, number, list, dict, bool or None), never anything that runs.
+
+        Raises ``TimeoutError`` when the page did not answer within ``timeout`` seconds
+        (the chat goes on), and ``ConfigError`` in a chat that is not a copilot's, or for
+        arguments that are not JSON.
+        """
+        session = current_session()
+        if not in_loop_thread(session):
+            raise RuntimeError("Call a CopilotFunction from async code, or through cl.run_sync.")
+        self._check(session)
+        try:
+            return await session.call_page(self.name, json.loads(self._args_json()), timeout)
+        except TimeoutError:
+            raise TimeoutError(
+                f"The page hosting the copilot did not answer the function {self.name!r} "
+                f"within {timeout:g} s. Does it listen for 'chainlit-call-fn' and call "
+                f"callback(result)?"
+            ) from None
+
+    def _check(self, session: ChatSession) -> None:
+        """Refuse a call no page can answer, rather than wait for nothing."""
+        if session.client_type != "copilot":
+            # Chainlit sends the call anyway, and acall() returns None after its
+            # five-minute timeout: a silent wait is worse than an error.
+            raise ConfigError(
+                f"CopilotFunction {self.name!r} needs a chat opened by the copilot widget; "
+                f"this chat's client_type is {session.client_type!r}, so no page can "
+                f"answer. Check cl.context.session.client_type == 'copilot' first."
+            )
+        if not isinstance(self.name, str) or not self.name:
+            raise ConfigError("A CopilotFunction needs a name (a non-empty string).")
+        if not isinstance(self.args, dict):
+            raise ConfigError(f"A CopilotFunction's args are a dict, not {type(self.args)}.")
+
+    def _args_json(self) -> str:
+        """The arguments as JSON, within the size of a window message."""
+        try:
+            text = json.dumps(self.args, separators=(",", ":"))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"CopilotFunction {self.name!r}: its args must be JSON values (dicts, lists, "
+                f"strings, numbers); {exc}. Convert them first, e.g. str(value)."
+            ) from None
+        if len(text.encode()) > WINDOW_MESSAGE_MAX_BYTES:
+            raise ConfigError(
+                f"CopilotFunction {self.name!r}: its args are {len(text.encode()):,} bytes as "
+                f"JSON; the limit is {WINDOW_MESSAGE_MAX_BYTES:,}. Send less."
+            )
+        return text
 
 
 class UserSession:

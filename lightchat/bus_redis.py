@@ -736,7 +736,8 @@ class RedisBus:
                 backoff = 0.05
                 swept = time.monotonic()
                 while not self._stopping:
-                    message = await pubsub.get_message(timeout=1.0)
+                    # Woken at least every third of LINGER_S, so the sweep keeps to it.
+                    message = await pubsub.get_message(timeout=min(1.0, LINGER_S / 3))
                     if message is not None:
                         await self._heard(pubsub, message, prefix)
                     if time.monotonic() - swept > LINGER_S / 3:

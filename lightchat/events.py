@@ -10,6 +10,8 @@ message or step); ``TokenEvent`` appends text to one; ``RemoveEvent`` deletes on
 step's children); ``RunEvent`` says whether a callback is running, which drives "Stop";
 ``SettingsEvent`` gives the chat its settings form (``ChatSettings.send()``);
 ``WindowEvent`` carries data for the page that frames the chat (``send_window_message``).
+``FunctionCallEvent`` asks the page hosting the copilot to run one of its functions
+(``CopilotFunction``).
 """
 
 from __future__ import annotations
@@ -277,6 +279,20 @@ class WindowEvent:
     data: Any
 
 
+@dataclass(frozen=True, slots=True)
+class FunctionCallEvent:
+    """A call of a function of the page hosting the copilot (``CopilotFunction.acall``).
+
+    ``call_id`` is random: the page answers by posting the result under it, and nobody
+    else can guess where to post. Delivered like a window message, once to each page open
+    at the moment and never replayed: a call nobody hears times out.
+    """
+
+    call_id: str
+    name: str
+    args: dict[str, Any]
+
+
 Event = (
     MessageEvent
     | StepEvent
@@ -287,6 +303,7 @@ Event = (
     | ComposerEvent
     | SidebarEvent
     | WindowEvent
+    | FunctionCallEvent
 )
 
 
@@ -346,4 +363,6 @@ def event_from_json(text: str) -> Event:
         return SettingsEvent([widget_from_dict(w) for w in data["widgets"]])
     if kind == "WindowEvent":
         return WindowEvent(data["data"])
+    if kind == "FunctionCallEvent":
+        return FunctionCallEvent(data["call_id"], data["name"], data["args"])
     raise ValueError(f"unknown event kind {kind!r}")

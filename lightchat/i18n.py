@@ -81,7 +81,14 @@ def _read(path: Path) -> dict[str, str]:
 
 
 def packaged() -> dict[str, dict[str, str]]:
-    """The packaged translations, by language tag."""
+    """The packaged translations, by language tag (each caller's own copy to change)."""
+    return {tag: dict(texts) for tag, texts in _packaged().items()}
+
+
+@lru_cache(maxsize=1)
+def _packaged() -> dict[str, dict[str, str]]:
+    """The packaged files, read and parsed once per process: every app built in it (each
+    ``Renderer`` has its ``Translations``) starts from the same texts."""
     found: dict[str, dict[str, str]] = {}
     folder = resources.files("lightchat") / "translations"
     for entry in folder.iterdir():

@@ -50,6 +50,7 @@ from lightchat.events import (
     ComposerEvent,
     ElementData,
     Entry,
+    FunctionCallEvent,
     MessageData,
     MessageEvent,
     Mode,
@@ -67,6 +68,7 @@ from lightchat.i18n import Translations
 from lightchat.markdown import highlight_code, render_markdown, render_split
 from lightchat.readme import Readme
 from lightchat.starters import icon_url
+from lightchat.template_code import SHARED_TEMPLATE_CODE
 from lightchat.theme import THEME, Brand, asset_url
 from lightchat.transcript import Item, Transcript
 
@@ -307,6 +309,7 @@ class Renderer:
             autoescape=select_autoescape(default=True, default_for_string=True),
             trim_blocks=True,
             lstrip_blocks=True,
+            bytecode_cache=SHARED_TEMPLATE_CODE,  # every app compiles a template once
         )
         self.env.globals.update(
             settings=settings,
@@ -490,6 +493,8 @@ class _Live:
 
 WINDOW_EVENT = "lc-window"
 """The server-sent event that carries a window message (``send_window_message``)."""
+CALL_EVENT = "lc-call-fn"
+"""The server-sent event that carries a call of a host page's function (``CopilotFunction``)."""
 
 
 class StreamView:
@@ -659,6 +664,10 @@ class StreamView:
             # the page post each window message once.
             data = json.dumps({"seq": seq, "data": event.data}, separators=(",", ":"))
             ops.append(Chunk(data, WINDOW_EVENT, seq))
+        elif isinstance(event, FunctionCallEvent):
+            # Passed on to the framing page like a window message, once per page.
+            call = {"seq": seq, "id": event.call_id, "name": event.name, "args": event.args}
+            ops.append(Chunk(json.dumps(call, separators=(",", ":")), CALL_EVENT, seq))
 
     def _controls(self, seq: int) -> Chunk:
         running = self.transcript.running

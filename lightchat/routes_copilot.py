@@ -7,7 +7,11 @@ frame it (``Settings.frame_ancestors``): what the app sends with ``send_window_m
 arrives on the chat's stream and ``lightchat.js`` posts it up; what the host posts down,
 ``lightchat.js`` sends here, and ``@on_window_message`` runs with it.
 
-That post is an ordinary write of the chat page (same origin, form token, owner check): the
+The chat can also call a function of the host page (``CopilotFunction``): the call goes up
+the same way as a window message, and the page's result comes back down to the chat page,
+which posts it here under the call's random id, for the callback waiting for it.
+
+Those posts are ordinary writes of the chat page (same origin, form token, owner check): the
 host page never calls the app itself, so the app needs no CORS for the widget.
 """
 
@@ -22,6 +26,7 @@ from starlette.responses import Response
 
 from lightchat.events import WINDOW_MESSAGE_MAX_BYTES
 from lightchat.i18n import current_translations
+from lightchat.session import CallClosedError
 from lightchat.web import VARY, chat_or_404, problem, read_form
 
 SCRIPT = Path(__file__).parent / "static" / "copilot.js"
@@ -71,7 +76,7 @@ async def window_message(request: Request) -> Response:
         )
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
         return problem(request, 400, "A window message's data must be JSON.")
     if session.read_only:
         return problem(request, 409, "This past chat is read-only; start a new chat to go on.")
@@ -79,4 +84,35 @@ async def window_message(request: Request) -> Response:
         session.window_message(data)
     except LookupError as exc:
         return problem(request, 409, str(exc))
+    return Response(status_code=204, headers=VARY)
+
+
+RESULT_MISSING = "A function's result needs its JSON in 'result'."
+RESULT_TOO_LARGE = (
+    f"This function's result is larger than {WINDOW_MESSAGE_MAX_BYTES // 1024} KB; "
+    "answer with less."
+)
+RESULT_NOT_JSON = "A function's result must be JSON."
+CALL_CLOSED = "This function call was answered already, has timed out, or does not exist."
+
+
+async def function_result(request: Request) -> Response:
+    """The host page's answer to a function call of the chat (``CopilotFunction``): its
+    JSON in the ``result`` field, handed as data to the callback waiting for it."""
+    session = await chat_or_404(request)
+    form = await read_form(request)
+    raw = form.get("result")
+    await form.close()
+    if not isinstance(raw, str) or not raw:
+        return problem(request, 400, RESULT_MISSING)
+    if len(raw.encode()) > WINDOW_MESSAGE_MAX_BYTES:
+        return problem(request, 413, RESULT_TOO_LARGE)
+    try:
+        result = json.loads(raw)
+    except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
+        return problem(request, 400, RESULT_NOT_JSON)
+    try:
+        session.answer_call(request.path_params["call_id"], result)
+    except CallClosedError:
+        return problem(request, 404, CALL_CLOSED)
     return Response(status_code=204, headers=VARY)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -37,6 +38,7 @@ from lightchat.events import (
     ElementData,
     Entry,
     Event,
+    FunctionCallEvent,
     MessageData,
     MessageEvent,
     Mode,
@@ -98,6 +100,10 @@ class AskClosedError(LookupError):
     """The question was answered already, timed out, or never existed."""
 
 
+class CallClosedError(LookupError):
+    """The page function call was answered already, timed out, or never existed."""
+
+
 @dataclass(slots=True)
 class _Tokens:
     parts: dict[str, list[str]] = field(default_factory=dict)
@@ -150,6 +156,9 @@ class ChatSession:
         self._action_factory = action_factory
         self.files = files
         self._asks: dict[str, _Ask] = {}
+        # Calls of the host page's functions waiting for their result, by call id. Kept
+        # here, in the worker that owns the chat, where the page's answer is forwarded.
+        self._calls: dict[str, asyncio.Future[Any]] = {}
         self._settle_waiters: list[asyncio.Future[None]] = []
         self._tokens = _Tokens()
         self._window = settings.token_batch_ms / 1000
@@ -535,6 +544,33 @@ class ChatSession:
     def send_window_message(self, data: Any) -> None:
         """Post ``data`` to the page framing the chat, through the stream (see WindowEvent)."""
         self.emit(WindowEvent(data))
+
+    async def call_page(self, name: str, args: dict[str, Any], timeout: float) -> Any:
+        """Ask the page hosting the copilot to run its function ``name`` with ``args``
+        (``CopilotFunction.acall``), and wait for what it answers (see ``answer_call``).
+
+        Raises ``TimeoutError`` when no answer came within ``timeout`` seconds; a late
+        answer is then refused, as one for a call that never existed.
+        """
+        call_id = secrets.token_urlsafe(24)
+        answer: asyncio.Future[Any] = self.loop.create_future()
+        self._calls[call_id] = answer
+        try:
+            self.emit(FunctionCallEvent(call_id, name, args))
+            return await asyncio.wait_for(asyncio.shield(answer), timeout)
+        finally:
+            self._calls.pop(call_id, None)
+
+    def answer_call(self, call_id: str, result: Any) -> None:
+        """The page answered the function call ``call_id`` with ``result`` (parsed JSON).
+
+        Raises ``CallClosedError`` when that call is not waiting (answered, timed out, or
+        never made), so only the first answer counts.
+        """
+        answer = self._calls.pop(call_id, None)
+        if answer is None or answer.done():
+            raise CallClosedError("This function call was answered already or has timed out.")
+        answer.set_result(result)
 
     def file_question(self, message_id: str) -> MessageData | None:
         """The file question shown as ``message_id``, while it waits for files."""

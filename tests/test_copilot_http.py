@@ -232,6 +232,7 @@ async def test_a_window_message_needs_the_form_token_the_owner_and_the_same_orig
         (None, 400),
         ("", 400),
         ("{not json", 400),
+        ("[" * 30_000 + "]" * 30_000, 400),  # too deep for the parser
         (json.dumps("x" * WINDOW_MESSAGE_MAX_BYTES), 413),
     ],
 )

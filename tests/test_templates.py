@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from jinja2 import DictLoader, Environment
 from jinja2.bccache import Bucket, BytecodeCache
 from markupsafe import Markup
 
@@ -42,6 +43,7 @@ from lightchat.events import (
     WidgetData,
 )
 from lightchat.render import Renderer
+from lightchat.template_code import SharedTemplateCode
 from lightchat.transcript import Transcript
 from tests.test_http import serve
 
@@ -437,3 +439,47 @@ def test_the_example_overrides_a_block_of_the_message_and_of_the_page() -> None:
     name, context = chat_page()
     html = renderer.page(name, **context)
     assert "Template example" in html.partition("<title>")[2].partition("</title>")[0]
+
+
+def test_compiled_templates_are_shared_only_between_environments_that_compile_alike() -> None:
+    shared = SharedTemplateCode()
+    source = {"t.html": '{% if true %}\n{{ "Hi"|shout }}{% endif %}'}
+
+    def env(shout: Callable[[str], str], **options: Any) -> Environment:
+        made = Environment(loader=DictLoader(source), bytecode_cache=shared, **options)
+        made.filters["shout"] = shout
+        return made
+
+    def upper(text: str) -> str:
+        return text.upper()
+
+    # A lambda made anew for each environment runs the same code: compiled once.
+    first = [env(lambda text: text.upper()) for _ in range(2)]
+    assert [e.get_template("t.html").render() for e in first] == ["\nHI", "\nHI"]
+    assert len(shared._code) == 1
+    # Other options or filters (Jinja folds "Hi"|shout while compiling): compiled apart.
+    assert env(upper, trim_blocks=True).get_template("t.html").render() == "HI"
+    assert env(lambda text: text.lower()).get_template("t.html").render() == "\nhi"
+    assert len(shared._code) == 3
+    # An edited source compiles again.
+    source["t.html"] = "{{ 'Hi'|shout }}!"
+    assert env(upper).get_template("t.html").render() == "HI!"
+
+
+def test_two_apps_in_one_process_each_render_their_own_templates(tmp_path: Path) -> None:
+    pages = []
+    for name in ("one", "two", "none"):
+        folder = tmp_path / name
+        if name != "none":
+            (folder / "templates").mkdir(parents=True)
+            (folder / "templates" / "_message.html").write_text(
+                f'{{% extends "lightchat:_message.html" %}}'
+                f"{{% block author %}}[{name}]{{% endblock %}}",
+                encoding="utf-8",
+            )
+        renderer = Renderer(SettingsType(name="Bot", app_dir=str(folder)), "v1")
+        message = MessageData(id="m", author="Bot", type="assistant_message", content="hello")
+        pages.append(renderer.message(message, base=""))
+    marks = [[mark for mark in ("[one]", "[two]") if mark in page] for page in pages]
+    assert marks == [["[one]"], ["[two]"], []]
+    assert "hello" in pages[2]

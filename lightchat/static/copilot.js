@@ -16,6 +16,10 @@
 // and hears send_window_message(data) as a "message" event from the chat's origin (and a
 // "lightchat:window-message" CustomEvent whose detail is the data).
 //
+// The chat calls the page's functions (cl.CopilotFunction) through a "chainlit-call-fn"
+// CustomEvent on window, as Chainlit's widget does; its detail is {name, args, callback}.
+// The listener answers with callback(result): the result (JSON data) goes back to the chat.
+//
 // Styles are set through the CSSOM (element.style), which a strict Content-Security-Policy
 // on the host page allows; no <style> element and no style attribute is written.
 (function () {
@@ -179,11 +183,29 @@
         queued.forEach(function (item) { state.frame.contentWindow.postMessage(item, state.origin); });
       } else if (data.__lightchat === "escape") {
         setOpen(false);
+      } else if (data.__lightchat === "call-fn") {
+        callFunction(data, event.source, event.origin);
       }
       return;
     }
     window.dispatchEvent(new CustomEvent("lightchat:window-message", { detail: data }));
   });
+
+  // A function call from the chat, for the page's "chainlit-call-fn" listeners. The first
+  // callback answers, into the frame that asked and only at the chat's origin.
+  function callFunction(call, source, origin) {
+    if (typeof call.id !== "string" || typeof call.name !== "string") return;
+    var answered = false;
+    var callback = function (result) {
+      if (answered) return;
+      answered = true;
+      source.postMessage({ __lightchat: "fn-result", id: call.id, result: result }, origin);
+    };
+    var args = call.args && typeof call.args === "object" ? call.args : {};
+    window.dispatchEvent(new CustomEvent("chainlit-call-fn", {
+      detail: { name: call.name, args: args, callback: callback },
+    }));
+  }
 
   function sendMessage(message) {
     var content = typeof message === "string" ? message : message && message.content;

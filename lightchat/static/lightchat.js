@@ -574,6 +574,30 @@
     lastWindowMessage = message.seq;
     postUp(message.data);
   });
+  // A call of one of the parent's functions (CopilotFunction): posted up like a window
+  // message, once; the widget (copilot.js) answers with a "fn-result" command.
+  var lastCall = 0;
+  document.addEventListener("lc-call-fn", function (event) {
+    var call;
+    try { call = JSON.parse(event.detail && event.detail.data); } catch (error) { return; }
+    if (!call || typeof call.seq !== "number" || call.seq <= lastCall) return;
+    lastCall = call.seq;
+    postUp({ __lightchat: "call-fn", id: call.id, name: call.name, args: call.args });
+  });
+  // A write of this page to its chat (below the chat's URL), with the page's form token.
+  function postToChat(path, field, json) {
+    var url = chatUrl();
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    if (json === undefined || !url || !meta || new Blob([json]).size > MAX_WINDOW_MESSAGE) return;
+    var body = new URLSearchParams();
+    body.set(field, json);
+    fetch(url + path, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": meta.content },
+    });
+  }
   // From the parent: the widget's own commands ({__lightchat: ...}), or window messages for
   // the app's @on_window_message, posted like any write of this page (its form token).
   window.addEventListener("message", function (event) {
@@ -586,20 +610,11 @@
     }
     var json;
     try { json = JSON.stringify(data); } catch (error) { return; }
-    var url = chatUrl();
-    var meta = document.querySelector('meta[name="csrf-token"]');
-    if (json === undefined || !url || !meta || new Blob([json]).size > MAX_WINDOW_MESSAGE) return;
-    var body = new URLSearchParams();
-    body.set("data", json);
-    fetch(url + "/window-message", {
-      method: "POST",
-      body: body,
-      credentials: "same-origin",
-      headers: { "X-CSRF-Token": meta.content },
-    });
+    postToChat("/window-message", "data", json);
   });
   function widgetCommand(command) {
     if (command.__lightchat === "hello") postUp({ __lightchat: "ready" });
+    if (command.__lightchat === "fn-result") { functionResult(command); return; }
     if (command.__lightchat !== "send" || typeof command.content !== "string") return;
     // A message from the host page (sendChainlitMessage): sent as if typed.
     var form = document.getElementById("lc-composer");
@@ -608,6 +623,14 @@
     if (!box || !send || !command.content.trim()) return;
     box.value = command.content;
     form.requestSubmit(send);
+  }
+  // The parent's answer to a function call: sent to the app as JSON, which it only parses
+  // (undefined is sent as null; a result JSON cannot hold is not sent, and the call times out).
+  function functionResult(command) {
+    if (typeof command.id !== "string" || !/^[\w-]+$/.test(command.id)) return;
+    var json;
+    try { json = JSON.stringify(command.result === undefined ? null : command.result); } catch (error) { return; }
+    postToChat("/functions/" + command.id, "result", json);
   }
   // In the widget's panel, Escape that nothing here used closes the panel.
   document.addEventListener("keydown", function (event) {

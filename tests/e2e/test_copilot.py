@@ -18,6 +18,9 @@ from playwright.sync_api import Frame, FrameLocator, Page, expect
 from tests.conftest import free_port
 
 EXAMPLE = "examples/13_copilot/app.py"
+EXAMPLE_SERVER = "http://localhost:8000"
+"""Where the example's host.html loads the app from (tests point it at their server)."""
+ROOT = Path(__file__).resolve().parents[2]
 
 HOST_PAGE = """<!doctype html>
 <html lang="en">
@@ -51,10 +54,11 @@ def host(tmp_path: Path) -> Iterator[Callable[..., str]]:
     page's URL."""
     servers: list[http.server.ThreadingHTTPServer] = []
 
-    def start(server_url: str, port: int, extra: str = "") -> str:
+    def start(server_url: str, port: int, extra: str = "", html: str | None = None) -> str:
         folder = tmp_path / f"host{len(servers)}"
         folder.mkdir()
-        (folder / "index.html").write_text(HOST_PAGE.format(server=server_url, extra=extra))
+        html = HOST_PAGE.format(server=server_url, extra=extra) if html is None else html
+        (folder / "index.html").write_text(html)
         handler = functools.partial(_Quiet, directory=str(folder))
         static = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
         threading.Thread(target=static.serve_forever, daemon=True).start()
@@ -168,3 +172,31 @@ def test_a_chainlit_page_mounts_the_widget_with_its_own_call(serve, host, page: 
     page.evaluate("window.toggleChainlitCopilot()")
     chat = page.frame_locator('iframe[title="Chat"]')
     expect(chat.get_by_role("log", name="Conversation")).to_contain_text("copilot of this page")
+
+
+def test_the_chat_calls_a_function_of_the_host_page_and_shows_its_answer(
+    serve, host, page: Page
+) -> None:
+    """The example's own host.html, pointed at this server: its get_price function looks
+    the plan up in the page's price table."""
+    port = free_port()
+    server = serve(EXAMPLE, env={"LIGHTCHAT_FRAME_ANCESTORS": f"'self' http://127.0.0.1:{port}"})
+    example_page = (ROOT / "examples" / "13_copilot" / "host.html").read_text()
+    page.goto(host(server.url, port, html=example_page.replace(EXAMPLE_SERVER, server.url)))
+
+    chat = open_panel(page)
+    log = chat.get_by_role("log", name="Conversation")
+    expect(chat.locator("#lc-composer[data-htmx-powered]")).to_have_count(1)
+    answers = log.locator('article[data-type="assistant_message"]')
+    box = chat.get_by_role("textbox", name="Message")
+
+    # "price pro": the app calls the page's get_price, which answers from its arguments.
+    box.fill("price pro")
+    box.press("Enter")
+    expect(answers.last).to_contain_text("The page says Pro costs $20 a month.")
+
+    box.fill("price gold")
+    box.press("Enter")
+    expect(answers.last).to_contain_text("The page has no plan called gold.")
+    # The calls are no window messages: the host page's "message" list stays empty.
+    expect(page.locator("#received li")).to_have_count(0)
