@@ -28,7 +28,12 @@ from lightchat.bus import LogCompacted
 from lightchat.i18n import say
 from lightchat.render import StreamView
 from lightchat.routes_auth import login, login_form, logout
-from lightchat.routes_copilot import copilot_script, function_result, window_message
+from lightchat.routes_copilot import (
+    copilot_script,
+    function_result,
+    reopen_chat,
+    window_message,
+)
 from lightchat.routes_embed import embed_chat, embed_new
 from lightchat.routes_env import env_form, env_of, save_env
 from lightchat.routes_history import (
@@ -444,6 +449,7 @@ def routes() -> list[BaseRoute]:
         Route(f"{chat}/stop", stop, methods=["POST"], name="stop"),
         Route(f"{chat}/window-message", window_message, methods=["POST"], name="window_message"),
         Route(f"{chat}/functions/{{call_id:str}}", function_result, methods=["POST"]),
+        Route(f"{chat}/copilot", reopen_chat, methods=["GET"], name="copilot_chat"),
         Route(f"{chat}/settings", settings_form, methods=["GET"], name="settings_form"),
         Route(f"{chat}/settings", save_settings, methods=["POST"], name="settings"),
         Route(f"{chat}/messages/{{message_id:str}}/edit", edit_message, methods=["POST"]),

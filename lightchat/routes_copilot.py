@@ -13,6 +13,11 @@ which posts it here under the call's random id, for the callback waiting for it.
 
 Those posts are ordinary writes of the chat page (same origin, form token, owner check): the
 host page never calls the app itself, so the app needs no CORS for the widget.
+
+The widget remembers the chat it showed (in the host page's ``sessionStorage``) and, after
+the host page reloads or moves on, opens ``/chat/ID/copilot``: that chat again if this
+browser still has it, else a new one. The id is only a chat to try; the checks are the
+chat page's.
 """
 
 from __future__ import annotations
@@ -21,13 +26,23 @@ import hashlib
 import json
 from pathlib import Path
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from lightchat.events import WINDOW_MESSAGE_MAX_BYTES
 from lightchat.i18n import current_translations
 from lightchat.session import CallClosedError
-from lightchat.web import VARY, chat_or_404, problem, read_form
+from lightchat.web import (
+    VARY,
+    base,
+    browser,
+    chat_or_404,
+    chat_url,
+    problem,
+    read_form,
+    services,
+)
 
 SCRIPT = Path(__file__).parent / "static" / "copilot.js"
 
@@ -57,6 +72,30 @@ async def copilot_script(request: Request) -> Response:
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
+
+
+async def reopen_chat(request: Request) -> Response:
+    """The chat the widget showed before its host page reloaded (``/chat/ID/copilot``):
+    back to it if this browser still has it, else on to a new copilot chat.
+
+    The id comes from the host page's storage, which anyone on that page can write, so
+    it is only a chat to try: the owner check is the chat page's (an unknown chat and
+    someone else's look the same), and a chat that has ended reopens from history as on
+    the app's own page.
+    """
+    owner = browser(request)
+    chat_id = request.path_params["chat_id"]
+    running = None if owner is None else services(request).chats.get(chat_id, owner)
+    try:
+        session = running or await chat_or_404(request)
+    except HTTPException as exc:
+        if exc.status_code != 404:
+            raise
+        return RedirectResponse(f"{base(request)}/?client=copilot", 303, headers=VARY)
+    if running is None:
+        # Reopened just now: history keeps no client type, and it is shown in the panel.
+        session.client_type = "copilot"
+    return RedirectResponse(chat_url(request, session.id), 303, headers=VARY)
 
 
 async def window_message(request: Request) -> Response:

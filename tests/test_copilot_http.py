@@ -32,6 +32,7 @@ from lightchat.render import WINDOW_EVENT, Renderer, StreamView
 from lightchat.sse import Encoder
 from lightchat.transcript import Transcript
 from tests.helpers import WAIT_S, contents, new_session, wait_for_log
+from tests.test_history_http import serve as history_site
 from tests.test_http import serve
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(15)]
@@ -149,6 +150,52 @@ async def test_a_chat_opened_by_the_widget_is_a_compact_copilot_chat(tmp_path: P
         plain = await site.new_chat(client)
         assert site.session(client, plain).client_type == "webapp"
         assert "lc-copilot" not in (await client.get(plain)).text
+
+
+# -- the widget's chat after its host page reloads ----------------------------------------
+
+
+async def test_the_widget_goes_back_to_its_chat_or_to_a_new_one(tmp_path: Path) -> None:
+    """``/chat/ID/copilot`` (the id from the host page's storage): the chat again for the
+    browser that has it; a new copilot chat for an unknown id, someone else's, or one that
+    ended without history."""
+    app, _ = window_app(tmp_path, history=False)
+    async with serve(app) as site:
+        me, other = site.browser(), site.browser()
+        url = (await me.get("/?client=copilot")).headers["location"]
+        back = await me.get(f"{url}/copilot")
+        assert (back.status_code, back.headers["location"]) == (303, url)
+        assert "lc-copilot" in (await me.get(url)).text
+
+        for client, chat in [(other, url), (me, "/chat/0123456789abcdef"), (me, "/chat/%3Cx%3E")]:
+            fresh = await client.get(f"{chat}/copilot")
+            assert (fresh.status_code, fresh.headers["location"]) == (303, "/?client=copilot")
+        assert site.session(me, url).client_type == "copilot"  # untouched by the others
+
+        await site.session(me, url).close()
+        gone = await me.get(f"{url}/copilot")
+        assert gone.headers["location"] == "/?client=copilot"
+
+
+async def test_the_widget_reopens_its_ended_chat_from_history_in_the_panel(
+    tmp_path: Path,
+) -> None:
+    """With history, a chat that ended on the server reopens as on the app's page (here
+    read-only: the app has no ``on_chat_resume``), still compact, in the panel."""
+    app, _ = window_app(tmp_path)
+    async with history_site(app) as site:
+        me = site.browser()
+        url = (await me.get("/?client=copilot")).headers["location"]
+        assert (await me.post(f"{url}/messages", data={"content": "hi"})).status_code == 303
+        await site.services.chats.end(url.rsplit("/", 1)[1], site.owner(me))
+
+        back = await me.get(f"{url}/copilot")
+        assert (back.status_code, back.headers["location"]) == (303, url)
+        reopened = site.session(me, url)
+        assert (reopened.client_type, reopened.read_only) == ("copilot", True)
+        page = (await me.get(url)).text
+        assert 'class="lc-app lc-copilot"' in page
+        assert "echo hi" in page
 
 
 @pytest.mark.parametrize(

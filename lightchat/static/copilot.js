@@ -16,6 +16,11 @@
 // and hears send_window_message(data) as a "message" event from the chat's origin (and a
 // "lightchat:window-message" CustomEvent whose detail is the data).
 //
+// The panel keeps its chat when the host page reloads or moves on to another of its pages
+// (in the same tab): the chat's id is kept in the page's sessionStorage, under a key named
+// after the app's address, and the panel opens it again through /chat/ID/copilot, where the
+// server checks it like any chat (a chat this browser no longer has gives a new one).
+//
 // The chat calls the page's functions (cl.CopilotFunction) through a "chainlit-call-fn"
 // CustomEvent on window, as Chainlit's widget does; its detail is {name, args, callback}.
 // The listener answers with callback(result): the result (JSON data) goes back to the chat.
@@ -41,6 +46,20 @@
   }
 
   var state = null;  // the mounted widget
+
+  // The chat the panel showed last, kept per tab and per app. Storage may be off (a
+  // browser setting, a sandboxed page): the widget then starts a new chat each time.
+  var CHAT_ID = /^[A-Za-z0-9_-]{1,100}$/;  // the shape of a chat id; anything else is ignored
+  function storageKey() { return "lightchat-copilot:" + state.server + ":chat"; }
+  function keptChat() {
+    var chat = null;
+    try { chat = window.sessionStorage.getItem(storageKey()); } catch (error) { /* no storage */ }
+    return chat && CHAT_ID.test(chat) ? chat : null;
+  }
+  function keepChat(chat) {
+    if (typeof chat !== "string" || !CHAT_ID.test(chat)) return;
+    try { window.sessionStorage.setItem(storageKey(), chat); } catch (error) { /* no storage */ }
+  }
 
   function applyStyle(element, styles) {
     Object.keys(styles).forEach(function (name) { element.style[name] = styles[name]; });
@@ -133,11 +152,13 @@
     state = null;
   }
 
-  // The chat is loaded when first needed (opening the panel starts a chat on the server).
+  // The chat is loaded when first needed (opening the panel starts a chat on the server,
+  // or goes back to the one it showed before the page reloaded).
   function frame() {
     if (state.frame) return state.frame;
     var iframe = document.createElement("iframe");
-    iframe.src = state.server + "/?client=copilot";
+    var kept = keptChat();
+    iframe.src = state.server + (kept ? "/chat/" + encodeURIComponent(kept) + "/copilot" : "/?client=copilot");
     iframe.title = text("title", "Chat");
     iframe.setAttribute("allow", "clipboard-write");
     applyStyle(iframe, { border: "none", width: "100%", flex: "1", minHeight: "0", display: "block" });
@@ -179,6 +200,7 @@
     if (data && typeof data === "object" && typeof data.__lightchat === "string") {
       if (data.__lightchat === "ready") {
         state.ready = true;
+        keepChat(data.chat);  // the chat on show now: a new one replaces the kept one
         var queued = state.queue.splice(0);
         queued.forEach(function (item) { state.frame.contentWindow.postMessage(item, state.origin); });
       } else if (data.__lightchat === "escape") {

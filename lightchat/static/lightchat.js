@@ -612,8 +612,14 @@
     try { json = JSON.stringify(data); } catch (error) { return; }
     postToChat("/window-message", "data", json);
   });
+  // "ready" names the chat, so the widget can open it again after its page reloads.
+  function sayReady() {
+    var url = chatUrl();
+    var chat = url ? decodeURIComponent(url.slice(url.lastIndexOf("/") + 1)) : "";
+    postUp(chat ? { __lightchat: "ready", chat: chat } : { __lightchat: "ready" });
+  }
   function widgetCommand(command) {
-    if (command.__lightchat === "hello") postUp({ __lightchat: "ready" });
+    if (command.__lightchat === "hello") sayReady();
     if (command.__lightchat === "fn-result") { functionResult(command); return; }
     if (command.__lightchat !== "send" || typeof command.content !== "string") return;
     // A message from the host page (sendChainlitMessage): sent as if typed.
@@ -638,7 +644,7 @@
     if (document.querySelector("dialog[open]")) return;
     postUp({ __lightchat: "escape" });
   });
-  if (framed) postUp({ __lightchat: "ready" });
+  if (framed) sayReady();
 
   // The theme toggle switches the page at once and tells the server in the background, so
   // the next page is painted in the same theme (its cookie). Without JavaScript the form

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import http.server
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -145,6 +146,91 @@ def test_the_widget_opens_the_chat_and_carries_window_messages_both_ways(
     expect(button).to_have_attribute("aria-expanded", "false")
     expect(button).to_be_focused()
     expect(page.get_by_role("region", name="Chat")).to_be_hidden()
+
+
+def kept_chat(page: Page, server_url: str) -> str | None:
+    """The chat id the widget keeps in the host page's sessionStorage."""
+    key = f"lightchat-copilot:{server_url}:chat"
+    kept: str | None = page.evaluate("key => sessionStorage.getItem(key)", key)
+    return kept
+
+
+def shown_chat(page: Page) -> str:
+    """The id of the chat in the panel, from its frame's address (/chat/ID)."""
+    return chat_frame(page).url.rsplit("/", 1)[1]
+
+
+def wait_until_kept(page: Page, server_url: str, chat: str) -> None:
+    """The widget keeps the chat once the panel's page says it is ready."""
+    deadline = time.monotonic() + 10
+    while kept_chat(page, server_url) != chat:
+        assert time.monotonic() < deadline, f"the widget keeps {kept_chat(page, server_url)!r}"
+        page.wait_for_timeout(50)
+
+
+def say(chat: FrameLocator, text: str) -> None:
+    """Send a message in the panel and wait for the example's answer."""
+    expect(chat.locator("#lc-composer[data-htmx-powered]")).to_have_count(1)
+    chat.get_by_role("textbox", name="Message").fill(text)
+    chat.get_by_role("textbox", name="Message").press("Enter")
+    answers = chat.locator('article[data-type="assistant_message"]')
+    expect(answers.last).to_contain_text(f"You said: {text}")
+
+
+def test_the_panel_keeps_its_chat_when_the_host_page_reloads(serve, host, page: Page) -> None:
+    port = free_port()
+    server = serve(EXAMPLE, env={"LIGHTCHAT_FRAME_ANCESTORS": f"http://127.0.0.1:{port}"})
+    page.goto(host(server.url, port))
+
+    chat = open_panel(page)
+    say(chat, "remember me")
+    first = shown_chat(page)
+    wait_until_kept(page, server.url, first)
+
+    # The host page reloads: the panel opens on the same chat, with what was said in it.
+    page.reload()
+    chat = open_panel(page)
+    log = chat.get_by_role("log", name="Conversation")
+    expect(log).to_contain_text("You said: remember me")
+    assert shown_chat(page) == first
+
+    # "New chat" in the panel: the new chat is the one kept from now on.
+    chat.get_by_role("link", name="New chat").click()
+    expect(log).not_to_contain_text("remember me")
+    say(chat, "the second one")
+    second = shown_chat(page)
+    assert second != first
+    wait_until_kept(page, server.url, second)
+
+    page.reload()
+    chat = open_panel(page)
+    log = chat.get_by_role("log", name="Conversation")
+    expect(log).to_contain_text("You said: the second one")
+    expect(log).not_to_contain_text("remember me")
+    assert shown_chat(page) == second
+
+
+@pytest.mark.parametrize("stored", ["0123456789abcdef0123456789abcdef", "../../logout?x=1"])
+def test_a_kept_chat_the_server_does_not_know_gives_a_new_chat(
+    serve, host, page: Page, stored: str
+) -> None:
+    """An id the server does not know (ended without history, another browser's, made up)
+    and a value that is no chat id at all: the panel opens a new chat, which is kept."""
+    port = free_port()
+    server = serve(EXAMPLE, env={"LIGHTCHAT_FRAME_ANCESTORS": f"http://127.0.0.1:{port}"})
+    url = host(server.url, port)
+    page.goto(url)
+    key = f"lightchat-copilot:{server.url}:chat"
+    page.evaluate("([key, value]) => sessionStorage.setItem(key, value)", [key, stored])
+    page.reload()
+
+    chat = open_panel(page)
+    expect(chat.get_by_role("log", name="Conversation")).to_contain_text(
+        "I am the copilot of this page"
+    )
+    fresh = shown_chat(page)
+    assert fresh != stored
+    wait_until_kept(page, server.url, fresh)
 
 
 def test_a_host_the_app_does_not_allow_gets_no_chat_and_no_messages(
