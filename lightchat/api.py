@@ -649,19 +649,26 @@ async def send_window_message(data: Any) -> None:
             await cl.send_window_message({"heard": message})
     """
     session = current_session()
+    dispatch(session, session.send_window_message, _for_the_page(data, "A window message"))
+
+
+def _for_the_page(value: Any, what: str) -> Any:
+    """``value`` as the page framing the chat gets it: a copy through JSON, at most
+    ``WINDOW_MESSAGE_MAX_BYTES``; else ``ConfigError`` saying why, naming ``what``."""
     try:
-        text = json.dumps(data, separators=(",", ":"))
+        text = json.dumps(value, separators=(",", ":"))
     except (TypeError, ValueError) as exc:
         raise ConfigError(
-            f"send_window_message takes a string or a JSON value (dicts, lists, numbers); "
-            f"{exc}. Convert it first, e.g. str(value)."
+            f"{what} must be a string or JSON values (dicts, lists, numbers); {exc}. "
+            f"Convert it first, e.g. str(value)."
         ) from None
-    if len(text.encode()) > WINDOW_MESSAGE_MAX_BYTES:
+    size = len(text.encode())
+    if size > WINDOW_MESSAGE_MAX_BYTES:
         raise ConfigError(
-            f"This window message is {len(text.encode()):,} bytes as JSON; the limit is "
-            f"{WINDOW_MESSAGE_MAX_BYTES:,}. Send less, or a link to the rest."
+            f"{what} is {size:,} bytes as JSON; the limit is {WINDOW_MESSAGE_MAX_BYTES:,}. "
+            f"Send less, or a link to the rest."
         )
-    dispatch(session, session.send_window_message, json.loads(text))
+    return json.loads(text)
 
 
 COPILOT_FUNCTION_TIMEOUT_S = 60.0
@@ -696,8 +703,9 @@ class CopilotFunction:
         if not in_loop_thread(session):
             raise RuntimeError("Call a CopilotFunction from async code, or through cl.run_sync.")
         self._check(session)
+        args = _for_the_page(self.args, f"The args of CopilotFunction {self.name!r}")
         try:
-            return await session.call_page(self.name, json.loads(self._args_json()), timeout)
+            return await session.call_page(self.name, args, timeout)
         except TimeoutError:
             raise TimeoutError(
                 f"The page hosting the copilot did not answer the function {self.name!r} "
@@ -719,22 +727,6 @@ class CopilotFunction:
             raise ConfigError("A CopilotFunction needs a name (a non-empty string).")
         if not isinstance(self.args, dict):
             raise ConfigError(f"A CopilotFunction's args are a dict, not {type(self.args)}.")
-
-    def _args_json(self) -> str:
-        """The arguments as JSON, within the size of a window message."""
-        try:
-            text = json.dumps(self.args, separators=(",", ":"))
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(
-                f"CopilotFunction {self.name!r}: its args must be JSON values (dicts, lists, "
-                f"strings, numbers); {exc}. Convert them first, e.g. str(value)."
-            ) from None
-        if len(text.encode()) > WINDOW_MESSAGE_MAX_BYTES:
-            raise ConfigError(
-                f"CopilotFunction {self.name!r}: its args are {len(text.encode()):,} bytes as "
-                f"JSON; the limit is {WINDOW_MESSAGE_MAX_BYTES:,}. Send less."
-            )
-        return text
 
 
 class UserSession:
