@@ -19,7 +19,6 @@ import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
@@ -163,7 +162,7 @@ class LightChat(Registry):
         files = self._files
         if files is None:
             files = LocalFileStorage(
-                Path(settings.app_dir, ".lightchat", "files"),
+                settings.state_dir() / "files",
                 # Uploads are held to their own limits as they arrive (keep_uploads);
                 # this caps what an app's own elements may store.
                 max_bytes=1024 * 1024 * 1024,
@@ -224,8 +223,7 @@ class LightChat(Registry):
             # without a server, as in HTTP tests, touches no database.
             if history is not None:
                 if not settings.secret:
-                    folder = Path(settings.app_dir, ".lightchat")
-                    services.identity = BrowserIdentity(stored_secret(folder))
+                    services.identity = BrowserIdentity(stored_secret(settings.state_dir()))
                 await history.start()
                 chats.observer = record
                 services.history = history

@@ -122,8 +122,9 @@ class Settings:
     only). Off, each one is a link to its URL instead, so nothing loads by itself."""
     element_dirs: str = ""
     """The folders whose files elements made from ``path=`` may read, separated by
-    ``os.pathsep`` (``:``; ``;`` on Windows). Empty: ``app_dir`` and the system's
-    temporary folder. Uploaded files are always readable."""
+    ``os.pathsep`` (``:``; ``;`` on Windows). Empty: the app's ``public/`` folder and the
+    system's temporary folder. Whatever the folders, hidden files, lightchat's own state
+    and other chats' uploads are never read (see ``lightchat.element_paths``)."""
     database_url: str = ""
     """Where history is kept. Empty: SQLite in ``.lightchat/chat.db`` in ``app_dir``."""
     redis_url: str = ""
@@ -305,8 +306,13 @@ class Settings:
         """The folders elements may read from ``path=`` (``element_dirs``), resolved."""
         raw = [part.strip() for part in self.element_dirs.split(os.pathsep) if part.strip()]
         if not raw:
-            raw = [self.app_dir, tempfile.gettempdir()]
+            raw = [str(Path(self.app_dir, "public")), tempfile.gettempdir()]
         return tuple(Path(folder).resolve() for folder in raw)
+
+    def state_dir(self) -> Path:
+        """Where lightchat keeps its own state beside the app (``.lightchat``: the secret
+        that signs cookies, the SQLite database, stored files), resolved."""
+        return Path(self.app_dir, ".lightchat").resolve()
 
 
 _REDIS_URL = re.compile(r"(?:rediss?|unix)://\S+\Z", re.IGNORECASE)

@@ -7,9 +7,10 @@ fetches it), and shown ``display="inline"`` in its message, ``"side"`` in the si
 sent, and are served only to the chat that shows them.
 
 A ``path=`` is read only inside the folders elements may read (``Settings.element_dirs``:
-by default the app's folder and the system's temporary folder; uploaded files too), after
-following symbolic links; anything else raises ``ElementPathError`` in the app's code, so
-no text a user or a model writes can make the server show another file.
+by default the app's ``public/`` folder and the system's temporary folder; the chat's own
+uploads too), never a hidden file or lightchat's own state, after following symbolic
+links; anything else raises ``ElementPathError`` in the app's code, so no text a user or
+a model writes can make the server show another file (``lightchat.element_paths``).
 
 Example::
 
@@ -25,10 +26,12 @@ import json
 import mimetypes
 import re
 from io import BytesIO
+from os import PathLike
 from pathlib import Path
 from typing import Any, ClassVar
 
-from lightchat.errors import ConfigError, ElementPathError
+from lightchat.element_paths import ElementFiles
+from lightchat.errors import ConfigError
 from lightchat.events import ActionData, Display, ElementData, new_id
 from lightchat.session import ChatSession, current_session, dispatch
 
@@ -268,30 +271,15 @@ class Text(Element):
         return None if self.url else ""
 
 
-async def read_element_file(path: str, session: ChatSession) -> bytes:
-    """The bytes of an element's ``path=``, if elements may read it (see the module
-    docstring); raises ``ElementPathError`` otherwise, ``FileNotFoundError`` if it is not
-    there."""
-    folders = list(session.settings.element_folders())
+async def read_element_file(path: str | PathLike[str], session: ChatSession) -> bytes:
+    """The bytes of an element's ``path=``, if elements may read it (the rules are in
+    ``lightchat.element_paths``); raises ``ElementPathError`` otherwise, and
+    ``FileNotFoundError`` for a missing file in a folder elements may read."""
     root = getattr(session.files, "root", None)  # where uploads are kept (LocalFileStorage)
-    if isinstance(root, Path):
-        folders.append(root.resolve())
-    return await asyncio.to_thread(_read_inside, path, folders)
-
-
-def _read_inside(path: str, folders: list[Path]) -> bytes:
-    resolved = Path(path).resolve(strict=True)  # symbolic links followed, ".." gone
-    if not any(resolved.is_relative_to(folder) for folder in folders):
-        # The folders are not named: the message may be shown in the chat.
-        raise ElementPathError(
-            f"An element's path={path!r} is {resolved}, outside the folders elements may read "
-            "(LIGHTCHAT_ELEMENT_DIRS; by default the app's folder and the temporary folder). "
-            "Move the file into one of them, pass its bytes as content=, or add its folder "
-            "to LIGHTCHAT_ELEMENT_DIRS."
-        )
-    if not resolved.is_file():
-        raise ElementPathError(f"An element's path={path!r} is not a file.")
-    return resolved.read_bytes()
+    rules = ElementFiles.for_settings(
+        session.settings, store=root if isinstance(root, Path) else None
+    )
+    return await asyncio.to_thread(rules.read, path, session.transcript.keeps_file)
 
 
 class Image(Element):

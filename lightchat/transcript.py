@@ -161,6 +161,14 @@ class Transcript:
             return self.sidebar_element(element_id)
         return next((e for e in holder.elements if e.id == element_id), None)
 
+    def keeps_file(self, key: str) -> bool:
+        """True when a message of this chat (an upload of its user, or an element the app
+        showed) has its file in storage under ``key``."""
+        return any(
+            isinstance(item, MessageData) and any(e.key == key for e in item.elements)
+            for item in self.items.values()
+        )
+
     def holder(self, part_id: str) -> MessageData | None:
         """The message that shows an element or an action with this id."""
         for item in self.items.values():

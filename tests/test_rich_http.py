@@ -7,6 +7,7 @@ posts) and checks both what the callbacks received and what the page shows.
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -329,7 +330,11 @@ def file_app(tmp_path: Path, **ask: Any) -> tuple[LightChat, list[Any]]:
         received.append(files)
         if files:
             text = await asyncio.to_thread(Path(files[0].path).read_text)
-            await Message(content=f"{files[0].name} has {len(text)} characters").send()
+            # The README's pattern: the upload shown back as an element, from its path.
+            shown = cl.File(name=files[0].name, path=files[0].path, display="inline")
+            await Message(
+                content=f"{files[0].name} has {len(text)} characters", elements=[shown]
+            ).send()
 
     return app, received
 
@@ -348,7 +353,12 @@ async def test_ask_file_message_receives_the_upload(tmp_path: Path) -> None:
         files = {"files": ("notes.txt", b"hello world", "text/plain")}
         response = await client.post(form.group(1), files=files)
         assert response.status_code == 303
-        assert "notes.txt has 11 characters" in (await client.get(url)).text
+        page = (await client.get(url)).text
+        assert "notes.txt has 11 characters" in page
+        assert 'data-type="error"' not in page
+        shown = re.findall(r'href="([^"]+/elements/[0-9a-f]+[^"]*)"', page)
+        assert shown, page
+        assert (await client.get(html.unescape(shown[-1]))).content == b"hello world"
         (upload,) = received[0]
         assert upload.name == "notes.txt"
         assert upload.size == 11

@@ -11,11 +11,12 @@ import asyncio
 import html
 import os
 import re
+import shutil
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -29,7 +30,7 @@ from lightchat import LightChat, Message, Settings
 from lightchat.bus import MemoryBus
 from lightchat.csrf import MAX_PEEK_BYTES, NO_COOKIE, NO_TOKEN, WRONG_TOKEN
 from lightchat.errors import ConfigError, ElementPathError
-from lightchat.events import MessageData, RunEvent
+from lightchat.events import ElementData, MessageData, MessageEvent, RunEvent, new_id
 from lightchat.files import LocalFileStorage
 from lightchat.identity import COOKIE
 from lightchat.markdown import render_markdown
@@ -837,31 +838,160 @@ async def test_elements_read_files_only_inside_the_allowed_folders(
 def test_the_default_element_folders(folders: tuple[Path, Path]) -> None:
     allowed, outside = folders
     settings = Settings(app_dir=str(allowed))
-    assert settings.element_folders() == (allowed.resolve(), Path(tempfile.gettempdir()).resolve())
+    assert settings.element_folders() == (
+        (allowed / "public").resolve(),
+        Path(tempfile.gettempdir()).resolve(),
+    )
     assert Settings(element_dirs=f"{allowed}{os.pathsep}{outside}").element_folders() == (
         allowed.resolve(),
         outside.resolve(),
     )
 
 
-async def test_by_default_the_app_folder_the_temp_folder_and_uploads_are_allowed(
-    tmp_path: Path, folders: tuple[Path, Path]
+async def test_by_default_public_the_temp_folder_and_the_chats_own_uploads_are_allowed(
+    tmp_path: Path,
 ) -> None:
-    allowed, outside = folders
-    session = chat_session(allowed)
-    await cl.File(path=allowed / "ok.txt").prepare(session)
-    await cl.File(path=outside / "secret.txt").prepare(session)  # in the temp folder
-    with pytest.raises(ElementPathError):
-        await cl.Text(path="/etc/passwd").prepare(session)
+    app_dir = Path(tempfile.mkdtemp(dir=Path.home()))  # an app folder outside the temp folder
+    try:
+        (app_dir / "public").mkdir()
+        (app_dir / "public" / "logo.txt").write_text("public")
+        (app_dir / "app.py").write_text("API_KEY = 'sk-live'")
+        session = chat_session(app_dir)
+        await cl.File(path=app_dir / "public" / "logo.txt").prepare(session)
+        written = tmp_path / "chart.txt"  # a file the app wrote for the chat
+        written.write_text("made for the chat")
+        await cl.File(path=written).prepare(session)
+        for refused in (app_dir / "app.py", Path("/etc/passwd")):
+            with pytest.raises(ElementPathError, match="outside the folders"):
+                await cl.Text(path=refused).prepare(session)
+    finally:
+        shutil.rmtree(app_dir)
 
-    # Uploaded files stay readable with other folders configured (an app passes them on).
-    narrow = chat_session(tmp_path, element_dirs=str(allowed))
-    assert narrow.files is not None
-    stored = await narrow.files.put(b"uploaded", name="up.txt", mime="text/plain")
-    upload = narrow.files.path(stored.key)  # type: ignore[attr-defined]
-    again = cl.File(path=upload)
-    await again.prepare(narrow)
+
+async def test_only_the_chats_own_uploads_are_readable_from_the_store(tmp_path: Path) -> None:
+    """An upload is read again by its path (``files[0].path``) in its own chat only."""
+    mine, theirs = chat_session(tmp_path), chat_session(tmp_path)
+    assert mine.files is not None
+    own = await mine.files.put(b"my upload", name="up.txt", mime="text/plain")
+    other = await mine.files.put(b"their upload", name="up.txt", mime="text/plain")
+    for session, key in ((mine, own.key), (theirs, other.key)):
+        session.transcript.apply_event(
+            MessageEvent(
+                MessageData(
+                    id=new_id(),
+                    author="User",
+                    type="user_message",
+                    elements=[ElementData(id=new_id(), kind="file", name="up.txt", key=key)],
+                )
+            )
+        )
+    again = cl.File(path=mine.files.path(own.key))  # type: ignore[attr-defined]
+    await again.prepare(mine)
     assert again.key is not None
+    stolen = cl.Text(path=mine.files.path(other.key))  # type: ignore[attr-defined]
+    with pytest.raises(ElementPathError, match="belongs to lightchat itself"):
+        await stolen.prepare(mine)
+    assert "their upload" not in str(stolen.data().content)
+
+
+def lightchat_state(app_dir: Path) -> dict[str, Path]:
+    """lightchat's own files beside an app, as a served app with history makes them."""
+    state = app_dir / ".lightchat"
+    state.mkdir(parents=True)
+    files = {
+        "secret": state / "secret",
+        "database": state / "chat.db",
+        "journal": state / "chat.db-wal",
+        "shared memory": state / "chat.db-shm",
+        "upload store": state / "files" / "ab" / ("ab" + "0" * 30 + ".txt"),
+        ".env": app_dir / ".env",
+        "dot folder": app_dir / ".git" / "config",
+        "named env": app_dir / "production.env",
+    }
+    for path in files.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("TOP SECRET")
+    return files
+
+
+@pytest.mark.parametrize("configured", ["the app folder", "the state folder", "everything"])
+async def test_lightchats_own_state_and_hidden_files_are_never_read(
+    tmp_path: Path, configured: str
+) -> None:
+    app_dir = tmp_path / "app"
+    files = lightchat_state(app_dir)
+    wide = {
+        "the app folder": str(app_dir),
+        "the state folder": str(app_dir / ".lightchat"),
+        "everything": "/",
+    }[configured]
+    session = chat_session(app_dir, element_dirs=wide)
+    session.files = LocalFileStorage(app_dir / ".lightchat" / "files")
+    elsewhere = tmp_path / "data" / "history.sqlite"  # a database outside the app folder
+    elsewhere.parent.mkdir()
+    elsewhere.write_text("TOP SECRET")
+    session.settings = replace(session.settings, database_url=f"sqlite:///{elsewhere}")
+    files["database elsewhere"] = elsewhere
+    files["its journal"] = elsewhere.with_name("history.sqlite-wal")
+    files["its journal"].write_text("TOP SECRET")
+    for name, path in files.items():
+        spelled = {
+            "plain": path,
+            "dot-dot": app_dir / "public" / ".." / path.relative_to(app_dir)
+            if path.is_relative_to(app_dir)
+            else path,
+        }
+        for how, given in spelled.items():
+            element = cl.Text(name=name, path=given)
+            with pytest.raises(ElementPathError) as refused:
+                await element.prepare(session)
+            assert "TOP SECRET" not in str(element.data().content), (name, how)
+            assert str(tmp_path) not in str(refused.value), (name, how)
+
+    # Nor through a link, whether symbolic or hard, from a folder elements may read.
+    public = app_dir / "public"
+    public.mkdir()
+    (public / "innocent.txt").symlink_to(files["secret"])
+    os.link(files["secret"], public / "innocent-too.txt")
+    narrow = chat_session(app_dir)
+    for name in ("innocent.txt", "innocent-too.txt"):
+        with pytest.raises(ElementPathError, match="belongs to lightchat itself"):
+            await cl.File(path=public / name).prepare(narrow)
+
+
+async def test_a_refused_path_names_no_server_path_in_the_chat(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The chat shows a short refusal; the log has the paths."""
+    app_dir = tmp_path / "app"
+    lightchat_state(app_dir)
+    app = LightChat(settings=Settings(app_dir=str(app_dir), secret=SECRET, history=False))
+
+    @app.on_chat_start
+    async def start() -> None:
+        await Message(content="Which file?").send()
+
+    @app.on_message
+    async def main(message: Message) -> None:
+        name = message.content
+        await Message(content="here", elements=[cl.Text(name="f", path=app_dir / name)]).send()
+
+    (tmp_path / "outside.txt").symlink_to("/proc/self/environ")
+    async with visit(app, lifespan=False) as site:
+        client = site.browser()
+        url, token = await open_chat(site, client)
+        for asked in (".lightchat/secret", "../outside.txt", "missing.txt", "../../../etc"):
+            page = await said(site, client, url, token, asked)
+            errors = re.findall(r'data-type="error".*?</article>', page, re.DOTALL)
+            assert errors, asked
+            shown = html.unescape(errors[-1])
+            assert str(tmp_path) not in shown, shown
+            assert "/proc" not in shown, shown
+            assert str(os.getpid()) not in shown, shown
+            assert "TOP SECRET" not in page
+    logged = caplog.text
+    assert str(app_dir / ".lightchat" / "secret") in logged
+    assert "/proc/" in logged
 
 
 async def test_no_message_can_make_the_server_show_a_file(tmp_path: Path) -> None:
