@@ -270,8 +270,6 @@ class LightChat(Registry):
                         frame_ancestors, services.renderer.brand.csp_sources()
                     ),
                 ),
-                # Several workers: a chat's requests go to the worker that owns it.
-                *forwarding,
                 # Each page is painted in its browser's theme (see lightchat.routes_theme).
                 Middleware(ThemeCookie, default=settings.default_theme),
                 # Each request is answered in its browser's language (see lightchat.i18n).
@@ -297,6 +295,9 @@ class LightChat(Registry):
                 *([Middleware(SignInGate, auth=auth)] if auth is not None else []),
                 # Mounted in a host app that signs its users in (see lightchat.host).
                 *([Middleware(HostUsers, read=host_users)] if host_users is not None else []),
+                # Several workers: a chat's requests go to the worker that owns it, once
+                # every check above passed (nothing is forwarded that the owner refuses).
+                *forwarding,
             ],
             exception_handlers={HTTPException: not_found},
             lifespan=lifespan,

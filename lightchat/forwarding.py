@@ -31,8 +31,13 @@ chat's run ended) and raises ``HandedOver`` naming another live worker that stay
 request is then sent there as any forwarded one, to a worker that now claims the chat
 and takes it over, so the user's message is answered with nothing lost.
 
-Plain ASGI (never ``BaseHTTPMiddleware``, see DESIGN.md §7); it sits outermost after the
-security headers, which the owner's answer carries already.
+Nothing is forwarded that the owner would refuse: the middleware sits innermost, after
+the body limits, the same-origin check, the form token and the sign-in gate, so a worker
+that does not own a chat refuses a request as fast, and with the same status, as its owner
+would; and a chat is reached only by whoever its metadata names as its owner (anyone else
+gets the owner's 404), before a byte of the body is read. Plain ASGI (never
+``BaseHTTPMiddleware``, see DESIGN.md §7). The owner's answer is relayed with the
+security headers it carries.
 """
 
 from __future__ import annotations
@@ -42,11 +47,12 @@ import re
 from typing import Any
 from urllib.parse import unquote
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lightchat.cluster import FORWARDED, Cluster, ClusterUnavailable, OwnerGone
 from lightchat.errors import HandedOver
-from lightchat.web import HAND_OVER
+from lightchat.web import HAND_OVER, NOT_FOUND, browser, problem
 
 _CHAT = re.compile(r"^/(?:chat|embed)/([^/]+)(/.*)?$")
 _ELEMENT_FILE = re.compile(r"^/elements/[^/]+$")
@@ -116,11 +122,28 @@ class Forwarding:
             # claims it (so probing ids makes no keys).
             await self._here(scope, receive, send)
             return
+        try:
+            allowed = await self._may_reach(scope, session_id)
+        except ClusterUnavailable:
+            await _answer(send, 503, NO_REDIS)
+            return
+        if not allowed:
+            # The owner's own answer to someone else's chat, given here: nothing is read
+            # of the body, and nothing goes to Redis.
+            await problem(Request(scope), 404, NOT_FOUND)(scope, receive, send)
+            return
         body = await _body(receive, self.max_bytes)
         if body is None:
             await _answer(send, 413, TOO_LARGE)
             return
         await self._relay(send, owner, _request(scope, body))
+
+    async def _may_reach(self, scope: Scope, session_id: str) -> bool:
+        """True when whoever asks (their browser, or the signed-in user) may see the chat,
+        by the chat's metadata, which the owner wrote when the chat was made."""
+        who = browser(Request(scope))
+        meta = await self.cluster.metadata(session_id)
+        return who is not None and meta is not None and meta.get("owner") == who
 
     async def _here(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle the request here. While this worker shuts down, a post keeps its body,

@@ -236,7 +236,9 @@ class Languages:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 kind = headers.get("content-type", "").encode("latin-1")
-                if kind.startswith(_LANGUAGE_DEPENDENT):
+                varies = {part.strip().lower() for part in headers.get("vary", "").split(",")}
+                # An answer relayed from another worker has it already.
+                if kind.startswith(_LANGUAGE_DEPENDENT) and "accept-language" not in varies:
                     headers.add_vary_header("Accept-Language")
             await send(message)
 

@@ -23,6 +23,7 @@ import pytest
 from lightchat import File, LightChat, Message, Settings
 from lightchat.bus import MemoryBus
 from lightchat.cluster import Cluster, OwnerGone
+from lightchat.csrf import HEADER as FORM_TOKEN_HEADER
 from lightchat.events import (
     MessageData,
     MessageEvent,
@@ -34,9 +35,10 @@ from lightchat.events import (
     event_to_json,
 )
 from lightchat.forwarding import chat_of
+from lightchat.identity import COOKIE
 from lightchat.session import Chats
 from lightchat.store.convert import item_from_record, record_from_item
-from tests.helpers import WAIT_S, contents, wait_for_log, with_form_token
+from tests.helpers import WAIT_S, contents, form_token, wait_for_log, with_form_token
 from tests.pg import postgres_database
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30), pytest.mark.services]
@@ -760,3 +762,112 @@ async def test_a_chat_shown_by_a_stream_on_another_worker_is_not_reaped(prefix: 
     finally:
         await chats.close_all()
         await cluster.aclose()
+
+
+async def test_a_worker_refuses_what_the_owner_would_before_forwarding_anything(
+    prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Oversized, anonymous, token-less, cross-site and foreign requests for a chat that
+    another worker owns get the owner's status from the first worker, and nothing of them
+    goes to Redis."""
+    apps = [LightChat(settings(prefix, upload_max_size_mb=1, upload_max_files=1)) for _ in "ab"]
+    for app in apps:
+
+        @app.on_message
+        async def echo(message: Message) -> None:
+            await Message(content=f"echo: {message.content}").send()
+
+    a, b = apps
+    import redis.asyncio as aioredis
+
+    redis = aioredis.Redis.from_url(REDIS_URL)
+    async with running(a, b), client_for(a) as alice, client_for(b) as mallory:
+        chat = await new_chat(alice)
+        await new_chat(mallory)  # a browser of its own, with its cookie and token
+        forwarded: list[str] = []
+        forward = cluster_of(b).forward
+        monkeypatch.setattr(
+            cluster_of(b),
+            "forward",
+            lambda worker, request, timeout: (
+                forwarded.append(request["path"]) or forward(worker, request, timeout)
+            ),
+        )
+        big = b"x" * (5 * 1024 * 1024)
+
+        async def chunks(body: bytes) -> AsyncIterator[bytes]:  # sent without a length
+            for start in range(0, len(body), 64 * 1024):
+                yield body[start : start + 64 * 1024]
+
+        url = f"http://testserver/chat/{chat}/messages"
+        anonymous = {"HX-Request": "true"}
+
+        def requests() -> dict[str, tuple[httpx.Request, httpx.AsyncClient | None]]:
+            upload = {"files": ("big.bin", big, "application/octet-stream")}
+            return {
+                "a large form, anonymous": (
+                    httpx.Request("POST", url, content=big, headers=anonymous),
+                    None,
+                ),
+                "a large upload, anonymous": (
+                    httpx.Request("POST", url, files=upload, headers=anonymous),
+                    None,
+                ),
+                "a large body, no length said": (
+                    httpx.Request("POST", url, content=chunks(big), headers=anonymous),
+                    None,
+                ),
+                "no form token": (
+                    httpx.Request("POST", url, data={"content": "x"}, headers=anonymous),
+                    None,
+                ),
+                "another site": (
+                    httpx.Request(
+                        "POST",
+                        url,
+                        data={"content": "x"},
+                        headers={**anonymous, "Origin": "https://evil.example"},
+                    ),
+                    alice,
+                ),
+                "someone else's chat": (
+                    httpx.Request("POST", url, data={"content": "x"}, headers=anonymous),
+                    mallory,
+                ),
+                "someone else's chat, a large upload": (
+                    httpx.Request("POST", url, files=upload, headers=anonymous),
+                    mallory,
+                ),
+            }
+
+        async def status(app: LightChat, name: str) -> tuple[int, str]:
+            request, client = requests()[name]
+            if client is not None:  # a browser of the app's: its cookie and its form token
+                cookie = client.cookies[COOKIE]
+                request.headers["cookie"] = f"{COOKIE}={cookie}"
+                request.headers[FORM_TOKEN_HEADER] = form_token(app, cookie) or ""
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+            ) as raw:
+                response = await raw.send(request)
+                return response.status_code, response.text
+
+        before = int((await redis.info("memory"))["used_memory"])
+        for name in requests():
+            on_owner = await status(a, name)
+            on_other = await status(b, name)
+            assert on_other[0] == on_owner[0], (name, on_owner, on_other)
+            assert on_other[0] in (403, 404, 413), (name, on_other)
+        after = int((await redis.info("memory"))["used_memory"])
+        assert forwarded == []
+        assert after - before < 1024 * 1024, (before, after)
+        assert b.chats is not None
+        assert len(b.chats) == 1  # mallory's own chat only
+
+        # What the owner takes is forwarded as before.
+        posted = await client_for(b, alice.cookies).post(
+            f"/chat/{chat}/messages", data={"content": "hi"}, headers=anonymous
+        )
+        assert posted.status_code == 204, posted.text
+        assert forwarded == [f"/chat/{chat}/messages"]
+    await redis.aclose()
