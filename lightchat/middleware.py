@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse
@@ -76,9 +77,34 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_key(origin: str) -> tuple[str, str, int] | None:
+    """An origin's scheme, host and port, the port made explicit; None if it is not one.
+
+    >>> origin_key("HTTPS://Example.com") == origin_key("https://example.com:443")
+    True
+    >>> origin_key("https://example.com") == origin_key("http://example.com")
+    False
+    """
+    try:
+        parts = urlsplit(origin.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    return scheme, parts.hostname, port if port is not None else _DEFAULT_PORTS[scheme]
+
+
 class SameOriginWrites:
     """Refuses POST/PUT/PATCH/DELETE requests made from another site (403), except from
-    the ``allowed`` origins (``https://host[:port]``, lower case)."""
+    the ``allowed`` origins (``https://host[:port]``, lower case).
+
+    A request's ``Origin`` must match the app's own scheme, host and port (the request's
+    scheme and ``Host``): ``https://host`` is another origin than ``http://host``."""
 
     def __init__(self, app: ASGIApp, allowed: tuple[str, ...] = ()) -> None:
         self.app = app
@@ -89,12 +115,13 @@ class SameOriginWrites:
             headers = Headers(scope=scope)
             site = headers.get("sec-fetch-site")
             origin = headers.get("origin")
-            host = headers.get("host", "")
             cross = site not in (None, "same-origin", "none")
             if origin is not None and origin.lower() in self.allowed:
                 cross = False
             elif origin is not None and origin != "null":
-                cross = cross or origin.split("://", 1)[-1] != host
+                own = f"{scope.get('scheme', 'http')}://{headers.get('host', '')}"
+                theirs = origin_key(origin)
+                cross = cross or theirs is None or theirs != origin_key(own)
             elif origin == "null":
                 cross = True
             if cross:

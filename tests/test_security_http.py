@@ -338,6 +338,42 @@ async def test_every_write_needs_the_browsers_form_token(tmp_path: Path, kind: s
         assert with_htmx.status_code == fresh.htmx, with_htmx.text
 
 
+@pytest.mark.parametrize(
+    ("base_url", "origin", "allowed"),
+    [
+        ("http://testserver", "http://testserver", True),
+        ("http://testserver", "HTTP://TestServer:80", True),
+        ("http://testserver", "https://testserver", False),  # another scheme
+        ("http://testserver", "http://testserver:8080", False),  # another port
+        ("http://testserver", "http://testserver.evil.example", False),
+        ("http://testserver", "http://testserver:bad", False),
+        ("http://testserver", "testserver", False),
+        ("https://testserver", "https://testserver:443", True),
+        ("https://testserver", "http://testserver", False),
+        ("http://testserver:8000", "http://testserver:8000", True),
+        ("http://testserver:8000", "http://testserver", False),
+    ],
+)
+async def test_the_origin_check_compares_scheme_host_and_port(
+    tmp_path: Path, base_url: str, origin: str, *, allowed: bool
+) -> None:
+    async with visit(guarded_app(tmp_path), lifespan=False) as site:
+        client = site.browser(base_url)
+        url, token = await open_chat(site, client)
+        before = await site.log_size(url)
+        posted = await client.post(
+            f"{url}/messages",
+            data={"content": "hi"},
+            headers={**HTMX, "X-CSRF-Token": token, "Origin": origin},
+        )
+        if allowed:
+            assert posted.status_code == 204, posted.text
+        else:
+            assert posted.status_code == 403, posted.text
+            assert "another site" in posted.text
+            assert await site.log_size(url) == before
+
+
 async def test_a_post_without_the_cookie_is_refused(tmp_path: Path) -> None:
     async with visit(guarded_app(tmp_path)) as site:
         client = site.browser()
