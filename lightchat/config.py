@@ -120,6 +120,10 @@ class Settings:
     markdown_images: bool = True
     """Show the images of markdown text (``![alt](https://...)``; http(s) and relative URLs
     only). Off, each one is a link to its URL instead, so nothing loads by itself."""
+    oauth_allow_unverified_email: bool = False
+    """Let an OAuth provider sign in a user by an email address it says it has not
+    verified (``email_verified`` false). Off: such a sign-in is refused, since whoever
+    typed someone else's address at that provider would become that user here."""
     element_dirs: str = ""
     """The folders whose files elements made from ``path=`` may read, separated by
     ``os.pathsep`` (``:``; ``;`` on Windows). Empty: the app's ``public/`` folder and the

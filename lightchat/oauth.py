@@ -112,6 +112,16 @@ class Provider:
         """True when the provider speaks OpenID Connect (its ID token is checked)."""
         return bool(self.discovery_url)
 
+    def unverified_email(self, raw: Mapping[str, Any]) -> bool:
+        """True when the user is known by an email address (``identifier_key`` is
+        ``email``) that the provider says it has not verified: its ``email_verified``
+        claim is there and is not true (a boolean, or the text ``"true"`` as some
+        providers send it). A provider that sends no such claim is taken at its word."""
+        if self.identifier_key != "email" or "email_verified" not in raw:
+            return False
+        verified = raw["email_verified"]
+        return not (verified is True or (isinstance(verified, str) and verified.lower() == "true"))
+
     def default_user(self, raw: Mapping[str, Any]) -> User:
         """The user this provider's data describes, as ``@oauth_callback`` receives it."""
         identifier = raw.get(self.identifier_key)

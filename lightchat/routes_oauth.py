@@ -164,6 +164,17 @@ async def oauth_finish(request: Request) -> Response:
         page = _refused(request, auth, next_url, exc, client)
         _forget(page, request)
         return page
+    if (
+        provider.unverified_email(identity.raw_user_data)
+        and not services(request).settings.oauth_allow_unverified_email
+    ):
+        logger.warning(
+            "%s signed in %r with an email address it has not verified: refused "
+            "(LIGHTCHAT_OAUTH_ALLOW_UNVERIFIED_EMAIL=true allows it)",
+            provider.label,
+            identity.default_user.identifier,
+        )
+        return refuse(401, say("notice.email_unverified", provider=provider.label))
     try:
         result = await invoke(
             callback,

@@ -5,7 +5,8 @@ runs), started on a port of its own.
 It knows two clients, ``CLIENT_ID`` and ``CLIENT_ID-post`` (which sends its secret in the
 token request's body), with ``CLIENT_SECRET`` and the redirect URIs a test gives; it
 requires PKCE, and signs in through its development pages: a login form (any password)
-and a consent form. Its accounts are ``ada`` (Ada Lovelace) and ``bob`` (Bob Refused).
+and a consent form. Its accounts are ``ada`` (Ada Lovelace), ``bob`` (Bob Refused) and
+``eve``, whose email address is ada's, not verified (``email_verified`` false).
 """
 
 from __future__ import annotations

@@ -610,6 +610,59 @@ async def test_a_user_the_app_refuses_gets_an_alert(
         assert SESSION_COOKIE not in set_cookies(back)
 
 
+@pytest.mark.parametrize("kind", ["openid", "plain"])
+async def test_an_email_the_provider_has_not_verified_does_not_sign_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, oidc: OIDCProvider, kind: str
+) -> None:
+    # eve typed ada's address at the provider, which says it never checked it: signing
+    # her in would hand her ada's chats.
+    env = oidc.env() if kind == "openid" else oidc.plain_oauth_env(name=PROVIDER_NAME)
+    provider_env(monkeypatch, env)
+    app, calls = oauth_app(tmp_path)
+    async with browser(app) as client:
+        back = await at_provider(client, await client.get("/auth/oauth/generic"), login="eve")
+        assert back.status_code == 401
+        assert alert(back) == (
+            "Test ID has not verified this account's email address, so it may not sign in. "
+            "Verify it with Test ID, then try again."
+        )
+        assert SESSION_COOKIE not in set_cookies(back)
+        assert calls.args == []  # the app's callback never saw it
+        assert (await client.get("/history")).status_code == 303  # still not signed in
+
+    # An app that allows it (its callback checks the address some other way).
+    allowing, calls = oauth_app(tmp_path, oauth_allow_unverified_email=True)
+    async with browser(allowing) as client:
+        back = await at_provider(client, await client.get("/auth/oauth/generic"), login="eve")
+        assert back.status_code == 303, back.text
+        assert SESSION_COOKIE in set_cookies(back)
+        [(_, _, raw, default_user, _)] = calls.args
+        assert raw["email_verified"] is False
+        assert default_user.identifier == "ada@example.com"
+
+
+def test_which_emails_count_as_unverified() -> None:
+    env = {
+        "OAUTH_GITHUB_CLIENT_ID": "id",
+        "OAUTH_GITHUB_CLIENT_SECRET": "s",
+        "OAUTH_GOOGLE_CLIENT_ID": "id",
+        "OAUTH_GOOGLE_CLIENT_SECRET": "s",
+    }
+    found = by_slug(env)
+    google = found["google"]
+    email = {"email": "ada@example.com"}
+    assert not google.unverified_email(email)  # no claim: the provider's word
+    assert not google.unverified_email({**email, "email_verified": True})
+    assert not google.unverified_email({**email, "email_verified": "true"})
+    for unverified in (False, "false", "False", None, 0, "yes"):
+        assert google.unverified_email({**email, "email_verified": unverified}), unverified
+    # GitHub knows its users by their login, not by an email address.
+    assert not found["github"].unverified_email({"login": "octo", "email_verified": False})
+    assert Settings.from_env(
+        {"LIGHTCHAT_OAUTH_ALLOW_UNVERIFIED_EMAIL": "true"}
+    ).oauth_allow_unverified_email
+
+
 async def test_cancelling_at_the_provider_shows_an_alert(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, oidc: OIDCProvider
 ) -> None:

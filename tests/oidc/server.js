@@ -28,6 +28,13 @@ const USERS = {
     name: 'Bob Refused',
     picture: 'https://example.com/bob.png',
   },
+  // Typed ada's address at this provider, which never checked it.
+  eve: {
+    email: 'ada@example.com',
+    email_verified: false,
+    name: 'Eve Unverified',
+    picture: 'https://example.com/eve.png',
+  },
 };
 
 function required(name) {
