@@ -42,6 +42,7 @@ from lightchat.i18n import Languages
 from lightchat.identity import BrowserIdentity, stored_secret
 from lightchat.middleware import (
     BodyLimit,
+    ClientGone,
     SameOriginWrites,
     SecurityHeaders,
     content_security_policy,
@@ -264,6 +265,8 @@ class LightChat(Registry):
         app = Starlette(
             routes=routes(),
             middleware=[
+                # A client gone while its request was read: one line in the log.
+                Middleware(ClientGone),
                 Middleware(
                     SecurityHeaders,
                     csp=content_security_policy(

@@ -7,18 +7,23 @@
   allows (``Settings.allow_origins``). The form token (``lightchat.csrf``) is the other
   half of the CSRF defence: a request must pass both.
 - ``BodyLimit``: refuses request bodies over a size, before anything reads them.
+- ``ClientGone``: a client that goes away while its body is read costs one log line.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lightchat.i18n import say
+
+logger = logging.getLogger("lightchat")
 
 
 def content_security_policy(
@@ -48,6 +53,25 @@ CSP = content_security_policy()
 """The policy with the default ``frame-ancestors 'self'``."""
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class ClientGone:
+    """Ends quietly a request whose client went away while its body was read (a closed
+    tab, a dropped connection in the middle of an upload): one line in the log instead of
+    a traceback, and no answer, since nobody is there to read it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except ClientDisconnect:
+            logger.info(
+                "The client went away while its request was read: %s %s (dropped)",
+                scope.get("method", ""),
+                scope.get("path", ""),
+            )
 
 
 class SecurityHeaders:
