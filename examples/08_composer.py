@@ -9,8 +9,8 @@ Run it with `lightchat serve examples/08_composer.py`, then:
 - "/Summarize" answers in one paragraph;
 - "Length" beside the box is a mode: "Short" or "Long" answers, kept for the next messages;
 - the counter in the first message is `elements/Counter.html` (beside this file), a Jinja
-  template: "Add one" calls the "increment" action, which redraws it; "How many?" sends a
-  message as if you had typed it.
+  template: "Add one" calls the "increment" action, which checks what the browser sent and
+  redraws it; "How many?" sends a message as if you had typed it.
 """
 
 import asyncio
@@ -58,8 +58,13 @@ async def start():
 
 @cl.action_callback("increment")
 async def increment(action: cl.Action):
+    # The payload comes from the browser (the template's form), so anyone can change it:
+    # take only what the counter's buttons would send.
+    by = action.payload.get("by", 1)
+    if type(by) is not int or not 1 <= by <= 10:
+        return
     counter = cl.user_session.get("counter")
-    counter.props["count"] += int(action.payload.get("by", 1))
+    counter.props["count"] += by
     await counter.update()  # redraws the element wherever it is shown
 
 

@@ -34,6 +34,7 @@ from lightchat.events import (
     AskData,
     CommandData,
     ElementData,
+    JSONRefused,
     MessageData,
     MessageType,
     Mode,
@@ -41,6 +42,7 @@ from lightchat.events import (
     StepData,
     StepEvent,
     StepType,
+    checked_json,
     new_id,
 )
 from lightchat.session import ChatSession, _current, current_session, dispatch, in_loop_thread
@@ -653,22 +655,26 @@ async def send_window_message(data: Any) -> None:
 
 
 def _for_the_page(value: Any, what: str) -> Any:
-    """``value`` as the page framing the chat gets it: a copy through JSON, at most
-    ``WINDOW_MESSAGE_MAX_BYTES``; else ``ConfigError`` saying why, naming ``what``."""
+    """``value`` as the page framing the chat gets it: a copy through JSON, as
+    ``checked_json`` takes it (at most ``WINDOW_MESSAGE_MAX_BYTES``); else ``ConfigError``
+    saying why, naming ``what``."""
     try:
-        text = json.dumps(value, separators=(",", ":"))
-    except (TypeError, ValueError) as exc:
+        text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+    # RecursionError: nested deeper than the encoder goes (a cycle is a ValueError).
+    except (TypeError, ValueError, RecursionError) as exc:
         raise ConfigError(
             f"{what} must be a string or JSON values (dicts, lists, numbers); {exc}. "
             f"Convert it first, e.g. str(value)."
         ) from None
-    size = len(text.encode())
-    if size > WINDOW_MESSAGE_MAX_BYTES:
-        raise ConfigError(
-            f"{what} is {size:,} bytes as JSON; the limit is {WINDOW_MESSAGE_MAX_BYTES:,}. "
-            f"Send less, or a link to the rest."
-        )
-    return json.loads(text)
+    try:
+        return checked_json(text)
+    except JSONRefused as exc:
+        if exc.too_large:
+            raise ConfigError(
+                f"{what} is {len(text.encode()):,} bytes as JSON; the limit is "
+                f"{WINDOW_MESSAGE_MAX_BYTES:,}. Send less, or a link to the rest."
+            ) from None
+        raise ConfigError(f"{what}: {exc} Send something simpler.") from None
 
 
 COPILOT_FUNCTION_TIMEOUT_S = 60.0

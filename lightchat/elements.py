@@ -41,6 +41,10 @@ DISPLAYS = ("inline", "side", "page")
 class Action:
     """A button under a message; a click runs ``@action_callback(name)`` with it.
 
+    The click names the button and nothing more: the callback gets this action as the app
+    sent it (its ``name`` and ``payload``, whatever the browser posts), and only while the
+    chat shows it (not after ``remove()``).
+
     Example::
 
         await cl.Message("Done.", actions=[cl.Action(name="retry", payload={"n": 1},
@@ -394,11 +398,19 @@ class CustomElement(Element):
     app's folder.
 
     The template gets ``props`` (untrusted data: it is escaped like everything else),
-    ``action_url`` (a form posting ``name`` and optional ``payload`` JSON there runs that
-    ``@action_callback``) and ``message_url`` (a form posting ``content`` there sends it as
-    the user's message). Each such form must carry ``{{ csrf_input }}`` (the hidden input
-    with the browser's form token; ``csrf_token`` is the bare value), or its post is
-    refused. Change ``props`` and ``await element.update()`` to redraw it.
+    ``action_url`` (a form posting ``name`` and optional ``payload``, a JSON object, there
+    runs that ``@action_callback``) and ``message_url`` (a form posting ``content`` there
+    sends it as the user's message). Each such form must carry ``{{ csrf_input }}`` (the
+    hidden input with the browser's form token; ``csrf_token`` is the bare value), or its
+    post is refused. Change ``props`` and ``await element.update()`` to redraw it.
+
+    What reaches the callback through ``action_url`` comes from the browser, as the user
+    typed it, not as the template wrote it: ``name`` may be any ``@action_callback`` of the
+    app, and ``action.payload`` any JSON object (at most 64 KB, nested at most 64 deep).
+    Check both before acting on them, as for a message the user typed. (An ``Action``
+    sent with a message is another matter: its button runs only that action, with the
+    payload the app gave it.) Only a custom element has an ``action_url``: the same post
+    naming any other element is refused.
     """
 
     kind = "custom"

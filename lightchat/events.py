@@ -265,7 +265,78 @@ class SidebarEvent:
 
 
 WINDOW_MESSAGE_MAX_BYTES = 64 * 1024
-"""The largest window message (as JSON) either way between a chat and the page framing it."""
+"""The largest window message (as JSON) either way between a chat and the page framing it,
+and the largest JSON a chat takes from a browser (see ``checked_json``)."""
+
+JSON_MAX_DEPTH = 64
+"""How deep lists and objects may nest in JSON a chat exchanges with a browser."""
+
+
+class JSONRefused(ValueError):
+    """Text that is not JSON a chat exchanges with a browser (``checked_json``): not JSON,
+    nested too deep, or too large (``too_large``); the message says which."""
+
+    def __init__(self, reason: str, *, too_large: bool = False) -> None:
+        super().__init__(reason)
+        self.too_large = too_large
+
+
+def checked_json(text: str) -> Any:
+    """``text`` parsed, if it is JSON as a browser writes it (no ``NaN``, no infinite or
+    overlong number), at most ``WINDOW_MESSAGE_MAX_BYTES`` as UTF-8 and nested at most
+    ``JSON_MAX_DEPTH`` deep; else ``JSONRefused`` saying why.
+
+    The one check of JSON that crosses between a chat and a browser, either way: what a
+    page posts (a window message, a function's result, a custom element's payload) and
+    what the app sends to the page (``send_window_message``, ``CopilotFunction``).
+
+    >>> checked_json('{"n": [1, 2]}')
+    {'n': [1, 2]}
+    >>> checked_json("[" * 65 + "]" * 65)
+    Traceback (most recent call last):
+    ...
+    lightchat.events.JSONRefused: The JSON is nested more than 64 deep.
+    """
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > WINDOW_MESSAGE_MAX_BYTES:
+        raise JSONRefused(
+            f"The JSON is {size:,} bytes; the limit is {WINDOW_MESSAGE_MAX_BYTES:,}.",
+            too_large=True,
+        )
+    try:
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    except RecursionError:  # nested too deep for the parser itself
+        raise JSONRefused(f"The JSON is nested more than {JSON_MAX_DEPTH} deep.") from None
+    except ValueError as exc:  # not JSON, NaN, a number too long to convert
+        raise JSONRefused(f"This is not JSON ({exc}).") from None
+    if _deeper_than(value, JSON_MAX_DEPTH):
+        raise JSONRefused(f"The JSON is nested more than {JSON_MAX_DEPTH} deep.")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text[:20]} is too large a number")
+    return value
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether lists and dicts nest in ``value`` more than ``limit`` deep (no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in item)
+    return False
 
 
 @dataclass(frozen=True, slots=True)

@@ -191,7 +191,14 @@ class BodyLimit:
             say("notice.body_too_large", size=_size(limit)), status_code=413
         )
         length = headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > limit:
+        # ASCII digits only ("²" is a digit to isdigit(), not to int()); more of them than
+        # any limit has is too large, whatever int() would make of them.
+        if (
+            length is not None
+            and length.isascii()
+            and length.isdigit()
+            and (len(length) > 18 or int(length) > limit)
+        ):
             await too_large(scope, receive, send)
             return
         received = 0

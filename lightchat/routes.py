@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -156,10 +157,18 @@ def _new_chat_url(request: Request, session: ChatSession) -> str:
     return f"{base(request)}/{'?' + urlencode(kept, quote_via=quote) if kept else ''}"
 
 
+_EVENT_ID = re.compile(r"[0-9]{1,18}")
+"""An event's number in a stream (``Last-Event-ID``, ``?after=``): ASCII digits, as the
+stream writes them, within the 64-bit numbers of a Redis stream's ids."""
+
+NO_RESUME_POINT = "Last-Event-ID and ?after= take a whole number: 1 to 18 digits, 0-9."
+
+
 def _resume_point(request: Request) -> int:
+    """The event a stream starts after (0: from the start); a 400 for anything else."""
     raw = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
-    if not raw.isdigit():
-        raise HTTPException(400, "Last-Event-ID and ?after= take a whole number.")
+    if not _EVENT_ID.fullmatch(raw):
+        raise HTTPException(400, NO_RESUME_POINT)
     return int(raw)
 
 

@@ -48,7 +48,16 @@ from lightchat.history import History
 from lightchat.i18n import notice, say
 from lightchat.registry import invoke
 from lightchat.user import User
-from lightchat.web import VARY, base, go_to, is_htmx, read_form, services, signed_in
+from lightchat.web import (
+    VARY,
+    base,
+    go_to,
+    is_htmx,
+    read_form,
+    services,
+    signed_in,
+    split_url,
+)
 
 logger = logging.getLogger("lightchat")
 
@@ -380,19 +389,20 @@ def _sign_in_first(request: Request, path: str) -> Response:
         )
     if is_htmx(request):
         # The page the request came from is where to come back to.
-        current = urlsplit(request.headers.get("hx-current-url", ""))
-        same_site = current.netloc == request.headers.get("host")
-        wanted = f"{current.path}?{current.query}" if current.query else current.path
-        url = login_url(prefix, safe_next(wanted if same_site else None, prefix))
+        current = split_url(request.headers.get("hx-current-url", ""))
+        wanted = None
+        if current is not None and current.netloc == request.headers.get("host"):
+            wanted = f"{current.path}?{current.query}" if current.query else current.path
+        url = login_url(prefix, safe_next(wanted, prefix))
         return Response(status_code=401, headers={**VARY, "HX-Redirect": url})
     if request.method in ("GET", "HEAD"):
         wanted = (
             f"{request.url.path}?{request.url.query}" if request.url.query else request.url.path
         )
     else:  # a form posted after the session ended: back to the page it was on
-        referer = urlsplit(request.headers.get("referer", ""))
-        same_site = referer.netloc == request.headers.get("host")
-        wanted = referer.path if same_site else ""
+        referer = split_url(request.headers.get("referer", ""))
+        same_site = referer is not None and referer.netloc == request.headers.get("host")
+        wanted = referer.path if referer is not None and same_site else ""
     return RedirectResponse(
         login_url(prefix, safe_next(wanted, prefix)), status_code=303, headers=VARY
     )

@@ -35,10 +35,12 @@ from lightchat.i18n import current_translations
 from lightchat.session import CallClosedError
 from lightchat.web import (
     VARY,
+    JSONField,
     base,
     browser,
     chat_or_404,
     chat_url,
+    json_field,
     problem,
     read_form,
     services,
@@ -98,25 +100,23 @@ async def reopen_chat(request: Request) -> Response:
     return RedirectResponse(chat_url(request, session.id), 303, headers=VARY)
 
 
+WINDOW_DATA = JSONField(
+    "data",
+    missing="A window message needs its data (JSON) in 'data'.",
+    not_json="A window message's data must be JSON.",
+    too_large=(
+        f"This window message is larger than {WINDOW_MESSAGE_MAX_BYTES // 1024} KB; send less."
+    ),
+)
+
+
 async def window_message(request: Request) -> Response:
     """A message the framing page posted to the chat (its JSON in the ``data`` field):
     ``@on_window_message`` runs with it, in turn."""
     session = await chat_or_404(request)
     form = await read_form(request)
-    raw = form.get("data")
     await form.close()
-    if not isinstance(raw, str) or not raw:
-        return problem(request, 400, "A window message needs its data (JSON) in 'data'.")
-    if len(raw.encode()) > WINDOW_MESSAGE_MAX_BYTES:
-        return problem(
-            request,
-            413,
-            f"This window message is larger than {WINDOW_MESSAGE_MAX_BYTES // 1024} KB; send less.",
-        )
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
-        return problem(request, 400, "A window message's data must be JSON.")
+    data = json_field(form, WINDOW_DATA)
     if session.read_only:
         return problem(request, 409, "This past chat is read-only; start a new chat to go on.")
     try:
@@ -133,6 +133,9 @@ RESULT_TOO_LARGE = (
 )
 RESULT_NOT_JSON = "A function's result must be JSON."
 CALL_CLOSED = "This function call was answered already, has timed out, or does not exist."
+RESULT = JSONField(
+    "result", missing=RESULT_MISSING, not_json=RESULT_NOT_JSON, too_large=RESULT_TOO_LARGE
+)
 
 
 async def function_result(request: Request) -> Response:
@@ -140,16 +143,8 @@ async def function_result(request: Request) -> Response:
     JSON in the ``result`` field, handed as data to the callback waiting for it."""
     session = await chat_or_404(request)
     form = await read_form(request)
-    raw = form.get("result")
     await form.close()
-    if not isinstance(raw, str) or not raw:
-        return problem(request, 400, RESULT_MISSING)
-    if len(raw.encode()) > WINDOW_MESSAGE_MAX_BYTES:
-        return problem(request, 413, RESULT_TOO_LARGE)
-    try:
-        result = json.loads(raw)
-    except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
-        return problem(request, 400, RESULT_NOT_JSON)
+    result = json_field(form, RESULT)
     try:
         session.answer_call(request.path_params["call_id"], result)
     except CallClosedError:

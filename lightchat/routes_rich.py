@@ -10,7 +10,6 @@ are stored under names the storage makes up, never the client's.
 from __future__ import annotations
 
 import asyncio
-import json
 import mimetypes
 import re
 from collections.abc import AsyncIterator
@@ -23,11 +22,18 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 
 from lightchat.errors import LightChatError
-from lightchat.events import ElementData, MessageData, new_id
+from lightchat.events import (
+    JSON_MAX_DEPTH,
+    WINDOW_MESSAGE_MAX_BYTES,
+    ElementData,
+    MessageData,
+    new_id,
+)
 from lightchat.files import FileTooLargeError, MissingFileError
 from lightchat.session import AskClosedError, ChatSession
 from lightchat.transcript import Transcript
 from lightchat.web import (
+    JSONField,
     RemoteChat,
     after_post,
     base,
@@ -35,6 +41,7 @@ from lightchat.web import (
     chat_or_404,
     chat_url,
     is_htmx,
+    json_field,
     problem,
     read_form,
     services,
@@ -195,23 +202,36 @@ async def click(request: Request) -> Response:
     return after_post(request, session)
 
 
+PAYLOAD = JSONField(
+    "payload",
+    not_json=(
+        f"The action's payload must be a JSON object (at most "
+        f"{WINDOW_MESSAGE_MAX_BYTES // 1024} KB, nested at most {JSON_MAX_DEPTH} deep)."
+    ),
+    too_large=f"The action's payload is larger than {WINDOW_MESSAGE_MAX_BYTES // 1024} KB.",
+    default="{}",
+)
+
+
 async def element_action(request: Request) -> Response:
-    """A custom element called an action: form fields ``name`` and ``payload`` (JSON)."""
+    """A custom element called an action: form fields ``name`` and ``payload`` (JSON).
+
+    Only a ``CustomElement`` of the chat calls actions this way (any other element, or an
+    unknown id, is a 404). Both fields come from the browser: the callback gets them as
+    sent, untrusted (see ``CustomElement``); a button's action (``click``) runs with what
+    the server gave it instead.
+    """
     session = await chat_for_input(request)
     if session.read_only:
         return problem(request, 409, "This past chat is read-only.")
     form = await read_form(request)
-    name = form.get("name")
-    raw = form.get("payload") or "{}"
     await form.close()
-    if not isinstance(name, str) or not name or not isinstance(raw, str):
+    name = form.get("name")
+    if not isinstance(name, str) or not name:
         return problem(request, 400, "Name the action to call (a form field 'name').")
-    try:
-        payload = json.loads(raw)
-    except ValueError:
-        return problem(request, 400, "The action's payload must be JSON.")
+    payload = json_field(form, PAYLOAD)
     if not isinstance(payload, dict):
-        return problem(request, 400, "The action's payload must be a JSON object.")
+        return problem(request, 400, PAYLOAD.not_json)
     try:
         session.call_action(request.path_params["element_id"], name, payload)
     except LookupError as exc:

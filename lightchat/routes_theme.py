@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import mimetypes
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
@@ -25,7 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lightchat.config import THEMES
 from lightchat.theme import THEME, THEME_COOKIE, chosen_theme
-from lightchat.web import VARY, base, is_htmx, problem, read_form, services
+from lightchat.web import VARY, base, is_htmx, problem, read_form, services, split_url
 
 ONE_YEAR_S = 365 * 24 * 3600
 
@@ -65,9 +64,11 @@ def public_path(root: Path, relative: str) -> Path | None:
     candidate = root.joinpath(*parts)
     try:
         resolved = candidate.resolve()
-    except (OSError, RuntimeError):  # a loop of links, a name the system refuses
-        return None
-    if not resolved.is_relative_to(root) or not resolved.is_file():
+        if not resolved.is_relative_to(root) or not resolved.is_file():
+            return None
+    # A loop of links, or a name the system refuses (too long, a character it does not
+    # take): no such file.
+    except (OSError, RuntimeError, ValueError):
         return None
     return resolved
 
@@ -94,7 +95,9 @@ def _back(request: Request, given: object) -> str:
     for candidate in (given, request.headers.get("referer", "")):
         if not isinstance(candidate, str) or not candidate:
             continue
-        parts = urlsplit(candidate)
+        parts = split_url(candidate)
+        if parts is None:
+            continue
         if (parts.scheme or parts.netloc) and parts.netloc != request.headers.get("host"):
             continue  # another site's page
         path = parts.path

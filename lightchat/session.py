@@ -498,6 +498,10 @@ class ChatSession:
         """The user clicked an action: it answers its question (``AskActionMessage``), or
         its ``@action_callback`` runs (in turn, after a run in progress).
 
+        Only an action the chat shows now runs (one sent with a message or a question and
+        not removed since), with the name and payload the app gave it: the browser names
+        the button, nothing more.
+
         Raises ``LookupError`` (with a message for the user) for a button that is gone or
         that no callback handles.
         """
@@ -519,15 +523,22 @@ class ChatSession:
     ) -> asyncio.Future[None]:
         """A custom element called the ``@action_callback(name)`` (in turn, like a click).
 
-        Raises ``LookupError`` (with a message for the user) when the element is gone or
-        no callback handles the name.
+        Only a ``CustomElement`` shown with a message calls actions: ``name`` and
+        ``payload`` come from the browser, as its template's form sent them. Raises
+        ``LookupError`` (with a message for the user) when the element is gone, is not a
+        custom element, or no callback handles the name.
         """
         holder = self.transcript.holder(element_id)
-        if holder is None:
+        element = self.transcript.element(element_id)
+        if holder is None or element is None:
             raise LookupError("This element is no longer in the chat.")
+        if element.kind != "custom":
+            raise LookupError(
+                f"Only a custom element calls actions; this is a {element.kind} element."
+            )
         hook = f"action:{name}"
         if hook not in self.registry.callbacks:
-            raise LookupError(f"No callback handles the action {name!r}.")
+            raise LookupError(f"No callback handles the action {name[:100]!r}.")
         action = ActionData(id=new_id(), name=name, label=name, payload=payload)
         return self._enqueue(hook, self._action_factory(action, holder.id))
 

@@ -18,7 +18,7 @@ import functools
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import SplitResult, quote, urlsplit
 
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -29,7 +29,7 @@ from lightchat.auth import USER_SCOPE_KEY, Auth, owner_key
 from lightchat.bus import Bus
 from lightchat.config import Settings
 from lightchat.errors import ClusterUnavailable, HandedOver
-from lightchat.events import Entry
+from lightchat.events import Entry, JSONRefused, checked_json
 from lightchat.history import History, thread_dict
 from lightchat.identity import COOKIE, BrowserIdentity
 from lightchat.render import Renderer
@@ -91,6 +91,16 @@ def base(request: Request) -> str:
 def chat_url(request: Request, chat_id: str) -> str:
     """The URL of a chat's page (the id is quoted: it may come from a query string)."""
     return f"{base(request)}/chat/{quote(chat_id, safe='')}"
+
+
+def split_url(url: str) -> SplitResult | None:
+    """An address a browser sent (``Referer``, ``HX-Current-URL``, a form's ``next``), split
+    as ``urlsplit`` does; None when it cannot be read (``http://[``: a host in brackets that
+    does not close). Anyone can send anything there."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
 
 
 def is_htmx(request: Request) -> bool:
@@ -403,6 +413,37 @@ async def read_form(request: Request) -> FormData:
     except (HTTPException, ValueError) as exc:
         detail = exc.detail if isinstance(exc, HTTPException) else str(exc)
         raise HTTPException(400, f"The form could not be read: {detail}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class JSONField:
+    """A form field that carries JSON from the browser, and the notices that refuse it."""
+
+    name: str
+    not_json: str
+    """The 400 of a value that is not JSON, or nests too deep (see ``checked_json``)."""
+    too_large: str
+    """The 413 of a value over ``WINDOW_MESSAGE_MAX_BYTES``."""
+    missing: str = ""
+    """The 400 of a form without the field, or with it empty (a required field's)."""
+    default: str | None = None
+    """The JSON of a field left out or empty (None: the field is required)."""
+
+
+def json_field(form: FormData, spec: JSONField) -> Any:
+    """The value of a form field that carries JSON, checked by ``checked_json`` (the one
+    check of JSON from a browser); an ``HTTPException`` with the field's notice if not."""
+    raw = form.get(spec.name)
+    if (raw is None or raw == "") and spec.default is not None:
+        raw = spec.default
+    if not isinstance(raw, str) or not raw:
+        raise HTTPException(400, spec.missing)
+    try:
+        return checked_json(raw)
+    except JSONRefused as exc:
+        if exc.too_large:
+            raise HTTPException(413, spec.too_large) from None
+        raise HTTPException(400, spec.not_json) from None
 
 
 async def settle_without_js(request: Request, session: ChatSession) -> None:

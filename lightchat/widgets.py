@@ -455,6 +455,8 @@ def _number(name: str, widget: WidgetData, text: str, *, required: bool) -> floa
         raise SettingError(f"{name} must be {bounds}; {show_number(value)} is not.")
     if step:
         steps = (value - (low or 0)) / step
+        if not math.isfinite(steps):  # more steps than a float counts: 1e308 in steps of 0.5
+            raise SettingError(f"{name} takes a smaller number; {show_number(value)} is too large.")
         if abs(steps - round(steps)) > 1e-9 * max(1.0, abs(steps)):
             raise SettingError(
                 f"{name} goes in steps of {show_number(step)} from {show_number(low or 0)}; "

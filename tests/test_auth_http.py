@@ -283,6 +283,11 @@ async def test_pages_send_the_browser_to_the_login_page_with_a_safe_next(tmp_pat
             "/history", headers={**HTMX, "HX-Current-URL": "http://evil.example/x"}
         )
         assert foreign.headers["hx-redirect"] == "/login"
+        # An address no parser reads (a host in brackets that does not close) names no page.
+        broken = await client.get("/history", headers={**HTMX, "HX-Current-URL": "http://["})
+        assert broken.headers["hx-redirect"] == "/login"
+        posted = await client.post(f"/chat/{'0' * 32}/stop", headers={"Referer": "http://[::1"})
+        assert posted.headers["location"] == "/login"
 
         # The event stream gets a 401, not a page.
         events = await client.get(f"/chat/{'0' * 32}/events")

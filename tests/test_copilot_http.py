@@ -319,10 +319,23 @@ async def test_send_window_message_takes_json_values_within_the_limit() -> None:
     session = new_session(app)
     refused: list[str] = []
 
+    def nested(depth: int) -> list[Any]:
+        value: list[Any] = []
+        for _ in range(depth - 1):
+            value = [value]
+        return value
+
     @app.on_message
     async def main(message: cl.Message) -> None:
         await cl.send_window_message(["ok", 1, {"a": None}])
-        for bad in ({1, 2}, "x" * WINDOW_MESSAGE_MAX_BYTES):
+        await cl.send_window_message(nested(64))  # as deep as the page takes
+        for bad in (
+            {1, 2},
+            "x" * WINDOW_MESSAGE_MAX_BYTES,
+            nested(65),
+            nested(100_000),  # deeper than the encoder goes
+            {"n": float("nan")},  # no JSON number: a page's JSON.parse refuses it
+        ):
             try:
                 await cl.send_window_message(bad)
             except ConfigError as exc:
@@ -331,10 +344,13 @@ async def test_send_window_message_takes_json_values_within_the_limit() -> None:
     async with asyncio.timeout(WAIT_S):
         await session.send_user_message("go")
     events = [entry.event for entry in await session.bus.read(session.id)]
-    assert windows(events) == [["ok", 1, {"a": None}]]
-    assert len(refused) == 2
+    assert windows(events) == [["ok", 1, {"a": None}], nested(64)]
+    assert len(refused) == 5, refused
     assert "JSON" in refused[0]
     assert "limit" in refused[1]
+    assert "nested more than 64 deep" in refused[2]
+    assert "JSON" in refused[3]
+    assert "JSON" in refused[4]
 
 
 def test_the_window_event_round_trips_and_streams_once_with_its_position() -> None:

@@ -183,6 +183,8 @@ async def test_the_composer_example_offers_commands_modes_a_counter_and_sources(
         assert (counter.kind, counter.name) == ("custom", "Counter")
         for _ in range(2):
             await session.call_action(counter.id, "increment", {"by": 1})
+        for forged in ({"by": 1000}, {"by": "9"}, {"by": True}):  # the browser's, untrusted
+            await session.call_action(counter.id, "increment", forged)
         redrawn = session.element(counter.id)
         assert redrawn is not None
         assert json.loads(redrawn.content or "") == {"count": 2}

@@ -361,6 +361,32 @@ async def test_an_oversized_body_without_a_length_is_refused_with_413() -> None:
 
 
 @pytest.mark.parametrize(
+    ("length", "status"),
+    [
+        (b"9" * 5000, 413),  # more digits than int() converts: more than any limit
+        (b"1" * 19, 413),
+        (b"\xb2", 204),  # "²" in latin-1: a digit to str.isdigit(), not to int()
+        (b"\xd9\xa3", 204),  # an Arabic-Indic digit, in UTF-8
+    ],
+    ids=["5000 digits", "19 digits", "superscript two", "Arabic-Indic three"],
+)
+async def test_a_content_length_that_is_no_number_is_no_server_error(
+    length: bytes, status: int
+) -> None:
+    async with serve(echo_app()) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        # The body itself decides: the app reads what comes, whatever the header said.
+        form = {**HTMX, "Content-Type": "application/x-www-form-urlencoded"}
+        headers = {**form, "Content-Length": length}  # as the bytes were sent
+        request = client.build_request(
+            "POST", f"{url}/messages", content=b"content=hi", headers=headers
+        )
+        response = await client.send(request)
+        assert response.status_code == status, response.text
+
+
+@pytest.mark.parametrize(
     ("content_type", "body"),
     [
         ("multipart/form-data; boundary=xyz", b"--xyz\r\ngarbage without end"),
@@ -543,12 +569,19 @@ async def test_security_headers_on_every_response() -> None:
 # -- events: what can be tested without an endless stream ----------------------------------
 
 
-BAD_RESUME_POINTS: list[tuple[dict[str, str], str]] = [
+BAD_RESUME_POINTS: list[tuple[dict[str, str | bytes], str]] = [
     ({"Last-Event-ID": "abc"}, ""),
     ({"Last-Event-ID": "-1"}, ""),
     ({"Last-Event-ID": "1.5"}, ""),
     ({}, "?after=x"),
     ({}, "?after=%20"),
+    # Digits to str.isdigit() that int() refuses, and more digits than int() converts.
+    ({}, "?after=%C2%B2"),  # "²"
+    ({}, "?after=%D9%A3"),  # "٣", an Arabic-Indic three
+    ({}, "?after=" + "9" * 5000),
+    ({"Last-Event-ID": b"\xb2"}, ""),  # "²" as a latin-1 header byte
+    ({"Last-Event-ID": "9" * 5000}, ""),
+    ({"Last-Event-ID": "1" * 19}, ""),  # past the 64-bit ids of a Redis stream
 ]
 
 

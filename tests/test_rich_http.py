@@ -18,7 +18,7 @@ import pytest
 
 import lightchat as cl
 from lightchat import LightChat, Message, Settings
-from lightchat.events import Event, MessageEvent
+from lightchat.events import Event, MessageData, MessageEvent
 from tests.helpers import WAIT_S, log_of, messages_in, tag_structure, wait_for_log
 from tests.test_http import Site, serve
 from tests.xss_payloads import PAYLOADS
@@ -855,6 +855,153 @@ async def test_a_custom_element_draws_props_calls_actions_and_sends_messages(
         assert bad.status_code == 400
         unknown = await client.post(action.group(1), data={"name": "nope"}, headers=HTMX)
         assert unknown.status_code == 404
+
+
+def trust_app(tmp_path: Path) -> tuple[LightChat, list[tuple[str, dict[str, Any]]]]:
+    """A chat offering one action button (``buy``, priced by the server), with a callback
+    it never offers (``refund``), beside a file, an image, a text and a custom element."""
+    (tmp_path / "elements").mkdir(exist_ok=True)
+    (tmp_path / "elements" / "Counter.html").write_text(COUNTER)
+    app = LightChat(settings=settings(tmp_path))
+    ran: list[tuple[str, dict[str, Any]]] = []
+
+    @app.on_chat_start
+    async def start() -> None:
+        buy = cl.Action(name="buy", payload={"price": 10}, label="Buy")
+        await Message(
+            content="Shop",
+            actions=[buy],
+            elements=[
+                cl.File(name="receipt.txt", content=b"paid"),
+                cl.Image(name="logo", content=b"\x89PNG", mime="image/png"),
+                cl.Text(name="terms", content="No refunds."),
+                cl.CustomElement(name="Counter", props={"count": 0, "label": "Clicks"}),
+            ],
+        ).send()
+
+    @app.action_callback("buy")
+    async def bought(action: cl.Action) -> None:
+        ran.append((action.name, dict(action.payload)))
+
+    @app.action_callback("refund")
+    async def refund(action: cl.Action) -> None:
+        ran.append((action.name, dict(action.payload)))
+
+    @app.action_callback("increment")
+    async def increment(action: cl.Action) -> None:
+        ran.append((action.name, dict(action.payload)))
+
+    return app, ran
+
+
+def shop_of(site: Site, client: httpx.AsyncClient, url: str) -> MessageData:
+    """The message of ``trust_app`` that offers the button and shows the elements."""
+    items = site.session(client, url).transcript.items.values()
+    return next(m for m in items if isinstance(m, MessageData) and m.content == "Shop")
+
+
+def part_ids(site: Site, client: httpx.AsyncClient, url: str) -> dict[str, str]:
+    """The ids of the shop's button (``action``) and of its elements, by kind."""
+    shop = shop_of(site, client, url)
+    return {"action": shop.actions[0].id, **{e.kind: e.id for e in shop.elements}}
+
+
+async def test_an_action_button_runs_with_the_servers_name_and_payload(tmp_path: Path) -> None:
+    app, ran = trust_app(tmp_path)
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await site.idle(site.session(client, url))
+        ids = part_ids(site, client, url)
+        forged = {"name": "refund", "payload": '{"price": 0}', "label": "x", "id": "y"}
+        for headers in (HTMX, {}):
+            button = f"{url}/actions/{ids['action']}"
+            response = await client.post(button, data=forged, headers=headers)
+            assert response.status_code in (204, 303), response.text
+        await site.idle(site.session(client, url))
+        assert ran == [("buy", {"price": 10}), ("buy", {"price": 10})]
+
+
+async def test_an_action_the_chat_never_offered_is_refused(tmp_path: Path) -> None:
+    app, ran = trust_app(tmp_path)
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await site.idle(site.session(client, url))
+        ids = part_ids(site, client, url)
+        shop = shop_of(site, client, url).id
+        # A button is named by its id: a callback's name, an element's or a message's id
+        # is no button of this chat.
+        for name in ("refund", "buy", ids["file"], ids["custom"], shop):
+            response = await client.post(f"{url}/actions/{name}", headers=HTMX)
+            assert response.status_code == 404, (name, response.text)
+            assert "no longer available" in response.text
+        # Nor does any part of the chat but a custom element call one by its name.
+        for part in ("action", "file", "image", "text"):
+            response = await client.post(
+                f"{url}/elements/{ids[part]}/actions",
+                data={"name": "refund", "payload": '{"amount": 1000}'},
+                headers=HTMX,
+            )
+            assert response.status_code == 404, (part, response.text)
+        await site.idle(site.session(client, url))
+        assert ran == []
+
+
+async def test_only_a_custom_element_calls_actions_by_name(tmp_path: Path) -> None:
+    app, ran = trust_app(tmp_path)
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await site.idle(site.session(client, url))
+        ids = part_ids(site, client, url)
+        call = {"name": "increment", "payload": '{"by": 1}'}
+        for part in ("file", "image", "text"):
+            refused = await client.post(f"{url}/elements/{ids[part]}/actions", data=call)
+            assert refused.status_code == 404, (part, refused.text)
+            assert f"Only a custom element calls actions; this is a {part} element." in (
+                html.unescape(refused.text)
+            )
+        gone = await client.post(f"{url}/elements/{'0' * 32}/actions", data=call)
+        assert gone.status_code == 404
+        assert "no longer in the chat" in gone.text
+        assert ran == []
+        # The custom element's own call, with what its form sent (the browser's payload).
+        called = await client.post(f"{url}/elements/{ids['custom']}/actions", data=call)
+        assert called.status_code == 303, called.text
+        assert ran == [("increment", {"by": 1})]
+
+
+@pytest.mark.parametrize(
+    ("payload", "status"),
+    [
+        ("[" * 50_000 + "]" * 50_000, 413),  # over 64 KB
+        ('{"a":' + "[" * 30_000 + "]" * 30_000 + "}", 400),  # within 64 KB, too deep to parse
+        ('{"a":' * 65 + "1" + "}" * 65, 400),  # parsed, but nested past the limit
+        ('{"by": NaN}', 400),
+        ('{"by": 1e999}', 400),
+        ('{"by": ' + "9" * 5000 + "}", 400),  # more digits than int() converts
+        ("[1]", 400),  # JSON, but not an object
+        ("{", 400),
+    ],
+)
+async def test_a_custom_elements_payload_is_checked_json(
+    tmp_path: Path, payload: str, status: int
+) -> None:
+    app, ran = trust_app(tmp_path)
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await site.idle(site.session(client, url))
+        custom = part_ids(site, client, url)["custom"]
+        action = f"{url}/elements/{custom}/actions"
+        response = await client.post(action, data={"name": "increment", "payload": payload})
+        assert response.status_code == status, response.text
+        assert "payload" in response.text
+        deep = '{"a":' * 64 + "1" + "}" * 64  # as deep as the limit
+        fine = await client.post(action, data={"name": "increment", "payload": deep})
+        assert fine.status_code == 303, fine.text
+        assert len(ran) == 1
 
 
 def test_a_custom_element_name_must_name_a_template() -> None:

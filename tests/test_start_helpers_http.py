@@ -800,6 +800,14 @@ def test_values_keep_their_types() -> None:
         parse_value(radio, None, current="a")
 
 
+def test_a_number_too_large_to_count_in_steps_is_refused() -> None:
+    number = cl.NumberInput(id="n", label="N", step=0.5).data()
+    for text in ("1e308", "-1.7e308"):
+        with pytest.raises(SettingError, match="“N” takes a smaller number"):
+            parse_value(number, [text])
+    assert parse_value(number, ["1e300"]) == int(1e300)  # large, and still in steps
+
+
 # -- untrusted text stays text ------------------------------------------------------------
 
 

@@ -334,6 +334,7 @@ async def test_public_files_are_served_with_their_type_and_a_sandbox(
         "/public/escape",
         "/public//etc/passwd",
         "/public/%00",
+        "/public/" + "x" * 300,  # a name longer than the system takes
     ],
 )
 async def test_public_refuses_listings_traversal_hidden_files_and_links_out(
@@ -498,6 +499,12 @@ async def test_the_toggle_needs_the_form_token_a_known_theme_and_stays_on_the_si
         "/-/theme", data={"theme": "dark"}, headers={"Referer": "http://testserver/history"}
     )
     assert came_from.headers["location"] == "/history"
+    # Addresses no parser reads (a host in brackets that does not close): back to the start.
+    for broken in ("http://[", "//[::1/x"):
+        answer = await client.post("/-/theme", data={"theme": "dark", "next": broken})
+        assert answer.headers["location"] == "/", broken
+        answer = await client.post("/-/theme", data={"theme": "dark"}, headers={"Referer": broken})
+        assert answer.headers["location"] == "/", broken
 
 
 # -- the example ----------------------------------------------------------------------------
