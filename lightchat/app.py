@@ -210,7 +210,7 @@ class LightChat(Registry):
 
         def record(session: ChatSession, entry: Entry) -> None:
             if history is not None:
-                history.observe(session.owner, session.thread_id, entry)
+                history.observe(session.owner, session.thread_id, entry, session.transcript)
                 if isinstance(entry.event, RunEvent) and not entry.event.running:
                     # A run ended: user_session's tags and state go to the thread.
                     history.note_session(session.owner, session.thread_id, session.data)

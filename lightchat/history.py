@@ -6,13 +6,24 @@ chat's ``user_session`` gives its thread. Every read and write names the owner.
 
 Concurrency: a session calls ``observe`` from its publish path. It only notes the item's
 latest state in a dict (no I/O, no await), so the token stream never waits on the database:
-a message is written when it starts and when it completes (or is stopped), never per token.
-One writer task drains the dict; a new state of an item that is still waiting replaces the
-old one, so a burst of updates costs one write. The writer lets states gather for
-``WRITE_DELAY_S`` before each batch (at once when someone waits for the writes: ``flush``),
-and writes what it finds together: with the default store, in one transaction (up to
-``MAX_BATCH`` steps). Under load the writes thus cost a few statements every tenth of a
-second, instead of a transaction per message competing with the token streams.
+a message is written when it starts, at checkpoints while it streams (below) and when it
+completes (or is stopped), never per token. One writer task drains the dict; a new state of
+an item that is still waiting replaces the old one, so a burst of updates costs one write.
+The writer lets states gather for ``WRITE_DELAY_S`` before each batch (at once when someone
+waits for the writes: ``flush``), and writes what it finds together: with the default
+store, in one transaction (up to ``MAX_BATCH`` steps). Under load the writes thus cost a
+few statements every tenth of a second, instead of a transaction per message competing
+with the token streams.
+
+Checkpoints: a token only marks its message (or step) as streamed since its last write,
+keeping the chat's transcript, which holds the text so far (a dict entry per token batch,
+no copy). Every ``CHECKPOINT_S`` while anything streams, the marked items go to the writer
+with the other states waiting: only their text, for items written before, when the data
+layer can set it alone (``OutputWriter``: one ``UPDATE`` per item, all in one transaction),
+else their whole state. So when the process dies mid-answer (a crash, ``kill -9``), the
+history keeps every token streamed up to a second before it; the message, saved still
+streaming, is marked interrupted when its chat is reopened (``Chats.resume``). A state
+noted later replaces the checkpoint: it never overwrites the finished message.
 
 The data layer is the default ``SQLStore`` or the app's own (``@data_layer``). The store
 (SQLAlchemy, the drivers) takes about half a second to import, so it is imported (and the
@@ -31,7 +42,7 @@ import inspect
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
@@ -46,15 +57,17 @@ from lightchat.events import (
     RemoveEvent,
     StepData,
     StepEvent,
+    TokenEvent,
 )
 from lightchat.files import FileStorage, LocalFileStorage
-from lightchat.transcript import Item
+from lightchat.transcript import Item, Transcript
 
 if TYPE_CHECKING:
     from lightchat.store import (
         BatchWriter,
         DataLayer,
         FeedbackRecord,
+        OutputWriter,
         StepRecord,
         StoredThread,
         ThreadRecord,
@@ -79,6 +92,11 @@ MAX_BATCH = 500
 
 WRITE_DELAY_S = 0.1
 """How long the writer lets new states gather before it writes them."""
+
+CHECKPOINT_S = 0.5
+"""How often a message (or step) still streaming has its text so far written. With the
+gathering delay and the write itself, a token is saved well within a second of being
+streamed, which is what a crash may lose (see the module docstring)."""
 
 MAX_METADATA_BYTES = 64 * 1024
 """How much of ``user_session`` (as JSON) is kept as a thread's metadata."""
@@ -212,6 +230,12 @@ class History:
         self._batches: BatchWriter | None = None
         self._module: ModuleType | None = None
         self._pending: dict[_Key, Item | None] = {}
+        self._streamed: dict[_Key, Transcript] = {}
+        """Items with tokens not written yet, with the transcript that holds their text."""
+        self._outputs: dict[_Key, str] = {}
+        """The text so far of items written before, to set at the next batch."""
+        self._output_writer: OutputWriter | None = None
+        self._checkpoint: asyncio.TimerHandle | None = None
         self._threads: set[_Thread] = set()
         self._writing: dict[_Key, Item | None] = {}
         """The batch being written now (its chats may not be in the store yet)."""
@@ -284,6 +308,9 @@ class History:
                     "what it had not written is lost.",
                     CLOSE_WAIT_S,
                 )
+        if self._checkpoint is not None:
+            self._checkpoint.cancel()
+            self._checkpoint = None
         if self._task is not None:
             self._task.cancel()
             await asyncio.wait([self._task])
@@ -295,7 +322,8 @@ class History:
                 logger.error("Could not close the chat history's data layer", exc_info=exc)
 
     async def flush(self) -> None:
-        """Wait until everything observed so far is written."""
+        """Wait until everything observed so far is written (tokens included)."""
+        self._take_checkpoint()
         if self._store is None and not self._ready.is_set():
             await self._ready.wait()
         if self._store is not None and not self._idle.is_set():
@@ -315,10 +343,22 @@ class History:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.flush(), limit)
 
-    def observe(self, owner: str, thread_id: str, entry: Entry) -> None:
-        """Note a published event; messages and steps are written soon after, in order."""
+    def observe(
+        self, owner: str, thread_id: str, entry: Entry, shown: Transcript | None = None
+    ) -> None:
+        """Note a published event; messages and steps are written soon after, in order.
+
+        ``shown`` is the chat's transcript, with the event applied: with it, the text that
+        tokens add to a message or step is written at the next checkpoint (``CHECKPOINT_S``).
+        """
         event = entry.event
-        if isinstance(event, MessageEvent):
+        if isinstance(event, TokenEvent):
+            if shown is not None:
+                self._streamed[(owner, thread_id, event.id)] = shown
+                if self._checkpoint is None:
+                    loop = asyncio.get_running_loop()
+                    self._checkpoint = loop.call_later(CHECKPOINT_S, self._take_checkpoint)
+        elif isinstance(event, MessageEvent):
             self._note((owner, thread_id, event.message.id), event.message)
         elif isinstance(event, StepEvent):
             self._note((owner, thread_id, event.step.id), event.step)
@@ -338,11 +378,44 @@ class History:
         overwrite what that worker saved. A batch already being written goes on."""
         for key in [key for key in self._pending if key[1] == thread_id]:
             del self._pending[key]
+        for key in [key for key in self._streamed if key[1] == thread_id]:
+            del self._streamed[key]
+        for key in [key for key in self._outputs if key[1] == thread_id]:
+            del self._outputs[key]
         for thread in [thread for thread in self._fields if thread[1] == thread_id]:
             del self._fields[thread]
 
     def _note(self, key: _Key, item: Item | None) -> None:
         self._pending[key] = item
+        if self._streamed:
+            self._streamed.pop(key, None)  # the item as shown now, its tokens included
+        if self._outputs:
+            self._outputs.pop(key, None)  # an older text, which must not come after it
+        self._idle.clear()
+        self._wake.set()
+
+    def _take_checkpoint(self) -> None:
+        """Hand the items streamed since their last write to the writer, as they stand now.
+
+        An item the chat no longer shows (removed, with its parent step) is left out: its
+        removal is waiting to be written, or written already.
+        """
+        if self._checkpoint is not None:
+            self._checkpoint.cancel()
+            self._checkpoint = None
+        if not self._streamed:
+            return
+        streamed, self._streamed = self._streamed, {}
+        for key, shown in streamed.items():
+            item = shown.items.get(key[2])
+            if item is None:
+                continue
+            if self._output_writer is not None and key not in self._pending:
+                # Written before (or in the batch being written): only its text changed.
+                self._outputs[key] = item.content if isinstance(item, MessageData) else item.output
+            else:
+                # A copy: the transcript's item goes on changing while the batch is written.
+                self._pending[key] = replace(item)
         self._idle.clear()
         self._wake.set()
 
@@ -357,6 +430,7 @@ class History:
                 self.url = self.url or module.default_database_url(Path(self.app_dir))
                 store = await module.SQLStore.open(self.url)
             self._batches = store if isinstance(store, module.BatchWriter) else None
+            self._output_writer = store if isinstance(store, module.OutputWriter) else None
             self._store = store
         except Exception as exc:  # history is optional: the chat works without it
             if self.data_layer is not None:
@@ -387,10 +461,12 @@ class History:
                 self._hurry.clear()
             self._wake.clear()
             batch, self._pending = self._pending, {}
+            outputs, self._outputs = self._outputs, {}
             fields, self._fields = self._fields, {}
             self._writing = batch
             try:
                 await self._write_batch(batch)
+                await self._write_outputs(outputs)
                 # After the items: the thread exists by then, if the run showed anything.
                 for thread, (tags, metadata) in fields.items():
                     await self._write_fields(thread, tags, metadata)
@@ -398,7 +474,7 @@ class History:
                 logger.error("Could not save to chat history", exc_info=exc)
             finally:
                 self._writing = {}
-            if not (self._pending or self._fields):
+            if not (self._pending or self._outputs or self._fields):
                 self._idle.set()
 
     async def _write_batch(self, batch: dict[_Key, Item | None]) -> None:
@@ -425,6 +501,23 @@ class History:
                     shown.append((key, item))
         await self._write_records(records)
         await self._write_elements(shown)
+
+    async def _write_outputs(self, outputs: dict[_Key, str]) -> None:
+        """Set the text of items under way (checkpoints), up to ``MAX_BATCH`` at a time.
+
+        None of them is in the batch just written (a state noted after a checkpoint
+        replaces it), so the order between the two does not matter.
+        """
+        writer = self._output_writer
+        if writer is None or not outputs:
+            return
+        rows = [(item_id, thread_id, text) for (_, thread_id, item_id), text in outputs.items()]
+        owners = {thread_id: owner for owner, thread_id, _ in outputs}
+        for start in range(0, len(rows), MAX_BATCH):
+            try:
+                await writer.update_outputs(rows[start : start + MAX_BATCH], owners=owners)
+            except Exception as exc:  # a lost checkpoint: the next one, or the end, writes it
+                logger.error("Could not save the text of answers under way", exc_info=exc)
 
     async def _write_elements(self, shown: list[tuple[_Key, MessageData]]) -> None:
         """Bring the stored elements of these messages in line with what they show now.

@@ -185,12 +185,13 @@ class ChatSession:
         self._observer = None
 
     def restore(self, items: list[MessageData | StepData]) -> None:
-        """Show a past chat's messages and steps again (they are already saved)."""
+        """Show a past chat's messages and steps again (they are already saved), as they
+        were saved: one saved still streaming or running stays so (``interrupt`` ends it)."""
         observer, self._observer = self._observer, None
         try:
             for item in items:
                 if isinstance(item, MessageData):
-                    self._publish(MessageEvent(replace(item, streaming=False)))
+                    self._publish(MessageEvent(item))
                 else:
                     self._publish(StepEvent(item))
         finally:
@@ -202,9 +203,10 @@ class ChatSession:
             self.transcript.apply(entry)
 
     def interrupt(self) -> bool:
-        """Finish what the run of a worker that died left open: messages still streaming
-        and steps still running end here, marked interrupted (and saved so), the open
-        question closes, and the run ends. Returns True if anything was left open."""
+        """Finish what the run of a worker that died left open (a chat taken over, or one
+        reopened from history after its process died): messages still streaming and steps
+        still running end here, marked interrupted (and saved so), the open question
+        closes, and the run ends. Returns True if anything was left open."""
         now = time.time()
         shown = self.transcript
         left = False
@@ -869,6 +871,11 @@ class Chats:
 
         Without ``on_chat_resume`` the app cannot rebuild its state, so the chat is
         read-only.
+
+        A message saved still streaming (or a step still running) with no session here to
+        finish it was under way when its process died (a crash, ``kill -9``): a run that
+        ends, even stopped, saves its messages finished. It ends now, marked interrupted,
+        and is saved so (as when a chat is taken over, ``take_over``).
         """
         existing = self._sessions.get(thread_id)
         if existing is not None and not existing.closed:
@@ -876,6 +883,7 @@ class Chats:
         self.bus.discard(thread_id)
         session = self._new(owner, thread_id, user)
         session.restore(items)
+        session.interrupt()
         # The chat goes on with the profile and settings it had (kept in its metadata).
         metadata = thread.get("metadata") or {}
         for key in ("chat_profile", "chat_settings"):

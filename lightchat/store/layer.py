@@ -11,7 +11,9 @@ and return the ``*Record`` classes. ``SQLStore`` implements it on SQLite or Post
         return MyDataLayer()
 
 A data layer may also have ``upsert_steps`` (``BatchWriter``): the history then writes many
-steps per transaction. It keeps rows only: element files are in the app's file storage
+steps per transaction; and ``update_outputs`` (``OutputWriter``): the history then saves the
+text of messages still streaming (its checkpoints) by setting that one column. It keeps rows
+only: element files are in the app's file storage
 (``lightchat.files``), and the operations that delete elements return their storage keys
 for the caller to delete the files.
 
@@ -52,6 +54,7 @@ __all__ = [
     "THREAD_NAME_LENGTH",
     "BatchWriter",
     "DataLayer",
+    "OutputWriter",
     "Pagination",
     "StoredThread",
     "ThreadFilter",
@@ -326,6 +329,25 @@ class BatchWriter(Protocol):
         written or none. ``owners`` maps each step's thread id to its owner; a thread that
         does not exist yet is created for that owner first. Raises ``NotFoundError`` for a
         thread of another owner, ``ConflictError`` for a step id used in another thread."""
+        ...
+
+
+@runtime_checkable
+class OutputWriter(Protocol):
+    """A data layer that can also set the text of many steps at once, cheaply (optional).
+
+    The history saves the text of a message (or step) still streaming every half second;
+    with this method it sets that column alone, for steps it has written before, instead of
+    writing their whole state again.
+    """
+
+    async def update_outputs(
+        self, outputs: Sequence[tuple[str, str, str]], *, owners: Mapping[str, str]
+    ) -> None:
+        """Set the ``output`` of steps already written, given as (step id, thread id, text),
+        in one transaction. ``owners`` maps each thread id to its owner. A step that is
+        missing, or not in that thread of that owner, is left alone (no error): it was
+        deleted meanwhile, or its first write failed."""
         ...
 
 

@@ -22,6 +22,9 @@ Concurrency decisions:
   are missing (``INSERT ... ON CONFLICT DO NOTHING``), locks them all in id order
   (``SELECT ... FOR UPDATE``, the ownership check), updates them in one ``executemany``
   and upserts every step in one multi-row ``INSERT ... RETURNING``.
+- ``update_outputs`` (the history's checkpoints of messages still streaming) sets one
+  column of rows written before, the owner checked in the same statement; a row deleted
+  meanwhile is simply not updated, and a later upsert of the step wins, as it comes after.
 - ``delete_thread`` locks the thread row (``FOR UPDATE``) before collecting the element
   files it deletes, so an element added concurrently either waits and then fails (its
   thread is gone) or is deleted and its storage key returned: no file is orphaned.
@@ -78,6 +81,7 @@ from lightchat.store.layer import (
     MAX_PAGE_SIZE,
     BatchWriter,
     DataLayer,
+    OutputWriter,
     Pagination,
     StoredThread,
     ThreadFilter,
@@ -576,6 +580,25 @@ class SQLStore:
             await connection.execute(sql.touch(None), touches)
             await self._upsert(connection, steps)
 
+    async def update_outputs(
+        self, outputs: Sequence[tuple[str, str, str]], *, owners: Mapping[str, str]
+    ) -> None:
+        """Set the ``output`` of steps already written, given as (step id, thread id, text),
+        in one transaction (one ``executemany``). ``owners`` maps each thread id to its
+        owner. A step that is missing, or not in that thread of that owner, is left alone.
+
+        The history's checkpoints of messages still streaming: the thread is not touched
+        (it counts as updated when the message ends), and nothing is read back.
+        """
+        if not outputs:
+            return
+        rows = [
+            {"s_id": step_id, "s_thread": thread_id, "s_owner": owners[thread_id], "s_output": text}
+            for step_id, thread_id, text in outputs
+        ]
+        async with self._write() as connection:
+            await connection.execute(self._sql.set_output, rows)
+
     async def _upsert(self, connection: AsyncConnection, steps: Sequence[StepRecord]) -> None:
         for run in _unique_runs(steps):
             written = await connection.execute(self._sql.upsert, [_values(step) for step in run])
@@ -773,6 +796,18 @@ class _Statements:
         self._touch_owned = touch.where(
             threads.c.id == bindparam("t_id"), threads.c.owner == bindparam("t_owner")
         )
+        #: A step's text (``update_outputs``), if its thread is the owner's.
+        self.set_output = (
+            update(steps)
+            .where(
+                steps.c.id == bindparam("s_id"),
+                steps.c.thread_id == bindparam("s_thread"),
+                exists().where(
+                    threads.c.id == bindparam("s_thread"), threads.c.owner == bindparam("s_owner")
+                ),
+            )
+            .values(output=bindparam("s_output"))
+        )
         #: The id and owner of the threads among ``t_ids``, locked for the writes.
         self.lock = (
             sa_select(threads.c.id, threads.c.owner)
@@ -804,3 +839,4 @@ def _subtree(root: str, pairs: Iterable[tuple[str, str | None]]) -> list[str]:
 if TYPE_CHECKING:  # mypy checks here that SQLStore implements the whole interface
     _implements: type[DataLayer] = SQLStore
     _batches: type[BatchWriter] = SQLStore
+    _outputs: type[OutputWriter] = SQLStore
