@@ -17,8 +17,8 @@ import asyncio
 import time
 import uuid
 
-from lightchat.bus_redis import RedisBus
-from lightchat.events import TokenEvent
+from lightchat.bus.redis_bus import RedisBus
+from lightchat.domain.events import TokenEvent
 
 TOKENS = 100_000
 

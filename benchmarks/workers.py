@@ -79,7 +79,7 @@ def _settings_fields() -> set[str]:
     """The fields of the lightchat under test's Settings (read in a child: it may be another
     folder, ``run.py --lightchat``)."""
     code = (
-        "import dataclasses, lightchat.config as c; "
+        "import dataclasses, lightchat.config.settings as c; "
         "print(*[f.name for f in dataclasses.fields(c.Settings)])"
     )
     out = subprocess.run(

@@ -14,7 +14,24 @@ Run it with ``lightchat serve app.py``. Importing this package reads and writes 
 from __future__ import annotations
 
 from lightchat.__about__ import __version__
-from lightchat.api import (
+from lightchat.api.elements import (
+    Action,
+    Audio,
+    CustomElement,
+    Dataframe,
+    Element,
+    File,
+    Image,
+    Pdf,
+    Plotly,
+    Pyplot,
+    Task,
+    TaskList,
+    TaskStatus,
+    Text,
+    Video,
+)
+from lightchat.api.message import (
     AskActionMessage,
     AskFileMessage,
     AskFileResponse,
@@ -36,36 +53,8 @@ from lightchat.api import (
     step,
     user_session,
 )
-from lightchat.app import LightChat
-from lightchat.config import Settings
-from lightchat.elements import (
-    Action,
-    Audio,
-    CustomElement,
-    Dataframe,
-    Element,
-    File,
-    Image,
-    Pdf,
-    Plotly,
-    Pyplot,
-    Task,
-    TaskList,
-    TaskStatus,
-    Text,
-    Video,
-)
-from lightchat.errors import (
-    AppLoadError,
-    ConfigError,
-    LightChatError,
-    NoSessionError,
-    SessionClosedError,
-)
-from lightchat.events import Mode, ModeOption
-from lightchat.starters import ChatProfile, Starter, StarterCategory
-from lightchat.user import PersistedUser, User
-from lightchat.widgets import (
+from lightchat.api.starters import ChatProfile, Starter, StarterCategory
+from lightchat.api.widgets import (
     ChatSettings,
     Checkbox,
     MultiSelect,
@@ -76,6 +65,17 @@ from lightchat.widgets import (
     Switch,
     Tags,
     TextInput,
+)
+from lightchat.app import LightChat
+from lightchat.config.settings import Settings
+from lightchat.domain.events import Mode, ModeOption
+from lightchat.domain.user import PersistedUser, User
+from lightchat.errors import (
+    AppLoadError,
+    ConfigError,
+    LightChatError,
+    NoSessionError,
+    SessionClosedError,
 )
 
 default_app = LightChat()

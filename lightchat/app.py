@@ -27,33 +27,34 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Receive, Scope, Send
 
-from lightchat.api import Message
-from lightchat.auth import Auth
+from lightchat.api.elements import Action
+from lightchat.api.message import Message
+from lightchat.auth.host import HostAuth, host_user_reader
+from lightchat.auth.identity import BrowserIdentity, stored_secret
+from lightchat.auth.sessions import Auth
 from lightchat.bus import Bus, MemoryBus
-from lightchat.config import Settings
-from lightchat.csrf import HEADER as FORM_TOKEN_HEADER
-from lightchat.csrf import FormTokens
-from lightchat.elements import Action
-from lightchat.events import Entry, RunEvent
+from lightchat.chat.history import History
+from lightchat.chat.session import Chats, ChatSession
+from lightchat.config.registry import Registry
+from lightchat.config.settings import Settings
+from lightchat.domain.events import Entry, RunEvent
 from lightchat.files import FileStorage, LocalFileStorage
-from lightchat.history import History
-from lightchat.host import HostAuth, HostUsers, host_user_reader
-from lightchat.i18n import Languages
-from lightchat.identity import BrowserIdentity, stored_secret
-from lightchat.middleware import (
+from lightchat.http.middleware.csrf import HEADER as FORM_TOKEN_HEADER
+from lightchat.http.middleware.csrf import FormTokens
+from lightchat.http.middleware.host_users import HostUsers
+from lightchat.http.middleware.language import Languages
+from lightchat.http.middleware.security import (
     BodyLimit,
     ClientGone,
     SameOriginWrites,
     SecurityHeaders,
     content_security_policy,
 )
-from lightchat.registry import Registry
-from lightchat.render import Renderer
-from lightchat.routes import STATIC_DIR, not_found, routes
-from lightchat.routes_auth import SignInGate
-from lightchat.routes_theme import ThemeCookie
-from lightchat.session import Chats, ChatSession
-from lightchat.web import Services
+from lightchat.http.middleware.sign_in import SignInGate
+from lightchat.http.middleware.theme import ThemeCookie
+from lightchat.http.routes import STATIC_DIR, not_found, routes
+from lightchat.http.web import Services
+from lightchat.ui.render import Renderer
 
 if TYPE_CHECKING:  # redis is imported only when the app has a Redis URL
     from lightchat.cluster import Cluster
@@ -93,7 +94,7 @@ class LightChat(Registry):
         ``host_auth``: when the app is mounted in a host app that signs its users in,
         ``True`` takes the host's user (``request.user`` or ``request.state.user``) as the
         signed-in user; a function of the request returning a ``User`` (or None) maps it
-        itself. A request without a host user is refused (see ``lightchat.host``).
+        itself. A request without a host user is refused (see ``lightchat.auth.host``).
         """
         super().__init__()
         self._settings = settings
@@ -273,9 +274,9 @@ class LightChat(Registry):
                         frame_ancestors, services.renderer.brand.csp_sources()
                     ),
                 ),
-                # Each page is painted in its browser's theme (see lightchat.routes_theme).
+                # Each page is painted in its browser's theme (see lightchat.http.endpoints.theme).
                 Middleware(ThemeCookie, default=settings.default_theme),
-                # Each request is answered in its browser's language (see lightchat.i18n).
+                # Each request is answered in its browser's language (see lightchat.ui.i18n).
                 Middleware(Languages, translations=services.renderer.translations),
                 # Other sites' pages may call the app only when it names them (never "*").
                 *([_cors(origins)] if origins else []),
@@ -288,7 +289,7 @@ class LightChat(Registry):
                     upload_suffixes=("/messages", "/files") if settings.uploads else ("/files",),
                 ),
                 Middleware(SameOriginWrites, allowed=origins),
-                # Every write needs the browser's form token (see lightchat.csrf).
+                # Every write needs the browser's form token (see lightchat.http.middleware.csrf).
                 Middleware(
                     FormTokens,
                     identity=lambda: services.identity,
@@ -296,7 +297,7 @@ class LightChat(Registry):
                 ),
                 # With sign-in on, only signed-in users get further (see routes_auth).
                 *([Middleware(SignInGate, auth=auth)] if auth is not None else []),
-                # Mounted in a host app that signs its users in (see lightchat.host).
+                # Mounted in a host app that signs its users in (see lightchat.auth.host).
                 *([Middleware(HostUsers, read=host_users)] if host_users is not None else []),
                 # Several workers: a chat's requests go to the worker that owns it, once
                 # every check above passed (nothing is forwarded that the owner refuses).
@@ -396,7 +397,7 @@ def _bus_for(settings: Settings) -> Bus:
     """
     if not settings.redis_url:
         return MemoryBus()
-    from lightchat.bus_redis import RedisBus
+    from lightchat.bus.redis_bus import RedisBus
 
     return RedisBus(
         settings.redis_url,
@@ -412,7 +413,7 @@ def _cluster_for(settings: Settings) -> tuple[Cluster | None, list[Middleware]]:
     if not settings.redis_url:
         return None, []
     from lightchat.cluster import Cluster
-    from lightchat.forwarding import Forwarding
+    from lightchat.http.middleware.forwarding import Forwarding
 
     cluster = Cluster(settings, settings.redis_url, prefix=settings.redis_prefix)
     forwarding = Middleware(
@@ -434,7 +435,7 @@ def _fence(bus: Bus, cluster: Cluster, lost: Callable[[str], None]) -> None:
     """Several workers: the bus refuses this worker's writes to a chat another worker
     took over (this one was taken for dead while its loop was frozen), and calls ``lost``
     so the chat ends here, its history left to the new owner."""
-    from lightchat.bus_redis import RedisBus
+    from lightchat.bus.redis_bus import RedisBus
 
     if isinstance(bus, RedisBus):
         bus.owner_id = cluster.wid

@@ -29,8 +29,8 @@ import uvicorn
 import lightchat
 from lightchat.__about__ import __version__
 from lightchat.app import LightChat
-from lightchat.auth import new_secret
-from lightchat.config import CONFIG_FILE, starter_config
+from lightchat.auth.sessions import new_secret
+from lightchat.config.settings import CONFIG_FILE, starter_config
 from lightchat.errors import AppLoadError, LightChatError
 
 APP_ENV = "LIGHTCHAT_APP"

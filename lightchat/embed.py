@@ -22,11 +22,11 @@ mounts the chat and starts it and stops it with the host (streams then end on sh
 ``lightchat.utils.mount_chainlit(app=host, target="app.py", path="/chat")`` does the same for
 an app file, under the name Chainlit users know.
 
-Host users: see ``lightchat.host``.
+Host users: see ``lightchat.auth.host``.
 
 Host templates. ``templates(env)`` lets the host's Jinja environment import the macros of
 ``lightchat/embed.html``: ``head(prefix)`` (the chat's CSS and scripts) and ``chat(prefix)``
-(a region that loads the chat's message list and composer, see ``lightchat.routes_embed``).
+(a region that loads the chat's message list and composer, see ``lightchat.http.endpoints.embed``).
 """
 
 from __future__ import annotations
@@ -39,9 +39,9 @@ from starlette.routing import Mount
 
 from lightchat.__about__ import __version__
 from lightchat.app import LightChat
+from lightchat.auth.host import HostAuth
 from lightchat.errors import ConfigError
-from lightchat.host import HostAuth
-from lightchat.render import add_host_templates
+from lightchat.ui.render import add_host_templates
 
 __all__ = ["mount", "templates"]
 
@@ -63,7 +63,7 @@ def mount(
 ) -> None:
     """Serve ``app`` under ``path`` in ``host``, started and stopped with the host's lifespan.
 
-    ``host_auth`` (when given) sets ``app.host_auth`` (see ``lightchat.host``). Call it before
+    ``host_auth`` (when given) sets ``app.host_auth`` (see ``lightchat.auth.host``). Call it before
     the host starts serving. Raises ``ConfigError`` for a path that is not ``/name``.
     """
     if not path.startswith("/") or path.endswith("/") or "//" in path:

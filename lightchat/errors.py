@@ -51,7 +51,8 @@ class OwnerGone(LightChatError, RuntimeError):
 
 class HandedOver(LightChatError):
     """A worker shutting down handed the chat a request is for over to ``worker``; the
-    request goes on there (``lightchat.forwarding`` sends it, with the body it kept)."""
+    request goes on there (``lightchat.http.middleware.forwarding`` sends it, with the body it
+    kept)."""
 
     def __init__(self, worker: str) -> None:
         super().__init__(f"The chat was handed over to worker {worker}.")

@@ -1,7 +1,7 @@
 """The chat settings inputs under the module name Chainlit apps import them from
 (``from chainlit.input_widget import Select`` becomes ``from lightchat.input_widget ...``)."""
 
-from lightchat.widgets import (
+from lightchat.api.widgets import (
     Checkbox,
     MultiSelect,
     NumberInput,

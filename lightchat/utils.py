@@ -12,9 +12,9 @@ Run the host as usual (``uvicorn main:host``); the chat answers under ``/chat``.
 
 from __future__ import annotations
 
+from lightchat.auth.host import HostAuth
 from lightchat.cli import load_app
 from lightchat.embed import mount
-from lightchat.host import HostAuth
 
 __all__ = ["mount_chainlit"]
 
@@ -24,7 +24,7 @@ def mount_chainlit(
 ) -> None:
     """Load the chat app in ``target`` (``app.py`` or ``app.py:name``, as ``lightchat serve``
     takes it) and serve it under ``path`` in the host ``app``, started and stopped with it
-    (``lightchat.embed.mount``). ``host_auth``: see ``lightchat.host``.
+    (``lightchat.embed.mount``). ``host_auth``: see ``lightchat.auth.host``.
 
     Raises ``lightchat.AppLoadError`` when the file has no app, ``ConfigError`` for a path
     that cannot be mounted.

@@ -14,15 +14,15 @@ from typing import TypeVar
 
 import httpx
 
-from lightchat.api import Message
+from lightchat.api.message import Message
 from lightchat.app import LightChat
+from lightchat.auth.identity import COOKIE
 from lightchat.bus import Bus, MemoryBus
-from lightchat.config import Settings
-from lightchat.csrf import HEADER as FORM_TOKEN_HEADER
-from lightchat.events import Entry, Event, MessageData, MessageEvent, StepData, StepEvent
-from lightchat.identity import COOKIE
-from lightchat.registry import Registry
-from lightchat.session import ChatSession
+from lightchat.chat.session import ChatSession
+from lightchat.config.registry import Registry
+from lightchat.config.settings import Settings
+from lightchat.domain.events import Entry, Event, MessageData, MessageEvent, StepData, StepEvent
+from lightchat.http.middleware.csrf import HEADER as FORM_TOKEN_HEADER
 
 WAIT_S = 5.0
 """The longest any test waits for something that should happen at once."""

@@ -26,7 +26,9 @@ from lightchat import (
     step,
     user_session,
 )
-from lightchat.events import (
+from lightchat.chat.session import ChatSession
+from lightchat.config.registry import invoke
+from lightchat.domain.events import (
     Event,
     MessageData,
     MessageEvent,
@@ -35,8 +37,6 @@ from lightchat.events import (
     StepData,
     TokenEvent,
 )
-from lightchat.registry import invoke
-from lightchat.session import ChatSession
 from tests.helpers import WAIT_S, events_of, messages_in, new_session, steps_in
 
 pytestmark = pytest.mark.timeout(10)

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from lightchat.auth import MIN_SECRET_CHARS, UserSessions
+from lightchat.auth.sessions import MIN_SECRET_CHARS, UserSessions
 from lightchat.cli import main
-from lightchat.user import User
+from lightchat.domain.user import User
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -25,15 +25,16 @@ import pytest
 
 import lightchat as cl
 from lightchat import LightChat, Message, Settings, User, context, user_session
-from lightchat.auth import SESSION_COOKIE, Auth, LoginLimiter, UserSessions, owner_key
+from lightchat.auth.identity import COOKIE
+from lightchat.auth.sessions import SESSION_COOKIE, Auth, LoginLimiter, UserSessions, owner_key
+from lightchat.chat.history import History
+from lightchat.chat.session import ChatSession
+from lightchat.domain.events import MessageData
 from lightchat.errors import ConfigError
-from lightchat.events import MessageData
-from lightchat.history import History
-from lightchat.identity import COOKIE
-from lightchat.routes_auth import REFUSED, safe_next
-from lightchat.session import ChatSession
+from lightchat.http.endpoints.auth import REFUSED
+from lightchat.http.signin import safe_next
+from lightchat.http.web import Services
 from lightchat.store import MemoryStore
-from lightchat.web import Services
 from tests.helpers import WAIT_S, tag_structure, with_form_token
 from tests.xss_payloads import PAYLOADS
 

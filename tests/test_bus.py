@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from lightchat.bus import MemoryBus
-from lightchat.events import Entry, RunEvent, TokenEvent
+from lightchat.domain.events import Entry, RunEvent, TokenEvent
 from tests.helpers import WAIT_S
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(10)]

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from lightchat.bus import Bus, LogCompacted, MemoryBus
-from lightchat.events import (
+from lightchat.domain.events import (
     ActionData,
     AskData,
     CommandData,
@@ -42,11 +42,11 @@ from lightchat.events import (
     WidgetData,
     WindowEvent,
 )
-from lightchat.transcript import Transcript
+from lightchat.domain.transcript import Transcript
 from tests.helpers import WAIT_S
 
 redis_asyncio = pytest.importorskip("redis.asyncio")
-from lightchat.bus_redis import RedisBus, redacted  # noqa: E402 - needs redis, checked above
+from lightchat.bus.redis_bus import RedisBus, redacted  # noqa: E402 - needs redis, checked above
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
 
@@ -569,7 +569,7 @@ def test_a_stream_from_a_compacted_point_tells_the_page_to_reload() -> None:
 def test_the_page_script_reloads_on_the_reload_event() -> None:
     from pathlib import Path
 
-    from lightchat.sse import RELOAD
+    from lightchat.ui.sse import RELOAD
 
     script = Path(__file__).parent.parent / "lightchat" / "static" / "lightchat.js"
     assert RELOAD.startswith(b"event: lc-reload\n")
@@ -582,7 +582,7 @@ def test_the_page_script_reloads_on_the_reload_event() -> None:
 
 
 def test_redis_settings_come_from_the_environment_and_are_checked() -> None:
-    from lightchat.config import Settings
+    from lightchat.config.settings import Settings
     from lightchat.errors import ConfigError
 
     env = {
@@ -827,7 +827,7 @@ async def test_a_dropped_log_wakes_its_followers(redis: Any) -> None:
 async def test_chats_nobody_follows_any_more_are_unsubscribed(
     redis: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("lightchat.bus_redis.LINGER_S", 0.2)
+    monkeypatch.setattr("lightchat.bus.redis_bus.LINGER_S", 0.2)
     writer, reader = await redis_bus(redis), await redis_bus(redis)
     try:
         writer.publish("chat", tok("one"))

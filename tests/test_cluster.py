@@ -21,10 +21,11 @@ import httpx
 import pytest
 
 from lightchat import File, LightChat, Message, Settings
+from lightchat.auth.identity import COOKIE
 from lightchat.bus import MemoryBus
+from lightchat.chat.session import Chats
 from lightchat.cluster import Cluster, OwnerGone
-from lightchat.csrf import HEADER as FORM_TOKEN_HEADER
-from lightchat.events import (
+from lightchat.domain.events import (
     MessageData,
     MessageEvent,
     RunEvent,
@@ -34,9 +35,8 @@ from lightchat.events import (
     event_from_json,
     event_to_json,
 )
-from lightchat.forwarding import chat_of
-from lightchat.identity import COOKIE
-from lightchat.session import Chats
+from lightchat.http.middleware.csrf import HEADER as FORM_TOKEN_HEADER
+from lightchat.http.middleware.forwarding import chat_of
 from lightchat.store.convert import item_from_record, record_from_item
 from tests.helpers import WAIT_S, contents, form_token, wait_for_log, with_form_token
 from tests.pg import postgres_database
@@ -233,7 +233,7 @@ async def test_an_answer_after_its_request_gave_up_does_not_reach_the_next(prefi
 
 
 def _get(path: str) -> dict[str, Any]:
-    """A request as ``lightchat.forwarding`` sends it."""
+    """A request as ``lightchat.http.middleware.forwarding`` sends it."""
     return {
         "method": "GET",
         "scheme": "http",

@@ -18,9 +18,10 @@ import pytest
 
 import lightchat as cl
 from lightchat import LightChat, Settings
+from lightchat.auth.identity import COOKIE
+from lightchat.chat.session import CallClosedError
 from lightchat.cli import load_app
-from lightchat.errors import ConfigError
-from lightchat.events import (
+from lightchat.domain.events import (
     WINDOW_MESSAGE_MAX_BYTES,
     Entry,
     Event,
@@ -28,13 +29,17 @@ from lightchat.events import (
     event_from_json,
     event_to_json,
 )
-from lightchat.i18n import ACCEPT_LANGUAGE, Translations
-from lightchat.identity import COOKIE
-from lightchat.render import CALL_EVENT, Renderer, StreamView
-from lightchat.routes_copilot import CALL_CLOSED, RESULT_MISSING, RESULT_NOT_JSON, RESULT_TOO_LARGE
-from lightchat.session import CallClosedError
-from lightchat.sse import Encoder
-from lightchat.transcript import Transcript
+from lightchat.domain.transcript import Transcript
+from lightchat.errors import ConfigError
+from lightchat.http.endpoints.copilot import (
+    CALL_CLOSED,
+    RESULT_MISSING,
+    RESULT_NOT_JSON,
+    RESULT_TOO_LARGE,
+)
+from lightchat.ui.i18n import ACCEPT_LANGUAGE, Translations
+from lightchat.ui.render import CALL_EVENT, Renderer, StreamView
+from lightchat.ui.sse import Encoder
 from tests.helpers import WAIT_S, contents, new_session, wait_for_log
 from tests.test_http import Site, serve
 

@@ -18,19 +18,19 @@ import pytest
 
 import lightchat as cl
 from lightchat import LightChat, Settings
+from lightchat.auth.identity import COOKIE
 from lightchat.cli import load_app
-from lightchat.errors import ConfigError
-from lightchat.events import (
+from lightchat.domain.events import (
     WINDOW_MESSAGE_MAX_BYTES,
     Entry,
     WindowEvent,
     event_from_json,
     event_to_json,
 )
-from lightchat.identity import COOKIE
-from lightchat.render import WINDOW_EVENT, Renderer, StreamView
-from lightchat.sse import Encoder
-from lightchat.transcript import Transcript
+from lightchat.domain.transcript import Transcript
+from lightchat.errors import ConfigError
+from lightchat.ui.render import WINDOW_EVENT, Renderer, StreamView
+from lightchat.ui.sse import Encoder
 from tests.helpers import WAIT_S, contents, new_session, wait_for_log
 from tests.test_history_http import serve as history_site
 from tests.test_http import serve

@@ -8,12 +8,12 @@ from dataclasses import replace
 import pytest
 
 import lightchat as cl
-from lightchat.config import Settings
+from lightchat.config.registry import Registry
+from lightchat.config.settings import Settings
+from lightchat.domain.events import Entry, Event, RemoveEvent, StepData, StepEvent
+from lightchat.domain.transcript import Transcript
 from lightchat.errors import ConfigError
-from lightchat.events import Entry, Event, RemoveEvent, StepData, StepEvent
-from lightchat.registry import Registry
-from lightchat.render import Renderer, StreamView
-from lightchat.transcript import Transcript
+from lightchat.ui.render import Renderer, StreamView
 from tests.helpers import new_session
 
 PARTIAL = re.compile(r'<hx-partial hx-target="#([^"]+)" hx-swap="([^"]+)">', re.S)

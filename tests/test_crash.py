@@ -24,7 +24,8 @@ import httpx
 import pytest
 
 from lightchat import LightChat, Message, Settings
-from lightchat.events import (
+from lightchat.chat.history import History
+from lightchat.domain.events import (
     Entry,
     Event,
     MessageData,
@@ -34,9 +35,8 @@ from lightchat.events import (
     StepEvent,
     TokenEvent,
 )
-from lightchat.history import History
+from lightchat.domain.transcript import Transcript
 from lightchat.store import MemoryStore, OutputWriter, SQLStore, StepRecord
-from lightchat.transcript import Transcript
 from tests.helpers import WAIT_S
 from tests.pg import postgres_database
 from tests.test_history_http import HTMX, serve

@@ -28,8 +28,8 @@ from packaging.requirements import Requirement
 
 from lightchat.cli import load_app
 from lightchat.cli import main as cli
-from lightchat.config import Settings
-from lightchat.routes import routes
+from lightchat.config.settings import Settings
+from lightchat.http.routes import routes
 from tests.conftest import free_port, stop_process, wait_until_answers
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -32,9 +32,9 @@ from starlette.testclient import TestClient
 
 import lightchat
 from lightchat import File, LightChat, Message, Settings, User
+from lightchat.auth.host import HostAuth
 from lightchat.embed import mount, templates
 from lightchat.errors import ConfigError
-from lightchat.host import HostAuth
 from lightchat.utils import mount_chainlit
 
 pytestmark = pytest.mark.timeout(30)

@@ -6,9 +6,8 @@ import json
 
 import pytest
 
-from lightchat.config import Settings
-from lightchat.errors import ConfigError
-from lightchat.events import (
+from lightchat.config.settings import Settings
+from lightchat.domain.events import (
     Event,
     MessageData,
     MessageEvent,
@@ -21,6 +20,7 @@ from lightchat.events import (
     event_to_json,
     new_id,
 )
+from lightchat.errors import ConfigError
 
 EVENTS: list[Event] = [
     MessageEvent(

@@ -14,12 +14,12 @@ import pytest
 
 import lightchat
 from lightchat import LightChat
-from lightchat.api import Message
+from lightchat.api.message import Message
+from lightchat.chat.session import ChatSession
 from lightchat.cli import load_app
-from lightchat.config import Settings
-from lightchat.events import MessageData
+from lightchat.config.settings import Settings
+from lightchat.domain.events import MessageData
 from lightchat.files import LocalFileStorage
-from lightchat.session import ChatSession
 from lightchat.testing import tokenize
 from tests.helpers import WAIT_S, contents, events_of, new_session
 

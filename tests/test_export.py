@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from lightchat.export import (
+from lightchat.chat.export import (
     FORMAT,
     content_disposition,
     thread_json,

@@ -33,12 +33,12 @@ from starlette.routing import Mount, Route
 
 import lightchat as cl
 from lightchat import LightChat, Message, Settings
-from lightchat.auth import OAUTH_COOKIE, SESSION_COOKIE
-from lightchat.events import Event, FunctionCallEvent, MessageData
-from lightchat.identity import COOKIE
-from lightchat.session import ChatSession
-from lightchat.theme import THEME_COOKIE
-from lightchat.web import Services
+from lightchat.auth.identity import COOKIE
+from lightchat.auth.sessions import OAUTH_COOKIE, SESSION_COOKIE
+from lightchat.chat.session import ChatSession
+from lightchat.domain.events import Event, FunctionCallEvent, MessageData
+from lightchat.http.web import Services
+from lightchat.ui.theme import THEME_COOKIE
 from tests.helpers import WAIT_S, contents, events_of, messages_in, wait_for_log, with_form_token
 from tests.test_http import Site
 

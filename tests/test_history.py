@@ -10,9 +10,9 @@ import pytest
 
 from lightchat import LightChat, Message, Settings
 from lightchat.bus import MemoryBus
-from lightchat.events import Entry
-from lightchat.history import History, ThreadLink, recency_groups, thread_dict
-from lightchat.session import Chats, ChatSession
+from lightchat.chat.history import History, ThreadLink, recency_groups, thread_dict
+from lightchat.chat.session import Chats, ChatSession
+from lightchat.domain.events import Entry
 from lightchat.store import StepRecord
 
 pytestmark = pytest.mark.anyio

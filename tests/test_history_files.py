@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lightchat.events import RemoveEvent
+from lightchat.domain.events import RemoveEvent
 from lightchat.files import LocalFileStorage
 from lightchat.store import ElementRecord
 from tests.pg import postgres_database

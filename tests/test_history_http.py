@@ -22,11 +22,11 @@ import pytest
 
 import lightchat as cl
 from lightchat import LightChat, Message, Settings, Step, user_session
-from lightchat.events import MessageData
-from lightchat.history import MAX_COMMENT_CHARS, MAX_NAME_CHARS, MAX_SEARCH_CHARS, History
-from lightchat.identity import COOKIE
-from lightchat.session import ChatSession
-from lightchat.web import Services
+from lightchat.auth.identity import COOKIE
+from lightchat.chat.history import MAX_COMMENT_CHARS, MAX_NAME_CHARS, MAX_SEARCH_CHARS, History
+from lightchat.chat.session import ChatSession
+from lightchat.domain.events import MessageData
+from lightchat.http.web import Services
 from tests.helpers import WAIT_S, with_form_token
 from tests.pg import postgres_database
 

@@ -13,8 +13,7 @@ import pytest
 
 from lightchat import LightChat, Settings
 from lightchat.bus import MemoryBus
-from lightchat.events import AskData, Entry, MessageData, MessageEvent, RunEvent
-from lightchat.history import (
+from lightchat.chat.history import (
     MAX_METADATA_BYTES,
     MAX_NAME_CHARS,
     Feedback,
@@ -23,10 +22,11 @@ from lightchat.history import (
     feedback_after,
     thread_fields,
 )
-from lightchat.render import Renderer, StreamView
-from lightchat.session import Chats
+from lightchat.chat.session import Chats
+from lightchat.domain.events import AskData, Entry, MessageData, MessageEvent, RunEvent
+from lightchat.domain.transcript import Transcript
 from lightchat.store import ElementRecord, LocalFileStorage
-from lightchat.transcript import Transcript
+from lightchat.ui.render import Renderer, StreamView
 
 # -- feedback -------------------------------------------------------------------------------
 

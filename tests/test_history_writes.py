@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from lightchat import history as history_module
-from lightchat.events import (
+from lightchat.chat import history as history_module
+from lightchat.chat.history import History
+from lightchat.domain.events import (
     Entry,
     Event,
     MessageData,
@@ -23,7 +24,6 @@ from lightchat.events import (
     StepData,
     StepEvent,
 )
-from lightchat.history import History
 from lightchat.store import SQLStore, StepRecord, record_from_item
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(20)]

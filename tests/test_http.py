@@ -17,11 +17,11 @@ import httpx
 import pytest
 
 from lightchat import LightChat, Message, Settings, Step, context
-from lightchat.events import Event, MessageData, RunEvent
-from lightchat.history import History
-from lightchat.identity import COOKIE
-from lightchat.routes import Services
-from lightchat.session import ChatSession
+from lightchat.auth.identity import COOKIE
+from lightchat.chat.history import History
+from lightchat.chat.session import ChatSession
+from lightchat.domain.events import Event, MessageData, RunEvent
+from lightchat.http.routes import Services
 from tests.helpers import (
     WAIT_S,
     assert_inert,

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from lightchat.markdown import (
+from lightchat.ui.markdown import (
     highlight_code,
     pygments_css,
     render_markdown,

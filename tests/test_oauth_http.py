@@ -25,10 +25,10 @@ import pytest
 
 import lightchat as cl
 from lightchat import LightChat, Message, Settings, User, context
-from lightchat.auth import OAUTH_COOKIE, SESSION_COOKIE, Auth, OAuthFlows
+from lightchat.auth.oauth import Provider, configured_providers
+from lightchat.auth.sessions import OAUTH_COOKIE, SESSION_COOKIE, Auth, OAuthFlows
 from lightchat.errors import ConfigError
-from lightchat.oauth import Provider, configured_providers
-from lightchat.routes_oauth import EXPIRED, NOT_ALLOWED
+from lightchat.http.endpoints.oauth import EXPIRED, NOT_ALLOWED
 from lightchat.store import MemoryStore
 from tests.conftest import free_port
 from tests.helpers import WAIT_S, tag_structure

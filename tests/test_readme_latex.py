@@ -11,15 +11,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lightchat.api import Message
+from lightchat.api.message import Message
 from lightchat.app import LightChat
 from lightchat.cli import load_app
-from lightchat.config import Settings, read_config_file
-from lightchat.events import Entry, MessageData, MessageEvent, TokenEvent
-from lightchat.markdown import render_markdown, render_split
-from lightchat.readme import Readme
-from lightchat.render import Renderer, StreamView
-from lightchat.transcript import Transcript
+from lightchat.config.settings import Settings, read_config_file
+from lightchat.domain.events import Entry, MessageData, MessageEvent, TokenEvent
+from lightchat.domain.transcript import Transcript
+from lightchat.ui.markdown import render_markdown, render_split
+from lightchat.ui.readme import Readme
+from lightchat.ui.render import Renderer, StreamView
 from tests.helpers import with_form_token
 
 pytestmark = pytest.mark.anyio

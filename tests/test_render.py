@@ -8,8 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from lightchat.config import Settings
-from lightchat.events import (
+from lightchat.config.settings import Settings
+from lightchat.domain.events import (
     Entry,
     Event,
     MessageData,
@@ -21,10 +21,10 @@ from lightchat.events import (
     StepEvent,
     TokenEvent,
 )
-from lightchat.markdown import render_markdown, render_split
-from lightchat.render import Chunk, Renderer, StreamView, _merge
+from lightchat.domain.transcript import Transcript
 from lightchat.testing import tokenize
-from lightchat.transcript import Transcript
+from lightchat.ui.markdown import render_markdown, render_split
+from lightchat.ui.render import Chunk, Renderer, StreamView, _merge
 from tests.helpers import assert_inert
 from tests.xss_payloads import PAYLOADS
 

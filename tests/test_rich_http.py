@@ -18,7 +18,7 @@ import pytest
 
 import lightchat as cl
 from lightchat import LightChat, Message, Settings
-from lightchat.events import Event, MessageData, MessageEvent
+from lightchat.domain.events import Event, MessageData, MessageEvent
 from tests.helpers import WAIT_S, log_of, messages_in, tag_structure, wait_for_log
 from tests.test_http import Site, serve
 from tests.xss_payloads import PAYLOADS
@@ -1237,8 +1237,8 @@ async def test_an_answer_to_a_question_that_timed_out_is_refused(tmp_path: Path)
 
 
 def test_text_element_content_is_safe_markdown() -> None:
-    from lightchat.events import ElementData
-    from lightchat.render import element_text_html
+    from lightchat.domain.events import ElementData
+    from lightchat.ui.render import element_text_html
     from tests.helpers import assert_inert
 
     for payload in PAYLOADS:
@@ -1277,8 +1277,8 @@ async def test_a_custom_element_script_is_served_from_the_apps_elements_folder(
 
 
 def test_an_action_icon_is_an_emoji_shown_or_a_name_kept_for_css() -> None:
-    from lightchat.events import ActionData, MessageData
-    from lightchat.render import Renderer
+    from lightchat.domain.events import ActionData, MessageData
+    from lightchat.ui.render import Renderer
 
     renderer = Renderer(Settings(), "v1")
     actions = [

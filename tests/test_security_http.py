@@ -27,17 +27,17 @@ import pytest
 
 import lightchat as cl
 from lightchat import LightChat, Message, Settings
+from lightchat.auth.identity import COOKIE
 from lightchat.bus import MemoryBus
-from lightchat.csrf import MAX_PEEK_BYTES, NO_COOKIE, NO_TOKEN, WRONG_TOKEN
+from lightchat.chat.session import ChatSession
+from lightchat.domain.events import ElementData, MessageData, MessageEvent, RunEvent, new_id
+from lightchat.domain.user import User
 from lightchat.errors import ConfigError, ElementPathError
-from lightchat.events import ElementData, MessageData, MessageEvent, RunEvent, new_id
 from lightchat.files import LocalFileStorage
-from lightchat.identity import COOKIE
-from lightchat.markdown import render_markdown
-from lightchat.middleware import CSP
-from lightchat.render import Renderer
-from lightchat.session import ChatSession
-from lightchat.user import User
+from lightchat.http.middleware.csrf import MAX_PEEK_BYTES, NO_COOKIE, NO_TOKEN, WRONG_TOKEN
+from lightchat.http.middleware.security import CSP
+from lightchat.ui.markdown import render_markdown
+from lightchat.ui.render import Renderer
 from tests.helpers import WAIT_S, messages_in, wait_for_log
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]

@@ -11,9 +11,9 @@ import pytest
 
 from lightchat import LightChat, Message, Settings, Step, context
 from lightchat.bus import MemoryBus
+from lightchat.chat.session import Chats
+from lightchat.domain.events import Event, MessageData, MessageEvent, RunEvent, TokenEvent
 from lightchat.errors import SessionClosedError
-from lightchat.events import Event, MessageData, MessageEvent, RunEvent, TokenEvent
-from lightchat.session import Chats
 from tests.helpers import (
     WAIT_S,
     contents,

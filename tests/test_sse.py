@@ -21,12 +21,12 @@ import pytest
 import uvicorn
 
 from lightchat import LightChat, Message, Settings
-from lightchat.events import Entry, MessageEvent, RunEvent, StepEvent
-from lightchat.identity import COOKIE
-from lightchat.render import Chunk
-from lightchat.routes import Services
-from lightchat.session import ChatSession
-from lightchat.sse import CLOSING, Encoder
+from lightchat.auth.identity import COOKIE
+from lightchat.chat.session import ChatSession
+from lightchat.domain.events import Entry, MessageEvent, RunEvent, StepEvent
+from lightchat.http.routes import Services
+from lightchat.ui.render import Chunk
+from lightchat.ui.sse import CLOSING, Encoder
 from tests.helpers import wait_for_log, with_form_token
 
 pytestmark = pytest.mark.timeout(20)

@@ -18,9 +18,10 @@ import pytest
 
 import lightchat as cl
 from lightchat import LightChat, Message, Settings
+from lightchat.api.widgets import InputWidget, SettingError, parse_value
 from lightchat.bus import MemoryBus
-from lightchat.errors import ConfigError
-from lightchat.events import (
+from lightchat.chat.session import Chats
+from lightchat.domain.events import (
     Entry,
     MessageData,
     MessageEvent,
@@ -29,10 +30,9 @@ from lightchat.events import (
     event_from_json,
     event_to_json,
 )
-from lightchat.render import Renderer, StreamView
-from lightchat.session import Chats
-from lightchat.transcript import Transcript
-from lightchat.widgets import InputWidget, SettingError, parse_value
+from lightchat.domain.transcript import Transcript
+from lightchat.errors import ConfigError
+from lightchat.ui.render import Renderer, StreamView
 from tests.helpers import assert_inert, contents, tag_structure, wait_for_log
 from tests.test_http import Site, serve
 from tests.xss_payloads import PAYLOADS

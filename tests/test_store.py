@@ -25,8 +25,8 @@ from sqlalchemy import bindparam, func, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from lightchat.domain.events import MessageData, StepData
 from lightchat.errors import ConfigError
-from lightchat.events import MessageData, StepData
 from lightchat.store import (
     ConflictError,
     ElementRecord,

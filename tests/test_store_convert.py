@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lightchat.events import MessageData, StepData
+from lightchat.domain.events import MessageData, StepData
 from lightchat.store import (
     StepRecord,
     item_from_record,

@@ -22,9 +22,8 @@ from markupsafe import Markup
 
 from lightchat import LightChat, Message, Settings, Step
 from lightchat.cli import load_app, main
-from lightchat.config import Settings as SettingsType
-from lightchat.errors import ConfigError
-from lightchat.events import (
+from lightchat.config.settings import Settings as SettingsType
+from lightchat.domain.events import (
     ActionData,
     AskData,
     CommandData,
@@ -42,9 +41,10 @@ from lightchat.events import (
     StepEvent,
     WidgetData,
 )
-from lightchat.render import Renderer
-from lightchat.template_code import SharedTemplateCode
-from lightchat.transcript import Transcript
+from lightchat.domain.transcript import Transcript
+from lightchat.errors import ConfigError
+from lightchat.ui.render import Renderer
+from lightchat.ui.template_code import SharedTemplateCode
 from tests.test_http import serve
 
 ROOT = Path(__file__).resolve().parents[1]

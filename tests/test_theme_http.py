@@ -15,10 +15,10 @@ import pytest
 
 from lightchat import LightChat, Message, Settings
 from lightchat.cli import load_app
-from lightchat.config import read_config_file, starter_config
+from lightchat.config.settings import read_config_file, starter_config
+from lightchat.domain.events import MessageData
 from lightchat.errors import ConfigError
-from lightchat.events import MessageData
-from lightchat.theme import THEME_COOKIE, Brand, author_key, colour
+from lightchat.ui.theme import THEME_COOKIE, Brand, author_key, colour
 from tests.helpers import with_form_token
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(15)]

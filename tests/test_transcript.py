@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lightchat.events import (
+from lightchat.domain.events import (
     Entry,
     Event,
     MessageData,
@@ -13,7 +13,7 @@ from lightchat.events import (
     StepEvent,
     TokenEvent,
 )
-from lightchat.transcript import Transcript
+from lightchat.domain.transcript import Transcript
 
 
 def fold(*events: Event) -> Transcript:

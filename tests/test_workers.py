@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from lightchat import LightChat, Message, Settings
-from lightchat.bus_redis import RedisBus
+from lightchat.bus.redis_bus import RedisBus
 from lightchat.cli import _check_workers
 from lightchat.errors import AppLoadError
 from tests.conftest import free_port

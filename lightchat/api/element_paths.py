@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from lightchat.config import Settings
+from lightchat.config.settings import Settings
 from lightchat.errors import ElementPathError
 
 __all__ = ["OUTSIDE", "PROTECTED", "ElementFiles"]

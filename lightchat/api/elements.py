@@ -10,7 +10,7 @@ A ``path=`` is read only inside the folders elements may read (``Settings.elemen
 by default the app's ``public/`` folder and the system's temporary folder; the chat's own
 uploads too), never a hidden file or lightchat's own state, after following symbolic
 links; anything else raises ``ElementPathError`` in the app's code, so no text a user or
-a model writes can make the server show another file (``lightchat.element_paths``).
+a model writes can make the server show another file (``lightchat.api.element_paths``).
 
 Example::
 
@@ -30,10 +30,10 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, ClassVar
 
-from lightchat.element_paths import ElementFiles
+from lightchat.api.element_paths import ElementFiles
+from lightchat.chat.session import ChatSession, current_session, dispatch
+from lightchat.domain.events import ActionData, Display, ElementData, new_id
 from lightchat.errors import ConfigError
-from lightchat.events import ActionData, Display, ElementData, new_id
-from lightchat.session import ChatSession, current_session, dispatch
 
 DISPLAYS = ("inline", "side", "page")
 
@@ -277,7 +277,7 @@ class Text(Element):
 
 async def read_element_file(path: str | PathLike[str], session: ChatSession) -> bytes:
     """The bytes of an element's ``path=``, if elements may read it (the rules are in
-    ``lightchat.element_paths``); raises ``ElementPathError`` otherwise, and
+    ``lightchat.api.element_paths``); raises ``ElementPathError`` otherwise, and
     ``FileNotFoundError`` for a missing file in a folder elements may read."""
     root = getattr(session.files, "root", None)  # where uploads are kept (LocalFileStorage)
     rules = ElementFiles.for_settings(

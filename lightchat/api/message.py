@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, cast, overload
 
-from lightchat.elements import (
+from lightchat.api.elements import (
     Action,
     Audio,
     Element,
@@ -26,8 +26,8 @@ from lightchat.elements import (
     Pdf,
     Video,
 )
-from lightchat.errors import ConfigError, NoSessionError
-from lightchat.events import (
+from lightchat.chat.session import ChatSession, _current, current_session, dispatch, in_loop_thread
+from lightchat.domain.events import (
     STEP_TYPES,
     WINDOW_MESSAGE_MAX_BYTES,
     ActionData,
@@ -45,7 +45,7 @@ from lightchat.events import (
     checked_json,
     new_id,
 )
-from lightchat.session import ChatSession, _current, current_session, dispatch, in_loop_thread
+from lightchat.errors import ConfigError, NoSessionError
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -22,9 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from lightchat.chat.session import current_session, dispatch
+from lightchat.domain.events import WidgetData, WidgetKind
 from lightchat.errors import ConfigError
-from lightchat.events import WidgetData, WidgetKind
-from lightchat.session import current_session, dispatch
 
 MAX_TEXT_CHARS = 10_000
 """The longest text a text input takes."""

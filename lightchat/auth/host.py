@@ -32,15 +32,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from lightchat.auth import USER_SCOPE_KEY, Auth, checked_user
+from lightchat.auth.sessions import Auth, checked_user
+from lightchat.domain.user import User
 from lightchat.errors import ConfigError
-from lightchat.i18n import notice
-from lightchat.routes_auth import route_path
-from lightchat.user import User
-from lightchat.web import is_htmx, problem
 
 logger = logging.getLogger("lightchat")
 
@@ -51,10 +46,6 @@ HostAuth: TypeAlias = "bool | HostUserFunction"
 """``LightChat(host_auth=...)``: False (off), True (the host's user), or a function."""
 
 Reader: TypeAlias = Callable[[Request], Awaitable["User | None"]]
-
-NOT_SIGNED_IN = (
-    "You are not signed in. Sign in to the site this chat is part of, then open it again."
-)
 
 
 def host_user_reader(host_auth: HostAuth, auth: Auth | None) -> Reader | None:
@@ -120,39 +111,3 @@ def _calling(function: HostUserFunction) -> Reader:
         return checked_user(result, "host_auth")
 
     return read
-
-
-class HostUsers:
-    """Plain ASGI middleware: the host's user becomes the request's signed-in user;
-    a request without one is refused (see the module docstring)."""
-
-    def __init__(self, app: ASGIApp, read: Reader) -> None:
-        self.app = app
-        self.read = read
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path = route_path(scope)
-        if path in ("/-/health", "/-/ready") or path.startswith("/-/static/"):
-            await self.app(scope, receive, send)
-            return
-        request = Request(scope)
-        try:
-            user = await self.read(request)
-        # The host's function failed: nobody is signed in; the traceback is in the log.
-        except Exception:
-            logger.exception("Error in host_auth")
-            user = None
-        if user is not None:
-            scope[USER_SCOPE_KEY] = user
-            await self.app(scope, receive, send)
-            return
-        if path.endswith("/events") and not is_htmx(request):
-            refusal = PlainTextResponse(
-                notice(NOT_SIGNED_IN), status_code=401, headers={"Cache-Control": "no-store"}
-            )
-            await refusal(scope, receive, send)
-            return
-        await problem(request, 401, NOT_SIGNED_IN)(scope, receive, send)

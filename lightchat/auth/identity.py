@@ -5,9 +5,9 @@ signed with the app's secret (itsdangerous), so it cannot be forged or guessed.
 
 Every browser also has a form token (``form_token``): an HMAC of its id under the secret.
 Pages carry it in each form and send it with each htmx request, and every state-changing
-request must show it (``lightchat.csrf``). Another site can make a browser send the cookie,
-but cannot read the token off the app's pages, so it cannot forge a request. It is derived,
-not stored, so any worker checks it alone.
+request must show it (``lightchat.http.middleware.csrf``). Another site can make a
+browser send the cookie, but cannot read the token off the app's pages, so it cannot
+forge a request. It is derived, not stored, so any worker checks it alone.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ with them.
 A provider is on when the app has ``@oauth_callback`` and the provider's variables are set
 (Chainlit's names). The exchange goes through authlib's Starlette client, without its
 session: lightchat keeps the state of a sign-in in progress in its own signed cookie
-(``lightchat.auth.OAuthFlows``), so any worker can finish a sign-in another one started.
+(``lightchat.auth.sessions.OAuthFlows``), so any worker can finish a sign-in another one started.
 
 The providers (path segment, label: variables; the user's identifier):
 
@@ -55,8 +55,8 @@ from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.starlette_client import OAuth
 from joserfc.errors import JoseError
 
+from lightchat.domain.user import User
 from lightchat.errors import ConfigError
-from lightchat.user import User
 
 logger = logging.getLogger("lightchat")
 

@@ -2,7 +2,7 @@
 
 Sign-in is on as soon as the app registers an auth callback (``@password_auth_callback``,
 ``@header_auth_callback`` or ``@oauth_callback``); without one the app is open, and history
-belongs to each browser (``lightchat.identity``). With it, every chat, element and piece of
+belongs to each browser (``lightchat.auth.identity``). With it, every chat, element and piece of
 feedback belongs to the user's key, ``owner_key(user)``.
 
 Where the user is kept: in the session cookie itself, signed with ``LIGHTCHAT_AUTH_SECRET``
@@ -29,7 +29,7 @@ or seen before the sign-in is never the signed-in session.
 address, and refuses more attempts for a while once there are too many.
 
 ``OAuthFlows`` signs the short-lived cookie that holds an OAuth sign-in while the user is
-at the provider (``lightchat.oauth`` talks to the providers).
+at the provider (``lightchat.auth.oauth`` talks to the providers).
 """
 
 from __future__ import annotations
@@ -48,17 +48,17 @@ from urllib.parse import urlsplit
 
 from itsdangerous import BadData, URLSafeSerializer
 
-from lightchat.config import Settings
+from lightchat.auth.oauth import OAuthClient, configured_providers
+from lightchat.config.settings import Settings
+from lightchat.domain.user import User
 from lightchat.errors import ConfigError
-from lightchat.oauth import OAuthClient, configured_providers
-from lightchat.user import User
 
 logger = logging.getLogger("lightchat")
 
 SESSION_COOKIE = "lightchat_session"
 """The cookie holding the signed-in user's session."""
 
-USER_SCOPE_KEY = "lightchat.user"
+USER_SCOPE_KEY = "lightchat.domain.user"
 """Where a request's signed-in ``User`` is kept in the ASGI scope."""
 
 AUTH_HOOKS = ("password_auth_callback", "header_auth_callback", "oauth_callback")
@@ -88,7 +88,7 @@ _CLOCK_SKEW_S = 60
 def owner_key(user: User) -> str:
     """The key that owns a signed-in user's chats.
 
-    Browser keys (``lightchat.identity``) hold no ``:``, so the two never meet.
+    Browser keys (``lightchat.auth.identity``) hold no ``:``, so the two never meet.
     """
     return f"user:{user.identifier}"
 
@@ -155,7 +155,7 @@ class UserSessions:
     ) -> None:
         self._serializer = URLSafeSerializer(
             secret,
-            salt="lightchat.user-session",
+            salt="lightchat.domain.user-session",
             signer_kwargs={"digest_method": hashlib.sha256},
         )
         self.max_age_s = max_age_s
@@ -315,7 +315,7 @@ class OAuthFlows:
     ) -> None:
         self._serializer = URLSafeSerializer(
             secret,
-            salt="lightchat.oauth-flow",
+            salt="lightchat.auth.oauth-flow",
             signer_kwargs={"digest_method": hashlib.sha256},
         )
         self.max_age_s = max_age_s
@@ -361,7 +361,7 @@ class Auth:
     logout_callback: Callable[..., Any] | None = None
     oauth_callback: Callable[..., Any] | None = None
     providers: dict[str, OAuthClient] = field(default_factory=dict)
-    """The OAuth providers that are on, by their path segment (``lightchat.oauth``)."""
+    """The OAuth providers that are on, by their path segment (``lightchat.auth.oauth``)."""
     flows: OAuthFlows | None = None
     """Signs the cookie of OAuth sign-ins in progress."""
     public_url: str = ""

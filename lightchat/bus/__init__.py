@@ -9,7 +9,7 @@ callback). Readers await ``wait``, which returns at once when entries past ``aft
 Each waiting reader parks one future on its log; a publish resolves them all. A timer
 handle (not ``wait_for``, which costs a task-like wrapper per call) bounds the wait.
 
-``MemoryBus`` keeps logs in this process. ``lightchat.bus_redis.RedisBus`` keeps them in
+``MemoryBus`` keeps logs in this process. ``lightchat.bus.redis_bus.RedisBus`` keeps them in
 Redis Streams so several workers share them; it keeps the same contract (``publish``
 returns the entry at once and delivers in order) and reuses ``MemoryBus`` as the mirror of
 the logs its worker writes.
@@ -27,8 +27,8 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
-from lightchat.events import Entry, Event
-from lightchat.transcript import Transcript
+from lightchat.domain.events import Entry, Event
+from lightchat.domain.transcript import Transcript
 
 
 class LogCompacted(Exception):

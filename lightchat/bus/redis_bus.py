@@ -5,7 +5,7 @@ can share one Redis):
 
 - ``lc:log:<session>``: a stream, one entry per event, with the explicit id ``0-<seq>``, so a
   Redis id maps one to one onto the log's sequence number and the SSE event id. The one
-  field ``e`` holds the event as JSON (``lightchat.events.event_to_json``).
+  field ``e`` holds the event as JSON (``lightchat.domain.events.event_to_json``).
 - ``lc:snap:<session>``: a hash (``seq``, ``kept``, ``events``) once the log was compacted:
   the chat's state at ``seq`` as a list of events, and the first sequence number still in
   the stream. The snapshot is written and the stream trimmed by one Lua script, so a reader
@@ -36,7 +36,7 @@ Compaction: when a run ends (``RunEvent(running=False)``) and the mirror holds m
 ``Settings.log_compact_after`` raw entries, the mirror is compacted (``MemoryBus.compact``)
 and the same snapshot is queued, so Redis gets it after the entries it stands for. The last
 quarter of the threshold stays raw, so streams a little behind go on; one further behind
-gets ``LogCompacted`` and its page reloads (see ``lightchat.routes.chat_events``).
+gets ``LogCompacted`` and its page reloads (see ``lightchat.http.routes.chat_events``).
 
 Reading a chat this worker does not write: ``read`` is one ``MULTI`` (the snapshot's
 ``seq``/``kept`` fields and ``XRANGE``). ``wait`` follows the chat: the worker's one pub/sub
@@ -85,7 +85,14 @@ from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from lightchat.bus import LogCompacted, MemoryBus
-from lightchat.events import Entry, Event, RunEvent, TokenEvent, event_from_json, event_to_json
+from lightchat.domain.events import (
+    Entry,
+    Event,
+    RunEvent,
+    TokenEvent,
+    event_from_json,
+    event_to_json,
+)
 
 logger = logging.getLogger("lightchat.bus")
 

@@ -6,7 +6,7 @@ elements' names. They leave out the thread's metadata: it holds the app's
 ``user_session``, which may carry what the app never shows the user (prompts, keys).
 
 The store's records are only read here, never imported at run time (the store takes half
-a second to import, and is loaded in the background; see ``lightchat.history``).
+a second to import, and is loaded in the background; see ``lightchat.chat.history``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, get_args
 from urllib.parse import quote
 
-from lightchat.events import MessageType
+from lightchat.domain.events import MessageType
 
 if TYPE_CHECKING:
     from lightchat.store import FeedbackRecord, StepRecord, StoredThread

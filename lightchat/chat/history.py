@@ -48,8 +48,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
-from lightchat.errors import ConfigError
-from lightchat.events import (
+from lightchat.domain.events import (
     ElementData,
     Entry,
     MessageData,
@@ -59,8 +58,9 @@ from lightchat.events import (
     StepEvent,
     TokenEvent,
 )
+from lightchat.domain.transcript import Item, Transcript
+from lightchat.errors import ConfigError
 from lightchat.files import FileStorage, LocalFileStorage
-from lightchat.transcript import Item, Transcript
 
 if TYPE_CHECKING:
     from lightchat.store import (

@@ -28,9 +28,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lightchat.bus import Bus
-from lightchat.config import Settings
-from lightchat.errors import ConfigError, NoSessionError, SessionClosedError
-from lightchat.events import (
+from lightchat.config.registry import Registry, invoke
+from lightchat.config.settings import Settings
+from lightchat.domain.events import (
     ActionData,
     AskKind,
     CommandData,
@@ -54,9 +54,9 @@ from lightchat.events import (
     WindowEvent,
     new_id,
 )
+from lightchat.domain.transcript import Transcript
+from lightchat.errors import ConfigError, NoSessionError, SessionClosedError
 from lightchat.files import FileStorage, StoredFile
-from lightchat.registry import Registry, invoke
-from lightchat.transcript import Transcript
 
 logger = logging.getLogger("lightchat")
 

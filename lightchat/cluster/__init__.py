@@ -10,7 +10,7 @@ key is gone is dead. The keys, under a prefix (``lc:`` by default):
   created and changed only by :meth:`Cluster.claim`, a Lua script that takes the chat
   only when its owner's heartbeat is gone (or it has none), so two workers racing for a
   dead owner's chat cannot both win. The bus checks it with every write to the chat's log,
-  so a worker taken for dead that wakes up cannot write there (``lightchat.bus_redis``);
+  so a worker taken for dead that wakes up cannot write there (``lightchat.bus.redis_bus``);
 - ``chat:{sid}``: the chat's metadata (a hash: ``owner``, the key of the user or browser
   it belongs to; ``client_type``), with which any worker authorises a stream of a chat it
   does not own;
@@ -20,11 +20,11 @@ key is gone is dead. The keys, under a prefix (``lc:`` by default):
   looks for another to hand a chat to: :meth:`Cluster.successor`);
 - ``draining:{wid}``: set (and kept alive by the heartbeat) while the worker shuts down,
   so no chat is handed to it;
-- ``inbox:{wid}``: requests forwarded to this worker (see ``lightchat.forwarding``). The
-  inbox consumer runs each one through the worker's own ASGI app, with
-  ``scope["lightchat.forwarded"] = True`` (set here, never from a header, so a forwarded
-  request is not forwarded again), and pushes its answer, tagged with the request's id,
-  onto ``reply:{wid}`` of the worker that sent it;
+- ``inbox:{wid}``: requests forwarded to this worker (see
+  ``lightchat.http.middleware.forwarding``). The inbox consumer runs each one through the
+  worker's own ASGI app, with ``scope["lightchat.forwarded"] = True`` (set here, never
+  from a header, so a forwarded request is not forwarded again), and pushes its answer,
+  tagged with the request's id, onto ``reply:{wid}`` of the worker that sent it;
 - ``reply:{wid}``: the answers to the requests this worker forwarded. One task per worker
   reads it and hands each answer to the request waiting for it, so a thousand requests
   waiting for their answers hold one Redis connection, not a thousand. The list expires
@@ -48,8 +48,8 @@ The public surface other parts use:
 - ``await cluster.successor()``: another live worker that is not shutting down (to hand a
   chat to), or None.
 - ``await cluster.forward(wid, request, timeout)``: a request run by another worker (see
-  ``lightchat.forwarding``); ``await cluster.finish_under_way(timeout)`` lets those under
-  way (both ways) end before ``aclose``.
+  ``lightchat.http.middleware.forwarding``); ``await cluster.finish_under_way(timeout)``
+  lets those under way (both ways) end before ``aclose``.
 
 Every Redis failure is raised as :class:`ClusterUnavailable`, which the endpoints answer
 with a 503 that says so.
@@ -74,7 +74,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Message
 
-from lightchat.config import Settings
+from lightchat.config.settings import Settings
 from lightchat.errors import ClusterUnavailable, OwnerGone
 
 logger = logging.getLogger("lightchat")
@@ -349,8 +349,8 @@ class Cluster:
     # -- forwarding ----------------------------------------------------------------------
 
     async def forward(self, owner: str, request: dict[str, Any], timeout: float) -> Reply:
-        """Send a request (see ``lightchat.forwarding``) to ``owner``'s inbox and wait for
-        its answer, checking the owner's heartbeat meanwhile.
+        """Send a request (see ``lightchat.http.middleware.forwarding``) to ``owner``'s inbox
+        and wait for its answer, checking the owner's heartbeat meanwhile.
 
         The answer comes back on this worker's ``reply:{wid}`` list, which one task reads
         for every request (``_listen``): waiting holds no Redis connection.

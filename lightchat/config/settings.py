@@ -85,7 +85,7 @@ class Settings:
     theme: dict[str, Any] = field(default_factory=dict, hash=False)
     """The ``[ui.theme]`` table of ``lightchat.toml``: ``font_family``, ``font_mono``,
     ``radius``, and ``[ui.theme.light]`` / ``[ui.theme.dark]`` colours (checked when the
-    app starts, see ``lightchat.theme``)."""
+    app starts, see ``lightchat.ui.theme``)."""
     custom_css: str = ""
     """A stylesheet of the app's own, linked after lightchat's: a path of the app
     (``/public/brand.css``) or an https URL (which the Content-Security-Policy then allows)."""
@@ -128,7 +128,7 @@ class Settings:
     """The folders whose files elements made from ``path=`` may read, separated by
     ``os.pathsep`` (``:``; ``;`` on Windows). Empty: the app's ``public/`` folder and the
     system's temporary folder. Whatever the folders, hidden files, lightchat's own state
-    and other chats' uploads are never read (see ``lightchat.element_paths``)."""
+    and other chats' uploads are never read (see ``lightchat.api.element_paths``)."""
     database_url: str = ""
     """Where history is kept. Empty: SQLite in ``.lightchat/chat.db`` in ``app_dir``."""
     redis_url: str = ""

@@ -295,7 +295,7 @@ def checked_json(text: str) -> Any:
     >>> checked_json("[" * 65 + "]" * 65)
     Traceback (most recent call last):
     ...
-    lightchat.events.JSONRefused: The JSON is nested more than 64 deep.
+    lightchat.domain.events.JSONRefused: The JSON is nested more than 64 deep.
     """
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > WINDOW_MESSAGE_MAX_BYTES:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from lightchat.events import (
+from lightchat.domain.events import (
     CommandData,
     ComposerEvent,
     ElementData,

@@ -1,11 +1,11 @@
 """HTTP endpoints of a chat, and the one declarative list of routes.
 
 Every chat URL checks that the chat belongs to the browser (or signed-in user) asking (see
-``lightchat.web``); sign-in and its gate are in ``lightchat.routes_auth``.
+``lightchat.http.web``); sign-in and its gate are in ``lightchat.http.endpoints.auth``.
 HTMX requests (``HX-Request``) get fragments or 204; plain form posts (no JavaScript) get a
 303 to the chat page once the answer is complete. The history's endpoints (search, rename,
-delete, feedback, export) are in ``lightchat.routes_history``; chat profiles, starters and
-chat settings in ``lightchat.routes_start``.
+delete, feedback, export) are in ``lightchat.http.endpoints.history``; chat profiles, starters and
+chat settings in ``lightchat.http.endpoints.start``.
 """
 
 from __future__ import annotations
@@ -26,30 +26,16 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from lightchat.bus import LogCompacted
-from lightchat.i18n import say
-from lightchat.render import StreamView
-from lightchat.routes_auth import login, login_form, logout
-from lightchat.routes_copilot import (
+from lightchat.chat.session import ChatSession
+from lightchat.domain.transcript import Transcript
+from lightchat.http.endpoints.auth import login, login_form, logout
+from lightchat.http.endpoints.copilot import (
     copilot_script,
     function_result,
     reopen_chat,
     window_message,
 )
-from lightchat.routes_embed import embed_chat, embed_new
-from lightchat.routes_env import env_form, env_of, save_env
-from lightchat.routes_history import (
-    delete,
-    delete_form,
-    export_json,
-    export_markdown,
-    feedback,
-    history_page,
-    rename,
-    rename_form,
-    sidebar,
-)
-from lightchat.routes_oauth import oauth_finish, oauth_start
-from lightchat.routes_rich import (
+from lightchat.http.endpoints.elements import (
     UploadRefused,
     answer_files,
     click,
@@ -61,12 +47,23 @@ from lightchat.routes_rich import (
     form_files,
     keep_uploads,
 )
-from lightchat.routes_start import save_settings, settings_form, start_chat, start_context
-from lightchat.routes_theme import public_file, set_theme, theme_css
-from lightchat.session import ChatSession
-from lightchat.sse import CLOSING, PING_SECONDS, RELOAD, Encoder, event_stream
-from lightchat.transcript import Transcript
-from lightchat.web import (
+from lightchat.http.endpoints.embed import embed_chat, embed_new
+from lightchat.http.endpoints.env import env_form, env_of, save_env
+from lightchat.http.endpoints.history import (
+    delete,
+    delete_form,
+    export_json,
+    export_markdown,
+    feedback,
+    history_page,
+    rename,
+    rename_form,
+    sidebar,
+)
+from lightchat.http.endpoints.oauth import oauth_finish, oauth_start
+from lightchat.http.endpoints.start import save_settings, settings_form, start_chat, start_context
+from lightchat.http.endpoints.theme import public_file, set_theme, theme_css
+from lightchat.http.web import (
     VARY,
     RemoteChat,
     after_post,
@@ -83,9 +80,12 @@ from lightchat.web import (
     signed_in,
     stream_chat,
 )
-from lightchat.web import Services as Services  # where it was before lightchat.web
+from lightchat.http.web import Services as Services  # where it was before lightchat.http.web
+from lightchat.ui.i18n import say
+from lightchat.ui.render import StreamView
+from lightchat.ui.sse import CLOSING, PING_SECONDS, RELOAD, Encoder, event_stream
 
-STATIC_DIR = Path(__file__).parent / "static"
+STATIC_DIR = Path(__file__).parents[1] / "static"
 
 
 async def new_chat(request: Request) -> Response:
@@ -95,7 +95,7 @@ async def new_chat(request: Request) -> Response:
         # An image, script or style pointing at "/" (e.g. `![](/)` in an answer) would start
         # a chat with every load: only a page (or htmx) starts one.
         return PlainTextResponse("Open this address as a page to start a chat.", 400)
-    owner = browser(request)  # every page request has one (lightchat.csrf gives it)
+    owner = browser(request)  # every page request has one (lightchat.http.middleware.csrf gives it)
     if owner is None:
         return problem(request, 400, "This request names no browser; open the app's page.")
     env: dict[str, str] | None = {}

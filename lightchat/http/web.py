@@ -24,17 +24,18 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.types import Scope
 
-from lightchat.auth import USER_SCOPE_KEY, Auth, owner_key
+from lightchat.auth.identity import COOKIE, BrowserIdentity
+from lightchat.auth.sessions import USER_SCOPE_KEY, Auth, owner_key
 from lightchat.bus import Bus
-from lightchat.config import Settings
+from lightchat.chat.history import History, thread_dict
+from lightchat.chat.session import Chats, ChatSession
+from lightchat.config.settings import Settings
+from lightchat.domain.events import Entry, JSONRefused, checked_json
+from lightchat.domain.user import User
 from lightchat.errors import ClusterUnavailable, HandedOver
-from lightchat.events import Entry, JSONRefused, checked_json
-from lightchat.history import History, thread_dict
-from lightchat.identity import COOKIE, BrowserIdentity
-from lightchat.render import Renderer
-from lightchat.session import Chats, ChatSession
-from lightchat.user import User
+from lightchat.ui.render import Renderer
 
 if TYPE_CHECKING:  # redis is imported only when the app has a Redis URL
     from lightchat.cluster import Cluster
@@ -49,12 +50,13 @@ DRAINING = "This server is shutting down; send again in a moment."
 cannot hand the chat over to another one)."""
 
 HAND_OVER = "lightchat.hand_over"
-"""The ASGI scope key that ``lightchat.forwarding`` sets on a request whose body it kept:
-a worker shutting down may then hand the request's chat over and send the request on."""
+"""The ASGI scope key that ``lightchat.http.middleware.forwarding`` sets on a request whose
+body it kept: a worker shutting down may then hand the request's chat over and send the
+request on."""
 
 BROWSER_SCOPE_KEY = "lightchat.browser"
-"""Where the request's browser id is kept in the ASGI scope (``lightchat.csrf`` puts it
-there, from the browser's cookie or a new one)."""
+"""Where the request's browser id is kept in the ASGI scope
+(``lightchat.http.middleware.csrf`` puts it there, from the browser's cookie or a new one)."""
 
 
 @dataclass(slots=True)
@@ -72,9 +74,20 @@ class Services:
     auth: Auth | None = None
     """The app's sign-in; None when it has no auth callback (the app is open)."""
     host_auth: bool = False
-    """The host app the chat is mounted in signs users in (``lightchat.host``)."""
+    """The host app the chat is mounted in signs users in (``lightchat.auth.host``)."""
     cluster: Cluster | None = None
     """The workers sharing this app's Redis (``lightchat.cluster``); None for one worker."""
+
+
+def route_path(scope: Scope) -> str:
+    """The request's path inside the app (without the prefix it is mounted under)."""
+    path = str(scope.get("path", ""))
+    root = str(scope.get("root_path", "")).rstrip("/")
+    if root and path == root:
+        return "/"
+    if root and path.startswith(root + "/"):
+        return path[len(root) :]
+    return path
 
 
 def services(request: Request) -> Services:
@@ -118,7 +131,7 @@ def browser(request: Request) -> str | None:
     """The key of who is asking, which owns their chats, or None.
 
     With sign-in on (the app's own or its host's), the signed-in user's key
-    (``lightchat.auth.owner_key``); without it, the browser id in the signed browser cookie
+    (``lightchat.auth.sessions.owner_key``); without it, the browser id in the signed browser cookie
     (or the one a page request was just given).
     """
     found = services(request)

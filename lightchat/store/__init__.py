@@ -1,6 +1,6 @@
 """Persistence: users, threads, steps, elements and feedback, and the files they point to.
 
-Layer 3 (see DESIGN.md, "The layers"): the store imports only layer 1 (``lightchat.events``,
+Layer 3 (see DESIGN.md, "The layers"): the store imports only layer 1 (``lightchat.domain.events``,
 ``lightchat.errors``); it knows nothing of the bus, the session or HTTP. It is the only
 place that imports SQLModel, SQLAlchemy and Alembic.
 

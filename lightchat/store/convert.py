@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import cast, get_args
 
-from lightchat.events import (
+from lightchat.domain.events import (
     Display,
     ElementData,
     MessageData,

@@ -1,7 +1,7 @@
 """The tables: one SQLModel class per table, each named ``*Record``.
 
 Records are rows, not domain objects: a message or step on screen is a
-``lightchat.events.MessageData``/``StepData``; ``lightchat.store.convert`` turns one into the
+``lightchat.domain.events.MessageData``/``StepData``; ``lightchat.store.convert`` turns one into the
 other. As in Chainlit, messages are steps: a ``StepRecord`` whose ``type`` is a message type
 (``user_message``, ``assistant_message``, ``system_message``, ``error``) holds the message's
 author in ``name`` and its text in ``output``.
@@ -28,7 +28,7 @@ from sqlalchemy.orm import registry
 from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import Field, SQLModel
 
-from lightchat.events import new_id
+from lightchat.domain.events import new_id
 
 __all__ = [
     "METADATA",

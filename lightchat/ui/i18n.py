@@ -9,7 +9,8 @@ falls back to English.
 
 Each request is answered in the language its ``Accept-Language`` header prefers among those
 there are (quality values honoured; ``fr-CH`` falls back to ``fr``, ``zh-TW`` to ``zh-CN``),
-else English. ``Languages`` (plain ASGI middleware) keeps the header in ``ACCEPT_LANGUAGE``
+else English. ``Languages`` (``lightchat.http.middleware.language``) keeps the header in
+``ACCEPT_LANGUAGE``
 for the request, so everything rendered for it (a page, an htmx answer, or the events of a
 stream, which belongs to one browser) speaks that browser's language.
 
@@ -31,9 +32,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
 DEFAULT = "en"
 """The source language, and the one used when the browser asks for none there is."""
 
@@ -45,7 +43,7 @@ ACCEPT_LANGUAGE: ContextVar[str] = ContextVar("lightchat_accept_language", defau
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _TAG = re.compile(r"^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*$")
-_MAX_HEADER_CHARS = 1000
+MAX_HEADER_CHARS = 1000
 
 
 def placeholders(text: str) -> set[str]:
@@ -56,7 +54,7 @@ def placeholders(text: str) -> set[str]:
 def parse_accept_language(header: str) -> list[str]:
     """The language tags of an ``Accept-Language`` header, most wanted first (q=0 left out)."""
     ranked: list[tuple[float, int, str]] = []
-    for index, part in enumerate(header[:_MAX_HEADER_CHARS].split(",")):
+    for index, part in enumerate(header[:MAX_HEADER_CHARS].split(",")):
         tag, _, params = part.strip().partition(";")
         tag = tag.strip()
         quality = 1.0
@@ -206,44 +204,3 @@ def notice(text: str) -> str:
     """A fixed English notice in the language of the request being answered (see
     ``Translations.notice``)."""
     return current_translations().notice(text)
-
-
-_LANGUAGE_DEPENDENT = (b"text/html", b"text/plain")
-
-
-class Languages:
-    """Keeps each request's ``Accept-Language`` in ``ACCEPT_LANGUAGE`` while it is answered,
-    the app's ``translations`` in ``TRANSLATIONS``, and marks HTML and plain-text answers
-    ``Vary: Accept-Language``."""
-
-    def __init__(self, app: ASGIApp, translations: Translations | None = None) -> None:
-        self.app = app
-        self.translations = translations
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        header = ""
-        for name, value in scope.get("headers", []):
-            if name == b"accept-language":
-                header = value.decode("latin-1")[:_MAX_HEADER_CHARS]
-                break
-        reset = ACCEPT_LANGUAGE.set(header)
-        reset_texts = TRANSLATIONS.set(self.translations)
-
-        async def send_varied(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                kind = headers.get("content-type", "").encode("latin-1")
-                varies = {part.strip().lower() for part in headers.get("vary", "").split(",")}
-                # An answer relayed from another worker has it already.
-                if kind.startswith(_LANGUAGE_DEPENDENT) and "accept-language" not in varies:
-                    headers.add_vary_header("Accept-Language")
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_varied)
-        finally:
-            TRANSLATIONS.reset(reset_texts)
-            ACCEPT_LANGUAGE.reset(reset)

@@ -22,8 +22,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from lightchat.i18n import ACCEPT_LANGUAGE, parse_accept_language
-from lightchat.markdown import render_markdown
+from lightchat.ui.i18n import ACCEPT_LANGUAGE, parse_accept_language
+from lightchat.ui.markdown import render_markdown
 
 FAMILIES = ("lightchat", "chainlit")
 """The readme's file names, without ``.md``, in order of preference."""

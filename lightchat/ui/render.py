@@ -1,7 +1,7 @@
 """Rendering: the page, one partial per object, and the live view a stream sends.
 
 Every piece of HTML comes from the Jinja templates in ``lightchat/templates`` (autoescaped)
-or from :mod:`lightchat.markdown`. The same ``_message.html`` and ``_step.html`` render in
+or from :mod:`lightchat.ui.markdown`. The same ``_message.html`` and ``_step.html`` render in
 the full page, in an HTMX response and inside a stream event.
 
 ``StreamView`` turns log entries into what one stream sends. It keeps its own transcript
@@ -11,10 +11,10 @@ streaming message's markdown at most every ``interval`` seconds: finished top-le
 are appended once, only the last block is re-rendered and morphed in.
 
 Every form that posts carries the form token of the browser being answered
-(``FORM_TOKEN``, set for each request by ``lightchat.csrf``): templates write it with
-``{% include "_csrf.html" %}``, pages put it in ``<meta name="csrf-token">`` for htmx.
+(``FORM_TOKEN``, set for each request by ``lightchat.http.middleware.csrf``): templates
+write it with ``{% include "_csrf.html" %}``, pages put it in ``<meta name="csrf-token">`` for htmx.
 
-Every text of the UI comes from the translation files (``lightchat.i18n``): templates write
+Every text of the UI comes from the translation files (``lightchat.ui.i18n``): templates write
 ``{{ t("composer.send") }}``, in the language of the request being answered.
 """
 
@@ -43,9 +43,10 @@ from jinja2 import (
 )
 from markupsafe import Markup
 
-from lightchat.config import Settings
-from lightchat.errors import ConfigError
-from lightchat.events import (
+from lightchat.api.starters import icon_url
+from lightchat.chat.history import MAX_COMMENT_CHARS, MAX_NAME_CHARS, MAX_SEARCH_CHARS
+from lightchat.config.settings import Settings
+from lightchat.domain.events import (
     CommandData,
     ComposerEvent,
     ElementData,
@@ -63,14 +64,13 @@ from lightchat.events import (
     TokenEvent,
     WindowEvent,
 )
-from lightchat.history import MAX_COMMENT_CHARS, MAX_NAME_CHARS, MAX_SEARCH_CHARS
-from lightchat.i18n import Translations
-from lightchat.markdown import highlight_code, render_markdown, render_split
-from lightchat.readme import Readme
-from lightchat.starters import icon_url
-from lightchat.template_code import SHARED_TEMPLATE_CODE
-from lightchat.theme import THEME, Brand, asset_url
-from lightchat.transcript import Item, Transcript
+from lightchat.domain.transcript import Item, Transcript
+from lightchat.errors import ConfigError
+from lightchat.ui.i18n import Translations
+from lightchat.ui.markdown import highlight_code, render_markdown, render_split
+from lightchat.ui.readme import Readme
+from lightchat.ui.template_code import SHARED_TEMPLATE_CODE
+from lightchat.ui.theme import THEME, Brand, asset_url
 
 FORM_TOKEN: ContextVar[str] = ContextVar("lightchat_form_token", default="")
 """The form token of the browser whose request is being answered ("" outside a request)."""
@@ -113,7 +113,7 @@ def template_loader(app_dir: str) -> BaseLoader:
     return ChoiceLoader([FileSystemLoader(folder), original, package])
 
 
-EMBED_TEMPLATES_DIR = Path(__file__).parent / "embed_templates"
+EMBED_TEMPLATES_DIR = Path(__file__).parents[1] / "embed_templates"
 """The macros a host app's own Jinja templates import (``lightchat/embed.html``)."""
 
 
@@ -350,7 +350,7 @@ class Renderer:
         # One URL path segment: ids may hold "/", "?" or "#" (an app chooses message ids).
         self.env.filters["segment"] = lambda value: quote(str(value), safe="")
         self.env.globals["custom_html"] = self.custom_html
-        # Logo, favicon, avatars, theme and the app's own files, read once (lightchat.theme).
+        # Logo, favicon, avatars, theme and the app's own files, read once (lightchat.ui.theme).
         self.brand = Brand.load(settings)
         self.env.globals.update(
             brand=self.brand,

@@ -162,4 +162,4 @@ class SharedTemplateCode(BytecodeCache):
 
 
 SHARED_TEMPLATE_CODE = SharedTemplateCode()
-"""The compiled templates of the apps' renderers (``lightchat.render.Renderer``)."""
+"""The compiled templates of the apps' renderers (``lightchat.ui.render.Renderer``)."""

@@ -9,7 +9,7 @@ the ``[ui]`` keys that name files (``custom_css``, ``custom_js``, ``custom_font`
 then looks an avatar up in a dict: no file system access per message.
 
 Colours and fonts become a generated stylesheet (``/-/theme.css``, served by
-``lightchat.routes_theme``): the Content-Security-Policy allows no inline style. Every value
+``lightchat.http.endpoints.theme``): the Content-Security-Policy allows no inline style. Every value
 is checked against a narrow pattern before it is written into that stylesheet, so a value
 cannot end its declaration and add rules of its own; a bad value is a ``ConfigError`` naming
 the key and the fix.
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from lightchat.config import THEMES, Settings
+from lightchat.config.settings import THEMES, Settings
 from lightchat.errors import ConfigError
 
 THEME_COOKIE = "lightchat_theme"

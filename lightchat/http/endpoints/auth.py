@@ -1,15 +1,5 @@
-"""Sign-in over HTTP: the login page, signing out, and the gate in front of everything else.
-
-With sign-in on (the app has an auth callback, see ``lightchat.auth``), ``SignInGate`` lets
-a request reach the app only with a valid session cookie, except for the login page, the
-OAuth sign-in (``/auth/oauth/...``, see ``lightchat.routes_oauth``), the static files, the
-health and readiness checks and the sign-out post. Without one:
-
-- with ``@header_auth_callback``, the callback gets the request's headers; the ``User``
-  it returns is signed in there and then (the answer carries their new session cookie);
-- otherwise the chat's event stream gets a 401, an htmx request a 401 with an
-  ``HX-Redirect`` to the login page, and any other request a 303 to
-  ``/login?next=<where it was going>`` (``next`` is only ever a path inside the app).
+"""Sign-in over HTTP: the login page and signing out. The gate in front of everything else
+is ``lightchat.http.middleware.sign_in``; what both use, ``lightchat.http.signin``.
 
 The login form is a plain form (no JavaScript needed). A refused sign-in shows the form
 again with one message that does not say which part was wrong; too many refusals for a
@@ -23,41 +13,31 @@ not wait for the database.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from lightchat.auth import (
+from lightchat.auth.sessions import (
     MAX_PASSWORD_CHARS,
     MAX_USERNAME_CHARS,
     SESSION_COOKIE,
-    USER_SCOPE_KEY,
     Auth,
-    checked_user,
     retry_minutes,
 )
+from lightchat.config.registry import invoke
 from lightchat.errors import ConfigError
-from lightchat.history import History
-from lightchat.i18n import notice, say
-from lightchat.registry import invoke
-from lightchat.user import User
-from lightchat.web import (
-    VARY,
+from lightchat.http.signin import ask_app, remember, safe_next, set_session_cookie
+from lightchat.http.web import (
     base,
     go_to,
-    is_htmx,
     read_form,
     services,
     signed_in,
-    split_url,
 )
+from lightchat.ui.i18n import notice, say
 
 logger = logging.getLogger("lightchat")
 
@@ -66,112 +46,12 @@ REFUSED = "Wrong user name or password."
 
 BROKEN = "Signing in failed on the server. Try again later."
 
-# The copilot widget's script loads on host pages before anyone signs in (its panel then
-# shows the sign-in page).
-_OPEN_PATHS = frozenset(
-    {"/login", "/logout", "/-/health", "/-/ready", "/-/copilot.js", "/copilot/index.js"}
-)
-_BRAND_PATHS = frozenset({"/-/health", "/-/ready", "/-/theme.css", "/-/theme"})
-
 
 def _auth(request: Request) -> Auth:
     auth = services(request).auth
     if auth is None:
         raise HTTPException(404, "This app has no sign-in.")
     return auth
-
-
-def route_path(scope: Scope) -> str:
-    """The request's path inside the app (without the prefix it is mounted under)."""
-    path = str(scope.get("path", ""))
-    root = str(scope.get("root_path", "")).rstrip("/")
-    if root and path == root:
-        return "/"
-    if root and path.startswith(root + "/"):
-        return path[len(root) :]
-    return path
-
-
-def safe_next(raw: object, prefix: str) -> str:
-    """Where to go after signing in: ``raw`` if it is a path inside the app, else its home.
-
-    Anything that could leave the app (``//host``, ``https:``, a backslash, control
-    characters) or loop back to the login page gives the home page instead.
-    """
-    home = f"{prefix}/"
-    if not isinstance(raw, str) or not raw.startswith("/") or len(raw) > 2000:
-        return home
-    if raw.startswith("//") or "\\" in raw or any(ord(c) < 0x20 or ord(c) == 0x7F for c in raw):
-        return home
-    parts = urlsplit(raw)
-    if parts.scheme or parts.netloc:
-        return home
-    if prefix and parts.path != prefix and not parts.path.startswith(prefix + "/"):
-        return home
-    if parts.path in (f"{prefix}/login", f"{prefix}/logout"):
-        return home
-    if parts.path.startswith(f"{prefix}/auth/oauth/"):
-        return home
-    return raw
-
-
-def login_url(prefix: str, next_url: str) -> str:
-    """The login page, sending the user to ``next_url`` afterwards."""
-    if next_url == f"{prefix}/":
-        return f"{prefix}/login"
-    return f"{prefix}/login?{urlencode({'next': next_url})}"
-
-
-def set_session_cookie(response: Response, request: Request, value: str, max_age: int) -> None:
-    """Give the browser its session: HttpOnly, SameSite=Lax, Secure over HTTPS, for the
-    app's path only."""
-    response.set_cookie(
-        SESSION_COOKIE,
-        value,
-        max_age=max_age,
-        path=base(request) or "/",
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-    )
-
-
-def remember(request: Request, user: User) -> None:
-    """Save a user who signed in to the history's data layer, in the background."""
-    found = services(request)
-    if found.history is None or found.auth is None:
-        return
-    found.auth.keep(asyncio.create_task(_save_user(found.history, user)))
-
-
-async def _save_user(history: History, user: User) -> None:
-    if not await history.wait_ready():
-        return
-    store = history.store
-    if store is None:
-        return
-    try:
-        stored = await store.get_user(user.identifier)
-        if (
-            stored is None
-            or stored.display_name != user.display_name
-            or stored.meta != user.metadata
-        ):
-            await store.create_user(
-                user.identifier, display_name=user.display_name, metadata=user.metadata
-            )
-    except Exception as exc:  # history is optional: the user is signed in all the same
-        logger.error("Could not save user %r to chat history", user.identifier, exc_info=exc)
-
-
-async def _ask_app(func: Any, hook: str, *args: Any) -> User | None:
-    """Call an auth callback; raises what it raises, after logging it."""
-    try:
-        result = await invoke(func, *args)
-    except Exception:
-        logger.exception("Error in @%s", hook)
-        raise
-    return checked_user(result, hook)
 
 
 # -- the login page -------------------------------------------------------------------------
@@ -261,7 +141,7 @@ async def login(request: Request) -> Response:
     user = None
     if 0 < len(username) <= MAX_USERNAME_CHARS and 0 < len(password) <= MAX_PASSWORD_CHARS:
         try:
-            user = await _ask_app(
+            user = await ask_app(
                 auth.password_callback, "password_auth_callback", username, password
             )
         # The app's callback failed (a database down...): not the user's mistake, so it
@@ -311,98 +191,3 @@ async def logout(request: Request) -> Response:
         except Exception:
             logger.exception("Error in @on_logout")
     return response
-
-
-# -- the gate -------------------------------------------------------------------------------
-
-
-class SignInGate:
-    """Plain ASGI middleware: only signed-in users get past (see the module docstring)."""
-
-    def __init__(self, app: ASGIApp, auth: Auth) -> None:
-        self.app = app
-        self.auth = auth
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path = route_path(scope)
-        if path in _BRAND_PATHS or path.startswith(("/-/static/", "/public/")):
-            # The sign-in page shows the app's theme, logo and favicon too.
-            await self.app(scope, receive, send)
-            return
-        request = Request(scope)
-        user = self.auth.sessions.load(request.cookies.get(SESSION_COOKIE))
-        cookie: tuple[bytes, bytes] | None = None
-        if user is None and self.auth.header_callback is not None and path != "/logout":
-            found = await self._from_headers(request)
-            if found is not None:
-                user, cookie = found
-        if user is not None:
-            scope[USER_SCOPE_KEY] = user
-            await self.app(scope, receive, _with_header(send, cookie) if cookie else send)
-            return
-        if path in _OPEN_PATHS or path.startswith("/auth/oauth/"):
-            await self.app(scope, receive, send)
-            return
-        await _sign_in_first(request, path)(scope, receive, send)
-
-    async def _from_headers(self, request: Request) -> tuple[User, tuple[bytes, bytes]] | None:
-        """Ask ``@header_auth_callback``: the user it signs in, with their cookie header."""
-        headers = Headers(scope=request.scope)
-        try:
-            user = await _ask_app(self.auth.header_callback, "header_auth_callback", headers)
-            if user is None:
-                return None
-            value = self.auth.sessions.issue(user)
-        except ConfigError as exc:
-            logger.error("Could not sign a user in from the headers: %s", exc)
-            return None
-        # The app's callback failed: logged in _ask_app; the request is not signed in.
-        except Exception:
-            return None
-        carrier = Response()
-        set_session_cookie(carrier, request, value, self.auth.max_age_s)
-        header = next(h for h in carrier.raw_headers if h[0] == b"set-cookie")
-        remember(request, user)
-        return user, header
-
-
-def _with_header(send: Send, header: tuple[bytes, bytes]) -> Send:
-    async def send_with_header(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message["headers"] = [*message.get("headers", []), header]
-        await send(message)
-
-    return send_with_header
-
-
-def _sign_in_first(request: Request, path: str) -> Response:
-    """The answer to a request that needs a signed-in user and has none."""
-    prefix = base(request)
-    if path.endswith("/events"):
-        return PlainTextResponse(
-            notice("Sign in to follow this chat."),
-            status_code=401,
-            headers={"Cache-Control": "no-store"},
-        )
-    if is_htmx(request):
-        # The page the request came from is where to come back to.
-        current = split_url(request.headers.get("hx-current-url", ""))
-        wanted = None
-        if current is not None and current.netloc == request.headers.get("host"):
-            wanted = f"{current.path}?{current.query}" if current.query else current.path
-        url = login_url(prefix, safe_next(wanted, prefix))
-        return Response(status_code=401, headers={**VARY, "HX-Redirect": url})
-    if request.method in ("GET", "HEAD"):
-        wanted = (
-            f"{request.url.path}?{request.url.query}" if request.url.query else request.url.path
-        )
-    else:  # a form posted after the session ended: back to the page it was on
-        referer = split_url(request.headers.get("referer", ""))
-        same_site = referer is not None and referer.netloc == request.headers.get("host")
-        wanted = referer.path if referer is not None and same_site else ""
-    return RedirectResponse(
-        login_url(prefix, safe_next(wanted, prefix)), status_code=303, headers=VARY
-    )

@@ -30,10 +30,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from lightchat.events import WINDOW_MESSAGE_MAX_BYTES
-from lightchat.i18n import current_translations
-from lightchat.session import CallClosedError
-from lightchat.web import (
+from lightchat.chat.session import CallClosedError
+from lightchat.domain.events import WINDOW_MESSAGE_MAX_BYTES
+from lightchat.http.web import (
     VARY,
     JSONField,
     base,
@@ -45,8 +44,9 @@ from lightchat.web import (
     read_form,
     services,
 )
+from lightchat.ui.i18n import current_translations
 
-SCRIPT = Path(__file__).parent / "static" / "copilot.js"
+SCRIPT = Path(__file__).parents[2] / "static" / "copilot.js"
 
 TEXTS_SLOT = b"{} /* texts */"
 """Where the script's texts go, in the visitor's language (keys ``copilot.*``)."""

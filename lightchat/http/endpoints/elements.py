@@ -21,18 +21,18 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 
-from lightchat.errors import LightChatError
-from lightchat.events import (
+from lightchat.chat.session import AskClosedError, ChatSession
+from lightchat.domain.events import (
     JSON_MAX_DEPTH,
     WINDOW_MESSAGE_MAX_BYTES,
     ElementData,
     MessageData,
     new_id,
 )
+from lightchat.domain.transcript import Transcript
+from lightchat.errors import LightChatError
 from lightchat.files import FileTooLargeError, MissingFileError
-from lightchat.session import AskClosedError, ChatSession
-from lightchat.transcript import Transcript
-from lightchat.web import (
+from lightchat.http.web import (
     JSONField,
     RemoteChat,
     after_post,
@@ -280,8 +280,8 @@ async def answer_files(request: Request) -> Response:
 async def element_file(request: Request) -> Response:
     """An element's bytes, for the chat that shows it only.
 
-    With several workers any worker serves them (``lightchat.forwarding`` does not pass
-    these on): the chat is authorised as for its stream, and a chat running on another
+    With several workers any worker serves them (``lightchat.http.middleware.forwarding``
+    does not pass these on): the chat is authorised as for its stream, and a chat running on another
     worker has its elements looked up in its log."""
     chat = await stream_chat(request)
     element_id = request.path_params["element_id"]

@@ -17,11 +17,11 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from lightchat.routes_env import env_of
-from lightchat.routes_start import start_chat, start_context
-from lightchat.session import ChatSession
-from lightchat.transcript import Transcript
-from lightchat.web import (
+from lightchat.chat.session import ChatSession
+from lightchat.domain.transcript import Transcript
+from lightchat.http.endpoints.env import env_of
+from lightchat.http.endpoints.start import start_chat, start_context
+from lightchat.http.web import (
     VARY,
     base,
     browser,

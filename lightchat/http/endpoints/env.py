@@ -10,8 +10,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from lightchat.i18n import say
-from lightchat.web import VARY, base, browser, problem, read_form, services
+from lightchat.http.web import VARY, base, browser, problem, read_form, services
+from lightchat.ui.i18n import say
 
 #: The longest value kept for one key.
 MAX_VALUE_CHARS = 4096

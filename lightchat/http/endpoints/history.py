@@ -20,8 +20,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from lightchat.export import content_disposition, thread_json_text, thread_markdown
-from lightchat.history import (
+from lightchat.chat.export import content_disposition, thread_json_text, thread_markdown
+from lightchat.chat.history import (
     MAX_COMMENT_CHARS,
     MAX_SEARCH_CHARS,
     History,
@@ -29,8 +29,7 @@ from lightchat.history import (
     clean_name,
     recency_groups,
 )
-from lightchat.i18n import say
-from lightchat.web import (
+from lightchat.http.web import (
     NOT_FOUND,
     VARY,
     base,
@@ -43,6 +42,7 @@ from lightchat.web import (
     services,
     signed_in,
 )
+from lightchat.ui.i18n import say
 
 _CHAT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 

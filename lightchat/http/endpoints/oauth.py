@@ -2,7 +2,7 @@
 the provider, ``/auth/oauth/<provider>/callback`` is where the provider sends it back.
 
 Starting: a new ``state``, PKCE verifier and (OpenID Connect) nonce are made
-(``lightchat.oauth``) and kept, with the redirect URI and ``next`` (only ever a path inside
+(``lightchat.auth.oauth``) and kept, with the redirect URI and ``next`` (only ever a path inside
 the app, ``safe_next``), in a signed cookie (``OAuthFlows``) for ``/auth/oauth`` only:
 HttpOnly, SameSite=Lax (so it comes back with the provider's redirect, a top-level GET),
 Secure over HTTPS, 10 minutes. Then the browser goes to the provider. The login page links
@@ -36,13 +36,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from lightchat.auth import OAUTH_COOKIE, Auth, OAuthFlows, checked_user
+from lightchat.auth.oauth import OAuthClient, ProviderError
+from lightchat.auth.sessions import OAUTH_COOKIE, Auth, OAuthFlows, checked_user
+from lightchat.config.registry import invoke
 from lightchat.errors import ConfigError
-from lightchat.i18n import say
-from lightchat.oauth import OAuthClient, ProviderError
-from lightchat.registry import invoke
-from lightchat.routes_auth import BROKEN, login_page, remember, safe_next, set_session_cookie
-from lightchat.web import base, services, signed_in
+from lightchat.http.endpoints.auth import BROKEN, login_page
+from lightchat.http.signin import remember, safe_next, set_session_cookie
+from lightchat.http.web import base, services, signed_in
+from lightchat.ui.i18n import say
 
 logger = logging.getLogger("lightchat")
 

@@ -25,13 +25,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from lightchat.events import MessageData
-from lightchat.i18n import say
-from lightchat.registry import Registry, invoke
-from lightchat.session import ChatSession
-from lightchat.starters import ChatProfile, Starter, StarterCategory, checked
-from lightchat.transcript import Transcript
-from lightchat.web import (
+from lightchat.api.starters import ChatProfile, Starter, StarterCategory, checked
+from lightchat.api.widgets import MAX_TEXT_CHARS, SettingError, parse_settings
+from lightchat.chat.session import ChatSession
+from lightchat.config.registry import Registry, invoke
+from lightchat.domain.events import MessageData
+from lightchat.domain.transcript import Transcript
+from lightchat.http.web import (
     VARY,
     base,
     chat_for_input,
@@ -45,7 +45,7 @@ from lightchat.web import (
     services,
     signed_in,
 )
-from lightchat.widgets import MAX_TEXT_CHARS, SettingError, parse_settings
+from lightchat.ui.i18n import say
 
 logger = logging.getLogger("lightchat")
 

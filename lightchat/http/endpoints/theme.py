@@ -1,10 +1,10 @@
 """HTTP endpoints of the look and brand: the generated theme stylesheet, the app's
-``public/`` folder, and the theme toggle (see ``lightchat.theme``).
+``public/`` folder, and the theme toggle (see ``lightchat.ui.theme``).
 
 The toggle is a form posting to ``/-/theme``: it sets the ``lightchat_theme`` cookie and
 sends the browser back (a 303, or 204 for a script), so it works without JavaScript and the
 next page is painted in the chosen theme from its first byte: ``ThemeCookie`` keeps each
-request's choice in ``lightchat.theme.THEME`` for the templates. lightchat.js switches the
+request's choice in ``lightchat.ui.theme.THEME`` for the templates. lightchat.js switches the
 page at once and posts the same form in the background.
 
 ``public/`` is served as plain files: no directory listing, no path leaving the folder, no
@@ -20,11 +20,10 @@ from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from lightchat.config import THEMES
-from lightchat.theme import THEME, THEME_COOKIE, chosen_theme
-from lightchat.web import VARY, base, is_htmx, problem, read_form, services, split_url
+from lightchat.config.settings import THEMES
+from lightchat.http.web import VARY, base, is_htmx, problem, read_form, services, split_url
+from lightchat.ui.theme import THEME_COOKIE
 
 ONE_YEAR_S = 365 * 24 * 3600
 
@@ -129,23 +128,3 @@ async def set_theme(request: Request) -> Response:
         secure=request.url.scheme == "https",
     )
     return response
-
-
-class ThemeCookie:
-    """Plain ASGI middleware: keeps each request's theme (its cookie, else ``default``) in
-    ``lightchat.theme.THEME`` while it is answered."""
-
-    def __init__(self, app: ASGIApp, default: str) -> None:
-        self.app = app
-        self.default = default
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        cookie = Request(scope).cookies.get(THEME_COOKIE)
-        reset = THEME.set(chosen_theme(cookie, self.default))
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            THEME.reset(reset)

@@ -1,14 +1,14 @@
 """Cross-site request forgery: every state-changing request must carry the browser's form
-token, on top of the Origin check (``lightchat.middleware.SameOriginWrites``).
+token, on top of the Origin check (``lightchat.http.middleware.security.SameOriginWrites``).
 
 ``FormTokens`` is plain ASGI middleware in front of every endpoint:
 
-- It finds the browser in its signed cookie (``lightchat.identity``). A page request
+- It finds the browser in its signed cookie (``lightchat.auth.identity``). A page request
   (GET or HEAD, outside ``/-/``) from a browser without a valid cookie gets a new one
   there and then, so the first page a browser sees (the login page too) already holds
   forms that can post. The browser id is put in the ASGI scope (``BROWSER_SCOPE_KEY``),
-  where ``lightchat.web.browser`` finds it.
-- It sets ``lightchat.render.FORM_TOKEN`` to that browser's form token for the request,
+  where ``lightchat.http.web.browser`` finds it.
+- It sets ``lightchat.ui.render.FORM_TOKEN`` to that browser's form token for the request,
   so every form rendered for it, in a page, an htmx answer or a stream event, carries the
   token (``_csrf.html``), and every page has it in ``<meta name="csrf-token">``.
 - It lets a POST (any method but GET, HEAD and OPTIONS) through only with the right token:
@@ -38,10 +38,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lightchat.identity import COOKIE, BrowserIdentity
-from lightchat.render import FORM_TOKEN
-from lightchat.routes_auth import route_path
-from lightchat.web import BROWSER_SCOPE_KEY, base, problem
+from lightchat.auth.identity import COOKIE, BrowserIdentity
+from lightchat.http.web import BROWSER_SCOPE_KEY, base, problem, route_path
+from lightchat.ui.render import FORM_TOKEN
 
 FIELD = "csrf_token"
 """The form field that carries the token in a plain form."""

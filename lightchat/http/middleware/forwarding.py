@@ -12,7 +12,7 @@ to that worker:
   worker dies before answering, the answer is a 503 that says to send again: the next
   request takes the chat over;
 - owned by no live worker (it died, or the chat is new to the cluster): claimed here, then
-  handled here, where the endpoint takes it over (``lightchat.web.take_over``). When two
+  handled here, where the endpoint takes it over (``lightchat.http.web.take_over``). When two
   workers race for it, the loser forwards to the winner.
 
 The chat's stream (``/events``) is never forwarded: any worker streams any chat from the
@@ -52,7 +52,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lightchat.cluster import FORWARDED, Cluster, ClusterUnavailable, OwnerGone
 from lightchat.errors import HandedOver
-from lightchat.web import HAND_OVER, NOT_FOUND, browser, problem
+from lightchat.http.web import HAND_OVER, NOT_FOUND, browser, problem
 
 _CHAT = re.compile(r"^/(?:chat|embed)/([^/]+)(/.*)?$")
 _ELEMENT_FILE = re.compile(r"^/elements/[^/]+$")

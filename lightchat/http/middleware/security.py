@@ -4,8 +4,8 @@
   every response.
 - ``SameOriginWrites``: refuses state-changing requests that another site started (the
   browser's ``Sec-Fetch-Site`` and ``Origin`` headers), unless that site is one the app
-  allows (``Settings.allow_origins``). The form token (``lightchat.csrf``) is the other
-  half of the CSRF defence: a request must pass both.
+  allows (``Settings.allow_origins``). The form token (``lightchat.http.middleware.csrf``)
+  is the other half of the CSRF defence: a request must pass both.
 - ``BodyLimit``: refuses request bodies over a size, before anything reads them.
 - ``ClientGone``: a client that goes away while its body is read costs one log line.
 """
@@ -21,7 +21,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lightchat.i18n import say
+from lightchat.ui.i18n import say
 
 logger = logging.getLogger("lightchat")
 
