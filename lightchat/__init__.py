@@ -14,6 +14,17 @@ Run it with ``lightchat serve app.py``. Importing this package reads and writes 
 from __future__ import annotations
 
 from lightchat.__about__ import __version__
+from lightchat.api.context import (
+    ChatContext,
+    Context,
+    ElementSidebar,
+    Emitter,
+    UserSession,
+    chat_context,
+    context,
+    user_session,
+)
+from lightchat.api.copilot import CopilotFunction, send_window_message
 from lightchat.api.elements import (
     Action,
     Audio,
@@ -36,24 +47,12 @@ from lightchat.api.message import (
     AskFileMessage,
     AskFileResponse,
     AskUserMessage,
-    ChatContext,
-    Context,
-    CopilotFunction,
-    ElementSidebar,
-    Emitter,
     ErrorMessage,
     Message,
-    Step,
-    UserSession,
-    chat_context,
-    context,
-    make_async,
-    run_sync,
-    send_window_message,
-    step,
-    user_session,
 )
 from lightchat.api.starters import ChatProfile, Starter, StarterCategory
+from lightchat.api.step import Step, step
+from lightchat.api.sync import make_async, run_sync
 from lightchat.api.widgets import (
     ChatSettings,
     Checkbox,

@@ -33,8 +33,9 @@ from lightchat.auth.host import HostAuth, host_user_reader
 from lightchat.auth.identity import BrowserIdentity, stored_secret
 from lightchat.auth.sessions import Auth
 from lightchat.bus import Bus, MemoryBus
+from lightchat.chat.chats import Chats
 from lightchat.chat.history import History
-from lightchat.chat.session import Chats, ChatSession
+from lightchat.chat.session import ChatSession
 from lightchat.config.registry import Registry
 from lightchat.config.settings import Settings
 from lightchat.domain.events import Entry, RunEvent

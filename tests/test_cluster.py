@@ -23,7 +23,7 @@ import pytest
 from lightchat import File, LightChat, Message, Settings
 from lightchat.auth.identity import COOKIE
 from lightchat.bus import MemoryBus
-from lightchat.chat.session import Chats
+from lightchat.chat.chats import Chats
 from lightchat.cluster import Cluster, OwnerGone
 from lightchat.domain.events import (
     MessageData,

@@ -38,8 +38,9 @@ from lightchat.http.endpoints.copilot import (
     RESULT_TOO_LARGE,
 )
 from lightchat.ui.i18n import ACCEPT_LANGUAGE, Translations
-from lightchat.ui.render import CALL_EVENT, Renderer, StreamView
+from lightchat.ui.render import Renderer
 from lightchat.ui.sse import Encoder
+from lightchat.ui.stream_view import CALL_EVENT, StreamView
 from tests.helpers import WAIT_S, contents, new_session, wait_for_log
 from tests.test_http import Site, serve
 

@@ -29,8 +29,9 @@ from lightchat.domain.events import (
 )
 from lightchat.domain.transcript import Transcript
 from lightchat.errors import ConfigError
-from lightchat.ui.render import WINDOW_EVENT, Renderer, StreamView
+from lightchat.ui.render import Renderer
 from lightchat.ui.sse import Encoder
+from lightchat.ui.stream_view import WINDOW_EVENT, StreamView
 from tests.helpers import WAIT_S, contents, new_session, wait_for_log
 from tests.test_history_http import serve as history_site
 from tests.test_http import serve

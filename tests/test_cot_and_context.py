@@ -13,7 +13,8 @@ from lightchat.config.settings import Settings
 from lightchat.domain.events import Entry, Event, RemoveEvent, StepData, StepEvent
 from lightchat.domain.transcript import Transcript
 from lightchat.errors import ConfigError
-from lightchat.ui.render import Renderer, StreamView
+from lightchat.ui.render import Renderer
+from lightchat.ui.stream_view import StreamView
 from tests.helpers import new_session
 
 PARTIAL = re.compile(r'<hx-partial hx-target="#([^"]+)" hx-swap="([^"]+)">', re.S)

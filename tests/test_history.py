@@ -10,8 +10,10 @@ import pytest
 
 from lightchat import LightChat, Message, Settings
 from lightchat.bus import MemoryBus
-from lightchat.chat.history import History, ThreadLink, recency_groups, thread_dict
-from lightchat.chat.session import Chats, ChatSession
+from lightchat.chat.chats import Chats
+from lightchat.chat.history import History
+from lightchat.chat.session import ChatSession
+from lightchat.chat.threads import ThreadLink, recency_groups, thread_dict
 from lightchat.domain.events import Entry
 from lightchat.store import StepRecord
 

@@ -23,8 +23,9 @@ import pytest
 import lightchat as cl
 from lightchat import LightChat, Message, Settings, Step, user_session
 from lightchat.auth.identity import COOKIE
-from lightchat.chat.history import MAX_COMMENT_CHARS, MAX_NAME_CHARS, MAX_SEARCH_CHARS, History
+from lightchat.chat.history import History
 from lightchat.chat.session import ChatSession
+from lightchat.chat.threads import MAX_COMMENT_CHARS, MAX_NAME_CHARS, MAX_SEARCH_CHARS
 from lightchat.domain.events import MessageData
 from lightchat.http.web import Services
 from tests.helpers import WAIT_S, with_form_token

@@ -13,20 +13,21 @@ import pytest
 
 from lightchat import LightChat, Settings
 from lightchat.bus import MemoryBus
-from lightchat.chat.history import (
+from lightchat.chat.chats import Chats
+from lightchat.chat.history import History
+from lightchat.chat.threads import (
     MAX_METADATA_BYTES,
     MAX_NAME_CHARS,
     Feedback,
-    History,
     clean_name,
     feedback_after,
     thread_fields,
 )
-from lightchat.chat.session import Chats
 from lightchat.domain.events import AskData, Entry, MessageData, MessageEvent, RunEvent
 from lightchat.domain.transcript import Transcript
 from lightchat.store import ElementRecord, LocalFileStorage
-from lightchat.ui.render import Renderer, StreamView
+from lightchat.ui.render import Renderer
+from lightchat.ui.stream_view import StreamView
 
 # -- feedback -------------------------------------------------------------------------------
 

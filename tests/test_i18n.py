@@ -14,7 +14,8 @@ from lightchat import LightChat, Message, Settings
 from lightchat.domain.events import Entry, MessageData, MessageEvent
 from lightchat.domain.transcript import Transcript
 from lightchat.ui.i18n import ACCEPT_LANGUAGE, Translations, parse_accept_language, placeholders
-from lightchat.ui.render import Renderer, StreamView
+from lightchat.ui.render import Renderer
+from lightchat.ui.stream_view import StreamView
 from tests.helpers import with_form_token
 
 LANGUAGES = ["en", "fr", "de", "es", "pt", "ja", "zh-CN", "ar"]

@@ -19,7 +19,8 @@ from lightchat.domain.events import Entry, MessageData, MessageEvent, TokenEvent
 from lightchat.domain.transcript import Transcript
 from lightchat.ui.markdown import render_markdown, render_split
 from lightchat.ui.readme import Readme
-from lightchat.ui.render import Renderer, StreamView
+from lightchat.ui.render import Renderer
+from lightchat.ui.stream_view import StreamView
 from tests.helpers import with_form_token
 
 pytestmark = pytest.mark.anyio

@@ -24,7 +24,8 @@ from lightchat.domain.events import (
 from lightchat.domain.transcript import Transcript
 from lightchat.testing import tokenize
 from lightchat.ui.markdown import render_markdown, render_split
-from lightchat.ui.render import Chunk, Renderer, StreamView, _merge
+from lightchat.ui.render import Renderer
+from lightchat.ui.stream_view import Chunk, StreamView, _merge
 from tests.helpers import assert_inert
 from tests.xss_payloads import PAYLOADS
 

@@ -11,7 +11,7 @@ import pytest
 
 from lightchat import LightChat, Message, Settings, Step, context
 from lightchat.bus import MemoryBus
-from lightchat.chat.session import Chats
+from lightchat.chat.chats import Chats
 from lightchat.domain.events import Event, MessageData, MessageEvent, RunEvent, TokenEvent
 from lightchat.errors import SessionClosedError
 from tests.helpers import (

@@ -25,8 +25,8 @@ from lightchat.auth.identity import COOKIE
 from lightchat.chat.session import ChatSession
 from lightchat.domain.events import Entry, MessageEvent, RunEvent, StepEvent
 from lightchat.http.routes import Services
-from lightchat.ui.render import Chunk
 from lightchat.ui.sse import CLOSING, Encoder
+from lightchat.ui.stream_view import Chunk
 from tests.helpers import wait_for_log, with_form_token
 
 pytestmark = pytest.mark.timeout(20)

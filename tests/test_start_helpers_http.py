@@ -20,7 +20,7 @@ import lightchat as cl
 from lightchat import LightChat, Message, Settings
 from lightchat.api.widgets import InputWidget, SettingError, parse_value
 from lightchat.bus import MemoryBus
-from lightchat.chat.session import Chats
+from lightchat.chat.chats import Chats
 from lightchat.domain.events import (
     Entry,
     MessageData,
@@ -32,7 +32,8 @@ from lightchat.domain.events import (
 )
 from lightchat.domain.transcript import Transcript
 from lightchat.errors import ConfigError
-from lightchat.ui.render import Renderer, StreamView
+from lightchat.ui.render import Renderer
+from lightchat.ui.stream_view import StreamView
 from tests.helpers import assert_inert, contents, tag_structure, wait_for_log
 from tests.test_http import Site, serve
 from tests.xss_payloads import PAYLOADS

@@ -31,6 +31,11 @@ database migrated, if needed) in a worker thread after the server has started: t
 page does not wait for it. Until it is ready, history is empty and writes wait in the dict.
 A data layer that cannot be opened turns history off, with the reason in the log; one
 whose operations fail has each failure logged, and the chat goes on.
+
+One concept, kept whole: ``History`` writes and queries through the same data layer, which
+it opens in the background, and its queries see the writes still waiting (a rename or a
+delete settles what is pending for the thread first). What threads are, as plain values
+and rules, is ``lightchat.chat.threads``.
 """
 
 from __future__ import annotations
@@ -42,8 +47,7 @@ import inspect
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
@@ -66,26 +70,25 @@ if TYPE_CHECKING:
     from lightchat.store import (
         BatchWriter,
         DataLayer,
-        FeedbackRecord,
         OutputWriter,
         StepRecord,
         StoredThread,
-        ThreadRecord,
     )
+
+from lightchat.chat.threads import (
+    Feedback,
+    ThreadLink,
+    feedback_after,
+    feedback_of,
+    thread_fields,
+    thread_link,
+)
 
 logger = logging.getLogger("lightchat")
 
 _Key = tuple[str, str, str]  # owner, thread id, item id
 _Thread = tuple[str, str]  # owner, thread id
 
-MAX_NAME_CHARS = 200
-"""The longest name a user may give a chat."""
-
-MAX_COMMENT_CHARS = 2000
-"""The longest feedback comment."""
-
-MAX_SEARCH_CHARS = 200
-"""The longest text the history search takes."""
 
 MAX_BATCH = 500
 """The most steps the history writes in one transaction."""
@@ -98,110 +101,10 @@ CHECKPOINT_S = 0.5
 gathering delay and the write itself, a token is saved well within a second of being
 streamed, which is what a crash may lose (see the module docstring)."""
 
-MAX_METADATA_BYTES = 64 * 1024
-"""How much of ``user_session`` (as JSON) is kept as a thread's metadata."""
 
 CLOSE_WAIT_S = 10
 """On shutdown, how long the history may take to open (if it is still opening) and write
 what is pending before the server stops anyway."""
-
-# user_session keys that are not the app's own state: the session id, the browser's
-# environment (may hold keys the user typed in), the signed-in user (stored on its own),
-# and the tags (stored on their own).
-_NOT_METADATA = frozenset({"id", "env", "user", "tags"})
-
-
-@dataclass(frozen=True, slots=True)
-class ThreadLink:
-    """A thread as the history sidebar lists it."""
-
-    id: str
-    name: str
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Feedback:
-    """A verdict on an assistant message: 1 helpful, 0 not helpful, and a comment."""
-
-    value: int
-    comment: str | None = None
-
-
-def feedback_after(
-    current: Feedback | None, *, value: int | None, comment: str | None = None
-) -> Feedback | None:
-    """The feedback after the user pressed a verdict (``value``) or saved a comment.
-
-    Pressing the verdict that is already given takes it back (None); pressing the other
-    one replaces it, keeping the comment. A comment alone (``value`` None) changes the
-    comment of the verdict given; with none given it raises ``ValueError``.
-
-    >>> feedback_after(None, value=1)
-    Feedback(value=1, comment=None)
-    >>> feedback_after(Feedback(1, "ok"), value=0)
-    Feedback(value=0, comment='ok')
-    >>> feedback_after(Feedback(1), value=1) is None
-    True
-    """
-    if value is None:
-        if current is None:
-            raise ValueError("Choose Helpful or Not helpful before adding a comment.")
-        return Feedback(current.value, comment or None)
-    if current is not None and current.value == value:
-        return None
-    return Feedback(value, comment or (current.comment if current else None))
-
-
-def clean_name(text: str) -> str:
-    """A chat name as typed, with its whitespace collapsed.
-
-    Raises ``ValueError`` (with a message for the user) for a blank or over-long name.
-
-    >>> clean_name("  Trip   to\\nLisbon ")
-    'Trip to Lisbon'
-    """
-    name = " ".join(text.split())
-    if not name:
-        raise ValueError("Give the chat a name.")
-    if len(name) > MAX_NAME_CHARS:
-        raise ValueError(
-            f"The name is {len(name):,} characters long; the limit is {MAX_NAME_CHARS}. "
-            "Shorten it and save again."
-        )
-    return name
-
-
-def thread_fields(data: Mapping[str, Any]) -> tuple[list[str] | None, dict[str, Any]]:
-    """The tags and the metadata a chat's ``user_session`` gives its thread.
-
-    Tags come from ``user_session["tags"]`` (a list; anything else is ignored). The
-    metadata is the rest of the app's state that JSON can hold, as Chainlit keeps it
-    (an ``on_chat_resume`` finds it in ``thread["metadata"]``): values JSON cannot hold
-    are left out, as are the session's own keys (id, env, user, tags) and values past
-    ``MAX_METADATA_BYTES`` in all.
-
-    >>> thread_fields({"id": "s1", "tags": ["a", "b"], "topic": "maps", "db": object()})
-    (['a', 'b'], {'topic': 'maps'})
-    """
-    raw_tags = data.get("tags")
-    tags = [str(tag) for tag in raw_tags] if isinstance(raw_tags, list | tuple) else None
-    metadata: dict[str, Any] = {}
-    size = 2
-    for key, value in data.items():
-        if not isinstance(key, str) or key in _NOT_METADATA:
-            continue
-        try:
-            text = json.dumps(value, allow_nan=False)
-        except (TypeError, ValueError):  # not JSON (an object, a client...): not kept
-            continue
-        size += len(key) + len(text) + 6
-        if size > MAX_METADATA_BYTES:
-            logger.warning("user_session[%r] is too large to keep in the thread's metadata", key)
-            size -= len(key) + len(text) + 6
-            continue
-        metadata[key] = json.loads(text)  # a copy: later changes by the app do not leak in
-    return tags, metadata
 
 
 class History:
@@ -667,7 +570,7 @@ class History:
         except Exception as exc:  # see the docstring
             logger.error("Could not list the chats of the history", exc_info=exc)
             return []
-        return [_link(thread) for thread in page.threads if thread.name]
+        return [thread_link(thread) for thread in page.threads if thread.name]
 
     def _unlisted(self, owner: str) -> bool:
         """True while one of the owner's chats waits for its first write (so no listing
@@ -684,7 +587,7 @@ class History:
             return None
         await self.flush()
         found = await self._store.get_thread(thread_id, owner=owner)
-        return None if found is None else _link(found)
+        return None if found is None else thread_link(found)
 
     async def rename(self, thread_id: str, owner: str, name: str) -> ThreadLink | None:
         """Give a thread a name (see ``clean_name``); None if it is not the owner's."""
@@ -695,7 +598,7 @@ class History:
             renamed = await self._store.update_thread(thread_id, owner=owner, name=name)
         except LookupError:  # the store's NotFoundError
             return None
-        return _link(renamed)
+        return thread_link(renamed)
 
     async def delete(self, thread_id: str, owner: str) -> bool:
         """Delete a thread with its steps, elements, feedback and files; False if it is
@@ -725,7 +628,7 @@ class History:
         except Exception as exc:  # see the docstring
             logger.error("Could not read the feedback of thread %s", thread_id, exc_info=exc)
             return {}
-        return {step_id: _feedback(record) for step_id, record in records.items()}
+        return {step_id: feedback_of(record) for step_id, record in records.items()}
 
     async def give_feedback(
         self,
@@ -753,7 +656,7 @@ class History:
         records = await store.list_feedback(thread_id, owner=owner)
         record = records.get(message_id)
         after = feedback_after(
-            None if record is None else _feedback(record), value=value, comment=comment
+            None if record is None else feedback_of(record), value=value, comment=comment
         )
         # Two presses at once can race here (read, then write); the last one wins.
         if after is None:
@@ -800,77 +703,3 @@ async def _made_data_layer(factory: Callable[[], Any], module: ModuleType) -> Da
             "lightchat.store.DataLayer, e.g. a SQLStore or a MemoryStore."
         )
     return cast("DataLayer", made)
-
-
-def _link(thread: ThreadRecord) -> ThreadLink:
-    return ThreadLink(thread.id, thread.name or "Untitled chat", thread.updated_at)
-
-
-def _feedback(record: FeedbackRecord) -> Feedback:
-    return Feedback(record.value, record.comment)
-
-
-def thread_dict(stored: StoredThread) -> dict[str, Any]:
-    """A stored thread in Chainlit's ``ThreadDict`` shape, for ``on_chat_resume``."""
-    thread = stored.thread
-    return {
-        "id": thread.id,
-        "name": thread.name,
-        "createdAt": thread.created_at.isoformat(),
-        "userId": thread.user_id,
-        "userIdentifier": None,
-        "tags": list(thread.tags),
-        "metadata": dict(thread.meta),
-        "steps": [
-            {
-                "id": step.id,
-                "threadId": thread.id,
-                "parentId": step.parent_id,
-                "name": step.name,
-                "type": step.type,
-                "input": step.input,
-                "output": step.output,
-                "createdAt": step.created_at.isoformat() if step.created_at else None,
-            }
-            for step in stored.steps
-        ],
-        "elements": [
-            {
-                "id": element.id,
-                "threadId": thread.id,
-                "forId": element.for_id,
-                "type": element.type,
-                "name": element.name,
-                "mime": element.mime,
-                "display": element.display,
-                "url": element.url,
-                "objectKey": element.storage_key,
-            }
-            for element in stored.elements
-        ],
-    }
-
-
-def recency_groups(
-    links: list[ThreadLink], now: datetime | None = None
-) -> list[tuple[str, list[ThreadLink]]]:
-    """Threads grouped as the sidebar shows them: Today, Yesterday, Previous 7 days, Older."""
-    now = now or datetime.now(UTC)
-    today = now.date()
-    groups: dict[str, list[ThreadLink]] = {}
-    for link in links:
-        when = link.updated_at
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        day = when.astimezone(now.tzinfo or UTC).date()
-        if day >= today:
-            label = "Today"
-        elif day == today - timedelta(days=1):
-            label = "Yesterday"
-        elif day > today - timedelta(days=8):
-            label = "Previous 7 days"
-        else:
-            label = "Older"
-        groups.setdefault(label, []).append(link)
-    order = ["Today", "Yesterday", "Previous 7 days", "Older"]
-    return [(label, groups[label]) for label in order if label in groups]

@@ -82,8 +82,8 @@ from lightchat.http.web import (
 )
 from lightchat.http.web import Services as Services  # where it was before lightchat.http.web
 from lightchat.ui.i18n import say
-from lightchat.ui.render import StreamView
 from lightchat.ui.sse import CLOSING, PING_SECONDS, RELOAD, Encoder, event_stream
+from lightchat.ui.stream_view import StreamView
 
 STATIC_DIR = Path(__file__).parents[1] / "static"
 

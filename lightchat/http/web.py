@@ -29,13 +29,15 @@ from starlette.types import Scope
 from lightchat.auth.identity import COOKIE, BrowserIdentity
 from lightchat.auth.sessions import USER_SCOPE_KEY, Auth, owner_key
 from lightchat.bus import Bus
-from lightchat.chat.history import History, thread_dict
-from lightchat.chat.session import Chats, ChatSession
+from lightchat.chat.chats import Chats
+from lightchat.chat.history import History
+from lightchat.chat.session import ChatSession
+from lightchat.chat.threads import thread_dict
 from lightchat.config.settings import Settings
 from lightchat.domain.events import Entry, JSONRefused, checked_json
 from lightchat.domain.user import User
 from lightchat.errors import ClusterUnavailable, HandedOver
-from lightchat.ui.render import Renderer
+from lightchat.ui.render import Renderer, hx_partial
 
 if TYPE_CHECKING:  # redis is imported only when the app has a Redis URL
     from lightchat.cluster import Cluster
@@ -382,10 +384,7 @@ def problem(request: Request, status: int, detail: str) -> Response:
     renderer = services(request).renderer
     detail = renderer.translations.notice(detail)
     if is_htmx(request):
-        body = (
-            '<hx-partial hx-target="#lc-notice" hx-swap="innerHTML">'
-            f'<p role="alert">{escape(detail)}</p></hx-partial>'
-        )
+        body = hx_partial("lc-notice", "innerHTML", f'<p role="alert">{escape(detail)}</p>')
         return HTMLResponse(body, status_code=status, headers=VARY)
     html = renderer.page(
         "error.html",

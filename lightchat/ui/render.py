@@ -24,7 +24,6 @@ import hashlib
 import html
 import json
 from contextvars import ContextVar
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -44,25 +43,15 @@ from jinja2 import (
 from markupsafe import Markup
 
 from lightchat.api.starters import icon_url
-from lightchat.chat.history import MAX_COMMENT_CHARS, MAX_NAME_CHARS, MAX_SEARCH_CHARS
+from lightchat.chat.threads import MAX_COMMENT_CHARS, MAX_NAME_CHARS, MAX_SEARCH_CHARS
 from lightchat.config.settings import Settings
 from lightchat.domain.events import (
     CommandData,
-    ComposerEvent,
     ElementData,
-    Entry,
-    FunctionCallEvent,
     MessageData,
-    MessageEvent,
     Mode,
-    RemoveEvent,
-    RunEvent,
-    SettingsEvent,
     SidebarEvent,
     StepData,
-    StepEvent,
-    TokenEvent,
-    WindowEvent,
 )
 from lightchat.domain.transcript import Item, Transcript
 from lightchat.errors import ConfigError
@@ -151,16 +140,10 @@ def check_app_templates(env: Environment, app_dir: str) -> None:
             raise ConfigError(f"{path} is not UTF-8 text; save it as UTF-8.") from None
 
 
-@dataclass(frozen=True, slots=True)
-class Chunk:
-    """One server-sent event: ``event`` None is HTML for htmx; ``"tok"`` is streamed text."""
-
-    data: str
-    event: str | None
-    seq: int
-
-
-def _partial(target: str, swap: str, content: str = "") -> str:
+def hx_partial(target: str, swap: str, content: str = "") -> str:
+    """An ``<hx-partial>`` fragment: htmx swaps ``content`` (HTML, escaped already) into the
+    element with id ``target`` (``swap``: ``innerHTML``, ``outerMorph``, ``beforeend``,
+    ``delete``...). The one place these fragments are written."""
     # Targets hold item ids, which an app may choose (Message(id=...)): escape them.
     target = html.escape(target, quote=True)
     return f'<hx-partial hx-target="#{target}" hx-swap="{swap}">{content}</hx-partial>'
@@ -482,250 +465,3 @@ class Renderer:
     def settings_button(self, chat_url: str) -> str:
         """The header's "Settings" button, for a chat that has settings."""
         return self._settings_button.render(chat_url=chat_url)
-
-
-@dataclass(slots=True)
-class _Live:
-    settled: int = 0  # length of content already rendered as finished blocks
-    rendered: int = -1  # len(content) at the last render; -1: not rendered on this stream
-    last: float = float("-inf")  # when it was last rendered (monotonic seconds)
-
-
-WINDOW_EVENT = "lc-window"
-"""The server-sent event that carries a window message (``send_window_message``)."""
-CALL_EVENT = "lc-call-fn"
-"""The server-sent event that carries a call of a host page's function (``CopilotFunction``)."""
-
-
-class StreamView:
-    """What one stream sends: log entries in, server-sent events out."""
-
-    def __init__(
-        self,
-        renderer: Renderer,
-        transcript: Transcript,
-        *,
-        base: str,
-        chat_url: str,
-        interval: float,
-    ) -> None:
-        self.renderer = renderer
-        self.transcript = transcript
-        self.base = base
-        self.chat_url = chat_url
-        self.interval = interval
-        self._live: dict[str, _Live] = {
-            item.id: _Live()
-            for item in transcript.items.values()
-            if isinstance(item, MessageData) and item.streaming
-        }
-        self._dirty: set[str] = set()
-        self._asking = transcript.asking is not None
-        # The page shows what an empty chat offers (#lc-start) until the first user message.
-        self._start_shown = not any(
-            isinstance(item, MessageData) and item.type == "user_message"
-            for item in transcript.items.values()
-        )
-
-    def feed(self, entries: list[Entry], now: float) -> list[Chunk]:
-        """The events to send for new log entries (and any re-render now due)."""
-        ops: list[Chunk] = []
-        for entry in entries:
-            self._apply(entry, ops)
-        ops.extend(self.due(now))
-        return _merge(ops)
-
-    def due(self, now: float) -> list[Chunk]:
-        """Re-renders of streaming messages whose interval has passed."""
-        ops: list[Chunk] = []
-        for item_id in list(self._dirty):
-            live = self._live.get(item_id)
-            message = self.transcript.items.get(item_id)
-            if live is None or not isinstance(message, MessageData):
-                self._dirty.discard(item_id)
-                continue
-            if now - live.last < self.interval:
-                continue
-            self._dirty.discard(item_id)
-            # Re-render once the unrendered text is at least half the rendered tail: a long
-            # block is then re-sent a bounded number of times, not every interval. Until then
-            # the streamed text shows as plain text; the next token makes it due again.
-            fresh = len(message.content) - live.rendered
-            if live.rendered < 0 or 2 * fresh >= live.rendered - live.settled:
-                ops.extend(self._render_live(message, live, now))
-        return ops
-
-    def next_deadline(self) -> float | None:
-        """When the next pending re-render falls due (monotonic seconds), if any."""
-        if not self._dirty:
-            return None
-        return min(self._live[i].last + self.interval for i in self._dirty if i in self._live)
-
-    def _apply(self, entry: Entry, ops: list[Chunk]) -> None:
-        event = entry.event
-        seq = entry.seq
-        transcript = self.transcript
-        if isinstance(event, TokenEvent):
-            item = transcript.apply(entry)
-            if isinstance(item, MessageData):
-                if item.streaming and item.id in self._live:
-                    ops.append(Chunk(f"msg-{item.id}-raw\n{event.delta}", "tok", seq))
-                    self._dirty.add(item.id)
-                else:
-                    html_ = self.renderer.message(item, self.base, self.chat_url)
-                    ops.append(Chunk(_partial(f"msg-{item.id}", "outerMorph", html_), None, seq))
-            elif isinstance(item, StepData) and self.renderer.visibility.shown(item):
-                ops.append(Chunk(f"step-{item.id}-output\n{event.delta}", "tok", seq))
-            return
-        if isinstance(event, MessageEvent):
-            existed = event.message.id in transcript.items
-            message = transcript.apply(entry)
-            assert isinstance(message, MessageData)
-            html_ = self.renderer.message(message, self.base, self.chat_url)
-            if existed:
-                ops.append(Chunk(_partial(f"msg-{message.id}", "outerMorph", html_), None, seq))
-            else:
-                ops.append(Chunk(_partial("lc-log", "beforeend", html_), None, seq))
-                if message.type == "user_message" and self._start_shown:
-                    self._start_shown = False
-                    ops.append(Chunk(_partial("lc-start", "delete"), None, seq))
-            self._dirty.discard(message.id)
-            if message.streaming:
-                # The partial rendered the content so far in one shot; continue from there.
-                settled, _, _ = render_split(
-                    message.content, images=self.renderer.images, math=self.renderer.math
-                )
-                self._live[message.id] = _Live(settled, len(message.content), float("-inf"))
-            else:
-                self._live.pop(message.id, None)
-            asking = transcript.asking is not None
-            if asking != self._asking:
-                self._asking = asking
-                ops.append(self._controls(seq))
-            return
-        if isinstance(event, StepEvent):
-            existed = event.step.id in transcript.items
-            step = transcript.apply(entry)
-            assert isinstance(step, StepData)
-            visibility = self.renderer.visibility
-            if not visibility.shown(step):
-                return
-            html_ = self.renderer.step(step, transcript, self.base)
-            if existed:
-                ops.append(Chunk(_partial(f"step-{step.id}", "outerMorph", html_), None, seq))
-            else:
-                anchor = visibility.anchor(transcript, step)
-                container = f"step-{anchor.id}-children" if anchor is not None else "lc-log"
-                ops.append(Chunk(_partial(container, "beforeend", html_), None, seq))
-            return
-        if isinstance(event, RemoveEvent):
-            item = transcript.items.get(event.id)
-            gone: list[str] = []
-            if isinstance(item, MessageData):
-                gone.append(f"msg-{item.id}")
-            elif isinstance(item, StepData):
-                # The shown step goes with what it holds; a hidden one may hold shown steps
-                # that stand elsewhere (with cot="tool_call"), and they go too.
-                visibility = self.renderer.visibility
-                for step in [item, *(transcript.items[i] for i in transcript.descendants(item.id))]:
-                    assert isinstance(step, StepData)
-                    anchor = visibility.anchor(transcript, step)
-                    removed_with_anchor = anchor is not None and (
-                        anchor.id == item.id or anchor.id in transcript.descendants(item.id)
-                    )
-                    if visibility.shown(step) and not removed_with_anchor:
-                        gone.append(f"step-{step.id}")
-            transcript.apply(entry)
-            ops.extend(Chunk(_partial(target, "delete"), None, seq) for target in gone)
-            self._live.pop(event.id, None)
-            self._dirty.discard(event.id)
-            return
-        if isinstance(event, RunEvent):
-            transcript.apply(entry)
-            ops.append(self._controls(seq))
-            return
-        if isinstance(event, ComposerEvent):
-            transcript.apply(entry)
-            extras = self.renderer.composer_extras(event.commands, event.modes)
-            ops.append(Chunk(_partial("lc-composer-extras", "innerHTML", extras), None, seq))
-            return
-        if isinstance(event, SidebarEvent):
-            transcript.apply(entry)
-            panel = self.renderer.sidebar(transcript.sidebar, self.chat_url)
-            ops.append(Chunk(_partial("lc-side", "innerHTML", panel), None, seq))
-            return
-        if isinstance(event, SettingsEvent):
-            transcript.apply(entry)
-            button = self.renderer.settings_button(self.chat_url) if event.widgets else ""
-            ops.append(Chunk(_partial("lc-settings", "innerHTML", button), None, seq))
-            return
-        if isinstance(event, WindowEvent):
-            # JSON for lightchat.js, which posts it to the framing page; its position lets
-            # the page post each window message once.
-            data = json.dumps({"seq": seq, "data": event.data}, separators=(",", ":"))
-            ops.append(Chunk(data, WINDOW_EVENT, seq))
-        elif isinstance(event, FunctionCallEvent):
-            # Passed on to the framing page like a window message, once per page.
-            call = {"seq": seq, "id": event.call_id, "name": event.name, "args": event.args}
-            ops.append(Chunk(json.dumps(call, separators=(",", ":")), CALL_EVENT, seq))
-
-    def _controls(self, seq: int) -> Chunk:
-        running = self.transcript.running
-        asking = self.transcript.asking is not None
-        controls = self.renderer.controls(running, self.chat_url, asking)
-        return Chunk(_partial("lc-controls", "innerHTML", controls), None, seq)
-
-    def _render_live(self, message: MessageData, live: _Live, now: float) -> list[Chunk]:
-        seq = self.transcript.seq
-        content = message.content
-        mid = message.id
-        raw = f'<span id="msg-{html.escape(mid, quote=True)}-raw" class="lc-raw"></span>'
-        images = self.renderer.images
-        math = self.renderer.math
-        ops: list[Chunk] = []
-        if live.rendered < 0:
-            settled, settled_html, tail_html = render_split(content, images=images, math=math)
-            ops.append(Chunk(_partial(f"msg-{mid}-blocks", "innerHTML", settled_html), None, seq))
-            live.settled = settled
-        else:
-            rest = content[live.settled :]
-            settled, settled_html, tail_html = render_split(rest, images=images, math=math)
-            if settled:
-                ops.append(
-                    Chunk(_partial(f"msg-{mid}-blocks", "beforeend", settled_html), None, seq)
-                )
-                live.settled += settled
-        ops.append(Chunk(_partial(f"msg-{mid}-tail", "innerMorph", tail_html + raw), None, seq))
-        live.rendered = len(content)
-        live.last = now
-        return ops
-
-
-def _merge(ops: list[Chunk]) -> list[Chunk]:
-    """Join neighbouring HTML chunks into one event, and text for the same target."""
-    merged: list[Chunk] = []
-    for op in ops:
-        if merged:
-            last = merged[-1]
-            # htmx resolves every partial's target before it swaps any, so a partial aimed
-            # at an element that an earlier one creates must come in an event of its own.
-            if op.event is None and last.event is None and _creates(last.data, op.data):
-                merged.append(op)
-                continue
-            if op.event is None and last.event is None:
-                merged[-1] = Chunk(last.data + op.data, None, op.seq)
-                continue
-            if op.event == "tok" and last.event == "tok":
-                target, _, text = op.data.partition("\n")
-                last_target = last.data.partition("\n")[0]
-                if target == last_target:
-                    merged[-1] = Chunk(last.data + text, "tok", op.seq)
-                    continue
-        merged.append(op)
-    return merged
-
-
-def _creates(html_: str, partial: str) -> bool:
-    """True when ``html_`` holds the element that ``partial`` targets."""
-    target = partial.partition('hx-target="#')[2].partition('"')[0]
-    return f'id="{target}"' in html_

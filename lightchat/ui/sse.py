@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Iterable
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from lightchat.ui.render import Chunk
+from lightchat.ui.stream_view import Chunk
 
 PING_SECONDS = 15
 

@@ -21,10 +21,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from lightchat.chat.export import content_disposition, thread_json_text, thread_markdown
-from lightchat.chat.history import (
+from lightchat.chat.history import History
+from lightchat.chat.threads import (
     MAX_COMMENT_CHARS,
     MAX_SEARCH_CHARS,
-    History,
     ThreadLink,
     clean_name,
     recency_groups,

@@ -46,6 +46,7 @@ from lightchat.http.web import (
     signed_in,
 )
 from lightchat.ui.i18n import say
+from lightchat.ui.render import hx_partial
 
 logger = logging.getLogger("lightchat")
 
@@ -219,8 +220,7 @@ async def save_settings(request: Request) -> Response:
     done = session.update_settings(values)
     if is_htmx(request):
         # The dialog goes away; what on_settings_update shows comes through the stream.
-        closing = '<hx-partial hx-target="#lc-dialog" hx-swap="innerHTML"></hx-partial>'
-        return HTMLResponse(closing, headers=VARY)
+        return HTMLResponse(hx_partial("lc-dialog", "innerHTML"), headers=VARY)
     # No JavaScript: nothing can stream, so answer with the chat once it has settled.
     with contextlib.suppress(TimeoutError):
         wait = services(request).settings.form_wait_s
@@ -233,9 +233,7 @@ def _refused(request: Request, session: ChatSession, detail: str) -> Response:
     """A 400 that says which setting is wrong: in the dialog for htmx, on the settings
     page without JavaScript."""
     if is_htmx(request):
-        body = (
-            '<hx-partial hx-target="#lc-settings-notice" hx-swap="innerHTML">'
-            f'<p role="alert">{escape(detail)}</p></hx-partial>'
-        )
+        notice = f'<p role="alert">{escape(detail)}</p>'
+        body = hx_partial("lc-settings-notice", "innerHTML", notice)
         return HTMLResponse(body, status_code=400, headers=VARY)
     return _settings_page(request, session, error=detail, status=400)
