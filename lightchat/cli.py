@@ -30,7 +30,8 @@ import lightchat
 from lightchat.__about__ import __version__
 from lightchat.app import LightChat
 from lightchat.auth.sessions import new_secret
-from lightchat.config.settings import CONFIG_FILE, starter_config
+from lightchat.config.settings import CONFIG_FILE
+from lightchat.config.toml import starter_config
 from lightchat.errors import AppLoadError, LightChatError
 
 APP_ENV = "LIGHTCHAT_APP"

@@ -23,7 +23,8 @@ import lightchat
 from lightchat.__about__ import __version__
 from lightchat.app import LightChat
 from lightchat.cli import APP_ENV, load_app, main, reload_factory
-from lightchat.config.settings import Settings, starter_config
+from lightchat.config.settings import Settings
+from lightchat.config.toml import starter_config
 from lightchat.errors import AppLoadError
 
 LIGHTCHAT = str(Path(sys.executable).with_name("lightchat"))

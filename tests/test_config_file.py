@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from lightchat import LightChat, Settings
-from lightchat.config.settings import CONFIG_FILE, read_config_file, starter_config
+from lightchat.config.settings import CONFIG_FILE
+from lightchat.config.toml import read_config_file, starter_config
 from lightchat.errors import ConfigError
 
 

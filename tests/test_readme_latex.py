@@ -14,7 +14,8 @@ import pytest
 from lightchat.api.message import Message
 from lightchat.app import LightChat
 from lightchat.cli import load_app
-from lightchat.config.settings import Settings, read_config_file
+from lightchat.config.settings import Settings
+from lightchat.config.toml import read_config_file
 from lightchat.domain.events import Entry, MessageData, MessageEvent, TokenEvent
 from lightchat.domain.transcript import Transcript
 from lightchat.ui.markdown import render_markdown, render_split

@@ -15,7 +15,7 @@ import pytest
 
 from lightchat import LightChat, Message, Settings
 from lightchat.cli import load_app
-from lightchat.config.settings import read_config_file, starter_config
+from lightchat.config.toml import read_config_file, starter_config
 from lightchat.domain.events import MessageData
 from lightchat.errors import ConfigError
 from lightchat.ui.theme import THEME_COOKIE, Brand, author_key, colour

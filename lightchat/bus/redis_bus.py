@@ -60,6 +60,11 @@ per chat (``token_batch_ms``), so a chat writes tens of entries per second, not 
 
 ``last_seq`` is sync: for a chat this worker writes it is exact; for any other chat it is
 the newest sequence number this worker has seen from Redis (0 if none), which may lag.
+
+One concept, kept whole: the Lua scripts, the ordered writer, the followers of chats owned
+elsewhere and ``RedisBus`` itself share one set of keys, one connection pool and one order
+of writes (a write, its publication and its fence are one script call), so they stay in one
+module; ``lightchat.bus`` holds the interface and the in-process bus.
 """
 
 from __future__ import annotations

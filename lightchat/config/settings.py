@@ -7,12 +7,9 @@ CLI asks for it.
 
 from __future__ import annotations
 
-import difflib
-import json
 import os
 import re
 import tempfile
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -170,6 +167,8 @@ class Settings:
         values: dict[str, object] = {}
         if config_file:
             folder = overrides.get("app_dir") or env.get("LIGHTCHAT_APP_DIR") or "."
+            from lightchat.config.toml import read_config_file  # it reads Settings' defaults
+
             values.update(read_config_file(str(folder)))
         for f in fields(cls):
             if f.name == "theme":
@@ -268,13 +267,13 @@ class Settings:
                 continue
             if "*" in origin:
                 raise ConfigError(
-                    f"LIGHTCHAT_ALLOW_ORIGINS={self.allow_origins!r}: '*' would let every "
+                    f"LIGHTCHAT_ALLOWORIGINS={self.allow_origins!r}: '*' would let every "
                     "site use the app with its users' cookies. List each site's origin "
-                    "instead, e.g. LIGHTCHAT_ALLOW_ORIGINS=https://portal.example"
+                    "instead, e.g. LIGHTCHAT_ALLOWORIGINS=https://portal.example"
                 )
-            if not _ORIGIN.fullmatch(origin):
+            if not ORIGIN.fullmatch(origin):
                 raise ConfigError(
-                    f"LIGHTCHAT_ALLOW_ORIGINS: {raw.strip()!r} is not an origin; write "
+                    f"LIGHTCHAT_ALLOWORIGINS: {raw.strip()!r} is not an origin; write "
                     "scheme, host and port only, e.g. https://portal.example:8443"
                 )
             found.append(origin)
@@ -320,339 +319,10 @@ class Settings:
 
 
 _REDIS_URL = re.compile(r"(?:rediss?|unix)://\S+\Z", re.IGNORECASE)
-_ORIGIN = re.compile(r"https?://(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::\d{1,5})?")
+ORIGIN = re.compile(r"https?://(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::\d{1,5})?")
 _FRAME_SOURCE = re.compile(
     r"'self'|'none'|[a-z][a-z0-9+.-]*:"
     r"|(?:[a-z][a-z0-9+.-]*://)?(?:\*|(?:\*\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*)"
     r"(?::(?:\d{1,5}|\*))?(?:/[^\s;,']*)?",
     re.IGNORECASE,
 )
-
-
-# -- lightchat.toml ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Key:
-    """One key of ``lightchat.toml``: the setting it sets, what it takes, what it does."""
-
-    field: str
-    kind: str  # bool, int, str, list, origins, choice, or false (must stay false)
-    comment: str
-    choices: tuple[str, ...] = ()
-    alias: bool = False  # another name for a key of the starter file (left commented there)
-
-
-_KEYS: dict[str, dict[str, _Key]] = {
-    "project": {
-        "session_timeout": _Key(
-            "session_idle_timeout_s",
-            "int",
-            "Seconds a chat with no open page and nothing running is kept before it ends.",
-        ),
-        "user_session_timeout": _Key(
-            "session_max_age_s", "int", "Seconds a signed-in user's session lasts."
-        ),
-        "allow_origins": _Key(
-            "allow_origins",
-            "origins",
-            "Other sites whose pages may call the app with the user's cookies (CORS), "
-            'e.g. ["https://portal.example"]; "*" is refused.',
-        ),
-        "frame_ancestors": _Key(
-            "frame_ancestors",
-            "str",
-            "Pages that may show the app in a frame (the copilot widget's host pages): "
-            "CSP sources, space-separated, e.g. \"'self' https://portal.example\".",
-        ),
-        "user_env": _Key(
-            "user_env",
-            "list",
-            'Keys each user gives before chatting, e.g. ["OPENAI_API_KEY"].',
-        ),
-    },
-    "features": {
-        "history": _Key("history", "bool", "Keep chats in a database: a sidebar, reopen later."),
-        "feedback": _Key("feedback", "bool", '"Helpful"/"Not helpful" and a comment on answers.'),
-        "edit_message": _Key("edit", "bool", "Users may edit a message they sent, and regenerate."),
-        "latex": _Key(
-            "latex", "bool", "Render LaTeX between dollars ($x^2$, $$...$$) in messages."
-        ),
-        "unsafe_allow_html": _Key(
-            "", "false", "Raw HTML in messages is never shown; this must stay false."
-        ),
-        "uploads": _Key(
-            "uploads",
-            "bool",
-            "Another name for spontaneous_file_upload.enabled (set only one).",
-            alias=True,
-        ),
-        "upload_accept": _Key(
-            "upload_accept",
-            "list",
-            "Another name for spontaneous_file_upload.accept (set only one).",
-            alias=True,
-        ),
-        "upload_max_files": _Key(
-            "upload_max_files",
-            "int",
-            "Another name for spontaneous_file_upload.max_files (set only one).",
-            alias=True,
-        ),
-        "upload_max_size_mb": _Key(
-            "upload_max_size_mb",
-            "int",
-            "Another name for spontaneous_file_upload.max_size_mb (set only one).",
-            alias=True,
-        ),
-    },
-    "features.spontaneous_file_upload": {
-        "enabled": _Key("uploads", "bool", 'Users may attach files ("Attach files").'),
-        "accept": _Key(
-            "upload_accept",
-            "list",
-            'What may be attached: MIME types and extensions, e.g. ["image/*", ".pdf"].',
-        ),
-        "max_files": _Key("upload_max_files", "int", "Files per message."),
-        "max_size_mb": _Key("upload_max_size_mb", "int", "The largest file, in megabytes."),
-    },
-    "ui": {
-        "name": _Key("name", "str", "The assistant's author name and the page title."),
-        "cot": _Key(
-            "cot", "choice", "Which steps show: full, tool_call (tool steps) or hidden.", COT_MODES
-        ),
-        "default_collapse_content": _Key(
-            "collapse_content",
-            "bool",
-            'Collapse long messages behind "Show more".',
-        ),
-        "layout": _Key(
-            "layout",
-            "choice",
-            "default (a centred column) or wide (the conversation uses the full width).",
-            LAYOUTS,
-        ),
-        "default_theme": _Key(
-            "default_theme",
-            "choice",
-            "The theme until the user picks one: light, dark or system (the browser's).",
-            THEMES,
-        ),
-        "custom_css": _Key(
-            "custom_css",
-            "str",
-            'Your stylesheet, after lightchat\'s: "/public/brand.css" or an https:// URL.',
-        ),
-        "custom_js": _Key(
-            "custom_js", "str", 'Your script, after lightchat\'s: "/public/brand.js" or https://.'
-        ),
-        "custom_font": _Key(
-            "custom_font", "str", "A stylesheet loading fonts (e.g. a Google Fonts URL)."
-        ),
-        "logo_file_url": _Key(
-            "logo_file_url",
-            "str",
-            "The header's logo. Empty: public/logo_light.* and public/logo_dark.*.",
-        ),
-        "default_avatar_file_url": _Key(
-            "default_avatar_file_url",
-            "str",
-            "The assistant's avatar. Empty: public/avatars/<name>.*, else avatars/default.*.",
-        ),
-        "favicon_file_url": _Key(
-            "favicon_file_url", "str", "The page's icon. Empty: public/favicon.* if there is one."
-        ),
-    },
-}
-_RAW_TABLES = {"ui.theme": "theme"}
-_TOP_TABLES = ("project", "features", "ui")
-
-
-def read_config_file(folder: str | Path) -> dict[str, object]:
-    """The settings ``lightchat.toml`` in ``folder`` sets, by field name ({} without one).
-
-    Raises ``ConfigError`` naming the file, the key and the fix for an unknown key, a bad
-    value or a syntax error (with its line).
-    """
-    path = Path(folder, CONFIG_FILE)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(
-            f"{path} cannot be read ({exc}); make it a UTF-8 text file, or remove it."
-        ) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        reason = str(exc)
-        where = re.search(r"\s*\(at line (\d+), column (\d+)\)$", reason)
-        if where:
-            line = where.group(1)
-            reason = f"{reason[: where.start()]} (column {where.group(2)})"
-        else:
-            line = str(text.count("\n") + 1)
-            reason = re.sub(r"\s*\(at end of document\)$", "", reason)
-        raise ConfigError(
-            f"{path}, line {line}: {reason}. Fix the TOML syntax on that line and start again."
-        ) from None
-    if "UI" in data:  # Chainlit's spelling
-        if "ui" in data:
-            raise ConfigError(f"{path}: both [ui] and [UI] are set; keep one.")
-        data["ui"] = data.pop("UI")
-    values: dict[str, object] = {}
-    _read_table(path, "", data, values, {})
-    return values
-
-
-def _read_table(
-    path: Path, table: str, data: dict[str, Any], values: dict[str, object], set_by: dict[str, str]
-) -> None:
-    for key, value in data.items():
-        dotted = f"{table}.{key}" if table else key
-        if dotted in _KEYS or dotted in _RAW_TABLES:
-            if not isinstance(value, dict):
-                raise ConfigError(
-                    f"{path}: {dotted} must be a table; write [{dotted}] with its keys below it."
-                )
-            if dotted in _RAW_TABLES:
-                values[_RAW_TABLES[dotted]] = value
-            else:
-                _read_table(path, dotted, value, values, set_by)
-            continue
-        spec = _KEYS.get(table, {}).get(key)
-        if spec is None:
-            raise ConfigError(f"{path}: unknown key {dotted!r}; {_unknown_fix(table, key)}")
-        converted = _convert(path, dotted, key, spec, value)
-        if not spec.field:
-            continue
-        if spec.field in set_by:
-            raise ConfigError(
-                f"{path}: {set_by[spec.field]} and {dotted} set the same thing; keep one of them."
-            )
-        set_by[spec.field] = dotted
-        values[spec.field] = converted
-
-
-def _unknown_fix(table: str, key: str) -> str:
-    elsewhere = [f"{t}.{key}" for t, keys in _KEYS.items() if key in keys and t != table]
-    if elsewhere:
-        return f"it belongs in [{elsewhere[0].rpartition('.')[0]}]: {elsewhere[0]}."
-    known = list(_KEYS.get(table, {})) + [
-        t.rpartition(".")[2] for t in [*_KEYS, *_RAW_TABLES] if t.rpartition(".")[0] == table
-    ]
-    if not table:
-        known = list(_TOP_TABLES)
-    close = difflib.get_close_matches(key, known, n=1)
-    hint = f"did you mean {close[0]!r}? " if close else ""
-    where = f"[{table}]" if table else "the file"
-    return f"{hint}The keys of {where} are: {', '.join(known)}. Fix its name or remove it."
-
-
-def _convert(path: Path, dotted: str, key: str, spec: _Key, value: object) -> object:
-    def bad(expected: str, example: str) -> ConfigError:
-        return ConfigError(
-            f"{path}: {dotted} = {_toml_value(value)}: expected {expected}, e.g. {key} = {example}"
-        )
-
-    default = getattr(Settings(), spec.field) if spec.field else False
-    if spec.kind == "false":
-        if value is True:
-            raise ConfigError(
-                f"{path}: {dotted} = true is refused: raw HTML in messages could run scripts "
-                "in the page, and lightchat never shows it. Set it to false or remove the line."
-            )
-        if value is not False:
-            raise bad("false", "false")
-        return False
-    if spec.kind == "bool":
-        if not isinstance(value, bool):
-            raise bad("true or false", _toml_value(default))
-        return value
-    if spec.kind == "int":
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise bad("a whole number", _toml_value(default))
-        if value <= 0:
-            raise bad("a whole number above 0", _toml_value(default))
-        return value
-    if spec.kind == "str":
-        if not isinstance(value, str):
-            raise bad("a string in quotes", _toml_value(default))
-        return value
-    if spec.kind == "choice":
-        if value not in spec.choices:
-            raise bad(f"one of {', '.join(spec.choices)}", json.dumps(spec.choices[-1]))
-        return value
-    # list, origins: a list of strings (or one comma-separated string), kept comma-separated
-    if isinstance(value, str):
-        items = [value]
-    elif isinstance(value, list) and all(isinstance(item, str) for item in value):
-        items = value
-    else:
-        raise bad("a list of strings", _toml_value(_as_list(str(default)) or ["..."]))
-    joined = ",".join(item.strip() for item in items if item.strip())
-    if spec.kind == "origins":
-        for item in joined.split(","):
-            origin = item.strip().rstrip("/").lower()
-            if "*" in origin:
-                raise ConfigError(
-                    f"{path}: {dotted}: '*' would let every site use the app with its users' "
-                    f'cookies; list each site\'s origin instead, e.g. {key} = ["https://portal.example"]'
-                )
-            if origin and not _ORIGIN.fullmatch(origin):
-                raise ConfigError(
-                    f"{path}: {dotted}: {item.strip()!r} is not an origin; expected scheme, host "
-                    f'and port only, e.g. {key} = ["https://portal.example:8443"]'
-                )
-    return joined
-
-
-def _as_list(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str | list):
-        return json.dumps(value)
-    if isinstance(value, dict):
-        return "{...}"
-    return str(value)
-
-
-def starter_config() -> str:
-    """A ``lightchat.toml`` with every key at its default, each with a one-line comment."""
-    defaults = Settings()
-    lines = [
-        "# lightchat.toml: this app's settings (read when the app starts).",
-        "# LIGHTCHAT_* environment variables override these; command-line flags override both.",
-    ]
-    for table, keys in _KEYS.items():
-        lines += ["", f"[{table}]"]
-        for key, spec in keys.items():
-            default: object = getattr(defaults, spec.field) if spec.field else False
-            if spec.kind in ("list", "origins"):
-                default = _as_list(str(default))
-            entry = f"{key} = {_toml_value(default)}"
-            lines += [f"# {spec.comment}", f"# {entry}" if spec.alias else entry]
-    lines += [
-        "",
-        "# Fonts, corner radius and colours (public/theme.json, Chainlit's format, works too).",
-        "# Colours: #hex, rgb(...), hsl(...) or an HSL triplet; keys: background, foreground,",
-        "# muted, surface, border, primary, primary_foreground, user_message, error,",
-        "# error_background, success, sidebar.",
-        "[ui.theme]",
-        "# font_family = \"'Inter', system-ui, sans-serif\"",
-        '# radius = "12px"',
-        "",
-        "",
-        "# [ui.theme.light]",
-        '# primary = "#2f6fed"',
-        "",
-        "# [ui.theme.dark]",
-        '# primary = "#6b9bff"',
-        "",
-    ]
-    return "\n".join(lines)

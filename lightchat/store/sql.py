@@ -42,6 +42,9 @@ Search is a case-insensitive ``LIKE '%text%'`` over the thread's name and its st
 outputs, limited to one owner's threads; there is no full-text index.
 
 Ownership checks and error conventions are described in ``lightchat.store.layer``.
+
+One concept, kept whole: every query of the data layer on one engine, with the statements
+built once and shared; the tables are ``records``, the conversions ``convert``.
 """
 
 from __future__ import annotations
