@@ -1,8 +1,9 @@
 """Persistence: users, threads, steps, elements and feedback, and the files they point to.
 
-Layer 3 (see DESIGN.md, "The layers"): the store imports only layer 1 (``lightchat.domain.events``,
-``lightchat.errors``); it knows nothing of the bus, the session or HTTP. It is the only
-place that imports SQLModel, SQLAlchemy and Alembic.
+Layer 3 (see docs/architecture.md, "The layers, as folders"): the store imports only the
+domain (``lightchat.domain.events``), the errors and file storage; it knows nothing of the
+bus, the session or HTTP. It is the only place that imports SQLModel, SQLAlchemy and
+Alembic.
 
 The parts, one concept per module:
 

@@ -36,7 +36,7 @@ the body limits, the same-origin check, the form token and the sign-in gate, so 
 that does not own a chat refuses a request as fast, and with the same status, as its owner
 would; and a chat is reached only by whoever its metadata names as its owner (anyone else
 gets the owner's 404), before a byte of the body is read. Plain ASGI (never
-``BaseHTTPMiddleware``, see DESIGN.md §7). The owner's answer is relayed with the
+``BaseHTTPMiddleware``, see ``lightchat.http.middleware``). The owner's answer is relayed with the
 security headers it carries.
 """
 
