@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from lightchat.errors import ConfigError
 
@@ -25,6 +25,52 @@ CONFIG_FILE = "lightchat.toml"
 """The settings file looked for in the app's folder (``app_dir``) when the app starts."""
 
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Doc:
+    """What a setting is for and where it is set: its one description, which the README's
+    table of settings, ``lightchat init``'s starter file and ``lightchat.toml``'s checks are
+    all made from (``LIGHTCHAT_<NAME>`` always sets it too)."""
+
+    text: str
+    """The description (reStructuredText quoting: ````code````)."""
+    toml: tuple[str, ...] = ()
+    """Its dotted keys in ``lightchat.toml``: the first is the starter file's, any other is
+    another name for it (Chainlit's or an older one)."""
+    toml_kind: str = ""
+    """``list`` (a TOML list, kept comma-separated) or ``origins`` (a list of origins);
+    else the field's type says."""
+    choices: tuple[str, ...] = ()
+    """The only values it takes, if it is a choice."""
+    shown: str = ""
+    """The default as the README says it, where the value itself says little."""
+
+
+def setting(
+    default: T,
+    text: str,
+    *,
+    toml: tuple[str, ...] = (),
+    toml_kind: str = "",
+    choices: tuple[str, ...] = (),
+    shown: str = "",
+) -> T:
+    """A field of ``Settings`` with its ``Doc`` (see there)."""
+    doc = Doc(text, toml, toml_kind, choices, shown)
+    made: T = field(default=default, metadata={"doc": doc})
+    return made
+
+
+def doc_of(name: str) -> Doc:
+    """The ``Doc`` of the setting ``name``."""
+    found = next(f for f in fields(Settings) if f.name == name)
+    doc = found.metadata["doc"]
+    assert isinstance(doc, Doc)
+    return doc
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Runtime settings of a lightchat app.
@@ -34,121 +80,255 @@ class Settings:
         app = LightChat(settings=Settings(name="Support bot", token_batch_ms=30))
     """
 
-    name: str = "Assistant"
-    """The author name of assistant messages and the title of the page."""
-    token_batch_ms: int = 40
-    """Tokens streamed within this window are sent together."""
-    render_interval_ms: int = 150
-    """How often a streaming message's markdown is re-rendered."""
-    session_idle_timeout_s: int = 3600
-    """A chat with no open page and no running callback for this long is ended."""
-    form_wait_s: int = 300
-    """How long a plain form post (no JavaScript) waits for the answer before redirecting."""
-    max_message_chars: int = 100_000
-    """Longer user messages are refused with a 413 and a message."""
-    secret: str = ""
-    """Signs cookies. Empty: a random secret per process (browser ids reset on restart)."""
-    auth_secret: str = ""
-    """Signs the sessions of signed-in users; required once the app has an auth callback
-    (``lightchat create-secret`` makes one)."""
-    session_max_age_s: int = 15 * 24 * 3600
-    """A signed-in user's session ends this long after they signed in."""
-    url: str = ""
-    """The app's public address (``https://chat.example.com``; ``CHAINLIT_URL`` works too),
-    from which OAuth redirect URIs are made. Empty: each request's own address."""
-    history: bool = True
-    """Keep chats in a database: a history sidebar, and chats that survive restarts."""
-    feedback: bool = True
-    """Offer "Helpful"/"Not helpful" and a comment on the assistant's answers (with history)."""
-    user_env: str = ""
-    """Keys each user must give before chatting (comma-separated, e.g. ``OPENAI_API_KEY``);
-    a chat finds them in ``user_session.get("env")``."""
-    edit: bool = True
-    """Let users edit a message they sent (the conversation after it is redone), and ask
-    for an answer again ("Regenerate")."""
-    cot: str = "full"
-    """Which steps the chat shows: ``full`` (all), ``tool_call`` (tool steps) or ``hidden``."""
-    collapse_content: bool = True
-    """Collapse long messages (over 25 lines or 3,000 characters) behind "Show more";
-    off, every message shows whole."""
-    layout: str = "default"
-    """The page's layout: ``default`` (a centred column) or ``wide`` (the full width)."""
-    default_theme: str = "system"
-    """The theme a browser shows until its user picks one: ``light``, ``dark`` or
-    ``system`` (the browser's preference)."""
-    latex: bool = False
-    """Render LaTeX between dollars in messages (``$x^2$``, ``$$...$$``) as MathML; off,
-    dollars are plain text."""
-    theme: dict[str, Any] = field(default_factory=dict, hash=False)
-    """The ``[ui.theme]`` table of ``lightchat.toml``: ``font_family``, ``font_mono``,
-    ``radius``, and ``[ui.theme.light]`` / ``[ui.theme.dark]`` colours (checked when the
-    app starts, see ``lightchat.ui.theme``)."""
-    custom_css: str = ""
-    """A stylesheet of the app's own, linked after lightchat's: a path of the app
-    (``/public/brand.css``) or an https URL (which the Content-Security-Policy then allows)."""
-    custom_js: str = ""
-    """A script of the app's own, loaded after lightchat's (a path or an https URL)."""
-    custom_font: str = ""
-    """A stylesheet that loads fonts (``https://fonts.googleapis.com/css2?family=Inter``)."""
-    logo_file_url: str = ""
-    """The header's logo in both themes. Empty: ``public/logo_light.*`` and
-    ``public/logo_dark.*``, else the app's name as text."""
-    default_avatar_file_url: str = ""
-    """The assistant's avatar when ``public/avatars/`` has none for its name. Empty:
-    ``public/avatars/default.*``, else none."""
-    favicon_file_url: str = ""
-    """The page's icon. Empty: ``public/favicon.*``, else none."""
-    uploads: bool = True
-    """Let users attach files to their messages ("Attach files" in the composer)."""
-    upload_accept: str = "*/*"
-    """What users may attach: MIME types and extensions, comma-separated (``image/*,.pdf``)."""
-    upload_max_files: int = 10
-    """How many files one message may carry."""
-    upload_max_size_mb: int = 20
-    """The largest file a user may attach or upload, in megabytes."""
-    frame_ancestors: str = "'self'"
-    """The pages that may show the app in a frame: the Content-Security-Policy's
-    ``frame-ancestors`` sources, space-separated (``'self' https://intranet.example``);
-    ``'none'`` forbids every frame."""
-    allow_origins: str = ""
-    """Other sites whose pages may call the app with the user's cookies (CORS), as origins,
-    comma-separated (``https://portal.example,https://admin.example``). Empty: only the
-    app's own pages. ``*`` is refused: any site could then act as the signed-in user."""
-    markdown_images: bool = True
-    """Show the images of markdown text (``![alt](https://...)``; http(s) and relative URLs
-    only). Off, each one is a link to its URL instead, so nothing loads by itself."""
-    oauth_allow_unverified_email: bool = False
-    """Let an OAuth provider sign in a user by an email address it says it has not
-    verified (``email_verified`` false). Off: such a sign-in is refused, since whoever
-    typed someone else's address at that provider would become that user here."""
-    element_dirs: str = ""
-    """The folders whose files elements made from ``path=`` may read, separated by
-    ``os.pathsep`` (``:``; ``;`` on Windows). Empty: the app's ``public/`` folder and the
-    system's temporary folder. Whatever the folders, hidden files, lightchat's own state
-    and other chats' uploads are never read (see ``lightchat.api.element_paths``)."""
-    database_url: str = ""
-    """Where history is kept. Empty: SQLite in ``.lightchat/chat.db`` in ``app_dir``."""
-    redis_url: str = ""
-    """The Redis that keeps the chats' event logs, so several workers can serve one app
-    (``redis://[:password@]host:6379/0``, ``rediss://`` for TLS, ``unix:///path``). Empty:
-    logs stay in this process (one worker)."""
-    redis_prefix: str = "lc:"
-    """The start of every key lightchat writes in Redis, so several apps can share one."""
-    log_ttl_s: int = 86400
-    """How long a chat's event log stays in Redis after its last event, in seconds."""
-    log_compact_after: int = 2000
-    """With Redis: when a run ends and a chat's log holds more entries than this, the log
-    is replaced by a snapshot of the chat (its tokens folded into their messages)."""
-    app_dir: str = "."
-    """The app's folder (``lightchat serve`` sets it to the app file's folder)."""
-    shutdown_grace_s: int = 30
-    """On shutdown (SIGTERM), how long running callbacks may take to finish their answers;
-    then they are stopped, and what they showed is kept. Meanwhile new runs are refused
-    (or, with several workers, taken by another worker)."""
-    worker_ttl_s: int = 6
-    """With several workers (a Redis URL): how long a worker that stopped answering counts
-    as alive. Its heartbeat is refreshed every third of this; once it lapses, other workers
-    take its chats over."""
+    name: str = setting(
+        "Assistant",
+        "The author name of assistant messages and the title of the page.",
+        toml=("ui.name",),
+    )
+    token_batch_ms: int = setting(40, "Tokens streamed within this window are sent together.")
+    render_interval_ms: int = setting(
+        150, "How often a streaming message's markdown is re-rendered."
+    )
+    session_idle_timeout_s: int = setting(
+        3600,
+        "A chat with no open page and no running callback for this long is ended.",
+        toml=("project.session_timeout",),
+    )
+    form_wait_s: int = setting(
+        300, "How long a plain form post (no JavaScript) waits for the answer before redirecting."
+    )
+    max_message_chars: int = setting(
+        100_000, "Longer user messages are refused with a 413 and a message."
+    )
+    secret: str = setting(
+        "",
+        "Signs cookies. Empty: a random secret per process (browser ids reset on restart).",
+        shown="made once, kept in `.lightchat/secret`",
+    )
+    auth_secret: str = setting(
+        "",
+        "Signs the sessions of signed-in users; required once the app has an auth callback "
+        "(``lightchat create-secret`` makes one).",
+        shown="none",
+    )
+    session_max_age_s: int = setting(
+        15 * 24 * 3600,
+        "A signed-in user's session ends this long after they signed in.",
+        toml=("project.user_session_timeout",),
+        shown="`1296000` (15 days)",
+    )
+    url: str = setting(
+        "",
+        "The app's public address (``https://chat.example.com``; ``CHAINLIT_URL`` works "
+        "too), from which OAuth redirect URIs are made. Empty: each request's own address.",
+        shown="each request's address",
+    )
+    history: bool = setting(
+        True,
+        "Keep chats in a database: a history sidebar, and chats that survive restarts.",
+        toml=("features.history",),
+    )
+    feedback: bool = setting(
+        True,
+        'Offer "Helpful"/"Not helpful" and a comment on the assistant\'s answers (with history).',
+        toml=("features.feedback",),
+    )
+    user_env: str = setting(
+        "",
+        "Keys each user must give before chatting (comma-separated, e.g. "
+        '``OPENAI_API_KEY``); a chat finds them in ``user_session.get("env")``.',
+        toml=("project.user_env",),
+        toml_kind="list",
+        shown="empty",
+    )
+    edit: bool = setting(
+        True,
+        "Let users edit a message they sent (the conversation after it is redone), and ask "
+        'for an answer again ("Regenerate").',
+        toml=("features.edit_message",),
+    )
+    cot: str = setting(
+        "full",
+        "Which steps the chat shows: ``full`` (all), ``tool_call`` (tool steps) or ``hidden``.",
+        toml=("ui.cot",),
+        choices=COT_MODES,
+    )
+    collapse_content: bool = setting(
+        True,
+        'Collapse long messages (over 25 lines or 3,000 characters) behind "Show more"; '
+        "off, every message shows whole.",
+        toml=("ui.default_collapse_content",),
+    )
+    layout: str = setting(
+        "default",
+        "The page's layout: ``default`` (a centred column) or ``wide`` (the full width).",
+        toml=("ui.layout",),
+        choices=LAYOUTS,
+    )
+    default_theme: str = setting(
+        "system",
+        "The theme a browser shows until its user picks one: ``light``, ``dark`` or "
+        "``system`` (the browser's preference).",
+        toml=("ui.default_theme",),
+        choices=THEMES,
+    )
+    latex: bool = setting(
+        False,
+        "Render LaTeX between dollars in messages (``$x^2$``, ``$$...$$``) as MathML; off, "
+        "dollars are plain text.",
+        toml=("features.latex",),
+    )
+    theme: dict[str, Any] = field(
+        default_factory=dict,
+        hash=False,
+        metadata={
+            "doc": Doc(
+                "The ``[ui.theme]`` table of ``lightchat.toml``: ``font_family``, "
+                "``font_mono``, ``radius``, and ``[ui.theme.light]`` / ``[ui.theme.dark]`` "
+                "colours (checked when the app starts, see ``lightchat.ui.theme``).",
+                shown="none",
+            )
+        },
+    )
+    custom_css: str = setting(
+        "",
+        "A stylesheet of the app's own, linked after lightchat's: a path of the app "
+        "(``/public/brand.css``) or an https URL (which the Content-Security-Policy then "
+        "allows).",
+        toml=("ui.custom_css",),
+        shown="none",
+    )
+    custom_js: str = setting(
+        "",
+        "A script of the app's own, loaded after lightchat's (a path or an https URL).",
+        toml=("ui.custom_js",),
+        shown="none",
+    )
+    custom_font: str = setting(
+        "",
+        "A stylesheet that loads fonts (``https://fonts.googleapis.com/css2?family=Inter``).",
+        toml=("ui.custom_font",),
+        shown="none",
+    )
+    logo_file_url: str = setting(
+        "",
+        "The header's logo in both themes. Empty: ``public/logo_light.*`` and "
+        "``public/logo_dark.*``, else the app's name as text.",
+        toml=("ui.logo_file_url",),
+        shown="`public/logo_light.*`, `public/logo_dark.*`",
+    )
+    default_avatar_file_url: str = setting(
+        "",
+        "The assistant's avatar when ``public/avatars/`` has none for its name. Empty: "
+        "``public/avatars/default.*``, else none.",
+        toml=("ui.default_avatar_file_url",),
+        shown="`public/avatars/default.*`",
+    )
+    favicon_file_url: str = setting(
+        "",
+        "The page's icon. Empty: ``public/favicon.*``, else none.",
+        toml=("ui.favicon_file_url",),
+        shown="`public/favicon.*`",
+    )
+    uploads: bool = setting(
+        True,
+        'Let users attach files to their messages ("Attach files" in the composer).',
+        toml=("features.spontaneous_file_upload.enabled", "features.uploads"),
+    )
+    upload_accept: str = setting(
+        "*/*",
+        "What users may attach: MIME types and extensions, comma-separated (``image/*,.pdf``).",
+        toml=("features.spontaneous_file_upload.accept", "features.upload_accept"),
+        toml_kind="list",
+    )
+    upload_max_files: int = setting(
+        10,
+        "How many files one message may carry.",
+        toml=("features.spontaneous_file_upload.max_files", "features.upload_max_files"),
+    )
+    upload_max_size_mb: int = setting(
+        20,
+        "The largest file a user may attach or upload, in megabytes.",
+        toml=("features.spontaneous_file_upload.max_size_mb", "features.upload_max_size_mb"),
+    )
+    frame_ancestors: str = setting(
+        "'self'",
+        "The pages that may show the app in a frame: the Content-Security-Policy's "
+        "``frame-ancestors`` sources, space-separated (``'self' "
+        "https://intranet.example``); ``'none'`` forbids every frame.",
+        toml=("project.frame_ancestors",),
+    )
+    allow_origins: str = setting(
+        "",
+        "Other sites whose pages may call the app with the user's cookies (CORS), as "
+        "origins, comma-separated (``https://portal.example,https://admin.example``). "
+        "Empty: only the app's own pages. ``*`` is refused: any site could then act as the "
+        "signed-in user.",
+        toml=("project.allow_origins",),
+        toml_kind="origins",
+        shown="empty (same origin only)",
+    )
+    markdown_images: bool = setting(
+        True,
+        "Show the images of markdown text (``![alt](https://...)``; http(s) and relative "
+        "URLs only). Off, each one is a link to its URL instead, so nothing loads by "
+        "itself.",
+    )
+    oauth_allow_unverified_email: bool = setting(
+        False,
+        "Let an OAuth provider sign in a user by an email address it says it has not "
+        "verified (``email_verified`` false). Off: such a sign-in is refused, since whoever"
+        " typed someone else's address at that provider would become that user here.",
+    )
+    element_dirs: str = setting(
+        "",
+        "The folders whose files elements made from ``path=`` may read, separated by "
+        "``os.pathsep`` (``:``; ``;`` on Windows). Empty: the app's ``public/`` folder and "
+        "the system's temporary folder. Whatever the folders, hidden files, lightchat's own"
+        " state and other chats' uploads are never read (see "
+        "``lightchat.api.element_paths``).",
+        shown="the app's `public/` folder and the system's temporary folder",
+    )
+    database_url: str = setting(
+        "",
+        "Where history is kept. Empty: SQLite in ``.lightchat/chat.db`` in ``app_dir``.",
+        shown="SQLite in `.lightchat/chat.db`",
+    )
+    redis_url: str = setting(
+        "",
+        "The Redis that keeps the chats' event logs, so several workers can serve one app "
+        "(``redis://[:password@]host:6379/0``, ``rediss://`` for TLS, ``unix:///path``). "
+        "Empty: logs stay in this process (one worker).",
+        shown="none: logs stay in the process",
+    )
+    redis_prefix: str = setting(
+        "lc:", "The start of every key lightchat writes in Redis, so several apps can share one."
+    )
+    log_ttl_s: int = setting(
+        86400, "How long a chat's event log stays in Redis after its last event, in seconds."
+    )
+    log_compact_after: int = setting(
+        2000,
+        "With Redis: when a run ends and a chat's log holds more entries than this, the log"
+        " is replaced by a snapshot of the chat (its tokens folded into their messages).",
+    )
+    app_dir: str = setting(
+        ".",
+        "The app's folder (``lightchat serve`` sets it to the app file's folder).",
+        shown="the app file's folder",
+    )
+    shutdown_grace_s: int = setting(
+        30,
+        "On shutdown (SIGTERM), how long running callbacks may take to finish their "
+        "answers; then they are stopped, and what they showed is kept. Meanwhile new runs "
+        "are refused (or, with several workers, taken by another worker).",
+    )
+    worker_ttl_s: int = setting(
+        6,
+        "With several workers (a Redis URL): how long a worker that stopped answering "
+        "counts as alive. Its heartbeat is refreshed every third of this; once it lapses, "
+        "other workers take its chats over.",
+    )
 
     @classmethod
     def from_env(
@@ -326,3 +506,30 @@ _FRAME_SOURCE = re.compile(
     r"(?::(?:\d{1,5}|\*))?(?:/[^\s;,']*)?",
     re.IGNORECASE,
 )
+
+
+def settings_table() -> str:
+    """The README's table of settings (Markdown), made from each setting's ``Doc``."""
+    rows = [
+        "| variable | default | meaning | `lightchat.toml` |",
+        "|---|---|---|---|",
+    ]
+    defaults = Settings()
+    for setting in fields(Settings):
+        doc = setting.metadata["doc"]
+        assert isinstance(doc, Doc)
+        if setting.name == "theme":
+            continue  # a table: lightchat.toml only
+        value = getattr(defaults, setting.name)
+        if doc.shown:
+            shown = doc.shown
+        elif isinstance(value, bool):
+            shown = f"`{str(value).lower()}`"
+        elif value == "":
+            shown = "empty"
+        else:
+            shown = f"`{value}`"
+        keys = ", ".join(f"`{key}`" for key in doc.toml)
+        text = doc.text.replace("``", "`")
+        rows.append(f"| `LIGHTCHAT_{setting.name.upper()}` | {shown} | {text} | {keys} |")
+    return "\n".join(rows) + "\n"

@@ -8,12 +8,13 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import textwrap
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from lightchat.config.settings import CONFIG_FILE, COT_MODES, LAYOUTS, ORIGIN, THEMES, Settings
+from lightchat.config.settings import CONFIG_FILE, ORIGIN, Doc, Settings
 from lightchat.errors import ConfigError
 
 
@@ -28,127 +29,37 @@ class _Key:
     alias: bool = False  # another name for a key of the starter file (left commented there)
 
 
-_KEYS: dict[str, dict[str, _Key]] = {
-    "project": {
-        "session_timeout": _Key(
-            "session_idle_timeout_s",
-            "int",
-            "Seconds a chat with no open page and nothing running is kept before it ends.",
-        ),
-        "user_session_timeout": _Key(
-            "session_max_age_s", "int", "Seconds a signed-in user's session lasts."
-        ),
-        "allow_origins": _Key(
-            "allow_origins",
-            "origins",
-            "Other sites whose pages may call the app with the user's cookies (CORS), "
-            'e.g. ["https://portal.example"]; "*" is refused.',
-        ),
-        "frame_ancestors": _Key(
-            "frame_ancestors",
-            "str",
-            "Pages that may show the app in a frame (the copilot widget's host pages): "
-            "CSP sources, space-separated, e.g. \"'self' https://portal.example\".",
-        ),
-        "user_env": _Key(
-            "user_env",
-            "list",
-            'Keys each user gives before chatting, e.g. ["OPENAI_API_KEY"].',
-        ),
-    },
-    "features": {
-        "history": _Key("history", "bool", "Keep chats in a database: a sidebar, reopen later."),
-        "feedback": _Key("feedback", "bool", '"Helpful"/"Not helpful" and a comment on answers.'),
-        "edit_message": _Key("edit", "bool", "Users may edit a message they sent, and regenerate."),
-        "latex": _Key(
-            "latex", "bool", "Render LaTeX between dollars ($x^2$, $$...$$) in messages."
-        ),
-        "unsafe_allow_html": _Key(
-            "", "false", "Raw HTML in messages is never shown; this must stay false."
-        ),
-        "uploads": _Key(
-            "uploads",
-            "bool",
-            "Another name for spontaneous_file_upload.enabled (set only one).",
-            alias=True,
-        ),
-        "upload_accept": _Key(
-            "upload_accept",
-            "list",
-            "Another name for spontaneous_file_upload.accept (set only one).",
-            alias=True,
-        ),
-        "upload_max_files": _Key(
-            "upload_max_files",
-            "int",
-            "Another name for spontaneous_file_upload.max_files (set only one).",
-            alias=True,
-        ),
-        "upload_max_size_mb": _Key(
-            "upload_max_size_mb",
-            "int",
-            "Another name for spontaneous_file_upload.max_size_mb (set only one).",
-            alias=True,
-        ),
-    },
-    "features.spontaneous_file_upload": {
-        "enabled": _Key("uploads", "bool", 'Users may attach files ("Attach files").'),
-        "accept": _Key(
-            "upload_accept",
-            "list",
-            'What may be attached: MIME types and extensions, e.g. ["image/*", ".pdf"].',
-        ),
-        "max_files": _Key("upload_max_files", "int", "Files per message."),
-        "max_size_mb": _Key("upload_max_size_mb", "int", "The largest file, in megabytes."),
-    },
-    "ui": {
-        "name": _Key("name", "str", "The assistant's author name and the page title."),
-        "cot": _Key(
-            "cot", "choice", "Which steps show: full, tool_call (tool steps) or hidden.", COT_MODES
-        ),
-        "default_collapse_content": _Key(
-            "collapse_content",
-            "bool",
-            'Collapse long messages behind "Show more".',
-        ),
-        "layout": _Key(
-            "layout",
-            "choice",
-            "default (a centred column) or wide (the conversation uses the full width).",
-            LAYOUTS,
-        ),
-        "default_theme": _Key(
-            "default_theme",
-            "choice",
-            "The theme until the user picks one: light, dark or system (the browser's).",
-            THEMES,
-        ),
-        "custom_css": _Key(
-            "custom_css",
-            "str",
-            'Your stylesheet, after lightchat\'s: "/public/brand.css" or an https:// URL.',
-        ),
-        "custom_js": _Key(
-            "custom_js", "str", 'Your script, after lightchat\'s: "/public/brand.js" or https://.'
-        ),
-        "custom_font": _Key(
-            "custom_font", "str", "A stylesheet loading fonts (e.g. a Google Fonts URL)."
-        ),
-        "logo_file_url": _Key(
-            "logo_file_url",
-            "str",
-            "The header's logo. Empty: public/logo_light.* and public/logo_dark.*.",
-        ),
-        "default_avatar_file_url": _Key(
-            "default_avatar_file_url",
-            "str",
-            "The assistant's avatar. Empty: public/avatars/<name>.*, else avatars/default.*.",
-        ),
-        "favicon_file_url": _Key(
-            "favicon_file_url", "str", "The page's icon. Empty: public/favicon.* if there is one."
-        ),
-    },
-}
+_TABLES = ("project", "features", "features.spontaneous_file_upload", "ui")
+"""The tables of ``lightchat.toml`` that hold settings, in the starter file's order."""
+
+_UNSAFE_HTML = _Key("", "false", "Raw HTML in messages is never shown; this must stay false.")
+"""Chainlit's ``features.unsafe_allow_html``: taken, but only as false."""
+
+
+def _keys() -> dict[str, dict[str, _Key]]:
+    """Every key of ``lightchat.toml``, by table, made from the settings' ``Doc``."""
+    keys: dict[str, dict[str, _Key]] = {table: {} for table in _TABLES}
+    for setting in fields(Settings):
+        doc = setting.metadata.get("doc")
+        if not isinstance(doc, Doc) or not doc.toml:
+            continue
+        kind = doc.toml_kind or ("choice" if doc.choices else str(setting.type))
+        primary = doc.toml[0]
+        for dotted in doc.toml:
+            table, _, key = dotted.rpartition(".")
+            comment = (
+                doc.text
+                if dotted == primary
+                else (f"Another name for {primary.removeprefix('features.')} (set only one).")
+            )
+            keys[table][key] = _Key(
+                setting.name, kind, comment, doc.choices, alias=dotted != primary
+            )
+    keys["features"]["unsafe_allow_html"] = _UNSAFE_HTML
+    return keys
+
+
+_KEYS = _keys()
 _RAW_TABLES = {"ui.theme": "theme"}
 _TOP_TABLES = ("project", "features", "ui")
 
@@ -308,7 +219,8 @@ def _toml_value(value: object) -> str:
 
 
 def starter_config() -> str:
-    """A ``lightchat.toml`` with every key at its default, each with a one-line comment."""
+    """A ``lightchat.toml`` with every key at its default, each with its setting's
+    description as a comment."""
     defaults = Settings()
     lines = [
         "# lightchat.toml: this app's settings (read when the app starts).",
@@ -321,7 +233,8 @@ def starter_config() -> str:
             if spec.kind in ("list", "origins"):
                 default = _as_list(str(default))
             entry = f"{key} = {_toml_value(default)}"
-            lines += [f"# {spec.comment}", f"# {entry}" if spec.alias else entry]
+            comment = textwrap.wrap(spec.comment.replace("``", ""), 86, break_on_hyphens=False)
+            lines += [*(f"# {line}" for line in comment), f"# {entry}" if spec.alias else entry]
     lines += [
         "",
         "# Fonts, corner radius and colours (public/theme.json, Chainlit's format, works too).",
