@@ -235,7 +235,7 @@ def test_encode_frames_chunks_as_server_sent_events() -> None:
         "id: 3\ndata: <p>a</p>\ndata: <p>b</p>\n\n"
         "id: 4\nevent: tok\ndata: msg-x-raw\ndata: hi\ndata: there\ndata: \n\n"
     )
-    assert CLOSING == b"event: closed\ndata: \n\n"
+    assert CLOSING == b"event: lc-closed\ndata: \n\n"
 
 
 def test_text_events_name_their_target_only_when_it_changes() -> None:
@@ -390,7 +390,7 @@ def test_a_stream_ends_when_its_chat_ends(live: LiveServer, browser: httpx.Clien
         events.until(run_over)
         assert session.connections == 1
         live.call(session.close())
-        closing = events.until(lambda e: e.event == "closed")
+        closing = events.until(lambda e: e.event == "lc-closed")
         assert closing[-1].data == ""
         # ...and the response is over (else reading the rest would time out).
         assert all(line == "" or line.startswith(":") for line in events.rest())

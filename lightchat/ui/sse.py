@@ -1,5 +1,12 @@
 """Server-sent event framing over sse-starlette.
 
+The events a page's stream carries, each named in one place: HTML updates (no name; htmx
+swaps their ``<hx-partial>`` fragments), streamed text (``TEXT_EVENT``, ``tok``: short, as
+a paced stream sends one per token), a window message and a call to the framing page
+(``WINDOW_EVENT``, ``CALL_EVENT``, in ``lightchat.ui.stream_view``), a reload
+(``RELOAD_EVENT``) and the end of the chat (``CLOSED_EVENT``). Every name but the text's
+starts with ``lc-``, so none can be mistaken for another script's DOM event.
+
 Concurrency: one response per open page. The generator given to ``event_stream`` waits on
 the bus; sse-starlette adds pings (which also detect dead connections), a send timeout so a
 stuck client cannot hold memory forever, and ends streams when the server shuts down.
@@ -14,14 +21,20 @@ from collections.abc import AsyncIterator, Iterable
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from lightchat.ui.stream_view import Chunk
+from lightchat.ui.stream_view import TEXT_EVENT, Chunk
 
 PING_SECONDS = 15
 
-CLOSING = b"event: closed\ndata: \n\n"
+CLOSED_EVENT = "lc-closed"
+"""The last event of a chat that has ended: the page stops reconnecting (``hx-sse:close``)."""
+
+RELOAD_EVENT = "lc-reload"
+"""The page must load itself again (see ``RELOAD``)."""
+
+CLOSING = f"event: {CLOSED_EVENT}\ndata: \n\n".encode()
 """Tells the page the chat has ended, so it stops reconnecting."""
 
-RELOAD = b"event: lc-reload\ndata: \n\n"
+RELOAD = f"event: {RELOAD_EVENT}\ndata: \n\n".encode()
 """Tells the page to load itself again: the point it streams from was compacted away (see
 ``lightchat.bus.LogCompacted``), so only a fresh page shows the chat as it stands."""
 
@@ -45,7 +58,7 @@ class Encoder:
             parts.append(f"id: {chunk.seq}\n")
             if chunk.event:
                 parts.append(f"event: {chunk.event}\n")
-                if chunk.event == "tok":
+                if chunk.event == TEXT_EVENT:
                     target, _, text = data.partition("\n")
                     if target == self._last_target:
                         data = "\n" + text
@@ -66,4 +79,13 @@ def event_stream(events: AsyncIterator[bytes]) -> EventSourceResponse:
     )
 
 
-__all__ = ["CLOSING", "PING_SECONDS", "RELOAD", "Encoder", "ServerSentEvent", "event_stream"]
+__all__ = [
+    "CLOSED_EVENT",
+    "CLOSING",
+    "PING_SECONDS",
+    "RELOAD",
+    "RELOAD_EVENT",
+    "Encoder",
+    "ServerSentEvent",
+    "event_stream",
+]

@@ -31,7 +31,8 @@ from lightchat.ui.render import Renderer, hx_partial
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """One server-sent event: ``event`` None is HTML for htmx; ``"tok"`` is streamed text."""
+    """One server-sent event: ``event`` None is HTML for htmx; ``TEXT_EVENT`` is streamed
+    text."""
 
     data: str
     event: str | None
@@ -44,6 +45,9 @@ class _Live:
     rendered: int = -1  # len(content) at the last render; -1: not rendered on this stream
     last: float = float("-inf")  # when it was last rendered (monotonic seconds)
 
+
+TEXT_EVENT = "tok"
+"""The event of streamed text (its first line names the target element)."""
 
 WINDOW_EVENT = "lc-window"
 """The server-sent event that carries a window message (``send_window_message``)."""
@@ -125,13 +129,13 @@ class StreamView:
             item = transcript.apply(entry)
             if isinstance(item, MessageData):
                 if item.streaming and item.id in self._live:
-                    ops.append(Chunk(f"msg-{item.id}-raw\n{event.delta}", "tok", seq))
+                    ops.append(Chunk(f"msg-{item.id}-raw\n{event.delta}", TEXT_EVENT, seq))
                     self._dirty.add(item.id)
                 else:
                     html_ = self.renderer.message(item, self.base, self.chat_url)
                     ops.append(Chunk(hx_partial(f"msg-{item.id}", "outerMorph", html_), None, seq))
             elif isinstance(item, StepData) and self.renderer.visibility.shown(item):
-                ops.append(Chunk(f"step-{item.id}-output\n{event.delta}", "tok", seq))
+                ops.append(Chunk(f"step-{item.id}-output\n{event.delta}", TEXT_EVENT, seq))
             return
         if isinstance(event, MessageEvent):
             existed = event.message.id in transcript.items
@@ -271,11 +275,11 @@ def _merge(ops: list[Chunk]) -> list[Chunk]:
             if op.event is None and last.event is None:
                 merged[-1] = Chunk(last.data + op.data, None, op.seq)
                 continue
-            if op.event == "tok" and last.event == "tok":
+            if op.event == TEXT_EVENT and last.event == TEXT_EVENT:
                 target, _, text = op.data.partition("\n")
                 last_target = last.data.partition("\n")[0]
                 if target == last_target:
-                    merged[-1] = Chunk(last.data + text, "tok", op.seq)
+                    merged[-1] = Chunk(last.data + text, TEXT_EVENT, op.seq)
                     continue
         merged.append(op)
     return merged
