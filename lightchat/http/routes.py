@@ -135,6 +135,9 @@ async def chat_page(request: Request) -> Response:
         chat_url=chat_url(request, session.id),
         # The copilot widget's panel is small: no history, a compact header.
         copilot=session.client_type == "copilot",
+        # Shown in a frame (the browser says so): the page lists lightchat.framed.js at
+        # once, so no window message of its first moments is missed.
+        framed=request.headers.get("sec-fetch-dest") == "iframe",
         new_chat_url=_new_chat_url(request, session),
         frame_ancestors=found.settings.frame_sources(),
         history=history is not None and session.client_type != "copilot",
