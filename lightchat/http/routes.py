@@ -63,14 +63,12 @@ from lightchat.http.endpoints.history import (
 from lightchat.http.endpoints.oauth import oauth_finish, oauth_start
 from lightchat.http.endpoints.start import save_settings, settings_form, start_chat, start_context
 from lightchat.http.endpoints.theme import public_file, set_theme, theme_css
+from lightchat.http.locate import RemoteChat, chat_for_input, chat_or_404, stream_chat
 from lightchat.http.web import (
     VARY,
-    RemoteChat,
     after_post,
     base,
     browser,
-    chat_for_input,
-    chat_or_404,
     chat_url,
     is_htmx,
     problem,
@@ -78,9 +76,8 @@ from lightchat.http.web import (
     services,
     settle_without_js,
     signed_in,
-    stream_chat,
 )
-from lightchat.http.web import Services as Services  # where it was before lightchat.http.web
+from lightchat.http.web import Services as Services
 from lightchat.ui.i18n import say
 from lightchat.ui.sse import CLOSING, PING_SECONDS, RELOAD, Encoder, event_stream
 from lightchat.ui.stream_view import StreamView

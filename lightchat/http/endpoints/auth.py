@@ -30,13 +30,7 @@ from lightchat.auth.sessions import (
 from lightchat.config.registry import invoke
 from lightchat.errors import ConfigError
 from lightchat.http.signin import ask_app, remember, safe_next, set_session_cookie
-from lightchat.http.web import (
-    base,
-    go_to,
-    read_form,
-    services,
-    signed_in,
-)
+from lightchat.http.web import base, go_to, read_form, services, signed_in
 from lightchat.ui.i18n import notice, say
 
 logger = logging.getLogger("lightchat")

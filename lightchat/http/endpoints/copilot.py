@@ -32,12 +32,12 @@ from starlette.responses import RedirectResponse, Response
 
 from lightchat.chat.session import CallClosedError
 from lightchat.domain.events import WINDOW_MESSAGE_MAX_BYTES
+from lightchat.http.locate import chat_or_404
 from lightchat.http.web import (
     VARY,
     JSONField,
     base,
     browser,
-    chat_or_404,
     chat_url,
     json_field,
     problem,

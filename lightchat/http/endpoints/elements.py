@@ -32,13 +32,11 @@ from lightchat.domain.events import (
 from lightchat.domain.transcript import Transcript
 from lightchat.errors import LightChatError
 from lightchat.files import FileTooLargeError, MissingFileError
+from lightchat.http.locate import RemoteChat, chat_for_input, chat_or_404, stream_chat
 from lightchat.http.web import (
     JSONField,
-    RemoteChat,
     after_post,
     base,
-    chat_for_input,
-    chat_or_404,
     chat_url,
     is_htmx,
     json_field,
@@ -46,7 +44,6 @@ from lightchat.http.web import (
     read_form,
     services,
     settle_without_js,
-    stream_chat,
 )
 
 #: Kinds shown by the browser itself; every other file is a download.

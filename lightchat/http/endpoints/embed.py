@@ -21,16 +21,8 @@ from lightchat.chat.session import ChatSession
 from lightchat.domain.transcript import Transcript
 from lightchat.http.endpoints.env import env_of
 from lightchat.http.endpoints.start import start_chat, start_context
-from lightchat.http.web import (
-    VARY,
-    base,
-    browser,
-    chat_or_404,
-    chat_url,
-    problem,
-    services,
-    signed_in,
-)
+from lightchat.http.locate import chat_or_404
+from lightchat.http.web import VARY, base, browser, chat_url, problem, services, signed_in
 
 
 async def embed_new(request: Request) -> Response:

@@ -31,17 +31,15 @@ from lightchat.chat.session import ChatSession
 from lightchat.config.registry import Registry, invoke
 from lightchat.domain.events import MessageData
 from lightchat.domain.transcript import Transcript
+from lightchat.http.locate import chat_for_input, chat_or_404, registered
 from lightchat.http.web import (
     VARY,
     base,
-    chat_for_input,
-    chat_or_404,
     chat_url,
     escape,
     is_htmx,
     problem,
     read_form,
-    registered,
     services,
     signed_in,
 )
