@@ -119,13 +119,19 @@ def load_app(target: str) -> LightChat:
     if app.app_dir == ".":
         # History lives beside the app (.lightchat/chat.db), wherever it is served from.
         app.configure(app_dir=str(path.resolve().parent))
-    if "on_message" not in app.callbacks:
+    if not any(hook in app.callbacks for hook in CHAT_HOOKS):
+        # As Chainlit: an app needs one of these, or a chat would have nothing to do.
         raise AppLoadError(
-            f"{path_text} registers no @on_message callback, so the chat could not answer. "
-            "Add one:\n\n    @cl.on_message\n    async def main(message: cl.Message):\n"
+            f"{path_text} registers neither @on_chat_start nor @on_message, so a chat "
+            "would have nothing to do. Add one:\n\n    @cl.on_message\n"
+            "    async def main(message: cl.Message):\n"
             "        await cl.Message(content=message.content).send()\n"
         )
     return app
+
+
+CHAT_HOOKS = ("on_chat_start", "on_message", "on_audio_chunk")
+"""An app registers at least one of these (Chainlit's rule)."""
 
 
 def _check_port(host: str, port: int) -> None:

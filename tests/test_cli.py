@@ -53,8 +53,8 @@ APP_FILES = {
     "quiet.py": """
         import lightchat as cl
 
-        @cl.on_chat_start
-        async def start():
+        @cl.on_stop
+        async def stopped():
             pass
         """,
     "wrong.py": """
@@ -154,7 +154,9 @@ def test_syntax_error(tmp_path: Path) -> None:
 @pytest.mark.usefixtures("isolated_import")
 def test_no_on_message(tmp_path: Path) -> None:
     result = invoke(tmp_path, "serve", "quiet.py")
-    assert_clean_exit(result, "registers no @on_message callback", "@cl.on_message")
+    assert_clean_exit(
+        result, "registers neither @on_chat_start nor @on_message", "@cl.on_message"
+    )
 
 
 @pytest.mark.usefixtures("isolated_import")

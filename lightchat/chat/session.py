@@ -26,6 +26,7 @@ import contextlib
 import logging
 import secrets
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -455,6 +456,8 @@ class ChatSession:
         if pending is not None:
             pending.answer.set_result(data)
             return self.settled()
+        if "on_message" not in self.registry.callbacks:
+            _hint_no_on_message(self.registry)
         return self._enqueue("on_message", self._message_factory(data))
 
     async def edit(self, message_id: str, content: str) -> asyncio.Future[None]:
@@ -783,6 +786,19 @@ def _union(shown: list[Any], given: list[Any]) -> list[Any]:
     fresh = {part.id: part for part in given}
     merged = [fresh.pop(part.id, part) for part in shown]
     return merged + list(fresh.values())
+
+
+_HINTED: weakref.WeakSet[Registry] = weakref.WeakSet()
+
+
+def _hint_no_on_message(registry: Registry) -> None:
+    """Say once per app why a user's message gets no answer (it stays in the chat)."""
+    if registry not in _HINTED:
+        _HINTED.add(registry)
+        logger.info(
+            "A user sent a message, and the app has no @on_message callback: the message "
+            "is kept in the chat and nothing answers it (add @cl.on_message to answer)."
+        )
 
 
 def in_loop_thread(session: ChatSession) -> bool:
