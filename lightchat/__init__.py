@@ -14,6 +14,7 @@ Run it with ``lightchat serve app.py``. Importing this package reads and writes 
 from __future__ import annotations
 
 from lightchat.__about__ import __version__
+from lightchat.api.cache import cache
 from lightchat.api.context import (
     ChatContext,
     Context,
@@ -52,7 +53,7 @@ from lightchat.api.message import (
 )
 from lightchat.api.starters import ChatProfile, Starter, StarterCategory
 from lightchat.api.step import Step, step
-from lightchat.api.sync import make_async, run_sync
+from lightchat.api.sync import make_async, run_sync, sleep
 from lightchat.api.widgets import (
     ChatSettings,
     Checkbox,
@@ -96,6 +97,7 @@ password_auth_callback = default_app.password_auth_callback
 header_auth_callback = default_app.header_auth_callback
 oauth_callback = default_app.oauth_callback
 on_logout = default_app.on_logout
+author_rename = default_app.author_rename
 
 __all__ = [
     "Action",
@@ -152,6 +154,8 @@ __all__ = [
     "Video",
     "__version__",
     "action_callback",
+    "author_rename",
+    "cache",
     "chat_context",
     "context",
     "data_layer",
@@ -173,6 +177,7 @@ __all__ = [
     "set_chat_profiles",
     "set_starter_categories",
     "set_starters",
+    "sleep",
     "step",
     "user_session",
 ]

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -81,3 +83,100 @@ async def test_a_message_without_on_message_is_kept_and_the_log_says_why_once(
     assert len(hints) == 1  # once, however many messages
     assert len(hints[0].getMessage().splitlines()) == 1
     await app.chats.close_all()
+
+
+async def test_sleep_waits_without_holding_up_the_loop() -> None:
+    woke: list[str] = []
+
+    async def other() -> None:
+        woke.append("other")
+
+    await asyncio.gather(cl.sleep(0.01), other())
+    assert woke == ["other"]
+    assert await cl.sleep(0) is None
+
+
+def test_cache_makes_a_value_once_per_arguments() -> None:
+    made: list[str] = []
+
+    @cl.cache
+    def load(name: str, *, size: int = 1) -> str:
+        made.append(name)
+        return f"{name}:{size}"
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: load("model"), range(8)))
+    assert results == ["model:1"] * 8
+    assert load("model", size=2) == "model:2"
+    assert made == ["model", "model"]
+
+    failures = iter([ValueError("down"), None])
+
+    @cl.cache
+    def flaky() -> str:
+        failure = next(failures)
+        if failure is not None:
+            raise failure
+        return "up"
+
+    with pytest.raises(ValueError, match="down"):
+        flaky()
+    assert flaky() == "up"  # a failure is not kept
+
+
+async def test_cache_makes_an_async_value_once() -> None:
+    calls = 0
+
+    @cl.cache
+    async def connect(url: str) -> str:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.01)
+        return f"client for {url}"
+
+    clients = await asyncio.gather(*(connect("db://x") for _ in range(5)))
+    assert clients == ["client for db://x"] * 5
+    assert calls == 1
+
+
+async def test_author_rename_shows_authors_under_the_apps_names(tmp_path: Path) -> None:
+    app = LightChat(settings=Settings(app_dir=str(tmp_path), secret="s" * 40, history=False))
+
+    @app.author_rename
+    async def rename(orig_author: str) -> str:
+        return {"LLMMathChain": "Albert Einstein", "Tool": "Marie Curie"}.get(
+            orig_author, orig_author
+        )
+
+    @app.on_message
+    async def main(message: cl.Message) -> None:
+        await cl.Message(content="E = mc2", author="LLMMathChain").send()
+        streamed = cl.Message(content="", author="Tool")
+        for token in ("radium ", "polonium"):
+            await streamed.stream_token(token)
+        await streamed.send()
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        with_form_token(client, app)
+        chat = (await client.get("/")).headers["location"]
+        owner = app.build().state.services.identity.load(client.cookies[COOKIE])
+        assert app.chats is not None
+        session = app.chats.get(chat.rsplit("/", 1)[1], owner)
+        assert session is not None
+        posted = await client.post(
+            f"{chat}/messages", data={"content": "hi"}, headers={"HX-Request": "true"}
+        )
+        assert posted.status_code == 204
+        await session.settled()
+        page = (await client.get(chat)).text
+    assert 'data-author="Albert Einstein"' in page
+    assert 'data-author="Marie Curie"' in page
+    assert "LLMMathChain" not in page
+    await app.chats.close_all()
+
+
+def test_author_rename_takes_the_original_author() -> None:
+    app = LightChat()
+    with pytest.raises(cl.ConfigError, match="author_rename"):
+        app.author_rename(lambda: "nobody")

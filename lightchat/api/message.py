@@ -21,6 +21,7 @@ from lightchat.api.elements import (
 )
 from lightchat.api.step import CURRENT_STEP, shown_text
 from lightchat.chat.session import ChatSession, current_session, dispatch, in_loop_thread
+from lightchat.config.registry import invoke
 from lightchat.domain.events import (
     ActionData,
     AskData,
@@ -30,6 +31,7 @@ from lightchat.domain.events import (
     RemoveEvent,
     new_id,
 )
+from lightchat.errors import ConfigError
 
 
 class Message:
@@ -74,6 +76,7 @@ class Message:
         self._session: ChatSession | None = None
         self._streaming = False
         self._sent = False
+        self._renamed = False
 
     @classmethod
     def from_data(cls, data: MessageData) -> Message:
@@ -129,9 +132,24 @@ class Message:
             action.for_id = self.id
             action._session = session
 
+    async def _rename_author(self, session: ChatSession) -> None:
+        """Once per message, the author as ``@author_rename`` shows it (if the app has one)."""
+        rename = session.registry.callbacks.get("author_rename")
+        if rename is None or self._renamed:
+            return
+        self._renamed = True
+        renamed = await invoke(rename, self.author)
+        if not isinstance(renamed, str):
+            raise ConfigError(
+                f"@author_rename returned {renamed!r} for {self.author!r}: return a string "
+                "(the name to show)."
+            )
+        self.author = renamed
+
     async def send(self) -> Message:
         """Show the message (or finish one that was streaming). Returns the message."""
         await self._prepare()
+        await self._rename_author(self._bind())
         self._streaming = False
         self._sent = True
         self._emit(streaming=False)
@@ -159,6 +177,7 @@ class Message:
             return
         if not self._streaming:
             # The first token shows the message (or re-opens a sent one) as streaming.
+            await self._rename_author(session)
             self._streaming = True
             self.content += token
             self._emit(streaming=True)

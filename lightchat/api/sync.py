@@ -1,5 +1,6 @@
 """Sync and async code together: ``make_async`` runs blocking code in a thread,
-``run_sync`` awaits a coroutine from sync code (a sync callback's worker thread).
+``run_sync`` awaits a coroutine from sync code (a sync callback's worker thread), and
+``sleep`` waits without holding up other chats.
 """
 
 from __future__ import annotations
@@ -43,3 +44,8 @@ def run_sync(coro: Coroutine[Any, Any, R]) -> R:
         return asyncio.run(coro)
     coro.close()
     raise RuntimeError("run_sync() cannot wait on the event loop's own thread; use await.")
+
+
+async def sleep(duration: float) -> None:
+    """Wait ``duration`` seconds without holding up other chats (Chainlit's ``cl.sleep``)."""
+    await asyncio.sleep(duration)

@@ -34,6 +34,7 @@ _ARITY: dict[str, tuple[int, int]] = {
     "header_auth_callback": (1, 1),
     "oauth_callback": (4, 5),
     "on_logout": (0, 2),
+    "author_rename": (1, 1),
 }
 
 _EXAMPLES: dict[str, str] = {
@@ -60,6 +61,7 @@ _EXAMPLES: dict[str, str] = {
         "-> cl.User | None: ..."
     ),
     "on_logout": "async def logout(request, response): ...",
+    "author_rename": "async def rename(orig_author: str) -> str: ...",
 }
 
 
@@ -264,6 +266,16 @@ class Registry:
                 response.delete_cookie("my_cookie")
         """
         return self._register("on_logout", func)
+
+    def author_rename(self, func: F) -> F:
+        """Show messages' authors under other names: receives a message's author and
+        returns the name to show, for each message the app sends (Chainlit's hook)::
+
+            @cl.author_rename
+            async def rename(orig_author: str) -> str:
+                return {"LLMMathChain": "Albert Einstein"}.get(orig_author, orig_author)
+        """
+        return self._register("author_rename", func)
 
 
 async def invoke(func: Callable[..., Any], *args: Any) -> Any:
