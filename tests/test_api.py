@@ -140,7 +140,7 @@ async def test_stream_token_then_send() -> None:
         for token in ["Hel", "lo", " there"]:
             await message.stream_token(token)
         message.author = "Writer"
-        await message.update()  # still streaming
+        await message.update()  # ends the stream, as in Chainlit
         await message.send()
 
     session, events = await in_chat(body, Settings(token_batch_ms=10_000))
@@ -152,7 +152,7 @@ async def test_stream_token_then_send() -> None:
         TokenEvent(first.message.id, " there"),
     ]
     updated, final = messages_in(events)[1:]
-    assert (updated.content, updated.streaming, updated.author) == ("Hello there", True, "Writer")
+    assert (updated.content, updated.streaming, updated.author) == ("Hello there", False, "Writer")
     assert (final.content, final.streaming) == ("Hello there", False)
     shown = session.transcript.items[first.message.id]
     assert isinstance(shown, MessageData)

@@ -15,8 +15,10 @@ import pytest
 import lightchat as cl
 from lightchat import LightChat, Settings
 from lightchat.auth.identity import COOKIE
+from lightchat.chat.session import ChatSession
 from lightchat.cli import load_app
-from tests.helpers import with_form_token
+from lightchat.domain.events import MessageData
+from tests.helpers import WAIT_S, events_of, messages_in, new_session, with_form_token
 
 pytestmark = pytest.mark.anyio
 
@@ -180,3 +182,60 @@ def test_author_rename_takes_the_original_author() -> None:
     app = LightChat()
     with pytest.raises(cl.ConfigError, match="author_rename"):
         app.author_rename(lambda: "nobody")
+
+
+async def answered(app: LightChat, text: str = "go") -> tuple[ChatSession, list[MessageData]]:
+    """A chat of ``app`` that was sent ``text``: the session and the message states it
+    published, in order (the user's message first)."""
+    session = new_session(app, Settings(token_batch_ms=10_000))
+    async with asyncio.timeout(WAIT_S):
+        await session.send_user_message(text)
+    return session, messages_in(await events_of(session))
+
+
+async def test_message_takes_command_and_modes_and_removes_its_actions() -> None:
+    app = LightChat()
+    kept: list[cl.Message] = []
+
+    @app.on_message
+    async def main(message: cl.Message) -> None:
+        reply = cl.Message(
+            content="Searching",
+            command="search",
+            modes={"model": "fast"},
+            actions=[cl.Action(name="more", payload={}, label="More")],
+        )
+        await reply.send()
+        await reply.remove_actions()
+        kept.append(reply)
+
+    session, states = await answered(app)
+    reply = kept[0]
+    assert (reply.command, reply.modes, reply.actions) == ("search", {"model": "fast"}, [])
+    sent = states[1]
+    assert (sent.command, sent.modes) == ("search", {"model": "fast"})
+    assert [a.name for a in sent.actions] == ["more"]
+    shown = session.transcript.items[reply.id]
+    assert isinstance(shown, MessageData)
+    assert shown.actions == []  # the buttons are gone from the chat
+
+
+async def test_update_ends_a_stream_and_empty_tokens_are_ignored() -> None:
+    app = LightChat()
+
+    @app.on_message
+    async def main(message: cl.Message) -> None:
+        reply = cl.Message(content="")
+        await reply.stream_token("")  # ignored: shows nothing
+        await reply.send()
+        for token in ("Hel", "", "lo"):
+            await reply.stream_token(token)
+        await reply.update()  # Chainlit's way to end a stream
+
+    session, states = await answered(app)
+    assistant = [s for s in states if s.type == "assistant_message"]
+    assert (assistant[0].content, assistant[0].streaming) == ("", False)
+    assert (assistant[-1].content, assistant[-1].streaming) == ("Hello", False)
+    shown = session.transcript.items[assistant[-1].id]
+    assert isinstance(shown, MessageData)
+    assert not shown.streaming

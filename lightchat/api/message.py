@@ -58,6 +58,8 @@ class Message:
         actions: list[Action] | None = None,
         metadata: dict[str, Any] | None = None,
         tags: list[str] | None = None,
+        command: str | None = None,
+        modes: dict[str, str] | None = None,
     ) -> None:
         text, detected = shown_text(content)
         self.content: str = text
@@ -71,8 +73,8 @@ class Message:
         self.actions = list(actions or [])
         self.metadata = dict(metadata or {})
         self.tags = list(tags or [])
-        self.command: str | None = None
-        self.modes: dict[str, str] = {}
+        self.command: str | None = command
+        self.modes: dict[str, str] = dict(modes or {})
         self._session: ChatSession | None = None
         self._streaming = False
         self._sent = False
@@ -116,6 +118,8 @@ class Message:
             elements=[element.data(self.id) for element in self.elements],
             actions=[action.data() for action in self.actions],
             ask=ask,
+            command=self.command,
+            modes=dict(self.modes),
         )
 
     def _emit(self, streaming: bool) -> None:
@@ -156,10 +160,18 @@ class Message:
         return self
 
     async def update(self) -> bool:
-        """Show the message's current content (and author) in place of the old."""
+        """Show the message's current content (and author) in place of the old; a message
+        that was streaming is finished, as in Chainlit."""
         await self._prepare()
-        self._emit(streaming=self._streaming)
+        self._streaming = False
+        self._emit(streaming=False)
         return True
+
+    async def remove_actions(self) -> None:
+        """Take the message's actions (its buttons) away."""
+        for action in self.actions:
+            await action.remove()
+        self.actions = []
 
     async def remove(self) -> bool:
         """Take the message out of the chat."""
@@ -168,7 +180,10 @@ class Message:
         return True
 
     async def stream_token(self, token: str, is_sequence: bool = False) -> None:
-        """Append ``token`` to the message as it is shown (``is_sequence``: replace it)."""
+        """Append ``token`` to the message as it is shown (``is_sequence``: replace it).
+        An empty token is ignored, as in Chainlit."""
+        if not token:
+            return
         session = self._bind()
         if is_sequence:
             self.content = token
