@@ -18,7 +18,8 @@ from lightchat.auth.identity import COOKIE
 from lightchat.chat.session import ChatSession
 from lightchat.cli import load_app
 from lightchat.domain.events import MessageData
-from tests.helpers import WAIT_S, events_of, messages_in, new_session, with_form_token
+from lightchat.ui.render import Renderer
+from tests.helpers import WAIT_S, events_of, messages_in, new_session, steps_in, with_form_token
 
 pytestmark = pytest.mark.anyio
 
@@ -239,3 +240,52 @@ async def test_update_ends_a_stream_and_empty_tokens_are_ignored() -> None:
     shown = session.transcript.items[assistant[-1].id]
     assert isinstance(shown, MessageData)
     assert not shown.streaming
+
+
+async def test_step_takes_chainlits_arguments() -> None:
+    app = LightChat()
+    seen: list[str] = []
+
+    @cl.step(
+        name="Lookup",
+        type="tool",
+        id="lookup-step",
+        tags=["search"],
+        metadata={"source": "wiki"},
+        language="json",
+        show_input=False,
+        default_open=True,
+        auto_collapse=False,
+        icon="search",
+    )
+    async def lookup(query: str) -> dict[str, str]:
+        current = cl.context.current_step
+        assert current is not None
+        seen.append(current.id)
+        return {"query": query}
+
+    @app.on_message
+    async def main(message: cl.Message) -> None:
+        await lookup("cats")
+        async with cl.Step(name="think", auto_collapse=True, thread_id="t1") as thinking:
+            await thinking.stream_token("Say ", is_input=True)
+            await thinking.stream_token("meow", is_input=True)
+            await thinking.stream_token("")  # ignored
+            await thinking.stream_token("done")
+
+    session, _ = await answered(app)
+    steps = steps_in(await events_of(session))
+    assert seen == ["lookup-step"]
+    lookup_states = [s for s in steps if s.id == "lookup-step"]
+    assert (lookup_states[-1].icon, lookup_states[-1].default_open) == ("search", True)
+    thinking = [s for s in steps if s.name == "think"]
+    assert thinking[0].auto_collapse
+    assert (thinking[-1].input, thinking[-1].output) == ("Say meow", "done")
+
+    # auto_collapse: open while it runs, closed once done.
+    renderer = Renderer(Settings(), "v1")
+    transcript = session.transcript
+    running, done = thinking[0], thinking[-1]
+    assert " open>" in renderer.step(running, transcript, "")
+    assert done.status == "done"
+    assert " open>" not in renderer.step(done, transcript, "")

@@ -69,6 +69,8 @@ class Step:
         metadata: dict[str, Any] | None = None,
         tags: list[str] | None = None,
         icon: str | None = None,
+        auto_collapse: bool = False,
+        thread_id: str | None = None,
     ) -> None:
         if type not in STEP_TYPES:
             raise ConfigError(
@@ -85,6 +87,9 @@ class Step:
         self.metadata = dict(metadata or {})
         self.tags = list(tags or [])
         self.icon = icon
+        self.auto_collapse = auto_collapse
+        self.thread_id = thread_id
+        """Chainlit's: the thread the step belongs to; the chat it runs in decides here."""
         self.is_error = False
         self.start: float | None = None
         self.end: float | None = None
@@ -128,6 +133,7 @@ class Step:
             ended_at=self.end,
             icon=self.icon,
             default_open=self.default_open,
+            auto_collapse=self.auto_collapse,
         )
 
     def _emit(self) -> None:
@@ -205,8 +211,17 @@ class Step:
         dispatch(session, session.emit, RemoveEvent(self.id))
         return True
 
-    async def stream_token(self, token: str, is_sequence: bool = False) -> None:
-        """Append ``token`` to the step's output as it is shown (``is_sequence``: replace)."""
+    async def stream_token(
+        self, token: str, is_sequence: bool = False, is_input: bool = False
+    ) -> None:
+        """Append ``token`` to the step's output as it is shown (``is_sequence``: replace;
+        ``is_input``: to its input instead). An empty token is ignored, as in Chainlit."""
+        if not token:
+            return
+        if is_input:
+            self._input = token if is_sequence else self._input + token
+            self._emit()
+            return
         if is_sequence:
             self._output = token
             self._emit()
@@ -238,9 +253,15 @@ def step(
     *,
     name: str | None = None,
     type: StepType = "undefined",
-    show_input: bool | str = "json",
+    id: str | None = None,
+    parent_id: str | None = None,
+    tags: list[str] | None = None,
+    metadata: dict[str, Any] | None = None,
     language: str | None = None,
+    show_input: bool | str = "json",
     default_open: bool = False,
+    auto_collapse: bool = False,
+    icon: str | None = None,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
 
 
@@ -249,9 +270,15 @@ def step(
     *,
     name: str | None = None,
     type: StepType = "undefined",
-    show_input: bool | str = "json",
+    id: str | None = None,
+    parent_id: str | None = None,
+    tags: list[str] | None = None,
+    metadata: dict[str, Any] | None = None,
     language: str | None = None,
+    show_input: bool | str = "json",
     default_open: bool = False,
+    auto_collapse: bool = False,
+    icon: str | None = None,
 ) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
     """Show each call of a function as a step, with its arguments and its return value.
 
@@ -266,9 +293,15 @@ def step(
             return Step(
                 name=name or func.__name__,
                 type=type,
-                show_input=show_input,
+                id=id,  # as in Chainlit: every call with a fixed id shows as that one step
+                parent_id=parent_id,
+                tags=tags,
+                metadata=metadata,
                 language=language,
+                show_input=show_input,
                 default_open=default_open,
+                auto_collapse=auto_collapse,
+                icon=icon,
             )
 
         if inspect.iscoroutinefunction(func):

@@ -170,6 +170,8 @@ class StepData:
     ended_at: float | None = None
     icon: str | None = None
     default_open: bool = False
+    auto_collapse: bool = False
+    """Shown open while it runs, then closed (Chainlit's ``auto_collapse``)."""
     interrupted: bool = False
     """True when the worker running it stopped before it ended (its chat was taken over)."""
 
