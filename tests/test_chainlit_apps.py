@@ -289,3 +289,90 @@ async def test_step_takes_chainlits_arguments() -> None:
     assert " open>" in renderer.step(running, transcript, "")
     assert done.status == "done"
     assert " open>" not in renderer.step(done, transcript, "")
+
+
+async def test_chat_context_add_remove_and_clear() -> None:
+    app = LightChat()
+    seen: list[list[dict[str, str]]] = []
+
+    @app.on_message
+    async def main(message: cl.Message) -> None:
+        if message.content == "forget":
+            cl.chat_context.clear()
+            seen.append(cl.chat_context.to_openai())
+            return
+        reply = await cl.Message(content=f"echo {message.content}").send()
+        note = cl.Message(content="Be brief.", type="system_message")
+        assert cl.chat_context.add(note) is note
+        cl.chat_context.add(note)  # once only
+        seen.append(cl.chat_context.to_openai())
+        assert cl.chat_context.remove(reply)
+        assert not cl.chat_context.remove(reply)
+        seen.append(cl.chat_context.to_openai())
+
+    session = new_session(app)
+    async with asyncio.timeout(WAIT_S):
+        await session.send_user_message("hi")
+        await session.send_user_message("forget")
+        await session.send_user_message("again")
+    assert seen[0] == [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "echo hi"},
+        {"role": "system", "content": "Be brief."},
+    ]
+    assert seen[1] == [
+        {"role": "user", "content": "hi"},
+        {"role": "system", "content": "Be brief."},
+    ]
+    assert seen[2] == []  # cleared; the chat still shows everything
+    assert seen[3][:2] == [
+        {"role": "user", "content": "again"},
+        {"role": "assistant", "content": "echo again"},
+    ]
+    assert "echo hi" in [m.content for m in messages_in(await events_of(session))]
+
+
+async def test_user_session_has_the_chats_own_values_and_accessors() -> None:
+    app = LightChat()
+    seen: dict[str, object] = {}
+
+    @app.on_chat_start
+    async def start() -> None:
+        counter = cl.user_session.create_accessor("count", 0, apply_fn=lambda n: n + 1)
+        assert counter.get() == 0
+        assert [counter.apply(), counter.apply()] == [1, 2]
+        counter.reset()
+        seen["count"] = cl.user_session.get("count")
+        for key in ("id", "env", "chat_settings", "user", "chat_profile", "client_type"):
+            seen[key] = cl.user_session.get(key)
+        seen["languages"] = cl.user_session.get("languages")
+        session = cl.context.session
+        seen["attributes"] = (
+            session.user_env,
+            session.chat_profile,
+            session.chat_settings,
+            session.client_type,
+            session.language,
+            session.environ.get("HTTP_USER_AGENT"),
+        )
+
+    session = new_session(app)
+    session.client_type = "copilot"
+    session.languages = "fr-CH,fr;q=0.9"
+    session.environ = {"HTTP_USER_AGENT": "tests"}
+    session.data["env"] = {"OPENAI_API_KEY": "sk-test"}
+    async with asyncio.timeout(WAIT_S):
+        await session.start()
+    assert seen["count"] == 0
+    assert seen["id"] == session.id
+    assert seen["env"] == {"OPENAI_API_KEY": "sk-test"}
+    assert (seen["chat_settings"], seen["user"], seen["chat_profile"]) == ({}, None, None)
+    assert (seen["client_type"], seen["languages"]) == ("copilot", "fr-CH,fr;q=0.9")
+    assert seen["attributes"] == (
+        {"OPENAI_API_KEY": "sk-test"},
+        None,
+        {},
+        "copilot",
+        "fr-CH",
+        "tests",
+    )

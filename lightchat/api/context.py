@@ -4,8 +4,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
 
 from lightchat.api.elements import (
     Element,
@@ -20,20 +20,78 @@ from lightchat.domain.events import (
 )
 from lightchat.errors import ConfigError
 
+T = TypeVar("T")
+
 
 class UserSession:
-    """Per-chat storage for the app (``cl.user_session``): any Python object, by key."""
+    """Per-chat storage for the app (``cl.user_session``): any Python object, by key.
+
+    The chat's own values are there too, as in Chainlit: ``id``, ``env`` (the keys the
+    user gave), ``chat_settings``, ``user``, ``chat_profile``, ``client_type`` and
+    ``languages`` (the browser's ``Accept-Language``).
+    """
 
     def get(self, key: str, default: Any = None) -> Any:
         """The value stored under ``key`` in this chat, or ``default``."""
-        return current_session().data.get(key, default)
+        session = current_session()
+        session.data.update(session.framework_values())
+        return session.data.get(key, default)
 
     def set(self, key: str, value: Any) -> None:
         """Store ``value`` under ``key`` for the rest of this chat."""
         current_session().data[key] = value
 
     def __contains__(self, key: str) -> bool:
-        return key in current_session().data
+        session = current_session()
+        return key in session.data or key in session.framework_values()
+
+    def create_accessor(
+        self, key: str, default: T, *, apply_fn: Callable[[T], T] | None = None
+    ) -> SessionAccessor[T]:
+        """A typed accessor of one key, with its default (and ``apply_fn``, which
+        ``apply()`` uses to change the value), as in Chainlit::
+
+            count = cl.user_session.create_accessor("count", 0, apply_fn=lambda n: n + 1)
+            count.apply()  # 1, then 2...
+        """
+        return SessionAccessor(self, key, default, apply_fn)
+
+
+class SessionAccessor(Generic[T]):
+    """One key of ``user_session``, typed (see ``UserSession.create_accessor``)."""
+
+    def __init__(
+        self,
+        store: UserSession,
+        key: str,
+        default: T,
+        apply_fn: Callable[[T], T] | None = None,
+    ) -> None:
+        self._store = store
+        self._key = key
+        self._default = default
+        self._apply_fn = apply_fn
+
+    def get(self) -> T:
+        """The value in this chat, or the default."""
+        value: T = self._store.get(self._key, self._default)
+        return value
+
+    def set(self, value: T) -> None:
+        """Store a new value in this chat."""
+        self._store.set(self._key, value)
+
+    def reset(self) -> None:
+        """Back to the default."""
+        self.set(self._default)
+
+    def apply(self) -> T:
+        """Change the value with ``apply_fn`` (if any), store it and return it."""
+        value = self.get()
+        if self._apply_fn is not None:
+            value = self._apply_fn(value)
+        self.set(value)
+        return value
 
 
 class Context:
@@ -144,13 +202,53 @@ class ChatContext:
         ]
 
     def get(self) -> list[Message]:
-        """The user's and the assistant's messages shown in this chat, in order."""
-        return [Message.from_data(data) for data in self._messages()]
+        """The conversation: the user's and the assistant's messages shown in this chat,
+        in order, less those taken out (``remove``, ``clear``), then those added."""
+        session = current_session()
+        shown = [
+            Message.from_data(data)
+            for data in self._messages()
+            if data.id not in session.context_removed
+        ]
+        return shown + [m for m in session.context_added if isinstance(m, Message)]
+
+    def add(self, message: Message) -> Message:
+        """Put a message (back) in the conversation, e.g. one built for the model only."""
+        session = current_session()
+        session.context_removed.discard(message.id)
+        shown = {data.id for data in self._messages()}
+        known = {m.id for m in session.context_added if isinstance(m, Message)}
+        if message.id not in shown and message.id not in known:
+            session.context_added.append(message)
+        return message
+
+    def remove(self, message: Message) -> bool:
+        """Take a message out of the conversation (the chat still shows it); False if it
+        was not in it."""
+        session = current_session()
+        for added in session.context_added:
+            if isinstance(added, Message) and added.id == message.id:
+                session.context_added.remove(added)
+                return True
+        shown = {data.id for data in self._messages()}
+        if message.id in shown and message.id not in session.context_removed:
+            session.context_removed.add(message.id)
+            return True
+        return False
+
+    def clear(self) -> None:
+        """Start the conversation afresh: what was said so far is no longer in it (the
+        chat still shows it); messages from now on are."""
+        session = current_session()
+        session.context_removed.update(data.id for data in self._messages())
+        session.context_added.clear()
 
     def to_openai(self) -> list[dict[str, str]]:
         """The messages as OpenAI-style chat messages (``role`` and ``content``)."""
+        roles = {"user_message": "user", "assistant_message": "assistant"}
         return [
-            {"role": self._ROLES[data.type], "content": data.content} for data in self._messages()
+            {"role": roles.get(message.type, "system"), "content": message.content}
+            for message in self.get()
         ]
 
 

@@ -140,6 +140,15 @@ class ChatSession:
         self.client_type = "webapp"
         """Where the chat is shown: ``webapp`` (the app's own page) or ``copilot`` (the
         widget on another page), as Chainlit names them."""
+        self.environ: dict[str, str] = {}
+        """The headers of the request that opened the chat, as a WSGI environ names them
+        (``HTTP_USER_AGENT``...; Chainlit's ``context.session.environ``)."""
+        self.languages = ""
+        """The browser's ``Accept-Language`` when it opened the chat (``en-US,en;q=0.9``)."""
+        self.context_removed: set[str] = set()
+        """Messages the app took out of ``chat_context`` (``remove``, ``clear``)."""
+        self.context_added: list[Any] = []
+        """Messages the app put in ``chat_context`` that the chat does not show (``add``)."""
         self.registry = registry
         self.bus = bus
         self.settings = settings
@@ -173,6 +182,44 @@ class ChatSession:
         self._run_task: asyncio.Task[None] | None = None
 
     # -- publishing ---------------------------------------------------------------------
+
+    @property
+    def user_env(self) -> dict[str, str]:
+        """The keys the user gave before chatting (``user_session.get("env")``)."""
+        env = self.data.get("env")
+        return env if isinstance(env, dict) else {}
+
+    @property
+    def chat_profile(self) -> str | None:
+        """The name of the chat profile the chat was opened with, if any."""
+        profile = self.data.get("chat_profile")
+        return profile if isinstance(profile, str) else None
+
+    @property
+    def chat_settings(self) -> dict[str, Any]:
+        """The chat's settings as the user last confirmed them."""
+        values = self.data.get("chat_settings")
+        return values if isinstance(values, dict) else {}
+
+    @property
+    def language(self) -> str | None:
+        """The browser's preferred language (``en-US``), from ``languages``."""
+        first = self.languages.split(",", 1)[0].split(";", 1)[0].strip()
+        return first or None
+
+    def framework_values(self) -> dict[str, Any]:
+        """What ``user_session`` holds of the chat itself, whatever the app set (Chainlit's
+        keys: ``id``, ``env``, ``chat_settings``, ``user``, ``chat_profile``,
+        ``client_type``, ``languages``)."""
+        return {
+            "id": self.id,
+            "env": self.user_env,
+            "chat_settings": self.chat_settings,
+            "user": self.user,
+            "chat_profile": self.chat_profile,
+            "client_type": self.client_type,
+            "languages": self.languages,
+        }
 
     def emit(self, event: Event) -> Entry:
         """Publish an event (after any tokens gathered so far)."""

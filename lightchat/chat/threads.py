@@ -42,7 +42,7 @@ MAX_METADATA_BYTES = 64 * 1024
 # user_session keys that are not the app's own state: the session id, the browser's
 # environment (may hold keys the user typed in), the signed-in user (stored on its own),
 # and the tags (stored on their own).
-_NOT_METADATA = frozenset({"id", "env", "user", "tags"})
+_NOT_METADATA = frozenset({"id", "env", "user", "tags", "client_type", "languages"})
 
 
 @dataclass(frozen=True, slots=True)

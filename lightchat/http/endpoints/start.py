@@ -125,6 +125,12 @@ async def start_chat(
     session = found.chats.create(owner, profile=profile, user=signed_in(request))
     session.data["env"] = env
     session.client_type = client_type
+    session.languages = request.headers.get("accept-language", "")[:1000]
+    session.environ = {
+        "HTTP_" + name.upper().replace("-", "_"): value
+        for name, value in request.headers.items()
+        if name != "cookie"  # the browser's own secrets stay with the browser
+    }
     await registered(request, session)
     return session
 
