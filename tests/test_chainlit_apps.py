@@ -376,3 +376,29 @@ async def test_user_session_has_the_chats_own_values_and_accessors() -> None:
         "fr-CH",
         "tests",
     )
+
+
+async def test_a_chat_knows_the_request_that_opened_it_but_not_its_cookies(
+    tmp_path: Path,
+) -> None:
+    app = LightChat(settings=Settings(app_dir=str(tmp_path), secret="s" * 40, history=False))
+
+    @app.on_chat_start
+    async def start() -> None:
+        await cl.Message(content="Hello").send()
+
+    transport = httpx.ASGITransport(app=app)
+    headers = {"User-Agent": "tests/1.0", "Accept-Language": "de-DE,de;q=0.8"}
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", headers=headers
+    ) as client:
+        await client.get("/")  # a browser cookie first
+        chat = (await client.get("/")).headers["location"]
+        owner = app.build().state.services.identity.load(client.cookies[COOKIE])
+        assert app.chats is not None
+        session = app.chats.get(chat.rsplit("/", 1)[1], owner)
+        assert session is not None
+        assert session.environ["HTTP_USER_AGENT"] == "tests/1.0"
+        assert "HTTP_COOKIE" not in session.environ
+        assert (session.languages, session.language) == ("de-DE,de;q=0.8", "de-DE")
+    await app.chats.close_all()
