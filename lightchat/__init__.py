@@ -98,6 +98,7 @@ header_auth_callback = default_app.header_auth_callback
 oauth_callback = default_app.oauth_callback
 on_logout = default_app.on_logout
 author_rename = default_app.author_rename
+on_feedback = default_app.on_feedback
 
 __all__ = [
     "Action",
@@ -166,6 +167,7 @@ __all__ = [
     "on_chat_end",
     "on_chat_resume",
     "on_chat_start",
+    "on_feedback",
     "on_logout",
     "on_message",
     "on_settings_update",

@@ -18,6 +18,7 @@ from lightchat.auth.identity import COOKIE
 from lightchat.chat.session import ChatSession
 from lightchat.cli import load_app
 from lightchat.domain.events import MessageData
+from lightchat.types import Feedback
 from lightchat.ui.render import Renderer
 from tests.helpers import WAIT_S, events_of, messages_in, new_session, steps_in, with_form_token
 
@@ -402,3 +403,52 @@ async def test_a_chat_knows_the_request_that_opened_it_but_not_its_cookies(
         assert "HTTP_COOKIE" not in session.environ
         assert (session.languages, session.language) == ("de-DE,de;q=0.8", "de-DE")
     await app.chats.close_all()
+
+
+async def test_on_feedback_receives_what_the_user_said(tmp_path: Path) -> None:
+    app = LightChat(settings=Settings(app_dir=str(tmp_path), secret="s" * 40))
+    received: list[Feedback] = []
+
+    @app.on_message
+    async def main(message: cl.Message) -> None:
+        await cl.Message(content="An answer").send()
+
+    @app.on_feedback
+    async def feedback_given(feedback: Feedback) -> None:
+        received.append(feedback)
+        if feedback.comment == "boom":
+            raise RuntimeError("the metrics service is down")
+
+    asgi = app.build()
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        asgi.router.lifespan_context(asgi),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+    ):
+        assert app.history is not None
+        assert await app.history.wait_ready()
+        with_form_token(client, app)
+        chat = (await client.get("/")).headers["location"]
+        owner = app.build().state.services.identity.load(client.cookies[COOKIE])
+        assert app.chats is not None
+        session = app.chats.get(chat.rsplit("/", 1)[1], owner)
+        assert session is not None
+        await client.post(
+            f"{chat}/messages", data={"content": "hi"}, headers={"HX-Request": "true"}
+        )
+        await session.settled()
+        await app.history.flush()
+        (answer,) = [
+            item
+            for item in session.transcript.items.values()
+            if isinstance(item, MessageData) and item.type == "assistant_message"
+        ]
+        target = f"{chat}/feedback/{answer.id}"
+        helpful = await client.post(target, data={"value": "1"}, headers={"HX-Request": "true"})
+        assert helpful.status_code == 200
+        failing = await client.post(
+            target, data={"value": "0", "comment": "boom"}, headers={"HX-Request": "true"}
+        )
+        assert failing.status_code == 200  # the app's error is logged; the feedback is kept
+    assert received[0] == Feedback(forId=answer.id, value=1, threadId=session.thread_id)
+    assert (received[1].value, received[1].comment) == (0, "boom")

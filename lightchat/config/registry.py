@@ -35,6 +35,7 @@ _ARITY: dict[str, tuple[int, int]] = {
     "oauth_callback": (4, 5),
     "on_logout": (0, 2),
     "author_rename": (1, 1),
+    "on_feedback": (0, 1),
 }
 
 _EXAMPLES: dict[str, str] = {
@@ -62,6 +63,7 @@ _EXAMPLES: dict[str, str] = {
     ),
     "on_logout": "async def logout(request, response): ...",
     "author_rename": "async def rename(orig_author: str) -> str: ...",
+    "on_feedback": "async def feedback_given(feedback: cl.types.Feedback): ...",
 }
 
 
@@ -276,6 +278,17 @@ class Registry:
                 return {"LLMMathChain": "Albert Einstein"}.get(orig_author, orig_author)
         """
         return self._register("author_rename", func)
+
+    def on_feedback(self, func: F) -> F:
+        """Run when a user says an answer was helpful or not (with history on); receives a
+        ``lightchat.types.Feedback`` (``forId``, the message; ``value``, 1 or 0;
+        ``comment``; ``threadId``), after it is saved::
+
+            @cl.on_feedback
+            async def feedback_given(feedback):
+                metrics.count("helpful" if feedback.value else "not helpful")
+        """
+        return self._register("on_feedback", func)
 
 
 async def invoke(func: Callable[..., Any], *args: Any) -> Any:

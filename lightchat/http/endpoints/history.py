@@ -12,8 +12,9 @@ or an ``HX-Redirect`` when the page itself must go (its chat was deleted).
 
 from __future__ import annotations
 
+import logging
 import re
-from typing import Any
+from typing import Any, Literal
 
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -29,6 +30,8 @@ from lightchat.chat.threads import (
     clean_name,
     recency_groups,
 )
+from lightchat.config.registry import invoke
+from lightchat.domain.types import Feedback
 from lightchat.http.web import (
     NOT_FOUND,
     VARY,
@@ -43,6 +46,8 @@ from lightchat.http.web import (
     signed_in,
 )
 from lightchat.ui.i18n import say
+
+logger = logging.getLogger("lightchat")
 
 _CHAT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -260,6 +265,8 @@ async def feedback(request: Request) -> Response:
         raise HTTPException(404, "This message does not exist, or it is not yours.") from None
     except ValueError as exc:
         return problem(request, 400, str(exc))
+    if given is not None:
+        await _tell_app(request, thread_id, message_id, given.value, given.comment)
     url = chat_url(request, thread_id)
     if not is_htmx(request):
         return go_to(request, f"{url}#msg-{message_id}")
@@ -270,6 +277,22 @@ async def feedback(request: Request) -> Response:
         chat_url=url,
     )
     return _html(html)
+
+
+async def _tell_app(
+    request: Request, thread_id: str, message_id: str, value: int, comment: str | None
+) -> None:
+    """Call ``@on_feedback`` with the saved feedback; its error is logged, not shown (the
+    feedback is saved all the same)."""
+    callback = services(request).chats.registry.callbacks.get("on_feedback")
+    if callback is None:
+        return
+    verdict: Literal[0, 1] = 1 if value else 0
+    given = Feedback(forId=message_id, value=verdict, threadId=thread_id, comment=comment)
+    try:
+        await invoke(callback, given)
+    except Exception:  # the app's callback failed: the user's feedback is kept
+        logger.exception("Error in @on_feedback")
 
 
 # -- export ---------------------------------------------------------------------------------

@@ -1,0 +1,24 @@
+"""Chainlit's types under their import path (``from lightchat.types import ThreadDict``);
+they are defined in ``lightchat.domain.types``."""
+
+from lightchat.api.message import AskFileResponse
+from lightchat.domain.types import (
+    ElementDict,
+    Feedback,
+    FeedbackDict,
+    InputAudioChunk,
+    OutputAudioChunk,
+    StepDict,
+    ThreadDict,
+)
+
+__all__ = [
+    "AskFileResponse",
+    "ElementDict",
+    "Feedback",
+    "FeedbackDict",
+    "InputAudioChunk",
+    "OutputAudioChunk",
+    "StepDict",
+    "ThreadDict",
+]
