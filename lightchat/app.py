@@ -59,6 +59,7 @@ from lightchat.ui.render import Renderer
 
 if TYPE_CHECKING:  # redis is imported only when the app has a Redis URL
     from lightchat.cluster import Cluster
+    from lightchat.redis_pool import Pool
 
 logger = logging.getLogger("lightchat")
 
@@ -160,8 +161,9 @@ class LightChat(Registry):
         host_users = host_user_reader(self.host_auth, auth)
         origins = settings.origins()  # refuses "*" and what is not an origin
         frame_ancestors = settings.frame_sources()
-        bus = self._bus or _bus_for(settings)
-        cluster, forwarding = _cluster_for(settings)
+        redis_pool = _redis_pool_for(settings)  # one per worker, shared by bus and cluster
+        bus = self._bus or _bus_for(settings, redis_pool)
+        cluster, forwarding = _cluster_for(settings, redis_pool)
         files = self._files
         if files is None:
             files = LocalFileStorage(
@@ -263,6 +265,8 @@ class LightChat(Registry):
                     # the chat's next worker (and that one's answers come through here).
                     await cluster.finish_under_way(FINISH_WAIT_S)
                     await cluster.aclose()  # its heartbeat goes: others take over at once
+                if redis_pool is not None:
+                    await _close_pool(redis_pool)  # the bus and the cluster are closed
 
         app = Starlette(
             routes=routes(),
@@ -391,8 +395,26 @@ _HTMX_HEADERS = [
 ]
 
 
-def _bus_for(settings: Settings) -> Bus:
-    """The event logs: in Redis when ``redis_url`` is set (several workers), else here.
+def _redis_pool_for(settings: Settings) -> Pool | None:
+    """With a Redis URL: this worker's one connection pool to Redis, which the bus and the
+    cluster share (see ``lightchat.redis_pool``); else None. redis is imported only then."""
+    if not settings.redis_url:
+        return None
+    from lightchat.redis_pool import connection_pool
+
+    return connection_pool(settings.redis_url)
+
+
+async def _close_pool(pool: Pool) -> None:
+    """Disconnect the worker's pool, once the bus and the cluster are closed."""
+    from lightchat.redis_pool import close_pool
+
+    await close_pool(pool)
+
+
+def _bus_for(settings: Settings, pool: Pool | None) -> Bus:
+    """The event logs: in Redis when ``redis_url`` is set (several workers), through the
+    worker's ``pool``; else here.
 
     Imported only then, so an app without Redis needs no Redis client installed.
     """
@@ -405,18 +427,20 @@ def _bus_for(settings: Settings) -> Bus:
         prefix=settings.redis_prefix,
         ttl_s=settings.log_ttl_s,
         compact_after=settings.log_compact_after,
+        pool=pool,
     )
 
 
-def _cluster_for(settings: Settings) -> tuple[Cluster | None, list[Middleware]]:
-    """With a Redis URL: this worker's cluster membership and the forwarding middleware;
-    else nothing at all (one worker: no cost). redis is imported only then."""
+def _cluster_for(settings: Settings, pool: Pool | None) -> tuple[Cluster | None, list[Middleware]]:
+    """With a Redis URL: this worker's cluster membership (through the worker's ``pool``)
+    and the forwarding middleware; else nothing at all (one worker: no cost). redis is
+    imported only then."""
     if not settings.redis_url:
         return None, []
     from lightchat.cluster import Cluster
     from lightchat.http.middleware.forwarding import Forwarding
 
-    cluster = Cluster(settings, settings.redis_url, prefix=settings.redis_prefix)
+    cluster = Cluster(settings, settings.redis_url, prefix=settings.redis_prefix, pool=pool)
     forwarding = Middleware(
         Forwarding,
         cluster=cluster,

@@ -61,6 +61,9 @@ per chat (``token_batch_ms``), so a chat writes tens of entries per second, not 
 ``last_seq`` is sync: for a chat this worker writes it is exact; for any other chat it is
 the newest sequence number this worker has seen from Redis (0 if none), which may lag.
 
+Connections: commands go through the worker's one pool (``lightchat.redis_pool``), which
+the app shares with the cluster; the follower has one pub/sub connection of its own.
+
 One concept, kept whole: the Lua scripts, the ordered writer, the followers of chats owned
 elsewhere and ``RedisBus`` itself share one set of keys, one connection pool and one order
 of writes (a write, its publication and its fence are one script call), so they stay in one
@@ -83,8 +86,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -98,14 +99,11 @@ from lightchat.domain.events import (
     event_from_json,
     event_to_json,
 )
+from lightchat.redis_pool import Pool, connection_pool, dedicated_client
 
 logger = logging.getLogger("lightchat.bus")
 
 _UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
-POOL_SIZE = 256
-"""Connections to Redis one worker opens at most (commands wait for a free one)."""
-POOL_WAIT_S = 20
-"""How long a command waits for a free connection before Redis counts as unreachable."""
 _BATCH_MAX = 5_000
 """The most queued writes sent in one pipeline (bounds one request's size)."""
 TAIL_MAX = 512
@@ -279,7 +277,11 @@ def redacted(url: str) -> str:
 
 
 class RedisBus:
-    """Event logs in Redis Streams: several workers read them; each chat's owner writes it."""
+    """Event logs in Redis Streams: several workers read them; each chat's owner writes it.
+
+    ``pool``: the worker's connection pool to Redis (``lightchat.redis_pool``), which the
+    app shares between the bus and the cluster; without it, the bus makes its own.
+    """
 
     def __init__(
         self,
@@ -288,6 +290,7 @@ class RedisBus:
         prefix: str = "lc:",
         ttl_s: int = 86400,
         compact_after: int = 2000,
+        pool: Pool | None = None,
     ) -> None:
         self.url = url
         self.prefix = prefix
@@ -303,6 +306,9 @@ class RedisBus:
         self._seen: dict[str, int] = {}
         self._lost: dict[str, int] = {}  # chats taken from this worker: their local seq
         self._closed = False
+        # The worker's pool, when the app gives it (shared with the cluster, closed by the
+        # app); without it, the bus makes a pool of its own on start and closes it.
+        self._pool = pool
         self._redis: aioredis.Redis | None = None
         # Writing.
         self._ops: deque[_Op] = deque()
@@ -339,19 +345,16 @@ class RedisBus:
 
     def _client(self) -> aioredis.Redis:
         if self._redis is None:
-            # A bounded pool that waits for a free connection: a burst of reads (hundreds
-            # of pages opening at once) queues instead of failing with "Too many
-            # connections".
-            pool = aioredis.BlockingConnectionPool.from_url(
-                self.url,
-                decode_responses=True,
-                socket_connect_timeout=5,
-                socket_timeout=10,
-                max_connections=POOL_SIZE,
-                timeout=POOL_WAIT_S,
-            )
+            # A bounded pool that waits for a free connection (see lightchat.redis_pool).
+            pool = self._pool if self._pool is not None else connection_pool(self.url)
             self._redis = aioredis.Redis(connection_pool=pool)
         return self._redis
+
+    @property
+    def pool(self) -> Pool:
+        """The connection pool this bus's commands go through: the worker's one pool,
+        shared with the cluster, when the app made the bus."""
+        return self._client().connection_pool
 
     async def start(self) -> None:
         """Connect and start the writer and the follower. An unreachable Redis is logged,
@@ -390,8 +393,11 @@ class RedisBus:
             await self._stop_listener()
         self._writer = self._listener = None
         if self._redis is not None:
-            await self._redis.aclose()
-            self._redis = None
+            client, self._redis = self._redis, None
+            # A pool of its own goes with the bus; the app's is closed by the app, after
+            # the cluster, which still uses it.
+            with contextlib.suppress(RedisError, OSError):
+                await client.aclose(close_connection_pool=self._pool is None)
 
     async def _stop_listener(self) -> None:
         """End the follower task: a word on its control channel makes it return; failing
@@ -729,14 +735,9 @@ class RedisBus:
         backoff = 0.05
         prefix = self.tail_channel("")
         while not self._stopping:
-            # Its own connection, which errors instead of reconnecting behind our back
-            # (a silent reconnection would lose publications unnoticed).
-            client = aioredis.Redis.from_url(
-                self.url,
-                decode_responses=True,
-                socket_connect_timeout=5,
-                retry=Retry(NoBackoff(), 0),
-            )
+            # Its own connection, outside the pool, which errors instead of reconnecting
+            # behind our back (a silent reconnection would lose publications unnoticed).
+            client = dedicated_client(self.url)
             pubsub: Any = client.pubsub()
             try:
                 await pubsub.subscribe(self._control)

@@ -52,7 +52,11 @@ The public surface other parts use:
   lets those under way (both ways) end before ``aclose``.
 
 Every Redis failure is raised as :class:`ClusterUnavailable`, which the endpoints answer
-with a 503 that says so.
+with a 503 that says so: a command that waited too long for a connection of the worker's
+pool, or for Redis's answer, too.
+
+Connections: the cluster's commands go through the worker's one connection pool
+(``lightchat.redis_pool``), which the app shares with the bus.
 """
 
 from __future__ import annotations
@@ -76,13 +80,10 @@ from starlette.types import ASGIApp, Message
 
 from lightchat.config.settings import Settings
 from lightchat.errors import ClusterUnavailable, OwnerGone
+from lightchat.redis_pool import Pool, connection_pool
 
 logger = logging.getLogger("lightchat")
 
-POOL_SIZE = 256
-"""Connections to Redis one worker opens at most (commands wait for a free one)."""
-POOL_WAIT_S = 20
-"""How long a command waits for a free connection before Redis counts as unreachable."""
 FORWARDED = "lightchat.forwarded"
 """The ASGI scope key of a request forwarded to this worker by another one."""
 
@@ -158,7 +159,14 @@ class _Inbox:
 class Cluster:
     """This worker's place among the workers sharing one Redis (see the module docstring)."""
 
-    def __init__(self, settings: Settings, url: str, *, prefix: str = "lc:") -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        url: str,
+        *,
+        prefix: str = "lc:",
+        pool: Pool | None = None,
+    ) -> None:
         self.settings = settings
         self.wid = uuid.uuid4().hex
         self.name = f"{socket.gethostname()}:{os.getpid()}"
@@ -166,13 +174,14 @@ class Cluster:
         self.prefix = prefix
         self.ttl_ms = max(int(settings.worker_ttl_s * 1000), 300)
         self.keep_ms = max(settings.log_ttl_s * 1000, self.ttl_ms)
-        # A bounded pool that waits for a free connection: a burst of requests (hundreds
-        # of chats opening at once) queues instead of failing with "Too many connections".
-        # The blocking pops of the inbox and of the replies take one each while they wait.
-        pool = aioredis.BlockingConnectionPool.from_url(
-            url, decode_responses=False, max_connections=POOL_SIZE, timeout=POOL_WAIT_S
-        )
-        self.redis: aioredis.Redis = aioredis.Redis(connection_pool=pool)
+        # A bounded pool that waits for a free connection (see lightchat.redis_pool): the
+        # app's, shared with the bus, or one of this cluster's own. The blocking pops of
+        # the inbox and of the replies take one each while they wait.
+        self._owns_pool = pool is None
+        self.pool: Pool = connection_pool(url) if pool is None else pool
+        """The connection pool of this cluster's commands: the worker's one pool, shared
+        with the bus, when the app made the cluster."""
+        self.redis: aioredis.Redis = aioredis.Redis(connection_pool=self.pool)
         self._claim = self.redis.register_script(_CLAIM)
         self._route = self.redis.register_script(_ROUTE)
         self._release = self.redis.register_script(_RELEASE)
@@ -213,7 +222,9 @@ class Cluster:
                 pipe.delete(self.key("worker", self.wid), self.key("draining", self.wid))
                 pipe.srem(self.workers_key, self.wid)
                 await pipe.execute()
-        await self.redis.aclose()
+        # A pool of its own goes with the cluster; the app's is closed by the app.
+        with contextlib.suppress(RedisError, OSError):
+            await self.redis.aclose(close_connection_pool=self._owns_pool)
 
     async def finish_under_way(self, timeout: float) -> None:
         """Let the requests under way finish, for up to ``timeout`` seconds: those
@@ -289,7 +300,7 @@ class Cluster:
             )
         except (RedisError, OSError) as exc:
             raise ClusterUnavailable(str(exc)) from exc
-        return (owner.decode() or None), bool(alive)
+        return (_text(owner) or None), bool(alive)
 
     async def claim(self, session_id: str) -> bool:
         """Own the chat if no live worker does (True also if this one does already).
