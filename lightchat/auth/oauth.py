@@ -6,26 +6,12 @@ A provider is on when the app has ``@oauth_callback`` and the provider's variabl
 session: lightchat keeps the state of a sign-in in progress in its own signed cookie
 (``lightchat.auth.sessions.OAuthFlows``), so any worker can finish a sign-in another one started.
 
-The providers (path segment, label: variables; the user's identifier):
-
-- ``github``, GitHub: ``OAUTH_GITHUB_CLIENT_ID``, ``OAUTH_GITHUB_CLIENT_SECRET``; ``login``.
-- ``google``, Google: ``OAUTH_GOOGLE_CLIENT_ID``, ``_CLIENT_SECRET``; ``email``.
-- ``gitlab``, GitLab: ``OAUTH_GITLAB_CLIENT_ID``, ``_CLIENT_SECRET``, ``_DOMAIN`` (default
-  ``gitlab.com``); ``email``.
-- ``azure-ad``, Microsoft: ``OAUTH_AZURE_AD_CLIENT_ID``, ``_CLIENT_SECRET``, ``_TENANT_ID``
-  (the tenant's endpoints with ``_ENABLE_SINGLE_TENANT``, else ``common``);
-  ``userPrincipalName``.
-- ``okta``, Okta: ``OAUTH_OKTA_CLIENT_ID``, ``_CLIENT_SECRET``, ``_DOMAIN`` (and
-  ``_AUTHORIZATION_SERVER_ID``, default ``default``); ``email``.
-- ``auth0``, Auth0: ``OAUTH_AUTH0_CLIENT_ID``, ``_CLIENT_SECRET``, ``_DOMAIN``; ``email``.
-- ``keycloak``, Keycloak: ``OAUTH_KEYCLOAK_CLIENT_ID``, ``_CLIENT_SECRET``, ``_BASE_URL``,
-  ``_REALM`` (``_NAME`` renames it); ``email``.
-- ``aws-cognito``, Amazon Cognito: ``OAUTH_COGNITO_CLIENT_ID``, ``_CLIENT_SECRET``,
-  ``_DOMAIN``; ``email``.
-- ``generic``, named by ``OAUTH_GENERIC_NAME`` ("SSO" without it):
-  ``OAUTH_GENERIC_CLIENT_ID``, ``_CLIENT_SECRET``, and ``_DISCOVERY_URL`` (OpenID Connect)
-  or Chainlit's ``_AUTH_URL``, ``_TOKEN_URL``, ``_USER_INFO_URL``; ``_SCOPES`` and
-  ``_USER_IDENTIFIER`` (default ``email``) are optional.
+The providers are one table, ``PROVIDERS``: one entry per provider (``ProviderSpec``: its
+path segment and label, its variables, required and optional with their defaults, its
+discovery or explicit URLs as templates over the variables, its scope, the keys of the
+user's identifier, name and picture...), from which ``provider_from`` makes a ``Provider``
+with the environment's values. The README's table ("Sign-in with OAuth") lists the same
+providers, variables and identifiers; a test keeps the two in step.
 
 Google, GitLab, Okta, Auth0, Keycloak and a generic provider with a discovery URL speak
 OpenID Connect: their endpoints, issuer and signing keys come from the discovery document,
@@ -35,9 +21,9 @@ expiry, nonce) before the user info is read. GitHub, Microsoft (Graph's ``/me``)
 provider with explicit URLs are plain OAuth 2: the user comes from the user info endpoint,
 asked with the access token the token endpoint gave back. Every flow uses PKCE (S256).
 
-Each provider makes the ``default_user`` the app's callback receives: the identifier above,
-the display name (``name``, ``displayName``), and metadata ``{"provider": ..., "image":
-...}`` (``image`` is the picture's URL, or ``""``).
+Each provider makes the ``default_user`` the app's callback receives: the identifier (the
+value under its ``identifier_key``), the display name (``name``, ``displayName``...), and
+metadata ``{"provider": ..., "image": ...}`` (``image`` is the picture's URL, or ``""``).
 """
 
 from __future__ import annotations
@@ -140,6 +126,196 @@ class Provider:
 # -- the providers, from the environment ----------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class ProviderSpec:
+    """One provider lightchat knows, as an entry of ``PROVIDERS``: how its ``Provider``
+    is made from the environment (``provider_from``).
+
+    Its variables are ``OAUTH_<prefix>_<name>``. The URLs and ``identifier_key`` are
+    templates over the variables' values: ``{DOMAIN}`` is ``OAUTH_<prefix>_DOMAIN``
+    (stripped; one named in ``hosts`` as a URL without a trailing slash, ``https://``
+    unless it names a scheme), and ``derive`` may add values computed from the others.
+    """
+
+    slug: str
+    """Its place in the URLs, and its ``provider_id`` unless ``renamed_by`` names it."""
+    label: str
+    """Its name on the login page ("Continue with <label>") unless ``renamed_by`` names it."""
+    prefix: str
+    required: tuple[str, ...] = ("CLIENT_ID", "CLIENT_SECRET")
+    """Set all or none: some without the others stop the app, naming the missing ones."""
+    optional: Mapping[str, str] = field(default_factory=dict)
+    """The variables that may be unset, with the value they then take."""
+    hosts: tuple[str, ...] = ()
+    """The variables that name a host (or its URL), made URLs for the templates."""
+    derive: Callable[[Mapping[str, str]], dict[str, str]] | None = None
+    """A rule of the provider's (Microsoft's tenant, Okta's authorization server): more
+    values for the templates, from the variables' values."""
+    renamed_by: str = ""
+    """An optional variable whose value, when set, is the ``provider_id`` and the label."""
+    scope: str = "openid profile email"
+    scope_variable: str = ""
+    """An optional variable whose words (commas or spaces between them) replace ``scope``.
+    An OpenID Connect provider's scope always has ``openid``."""
+    discovery_url: str = ""
+    """OpenID Connect: where its endpoints, issuer and keys are published. When it is
+    empty (or its variable unset), the explicit URLs below are used."""
+    authorize_url: str = ""
+    token_url: str = ""
+    userinfo_url: str = ""
+    emails_url: str = ""
+    discovery_or_urls: tuple[str, ...] = ()
+    """The variable of the discovery URL, then those of the explicit URLs, when either is
+    up to the app (the generic provider): the first is set, or all the others."""
+    token_auth: str = "client_secret_basic"
+    """How the client authenticates at an explicit token endpoint (OpenID Connect
+    providers: ``client_secret_basic``, its default)."""
+    identifier_key: str = "email"
+    name_keys: tuple[str, ...] = ("name",)
+    image_key: str = "picture"
+
+    def variable(self, name: str) -> str:
+        """The environment variable ``name`` is short for: ``OAUTH_<prefix>_<name>``."""
+        return f"OAUTH_{self.prefix}_{name}"
+
+    @property
+    def variables(self) -> list[str]:
+        """Its variables, required then optional (``OAUTH_PROMPT`` and
+        ``OAUTH_<prefix>_PROMPT`` apply to every provider and are not listed)."""
+        return [self.variable(name) for name in (*self.required, *self.optional)]
+
+
+def _azure_tenant(values: Mapping[str, str]) -> dict[str, str]:
+    # As Chainlit: any Microsoft account ("common") unless the app is single-tenant.
+    single = values["ENABLE_SINGLE_TENANT"].lower() in _TRUE
+    return {"TENANT": values["TENANT_ID"] if single else "common"}
+
+
+def _okta_server(values: Mapping[str, str]) -> dict[str, str]:
+    # Chainlit's rule: the "default" authorization server, a named one, or "false" for
+    # the org authorization server.
+    server = values["AUTHORIZATION_SERVER_ID"]
+    return {"SERVER_PATH": "" if server == "false" else f"/oauth2/{server}"}
+
+
+PROVIDERS: tuple[ProviderSpec, ...] = (
+    ProviderSpec(
+        slug="github",
+        label="GitHub",
+        prefix="GITHUB",
+        scope="user:email",
+        authorize_url="https://github.com/login/oauth/authorize",
+        token_url="https://github.com/login/oauth/access_token",
+        userinfo_url="https://api.github.com/user",
+        emails_url="https://api.github.com/user/emails",
+        token_auth="client_secret_post",
+        identifier_key="login",
+        name_keys=("name", "login"),
+        image_key="avatar_url",
+    ),
+    ProviderSpec(
+        slug="google",
+        label="Google",
+        prefix="GOOGLE",
+        scope="openid email profile",
+        discovery_url="https://accounts.google.com" + _DISCOVERY,
+    ),
+    ProviderSpec(
+        slug="gitlab",
+        label="GitLab",
+        prefix="GITLAB",
+        optional={"DOMAIN": "gitlab.com"},
+        hosts=("DOMAIN",),
+        discovery_url="{DOMAIN}" + _DISCOVERY,
+        name_keys=("name", "nickname"),
+    ),
+    ProviderSpec(
+        slug="azure-ad",
+        label="Microsoft",
+        prefix="AZURE_AD",
+        required=("CLIENT_ID", "CLIENT_SECRET", "TENANT_ID"),
+        optional={"ENABLE_SINGLE_TENANT": ""},
+        derive=_azure_tenant,
+        scope="https://graph.microsoft.com/User.Read",
+        authorize_url="https://login.microsoftonline.com/{TENANT}/oauth2/v2.0/authorize",
+        token_url="https://login.microsoftonline.com/{TENANT}/oauth2/v2.0/token",
+        userinfo_url="https://graph.microsoft.com/v1.0/me",
+        token_auth="client_secret_post",
+        identifier_key="userPrincipalName",
+        name_keys=("displayName",),
+        image_key="",
+    ),
+    ProviderSpec(
+        slug="okta",
+        label="Okta",
+        prefix="OKTA",
+        required=("CLIENT_ID", "CLIENT_SECRET", "DOMAIN"),
+        optional={"AUTHORIZATION_SERVER_ID": "default"},
+        hosts=("DOMAIN",),
+        derive=_okta_server,
+        discovery_url="{DOMAIN}{SERVER_PATH}" + _DISCOVERY,
+    ),
+    ProviderSpec(
+        slug="auth0",
+        label="Auth0",
+        prefix="AUTH0",
+        required=("CLIENT_ID", "CLIENT_SECRET", "DOMAIN"),
+        hosts=("DOMAIN",),
+        discovery_url="{DOMAIN}" + _DISCOVERY,
+    ),
+    ProviderSpec(
+        slug="keycloak",
+        label="Keycloak",
+        prefix="KEYCLOAK",
+        required=("CLIENT_ID", "CLIENT_SECRET", "BASE_URL", "REALM"),
+        optional={"NAME": ""},
+        hosts=("BASE_URL",),
+        renamed_by="NAME",
+        discovery_url="{BASE_URL}/realms/{REALM}" + _DISCOVERY,
+        name_keys=("name", "preferred_username"),
+    ),
+    ProviderSpec(
+        slug="aws-cognito",
+        label="Amazon Cognito",
+        prefix="COGNITO",
+        required=("CLIENT_ID", "CLIENT_SECRET", "DOMAIN"),
+        hosts=("DOMAIN",),
+        # Plain OAuth 2: the ID token's issuer is the user pool, which the domain does
+        # not tell.
+        scope="openid email profile",
+        authorize_url="{DOMAIN}/oauth2/authorize",
+        token_url="{DOMAIN}/oauth2/token",
+        userinfo_url="{DOMAIN}/oauth2/userInfo",
+        name_keys=("name", "username"),
+    ),
+    ProviderSpec(
+        slug="generic",
+        label="SSO",
+        prefix="GENERIC",
+        optional={
+            "DISCOVERY_URL": "",
+            "AUTH_URL": "",
+            "TOKEN_URL": "",
+            "USER_INFO_URL": "",
+            "SCOPES": "",
+            "USER_IDENTIFIER": "email",
+            "NAME": "",
+        },
+        renamed_by="NAME",
+        scope_variable="SCOPES",
+        discovery_url="{DISCOVERY_URL}",
+        authorize_url="{AUTH_URL}",
+        token_url="{TOKEN_URL}",
+        userinfo_url="{USER_INFO_URL}",
+        discovery_or_urls=("DISCOVERY_URL", "AUTH_URL", "TOKEN_URL", "USER_INFO_URL"),
+        token_auth="client_secret_post",  # as Chainlit sends it
+        identifier_key="{USER_IDENTIFIER}",
+    ),
+)
+"""The providers, in the login page's order (the README's table in "Sign-in with OAuth"
+lists the same, which a test checks)."""
+
+
 def configured_providers(environ: Mapping[str, str] | None = None) -> list[Provider]:
     """The providers whose variables are set (``os.environ`` by default), in table order.
 
@@ -147,11 +323,72 @@ def configured_providers(environ: Mapping[str, str] | None = None) -> list[Provi
     """
     env = os.environ if environ is None else environ
     found = []
-    for make in _MAKERS:
-        provider = make(env)
+    for spec in PROVIDERS:
+        provider = provider_from(spec, env)
         if provider is not None:
             found.append(provider)
     return found
+
+
+def provider_from(spec: ProviderSpec, env: Mapping[str, str]) -> Provider | None:
+    """The provider ``spec`` describes, configured by ``env``; None when its variables
+    are not set. Raises ``ConfigError`` naming what is missing when it is half set up."""
+    values = _values(env, spec.prefix, *spec.required)
+    if values is None:
+        either = spec.discovery_or_urls
+        if any(env.get(spec.variable(name), "").strip() for name in either):
+            raise ConfigError(
+                f"{spec.variable(either[0])} or its URLs are set but "
+                f"{' and '.join(spec.variable(name) for name in spec.required)} are not: "
+                "set them to offer this sign-in."
+            )
+        return None
+    for name, default in spec.optional.items():
+        values[name] = env.get(spec.variable(name), "").strip() or default
+    for name in spec.hosts:
+        values[name] = _https(values[name])
+    if spec.derive is not None:
+        values.update(spec.derive(values))
+    discovery = spec.discovery_url.format_map(values)
+    if not discovery and spec.discovery_or_urls:
+        _, *urls = spec.discovery_or_urls
+        missing = [spec.variable(name) for name in urls if not values[name]]
+        if missing:
+            *most, last = [spec.variable(urls[0]), *(f"_{name}" for name in urls[1:])]
+            raise ConfigError(
+                f"The {spec.slug} OAuth provider needs "
+                f"{spec.variable(spec.discovery_or_urls[0])} (OpenID Connect), or "
+                f"{', '.join(most)}{' and ' if most else ''}{last}; "
+                f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set."
+            )
+    scope = spec.scope.split()
+    if spec.scope_variable:
+        scope = values[spec.scope_variable].replace(",", " ").split() or scope
+    if discovery and "openid" not in scope:
+        scope = ["openid", *scope]
+    name = values[spec.renamed_by] if spec.renamed_by else ""
+
+    def explicit(template: str) -> str:
+        return "" if discovery else template.format_map(values)
+
+    return Provider(
+        slug=spec.slug,
+        provider_id=name or spec.slug,
+        label=" ".join(name.split()) or spec.label,
+        client_id=values["CLIENT_ID"],
+        client_secret=values["CLIENT_SECRET"],
+        scope=" ".join(scope),
+        discovery_url=discovery,
+        authorize_url=explicit(spec.authorize_url),
+        token_url=explicit(spec.token_url),
+        userinfo_url=explicit(spec.userinfo_url),
+        emails_url=explicit(spec.emails_url),
+        authorize_params=_prompt(env, spec.prefix),
+        token_auth="client_secret_basic" if discovery else spec.token_auth,
+        identifier_key=spec.identifier_key.format_map(values),
+        name_keys=spec.name_keys,
+        image_key=spec.image_key,
+    )
 
 
 def _values(env: Mapping[str, str], prefix: str, *names: str) -> dict[str, str] | None:
@@ -184,221 +421,6 @@ def _https(domain: str) -> str:
     """A domain as a URL without a trailing slash (``https://`` unless it names a scheme)."""
     domain = domain.strip().rstrip("/")
     return domain if "://" in domain else f"https://{domain}"
-
-
-def _github(env: Mapping[str, str]) -> Provider | None:
-    values = _values(env, "GITHUB", "CLIENT_ID", "CLIENT_SECRET")
-    if values is None:
-        return None
-    return Provider(
-        slug="github",
-        provider_id="github",
-        label="GitHub",
-        client_id=values["CLIENT_ID"],
-        client_secret=values["CLIENT_SECRET"],
-        scope="user:email",
-        authorize_url="https://github.com/login/oauth/authorize",
-        token_url="https://github.com/login/oauth/access_token",
-        userinfo_url="https://api.github.com/user",
-        emails_url="https://api.github.com/user/emails",
-        authorize_params=_prompt(env, "GITHUB"),
-        token_auth="client_secret_post",
-        identifier_key="login",
-        name_keys=("name", "login"),
-        image_key="avatar_url",
-    )
-
-
-def _google(env: Mapping[str, str]) -> Provider | None:
-    values = _values(env, "GOOGLE", "CLIENT_ID", "CLIENT_SECRET")
-    if values is None:
-        return None
-    return Provider(
-        slug="google",
-        provider_id="google",
-        label="Google",
-        client_id=values["CLIENT_ID"],
-        client_secret=values["CLIENT_SECRET"],
-        scope="openid email profile",
-        discovery_url=f"https://accounts.google.com{_DISCOVERY}",
-        authorize_params=_prompt(env, "GOOGLE"),
-    )
-
-
-def _gitlab(env: Mapping[str, str]) -> Provider | None:
-    values = _values(env, "GITLAB", "CLIENT_ID", "CLIENT_SECRET")
-    if values is None:
-        return None
-    domain = _https(env.get("OAUTH_GITLAB_DOMAIN") or "gitlab.com")
-    return Provider(
-        slug="gitlab",
-        provider_id="gitlab",
-        label="GitLab",
-        client_id=values["CLIENT_ID"],
-        client_secret=values["CLIENT_SECRET"],
-        scope="openid profile email",
-        discovery_url=f"{domain}{_DISCOVERY}",
-        authorize_params=_prompt(env, "GITLAB"),
-        name_keys=("name", "nickname"),
-    )
-
-
-def _azure_ad(env: Mapping[str, str]) -> Provider | None:
-    values = _values(env, "AZURE_AD", "CLIENT_ID", "CLIENT_SECRET", "TENANT_ID")
-    if values is None:
-        return None
-    # As Chainlit: any Microsoft account ("common") unless the app is single-tenant.
-    single = env.get("OAUTH_AZURE_AD_ENABLE_SINGLE_TENANT", "").strip().lower() in _TRUE
-    authority = f"https://login.microsoftonline.com/{values['TENANT_ID'] if single else 'common'}"
-    return Provider(
-        slug="azure-ad",
-        provider_id="azure-ad",
-        label="Microsoft",
-        client_id=values["CLIENT_ID"],
-        client_secret=values["CLIENT_SECRET"],
-        scope="https://graph.microsoft.com/User.Read",
-        authorize_url=f"{authority}/oauth2/v2.0/authorize",
-        token_url=f"{authority}/oauth2/v2.0/token",
-        userinfo_url="https://graph.microsoft.com/v1.0/me",
-        authorize_params=_prompt(env, "AZURE_AD"),
-        token_auth="client_secret_post",
-        identifier_key="userPrincipalName",
-        name_keys=("displayName",),
-        image_key="",
-    )
-
-
-def _okta(env: Mapping[str, str]) -> Provider | None:
-    values = _values(env, "OKTA", "CLIENT_ID", "CLIENT_SECRET", "DOMAIN")
-    if values is None:
-        return None
-    # Chainlit's rule: the "default" authorization server, a named one, or "false" for
-    # the org authorization server.
-    server = env.get("OAUTH_OKTA_AUTHORIZATION_SERVER_ID", "").strip()
-    path = "/oauth2/default" if not server else "" if server == "false" else f"/oauth2/{server}"
-    return Provider(
-        slug="okta",
-        provider_id="okta",
-        label="Okta",
-        client_id=values["CLIENT_ID"],
-        client_secret=values["CLIENT_SECRET"],
-        scope="openid profile email",
-        discovery_url=f"{_https(values['DOMAIN'])}{path}{_DISCOVERY}",
-        authorize_params=_prompt(env, "OKTA"),
-    )
-
-
-def _auth0(env: Mapping[str, str]) -> Provider | None:
-    values = _values(env, "AUTH0", "CLIENT_ID", "CLIENT_SECRET", "DOMAIN")
-    if values is None:
-        return None
-    return Provider(
-        slug="auth0",
-        provider_id="auth0",
-        label="Auth0",
-        client_id=values["CLIENT_ID"],
-        client_secret=values["CLIENT_SECRET"],
-        scope="openid profile email",
-        discovery_url=f"{_https(values['DOMAIN'])}{_DISCOVERY}",
-        authorize_params=_prompt(env, "AUTH0"),
-    )
-
-
-def _keycloak(env: Mapping[str, str]) -> Provider | None:
-    values = _values(env, "KEYCLOAK", "CLIENT_ID", "CLIENT_SECRET", "BASE_URL", "REALM")
-    if values is None:
-        return None
-    name = env.get("OAUTH_KEYCLOAK_NAME", "").strip()
-    return Provider(
-        slug="keycloak",
-        provider_id=name or "keycloak",
-        label=" ".join(name.split()) or "Keycloak",
-        client_id=values["CLIENT_ID"],
-        client_secret=values["CLIENT_SECRET"],
-        scope="openid profile email",
-        discovery_url=f"{_https(values['BASE_URL'])}/realms/{values['REALM']}{_DISCOVERY}",
-        authorize_params=_prompt(env, "KEYCLOAK"),
-        name_keys=("name", "preferred_username"),
-    )
-
-
-def _cognito(env: Mapping[str, str]) -> Provider | None:
-    values = _values(env, "COGNITO", "CLIENT_ID", "CLIENT_SECRET", "DOMAIN")
-    if values is None:
-        return None
-    domain = _https(values["DOMAIN"])
-    return Provider(
-        slug="aws-cognito",
-        provider_id="aws-cognito",
-        label="Amazon Cognito",
-        client_id=values["CLIENT_ID"],
-        client_secret=values["CLIENT_SECRET"],
-        scope="openid email profile",
-        authorize_url=f"{domain}/oauth2/authorize",
-        token_url=f"{domain}/oauth2/token",
-        userinfo_url=f"{domain}/oauth2/userInfo",
-        authorize_params=_prompt(env, "COGNITO"),
-        name_keys=("name", "username"),
-    )
-
-
-def _generic(env: Mapping[str, str]) -> Provider | None:
-    values = _values(env, "GENERIC", "CLIENT_ID", "CLIENT_SECRET")
-    discovery = env.get("OAUTH_GENERIC_DISCOVERY_URL", "").strip()
-    explicit = {
-        name: env.get(f"OAUTH_GENERIC_{name}", "").strip()
-        for name in ("AUTH_URL", "TOKEN_URL", "USER_INFO_URL")
-    }
-    if values is None:
-        if discovery or any(explicit.values()):
-            raise ConfigError(
-                "OAUTH_GENERIC_DISCOVERY_URL or its URLs are set but OAUTH_GENERIC_CLIENT_ID "
-                "and OAUTH_GENERIC_CLIENT_SECRET are not: set them to offer this sign-in."
-            )
-        return None
-    name = env.get("OAUTH_GENERIC_NAME", "").strip()
-    scopes = env.get("OAUTH_GENERIC_SCOPES", "").replace(",", " ").split()
-    common: dict[str, Any] = {
-        "slug": "generic",
-        "provider_id": name or "generic",
-        "label": " ".join(name.split()) or "SSO",
-        "client_id": values["CLIENT_ID"],
-        "client_secret": values["CLIENT_SECRET"],
-        "authorize_params": _prompt(env, "GENERIC"),
-        "identifier_key": env.get("OAUTH_GENERIC_USER_IDENTIFIER", "").strip() or "email",
-    }
-    if discovery:
-        if "openid" not in scopes:
-            scopes = ["openid", *(scopes or ["profile", "email"])]
-        return Provider(scope=" ".join(scopes), discovery_url=discovery, **common)
-    missing = [f"OAUTH_GENERIC_{name}" for name, value in explicit.items() if not value]
-    if missing:
-        raise ConfigError(
-            "The generic OAuth provider needs OAUTH_GENERIC_DISCOVERY_URL (OpenID Connect), "
-            f"or OAUTH_GENERIC_AUTH_URL, _TOKEN_URL and _USER_INFO_URL; {', '.join(missing)} "
-            f"{'is' if len(missing) == 1 else 'are'} not set."
-        )
-    return Provider(
-        scope=" ".join(scopes) or "openid profile email",
-        authorize_url=explicit["AUTH_URL"],
-        token_url=explicit["TOKEN_URL"],
-        userinfo_url=explicit["USER_INFO_URL"],
-        token_auth="client_secret_post",  # as Chainlit sends it
-        **common,
-    )
-
-
-_MAKERS: tuple[Callable[[Mapping[str, str]], Provider | None], ...] = (
-    _github,
-    _google,
-    _gitlab,
-    _azure_ad,
-    _okta,
-    _auth0,
-    _keycloak,
-    _cognito,
-    _generic,
-)
 
 
 # -- the exchange -----------------------------------------------------------------------------
