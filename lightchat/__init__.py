@@ -99,6 +99,8 @@ oauth_callback = default_app.oauth_callback
 on_logout = default_app.on_logout
 author_rename = default_app.author_rename
 on_feedback = default_app.on_feedback
+on_app_startup = default_app.on_app_startup
+on_app_shutdown = default_app.on_app_shutdown
 
 __all__ = [
     "Action",
@@ -164,6 +166,8 @@ __all__ = [
     "header_auth_callback",
     "make_async",
     "oauth_callback",
+    "on_app_shutdown",
+    "on_app_startup",
     "on_chat_end",
     "on_chat_resume",
     "on_chat_start",

@@ -36,7 +36,7 @@ from lightchat.bus import Bus, MemoryBus
 from lightchat.chat.chats import Chats
 from lightchat.chat.history import History
 from lightchat.chat.session import ChatSession
-from lightchat.config.registry import Registry
+from lightchat.config.registry import Registry, invoke
 from lightchat.config.settings import Settings
 from lightchat.domain.events import Entry, RunEvent
 from lightchat.files import FileStorage, LocalFileStorage
@@ -233,6 +233,9 @@ class LightChat(Registry):
                 chats.observer = record
                 services.history = history
                 services.renderer.feedback = settings.feedback
+            startup = self.callbacks.get("on_app_startup")
+            if startup is not None:
+                await invoke(startup)  # an error here stops the server from starting
             reaper = asyncio.create_task(_reap_forever(chats))
             self._running = True
             try:
@@ -254,6 +257,12 @@ class LightChat(Registry):
                 held = chats.session_ids
                 bus.close()
                 await chats.close_all()
+                shutdown = self.callbacks.get("on_app_shutdown")
+                if shutdown is not None:  # the chats are over: the app lets its resources go
+                    try:
+                        await invoke(shutdown)
+                    except Exception:
+                        logger.exception("Error in @on_app_shutdown")
                 await bus.aclose()  # after the chats: what they published last is written
                 if history is not None:
                     await history.close()  # and saved, before another worker reads the thread

@@ -452,3 +452,55 @@ async def test_on_feedback_receives_what_the_user_said(tmp_path: Path) -> None:
         assert failing.status_code == 200  # the app's error is logged; the feedback is kept
     assert received[0] == Feedback(forId=answer.id, value=1, threadId=session.thread_id)
     assert (received[1].value, received[1].comment) == (0, "boom")
+
+
+async def test_on_app_startup_and_shutdown_frame_the_servers_life(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = LightChat(settings=Settings(app_dir=str(tmp_path), secret="s" * 40, history=False))
+    happened: list[str] = []
+
+    @app.on_app_startup
+    async def startup() -> None:
+        happened.append("startup")
+
+    @app.on_chat_start
+    async def start() -> None:
+        happened.append("chat")
+
+    @app.on_chat_end
+    def end() -> None:
+        happened.append("chat end")
+
+    @app.on_app_shutdown
+    def shutdown() -> None:
+        happened.append("shutdown")
+        raise RuntimeError("the pool was closed already")
+
+    await app.start()
+    assert happened == ["startup"]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        chat = (await client.get("/")).headers["location"]
+        owner = app.build().state.services.identity.load(client.cookies[COOKIE])
+        assert app.chats is not None
+        session = app.chats.get(chat.rsplit("/", 1)[1], owner)
+        assert session is not None
+        await session.settled()
+    await app.stop()
+    assert happened == ["startup", "chat", "chat end", "shutdown"]
+    assert "Error in @on_app_shutdown" in caplog.text  # logged; the stop went on
+
+
+async def test_a_failing_on_app_startup_stops_the_start(tmp_path: Path) -> None:
+    app = LightChat(settings=Settings(app_dir=str(tmp_path), secret="s" * 40, history=False))
+
+    @app.on_message
+    async def main(message: cl.Message) -> None: ...
+
+    @app.on_app_startup
+    def startup() -> None:
+        raise RuntimeError("no model weights in ./models")
+
+    with pytest.raises(RuntimeError, match="no model weights"):
+        await app.start()

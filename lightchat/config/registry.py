@@ -36,6 +36,8 @@ _ARITY: dict[str, tuple[int, int]] = {
     "on_logout": (0, 2),
     "author_rename": (1, 1),
     "on_feedback": (0, 1),
+    "on_app_startup": (0, 0),
+    "on_app_shutdown": (0, 0),
 }
 
 _EXAMPLES: dict[str, str] = {
@@ -64,6 +66,8 @@ _EXAMPLES: dict[str, str] = {
     "on_logout": "async def logout(request, response): ...",
     "author_rename": "async def rename(orig_author: str) -> str: ...",
     "on_feedback": "async def feedback_given(feedback: cl.types.Feedback): ...",
+    "on_app_startup": "async def startup(): ...",
+    "on_app_shutdown": "async def shutdown(): ...",
 }
 
 
@@ -289,6 +293,16 @@ class Registry:
                 metrics.count("helpful" if feedback.value else "not helpful")
         """
         return self._register("on_feedback", func)
+
+    def on_app_startup(self, func: F) -> F:
+        """Run once when the server starts, before it takes requests (e.g. to open a
+        connection pool every chat shares); an error stops the start, with its message."""
+        return self._register("on_app_startup", func)
+
+    def on_app_shutdown(self, func: F) -> F:
+        """Run once when the server stops, after the chats have ended (e.g. to close what
+        ``on_app_startup`` opened)."""
+        return self._register("on_app_shutdown", func)
 
 
 async def invoke(func: Callable[..., Any], *args: Any) -> Any:
