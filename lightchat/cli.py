@@ -10,6 +10,7 @@ exits with status 2 without a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import gc
 import importlib.util
@@ -18,21 +19,28 @@ import logging
 import os
 import socket
 import sys
+import threading
+import time
 import traceback
+import webbrowser
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import click
 import uvicorn
 
 import lightchat
 from lightchat.__about__ import __version__
+from lightchat.api.cache import NO_CACHE_ENV
 from lightchat.app import LightChat
 from lightchat.auth.sessions import new_secret
 from lightchat.config.settings import CONFIG_FILE
 from lightchat.config.toml import starter_config
 from lightchat.errors import AppLoadError, LightChatError
+from lightchat.ui.i18n import lint_translations
 
 APP_ENV = "LIGHTCHAT_APP"
 
@@ -220,8 +228,25 @@ def main() -> None:
     """lightchat: conversational AI apps in the browser."""
 
 
-def _serve(target: str, host: str, port: int, reload: bool, workers: int = 1) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+@dataclass(frozen=True)
+class ServeOptions:
+    """How ``serve`` and ``run`` serve an app, besides where."""
+
+    reload: bool = False
+    workers: int = 1
+    root_path: str = ""
+    """The path prefix the app is served under behind a proxy (``/chat``)."""
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    log_level: str = "info"
+    open_browser: bool = False
+    """Open the app in the browser once it answers (``run`` without ``-h``)."""
+
+
+def _serve(target: str, host: str, port: int, options: ServeOptions) -> None:
+    level = logging.DEBUG if options.log_level == "debug" else logging.INFO
+    logging.basicConfig(level=level, format="%(levelname)s:     %(name)s: %(message)s")
+    workers, reload = options.workers, options.reload
     try:
         app = load_app(target)
         app.build()  # a setting the app cannot start with (no auth secret) fails here
@@ -229,21 +254,26 @@ def _serve(target: str, host: str, port: int, reload: bool, workers: int = 1) ->
         _check_port(host, port)
     except LightChatError as exc:  # e.g. a ConfigError from a decorator in the app file
         _fail(exc)
+    scheme = "https" if options.ssl_certfile else "http"
+    url = f"{scheme}://{host}:{port}{options.root_path}"
     processes = f" with {workers} workers" if workers > 1 else ""
-    click.echo(f"lightchat {__version__}: serving {target} on http://{host}:{port}{processes}")
+    click.echo(f"lightchat {__version__}: serving {target} on {url}{processes}")
+    if options.open_browser:
+        _open_when_up(url, host, port)
+    common: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "root_path": options.root_path,
+        "ssl_certfile": options.ssl_certfile,
+        "ssl_keyfile": options.ssl_keyfile,
+        "timeout_graceful_shutdown": 3,
+        "log_level": options.log_level,
+    }
     if workers > 1:
         # The workers load the app themselves (see worker_app); this process only
         # supervises them: it restarts a worker that dies, and passes SIGTERM on to each.
         os.environ[APP_ENV] = target
-        uvicorn.run(
-            "lightchat.cli:worker_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            timeout_graceful_shutdown=3,
-            log_level="info",
-        )
+        uvicorn.run("lightchat.cli:worker_app", factory=True, workers=workers, **common)
         return
     _tune_gc()
     if reload:
@@ -252,20 +282,67 @@ def _serve(target: str, host: str, port: int, reload: bool, workers: int = 1) ->
         uvicorn.run(
             "lightchat.cli:reload_factory",
             factory=True,
-            host=host,
-            port=port,
             reload=True,
             reload_dirs=[folder],
-            timeout_graceful_shutdown=3,
+            **common,
         )
         return
-    uvicorn.run(app, host=host, port=port, timeout_graceful_shutdown=3, log_level="info")
+    uvicorn.run(app, **common)
+
+
+def _open_when_up(url: str, host: str, port: int) -> None:
+    """Open ``url`` in the user's browser once the port answers, if there is a screen to
+    show it on (as Chainlit's ``run`` does without ``-h``)."""
+    if sys.platform not in ("darwin", "win32") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        return  # a server without a display: nothing to open
+
+    def wait_then_open() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection((host, port), 0.5):
+                webbrowser.open(url)
+                return
+            time.sleep(0.1)  # the server is still starting: nothing to wait on but the port
+
+    threading.Thread(target=wait_then_open, daemon=True).start()
+
+
+_HOST = click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar=["LIGHTCHAT_HOST", "CHAINLIT_HOST"],
+    help="Address to listen on (LIGHTCHAT_HOST or CHAINLIT_HOST).",
+)
+_PORT = click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=int,
+    envvar=["LIGHTCHAT_PORT", "CHAINLIT_PORT"],
+    help="Port to listen on (LIGHTCHAT_PORT or CHAINLIT_PORT).",
+)
+_ROOT_PATH = click.option(
+    "--root-path",
+    default="",
+    envvar=["LIGHTCHAT_ROOT_PATH", "CHAINLIT_ROOT_PATH"],
+    help="The path prefix the app is served under behind a proxy, e.g. /chat.",
+)
+
+
+def _root_path(value: str) -> str:
+    value = value.strip().rstrip("/")
+    if value and not value.startswith("/"):
+        raise click.BadParameter(f"{value!r} must start with '/', e.g. /chat.")
+    return value
 
 
 @main.command()
 @click.argument("app_path")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@_HOST
+@_PORT
 @click.option("--reload", is_flag=True, help="Restart when the app's files change.")
 @click.option(
     "--workers",
@@ -276,20 +353,78 @@ def _serve(target: str, host: str, port: int, reload: bool, workers: int = 1) ->
     help="Worker processes serving the port (more than 1 needs LIGHTCHAT_REDIS_URL); "
     "LIGHTCHAT_WORKERS sets it too.",
 )
-def serve(app_path: str, host: str, port: int, reload: bool, workers: int) -> None:
+@_ROOT_PATH
+def serve(app_path: str, host: str, port: int, reload: bool, workers: int, root_path: str) -> None:
     """Serve the chat app in APP_PATH (a .py file, optionally :NAME)."""
-    _serve(app_path, host, port, reload, workers)
+    _serve(
+        app_path,
+        host,
+        port,
+        ServeOptions(reload=reload, workers=workers, root_path=_root_path(root_path)),
+    )
+
+
+@main.command(context_settings={"help_option_names": ["--help"]})
+@click.argument("app_path")
+@_HOST
+@_PORT
+@click.option("-w", "--watch", is_flag=True, help="Restart when the app's files change.")
+@click.option("-h", "--headless", is_flag=True, help="Do not open the app in a browser.")
+@click.option("-d", "--debug", is_flag=True, help="Log at debug level.")
+@click.option("-c", "--ci", is_flag=True, help="Run as in CI: headless.")
+@click.option("--no-cache", is_flag=True, help="Make @cl.cache compute every call.")
+@_ROOT_PATH
+@click.option("--ssl-cert", type=click.Path(exists=True, dir_okay=False), help="TLS certificate.")
+@click.option("--ssl-key", type=click.Path(exists=True, dir_okay=False), help="Its private key.")
+def run(
+    app_path: str,
+    host: str,
+    port: int,
+    watch: bool,
+    headless: bool,
+    debug: bool,
+    ci: bool,
+    no_cache: bool,
+    root_path: str,
+    ssl_cert: str | None,
+    ssl_key: str | None,
+) -> None:
+    """Serve APP_PATH with Chainlit's flags; without -h, open it in the browser."""
+    if bool(ssl_cert) != bool(ssl_key):
+        raise click.UsageError("--ssl-cert and --ssl-key go together: give both, or neither.")
+    if no_cache:
+        os.environ[NO_CACHE_ENV] = "1"  # read by @cl.cache, here and in reloaded workers
+    options = ServeOptions(
+        reload=watch,
+        root_path=_root_path(root_path),
+        ssl_certfile=ssl_cert,
+        ssl_keyfile=ssl_key,
+        log_level="debug" if debug else "info",
+        open_browser=not (headless or ci),
+    )
+    _serve(app_path, host, port, options)
 
 
 @main.command()
-@click.argument("app_path")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.option("-w", "--watch", is_flag=True, help="Restart when the app's files change.")
-@click.option("-h", "--headless", is_flag=True, help="Accepted for Chainlit compatibility.")
-def run(app_path: str, host: str, port: int, watch: bool, headless: bool) -> None:
-    """Same as `serve`, with Chainlit's flags (`-w` to reload)."""
-    _serve(app_path, host, port, watch)
+@_HOST
+@_PORT
+@click.option("-h", "--headless", is_flag=True, help="Do not open the app in a browser.")
+def hello(host: str, port: int, headless: bool) -> None:
+    """Serve a first chat, to see lightchat work (Chainlit's `hello`)."""
+    app_file = Path(__file__).with_name("hello.py")
+    _serve(str(app_file), host, port, ServeOptions(open_browser=not headless))
+
+
+@main.command("lint-translations")
+@click.argument("folder", default=".", type=click.Path(file_okay=False, path_type=Path))
+def lint_translations_command(folder: Path) -> None:
+    """Check the app's translations/*.json in FOLDER: known keys, same placeholders."""
+    count, problems = lint_translations(folder)
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        raise SystemExit(1)
+    click.echo(f"{count} translation files checked in {folder / 'translations'}: no problems.")
 
 
 @main.command("create-secret")

@@ -10,7 +10,8 @@ index, a client), and it is made once::
 The key is the function and its arguments (which must be hashable). Sync functions are
 guarded by a lock, so two chats asking at once make the value once; an async function's
 result is kept the same way (its coroutine runs once per key). An exception is not kept:
-the next call tries again.
+the next call tries again. With ``lightchat run --no-cache`` (``LIGHTCHAT_NO_CACHE=1``),
+every call computes afresh.
 """
 
 from __future__ import annotations
@@ -18,11 +19,15 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import os
 import threading
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar, cast
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+NO_CACHE_ENV = "LIGHTCHAT_NO_CACHE"
+"""Set (to anything but empty or 0) to make ``@cache`` keep nothing."""
 
 _values: dict[Hashable, Any] = {}
 _lock = threading.Lock()
@@ -33,6 +38,10 @@ def _key(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     return (func.__module__, func.__qualname__, args, tuple(sorted(kwargs.items())))
 
 
+def _off() -> bool:
+    return os.environ.get(NO_CACHE_ENV, "") not in ("", "0")
+
+
 def cache(func: F) -> F:
     """Keep ``func``'s results by arguments for the life of the process (see the module
     docstring)."""
@@ -40,6 +49,8 @@ def cache(func: F) -> F:
 
         @functools.wraps(func)
         async def cached_async(*args: Any, **kwargs: Any) -> Any:
+            if _off():
+                return await func(*args, **kwargs)
             key = _key(func, args, kwargs)
             if key in _values:
                 return _values[key]
@@ -54,6 +65,8 @@ def cache(func: F) -> F:
 
     @functools.wraps(func)
     def cached(*args: Any, **kwargs: Any) -> Any:
+        if _off():
+            return func(*args, **kwargs)
         key = _key(func, args, kwargs)
         with _lock:
             if key not in _values:

@@ -24,6 +24,7 @@ page to a German browser.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from contextvars import ContextVar
@@ -204,3 +205,37 @@ def notice(text: str) -> str:
     """A fixed English notice in the language of the request being answered (see
     ``Translations.notice``)."""
     return current_translations().notice(text)
+
+
+def lint_translations(app_dir: str | Path) -> tuple[int, list[str]]:
+    """Check an app's ``translations/*.json`` against the packaged English texts: each is a
+    JSON object of strings, every key is one lightchat knows (an unknown one is most likely
+    a typo, and would never show), and each text has its English text's placeholders.
+    Returns how many files were read, and the problems found (one line each)."""
+    english = _packaged()[DEFAULT]
+    folder = Path(app_dir, "translations")
+    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    problems: list[str] = []
+    for path in files:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            problems.append(f"{path}: not readable JSON ({exc})")
+            continue
+        if not isinstance(data, dict):
+            problems.append(f"{path}: not a JSON object of texts")
+            continue
+        for key, text in data.items():
+            if key not in english:
+                close = difflib.get_close_matches(key, english, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                problems.append(f"{path}: unknown key {key!r}{hint}")
+            elif not isinstance(text, str):
+                problems.append(f"{path}: {key!r} is not a string")
+            elif placeholders(text) != placeholders(english[key]):
+                wanted = ", ".join(sorted(f"{{{n}}}" for n in placeholders(english[key])))
+                problems.append(
+                    f"{path}: {key!r} must use the placeholders {wanted or '(none)'}, "
+                    "as the English text does"
+                )
+    return len(files), problems
