@@ -31,6 +31,7 @@ from typing import Any
 
 import click
 import uvicorn
+from dotenv import dotenv_values
 
 import lightchat
 from lightchat.__about__ import __version__
@@ -90,6 +91,21 @@ def _takes_no_arguments(func: Callable[..., object]) -> bool:
     return True
 
 
+def load_dotenv(folder: Path) -> list[str]:
+    """Set the variables of a ``.env`` file in ``folder`` (as Chainlit does at start), except
+    those the environment sets already: the real environment wins. Returns the names set."""
+    path = folder / ".env"
+    if not path.is_file():
+        return []
+    values = dotenv_values(path, encoding="utf-8")
+    added = [name for name, value in values.items() if name not in os.environ and value is not None]
+    for name in added:
+        os.environ[name] = values[name] or ""
+    if added:
+        logging.getLogger("lightchat").info("Read %s: %s", path, ", ".join(sorted(added)))
+    return added
+
+
 def load_app(target: str) -> LightChat:
     """The app named by ``path/to/app.py`` or ``path/to/app.py:name``."""
     path_text, _, name = target.partition(":")
@@ -103,6 +119,7 @@ def load_app(target: str) -> LightChat:
         raise AppLoadError(
             f"{path_text} is a folder; give the app's file, e.g. {path_text}/app.py."
         )
+    load_dotenv(path.resolve().parent)  # before the app's code reads its environment
     module = _import_file(path.resolve())
     if name:
         found = getattr(module, name, None)

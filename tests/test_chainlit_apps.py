@@ -504,3 +504,24 @@ async def test_a_failing_on_app_startup_stops_the_start(tmp_path: Path) -> None:
 
     with pytest.raises(RuntimeError, match="no model weights"):
         await app.start()
+
+
+def test_chainlits_variables_set_the_same_settings() -> None:
+    secret = "c" * 40
+    settings = Settings.from_env(
+        {
+            "CHAINLIT_AUTH_SECRET": secret,
+            "CHAINLIT_URL": "https://chat.example.com",
+            "CHAINLIT_APP_ROOT": "/srv/app",
+        }
+    )
+    assert (settings.auth_secret, settings.url, settings.app_dir) == (
+        secret,
+        "https://chat.example.com",
+        "/srv/app",
+    )
+    # lightchat's own name wins over Chainlit's.
+    both = Settings.from_env(
+        {"CHAINLIT_URL": "https://old.example", "LIGHTCHAT_URL": "https://new.example"}
+    )
+    assert both.url == "https://new.example"

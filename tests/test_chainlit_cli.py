@@ -204,3 +204,27 @@ def answer_to_a_new_chat(url: str) -> str:
         )
         found = re.findall(r'data-type="assistant_message".*?<p>(.*?)</p>', answered.text, re.S)
         return found[-1] if found else ""
+
+
+def test_a_dotenv_beside_the_app_is_read_at_start_without_overriding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, isolated_import: None
+) -> None:
+    (tmp_path / ".env").write_text(
+        "# the app's keys\nGREETING_FROM_DOTENV='hello there'\nREAL_ONE=from-the-file\n"
+        "export LIGHTCHAT_NAME=Dotenv Bot\n"
+    )
+    (tmp_path / "app.py").write_text(
+        "import os\nimport lightchat as cl\n\nGREETING = os.environ['GREETING_FROM_DOTENV']\n\n"
+        "@cl.on_message\nasync def main(message):\n    await cl.Message(content=GREETING).send()\n"
+    )
+    monkeypatch.setenv("REAL_ONE", "from-the-environment")
+    for name in ("GREETING_FROM_DOTENV", "LIGHTCHAT_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    try:
+        app = load_app(str(tmp_path / "app.py"))
+        assert os.environ["GREETING_FROM_DOTENV"] == "hello there"
+        assert os.environ["REAL_ONE"] == "from-the-environment"  # the environment wins
+        assert app.settings.name == "Dotenv Bot"
+    finally:
+        for name in ("GREETING_FROM_DOTENV", "LIGHTCHAT_NAME"):
+            os.environ.pop(name, None)

@@ -46,6 +46,12 @@ class Doc:
     """The only values it takes, if it is a choice."""
     shown: str = ""
     """The default as the README says it, where the value itself says little."""
+    env: tuple[str, ...] = ()
+    """Other variables that set it when ``LIGHTCHAT_<NAME>`` is not set (Chainlit's)."""
+
+    def variables(self, name: str) -> tuple[str, ...]:
+        """The environment variables that set the setting ``name``, first one first."""
+        return (f"LIGHTCHAT_{name.upper()}", *self.env)
 
 
 def setting(
@@ -56,9 +62,10 @@ def setting(
     toml_kind: str = "",
     choices: tuple[str, ...] = (),
     shown: str = "",
+    env: tuple[str, ...] = (),
 ) -> T:
     """A field of ``Settings`` with its ``Doc`` (see there)."""
-    doc = Doc(text, toml, toml_kind, choices, shown)
+    doc = Doc(text, toml, toml_kind, choices, shown, env)
     made: T = field(default=default, metadata={"doc": doc})
     return made
 
@@ -110,6 +117,7 @@ class Settings:
         "Signs the sessions of signed-in users; required once the app has an auth callback "
         "(``lightchat create-secret`` makes one).",
         shown="none",
+        env=("CHAINLIT_AUTH_SECRET",),
     )
     session_max_age_s: int = setting(
         15 * 24 * 3600,
@@ -119,9 +127,10 @@ class Settings:
     )
     url: str = setting(
         "",
-        "The app's public address (``https://chat.example.com``; ``CHAINLIT_URL`` works "
-        "too), from which OAuth redirect URIs are made. Empty: each request's own address.",
+        "The app's public address (``https://chat.example.com``), from which OAuth "
+        "redirect URIs are made. Empty: each request's own address.",
         shown="each request's address",
+        env=("CHAINLIT_URL",),
     )
     history: bool = setting(
         True,
@@ -316,6 +325,7 @@ class Settings:
         ".",
         "The app's folder (``lightchat serve`` sets it to the app file's folder).",
         shown="the app file's folder",
+        env=("CHAINLIT_APP_ROOT",),
     )
     shutdown_grace_s: int = setting(
         30,
@@ -346,16 +356,20 @@ class Settings:
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
         if config_file:
-            folder = overrides.get("app_dir") or env.get("LIGHTCHAT_APP_DIR") or "."
+            named = (env.get(name) for name in doc_of("app_dir").variables("app_dir"))
+            folder = overrides.get("app_dir") or next((n for n in named if n), None) or "."
             from lightchat.config.toml import read_config_file  # it reads Settings' defaults
 
             values.update(read_config_file(str(folder)))
         for f in fields(cls):
             if f.name == "theme":
                 continue  # a table: lightchat.toml only
-            raw = env.get(f"LIGHTCHAT_{f.name.upper()}")
-            if raw is None:
+            doc = f.metadata["doc"]
+            assert isinstance(doc, Doc)
+            variable = next((name for name in doc.variables(f.name) if name in env), None)
+            if variable is None:
                 continue
+            raw = env[variable]
             if f.type in ("bool", bool):
                 values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
             elif f.type in ("int", int):
@@ -363,13 +377,11 @@ class Settings:
                     values[f.name] = int(raw)
                 except ValueError:
                     raise ConfigError(
-                        f"LIGHTCHAT_{f.name.upper()}={raw!r} is not a whole number; "
-                        f"set it to one, e.g. LIGHTCHAT_{f.name.upper()}={getattr(cls(), f.name)}"
+                        f"{variable}={raw!r} is not a whole number; "
+                        f"set it to one, e.g. {variable}={getattr(cls(), f.name)}"
                     ) from None
             else:
                 values[f.name] = raw
-        if "url" not in values and env.get("CHAINLIT_URL"):
-            values["url"] = env["CHAINLIT_URL"]  # Chainlit's name for the same setting
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = replace(cls(), **values)  # type: ignore[arg-type]
         settings.check()
@@ -531,5 +543,6 @@ def settings_table() -> str:
             shown = f"`{value}`"
         keys = ", ".join(f"`{key}`" for key in doc.toml)
         text = doc.text.replace("``", "`")
-        rows.append(f"| `LIGHTCHAT_{setting.name.upper()}` | {shown} | {text} | {keys} |")
+        names = ", ".join(f"`{name}`" for name in doc.variables(setting.name))
+        rows.append(f"| {names} | {shown} | {text} | {keys} |")
     return "\n".join(rows) + "\n"
