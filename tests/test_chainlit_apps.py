@@ -525,3 +525,69 @@ def test_chainlits_variables_set_the_same_settings() -> None:
         {"CHAINLIT_URL": "https://old.example", "LIGHTCHAT_URL": "https://new.example"}
     )
     assert both.url == "https://new.example"
+
+
+CHAINLIT_CONFIG = """
+[project]
+user_env = ["OPENAI_API_KEY"]
+session_timeout = 600
+user_session_timeout = 86400
+cache = false
+persist_user_env = false
+allow_origins = {origins}
+
+[features]
+unsafe_allow_html = false
+latex = true
+user_message_autoscroll = true
+edit_message = false
+
+[features.spontaneous_file_upload]
+enabled = true
+accept = {{ "application/octet-stream" = [".xyz", ".pdb"], "image/png" = [] }}
+max_files = 20
+max_size_mb = 500
+
+[features.audio]
+enabled = false
+sample_rate = 24000
+
+[UI]
+name = "Research assistant"
+cot = "tool_call"
+confirm_new_chat = true
+alert_style = "classic"
+
+[meta]
+generated_by = "2.0.0"
+"""
+
+
+def test_a_chainlit_projects_config_is_read_when_there_is_no_lightchat_toml(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / ".chainlit").mkdir()
+    config = tmp_path / ".chainlit" / "config.toml"
+    config.write_text(CHAINLIT_CONFIG.format(origins="[]"))
+    settings = Settings.from_env({}, config_file=True, app_dir=str(tmp_path))
+    assert settings.name == "Research assistant"
+    assert (settings.cot, settings.latex, settings.edit) == ("tool_call", True, False)
+    assert (settings.session_idle_timeout_s, settings.session_max_age_s) == (600, 86400)
+    assert settings.user_env == "OPENAI_API_KEY"
+    assert (settings.upload_max_files, settings.upload_max_size_mb) == (20, 500)
+    assert settings.upload_accept == "application/octet-stream,.xyz,.pdb,image/png"
+    set_aside = [r.getMessage() for r in caplog.records if "left aside" in r.getMessage()]
+    for key in ("project.cache", "features.audio", "ui.confirm_new_chat", "ui.alert_style"):
+        assert any(f": {key} has no use" in line for line in set_aside), key
+    Settings.from_env({}, config_file=True, app_dir=str(tmp_path))
+    again = [r for r in caplog.records if "left aside" in r.getMessage()]
+    assert len(again) == len(set_aside)  # each said once
+
+    # Chainlit's default lets every site in; with cookies that is refused, naming the fix.
+    config.write_text(CHAINLIT_CONFIG.format(origins='["*"]'))
+    with pytest.raises(cl.ConfigError, match=r"config\.toml: project\.allow_origins: '\*'"):
+        Settings.from_env({}, config_file=True, app_dir=str(tmp_path))
+
+    # A lightchat.toml wins: Chainlit's file is then not read at all.
+    (tmp_path / "lightchat.toml").write_text('[ui]\nname = "Mine"\n')
+    assert Settings.from_env({}, config_file=True, app_dir=str(tmp_path)).name == "Mine"

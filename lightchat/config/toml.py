@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
 import re
 import textwrap
 import tomllib
@@ -28,6 +29,8 @@ class _Key:
     choices: tuple[str, ...] = ()
     alias: bool = False  # another name for a key of the starter file (left commented there)
 
+
+logger = logging.getLogger("lightchat")
 
 _TABLES = ("project", "features", "features.spontaneous_file_upload", "ui")
 """The tables of ``lightchat.toml`` that hold settings, in the starter file's order."""
@@ -64,13 +67,24 @@ _RAW_TABLES = {"ui.theme": "theme"}
 _TOP_TABLES = ("project", "features", "ui")
 
 
+CHAINLIT_CONFIG = Path(".chainlit", "config.toml")
+"""A Chainlit project's configuration, read when there is no ``lightchat.toml``."""
+
+_WARNED: set[tuple[str, str]] = set()
+
+
 def read_config_file(folder: str | Path) -> dict[str, object]:
-    """The settings ``lightchat.toml`` in ``folder`` sets, by field name ({} without one).
+    """The settings ``lightchat.toml`` in ``folder`` sets, by field name ({} without one);
+    without it, those of a Chainlit project's ``.chainlit/config.toml``.
 
     Raises ``ConfigError`` naming the file, the key and the fix for an unknown key, a bad
-    value or a syntax error (with its line).
+    value or a syntax error (with its line). In Chainlit's file, a key Chainlit knows and
+    lightchat has no use for is logged once and left aside, so the project starts as it is.
     """
     path = Path(folder, CONFIG_FILE)
+    chainlit = not path.is_file() and Path(folder, CHAINLIT_CONFIG).is_file()
+    if chainlit:
+        path = Path(folder, CHAINLIT_CONFIG)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -98,8 +112,31 @@ def read_config_file(folder: str | Path) -> dict[str, object]:
             raise ConfigError(f"{path}: both [ui] and [UI] are set; keep one.")
         data["ui"] = data.pop("UI")
     values: dict[str, object] = {}
+    if chainlit:
+        data.pop("meta", None)  # which Chainlit version wrote the file
+        for dotted in _set_aside(data):
+            if (str(path), dotted) not in _WARNED:
+                _WARNED.add((str(path), dotted))
+                logger.warning("%s: %s has no use in lightchat; it is left aside.", path, dotted)
     _read_table(path, "", data, values, {})
     return values
+
+
+def _set_aside(data: dict[str, Any], table: str = "") -> list[str]:
+    """Take out of Chainlit's configuration the keys lightchat does not know, and say which
+    (the tables it knows are walked; any other table goes whole)."""
+    gone: list[str] = []
+    for key in list(data):
+        dotted = f"{table}.{key}" if table else key
+        value = data[key]
+        if dotted in _KEYS and isinstance(value, dict):
+            gone += _set_aside(value, dotted)
+        elif dotted in _RAW_TABLES:
+            continue
+        elif key not in _KEYS.get(table, {}):
+            gone.append(dotted)
+            del data[key]
+    return gone
 
 
 def _read_table(
@@ -181,6 +218,12 @@ def _convert(path: Path, dotted: str, key: str, spec: _Key, value: object) -> ob
             raise bad(f"one of {', '.join(spec.choices)}", json.dumps(spec.choices[-1]))
         return value
     # list, origins: a list of strings (or one comma-separated string), kept comma-separated
+    if isinstance(value, dict) and all(
+        isinstance(v, list) and all(isinstance(i, str) for i in v) for v in value.values()
+    ):
+        # Chainlit's accept = {"application/octet-stream" = [".xyz", ".pdb"]}: the types
+        # and the extensions, as one list.
+        value = [item for mime, extensions in value.items() for item in (mime, *extensions)]
     if isinstance(value, str):
         items = [value]
     elif isinstance(value, list) and all(isinstance(item, str) for item in value):
