@@ -21,9 +21,6 @@ from lightchat.api.context import (
     ElementSidebar,
     Emitter,
     UserSession,
-    chat_context,
-    context,
-    user_session,
 )
 from lightchat.api.copilot import CopilotFunction, send_window_message
 from lightchat.api.elements import (
@@ -52,7 +49,7 @@ from lightchat.api.message import (
     Message,
 )
 from lightchat.api.starters import ChatProfile, Starter, StarterCategory
-from lightchat.api.step import Step, step
+from lightchat.api.step import Step
 from lightchat.api.sync import make_async, run_sync, sleep
 from lightchat.api.widgets import (
     ChatSettings,
@@ -67,7 +64,9 @@ from lightchat.api.widgets import (
     TextInput,
 )
 from lightchat.app import LightChat
+from lightchat.chat_context import chat_context
 from lightchat.config.settings import Settings
+from lightchat.context import context
 from lightchat.domain.events import Mode, ModeOption
 from lightchat.domain.user import PersistedUser, User
 from lightchat.errors import (
@@ -77,6 +76,8 @@ from lightchat.errors import (
     NoSessionError,
     SessionClosedError,
 )
+from lightchat.step import step
+from lightchat.user_session import user_session
 
 default_app = LightChat()
 """The app the module-level decorators register on; ``lightchat serve`` serves it."""

@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
+import inspect
 import logging
 import textwrap
+import types
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -591,3 +595,104 @@ def test_a_chainlit_projects_config_is_read_when_there_is_no_lightchat_toml(
     # A lightchat.toml wins: Chainlit's file is then not read at all.
     (tmp_path / "lightchat.toml").write_text('[ui]\nname = "Mine"\n')
     assert Settings.from_env({}, config_file=True, app_dir=str(tmp_path)).name == "Mine"
+
+
+CHAINLIT_IMPORT_PATHS = {
+    "types": ["ThreadDict", "StepDict", "ElementDict", "Feedback", "FeedbackDict"],
+    "context": ["context"],
+    "user_session": ["user_session"],
+    "chat_context": ["chat_context"],
+    "message": ["Message", "ErrorMessage", "AskUserMessage", "AskActionMessage"],
+    "step": ["Step", "step", "StepDict"],
+    "element": ["Text", "Image", "File", "Pdf", "Plotly", "Pyplot", "Dataframe", "TaskList"],
+    "action": ["Action"],
+    "user": ["User", "PersistedUser"],
+    "input_widget": ["Select", "Slider", "Switch", "TextInput"],
+    "chat_settings": ["ChatSettings"],
+    "sync": ["make_async", "run_sync", "sleep"],
+    "logger": ["logger"],
+}
+
+
+@pytest.mark.parametrize("module", sorted(CHAINLIT_IMPORT_PATHS))
+def test_chainlits_import_paths_work_under_lightchat(module: str) -> None:
+    imported = importlib.import_module(f"lightchat.{module}")
+    for name in CHAINLIT_IMPORT_PATHS[module]:
+        assert hasattr(imported, name), f"lightchat.{module}.{name}"
+
+
+def test_the_packages_names_stay_the_objects_apps_use() -> None:
+    # lightchat.context, lightchat.step... are modules too; the package's names are not.
+    for module in ("context", "step", "user_session", "chat_context"):
+        importlib.import_module(f"lightchat.{module}")
+    assert isinstance(cl.context, cl.Context)
+    assert callable(cl.step)
+    assert not isinstance(cl.step, types.ModuleType)
+    assert isinstance(cl.user_session, cl.UserSession)
+    assert isinstance(cl.chat_context, cl.ChatContext)
+
+
+@pytest.mark.parametrize(
+    ("callable_", "arguments"),
+    [
+        (
+            cl.Message,
+            [
+                "content",
+                "author",
+                "language",
+                "actions",
+                "elements",
+                "type",
+                "metadata",
+                "tags",
+                "id",
+                "parent_id",
+                "command",
+                "modes",
+                "created_at",
+            ],
+        ),
+        (
+            cl.Step,
+            [
+                "name",
+                "type",
+                "id",
+                "parent_id",
+                "elements",
+                "metadata",
+                "tags",
+                "language",
+                "default_open",
+                "auto_collapse",
+                "show_input",
+                "thread_id",
+                "icon",
+            ],
+        ),
+        (
+            cl.step,
+            [
+                "name",
+                "type",
+                "id",
+                "parent_id",
+                "tags",
+                "metadata",
+                "language",
+                "show_input",
+                "default_open",
+                "auto_collapse",
+                "icon",
+            ],
+        ),
+        (cl.Message.stream_token, ["token", "is_sequence"]),
+        (cl.Step.stream_token, ["token", "is_sequence", "is_input"]),
+        (cl.user_session.create_accessor, ["key", "default", "apply_fn"]),
+    ],
+)
+def test_chainlits_arguments_are_taken(callable_: Any, arguments: list[str]) -> None:
+    parameters = inspect.signature(callable_).parameters
+    missing = [name for name in arguments if name not in parameters]
+    assert missing == [], f"{callable_.__qualname__} lacks {missing}"
