@@ -1,61 +1,38 @@
-"""Shared fixtures: real apps, real servers on free loopback ports."""
+"""Shared fixtures: real apps served in-process, real servers on free loopback ports.
+
+``serve`` serves an app in-process for httpx clients (``async with serve(app) as site:``,
+see ``tests.helpers.Site``); ``lightchat_serve`` starts the real ``lightchat serve`` and
+stops it when the test ends. The browser tests (tests/e2e/conftest.py) build their own
+``serve``, by app name, on ``lightchat_serve``.
+"""
 
 from __future__ import annotations
 
-import socket
-import subprocess
+import asyncio
 import sys
-import time
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 
 import pytest
 
 import lightchat
 from lightchat import LightChat
+from tests.helpers import (
+    BASE_URL,
+    ROOT,
+    WAIT_S,
+    LightchatServe,
+    Serve,
+    Server,
+    Site,
+)
+from tests.pg import postgres_database
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until_answers(
-    process: subprocess.Popen[str], url: str, timeout: float = 15, name: str = "lightchat serve"
-) -> None:
-    """Wait until the server ``process`` answers 200 at ``url`` (its health check); raises
-    with what it printed if it exits first, or if it does not answer in time."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            output = process.stdout.read() if process.stdout else ""
-            raise RuntimeError(f"{name} exited early:\n{output}")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.05)  # polling a port that is not open yet; nothing to wait on
-    raise RuntimeError(f"{name} did not answer at {url} within {timeout}s")
-
-
-def stop_process(process: subprocess.Popen[str], timeout: float = 10) -> str:
-    """Stop a server process (SIGTERM, then SIGKILL after ``timeout``); what it printed."""
-    if process.poll() is None:
-        process.terminate()
-    try:
-        out, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        out, _ = process.communicate()
-    return out or ""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -65,6 +42,72 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     browser lives, so async tests after it could not start their own loop.
     """
     items.sort(key=lambda item: "/e2e/" in str(item.path))
+
+
+@asynccontextmanager
+async def _serve(
+    app: LightChat,
+    *,
+    lifespan: bool = False,
+    history_must_open: bool = True,
+    timeout: float | None = WAIT_S * 4,
+    base_url: str = BASE_URL,
+    form_token: bool = True,
+    opened_page: bool = False,
+) -> AsyncIterator[Site]:
+    site = Site(app, base_url=base_url, form_token=form_token, opened_page=opened_page)
+    try:
+        async with AsyncExitStack() as stack:
+            await stack.enter_async_context(asyncio.timeout(timeout))
+            if lifespan:
+                asgi = app.build()
+                await stack.enter_async_context(asgi.router.lifespan_context(asgi))
+                if app.history is not None and history_must_open:
+                    assert await app.history.wait_ready(), app.history.failed
+            yield site
+    finally:
+        await site.close()
+
+
+@pytest.fixture(scope="session")
+def serve() -> Serve:
+    """Serve an app in-process: ``async with serve(app) as site:`` (see ``Serve``)."""
+    return _serve
+
+
+@pytest.fixture
+def lightchat_serve() -> Iterator[LightchatServe]:
+    """Start ``lightchat serve`` processes (see ``LightchatServe``); those still running
+    when the test ends are stopped then."""
+    started: list[Server] = []
+
+    def start(
+        app: Path,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        cwd: Path = ROOT,
+        ready: str | None = "/-/health",
+    ) -> Server:
+        server = Server(app, *args, env=env, cwd=cwd)
+        started.append(server)
+        if ready is not None:
+            server.wait_ready(ready)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database URL: "" (SQLite in the app's folder) or a fresh PostgreSQL database, made
+    for the test module (each module that asks for it runs its tests on both)."""
+    if request.param == "sqlite":
+        yield ""
+    else:
+        with postgres_database() as url:
+            yield url
 
 
 @pytest.fixture

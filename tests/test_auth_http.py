@@ -13,8 +13,6 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,22 +25,17 @@ import lightchat as cl
 from lightchat import LightChat, Message, Settings, User, context, user_session
 from lightchat.auth.identity import COOKIE
 from lightchat.auth.sessions import SESSION_COOKIE, Auth, LoginLimiter, UserSessions, owner_key
-from lightchat.chat.history import History
-from lightchat.chat.session import ChatSession
 from lightchat.domain.events import MessageData
 from lightchat.errors import ConfigError
 from lightchat.http.endpoints.auth import REFUSED
 from lightchat.http.signin import safe_next
-from lightchat.http.web import Services
 from lightchat.store import MemoryStore
-from tests.helpers import WAIT_S, tag_structure, with_form_token
+from tests.helpers import CHAT_URL, HTMX, Serve, Site, tag_structure
 from tests.xss_payloads import PAYLOADS
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
 
 SECRET = "test-secret-" + "x" * 40
-HTMX = {"HX-Request": "true"}
-CHAT_URL = re.compile(r"^/chat/[0-9a-f]{32}$")
 PASSWORDS = {"ada": "correct horse", "bob": "battery staple"}
 NAMES = {"ada": "Ada Lovelace", "bob": None}
 
@@ -117,79 +110,12 @@ def guarded_app(
     return app, calls
 
 
-class Site:
-    """One app, served in-process, and the browsers that visit it."""
-
-    def __init__(self, app: LightChat) -> None:
-        self.app = app
-        self.clients: list[httpx.AsyncClient] = []
-
-    def browser(
-        self, address: str = "127.0.0.1", base_url: str = "http://testserver"
-    ) -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=self.app, client=(address, 40000))
-        client = httpx.AsyncClient(transport=transport, base_url=base_url)
-        self.clients.append(client)
-        return with_form_token(client, self.app, opened_page=True)  # as from the login page
-
-    @property
-    def services(self) -> Services:
-        services: Services = self.app.build().state.services
-        return services
-
-    @property
-    def auth(self) -> Auth:
-        auth = self.services.auth
-        assert auth is not None
-        return auth
-
-    @property
-    def history(self) -> History:
-        assert self.app.history is not None
-        return self.app.history
-
-    async def sign_in(
-        self, client: httpx.AsyncClient, name: str = "ada", **extra: str
-    ) -> httpx.Response:
-        data = {"username": name, "password": PASSWORDS.get(name, "any"), **extra}
-        response = await client.post("/login", data=data)
-        assert response.status_code == 303, response.text
-        return response
-
-    async def chat(self, client: httpx.AsyncClient, *questions: str) -> str:
-        """A new chat with these questions answered (plain form posts); its URL."""
-        response = await client.get("/")
-        assert response.status_code == 303
-        url = response.headers["location"]
-        assert CHAT_URL.match(url), url
-        for question in questions:
-            posted = await client.post(f"{url}/messages", data={"content": question})
-            assert posted.status_code == 303
-        return url
-
-    def session(self, url: str, user: str) -> ChatSession:
-        session = self.services.chats.get(url.rsplit("/", 1)[1], f"user:{user}")
-        assert session is not None
-        return session
-
-
-@asynccontextmanager
-async def serve(app: LightChat, *, lifespan: bool = False) -> AsyncIterator[Site]:
-    site = Site(app)
-    asgi = app.build()
-    try:
-        async with asyncio.timeout(WAIT_S * 4):
-            if lifespan:
-                async with asgi.router.lifespan_context(asgi):
-                    assert await site.history.wait_ready(), site.history.failed
-                    yield site
-            else:
-                yield site
-    finally:
-        for client in site.clients:
-            await client.aclose()
-        if app.chats is not None:
-            await app.chats.close_all()
+async def sign_in(client: httpx.AsyncClient, name: str = "ada", **extra: str) -> httpx.Response:
+    """Sign ``name`` in with the login form (ada and bob with their passwords)."""
+    data = {"username": name, "password": PASSWORDS.get(name, "any"), **extra}
+    response = await client.post("/login", data=data)
+    assert response.status_code == 303, response.text
+    return response
 
 
 def cookie_attributes(response: httpx.Response, name: str = SESSION_COOKIE) -> list[str]:
@@ -216,14 +142,14 @@ async def settled(site: Site) -> None:
 # -- the open app ---------------------------------------------------------------------------
 
 
-async def test_without_an_auth_callback_the_app_stays_open(tmp_path: Path) -> None:
+async def test_without_an_auth_callback_the_app_stays_open(tmp_path: Path, serve: Serve) -> None:
     app = LightChat(settings=Settings(name="Open", app_dir=str(tmp_path), history=False))
 
     @app.on_message
     async def main(message: Message) -> None:
         await Message(content=message.content).send()
 
-    async with serve(app) as site:
+    async with serve(app, opened_page=True) as site:
         assert site.services.auth is None
         client = site.browser()
         response = await client.get("/")
@@ -243,9 +169,11 @@ async def test_without_an_auth_callback_the_app_stays_open(tmp_path: Path) -> No
 # -- the gate -------------------------------------------------------------------------------
 
 
-async def test_pages_send_the_browser_to_the_login_page_with_a_safe_next(tmp_path: Path) -> None:
+async def test_pages_send_the_browser_to_the_login_page_with_a_safe_next(
+    tmp_path: Path, serve: Serve
+) -> None:
     app, _ = guarded_app(tmp_path)
-    async with serve(app) as site:
+    async with serve(app, opened_page=True) as site:
         client = site.browser()
         home = await client.get("/")
         assert home.status_code == 303
@@ -336,9 +264,9 @@ def test_next_is_only_ever_a_path_inside_the_app() -> None:
 # -- the login form -------------------------------------------------------------------------
 
 
-async def test_the_login_page_is_a_plain_accessible_form(tmp_path: Path) -> None:
+async def test_the_login_page_is_a_plain_accessible_form(tmp_path: Path, serve: Serve) -> None:
     app, _ = guarded_app(tmp_path)
-    async with serve(app) as site:
+    async with serve(app, opened_page=True) as site:
         page = (await site.browser().get("/login", params={"next": "/history"})).text
         assert '<form class="lc-login-form" method="post" action="/login">' in page
         assert '<label for="lc-username">Username</label>' in page
@@ -353,11 +281,11 @@ async def test_the_login_page_is_a_plain_accessible_form(tmp_path: Path) -> None
         assert page.startswith("<!doctype html>")
 
 
-async def test_signing_in_sets_a_session_and_goes_on_to_next(tmp_path: Path) -> None:
+async def test_signing_in_sets_a_session_and_goes_on_to_next(tmp_path: Path, serve: Serve) -> None:
     app, _ = guarded_app(tmp_path, store=MemoryStore())
-    async with serve(app, lifespan=True) as site:
+    async with serve(app, lifespan=True, opened_page=True) as site:
         client = site.browser()
-        response = await site.sign_in(client, next="/history")
+        response = await sign_in(client, next="/history")
         assert response.headers["location"] == "/history"
         attributes = cookie_attributes(response)
         assert "httponly" in attributes
@@ -382,18 +310,18 @@ async def test_signing_in_sets_a_session_and_goes_on_to_next(tmp_path: Path) -> 
 
         # bob has no display name: the menu is named by his identifier.
         other = site.browser()
-        await site.sign_in(other, "bob")
+        await sign_in(other, "bob")
         page = await other.get(await site.chat(other))
         assert '<summary role="button" class="lc-new">bob</summary>' in page.text
 
 
-async def test_the_chat_knows_its_user(tmp_path: Path) -> None:
+async def test_the_chat_knows_its_user(tmp_path: Path, serve: Serve) -> None:
     app, _ = guarded_app(tmp_path)
-    async with serve(app) as site:
+    async with serve(app, opened_page=True) as site:
         client = site.browser()
-        await site.sign_in(client)
+        await sign_in(client)
         url = await site.chat(client, "hi")
-        session = site.session(url, "ada")
+        session = site.session("user:ada", url)
         assert session.owner == "user:ada" == owner_key(User(identifier="ada"))
         assert session.user == User(identifier="ada", display_name="Ada Lovelace")
         assert session.data["user"] is session.user
@@ -401,9 +329,11 @@ async def test_the_chat_knows_its_user(tmp_path: Path) -> None:
         assert "Hello ada, same=True" in page
 
 
-async def test_a_refused_sign_in_says_so_without_saying_which_part(tmp_path: Path) -> None:
+async def test_a_refused_sign_in_says_so_without_saying_which_part(
+    tmp_path: Path, serve: Serve
+) -> None:
     app, _ = guarded_app(tmp_path)
-    async with serve(app) as site:
+    async with serve(app, opened_page=True) as site:
         client = site.browser()
         wrong_password = await client.post(
             "/login", data={"username": "ada", "password": "nope", "next": "/history"}
@@ -426,12 +356,13 @@ async def test_a_refused_sign_in_says_so_without_saying_which_part(tmp_path: Pat
 
 async def test_failed_sign_ins_are_limited_per_user_name_and_per_address(
     tmp_path: Path,
+    serve: Serve,
 ) -> None:
     app, _ = guarded_app(tmp_path)
-    async with serve(app) as site:
+    async with serve(app, opened_page=True) as site:
         now = [1000.0]
         site.auth.limiter = LoginLimiter(clock=lambda: now[0])
-        attacker = site.browser("10.0.0.1")
+        attacker = site.browser(address="10.0.0.1")
         for _ in range(5):
             response = await attacker.post("/login", data={"username": "ada", "password": "x"})
             assert response.status_code == 401
@@ -445,20 +376,20 @@ async def test_failed_sign_ins_are_limited_per_user_name_and_per_address(
         assert blocked.headers["retry-after"] == "901"
         assert SESSION_COOKIE not in attacker.cookies
         # ...and from another address too: the count is per user name.
-        elsewhere = site.browser("10.0.0.2")
+        elsewhere = site.browser(address="10.0.0.2")
         again = await elsewhere.post(
             "/login", data={"username": "ada", "password": PASSWORDS["ada"]}
         )
         assert again.status_code == 429
         # Another user name from the first address is still fine (5 < 20 per address).
-        await site.sign_in(attacker, "bob")
+        await sign_in(attacker, "bob")
 
         # Once the oldest failure leaves the window, ada may try again.
         now[0] += 15 * 60 + 1
-        await site.sign_in(elsewhere, "ada")
+        await sign_in(elsewhere, "ada")
 
         # Per address: 20 failures with as many names, then even a new name waits.
-        spray = site.browser("10.0.0.3")
+        spray = site.browser(address="10.0.0.3")
         for number in range(20):
             failed = await spray.post("/login", data={"username": f"u{number}", "password": "x"})
             assert failed.status_code == 401
@@ -481,13 +412,15 @@ async def test_failed_sign_ins_are_limited_per_user_name_and_per_address(
         assert "Réessayez dans 15 minutes." in plus_tard.text
 
 
-async def test_a_successful_sign_in_clears_its_user_names_count(tmp_path: Path) -> None:
+async def test_a_successful_sign_in_clears_its_user_names_count(
+    tmp_path: Path, serve: Serve
+) -> None:
     app, _ = guarded_app(tmp_path)
-    async with serve(app) as site:
+    async with serve(app, opened_page=True) as site:
         client = site.browser()
         for _ in range(4):
             await client.post("/login", data={"username": "ada", "password": "x"})
-        await site.sign_in(client)
+        await sign_in(client)
         for _ in range(4):
             response = await client.post("/login", data={"username": "ada", "password": "x"})
             assert response.status_code == 401
@@ -498,11 +431,12 @@ async def test_a_successful_sign_in_clears_its_user_names_count(tmp_path: Path) 
 
 async def test_the_cookie_is_secure_over_https_and_scoped_to_the_apps_path(
     tmp_path: Path,
+    serve: Serve,
 ) -> None:
     app, _ = guarded_app(tmp_path)
-    async with serve(app) as site:
+    async with serve(app, opened_page=True) as site:
         client = site.browser(base_url="https://testserver")
-        response = await site.sign_in(client)
+        response = await sign_in(client)
         assert "secure" in cookie_attributes(response)
         signed_out = await client.post("/logout")
         gone = cookie_attributes(signed_out)
@@ -510,15 +444,7 @@ async def test_the_cookie_is_secure_over_https_and_scoped_to_the_apps_path(
         assert "max-age=0" in gone
 
         # Mounted under a prefix: the cookie's path is the prefix, next stays under it.
-        mounted = with_form_token(
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app, root_path="/app"),
-                base_url="http://testserver",
-            ),
-            app,
-            opened_page=True,
-        )
-        site.clients.append(mounted)
+        mounted = site.browser(root_path="/app")
         response = await mounted.post(
             "/app/login",
             data={"username": "ada", "password": PASSWORDS["ada"], "next": "/elsewhere"},
@@ -531,25 +457,25 @@ async def test_the_cookie_is_secure_over_https_and_scoped_to_the_apps_path(
         assert home.headers["location"].startswith("/app/chat/")
 
 
-async def test_every_sign_in_makes_a_new_cookie(tmp_path: Path) -> None:
+async def test_every_sign_in_makes_a_new_cookie(tmp_path: Path, serve: Serve) -> None:
     app, _ = guarded_app(tmp_path)
-    async with serve(app) as site:
+    async with serve(app, opened_page=True) as site:
         client = site.browser()
         planted = site.auth.sessions.issue(User(identifier="ada"))
         client.cookies.set(SESSION_COOKIE, planted)
         values = set()
         for _ in range(3):
-            response = await site.sign_in(client)
+            response = await sign_in(client)
             values.add(response.cookies[SESSION_COOKIE])
         assert len(values) == 3
         assert planted not in values
 
 
-async def test_a_session_expires_on_the_server(tmp_path: Path) -> None:
+async def test_a_session_expires_on_the_server(tmp_path: Path, serve: Serve) -> None:
     app, _ = guarded_app(tmp_path, session_max_age_s=60)
-    async with serve(app) as site:
+    async with serve(app, opened_page=True) as site:
         client = site.browser()
-        response = await site.sign_in(client)
+        response = await sign_in(client)
         assert "max-age=60" in cookie_attributes(response)
         url = await site.chat(client)
         sessions = site.auth.sessions
@@ -566,11 +492,11 @@ async def test_a_session_expires_on_the_server(tmp_path: Path) -> None:
         assert (await client.get(url)).status_code == 303
 
 
-async def test_a_tampered_or_foreign_cookie_is_refused(tmp_path: Path) -> None:
+async def test_a_tampered_or_foreign_cookie_is_refused(tmp_path: Path, serve: Serve) -> None:
     app, _ = guarded_app(tmp_path)
-    async with serve(app) as site:
+    async with serve(app, opened_page=True) as site:
         client = site.browser()
-        await site.sign_in(client)
+        await sign_in(client)
         value = client.cookies[SESSION_COOKIE]
         url = await site.chat(client)
         assert (await client.get(url)).status_code == 200
@@ -596,9 +522,9 @@ async def test_a_tampered_or_foreign_cookie_is_refused(tmp_path: Path) -> None:
 # -- header sign-in -------------------------------------------------------------------------
 
 
-async def test_header_sign_in_needs_no_login_page(tmp_path: Path) -> None:
+async def test_header_sign_in_needs_no_login_page(tmp_path: Path, serve: Serve) -> None:
     app, calls = guarded_app(tmp_path, password=False, header=True)
-    async with serve(app) as site:
+    async with serve(app, opened_page=True) as site:
         client = site.browser()
         response = await client.get("/", headers={"x-user": "carol"})
         assert response.status_code == 303
@@ -610,7 +536,7 @@ async def test_header_sign_in_needs_no_login_page(tmp_path: Path) -> None:
         assert page.status_code == 200
         assert "carol (proxy)</summary>" in page.text
         assert calls.header == 1
-        assert site.session(response.headers["location"], "carol").user.identifier == "carol"
+        assert site.session("user:carol", response.headers["location"]).user.identifier == "carol"
 
         # Without the header: no session, and a login page that has no form to offer.
         stranger = site.browser()
@@ -624,7 +550,7 @@ async def test_header_sign_in_needs_no_login_page(tmp_path: Path) -> None:
 
 
 async def test_a_header_callback_that_fails_or_returns_nonsense_signs_no_one_in(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, serve: Serve
 ) -> None:
     app = LightChat(settings=Settings(auth_secret=SECRET, history=False, app_dir=str(tmp_path)))
 
@@ -638,7 +564,7 @@ async def test_a_header_callback_that_fails_or_returns_nonsense_signs_no_one_in(
     async def main(message: Message) -> None:
         pass
 
-    async with serve(app) as site:
+    async with serve(app, opened_page=True) as site:
         client = site.browser()
         with caplog.at_level(logging.ERROR, logger="lightchat"):
             assert (await client.get("/", headers={"x-mode": "raise"})).status_code == 303
@@ -649,7 +575,7 @@ async def test_a_header_callback_that_fails_or_returns_nonsense_signs_no_one_in(
 
 
 async def test_password_callback_errors_and_oversized_users_fail_on_the_server(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, serve: Serve
 ) -> None:
     app = LightChat(settings=Settings(auth_secret=SECRET, history=False, app_dir=str(tmp_path)))
 
@@ -663,7 +589,7 @@ async def test_password_callback_errors_and_oversized_users_fail_on_the_server(
     async def main(message: Message) -> None:
         pass
 
-    async with serve(app) as site:
+    async with serve(app, opened_page=True) as site:
         client = site.browser()
         with caplog.at_level(logging.ERROR, logger="lightchat"):
             for name in ["raise", "big"]:
@@ -683,11 +609,12 @@ async def test_password_callback_errors_and_oversized_users_fail_on_the_server(
 
 async def test_signing_out_clears_the_cookie_runs_on_logout_and_ends_the_session(
     tmp_path: Path,
+    serve: Serve,
 ) -> None:
     app, calls = guarded_app(tmp_path)
-    async with serve(app) as site:
+    async with serve(app, opened_page=True) as site:
         client = site.browser()
-        await site.sign_in(client)
+        await sign_in(client)
         url = await site.chat(client)
         copy = client.cookies[SESSION_COOKIE]
         response = await client.post("/logout")
@@ -705,7 +632,7 @@ async def test_signing_out_clears_the_cookie_runs_on_logout_and_ends_the_session
 
         # htmx is sent on with HX-Redirect; signing out twice is harmless.
         client.cookies.clear()
-        await site.sign_in(client)
+        await sign_in(client)
         again = await client.post("/logout", headers=HTMX)
         assert again.headers["hx-redirect"] == "/login"
         assert (await client.post("/logout")).status_code == 303
@@ -714,9 +641,9 @@ async def test_signing_out_clears_the_cookie_runs_on_logout_and_ends_the_session
         assert (await client.get("/logout")).status_code == 405
 
 
-async def test_login_and_logout_refuse_other_sites(tmp_path: Path) -> None:
+async def test_login_and_logout_refuse_other_sites(tmp_path: Path, serve: Serve) -> None:
     app, calls = guarded_app(tmp_path)
-    async with serve(app) as site:
+    async with serve(app, opened_page=True) as site:
         client = site.browser()
         login = await client.post(
             "/login",
@@ -725,7 +652,7 @@ async def test_login_and_logout_refuse_other_sites(tmp_path: Path) -> None:
         )
         assert login.status_code == 403
         assert SESSION_COOKIE not in client.cookies
-        await site.sign_in(client)
+        await sign_in(client)
         url = await site.chat(client)
         logout = await client.post("/logout", headers={"Sec-Fetch-Site": "cross-site"})
         assert logout.status_code == 403
@@ -739,14 +666,16 @@ async def test_login_and_logout_refuse_other_sites(tmp_path: Path) -> None:
 # -- whose is what --------------------------------------------------------------------------
 
 
-async def test_chats_history_elements_and_feedback_belong_to_their_user(tmp_path: Path) -> None:
+async def test_chats_history_elements_and_feedback_belong_to_their_user(
+    tmp_path: Path, serve: Serve
+) -> None:
     store = MemoryStore()
     app, _ = guarded_app(tmp_path, store=store)
-    async with serve(app, lifespan=True) as site:
-        ada, bob, ada_elsewhere = site.browser(), site.browser(), site.browser("10.1.1.1")
-        await site.sign_in(ada)
-        await site.sign_in(bob, "bob")
-        await site.sign_in(ada_elsewhere)
+    async with serve(app, lifespan=True, opened_page=True) as site:
+        ada, bob, ada_elsewhere = site.browser(), site.browser(), site.browser(address="10.1.1.1")
+        await sign_in(ada)
+        await sign_in(bob, "bob")
+        await sign_in(ada_elsewhere)
         url = await site.chat(ada, "the secret plan")
         page = (await ada.get(url)).text
         element = re.search(r'href="(/chat/[0-9a-f]+/elements/[^"]+)"[^>]*download', page)
@@ -754,7 +683,7 @@ async def test_chats_history_elements_and_feedback_belong_to_their_user(tmp_path
         assert (await ada.get(element.group(1))).content == b"private notes"
         answer = next(
             item
-            for item in site.session(url, "ada").transcript.items.values()
+            for item in site.session("user:ada", url).transcript.items.values()
             if isinstance(item, MessageData) and item.content.startswith("Echo")
         )
         await site.history.flush()
@@ -781,13 +710,13 @@ async def test_chats_history_elements_and_feedback_belong_to_their_user(tmp_path
         assert (await ada_elsewhere.get(url)).status_code == 200
 
 
-async def test_a_signed_in_user_is_saved_to_the_data_layer(tmp_path: Path) -> None:
+async def test_a_signed_in_user_is_saved_to_the_data_layer(tmp_path: Path, serve: Serve) -> None:
     store = MemoryStore()
     names: dict[str, str | None] = {"ada": "Ada", "carol": None}
     app, _ = guarded_app(tmp_path, store=store, header=True, names=names)
-    async with serve(app, lifespan=True) as site:
+    async with serve(app, lifespan=True, opened_page=True) as site:
         client = site.browser()
-        await site.sign_in(client)
+        await sign_in(client)
         await settled(site)
         saved = await store.get_user("ada")
         assert saved is not None
@@ -795,7 +724,7 @@ async def test_a_signed_in_user_is_saved_to_the_data_layer(tmp_path: Path) -> No
         first_id = saved.id
 
         names["ada"] = "Ada L."
-        await site.sign_in(site.browser())
+        await sign_in(site.browser())
         await settled(site)
         saved = await store.get_user("ada")
         assert saved is not None
@@ -812,15 +741,15 @@ async def test_a_signed_in_user_is_saved_to_the_data_layer(tmp_path: Path) -> No
 # -- untrusted display names ----------------------------------------------------------------
 
 
-async def test_display_names_stay_text(tmp_path: Path) -> None:
+async def test_display_names_stay_text(tmp_path: Path, serve: Serve) -> None:
     async def menus(folder: Path, names: list[str]) -> list[list[tuple[str, tuple[str, ...]]]]:
         display = {f"u{i}": name for i, name in enumerate(names)}
         app, _ = guarded_app(folder, names=dict(display), store=MemoryStore())
         structures = []
-        async with serve(app, lifespan=True) as site:
+        async with serve(app, lifespan=True, opened_page=True) as site:
             for identifier in display:
                 client = site.browser()
-                await site.sign_in(client, identifier)
+                await sign_in(client, identifier)
                 page = (await client.get(await site.chat(client))).text
                 header = page[page.index('<header class="lc-header">') : page.index("</header>")]
                 history = (await client.get("/history")).text

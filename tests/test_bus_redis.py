@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from lightchat import LightChat, Message, Settings
 from lightchat.bus import Bus, LogCompacted, MemoryBus
 from lightchat.domain.events import (
     ActionData,
@@ -43,7 +45,9 @@ from lightchat.domain.events import (
     WindowEvent,
 )
 from lightchat.domain.transcript import Transcript
-from tests.helpers import WAIT_S
+from lightchat.errors import ConfigError
+from lightchat.ui.sse import RELOAD
+from tests.helpers import ROOT, WAIT_S, LiveServer, page_seq, until
 
 redis_asyncio = pytest.importorskip("redis.asyncio")
 from lightchat.bus.redis_bus import RedisBus, redacted  # noqa: E402 - needs redis, checked above
@@ -112,6 +116,43 @@ async def pair(request: pytest.FixtureRequest) -> AsyncIterator[Pair]:
         await reader.aclose()
 
 
+def parked(bus: Bus, session_id: str) -> int:
+    """How many readers wait on the chat's log now, parked until a publish wakes them.
+
+    Nothing announces that a reader has parked, so tests look (with ``until``): a
+    ``MemoryBus`` keeps its waiters with each log; a ``RedisBus``, with the chats it
+    follows from other workers, once subscribed (and in its mirror for those it writes).
+    """
+    if isinstance(bus, RedisBus):
+        if bus._mirror.holds(session_id):
+            return parked(bus._mirror, session_id)
+        tail = bus._tails.get(session_id)
+        return 0 if tail is None else len(tail.waiters)
+    assert isinstance(bus, MemoryBus)
+    log = bus._logs.get(session_id)
+    return 0 if log is None else len(log.waiters)
+
+
+@contextlib.contextmanager
+def logged(name: str, text: str) -> Iterator[asyncio.Event]:
+    """An event set once the logger ``name`` (or one below it) logs a record whose message
+    holds ``text``; log in the thread of the event loop that waits on it."""
+    seen = asyncio.Event()
+
+    class Handler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if text in record.getMessage():
+                seen.set()
+
+    handler = Handler(logging.WARNING)
+    logger = logging.getLogger(name)
+    logger.addHandler(handler)
+    try:
+        yield seen
+    finally:
+        logger.removeHandler(handler)
+
+
 def tok(text: str, item: str = "m") -> TokenEvent:
     return TokenEvent(item, text)
 
@@ -153,7 +194,11 @@ async def test_wait_wakes_on_publish_and_times_out(pair: Pair) -> None:
         assert texts(await pair.reader.wait("s", 0, 3600)) == ["old"]  # at once
         waiters = [asyncio.create_task(pair.reader.wait("s", 1, 3600)) for _ in range(3)]
         other = asyncio.create_task(pair.reader.wait("other", 0, 3600))
-        await asyncio.sleep(0.05)  # they are parked (a publish now must wake them)
+        # They are parked: a publish now must wake them.
+        await until(
+            lambda: parked(pair.reader, "s") == 3 and parked(pair.reader, "other") == 1,
+            "the readers to park",
+        )
         assert not any(w.done() for w in waiters)
         pair.writer.publish("s", tok("new"))
         results = await asyncio.gather(*waiters)
@@ -191,7 +236,7 @@ async def test_close_wakes_readers(pair: Pair) -> None:
     pair.writer.publish("s", tok("1"))
     await pair.flush()
     waiting = asyncio.create_task(pair.reader.wait("s", 1, 3600))
-    await asyncio.sleep(0.05)
+    await until(lambda: parked(pair.reader, "s") == 1, "the reader to park")
     pair.reader.close()
     async with asyncio.timeout(WAIT_S):
         assert await waiting == []
@@ -227,7 +272,7 @@ async def test_adopt_continues_the_log_another_worker_wrote(redis: Any) -> None:
         for i in range(200):
             a.publish("chat", tok(str(i)))
             if i % 50 == 0:
-                await asyncio.sleep(0)  # let the writer send some on the way
+                await a.flush()  # some are written on the way
         async with asyncio.timeout(WAIT_S):
             seen = await follower
         assert [e.seq for e in seen] == list(range(1, 201))
@@ -492,9 +537,11 @@ async def test_a_redis_outage_during_publishing_loses_nothing(redis: Any) -> Non
             writer.publish("s", tok(str(i)))
         await writer.flush()
         await proxy.down()
-        for i in range(100, 300):  # Redis is gone: publishing goes on, sync and in order
-            writer.publish("s", tok(str(i)))
-        await asyncio.sleep(0.2)  # the writer tries, fails, and keeps the entries queued
+        with logged("lightchat.bus", "did not take the log writes") as failed:
+            for i in range(100, 300):  # Redis is gone: publishing goes on, sync and in order
+                writer.publish("s", tok(str(i)))
+            async with asyncio.timeout(WAIT_S):
+                await failed.wait()  # the writer tried, failed, and keeps the entries queued
         assert writer.last_seq("s") == 300
         assert not await writer.ping()
         await proxy.up()
@@ -521,12 +568,6 @@ def test_redacted_hides_the_password() -> None:
 
 
 def test_a_stream_from_a_compacted_point_tells_the_page_to_reload() -> None:
-    import httpx
-
-    from lightchat import LightChat, Message, Settings
-    from tests.helpers import with_form_token
-    from tests.test_sse import TIMEOUT, LiveServer, new_chat, page_seq
-
     bus = MemoryBus()
     app = LightChat(settings=Settings(history=False), bus=bus)
 
@@ -534,44 +575,35 @@ def test_a_stream_from_a_compacted_point_tells_the_page_to_reload() -> None:
     async def start() -> None:
         await Message(content="Welcome").send()
 
-    live = LiveServer(app)
-    try:
-        with httpx.Client(base_url=live.url, timeout=TIMEOUT) as client:
-            client = with_form_token(client, app)
-            url, session = new_chat(live, client)
-            before = page_seq(client, url)
+    with LiveServer(app) as live, live.browser() as client:
+        url, session = live.new_chat(client)
+        before = page_seq(client, url)
 
-            async def grow_and_compact() -> int:
-                message = MessageData("long", "Assistant", "assistant_message", streaming=True)
-                bus.publish(session.id, MessageEvent(message))
-                for i in range(50):
-                    bus.publish(session.id, TokenEvent("long", f"part{i} "))
-                bus.publish(session.id, RunEvent(running=False))
-                assert bus.compact(session.id, keep=5) is not None
-                return bus.last_seq(session.id)
+        async def grow_and_compact() -> int:
+            message = MessageData("long", "Assistant", "assistant_message", streaming=True)
+            bus.publish(session.id, MessageEvent(message))
+            for i in range(50):
+                bus.publish(session.id, TokenEvent("long", f"part{i} "))
+            bus.publish(session.id, RunEvent(running=False))
+            assert bus.compact(session.id, keep=5) is not None
+            return bus.last_seq(session.id)
 
-            last = live.call(grow_and_compact())
-            # The page's point is gone: the stream says "reload" and ends.
-            response = client.get(f"{url}/events?after={before}")
-            assert response.status_code == 200
-            assert response.text.startswith("event: lc-reload\n")
-            response = client.get(f"{url}/events", headers={"Last-Event-ID": "2"})
-            assert response.text.startswith("event: lc-reload\n")
-            # The reloaded page shows the chat as it stands and streams from its end.
-            page = client.get(url).text
-            assert "Welcome" in page
-            assert "part49" in page
-            assert page_seq(client, url) == last
-    finally:
-        live.stop()
+        last = live.call(grow_and_compact())
+        # The page's point is gone: the stream says "reload" and ends.
+        response = client.get(f"{url}/events?after={before}")
+        assert response.status_code == 200
+        assert response.text.startswith("event: lc-reload\n")
+        response = client.get(f"{url}/events", headers={"Last-Event-ID": "2"})
+        assert response.text.startswith("event: lc-reload\n")
+        # The reloaded page shows the chat as it stands and streams from its end.
+        page = client.get(url).text
+        assert "Welcome" in page
+        assert "part49" in page
+        assert page_seq(client, url) == last
 
 
 def test_the_page_script_reloads_on_the_reload_event() -> None:
-    from pathlib import Path
-
-    from lightchat.ui.sse import RELOAD
-
-    script = Path(__file__).parent.parent / "lightchat" / "static" / "lightchat.js"
+    script = ROOT / "lightchat" / "static" / "lightchat.js"
     assert RELOAD.startswith(b"event: lc-reload\n")
     assert 'addEventListener("lc-reload", function () { location.reload(); })' in (
         script.read_text()
@@ -582,9 +614,6 @@ def test_the_page_script_reloads_on_the_reload_event() -> None:
 
 
 def test_redis_settings_come_from_the_environment_and_are_checked() -> None:
-    from lightchat.config.settings import Settings
-    from lightchat.errors import ConfigError
-
     env = {
         "LIGHTCHAT_REDIS_URL": "redis://:pw@cache:6379/2",
         "LIGHTCHAT_REDIS_PREFIX": "bot1:",
@@ -613,12 +642,6 @@ def test_redis_settings_come_from_the_environment_and_are_checked() -> None:
 
 
 def test_the_app_uses_redis_when_a_url_is_set() -> None:
-    import httpx
-
-    from lightchat import LightChat, Message, Settings
-    from tests.helpers import with_form_token
-    from tests.test_sse import TIMEOUT, LiveServer, new_chat
-
     assert isinstance(
         LightChat(settings=Settings(history=False)).build().state.services.bus, MemoryBus
     )
@@ -638,14 +661,10 @@ def test_the_app_uses_redis_when_a_url_is_set() -> None:
     bus = app.build().state.services.bus
     assert isinstance(bus, RedisBus)
     assert bus.prefix == keys
-    live = LiveServer(app)
-    try:
-        with httpx.Client(base_url=live.url, timeout=TIMEOUT) as client:
-            client = with_form_token(client, app)
-            url, session = new_chat(live, client)
-            assert "Welcome from Redis" in client.get(url).text
-    finally:
-        live.stop()  # the lifespan's end writes out the log and disconnects
+    # Its end stops the server: the lifespan's end writes out the log and disconnects.
+    with LiveServer(app) as live, live.browser() as client:
+        url, session = live.new_chat(client)
+        assert "Welcome from Redis" in client.get(url).text
 
     async def stored() -> list[Entry]:
         async with scratch() as redis:
@@ -673,9 +692,10 @@ async def test_one_reader_serves_many_waiting_pages(redis: Any) -> None:
             writer.publish(sid, tok("first"))
         await writer.flush()
         early = {sid: asyncio.create_task(reader.wait(sid, 1, 3600)) for sid in chats[:20]}
-        await asyncio.sleep(0.05)  # the reader now blocks on those twenty
+        # The reader now blocks on those twenty.
+        await until(lambda: all(parked(reader, sid) for sid in early), "the early pages")
         late = {sid: asyncio.create_task(reader.wait(sid, 1, 3600)) for sid in chats[20:]}
-        await asyncio.sleep(0.05)
+        await until(lambda: all(parked(reader, sid) for sid in late), "the late pages")
         assert not any(t.done() for t in [*early.values(), *late.values()])
         for sid in reversed(chats):
             writer.publish(sid, tok(f"second {sid}"))
@@ -740,7 +760,7 @@ async def test_a_page_following_a_chat_from_another_worker_reads_redis_once(
             for n in range(1, 200):
                 writer.publish("chat", tok(f"t{n}"))
                 if n % 3 == 0:
-                    await asyncio.sleep(0.002)  # several write batches, several waits
+                    await writer.flush()  # several write batches, several waits
 
         await speak()
         async with asyncio.timeout(WAIT_S):
@@ -761,11 +781,11 @@ async def test_following_many_chats_reads_each_once(redis: Any) -> None:
     chats = [f"chat{n}" for n in range(150)]
     try:
         pages = [asyncio.create_task(follow(reader, sid, 20)) for sid in chats]
-        await asyncio.sleep(0.1)  # every page follows its chat now
+        await until(lambda: all(parked(reader, sid) for sid in chats), "every page to follow")
         for round_ in range(20):
             for sid in chats:
                 writer.publish(sid, tok(f"{sid}-{round_}"))
-            await asyncio.sleep(0.005)
+            await writer.flush()  # one write batch a round
         async with asyncio.timeout(WAIT_S):
             results = await asyncio.gather(*pages)
         for sid, got in zip(chats, results, strict=True):
@@ -797,7 +817,8 @@ async def test_a_follower_that_lost_its_connection_reads_what_it_missed(redis: A
             got = await follow(reader, "chat", 5, after=1)
             assert texts(got) == [f"missed {n}" for n in range(5)]
             page = asyncio.create_task(follow(reader, "chat", 1, after=6))
-            await asyncio.sleep(0.3)  # subscribed again by now
+            # It parks once it is subscribed again.
+            await until(lambda: parked(reader, "chat") == 1, "the page to follow again")
             writer.publish("chat", tok("after"))
             assert texts(await page) == ["after"]
     finally:
@@ -814,7 +835,7 @@ async def test_a_dropped_log_wakes_its_followers(redis: Any) -> None:
         await writer.flush()
         assert texts(await reader.wait("chat", 0, 5)) == ["one"]
         page = asyncio.create_task(reader.wait("chat", 1, 3600))
-        await asyncio.sleep(0.05)
+        await until(lambda: parked(reader, "chat") == 1, "the page to park")
         writer.discard("chat")
         async with asyncio.timeout(WAIT_S):
             assert await page == []
@@ -837,7 +858,8 @@ async def test_chats_nobody_follows_any_more_are_unsubscribed(
         channel = reader.tail_channel("chat")
         assert (await redis.pubsub_numsub(channel))[0][1] == 1
         async with asyncio.timeout(WAIT_S):
-            while (await redis.pubsub_numsub(channel))[0][1]:  # noqa: ASYNC110 - Redis has no event for it
+            # Redis announces no unsubscription to others: look every 50 ms.
+            while (await redis.pubsub_numsub(channel))[0][1]:  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
         writer.publish("chat", tok("two"))  # followed again from where the page is
         assert texts(await reader.wait("chat", 1, 5)) == ["two"]

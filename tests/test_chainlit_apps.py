@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import inspect
+import json
 import logging
 import textwrap
 import types
@@ -696,3 +697,18 @@ def test_chainlits_arguments_are_taken(callable_: Any, arguments: list[str]) -> 
     parameters = inspect.signature(callable_).parameters
     missing = [name for name in arguments if name not in parameters]
     assert missing == [], f"{callable_.__qualname__} lacks {missing}"
+
+
+@pytest.mark.parametrize("library", ["pandas", "polars"])
+def test_a_dataframe_from_pandas_or_polars(library: str) -> None:
+    frames = importlib.import_module(library)
+    frame = frames.DataFrame({"city": ["Lisbon", "Porto", None], "people": [545_000, 232_000, 1]})
+    shown = json.loads(cl.Dataframe(name="cities", data=frame).data().content or "")
+    assert shown == {
+        "columns": ["city", "people"],
+        "rows": [["Lisbon", "545000"], ["Porto", "232000"], ["", "1"]],
+        "total": 3,
+    }
+    big = frames.DataFrame({"n": list(range(cl.Dataframe.MAX_ROWS + 20))})
+    limited = json.loads(cl.Dataframe(data=big).data().content or "")
+    assert (len(limited["rows"]), limited["total"]) == (cl.Dataframe.MAX_ROWS, 520)

@@ -154,9 +154,7 @@ def test_syntax_error(tmp_path: Path) -> None:
 @pytest.mark.usefixtures("isolated_import")
 def test_no_on_message(tmp_path: Path) -> None:
     result = invoke(tmp_path, "serve", "quiet.py")
-    assert_clean_exit(
-        result, "registers neither @on_chat_start nor @on_message", "@cl.on_message"
-    )
+    assert_clean_exit(result, "registers neither @on_chat_start nor @on_message", "@cl.on_message")
 
 
 @pytest.mark.usefixtures("isolated_import")

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 
 from lightchat import File, LightChat, Message, Settings
 from lightchat.auth.identity import COOKIE
@@ -38,7 +39,15 @@ from lightchat.domain.events import (
 from lightchat.http.middleware.csrf import HEADER as FORM_TOKEN_HEADER
 from lightchat.http.middleware.forwarding import chat_of
 from lightchat.store.convert import item_from_record, record_from_item
-from tests.helpers import WAIT_S, contents, form_token, wait_for_log, with_form_token
+from tests.helpers import (
+    WAIT_S,
+    contents,
+    form_token,
+    free_port,
+    until,
+    wait_for_log,
+    with_form_token,
+)
 from tests.pg import postgres_database
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30), pytest.mark.services]
@@ -50,8 +59,6 @@ SECRET = "cluster-test-secret-" + "x" * 24
 @pytest.fixture
 async def prefix() -> AsyncIterator[str]:
     """A key prefix of this test's own, removed afterwards; skips without Redis."""
-    import redis.asyncio as aioredis
-
     client = aioredis.Redis.from_url(REDIS_URL)
     try:
         await client.ping()
@@ -254,8 +261,6 @@ async def _plain(send: Any, text: str) -> None:
 
 async def _clients(name: str) -> list[dict[str, Any]]:
     """The connections to Redis named ``name`` (CLIENT LIST)."""
-    import redis.asyncio as aioredis
-
     client = aioredis.Redis.from_url(REDIS_URL)
     try:
         return [c for c in await client.client_list() if c.get("name") == name]
@@ -568,11 +573,11 @@ async def test_a_post_to_a_worker_shutting_down_waits_for_the_running_answer(
             owner_bus = a.build().state.services.bus
             await wait_for_log(owner_bus, chat, lambda ev: "partial " in contents(ev))
             stopping = asyncio.create_task(a.stop())  # SIGTERM, mid-answer
-            async with asyncio.timeout(WAIT_S):
-                while a.chats is None or not a.chats.draining:  # noqa: ASYNC110
-                    await asyncio.sleep(0.01)
+            chats = a.chats
+            assert chats is not None
+            await until(lambda: chats.draining, "A to drain")
             posting = asyncio.create_task(post(on_a, chat, "next"))
-            await asyncio.sleep(0.3)
+            await until(lambda: chats._handing_off > 0, "the post to wait for the answer")
             assert not posting.done()  # it waits for the answer to end
             pair.gate.set()
             async with asyncio.timeout(WAIT_S):
@@ -730,8 +735,6 @@ async def test_an_owner_dying_mid_request_is_a_503_that_says_to_send_again(
 
 
 async def test_without_redis_chat_requests_get_a_503_that_says_so(prefix: str) -> None:
-    from tests.conftest import free_port
-
     config = settings(prefix)
     app = LightChat(replace(config, redis_url=f"redis://127.0.0.1:{free_port()}/0"))
     await app.start()
@@ -778,8 +781,6 @@ async def test_a_worker_refuses_what_the_owner_would_before_forwarding_anything(
             await Message(content=f"echo: {message.content}").send()
 
     a, b = apps
-    import redis.asyncio as aioredis
-
     redis = aioredis.Redis.from_url(REDIS_URL)
     async with running(a, b), client_for(a) as alice, client_for(b) as mallory:
         chat = await new_chat(alice)

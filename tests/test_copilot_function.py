@@ -41,13 +41,11 @@ from lightchat.ui.i18n import ACCEPT_LANGUAGE, Translations
 from lightchat.ui.render import Renderer
 from lightchat.ui.sse import Encoder
 from lightchat.ui.stream_view import CALL_EVENT, StreamView
-from tests.helpers import WAIT_S, contents, new_session, wait_for_log
-from tests.test_http import Site, serve
+from tests.helpers import HTMX, WAIT_S, Serve, Site, contents, new_session, wait_for_log
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(15)]
 
 HOST = "http://localhost:8001"
-HTMX = {"HX-Request": "true"}  # the composer's post answers at once, as in the browser
 
 
 def function_app(tmp_path: Path, timeout: float = WAIT_S) -> LightChat:
@@ -100,7 +98,9 @@ async def said(site: Site, client: httpx.AsyncClient, url: str, text: str) -> No
 # -- a call and its answer ----------------------------------------------------------------
 
 
-async def test_acall_sends_the_call_and_returns_what_the_page_posted(tmp_path: Path) -> None:
+async def test_acall_sends_the_call_and_returns_what_the_page_posted(
+    tmp_path: Path, serve: Serve
+) -> None:
     async with serve(function_app(tmp_path)) as site:
         client = site.browser()
         url = await copilot_chat(site, client)
@@ -122,7 +122,9 @@ async def test_acall_sends_the_call_and_returns_what_the_page_posted(tmp_path: P
         assert again.status_code == 404
 
 
-async def test_a_result_is_data_parsed_from_json_whatever_it_holds(tmp_path: Path) -> None:
+async def test_a_result_is_data_parsed_from_json_whatever_it_holds(
+    tmp_path: Path, serve: Serve
+) -> None:
     """A string that looks like code stays a string: nothing is run or rendered from it."""
     async with serve(function_app(tmp_path)) as site:
         client = site.browser()
@@ -133,7 +135,7 @@ async def test_a_result_is_data_parsed_from_json_whatever_it_holds(tmp_path: Pat
         await said(site, client, url, f"page said {json.dumps(code)}")
 
 
-async def test_an_unknown_call_is_a_404(tmp_path: Path) -> None:
+async def test_an_unknown_call_is_a_404(tmp_path: Path, serve: Serve) -> None:
     async with serve(function_app(tmp_path)) as site:
         client = site.browser()
         url = await copilot_chat(site, client)
@@ -142,7 +144,9 @@ async def test_an_unknown_call_is_a_404(tmp_path: Path) -> None:
         assert CALL_CLOSED in response.text
 
 
-async def test_only_the_chats_owner_answers_from_the_chat_page(tmp_path: Path) -> None:
+async def test_only_the_chats_owner_answers_from_the_chat_page(
+    tmp_path: Path, serve: Serve
+) -> None:
     async with serve(function_app(tmp_path)) as site:
         owner = site.browser()
         url = await copilot_chat(site, owner)
@@ -154,12 +158,9 @@ async def test_only_the_chats_owner_answers_from_the_chat_page(tmp_path: Path) -
         await stranger.get("/")  # a browser of its own, with its own token
         assert (await stranger.post(path, data=body)).status_code == 404
 
-        bare = httpx.AsyncClient(transport=site.transport, base_url=site.base_url)
+        bare = site.browser(form_token=False)
         bare.cookies.set(COOKIE, owner.cookies[COOKIE])
-        try:
-            assert (await bare.post(path, data=body)).status_code == 403  # no form token
-        finally:
-            await bare.aclose()
+        assert (await bare.post(path, data=body)).status_code == 403  # no form token
 
         # The host page itself may not post: only the framed chat page (same origin) does.
         host = await owner.post(path, data=body, headers={"Origin": HOST})
@@ -182,7 +183,7 @@ async def test_only_the_chats_owner_answers_from_the_chat_page(tmp_path: Path) -
     ],
 )
 async def test_a_bad_result_is_refused_and_the_call_still_waits(
-    tmp_path: Path, result: str | None, status: int, notice: str
+    tmp_path: Path, result: str | None, status: int, notice: str, serve: Serve
 ) -> None:
     async with serve(function_app(tmp_path)) as site:
         client = site.browser()
@@ -212,7 +213,9 @@ def test_the_routes_notices_are_translated() -> None:
 # -- when nobody answers, or nobody can ------------------------------------------------------
 
 
-async def test_a_call_nobody_answers_times_out_and_the_chat_goes_on(tmp_path: Path) -> None:
+async def test_a_call_nobody_answers_times_out_and_the_chat_goes_on(
+    tmp_path: Path, serve: Serve
+) -> None:
     async with serve(function_app(tmp_path, timeout=0.2)) as site:
         client = site.browser()
         url = await copilot_chat(site, client)
@@ -230,7 +233,9 @@ async def test_a_call_nobody_answers_times_out_and_the_chat_goes_on(tmp_path: Pa
         await said(site, client, url, "echo still there?")
 
 
-async def test_a_chat_that_is_not_a_copilots_gets_an_error_at_once(tmp_path: Path) -> None:
+async def test_a_chat_that_is_not_a_copilots_gets_an_error_at_once(
+    tmp_path: Path, serve: Serve
+) -> None:
     async with serve(function_app(tmp_path)) as site:
         client = site.browser()
         url = await site.new_chat(client)  # the app's own page: client_type "webapp"

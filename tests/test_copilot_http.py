@@ -13,7 +13,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 import lightchat as cl
@@ -32,9 +31,7 @@ from lightchat.errors import ConfigError
 from lightchat.ui.render import Renderer
 from lightchat.ui.sse import Encoder
 from lightchat.ui.stream_view import WINDOW_EVENT, StreamView
-from tests.helpers import WAIT_S, contents, new_session, wait_for_log
-from tests.test_history_http import serve as history_site
-from tests.test_http import serve
+from tests.helpers import WAIT_S, Serve, contents, new_session, wait_for_log
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(15)]
 
@@ -72,7 +69,7 @@ def windows(events: list[Any]) -> list[Any]:
 
 @pytest.mark.parametrize("path", ["/copilot/index.js", "/-/copilot.js"])
 async def test_the_widget_script_is_javascript_cached_briefly_with_its_texts(
-    tmp_path: Path, path: str
+    tmp_path: Path, path: str, serve: Serve
 ) -> None:
     app, _ = window_app(tmp_path)
     async with serve(app) as site:
@@ -98,7 +95,7 @@ async def test_the_widget_script_is_javascript_cached_briefly_with_its_texts(
         assert again.content == b""
 
 
-async def test_the_widget_script_loads_before_anyone_signs_in(tmp_path: Path) -> None:
+async def test_the_widget_script_loads_before_anyone_signs_in(tmp_path: Path, serve: Serve) -> None:
     app, _ = window_app(tmp_path, auth_secret="s" * 32)
 
     @app.password_auth_callback
@@ -114,7 +111,7 @@ async def test_the_widget_script_loads_before_anyone_signs_in(tmp_path: Path) ->
 # -- framing -----------------------------------------------------------------------------
 
 
-async def test_who_may_frame_the_chat_comes_from_the_settings(tmp_path: Path) -> None:
+async def test_who_may_frame_the_chat_comes_from_the_settings(tmp_path: Path, serve: Serve) -> None:
     app, _ = window_app(tmp_path, frame_ancestors=f"'self' {HOST}", history=False)
     async with serve(app) as site:
         client = site.browser()
@@ -124,7 +121,7 @@ async def test_who_may_frame_the_chat_comes_from_the_settings(tmp_path: Path) ->
         assert f'<meta name="lc-frame-ancestors" content="&#39;self&#39; {HOST}">' in page.text
 
 
-async def test_by_default_only_the_app_frames_itself(tmp_path: Path) -> None:
+async def test_by_default_only_the_app_frames_itself(tmp_path: Path, serve: Serve) -> None:
     app, _ = window_app(tmp_path, history=False)
     async with serve(app) as site:
         client = site.browser()
@@ -133,7 +130,9 @@ async def test_by_default_only_the_app_frames_itself(tmp_path: Path) -> None:
         assert '<meta name="lc-frame-ancestors" content="&#39;self&#39;">' in page.text
 
 
-async def test_a_chat_opened_by_the_widget_is_a_compact_copilot_chat(tmp_path: Path) -> None:
+async def test_a_chat_opened_by_the_widget_is_a_compact_copilot_chat(
+    tmp_path: Path, serve: Serve
+) -> None:
     app, _ = window_app(tmp_path)
     async with serve(app) as site:
         client = site.browser()
@@ -156,7 +155,9 @@ async def test_a_chat_opened_by_the_widget_is_a_compact_copilot_chat(tmp_path: P
 # -- the widget's chat after its host page reloads ----------------------------------------
 
 
-async def test_the_widget_goes_back_to_its_chat_or_to_a_new_one(tmp_path: Path) -> None:
+async def test_the_widget_goes_back_to_its_chat_or_to_a_new_one(
+    tmp_path: Path, serve: Serve
+) -> None:
     """``/chat/ID/copilot`` (the id from the host page's storage): the chat again for the
     browser that has it; a new copilot chat for an unknown id, someone else's, or one that
     ended without history."""
@@ -180,11 +181,12 @@ async def test_the_widget_goes_back_to_its_chat_or_to_a_new_one(tmp_path: Path) 
 
 async def test_the_widget_reopens_its_ended_chat_from_history_in_the_panel(
     tmp_path: Path,
+    serve: Serve,
 ) -> None:
     """With history, a chat that ended on the server reopens as on the app's page (here
     read-only: the app has no ``on_chat_resume``), still compact, in the panel."""
     app, _ = window_app(tmp_path)
-    async with history_site(app) as site:
+    async with serve(app, lifespan=True) as site:
         me = site.browser()
         url = (await me.get("/?client=copilot")).headers["location"]
         assert (await me.post(f"{url}/messages", data={"content": "hi"})).status_code == 303
@@ -208,10 +210,10 @@ async def test_the_widget_reopens_its_ended_chat_from_history_in_the_panel(
     ],
 )
 async def test_the_browser_cookie_reaches_frames_on_other_sites_over_https(
-    tmp_path: Path, frame_ancestors: str, scheme: str, cookie: str
+    tmp_path: Path, frame_ancestors: str, scheme: str, cookie: str, serve: Serve
 ) -> None:
     app, _ = window_app(tmp_path, frame_ancestors=frame_ancestors, history=False)
-    async with serve(app, f"{scheme}://testserver") as site:
+    async with serve(app, base_url=f"{scheme}://testserver") as site:
         response = await site.browser().get("/")
         set_cookie = response.headers["set-cookie"].lower()
         assert set_cookie.startswith(f"{COOKIE}=")
@@ -226,6 +228,7 @@ async def test_the_browser_cookie_reaches_frames_on_other_sites_over_https(
 
 async def test_a_window_message_runs_the_callback_whose_answer_goes_on_the_stream(
     tmp_path: Path,
+    serve: Serve,
 ) -> None:
     app, heard = window_app(tmp_path, history=False)
     async with serve(app) as site:
@@ -249,6 +252,7 @@ async def test_a_window_message_runs_the_callback_whose_answer_goes_on_the_strea
 
 async def test_a_window_message_needs_the_form_token_the_owner_and_the_same_origin(
     tmp_path: Path,
+    serve: Serve,
 ) -> None:
     app, heard = window_app(tmp_path, history=False, frame_ancestors=f"'self' {HOST}")
     async with serve(app) as site:
@@ -256,12 +260,9 @@ async def test_a_window_message_needs_the_form_token_the_owner_and_the_same_orig
         url = await site.new_chat(owner)
         body = {"data": '"hi"'}
 
-        bare = httpx.AsyncClient(transport=site.transport, base_url=site.base_url)
+        bare = site.browser(form_token=False)
         bare.cookies.set(COOKIE, owner.cookies[COOKIE])
-        try:
-            no_token = await bare.post(f"{url}/window-message", data=body)
-        finally:
-            await bare.aclose()
+        no_token = await bare.post(f"{url}/window-message", data=body)
         assert no_token.status_code == 403
 
         stranger = site.browser()
@@ -285,7 +286,7 @@ async def test_a_window_message_needs_the_form_token_the_owner_and_the_same_orig
     ],
 )
 async def test_a_bad_window_message_is_refused(
-    tmp_path: Path, data: str | None, status: int
+    tmp_path: Path, data: str | None, status: int, serve: Serve
 ) -> None:
     app, heard = window_app(tmp_path, history=False)
     async with serve(app) as site:
@@ -297,7 +298,7 @@ async def test_a_bad_window_message_is_refused(
         assert heard == []
 
 
-async def test_an_app_without_the_callback_says_so(tmp_path: Path) -> None:
+async def test_an_app_without_the_callback_says_so(tmp_path: Path, serve: Serve) -> None:
     app = LightChat(settings=Settings(app_dir=str(tmp_path), history=False))
 
     @app.on_message
@@ -380,7 +381,7 @@ def test_the_window_event_round_trips_and_streams_once_with_its_position() -> No
     assert later.feed([], now=0.0) == []
 
 
-async def test_the_chat_page_streams_from_its_own_position(tmp_path: Path) -> None:
+async def test_the_chat_page_streams_from_its_own_position(tmp_path: Path, serve: Serve) -> None:
     """A reload does not replay old window messages: the page's stream starts after them."""
     app, _ = window_app(tmp_path, history=False)
     async with serve(app) as site:

@@ -15,7 +15,7 @@ import contextlib
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import cast
@@ -37,13 +37,11 @@ from lightchat.domain.events import (
 )
 from lightchat.domain.transcript import Transcript
 from lightchat.store import MemoryStore, OutputWriter, SQLStore, StepRecord
-from tests.helpers import WAIT_S
-from tests.pg import postgres_database
-from tests.test_history_http import HTMX, serve
-from tests.test_workers import Serve, open_chat
+from tests.helpers import HTMX, ROOT, WAIT_S, LightchatServe, Serve, start_chat
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 
+SCALE_APP = ROOT / "tests" / "e2e" / "apps" / "scale_app.py"
 GUARANTEE_S = 1.0
 """A crash loses at most what was streamed in the last second before it."""
 
@@ -128,16 +126,6 @@ def answer(text: str = "", *, streaming: bool = True) -> MessageData:
         content=text,
         streaming=streaming,
     )
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A database URL: "" (SQLite in the app's folder) or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield ""
-    else:
-        with postgres_database() as url:
-            yield url
 
 
 @pytest.fixture
@@ -303,10 +291,11 @@ def slow_app(tmp_path: Path, words: int, release: asyncio.Event, said: list[floa
 
 async def test_a_chat_reopened_after_its_server_died_keeps_its_answer_interrupted(
     tmp_path: Path,
+    serve: Serve,
 ) -> None:
     release, said = asyncio.Event(), list[float]()
     whole = " ".join(f"w{i}" for i in range(40))
-    async with serve(slow_app(tmp_path, 40, release, said)) as first:
+    async with serve(slow_app(tmp_path, 40, release, said), lifespan=True) as first:
         writes = Writes(first.history.store)
         me = first.browser()
         url = await first.chat(me)
@@ -317,7 +306,7 @@ async def test_a_chat_reopened_after_its_server_died_keeps_its_answer_interrupte
         assert written - said[0] < GUARANTEE_S
         # The first server hangs mid-answer (as good as dead); a second one on the same
         # folder (the same history and cookie secret) opens the chat.
-        async with serve(slow_app(tmp_path, 40, asyncio.Event(), [])) as second:
+        async with serve(slow_app(tmp_path, 40, asyncio.Event(), []), lifespan=True) as second:
             again = second.browser()
             again.cookies = me.cookies
             page = await again.get(url)
@@ -342,25 +331,17 @@ async def test_a_chat_reopened_after_its_server_died_keeps_its_answer_interrupte
 WORD = re.compile(r"\bw(\d+) ")
 
 
-@pytest.fixture
-def servers() -> Iterator[list[Serve]]:
-    started: list[Serve] = []
-    yield started
-    for server in started:
-        server.kill()
-
-
 @pytest.mark.processes
 def test_after_kill_9_the_history_keeps_what_was_streamed_up_to_a_second_before(
-    tmp_path: Path, servers: list[Serve]
+    tmp_path: Path, lightchat_serve: LightchatServe
 ) -> None:
     # 20 words a second, 2,000 of them: the answer is well under way when the server dies.
     env = {"SCALE_WORDS": "2000", "SCALE_DELAY_S": "0.05"}
-    server = Serve(tmp_path, env=env)
-    servers.append(server)
+    env["LIGHTCHAT_APP_DIR"] = str(tmp_path)
+    server = lightchat_serve(SCALE_APP, env=env, ready="/-/ready")
     seen: dict[int, float] = {}  # word index: when this client first saw it
     with httpx.Client(base_url=server.url, timeout=10) as client:
-        chat = open_chat(client)
+        chat = start_chat(client)
         posted = client.post(f"{chat}/messages", data={"content": "go"}, headers=HTMX)
         assert posted.status_code == 204, posted.text
         killed = None
@@ -379,8 +360,10 @@ def test_after_kill_9_the_history_keeps_what_was_streamed_up_to_a_second_before(
         assert killed is not None, f"the stream ended after {sorted(seen)[-3:]}"
         assert server.process.returncode == -9
 
-        again = Serve(tmp_path)  # the same folder: the same history and cookie secret
-        servers.append(again)
+        # The same folder: the same history and cookie secret.
+        again = lightchat_serve(
+            SCALE_APP, env={"LIGHTCHAT_APP_DIR": str(tmp_path)}, ready="/-/ready"
+        )
         page = httpx.get(f"{again.url}{chat}", cookies=client.cookies, timeout=10)
     assert page.status_code == 200, page.text
     # Every word this client saw a second before the kill was streamed before then.

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,7 @@ import lightchat as cl
 from lightchat import LightChat, Message, Settings, Step
 from lightchat.errors import ConfigError
 from lightchat.store import ElementRecord, MemoryStore, Pagination, ThreadFilter, ThreadPage
-from tests.helpers import WAIT_S, with_form_token
-from tests.test_history_http import HTMX, chat_id, serve, thread_items
+from tests.helpers import HTMX, Serve, chat_id, thread_items
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
 
@@ -42,7 +40,7 @@ def layered_app(tmp_path: Path, get_data_layer: Callable[[], Any]) -> LightChat:
     return app
 
 
-async def test_history_goes_through_the_apps_data_layer(tmp_path: Path) -> None:
+async def test_history_goes_through_the_apps_data_layer(tmp_path: Path, serve: Serve) -> None:
     layer = MemoryStore()
     made: list[MemoryStore] = []
     app = LightChat(settings=Settings(name="Bot", app_dir=str(tmp_path)))
@@ -56,7 +54,7 @@ async def test_history_goes_through_the_apps_data_layer(tmp_path: Path) -> None:
     async def main(message: Message) -> None:
         await Message(content=f"Answer to *{message.content}*").send()
 
-    async with serve(app) as site:
+    async with serve(app, lifespan=True) as site:
         assert made == [layer]
         assert site.history.store is layer
         me = site.browser()
@@ -108,18 +106,6 @@ async def test_history_goes_through_the_apps_data_layer(tmp_path: Path) -> None:
     assert not (tmp_path / ".lightchat" / "chat.db").exists()  # no SQL store was opened
 
 
-@asynccontextmanager
-async def serve_plainly(app: LightChat) -> AsyncIterator[httpx.AsyncClient]:
-    """Run the app's lifespan without expecting its history to open."""
-    asgi = app.build()
-    async with (
-        asyncio.timeout(WAIT_S * 4),
-        asgi.router.lifespan_context(asgi),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
-    ):
-        yield with_form_token(client, app)
-
-
 async def chat_works(client: httpx.AsyncClient, question: str) -> str:
     """Ask in a new chat without JavaScript; returns the chat page once answered."""
     start = await client.get("/")
@@ -158,11 +144,16 @@ async def slow_and_broken() -> MemoryStore:
     ],
 )
 async def test_a_data_layer_that_cannot_be_made_turns_history_off_saying_why(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, factory: Callable[[], Any], said: str
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    factory: Callable[[], Any],
+    said: str,
+    serve: Serve,
 ) -> None:
     app = layered_app(tmp_path, factory)
     with caplog.at_level(logging.ERROR, logger="lightchat"):
-        async with serve_plainly(app) as client:
+        async with serve(app, lifespan=True, history_must_open=False) as site:
+            client = site.browser()
             assert app.history is not None
             assert not await app.history.wait_ready()
             assert app.history.failed is not None
@@ -199,12 +190,13 @@ class FailingStore(MemoryStore):
 
 
 async def test_failing_operations_are_logged_and_the_chat_goes_on(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, serve: Serve
 ) -> None:
     layer = FailingStore()
     app = layered_app(tmp_path, lambda: layer)
     with caplog.at_level(logging.ERROR, logger="lightchat"):
-        async with serve_plainly(app) as client:
+        async with serve(app, lifespan=True, history_must_open=False) as site:
+            client = site.browser()
             assert app.history is not None
             assert await app.history.wait_ready()
             url = await chat_works(client, "first")
@@ -238,14 +230,14 @@ def test_data_layer_registers_like_the_other_decorators(tmp_path: Path) -> None:
         app.data_layer(get_data_layer)
 
 
-async def test_an_async_data_layer_function_is_awaited(tmp_path: Path) -> None:
+async def test_an_async_data_layer_function_is_awaited(tmp_path: Path, serve: Serve) -> None:
     layer = MemoryStore()
 
     async def get_data_layer() -> MemoryStore:
         await asyncio.sleep(0)
         return layer
 
-    async with serve(layered_app(tmp_path, get_data_layer)) as site:
+    async with serve(layered_app(tmp_path, get_data_layer), lifespan=True) as site:
         assert site.history.store is layer
         me = site.browser()
         url = await site.chat(me, "hello")

@@ -30,7 +30,7 @@ from lightchat.cli import load_app
 from lightchat.cli import main as cli
 from lightchat.config.settings import Settings
 from lightchat.http.routes import routes
-from tests.conftest import free_port, stop_process, wait_until_answers
+from tests.helpers import free_port, stop_process, wait_until_answers
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "14_scale_out"

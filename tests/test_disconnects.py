@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import free_port, stop_process, wait_until_answers
+from tests.helpers import free_port, stop_process, wait_until_answers
 
 pytestmark = [pytest.mark.processes, pytest.mark.timeout(60)]
 

@@ -3,19 +3,15 @@ start-up with the host, the host's users, the embed fragment and the host macros
 
 from __future__ import annotations
 
-import asyncio
 import html
 import importlib
 import re
-import socket
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from jinja2 import Environment
 from starlette.authentication import (
@@ -36,6 +32,7 @@ from lightchat.auth.host import HostAuth
 from lightchat.embed import mount, templates
 from lightchat.errors import ConfigError
 from lightchat.utils import mount_chainlit
+from tests.helpers import LiveServer
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -394,55 +391,33 @@ def test_the_fastapi_example_embeds_the_chat(example: FastAPI) -> None:
 # -- a real server: the stream and its resume under the prefix ------------------------------
 
 
-class Served:
-    """The host app in uvicorn on a free port, in a thread (its lifespan runs)."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.socket = socket.socket()
-        self.socket.bind(("127.0.0.1", 0))
-        self.socket.listen(64)
-        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1)
-        )
-        self.thread = threading.Thread(
-            target=lambda: asyncio.run(self.server.serve(sockets=[self.socket])), daemon=True
-        )
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.socket.close()
-
-
 def test_the_stream_and_its_resume_work_under_the_prefix(tmp_path: Path) -> None:
-    served = Served(make_host(make_chat(tmp_path, history=False)))
-    try:
-        with httpx.Client(base_url=served.url, timeout=10, follow_redirects=True) as client:
-            first = client.get("/chat/")  # waits in the socket's backlog until uvicorn runs
-            url = str(first.url.path)
-            token = TOKEN.search(first.text)
-            assert token is not None
-            client.post(f"{url}/messages", data={"csrf_token": token.group(1), "content": "yo"})
-            seen = []
-            with client.stream("GET", f"{url}/events") as events:
-                assert events.headers["content-type"].startswith("text/event-stream")
-                for line in events.iter_lines():
-                    seen.append(line)
-                    if "You said: yo" in line:
-                        break
-            ids = [int(line[4:]) for line in seen if line.startswith("id: ")]
-            assert ids
-            with client.stream(
-                "GET", f"{url}/events", headers={"Last-Event-ID": str(ids[-1] - 1)}
-            ) as resumed:
-                for line in resumed.iter_lines():
-                    if line.startswith("id: "):
-                        assert int(line[4:]) >= ids[-1]  # only what came after
-                        break
-    finally:
-        served.stop()
+    chat = make_chat(tmp_path, history=False)
+    with (
+        LiveServer(chat, host=make_host(chat), health="/chat/-/health") as served,
+        httpx.Client(base_url=served.url, timeout=10, follow_redirects=True) as client,
+    ):
+        first = client.get("/chat/")
+        url = str(first.url.path)
+        token = TOKEN.search(first.text)
+        assert token is not None
+        client.post(f"{url}/messages", data={"csrf_token": token.group(1), "content": "yo"})
+        seen = []
+        with client.stream("GET", f"{url}/events") as events:
+            assert events.headers["content-type"].startswith("text/event-stream")
+            for line in events.iter_lines():
+                seen.append(line)
+                if "You said: yo" in line:
+                    break
+        ids = [int(line[4:]) for line in seen if line.startswith("id: ")]
+        assert ids
+        with client.stream(
+            "GET", f"{url}/events", headers={"Last-Event-ID": str(ids[-1] - 1)}
+        ) as resumed:
+            for line in resumed.iter_lines():
+                if line.startswith("id: "):
+                    assert int(line[4:]) >= ids[-1]  # only what came after
+                    break
 
 
 def test_the_default_app_can_opt_in_before_mounting(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,12 +39,10 @@ from lightchat.chat.session import ChatSession
 from lightchat.domain.events import Event, FunctionCallEvent, MessageData
 from lightchat.http.web import Services
 from lightchat.ui.theme import THEME_COOKIE
-from tests.helpers import WAIT_S, contents, events_of, messages_in, wait_for_log, with_form_token
-from tests.test_http import Site
+from tests.helpers import HTMX, WAIT_S, Serve, Site, contents, events_of, messages_in, wait_for_log
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(120)]
 
-HTMX = {"HX-Request": "true"}
 BASE = "http://testserver"
 MAX_CHARS = 64
 MAX_FILES = 3
@@ -78,16 +76,10 @@ def fuzz_app(tmp_path: Path) -> LightChat:
 
 
 @pytest.fixture
-async def site(tmp_path: Path) -> AsyncIterator[Site]:
-    app = fuzz_app(tmp_path)
-    site = Site(app, "http://testserver")
-    try:
+async def site(tmp_path: Path, serve: Serve) -> AsyncIterator[Site]:
+    # Unbounded: hypothesis runs many examples on the one site; each bounds itself.
+    async with serve(fuzz_app(tmp_path), timeout=None) as site:
         yield site
-    finally:
-        for client in site.clients:
-            await client.aclose()
-        if app.chats is not None:
-            await app.chats.close_all()
 
 
 # -- what gets posted -----------------------------------------------------------------------
@@ -823,13 +815,11 @@ class Stage:
     """One app served in-process with its lifespan, one browser, and the browser's chats
     brought to where each route can act (made again when a request ended one)."""
 
-    def __init__(self, app: LightChat, portal: BlockingPortal) -> None:
-        self.app = app
+    def __init__(self, site: Site, portal: BlockingPortal) -> None:
+        self.site = site
+        self.app = site.app
         self.portal = portal
-        self.asgi = app.build()
-        transport = httpx.ASGITransport(app=self.asgi)
-        client = httpx.AsyncClient(transport=transport, base_url=BASE)
-        self.client = with_form_token(client, app, opened_page=True)
+        self.client = site.browser()
         self.chats: dict[str, str] = {}
         self.calls: dict[str, str] = {}
         """The function call each chat waits for the page to answer (by chat URL)."""
@@ -837,26 +827,13 @@ class Stage:
         self.pings = 0
 
     @classmethod
-    async def for_app(cls, app: LightChat, portal: BlockingPortal) -> Stage:
+    async def for_site(cls, site: Site, portal: BlockingPortal) -> Stage:
         """A stage made on the portal's event loop, where its clients will run."""
-        return cls(app, portal)
-
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[Stage]:
-        try:
-            async with self.asgi.router.lifespan_context(self.asgi):
-                if self.app.history is not None:
-                    assert await self.app.history.wait_ready()
-                yield self
-        finally:
-            await self.client.aclose()
-            if self.app.chats is not None:
-                await self.app.chats.close_all()
+        return cls(site, portal)
 
     @property
     def services(self) -> Services:
-        found: Services = self.asgi.state.services
-        return found
+        return self.site.services
 
     def session(self, url: str) -> ChatSession | None:
         """The browser's chat at ``url``, if it still runs."""
@@ -1009,7 +986,7 @@ class Stage:
             request = self.client.build_request("GET", url, headers=headers)
         for hook in self.client.event_hooks["request"]:
             await hook(request)  # the form token, as the page's script sends it
-        return await answer_of(self.asgi, request)
+        return await answer_of(self.app.build(), request)
 
 
 def open_questions(session: ChatSession) -> list[str]:
@@ -1084,20 +1061,24 @@ def said_messages(session: ChatSession | None) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def stages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Stage]]:
+def stages(tmp_path_factory: pytest.TempPathFactory, serve: Serve) -> Iterator[dict[str, Stage]]:
     """The two apps that serve the routes (``Reads.app``), for every example of every
     route: each runs on an event loop of its own thread (a portal), and the tests draw
     their values in between calls into it, as hypothesis needs (a draw may end an example
-    at any point)."""
+    at any point). The sites are unbounded in time: each call into them bounds itself."""
     with start_blocking_portal(backend="asyncio") as portal:
         chat_app = every_route_app(tmp_path_factory.mktemp("chat"))
         sign_in = sign_in_app(tmp_path_factory.mktemp("sign-in"))
-        chat = portal.call(Stage.for_app, chat_app, portal)
-        signs_in = portal.call(Stage.for_app, sign_in, portal)
+
+        def served(app: LightChat) -> AbstractAsyncContextManager[Site]:
+            return serve(app, lifespan=True, timeout=None, base_url=BASE, opened_page=True)
+
         with (
-            portal.wrap_async_context_manager(chat.running()),
-            portal.wrap_async_context_manager(signs_in.running()),
+            portal.wrap_async_context_manager(served(chat_app)) as chat_site,
+            portal.wrap_async_context_manager(served(sign_in)) as sign_in_site,
         ):
+            chat = portal.call(Stage.for_site, chat_site, portal)
+            signs_in = portal.call(Stage.for_site, sign_in_site, portal)
             portal.call(signs_in.start_signing_in)
             yield {"chat": chat, "sign-in": signs_in}
 

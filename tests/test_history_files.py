@@ -8,7 +8,6 @@ app in-process as in tests/test_history_http.py.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,28 +15,19 @@ import pytest
 from lightchat.domain.events import RemoveEvent
 from lightchat.files import LocalFileStorage
 from lightchat.store import ElementRecord
-from tests.pg import postgres_database
-from tests.test_history_http import chat_id, history_app, serve
+from tests.helpers import Serve, chat_id, history_app
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A database URL: "" (SQLite in the app's folder) or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield ""
-    else:
-        with postgres_database() as url:
-            yield url
 
 
 async def exists(path: Path) -> bool:
     return await asyncio.to_thread(path.exists)
 
 
-async def test_deleting_a_chat_deletes_its_element_files(tmp_path: Path, database: str) -> None:
-    async with serve(history_app(tmp_path, database)) as site:
+async def test_deleting_a_chat_deletes_its_element_files(
+    tmp_path: Path, database: str, serve: Serve
+) -> None:
+    async with serve(history_app(tmp_path, database), lifespan=True) as site:
         files = site.history.files
         assert files is site.services.chats.files  # uploads and history: one storage
         assert isinstance(files, LocalFileStorage)
@@ -72,8 +62,10 @@ async def test_deleting_a_chat_deletes_its_element_files(tmp_path: Path, databas
         assert await store.get_thread(chat_id(doomed), owner=owner) is None
 
 
-async def test_removing_a_message_deletes_its_element_files(tmp_path: Path, database: str) -> None:
-    async with serve(history_app(tmp_path, database)) as site:
+async def test_removing_a_message_deletes_its_element_files(
+    tmp_path: Path, database: str, serve: Serve
+) -> None:
+    async with serve(history_app(tmp_path, database), lifespan=True) as site:
         files, store = site.history.files, site.history.store
         assert store is not None
         me = site.browser()

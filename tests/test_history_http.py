@@ -8,12 +8,8 @@ complete, so everything asserted below is already observed by the history.
 
 from __future__ import annotations
 
-import asyncio
-import html as html_module
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,138 +17,23 @@ import httpx
 import pytest
 
 import lightchat as cl
-from lightchat import LightChat, Message, Settings, Step, user_session
-from lightchat.auth.identity import COOKIE
-from lightchat.chat.history import History
-from lightchat.chat.session import ChatSession
+from lightchat import LightChat, Message, Settings
 from lightchat.chat.threads import MAX_COMMENT_CHARS, MAX_NAME_CHARS, MAX_SEARCH_CHARS
 from lightchat.domain.events import MessageData
-from lightchat.http.web import Services
-from tests.helpers import WAIT_S, with_form_token
-from tests.pg import postgres_database
+from tests.helpers import HTMX, Serve, chat_id, history_app, thread_items
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
 
-HTMX = {"HX-Request": "true"}
 MISSING = "0" * 32
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A database URL: "" (SQLite in the app's folder) or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield ""
-    else:
-        with postgres_database() as url:
-            yield url
-
-
-class Site:
-    """One app, served in-process with history on, and the browsers that visit it."""
-
-    def __init__(self, app: LightChat) -> None:
-        self.app = app
-        self.transport = httpx.ASGITransport(app=app)
-        self.clients: list[httpx.AsyncClient] = []
-
-    @property
-    def services(self) -> Services:
-        services: Services = self.app.build().state.services
-        return services
-
-    @property
-    def history(self) -> History:
-        assert self.app.history is not None
-        return self.app.history
-
-    def browser(self) -> httpx.AsyncClient:
-        client = httpx.AsyncClient(transport=self.transport, base_url="http://testserver")
-        self.clients.append(client)
-        return with_form_token(client, self.app)
-
-    def owner(self, client: httpx.AsyncClient) -> str:
-        owner = self.services.identity.load(client.cookies.get(COOKIE))
-        assert owner is not None
-        return owner
-
-    async def chat(self, client: httpx.AsyncClient, *questions: str) -> str:
-        """A new chat with these questions asked and answered; returns its URL."""
-        response = await client.get("/")
-        assert response.status_code == 303
-        url = response.headers["location"]
-        for question in questions:
-            posted = await client.post(f"{url}/messages", data={"content": question})
-            assert posted.status_code == 303
-        return url
-
-    def session(self, client: httpx.AsyncClient, url: str) -> ChatSession:
-        session = self.services.chats.get(url.rsplit("/", 1)[1], self.owner(client))
-        assert session is not None
-        return session
-
-    def answers(self, client: httpx.AsyncClient, url: str) -> list[MessageData]:
-        items = self.session(client, url).transcript.items.values()
-        return [i for i in items if isinstance(i, MessageData) and i.type == "assistant_message"]
-
-
-@asynccontextmanager
-async def serve(app: LightChat) -> AsyncIterator[Site]:
-    """Run the app's lifespan (history starts with it) and visit it in-process."""
-    asgi = app.build()
-    site = Site(app)
-    async with asyncio.timeout(WAIT_S * 4), asgi.router.lifespan_context(asgi):
-        assert await site.history.wait_ready(), site.history.failed
-        try:
-            yield site
-        finally:
-            for client in site.clients:
-                await client.aclose()
-
-
-def history_app(tmp_path: Path, database: str, **settings: object) -> LightChat:
-    """Answers with a tool step and a message; keeps tags and some state in user_session."""
-    app = LightChat(
-        settings=Settings(
-            name="Bot",
-            app_dir=str(tmp_path),
-            database_url=database,
-            **settings,  # type: ignore[arg-type]
-        )
-    )
-
-    @app.on_chat_start
-    async def start() -> None:
-        user_session.set("tags", ["support", "billing"])
-        user_session.set("client", object())  # not JSON: never stored
-
-    @app.on_message
-    async def main(message: Message) -> None:
-        user_session.set("last", message.content)
-        async with Step(name="lookup", type="tool") as step:
-            step.input = f"query: {message.content}"
-            step.output = f"found {len(message.content)} letters"
-        await Message(content=f"Answer to *{message.content}*").send()
-
-    return app
-
-
-def chat_id(url: str) -> str:
-    return url.rsplit("/", 1)[1]
-
-
-def thread_items(markup: str) -> list[str]:
-    """The thread names listed in a history fragment or page, in order."""
-    return [
-        html_module.unescape(name)
-        for name in re.findall(r'class="lc-thread-link"[^>]*>([^<]*)</a>', markup)
-    ]
 
 
 # -- search ---------------------------------------------------------------------------------
 
 
-async def test_search_finds_chats_by_name_and_by_content(tmp_path: Path, database: str) -> None:
-    async with serve(history_app(tmp_path, database)) as site:
+async def test_search_finds_chats_by_name_and_by_content(
+    tmp_path: Path, database: str, serve: Serve
+) -> None:
+    async with serve(history_app(tmp_path, database), lifespan=True) as site:
         me, other = site.browser(), site.browser()
         await site.chat(me, "Paris trip")
         await site.chat(me, "Invoice for March")
@@ -193,9 +74,9 @@ async def test_search_finds_chats_by_name_and_by_content(tmp_path: Path, databas
 
 
 async def test_the_chat_page_has_the_search_box_and_the_thread_menu(
-    tmp_path: Path, database: str
+    tmp_path: Path, database: str, serve: Serve
 ) -> None:
-    async with serve(history_app(tmp_path, database)) as site:
+    async with serve(history_app(tmp_path, database), lifespan=True) as site:
         me = site.browser()
         url = await site.chat(me, "hello")
         page = (await me.get(url)).text
@@ -216,8 +97,10 @@ async def test_the_chat_page_has_the_search_box_and_the_thread_menu(
 # -- rename ---------------------------------------------------------------------------------
 
 
-async def test_rename_with_and_without_javascript(tmp_path: Path, database: str) -> None:
-    async with serve(history_app(tmp_path, database)) as site:
+async def test_rename_with_and_without_javascript(
+    tmp_path: Path, database: str, serve: Serve
+) -> None:
+    async with serve(history_app(tmp_path, database), lifespan=True) as site:
         me = site.browser()
         url = await site.chat(me, "first")
         other_url = await site.chat(me, "second")
@@ -271,9 +154,9 @@ async def test_rename_with_and_without_javascript(tmp_path: Path, database: str)
     ],
 )
 async def test_rename_refuses_bad_names(
-    tmp_path: Path, database: str, name: str, message: str
+    tmp_path: Path, database: str, name: str, message: str, serve: Serve
 ) -> None:
-    async with serve(history_app(tmp_path, database)) as site:
+    async with serve(history_app(tmp_path, database), lifespan=True) as site:
         me = site.browser()
         url = await site.chat(me, "keep me")
         for headers in ({}, HTMX):
@@ -292,8 +175,10 @@ async def test_rename_refuses_bad_names(
 # -- delete ---------------------------------------------------------------------------------
 
 
-async def test_delete_asks_first_then_removes_everything(tmp_path: Path, database: str) -> None:
-    async with serve(history_app(tmp_path, database)) as site:
+async def test_delete_asks_first_then_removes_everything(
+    tmp_path: Path, database: str, serve: Serve
+) -> None:
+    async with serve(history_app(tmp_path, database), lifespan=True) as site:
         me = site.browser()
         url = await site.chat(me, "doomed", "more")
         kept = await site.chat(me, "kept")
@@ -334,8 +219,10 @@ async def test_delete_asks_first_then_removes_everything(tmp_path: Path, databas
         assert (await me.post(f"{url}/delete")).status_code == 404
 
 
-async def test_deleting_the_open_chat_goes_to_a_new_chat(tmp_path: Path, database: str) -> None:
-    async with serve(history_app(tmp_path, database)) as site:
+async def test_deleting_the_open_chat_goes_to_a_new_chat(
+    tmp_path: Path, database: str, serve: Serve
+) -> None:
+    async with serve(history_app(tmp_path, database), lifespan=True) as site:
         me = site.browser()
         first = await site.chat(me, "one")
         second = await site.chat(me, "two")
@@ -361,8 +248,10 @@ async def test_deleting_the_open_chat_goes_to_a_new_chat(tmp_path: Path, databas
 # -- feedback -------------------------------------------------------------------------------
 
 
-async def test_feedback_is_changeable_and_shown_again(tmp_path: Path, database: str) -> None:
-    async with serve(history_app(tmp_path, database)) as site:
+async def test_feedback_is_changeable_and_shown_again(
+    tmp_path: Path, database: str, serve: Serve
+) -> None:
+    async with serve(history_app(tmp_path, database), lifespan=True) as site:
         me = site.browser()
         url = await site.chat(me, "rate me")
         thread, owner = chat_id(url), site.owner(me)
@@ -411,8 +300,8 @@ async def test_feedback_is_changeable_and_shown_again(tmp_path: Path, database: 
         assert plain.headers["location"] == f"{url}#msg-{answer.id}"
 
 
-async def test_feedback_refuses_bad_input(tmp_path: Path, database: str) -> None:
-    async with serve(history_app(tmp_path, database)) as site:
+async def test_feedback_refuses_bad_input(tmp_path: Path, database: str, serve: Serve) -> None:
+    async with serve(history_app(tmp_path, database), lifespan=True) as site:
         me = site.browser()
         url = await site.chat(me, "rate me")
         other_chat = await site.chat(me, "another")
@@ -445,8 +334,8 @@ async def test_feedback_refuses_bad_input(tmp_path: Path, database: str) -> None
         assert [(k, v.value, v.comment) for k, v in stored.items()] == [(answer.id, 1, None)]
 
 
-async def test_feedback_can_be_turned_off(tmp_path: Path, database: str) -> None:
-    async with serve(history_app(tmp_path, database, feedback=False)) as site:
+async def test_feedback_can_be_turned_off(tmp_path: Path, database: str, serve: Serve) -> None:
+    async with serve(history_app(tmp_path, database, feedback=False), lifespan=True) as site:
         me = site.browser()
         url = await site.chat(me, "no rating")
         answer = site.answers(me, url)[0]
@@ -460,8 +349,8 @@ async def test_feedback_can_be_turned_off(tmp_path: Path, database: str) -> None
 # -- export ---------------------------------------------------------------------------------
 
 
-async def test_export_as_markdown_and_json(tmp_path: Path, database: str) -> None:
-    async with serve(history_app(tmp_path, database)) as site:
+async def test_export_as_markdown_and_json(tmp_path: Path, database: str, serve: Serve) -> None:
+    async with serve(history_app(tmp_path, database), lifespan=True) as site:
         me = site.browser()
         url = await site.chat(me, "What is 2+2?", "And `3+3`?")
         answers = site.answers(me, url)
@@ -517,9 +406,9 @@ async def test_export_as_markdown_and_json(tmp_path: Path, database: str) -> Non
 
 
 async def test_a_chat_with_nothing_in_it_has_nothing_to_export(
-    tmp_path: Path, database: str
+    tmp_path: Path, database: str, serve: Serve
 ) -> None:
-    async with serve(history_app(tmp_path, database)) as site:
+    async with serve(history_app(tmp_path, database), lifespan=True) as site:
         me = site.browser()
         url = await site.chat(me)
         response = await me.get(f"{url}/export.md")
@@ -532,9 +421,9 @@ async def test_a_chat_with_nothing_in_it_has_nothing_to_export(
 
 
 async def test_tags_and_session_state_are_stored_when_a_run_ends(
-    tmp_path: Path, database: str
+    tmp_path: Path, database: str, serve: Serve
 ) -> None:
-    async with serve(history_app(tmp_path, database)) as site:
+    async with serve(history_app(tmp_path, database), lifespan=True) as site:
         me = site.browser()
         url = await site.chat(me, "first")
         await site.history.flush()
@@ -554,8 +443,10 @@ async def test_tags_and_session_state_are_stored_when_a_run_ends(
 # -- who may touch what ---------------------------------------------------------------------
 
 
-async def test_another_browser_gets_404_for_everything(tmp_path: Path, database: str) -> None:
-    async with serve(history_app(tmp_path, database)) as site:
+async def test_another_browser_gets_404_for_everything(
+    tmp_path: Path, database: str, serve: Serve
+) -> None:
+    async with serve(history_app(tmp_path, database), lifespan=True) as site:
         owner, stranger, anonymous = site.browser(), site.browser(), site.browser()
         url = await site.chat(owner, "mine only")
         await site.chat(stranger, "theirs")  # a valid cookie of another browser
@@ -591,8 +482,8 @@ async def test_another_browser_gets_404_for_everything(tmp_path: Path, database:
         assert thread_items(search.text) == []
 
 
-async def test_a_cross_site_post_is_refused(tmp_path: Path, database: str) -> None:
-    async with serve(history_app(tmp_path, database)) as site:
+async def test_a_cross_site_post_is_refused(tmp_path: Path, database: str, serve: Serve) -> None:
+    async with serve(history_app(tmp_path, database), lifespan=True) as site:
         me = site.browser()
         url = await site.chat(me, "csrf target")
         for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
@@ -603,9 +494,10 @@ async def test_a_cross_site_post_is_refused(tmp_path: Path, database: str) -> No
         assert await site.history.thread(chat_id(url), site.owner(me)) is not None
 
 
-async def test_history_endpoints_are_404_when_history_is_off(tmp_path: Path) -> None:
+async def test_history_endpoints_are_404_when_history_is_off(tmp_path: Path, serve: Serve) -> None:
     app = history_app(tmp_path, "", history=False)
-    async with serve_without_history(app) as client:
+    async with serve(app, lifespan=True) as site:
+        client = site.browser()
         url = (await client.get("/")).headers["location"]
         for response in [
             await client.get("/history"),
@@ -616,19 +508,8 @@ async def test_history_endpoints_are_404_when_history_is_off(tmp_path: Path) -> 
             assert response.status_code == 404
 
 
-@asynccontextmanager
-async def serve_without_history(app: LightChat) -> AsyncIterator[httpx.AsyncClient]:
-    asgi = app.build()
-    async with (
-        asyncio.timeout(WAIT_S),
-        asgi.router.lifespan_context(asgi),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
-    ):
-        yield with_form_token(client, app)
-
-
 async def test_elements_are_saved_and_shown_again_when_the_chat_is_reopened(
-    tmp_path: Path, database: str
+    tmp_path: Path, database: str, serve: Serve
 ) -> None:
     app = LightChat(settings=Settings(name="Bot", app_dir=str(tmp_path), database_url=database))
     seen: list[Any] = []
@@ -658,7 +539,7 @@ async def test_elements_are_saved_and_shown_again_when_the_chat_is_reopened(
     async def resume(thread: dict[str, Any]) -> None:
         seen.append(sorted((e["type"], e["name"]) for e in thread["elements"]))
 
-    async with serve(app) as site:
+    async with serve(app, lifespan=True) as site:
         me = site.browser()
         url = await site.chat(me, "show")
         owner = site.owner(me)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -19,106 +18,27 @@ import pytest
 from lightchat import LightChat, Message, Settings, Step, context
 from lightchat.auth.identity import COOKIE
 from lightchat.chat.history import History
-from lightchat.chat.session import ChatSession
-from lightchat.domain.events import Event, MessageData, RunEvent
-from lightchat.http.routes import Services
+from lightchat.domain.events import MessageData, RunEvent
 from tests.helpers import (
-    WAIT_S,
+    CHAT_URL,
+    HTMX,
+    Serve,
     assert_inert,
     contents,
+    echo_app,
     events_of,
-    wait_for_log,
-    with_form_token,
 )
 from tests.xss_payloads import PAYLOADS
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(15)]
 
-CHAT_URL = re.compile(r"^/chat/[0-9a-f]{32}$")
 TOKEN_IN_PAGE = re.compile(r'(?<=<meta name="csrf-token" content=")[^"]*')
-
-
-class Site:
-    """One app, served in-process, and the browsers that visit it."""
-
-    def __init__(self, app: LightChat, base_url: str) -> None:
-        self.app = app
-        self.base_url = base_url
-        self.transport = httpx.ASGITransport(app=app)
-        self.clients: list[httpx.AsyncClient] = []
-
-    def browser(self) -> httpx.AsyncClient:
-        client = httpx.AsyncClient(transport=self.transport, base_url=self.base_url)
-        self.clients.append(client)
-        return with_form_token(client, self.app)
-
-    @property
-    def services(self) -> Services:
-        services: Services = self.app.build().state.services
-        return services
-
-    async def new_chat(self, client: httpx.AsyncClient) -> str:
-        response = await client.get("/")
-        assert response.status_code == 303
-        url = response.headers["location"]
-        assert CHAT_URL.match(url)
-        return url
-
-    def session(self, client: httpx.AsyncClient, chat_url: str) -> ChatSession:
-        browser = self.services.identity.load(client.cookies.get(COOKIE))
-        assert browser is not None
-        session = self.services.chats.get(chat_url.rsplit("/", 1)[1], browser)
-        assert session is not None
-        return session
-
-    async def idle(self, session: ChatSession) -> list[Event]:
-        """Wait until no callback runs (the last run marker says so)."""
-
-        def done(events: list[Event]) -> bool:
-            flags = [e for e in events if isinstance(e, RunEvent)]
-            return bool(flags) and not flags[-1].running
-
-        return await wait_for_log(session.bus, session.id, done)
-
-
-@asynccontextmanager
-async def serve(app: LightChat, base_url: str = "http://testserver") -> AsyncIterator[Site]:
-    site = Site(app, base_url)
-    try:
-        async with asyncio.timeout(WAIT_S * 2):
-            yield site
-    finally:
-        for client in site.clients:
-            await client.aclose()
-        if app.chats is not None:
-            await app.chats.close_all()
-
-
-def echo_app(settings: Settings | None = None) -> LightChat:
-    app = LightChat(settings=settings or Settings(name="Echo"))
-
-    @app.on_chat_start
-    async def start() -> None:
-        await Message(content="Welcome to *echo*").send()
-
-    @app.on_message
-    async def main(message: Message) -> None:
-        reply = Message(content="")
-        for word in f"You said: {message.content}".split(" "):
-            await reply.stream_token(word + " ")
-            await asyncio.sleep(0)
-        await reply.send()
-
-    return app
-
-
-HTMX = {"HX-Request": "true"}
 
 
 # -- chats and cookies ----------------------------------------------------------------------
 
 
-async def test_new_chat_sets_a_signed_cookie_and_redirects() -> None:
+async def test_new_chat_sets_a_signed_cookie_and_redirects(serve: Serve) -> None:
     async with serve(echo_app()) as site:
         client = site.browser()
         response = await client.get("/")
@@ -148,7 +68,7 @@ async def test_new_chat_sets_a_signed_cookie_and_redirects() -> None:
         )
 
 
-async def test_a_forged_cookie_gets_a_fresh_identity() -> None:
+async def test_a_forged_cookie_gets_a_fresh_identity(serve: Serve) -> None:
     async with serve(echo_app()) as site:
         client = site.browser()
         response = await client.get("/", headers={"Cookie": f"{COOKIE}=not-signed"})
@@ -158,13 +78,13 @@ async def test_a_forged_cookie_gets_a_fresh_identity() -> None:
         assert site.services.identity.load(fresh) is not None
 
 
-async def test_the_cookie_is_secure_over_https() -> None:
+async def test_the_cookie_is_secure_over_https(serve: Serve) -> None:
     async with serve(echo_app(), base_url="https://testserver") as site:
         response = await site.browser().get("/")
         assert "secure" in [p.strip().lower() for p in response.headers["set-cookie"].split(";")]
 
 
-async def test_the_chat_page() -> None:
+async def test_the_chat_page(serve: Serve) -> None:
     async with serve(echo_app()) as site:
         client = site.browser()
         url = await site.new_chat(client)
@@ -185,7 +105,7 @@ async def test_the_chat_page() -> None:
         assert "lc-stop" not in page
 
 
-async def test_health_and_static_files() -> None:
+async def test_health_and_static_files(serve: Serve) -> None:
     async with serve(echo_app()) as site:
         client = site.browser()
         health = await client.get("/-/health")
@@ -199,7 +119,7 @@ async def test_health_and_static_files() -> None:
 # -- who may see a chat ---------------------------------------------------------------------
 
 
-async def test_other_browsers_get_the_same_404_as_a_missing_chat() -> None:
+async def test_other_browsers_get_the_same_404_as_a_missing_chat(serve: Serve) -> None:
     async with serve(echo_app()) as site:
         owner = site.browser()
         url = await site.new_chat(owner)
@@ -235,7 +155,7 @@ async def test_other_browsers_get_the_same_404_as_a_missing_chat() -> None:
         assert (await owner.get(url)).status_code == 200
 
 
-async def test_an_ended_chat_is_gone() -> None:
+async def test_an_ended_chat_is_gone(serve: Serve) -> None:
     async with serve(echo_app()) as site:
         client = site.browser()
         url = await site.new_chat(client)
@@ -247,7 +167,7 @@ async def test_an_ended_chat_is_gone() -> None:
 # -- posting messages ---------------------------------------------------------------------
 
 
-async def test_plain_form_post_redirects_once_the_answer_is_complete() -> None:
+async def test_plain_form_post_redirects_once_the_answer_is_complete(serve: Serve) -> None:
     async with serve(echo_app()) as site:
         client = site.browser()
         url = await site.new_chat(client)
@@ -266,7 +186,7 @@ async def test_plain_form_post_redirects_once_the_answer_is_complete() -> None:
         assert 'http-equiv="refresh"' not in page
 
 
-async def test_htmx_post_answers_204_at_once() -> None:
+async def test_htmx_post_answers_204_at_once(serve: Serve) -> None:
     app = LightChat()
     gate = asyncio.Event()
 
@@ -294,7 +214,7 @@ async def test_htmx_post_answers_204_at_once() -> None:
 EMPTY_BODIES: list[dict[str, str]] = [{"content": ""}, {"content": "   \n\t"}, {"other": "x"}, {}]
 
 
-async def test_an_empty_message_is_refused() -> None:
+async def test_an_empty_message_is_refused(serve: Serve) -> None:
     async with serve(echo_app()) as site:
         client = site.browser()
         url = await site.new_chat(client)
@@ -315,7 +235,7 @@ async def test_an_empty_message_is_refused() -> None:
         assert contents(await events_of(session), "user_message") == []
 
 
-async def test_a_message_over_the_limit_is_refused_with_413() -> None:
+async def test_a_message_over_the_limit_is_refused_with_413(serve: Serve) -> None:
     async with serve(echo_app(Settings(max_message_chars=20))) as site:
         client = site.browser()
         url = await site.new_chat(client)
@@ -329,7 +249,7 @@ async def test_a_message_over_the_limit_is_refused_with_413() -> None:
         assert contents(await events_of(session), "user_message") == ["y" * 20]
 
 
-async def test_an_oversized_body_is_refused_with_413() -> None:
+async def test_an_oversized_body_is_refused_with_413(serve: Serve) -> None:
     async with serve(echo_app()) as site:
         client = site.browser()
         url = await site.new_chat(client)
@@ -341,7 +261,7 @@ async def test_an_oversized_body_is_refused_with_413() -> None:
         assert contents(await events_of(session), "user_message") == []
 
 
-async def test_an_oversized_body_without_a_length_is_refused_with_413() -> None:
+async def test_an_oversized_body_without_a_length_is_refused_with_413(serve: Serve) -> None:
     async def chunks() -> AsyncIterator[bytes]:
         yield b"content="
         for _ in range(40):
@@ -371,7 +291,7 @@ async def test_an_oversized_body_without_a_length_is_refused_with_413() -> None:
     ids=["5000 digits", "19 digits", "superscript two", "Arabic-Indic three"],
 )
 async def test_a_content_length_that_is_no_number_is_no_server_error(
-    length: bytes, status: int
+    length: bytes, status: int, serve: Serve
 ) -> None:
     async with serve(echo_app()) as site:
         client = site.browser()
@@ -399,7 +319,7 @@ async def test_a_content_length_that_is_no_number_is_no_server_error(
     ids=["truncated", "no-boundary", "no-name"],
 )
 async def test_a_malformed_multipart_body_is_refused_with_400(
-    content_type: str, body: bytes
+    content_type: str, body: bytes, serve: Serve
 ) -> None:
     async with serve(echo_app()) as site:
         client = site.browser()
@@ -412,7 +332,7 @@ async def test_a_malformed_multipart_body_is_refused_with_400(
         assert 'role="alert"' in response.text
 
 
-async def test_a_multipart_message_is_accepted() -> None:
+async def test_a_multipart_message_is_accepted(serve: Serve) -> None:
     async with serve(echo_app()) as site:
         client = site.browser()
         url = await site.new_chat(client)
@@ -424,7 +344,7 @@ async def test_a_multipart_message_is_accepted() -> None:
         assert contents(await events_of(session), "user_message") == ["multi"]
 
 
-async def test_hostile_text_is_inert_in_the_page() -> None:
+async def test_hostile_text_is_inert_in_the_page(serve: Serve) -> None:
     app = LightChat(settings=Settings(edit=False))  # the edit form: test_rich_http.py
 
     @app.on_message
@@ -451,7 +371,7 @@ async def test_hostile_text_is_inert_in_the_page() -> None:
 # -- stop -----------------------------------------------------------------------------------
 
 
-async def test_stop_endpoint() -> None:
+async def test_stop_endpoint(serve: Serve) -> None:
     app = LightChat()
     reached = asyncio.Event()
     stopped: list[str] = []
@@ -511,7 +431,7 @@ SAME_ORIGIN: list[dict[str, str]] = [
 ]
 
 
-async def test_cross_site_posts_are_refused() -> None:
+async def test_cross_site_posts_are_refused(serve: Serve) -> None:
     async with serve(echo_app()) as site:
         client = site.browser()
         url = await site.new_chat(client)
@@ -528,7 +448,7 @@ async def test_cross_site_posts_are_refused() -> None:
         assert contents(await events_of(session), "user_message") == []
 
 
-async def test_same_origin_posts_are_accepted() -> None:
+async def test_same_origin_posts_are_accepted(serve: Serve) -> None:
     async with serve(echo_app()) as site:
         client = site.browser()
         url = await site.new_chat(client)
@@ -541,7 +461,7 @@ async def test_same_origin_posts_are_accepted() -> None:
         assert len(contents(await events_of(session), "user_message")) == len(SAME_ORIGIN)
 
 
-async def test_security_headers_on_every_response() -> None:
+async def test_security_headers_on_every_response(serve: Serve) -> None:
     async with serve(echo_app()) as site:
         client = site.browser()
         url = await site.new_chat(client)
@@ -585,7 +505,7 @@ BAD_RESUME_POINTS: list[tuple[dict[str, str | bytes], str]] = [
 ]
 
 
-async def test_a_bad_resume_point_is_a_400() -> None:
+async def test_a_bad_resume_point_is_a_400(serve: Serve) -> None:
     async with serve(echo_app()) as site:
         client = site.browser()
         url = await site.new_chat(client)
@@ -595,7 +515,9 @@ async def test_a_bad_resume_point_is_a_400() -> None:
             assert "whole number" in response.text
 
 
-async def test_the_page_does_not_wait_for_a_history_still_opening(tmp_path: Path) -> None:
+async def test_the_page_does_not_wait_for_a_history_still_opening(
+    tmp_path: Path, serve: Serve
+) -> None:
     async with serve(echo_app()) as site:
         # A store that has not opened yet (as in the first second after start).
         site.services.history = History("", str(tmp_path))

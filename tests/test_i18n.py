@@ -16,7 +16,7 @@ from lightchat.domain.transcript import Transcript
 from lightchat.ui.i18n import ACCEPT_LANGUAGE, Translations, parse_accept_language, placeholders
 from lightchat.ui.render import Renderer
 from lightchat.ui.stream_view import StreamView
-from tests.helpers import with_form_token
+from tests.helpers import Serve
 
 LANGUAGES = ["en", "fr", "de", "es", "pt", "ja", "zh-CN", "ar"]
 
@@ -167,26 +167,21 @@ def _app(settings: Settings) -> LightChat:
     return app
 
 
-async def _page(app: LightChat, language: str | None) -> tuple[httpx.Response, Names]:
+async def _page(serve: Serve, app: LightChat, language: str | None) -> tuple[httpx.Response, Names]:
     headers = {"Accept-Language": language} if language else {}
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://testserver", headers=headers
-    ) as client:
-        with_form_token(client, app)
+    async with serve(app) as site:
+        client = site.browser(headers=headers)
         start = await client.get("/")
         page = await client.get(start.headers["location"])
-    if app.chats is not None:
-        await app.chats.close_all()
     names = Names()
     names.feed(page.text)
     return page, names
 
 
 @pytest.mark.anyio
-async def test_the_page_in_french(tmp_path: Path) -> None:
+async def test_the_page_in_french(tmp_path: Path, serve: Serve) -> None:
     app = _app(Settings(name="Bot", history=False, uploads=True, app_dir=str(tmp_path)))
-    page, names = await _page(app, "fr-CH, fr;q=0.9, en;q=0.5")
+    page, names = await _page(serve, app, "fr-CH, fr;q=0.9, en;q=0.5")
     assert names.html.get("lang") == "fr"
     assert names.html.get("dir") == "ltr"
     assert "Envoyer" in [b.strip() for b in names.buttons]
@@ -195,18 +190,18 @@ async def test_the_page_in_french(tmp_path: Path) -> None:
 
 
 @pytest.mark.anyio
-async def test_the_page_is_english_without_accept_language(tmp_path: Path) -> None:
+async def test_the_page_is_english_without_accept_language(tmp_path: Path, serve: Serve) -> None:
     app = _app(Settings(name="Bot", history=False, app_dir=str(tmp_path)))
-    _, names = await _page(app, None)
+    _, names = await _page(serve, app, None)
     assert names.html.get("lang") == "en"
     assert "Send" in [b.strip() for b in names.buttons]
     assert {"Conversation", "Message"} <= names.labels
 
 
 @pytest.mark.anyio
-async def test_the_page_in_arabic_is_right_to_left(tmp_path: Path) -> None:
+async def test_the_page_in_arabic_is_right_to_left(tmp_path: Path, serve: Serve) -> None:
     app = _app(Settings(name="Bot", history=False, app_dir=str(tmp_path)))
-    _, names = await _page(app, "ar")
+    _, names = await _page(serve, app, "ar")
     assert names.html.get("lang") == "ar"
     assert names.html.get("dir") == "rtl"
     assert "إرسال" in [b.strip() for b in names.buttons]
@@ -214,13 +209,13 @@ async def test_the_page_in_arabic_is_right_to_left(tmp_path: Path) -> None:
 
 
 @pytest.mark.anyio
-async def test_an_app_translation_file_changes_one_text(tmp_path: Path) -> None:
+async def test_an_app_translation_file_changes_one_text(tmp_path: Path, serve: Serve) -> None:
     (tmp_path / "translations").mkdir()
     (tmp_path / "translations" / "fr.json").write_text(
         json.dumps({"composer.send": "Expédier"}), encoding="utf-8"
     )
     app = _app(Settings(name="Bot", history=False, app_dir=str(tmp_path)))
-    _, names = await _page(app, "fr")
+    _, names = await _page(serve, app, "fr")
     buttons = [b.strip() for b in names.buttons]
     assert "Expédier" in buttons
     assert "Envoyer" not in buttons

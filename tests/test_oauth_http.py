@@ -30,8 +30,7 @@ from lightchat.auth.sessions import OAUTH_COOKIE, SESSION_COOKIE, Auth, OAuthFlo
 from lightchat.errors import ConfigError
 from lightchat.http.endpoints.oauth import EXPIRED, NOT_ALLOWED
 from lightchat.store import MemoryStore
-from tests.conftest import free_port
-from tests.helpers import WAIT_S, tag_structure
+from tests.helpers import Serve, free_port, tag_structure
 from tests.oidc_provider import CLIENT_ID, PROVIDER_NAME, OIDCProvider, running_provider
 from tests.xss_payloads import PAYLOADS
 
@@ -118,22 +117,12 @@ def oauth_app(
 
 
 @asynccontextmanager
-async def browser(app: LightChat, root_path: str = "") -> AsyncIterator[httpx.AsyncClient]:
+async def browser(
+    serve: Serve, app: LightChat, root_path: str = "", *, lifespan: bool = False
+) -> AsyncIterator[httpx.AsyncClient]:
     """A browser: the app in-process at http://testserver, anything else over the network."""
-    transport = httpx.ASGITransport(app=app, root_path=root_path)
-    async with httpx.AsyncClient(mounts={APP: transport}, base_url=APP, timeout=WAIT_S) as client:
-        yield client
-
-
-@asynccontextmanager
-async def lifespan(app: LightChat) -> AsyncIterator[None]:
-    asgi = app.build()
-    async with asgi.router.lifespan_context(asgi):
-        assert app.history is not None
-        assert await app.history.wait_ready()
-        yield
-    if app.chats is not None:
-        await app.chats.close_all()
+    async with serve(app, lifespan=lifespan, form_token=False) as site:
+        yield site.browser(root_path=root_path, network=True)
 
 
 def provider_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
@@ -397,7 +386,7 @@ def test_oauth_needs_a_secret_and_a_provider(tmp_path: Path) -> None:
 
 
 async def test_the_login_page_offers_each_provider(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, serve: Serve
 ) -> None:
     provider_env(
         monkeypatch,
@@ -411,7 +400,7 @@ async def test_the_login_page_offers_each_provider(
         },
     )
     app, _ = oauth_app(tmp_path)
-    async with browser(app) as client:
+    async with browser(serve, app) as client:
         # Not signed in: the gate sends pages to the login page, which has only the links.
         home = await client.get("/history")
         assert home.status_code == 303
@@ -437,14 +426,16 @@ async def test_the_login_page_offers_each_provider(
         assert (await client.get("/auth/oauth/google/callback")).status_code == 404
 
     app, _ = oauth_app(tmp_path, password=True)
-    async with browser(app) as client:
+    async with browser(serve, app) as client:
         page = (await client.get("/login")).text
         assert '<button type="submit" class="lc-button lc-primary">Sign in</button>' in page
         assert '<p class="lc-login-or">or</p>' in page
         assert page.index("Sign in</button>") < page.index("Continue with GitHub")
 
 
-async def test_provider_names_stay_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_provider_names_stay_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, serve: Serve
+) -> None:
     provider_env(
         monkeypatch,
         {
@@ -459,9 +450,6 @@ async def test_provider_names_stay_text(tmp_path: Path, monkeypatch: pytest.Monk
     # From the environment, the name is the label, its runs of spaces made one.
     assert client.provider.label == " ".join(PAYLOADS[0].split())
 
-    transport = httpx.ASGITransport(app=app)
-    visitor = httpx.AsyncClient(transport=transport, base_url=APP)
-
     async def structure(label: str) -> list[tuple[str, tuple[str, ...]]]:
         client.provider = dataclasses.replace(client.provider, label=label)
         page = (await visitor.get("/login")).text
@@ -471,7 +459,8 @@ async def test_provider_names_stay_text(tmp_path: Path, monkeypatch: pytest.Monk
         assert html.unescape(link[1]) == f"Continue with {label}"
         return tag_structure(main)
 
-    async with visitor:
+    async with serve(app, form_token=False) as site:
+        visitor = site.browser()
         plain = await structure("plain")
         for payload in PAYLOADS:
             assert await structure(payload) == plain, payload
@@ -481,12 +470,13 @@ async def test_provider_names_stay_text(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 async def test_signing_in_with_an_openid_connect_provider(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, oidc: OIDCProvider
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, oidc: OIDCProvider, serve: Serve
 ) -> None:
     provider_env(monkeypatch, oidc.env())
     store = MemoryStore()
     app, calls = oauth_app(tmp_path, store=store)
-    async with lifespan(app), browser(app) as client:
+    async with browser(serve, app, lifespan=True) as client:
+        assert app.history is not None  # it opened with the lifespan
         start = await client.get("/auth/oauth/generic", params={"next": "/history"})
         assert start.status_code == 303
         assert start.headers["cache-control"] == "no-store"
@@ -563,13 +553,13 @@ async def test_signing_in_with_an_openid_connect_provider(
 
 
 async def test_signing_in_with_a_plain_oauth_provider(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, oidc: OIDCProvider
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, oidc: OIDCProvider, serve: Serve
 ) -> None:
     # Chainlit's generic provider: explicit URLs, the user from the user info endpoint,
     # the client's secret in the token request's body; no ID token is checked or passed.
     provider_env(monkeypatch, oidc.plain_oauth_env(name="Corp"))
     app, calls = oauth_app(tmp_path)
-    async with browser(app) as client:
+    async with browser(serve, app) as client:
         start = await client.get("/auth/oauth/generic")
         query = parse_qs(urlsplit(start.headers["location"]).query)
         assert query["client_id"] == [f"{CLIENT_ID}-post"]
@@ -588,11 +578,11 @@ async def test_signing_in_with_a_plain_oauth_provider(
 
 
 async def test_a_user_the_app_refuses_gets_an_alert(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, oidc: OIDCProvider
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, oidc: OIDCProvider, serve: Serve
 ) -> None:
     provider_env(monkeypatch, oidc.env())
     app, calls = oauth_app(tmp_path)
-    async with browser(app) as client:
+    async with browser(serve, app) as client:
         back = await at_provider(client, await client.get("/auth/oauth/generic"), login="bob")
         assert back.status_code == 401
         assert alert(back) == NOT_ALLOWED
@@ -603,7 +593,7 @@ async def test_a_user_the_app_refuses_gets_an_alert(
         assert (await client.get("/history")).status_code == 303  # still not signed in
 
     failing, _ = oauth_app(tmp_path, fail=True)
-    async with browser(failing) as client:
+    async with browser(serve, failing) as client:
         back = await at_provider(client, await client.get("/auth/oauth/generic"))
         assert back.status_code == 500
         assert alert(back) == "Signing in failed on the server. Try again later."
@@ -612,14 +602,14 @@ async def test_a_user_the_app_refuses_gets_an_alert(
 
 @pytest.mark.parametrize("kind", ["openid", "plain"])
 async def test_an_email_the_provider_has_not_verified_does_not_sign_in(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, oidc: OIDCProvider, kind: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, oidc: OIDCProvider, kind: str, serve: Serve
 ) -> None:
     # eve typed ada's address at the provider, which says it never checked it: signing
     # her in would hand her ada's chats.
     env = oidc.env() if kind == "openid" else oidc.plain_oauth_env(name=PROVIDER_NAME)
     provider_env(monkeypatch, env)
     app, calls = oauth_app(tmp_path)
-    async with browser(app) as client:
+    async with browser(serve, app) as client:
         back = await at_provider(client, await client.get("/auth/oauth/generic"), login="eve")
         assert back.status_code == 401
         assert alert(back) == (
@@ -632,7 +622,7 @@ async def test_an_email_the_provider_has_not_verified_does_not_sign_in(
 
     # An app that allows it (its callback checks the address some other way).
     allowing, calls = oauth_app(tmp_path, oauth_allow_unverified_email=True)
-    async with browser(allowing) as client:
+    async with browser(serve, allowing) as client:
         back = await at_provider(client, await client.get("/auth/oauth/generic"), login="eve")
         assert back.status_code == 303, back.text
         assert SESSION_COOKIE in set_cookies(back)
@@ -664,11 +654,11 @@ def test_which_emails_count_as_unverified() -> None:
 
 
 async def test_cancelling_at_the_provider_shows_an_alert(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, oidc: OIDCProvider
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, oidc: OIDCProvider, serve: Serve
 ) -> None:
     provider_env(monkeypatch, oidc.env())
     app, calls = oauth_app(tmp_path)
-    async with browser(app) as client:
+    async with browser(serve, app) as client:
         start = await client.get("/auth/oauth/generic", params={"next": "/history"})
         back = await at_provider(client, start, cancel=True)
         assert back.status_code == 401
@@ -680,11 +670,11 @@ async def test_cancelling_at_the_provider_shows_an_alert(
 
 
 async def test_a_state_that_does_not_match_is_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, oidc: OIDCProvider
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, oidc: OIDCProvider, serve: Serve
 ) -> None:
     provider_env(monkeypatch, oidc.env())
     app, calls = oauth_app(tmp_path)
-    async with browser(app) as client:
+    async with browser(serve, app) as client:
         start = await client.get("/auth/oauth/generic")
         # Sign in at the provider, but stop before the browser goes back to the app.
         response = start
@@ -719,7 +709,7 @@ async def test_a_state_that_does_not_match_is_refused(
 
 
 async def test_a_missing_or_expired_state_is_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, oidc: OIDCProvider
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, oidc: OIDCProvider, serve: Serve
 ) -> None:
     provider_env(
         monkeypatch,
@@ -727,7 +717,7 @@ async def test_a_missing_or_expired_state_is_refused(
     )
     app, calls = oauth_app(tmp_path)
     auth = app.build().state.services.auth
-    async with browser(app) as client:
+    async with browser(serve, app) as client:
         # No cookie at all (another browser, or cookies off).
         bare = await client.get(CALLBACK, params={"code": "c", "state": "s"})
         assert bare.status_code == 400
@@ -770,7 +760,7 @@ async def test_a_missing_or_expired_state_is_refused(
 
 
 async def test_next_is_kept_and_only_ever_a_path_inside_the_app(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, oidc: OIDCProvider
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, oidc: OIDCProvider, serve: Serve
 ) -> None:
     provider_env(monkeypatch, oidc.env())
     app, _ = oauth_app(tmp_path)
@@ -782,14 +772,14 @@ async def test_next_is_kept_and_only_ever_a_path_inside_the_app(
         ("/login", "/"),
         ("/auth/oauth/generic/callback", "/"),
     ]:
-        async with browser(app) as client:
+        async with browser(serve, app) as client:
             start = await client.get("/auth/oauth/generic", params={"next": wanted})
             back = await at_provider(client, start)
             assert back.status_code == 303, back.text
             assert back.headers["location"] == expected, wanted
 
     # Mounted under a prefix: the redirect URI, the cookies and next stay under it.
-    async with browser(app, root_path="/app") as client:
+    async with browser(serve, app, root_path="/app") as client:
         start = await client.get("/app/auth/oauth/generic", params={"next": "/elsewhere"})
         query = parse_qs(urlsplit(start.headers["location"]).query)
         assert query["redirect_uri"] == [MOUNTED_CALLBACK]
@@ -801,7 +791,7 @@ async def test_next_is_kept_and_only_ever_a_path_inside_the_app(
 
 
 async def test_the_redirect_uri_follows_the_apps_public_address(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, oidc: OIDCProvider
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, oidc: OIDCProvider, serve: Serve
 ) -> None:
     provider_env(monkeypatch, oidc.env())
     for url, root, expected in [
@@ -818,7 +808,7 @@ async def test_the_redirect_uri_follows_the_apps_public_address(
         ),
     ]:
         app, _ = oauth_app(tmp_path, url=url)
-        async with browser(app, root_path=root) as client:
+        async with browser(serve, app, root_path=root) as client:
             start = await client.get(f"{root}/auth/oauth/generic")
             query = parse_qs(urlsplit(start.headers["location"]).query)
             assert query["redirect_uri"] == [expected], url
@@ -829,12 +819,12 @@ async def test_the_redirect_uri_follows_the_apps_public_address(
 
 
 async def test_a_provider_that_cannot_be_reached_or_checked_gets_an_alert(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, oidc: OIDCProvider
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, oidc: OIDCProvider, serve: Serve
 ) -> None:
     closed = f"http://127.0.0.1:{free_port()}/.well-known/openid-configuration"
     provider_env(monkeypatch, {**oidc.env(), "OAUTH_GENERIC_DISCOVERY_URL": closed})
     app, _ = oauth_app(tmp_path)
-    async with browser(app) as client:
+    async with browser(serve, app) as client:
         start = await client.get("/auth/oauth/generic")
         assert start.status_code == 502
         assert alert(start) == "Test ID could not be reached. Try again later."
@@ -845,7 +835,7 @@ async def test_a_provider_that_cannot_be_reached_or_checked_gets_an_alert(
     elsewhere = f"http://localhost:{port}/.well-known/openid-configuration"
     monkeypatch.setenv("OAUTH_GENERIC_DISCOVERY_URL", elsewhere)
     app, _ = oauth_app(tmp_path)
-    async with browser(app) as client:
+    async with browser(serve, app) as client:
         start = await client.get("/auth/oauth/generic")
         assert start.status_code == 401
         assert alert(start) == "Signing in with Test ID failed. Try again."

@@ -15,8 +15,7 @@ import pytest
 from jinja2 import Environment, FileSystemLoader
 
 from lightchat import LightChat, Message, Settings
-from tests.test_history_http import serve as history_site
-from tests.test_http import echo_app, serve
+from tests.helpers import Serve, echo_app
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(15)]
 
@@ -40,7 +39,7 @@ def test_each_script_says_what_it_does_and_runs_in_strict_mode() -> None:
         assert '(function () {\n  "use strict";' in text, name
 
 
-async def test_a_chat_page_loads_the_composer_and_the_other_pages_do_not() -> None:
+async def test_a_chat_page_loads_the_composer_and_the_other_pages_do_not(serve: Serve) -> None:
     async with serve(echo_app()) as site:
         client = site.browser()
         page = await client.get(await site.new_chat(client))
@@ -58,7 +57,9 @@ async def test_a_chat_page_loads_the_composer_and_the_other_pages_do_not() -> No
         assert scripts(missing.text) == [CORE]
 
 
-async def test_the_copilot_chat_page_loads_what_runs_in_a_frame(tmp_path: Path) -> None:
+async def test_the_copilot_chat_page_loads_what_runs_in_a_frame(
+    tmp_path: Path, serve: Serve
+) -> None:
     async with serve(echo_app(Settings(name="Echo", app_dir=str(tmp_path), history=False))) as site:
         client = site.browser()
         url = (await client.get("/?client=copilot")).headers["location"]
@@ -67,14 +68,14 @@ async def test_the_copilot_chat_page_loads_what_runs_in_a_frame(tmp_path: Path) 
         assert scripts(page.text) == [CORE, COMPOSER, FRAMED]
 
 
-async def test_a_read_only_chat_has_no_composer_script(tmp_path: Path) -> None:
+async def test_a_read_only_chat_has_no_composer_script(tmp_path: Path, serve: Serve) -> None:
     app = LightChat(settings=Settings(name="Bot", app_dir=str(tmp_path)))
 
     @app.on_message
     async def main(message: Message) -> None:
         await Message(content=f"echo {message.content}").send()
 
-    async with history_site(app) as site:
+    async with serve(app, lifespan=True) as site:
         me = site.browser()
         url = (await me.get("/?client=copilot")).headers["location"]
         assert (await me.post(f"{url}/messages", data={"content": "hi"})).status_code == 303

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.helpers import free_port
 from tests.proxy import RoundRobinProxy
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(15)]

@@ -22,7 +22,7 @@ from lightchat.ui.markdown import render_markdown, render_split
 from lightchat.ui.readme import Readme
 from lightchat.ui.render import Renderer
 from lightchat.ui.stream_view import StreamView
-from tests.helpers import with_form_token
+from tests.helpers import Serve
 
 pytestmark = pytest.mark.anyio
 
@@ -42,18 +42,12 @@ def _app(folder: Path, **settings: object) -> LightChat:
 
 
 @asynccontextmanager
-async def _client(app: LightChat, language: str | None = None) -> AsyncIterator[httpx.AsyncClient]:
+async def _client(
+    serve: Serve, app: LightChat, language: str | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
     headers = {"Accept-Language": language} if language else {}
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://testserver", headers=headers
-    ) as client:
-        with_form_token(client, app)
-        try:
-            yield client
-        finally:
-            if app.chats is not None:
-                await app.chats.close_all()
+    async with serve(app) as site:
+        yield site.browser(headers=headers)
 
 
 async def _chat_page(client: httpx.AsyncClient) -> tuple[str, httpx.Response]:
@@ -82,10 +76,12 @@ def _readme_files(folder: Path) -> None:
         ("", "Welcome"),
     ],
 )
-async def test_the_readme_is_chosen_by_language(tmp_path: Path, header: str, title: str) -> None:
+async def test_the_readme_is_chosen_by_language(
+    tmp_path: Path, header: str, title: str, serve: Serve
+) -> None:
     _readme_files(tmp_path)
     app = _app(tmp_path)
-    async with _client(app, header or None) as client:
+    async with _client(serve, app, header or None) as client:
         page = await client.get("/readme")
         dialog = await client.get("/readme", headers={"HX-Request": "true"})
     assert page.status_code == 200
@@ -100,30 +96,34 @@ async def test_the_readme_is_chosen_by_language(tmp_path: Path, header: str, tit
     assert "HX-Request" in page.headers["vary"]
 
 
-async def test_the_readme_is_sanitised(tmp_path: Path) -> None:
+async def test_the_readme_is_sanitised(tmp_path: Path, serve: Serve) -> None:
     _readme_files(tmp_path)
-    async with _client(_app(tmp_path)) as client:
+    async with _client(serve, _app(tmp_path)) as client:
         page = await client.get("/readme")
     assert "<script>alert(1)</script>" not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
 
 
-async def test_chainlit_md_is_used_when_there_is_no_lightchat_md(tmp_path: Path) -> None:
+async def test_chainlit_md_is_used_when_there_is_no_lightchat_md(
+    tmp_path: Path, serve: Serve
+) -> None:
     (tmp_path / "chainlit.md").write_text("# From Chainlit")
     (tmp_path / "chainlit_fr-FR.md").write_text("# De Chainlit")
-    async with _client(_app(tmp_path)) as client:
+    async with _client(serve, _app(tmp_path)) as client:
         assert "<h1>From Chainlit</h1>" in (await client.get("/readme")).text
         french = await client.get("/readme", headers={"Accept-Language": FRENCH})
         assert "<h1>De Chainlit</h1>" in french.text
     # lightchat.md wins over chainlit.md.
     (tmp_path / "lightchat.md").write_text("# Mine")
-    async with _client(_app(tmp_path)) as client:
+    async with _client(serve, _app(tmp_path)) as client:
         assert "<h1>Mine</h1>" in (await client.get("/readme")).text
 
 
-async def test_the_header_button_opens_the_readme_in_the_pages_language(tmp_path: Path) -> None:
+async def test_the_header_button_opens_the_readme_in_the_pages_language(
+    tmp_path: Path, serve: Serve
+) -> None:
     _readme_files(tmp_path)
-    async with _client(_app(tmp_path), FRENCH) as client:
+    async with _client(serve, _app(tmp_path), FRENCH) as client:
         _, page = await _chat_page(client)
     assert 'action="/readme"' in page.text
     assert 'hx-get="/readme"' in page.text
@@ -131,10 +131,12 @@ async def test_the_header_button_opens_the_readme_in_the_pages_language(tmp_path
 
 
 @pytest.mark.parametrize("content", [None, "", "  \n"])
-async def test_no_readme_no_button_and_a_404(tmp_path: Path, content: str | None) -> None:
+async def test_no_readme_no_button_and_a_404(
+    tmp_path: Path, content: str | None, serve: Serve
+) -> None:
     if content is not None:
         (tmp_path / "lightchat.md").write_text(content)  # empty: hidden, as in Chainlit
-    async with _client(_app(tmp_path)) as client:
+    async with _client(serve, _app(tmp_path)) as client:
         _, page = await _chat_page(client)
         missing = await client.get("/readme")
     assert "lc-readme-button" not in page.text
@@ -313,9 +315,9 @@ def test_collapse_off_never_collapses(tmp_path: Path) -> None:
 # -- the server's notices, translated --------------------------------------------------------
 
 
-async def test_an_over_long_message_is_refused_in_french(tmp_path: Path) -> None:
+async def test_an_over_long_message_is_refused_in_french(tmp_path: Path, serve: Serve) -> None:
     app = _app(tmp_path, max_message_chars=10)
-    async with _client(app, FRENCH) as client:
+    async with _client(serve, app, FRENCH) as client:
         url, _ = await _chat_page(client)
         htmx = await client.post(
             f"{url}/messages", data={"content": "x" * 20}, headers={"HX-Request": "true"}
@@ -333,9 +335,9 @@ async def test_an_over_long_message_is_refused_in_french(tmp_path: Path) -> None
         assert "Accept-Language" in response.headers["vary"]
 
 
-async def test_english_notices_keep_their_wording(tmp_path: Path) -> None:
+async def test_english_notices_keep_their_wording(tmp_path: Path, serve: Serve) -> None:
     app = _app(tmp_path, max_message_chars=10)
-    async with _client(app) as client:
+    async with _client(serve, app) as client:
         url, _ = await _chat_page(client)
         response = await client.post(f"{url}/messages", data={"content": "x" * 20})
         missing = await client.get("/chat/nope")
@@ -343,9 +345,9 @@ async def test_english_notices_keep_their_wording(tmp_path: Path) -> None:
     assert "This chat does not exist, or it has ended." in missing.text
 
 
-async def test_refusals_of_the_middleware_are_translated(tmp_path: Path) -> None:
+async def test_refusals_of_the_middleware_are_translated(tmp_path: Path, serve: Serve) -> None:
     app = _app(tmp_path)
-    async with _client(app, "de-DE,de") as client:
+    async with _client(serve, app, "de-DE,de") as client:
         url, _ = await _chat_page(client)
         no_token = await client.post(
             f"{url}/messages", data={"content": "hi"}, headers={"X-CSRF-Token": "wrong"}
@@ -363,8 +365,8 @@ async def test_refusals_of_the_middleware_are_translated(tmp_path: Path) -> None
         assert "Accept-Language" in response.headers["vary"]
 
 
-async def test_pages_vary_by_language(tmp_path: Path) -> None:
-    async with _client(_app(tmp_path)) as client:
+async def test_pages_vary_by_language(tmp_path: Path, serve: Serve) -> None:
+    async with _client(serve, _app(tmp_path)) as client:
         _, page = await _chat_page(client)
         health = await client.get("/-/health")
     assert "Accept-Language" in page.headers["vary"]
@@ -377,7 +379,7 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "10_readme_math" / 
 
 
 @pytest.mark.usefixtures("isolated_import")
-async def test_the_example_has_a_readme_per_language_and_latex_on() -> None:
+async def test_the_example_has_a_readme_per_language_and_latex_on(serve: Serve) -> None:
     app = load_app(str(EXAMPLE))
     renderer = app.build().state.services.renderer
     assert renderer.math is True
@@ -386,7 +388,7 @@ async def test_the_example_has_a_readme_per_language_and_latex_on() -> None:
     french = renderer.readme.html(FRENCH) or ""
     assert "À propos de cet assistant" in french
     assert "<math" in french
-    async with _client(app, FRENCH) as client:
+    async with _client(serve, app, FRENCH) as client:
         url, page = await _chat_page(client)
         readme = await client.get("/readme", headers={"HX-Request": "true"})
         await client.post(f"{url}/messages", data={"content": "math"})

@@ -19,13 +19,19 @@ import pytest
 import lightchat as cl
 from lightchat import LightChat, Message, Settings
 from lightchat.domain.events import Event, MessageData, MessageEvent
-from tests.helpers import WAIT_S, log_of, messages_in, tag_structure, wait_for_log
-from tests.test_http import Site, serve
+from tests.helpers import (
+    HTMX,
+    WAIT_S,
+    Serve,
+    Site,
+    log_of,
+    messages_in,
+    tag_structure,
+    wait_for_log,
+)
 from tests.xss_payloads import PAYLOADS
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(15)]
-
-HTMX = {"HX-Request": "true"}
 
 
 def settings(tmp_path: Path, **overrides: Any) -> Settings:
@@ -75,6 +81,7 @@ def action_app(tmp_path: Path) -> tuple[LightChat, list[dict[str, Any]]]:
 
 async def test_an_action_click_runs_its_callback_and_can_remove_the_button(
     tmp_path: Path,
+    serve: Serve,
 ) -> None:
     app, clicked = action_app(tmp_path)
     async with serve(app) as site:
@@ -102,6 +109,7 @@ async def test_an_action_click_runs_its_callback_and_can_remove_the_button(
 
 async def test_an_action_without_javascript_is_a_form_that_comes_back_to_the_chat(
     tmp_path: Path,
+    serve: Serve,
 ) -> None:
     app, clicked = action_app(tmp_path)
     async with serve(app) as site:
@@ -116,7 +124,7 @@ async def test_an_action_without_javascript_is_a_form_that_comes_back_to_the_cha
         assert [c["payload"]["n"] for c in clicked] == [2]
 
 
-async def test_an_action_clicked_during_a_run_waits_its_turn(tmp_path: Path) -> None:
+async def test_an_action_clicked_during_a_run_waits_its_turn(tmp_path: Path, serve: Serve) -> None:
     app = LightChat(settings=settings(tmp_path))
     release = asyncio.Event()
     order: list[str] = []
@@ -144,7 +152,7 @@ async def test_an_action_clicked_during_a_run_waits_its_turn(tmp_path: Path) -> 
         assert order == ["message", "message done", "action"]
 
 
-async def test_an_action_no_callback_handles_is_refused(tmp_path: Path) -> None:
+async def test_an_action_no_callback_handles_is_refused(tmp_path: Path, serve: Serve) -> None:
     app = LightChat(settings=settings(tmp_path))
 
     @app.on_chat_start
@@ -164,7 +172,7 @@ async def test_an_action_no_callback_handles_is_refused(tmp_path: Path) -> None:
 
 
 async def structure_with(
-    tmp_path: Path, texts: list[str], build: Any, part: Callable[[str], str] = log_of
+    serve: Serve, tmp_path: Path, texts: list[str], build: Any, part: Callable[[str], str] = log_of
 ) -> Any:
     """The structure of ``part`` of the chat page (the log) once ``build(texts)`` ran in
     ``on_chat_start``."""
@@ -182,25 +190,27 @@ async def structure_with(
 
 
 async def assert_text_stays_text(
-    tmp_path: Path, build: Any, part: Callable[[str], str] = log_of
+    serve: Serve, tmp_path: Path, build: Any, part: Callable[[str], str] = log_of
 ) -> None:
-    hostile = await structure_with(tmp_path / "a", list(PAYLOADS), build, part)
-    plain = await structure_with(tmp_path / "b", ["plain"] * len(PAYLOADS), build, part)
+    hostile = await structure_with(serve, tmp_path / "a", list(PAYLOADS), build, part)
+    plain = await structure_with(serve, tmp_path / "b", ["plain"] * len(PAYLOADS), build, part)
     assert hostile == plain
 
 
-async def test_action_labels_and_tooltips_are_text(tmp_path: Path) -> None:
+async def test_action_labels_and_tooltips_are_text(tmp_path: Path, serve: Serve) -> None:
     async def build(texts: list[str]) -> None:
         actions = [cl.Action(name=t, label=t, tooltip=t) for t in texts]
         await Message(content="x", actions=actions).send()
 
-    await assert_text_stays_text(tmp_path, build)
+    await assert_text_stays_text(serve, tmp_path, build)
 
 
 # -- questions --------------------------------------------------------------------------
 
 
-async def test_ask_user_message_takes_the_next_message_as_its_answer(tmp_path: Path) -> None:
+async def test_ask_user_message_takes_the_next_message_as_its_answer(
+    tmp_path: Path, serve: Serve
+) -> None:
     app = LightChat(settings=settings(tmp_path))
     answers: list[Any] = []
     messages: list[str] = []
@@ -233,7 +243,7 @@ async def test_ask_user_message_takes_the_next_message_as_its_answer(tmp_path: P
         assert 'data-ask="text"' not in (await client.get(url)).text
 
 
-async def test_ask_user_message_without_javascript(tmp_path: Path) -> None:
+async def test_ask_user_message_without_javascript(tmp_path: Path, serve: Serve) -> None:
     app = LightChat(settings=settings(tmp_path))
 
     @app.on_message
@@ -253,7 +263,7 @@ async def test_ask_user_message_without_javascript(tmp_path: Path) -> None:
         assert "Answer: yes" in (await client.get(url)).text
 
 
-async def test_an_ask_that_times_out_returns_none_or_raises(tmp_path: Path) -> None:
+async def test_an_ask_that_times_out_returns_none_or_raises(tmp_path: Path, serve: Serve) -> None:
     app = LightChat(settings=settings(tmp_path))
     results: list[Any] = []
 
@@ -283,7 +293,7 @@ async def test_an_ask_that_times_out_returns_none_or_raises(tmp_path: Path) -> N
         assert "data-ask" not in page
 
 
-async def test_ask_action_message_returns_the_chosen_action(tmp_path: Path) -> None:
+async def test_ask_action_message_returns_the_chosen_action(tmp_path: Path, serve: Serve) -> None:
     app = LightChat(settings=settings(tmp_path))
     chosen: list[Any] = []
 
@@ -339,7 +349,7 @@ def file_app(tmp_path: Path, **ask: Any) -> tuple[LightChat, list[Any]]:
     return app, received
 
 
-async def test_ask_file_message_receives_the_upload(tmp_path: Path) -> None:
+async def test_ask_file_message_receives_the_upload(tmp_path: Path, serve: Serve) -> None:
     app, received = file_app(tmp_path, accept=["text/plain"])
     async with serve(app) as site:
         client = site.browser()
@@ -384,7 +394,7 @@ async def test_ask_file_message_receives_the_upload(tmp_path: Path) -> None:
     ],
 )
 async def test_ask_file_limits_are_enforced_on_the_server(
-    tmp_path: Path, ask: dict[str, Any], files: list[Any], message: str
+    tmp_path: Path, ask: dict[str, Any], files: list[Any], message: str, serve: Serve
 ) -> None:
     app, received = file_app(tmp_path, **ask)
     async with serve(app) as site:
@@ -404,7 +414,9 @@ async def test_ask_file_limits_are_enforced_on_the_server(
         assert not stored.exists() or not any(p.is_file() for p in stored.rglob("*"))
 
 
-async def test_ask_file_takes_files_when_composer_uploads_are_off(tmp_path: Path) -> None:
+async def test_ask_file_takes_files_when_composer_uploads_are_off(
+    tmp_path: Path, serve: Serve
+) -> None:
     # The body limit for uploads once followed the composer's setting only, so with
     # attachments off every answer over 1 MB was refused before the question saw it.
     app = LightChat(settings=settings(tmp_path, uploads=False))
@@ -433,7 +445,7 @@ async def test_ask_file_takes_files_when_composer_uploads_are_off(tmp_path: Path
         assert upload.size == 1024 * 1024 + 1
 
 
-async def test_composer_uploads_arrive_as_message_elements(tmp_path: Path) -> None:
+async def test_composer_uploads_arrive_as_message_elements(tmp_path: Path, serve: Serve) -> None:
     app = LightChat(settings=settings(tmp_path, upload_accept="image/*,.txt"))
     seen: list[Any] = []
 
@@ -511,6 +523,7 @@ def element_app(tmp_path: Path) -> LightChat:
 
 async def test_elements_are_shown_and_their_files_served_to_their_chat_only(
     tmp_path: Path,
+    serve: Serve,
 ) -> None:
     async with serve(element_app(tmp_path)) as site:
         client = site.browser()
@@ -547,7 +560,7 @@ async def test_elements_are_shown_and_their_files_served_to_their_chat_only(
         assert (await other.get(side.group(1))).status_code == 404
 
 
-async def test_element_send_update_and_remove(tmp_path: Path) -> None:
+async def test_element_send_update_and_remove(tmp_path: Path, serve: Serve) -> None:
     app = LightChat(settings=settings(tmp_path))
 
     @app.on_chat_start
@@ -581,7 +594,7 @@ async def test_element_send_update_and_remove(tmp_path: Path) -> None:
         assert 'aria-label="Plan"' in page
 
 
-async def test_element_names_and_text_are_escaped(tmp_path: Path) -> None:
+async def test_element_names_and_text_are_escaped(tmp_path: Path, serve: Serve) -> None:
     async def build(texts: list[str]) -> None:
         elements: list[cl.Element] = []
         for text in texts:
@@ -592,10 +605,10 @@ async def test_element_names_and_text_are_escaped(tmp_path: Path) -> None:
             elements.append(cl.Text(name=text, content="side notes", display="side"))
         await Message(content="x", elements=elements).send()
 
-    await assert_text_stays_text(tmp_path, build)
+    await assert_text_stays_text(serve, tmp_path, build)
 
 
-async def test_file_question_texts_are_escaped(tmp_path: Path) -> None:
+async def test_file_question_texts_are_escaped(tmp_path: Path, serve: Serve) -> None:
     async def form_structure(texts: list[str], folder: Path) -> Any:
         app = LightChat(settings=settings(folder))
 
@@ -615,7 +628,7 @@ async def test_file_question_texts_are_escaped(tmp_path: Path) -> None:
     assert hostile == await form_structure(["plain"] * len(PAYLOADS), tmp_path / "b")
 
 
-async def test_uploaded_file_names_are_text_and_never_a_path(tmp_path: Path) -> None:
+async def test_uploaded_file_names_are_text_and_never_a_path(tmp_path: Path, serve: Serve) -> None:
     app = LightChat(settings=settings(tmp_path))
     names: list[str] = []
 
@@ -638,7 +651,7 @@ async def test_uploaded_file_names_are_text_and_never_a_path(tmp_path: Path) -> 
         assert all(re.fullmatch(r"[0-9a-f]{32}\.txt", p.name) for p in stored)
 
 
-async def test_element_message_events_carry_their_parts(tmp_path: Path) -> None:
+async def test_element_message_events_carry_their_parts(tmp_path: Path, serve: Serve) -> None:
     """The log has the element in the message's state, so a reload shows it."""
     async with serve(element_app(tmp_path)) as site:
         client = site.browser()
@@ -680,7 +693,9 @@ def message_ids(html: str, type_: str) -> list[str]:
     return re.findall(rf'id="msg-(\w+)"[^>]*data-type="{type_}"', html)
 
 
-async def test_editing_a_message_replaces_the_conversation_after_it(tmp_path: Path) -> None:
+async def test_editing_a_message_replaces_the_conversation_after_it(
+    tmp_path: Path, serve: Serve
+) -> None:
     app, received = counting_app(tmp_path)
     async with serve(app) as site:
         client = site.browser()
@@ -702,7 +717,7 @@ async def test_editing_a_message_replaces_the_conversation_after_it(tmp_path: Pa
         assert received == ["first", "second", "changed"]
 
 
-async def test_regenerate_answers_the_same_message_again(tmp_path: Path) -> None:
+async def test_regenerate_answers_the_same_message_again(tmp_path: Path, serve: Serve) -> None:
     app, received = counting_app(tmp_path)
     async with serve(app) as site:
         client = site.browser()
@@ -718,7 +733,7 @@ async def test_regenerate_answers_the_same_message_again(tmp_path: Path) -> None
         assert received == ["hi", "hi"]
 
 
-async def test_editing_stops_the_run_in_progress(tmp_path: Path) -> None:
+async def test_editing_stops_the_run_in_progress(tmp_path: Path, serve: Serve) -> None:
     app = LightChat(settings=settings(tmp_path))
     stopped: list[bool] = []
 
@@ -746,7 +761,9 @@ async def test_editing_stops_the_run_in_progress(tmp_path: Path) -> None:
         assert stopped == [True]
 
 
-async def test_editing_is_refused_for_others_messages_and_when_off(tmp_path: Path) -> None:
+async def test_editing_is_refused_for_others_messages_and_when_off(
+    tmp_path: Path, serve: Serve
+) -> None:
     app, _ = counting_app(tmp_path)
     async with serve(app) as site:
         client = site.browser()
@@ -777,13 +794,15 @@ async def test_editing_is_refused_for_others_messages_and_when_off(tmp_path: Pat
         assert off.status_code == 409
 
 
-async def test_hostile_text_in_edit_and_regenerate_forms_stays_text(tmp_path: Path) -> None:
+async def test_hostile_text_in_edit_and_regenerate_forms_stays_text(
+    tmp_path: Path, serve: Serve
+) -> None:
     async def build(texts: list[str]) -> None:
         for i, text in enumerate(texts):
             await Message(content=text, type="user_message", author="You").send()
             await Message(content="an answer", id=f"{text}-{i}").send()
 
-    await assert_text_stays_text(tmp_path, build)
+    await assert_text_stays_text(serve, tmp_path, build)
 
 
 # -- custom elements --------------------------------------------------------------------
@@ -808,6 +827,7 @@ COUNTER = """\
 
 async def test_a_custom_element_draws_props_calls_actions_and_sends_messages(
     tmp_path: Path,
+    serve: Serve,
 ) -> None:
     (tmp_path / "elements").mkdir()
     (tmp_path / "elements" / "Counter.html").write_text(COUNTER)
@@ -906,7 +926,9 @@ def part_ids(site: Site, client: httpx.AsyncClient, url: str) -> dict[str, str]:
     return {"action": shop.actions[0].id, **{e.kind: e.id for e in shop.elements}}
 
 
-async def test_an_action_button_runs_with_the_servers_name_and_payload(tmp_path: Path) -> None:
+async def test_an_action_button_runs_with_the_servers_name_and_payload(
+    tmp_path: Path, serve: Serve
+) -> None:
     app, ran = trust_app(tmp_path)
     async with serve(app) as site:
         client = site.browser()
@@ -922,7 +944,7 @@ async def test_an_action_button_runs_with_the_servers_name_and_payload(tmp_path:
         assert ran == [("buy", {"price": 10}), ("buy", {"price": 10})]
 
 
-async def test_an_action_the_chat_never_offered_is_refused(tmp_path: Path) -> None:
+async def test_an_action_the_chat_never_offered_is_refused(tmp_path: Path, serve: Serve) -> None:
     app, ran = trust_app(tmp_path)
     async with serve(app) as site:
         client = site.browser()
@@ -948,7 +970,7 @@ async def test_an_action_the_chat_never_offered_is_refused(tmp_path: Path) -> No
         assert ran == []
 
 
-async def test_only_a_custom_element_calls_actions_by_name(tmp_path: Path) -> None:
+async def test_only_a_custom_element_calls_actions_by_name(tmp_path: Path, serve: Serve) -> None:
     app, ran = trust_app(tmp_path)
     async with serve(app) as site:
         client = site.browser()
@@ -986,7 +1008,7 @@ async def test_only_a_custom_element_calls_actions_by_name(tmp_path: Path) -> No
     ],
 )
 async def test_a_custom_elements_payload_is_checked_json(
-    tmp_path: Path, payload: str, status: int
+    tmp_path: Path, payload: str, status: int, serve: Serve
 ) -> None:
     app, ran = trust_app(tmp_path)
     async with serve(app) as site:
@@ -1012,7 +1034,9 @@ def test_a_custom_element_name_must_name_a_template() -> None:
 # -- user_env and ?prompt= --------------------------------------------------------------
 
 
-async def test_user_env_is_asked_once_per_browser_and_reaches_the_chat(tmp_path: Path) -> None:
+async def test_user_env_is_asked_once_per_browser_and_reaches_the_chat(
+    tmp_path: Path, serve: Serve
+) -> None:
     app = LightChat(settings=settings(tmp_path, user_env="API_KEY, REGION"))
     seen: list[Any] = []
 
@@ -1042,7 +1066,7 @@ async def test_user_env_is_asked_once_per_browser_and_reaches_the_chat(tmp_path:
         assert (await other.get("/")).headers["location"] == "/env"
 
 
-async def test_prompt_fills_the_composer(tmp_path: Path) -> None:
+async def test_prompt_fills_the_composer(tmp_path: Path, serve: Serve) -> None:
     app = LightChat(settings=settings(tmp_path))
 
     @app.on_message
@@ -1092,7 +1116,7 @@ def composer_app(tmp_path: Path) -> tuple[LightChat, list[Any]]:
     return app, received
 
 
-async def test_commands_and_modes_arrive_with_the_message(tmp_path: Path) -> None:
+async def test_commands_and_modes_arrive_with_the_message(tmp_path: Path, serve: Serve) -> None:
     app, received = composer_app(tmp_path)
     async with serve(app) as site:
         client = site.browser()
@@ -1121,7 +1145,7 @@ async def test_commands_and_modes_arrive_with_the_message(tmp_path: Path) -> Non
         assert len(received) == 3
 
 
-async def test_command_and_mode_labels_are_text(tmp_path: Path) -> None:
+async def test_command_and_mode_labels_are_text(tmp_path: Path, serve: Serve) -> None:
     async def build(texts: list[str]) -> None:
         await cl.context.emitter.set_commands(
             [{"id": f"c{i}", "description": t, "button": True} for i, t in enumerate(texts)]
@@ -1133,10 +1157,10 @@ async def test_command_and_mode_labels_are_text(tmp_path: Path) -> None:
         start = page.index('<div id="lc-composer-extras"')
         return page[start : page.index('<div class="lc-compose-row">', start)]
 
-    await assert_text_stays_text(tmp_path, build, extras)
+    await assert_text_stays_text(serve, tmp_path, build, extras)
 
 
-async def test_element_sidebar_opens_with_its_elements(tmp_path: Path) -> None:
+async def test_element_sidebar_opens_with_its_elements(tmp_path: Path, serve: Serve) -> None:
     app = LightChat(settings=settings(tmp_path))
 
     @app.on_chat_start
@@ -1162,7 +1186,7 @@ async def test_element_sidebar_opens_with_its_elements(tmp_path: Path) -> None:
 # -- plots and tables, with the real libraries ------------------------------------------
 
 
-async def test_pyplot_plotly_and_dataframe_elements(tmp_path: Path) -> None:
+async def test_pyplot_plotly_and_dataframe_elements(tmp_path: Path, serve: Serve) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -1210,7 +1234,9 @@ async def test_pyplot_plotly_and_dataframe_elements(tmp_path: Path) -> None:
         assert "<td>&lt;b&gt;apples&lt;/b&gt;</td><td>3</td>" in table
 
 
-async def test_an_answer_to_a_question_that_timed_out_is_refused(tmp_path: Path) -> None:
+async def test_an_answer_to_a_question_that_timed_out_is_refused(
+    tmp_path: Path, serve: Serve
+) -> None:
     app = LightChat(settings=settings(tmp_path))
     results: list[Any] = []
 
@@ -1251,6 +1277,7 @@ def test_text_element_content_is_safe_markdown() -> None:
 
 async def test_a_custom_element_script_is_served_from_the_apps_elements_folder(
     tmp_path: Path,
+    serve: Serve,
 ) -> None:
     (tmp_path / "elements").mkdir()
     (tmp_path / "elements" / "Counter.html").write_text("<p>{{ props.count }}</p>")

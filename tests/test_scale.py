@@ -7,22 +7,20 @@ and parsed as server-sent events, as the page's script reads them.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
+import redis
+import redis.asyncio
 
-from tests.conftest import free_port, stop_process, wait_until_answers
+from tests.helpers import ROOT, LightchatServe, Server
 from tests.pg import postgres_database
 
 pytestmark = [
@@ -32,58 +30,38 @@ pytestmark = [
     pytest.mark.processes,
 ]
 
-ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "tests" / "e2e" / "apps" / "cluster_app.py"
-LIGHTCHAT = str(Path(sys.executable).with_name("lightchat"))
 REDIS_URL = "redis://127.0.0.1:6379/0"
 WAIT_S = 20.0
 
 
-class Worker:
-    """A ``lightchat serve`` process (one worker of the pair)."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = env
-        self.process = subprocess.Popen(
-            [LIGHTCHAT, "serve", str(APP), "--port", str(self.port)],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-
-    def wait_ready(self, timeout: float = 20) -> None:
-        wait_until_answers(self.process, f"{self.url}/-/health", timeout)
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> str:
-        return stop_process(self.process, timeout=15)
-
-
 def _redis_answers() -> bool:
-    import redis
-
     try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+        with redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1) as client:
+            client.ping()
     except redis.exceptions.RedisError:
         return False
     return True
 
 
-def redis_client() -> Any:
-    import redis.asyncio
-
+def redis_client() -> redis.asyncio.Redis:
     return redis.asyncio.Redis.from_url(REDIS_URL)
 
 
+async def until_draining(worker: Server) -> None:
+    """Wait until ``worker`` has begun to shut down: its draining mark is in Redis."""
+    match = f"{worker.env['LIGHTCHAT_REDIS_PREFIX']}draining:*"
+    async with asyncio.timeout(WAIT_S), redis_client() as redis:
+        # A key appearing is nothing a Redis client can wait on (keyspace notifications are
+        # off by default, and the server is shared): look every 20 ms.
+        while not [key async for key in redis.scan_iter(match=match)]:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+
+
 @contextmanager
-def _pair(tmp_path: Path, **settings: str) -> Iterator[tuple[Worker, Worker]]:
+def _pair(
+    lightchat_serve: LightchatServe, tmp_path: Path, **settings: str
+) -> Iterator[tuple[Server, Server]]:
     """Two workers of the app: one Redis (keys under a prefix of this test's), one
     PostgreSQL database (made for this test), one secret; ``settings`` as variables."""
     if not _redis_answers():
@@ -100,26 +78,27 @@ def _pair(tmp_path: Path, **settings: str) -> Iterator[tuple[Worker, Worker]]:
             "LIGHTCHAT_SHUTDOWN_GRACE_S": "0",
             **settings,
         }
-        pair = (Worker(env), Worker(env))  # both start at once
+        pair = (
+            lightchat_serve(APP, env=env, ready=None),
+            lightchat_serve(APP, env=env, ready=None),
+        )  # both start at once
         try:
             for worker in pair:
                 worker.wait_ready()
             yield pair
         finally:
             for worker in pair:
-                worker.stop()
-        import redis
-
-        client = redis.Redis.from_url(REDIS_URL)
-        keys = list(client.scan_iter(match=f"{prefix}*"))
-        if keys:
-            client.delete(*keys)
+                worker.stop(timeout=15)
+        with redis.Redis.from_url(REDIS_URL) as client:
+            keys = list(client.scan_iter(match=f"{prefix}*"))
+            if keys:
+                client.delete(*keys)
 
 
 @pytest.fixture
-def workers(tmp_path: Path) -> Iterator[tuple[Worker, Worker]]:
+def workers(tmp_path: Path, lightchat_serve: LightchatServe) -> Iterator[tuple[Server, Server]]:
     """Two workers that notice a dead one within 2 s."""
-    with _pair(tmp_path) as pair:
+    with _pair(lightchat_serve, tmp_path) as pair:
         yield pair
 
 
@@ -199,7 +178,7 @@ async def streaming(client: httpx.AsyncClient, url: str) -> AsyncIterator[Stream
 
 @asynccontextmanager
 async def answering(
-    client: httpx.AsyncClient, a: Worker, b: Worker, words: int
+    client: httpx.AsyncClient, a: Server, b: Server, words: int
 ) -> AsyncIterator[tuple[str, str, Stream]]:
     """A chat opened on A, answering "long" there, streamed from B once ``words`` of the
     answer arrived: its id, the form token and the stream."""
@@ -210,7 +189,7 @@ async def answering(
         yield chat, token, stream
 
 
-async def open_chat(client: httpx.AsyncClient, worker: Worker) -> tuple[str, str]:
+async def open_chat(client: httpx.AsyncClient, worker: Server) -> tuple[str, str]:
     """A new chat on ``worker``: its id and the browser's form token."""
     made = await client.get(f"{worker.url}/")
     assert made.status_code == 303, made.text
@@ -228,7 +207,7 @@ async def post(client: httpx.AsyncClient, url: str, token: str, **form: str) -> 
 
 
 async def test_a_post_on_one_worker_streams_from_the_other_in_order(
-    workers: tuple[Worker, Worker],
+    workers: tuple[Server, Server],
 ) -> None:
     a, b = workers
     async with httpx.AsyncClient(timeout=WAIT_S) as client:
@@ -257,7 +236,7 @@ async def test_a_post_on_one_worker_streams_from_the_other_in_order(
 
 
 async def test_an_ask_waiting_on_one_worker_is_answered_on_the_other(
-    workers: tuple[Worker, Worker],
+    workers: tuple[Server, Server],
 ) -> None:
     a, b = workers
     async with httpx.AsyncClient(timeout=WAIT_S) as client:
@@ -271,7 +250,7 @@ async def test_an_ask_waiting_on_one_worker_is_answered_on_the_other(
 
 
 async def test_stop_posted_to_one_worker_stops_the_run_on_the_other(
-    workers: tuple[Worker, Worker],
+    workers: tuple[Server, Server],
 ) -> None:
     a, b = workers
     async with httpx.AsyncClient(timeout=WAIT_S) as client:
@@ -286,7 +265,7 @@ async def test_stop_posted_to_one_worker_stops_the_run_on_the_other(
 
 
 async def test_when_the_owner_is_killed_the_other_worker_takes_the_chat_over(
-    workers: tuple[Worker, Worker],
+    workers: tuple[Server, Server],
 ) -> None:
     a, b = workers
     async with httpx.AsyncClient(timeout=WAIT_S) as client:
@@ -309,11 +288,14 @@ async def test_when_the_owner_is_killed_the_other_worker_takes_the_chat_over(
 
 async def test_a_worker_stopped_with_sigterm_finishes_the_answer_and_hands_the_chat_over(
     tmp_path: Path,
+    lightchat_serve: LightchatServe,
 ) -> None:
     # A dead worker's chats wait 60 s for its heartbeat to lapse: only the hand-over at
     # the end of a graceful shutdown (its chats released, its heartbeat gone) lets the
     # other worker take the next message at once.
-    with _pair(tmp_path, LIGHTCHAT_WORKER_TTL_S="60", LIGHTCHAT_SHUTDOWN_GRACE_S="20") as (a, b):
+    with _pair(
+        lightchat_serve, tmp_path, LIGHTCHAT_WORKER_TTL_S="60", LIGHTCHAT_SHUTDOWN_GRACE_S="20"
+    ) as (a, b):
         async with httpx.AsyncClient(timeout=WAIT_S) as client:
             chat, token = await open_chat(client, a)
             async with streaming(client, f"{b.url}/chat/{chat}/events") as stream:
@@ -334,18 +316,21 @@ async def test_a_worker_stopped_with_sigterm_finishes_the_answer_and_hands_the_c
 
 async def test_a_post_reaching_a_worker_shutting_down_is_answered_by_the_other(
     tmp_path: Path,
+    lightchat_serve: LightchatServe,
 ) -> None:
     # The post goes to B, which passes it to A (the chat's owner), which is shutting down:
     # A lets its answer end, hands the chat over and passes the post on to B, which takes
     # the chat over and answers it. The user gets no error and sends nothing again.
-    with _pair(tmp_path, LIGHTCHAT_WORKER_TTL_S="60", LIGHTCHAT_SHUTDOWN_GRACE_S="20") as (a, b):
+    with _pair(
+        lightchat_serve, tmp_path, LIGHTCHAT_WORKER_TTL_S="60", LIGHTCHAT_SHUTDOWN_GRACE_S="20"
+    ) as (a, b):
         async with httpx.AsyncClient(timeout=WAIT_S * 3) as client:
             chat, token = await open_chat(client, a)
             async with streaming(client, f"{b.url}/chat/{chat}/events") as stream:
                 await post(client, f"{a.url}/chat/{chat}/messages", token, content="slow")
                 await stream.until(lambda events: len(Stream(events).tokens()) >= 5)
                 a.process.terminate()  # SIGTERM, mid-answer
-                await asyncio.sleep(0.3)  # A is shutting down: it listens no more
+                await until_draining(a)  # A is shutting down: it listens no more
                 assert a.process.poll() is None  # and still runs its answer
                 posted = await post(client, f"{b.url}/chat/{chat}/messages", token, content="hi")
                 assert posted.status_code == 204, posted.text
@@ -360,7 +345,7 @@ async def test_a_post_reaching_a_worker_shutting_down_is_answered_by_the_other(
 
 
 async def test_a_frozen_owner_that_wakes_after_a_takeover_cannot_write_the_chat(
-    workers: tuple[Worker, Worker],
+    workers: tuple[Server, Server],
 ) -> None:
     # A's loop stops (SIGSTOP) for longer than its heartbeat lives: B takes the chat over.
     # When A wakes, its answer goes on streaming there, but its writes are refused (the
@@ -377,7 +362,8 @@ async def test_a_frozen_owner_that_wakes_after_a_takeover_cannot_write_the_chat(
                 await stream.until_text("resumed: hi")
             finally:
                 a.process.send_signal(signal.SIGCONT)
-            await asyncio.sleep(2)  # A streams on for a while, into nothing
+            # A streams on, into nothing: its first write is refused, and it ends the chat.
+            await asyncio.to_thread(a.wait_printed, f"Chat {chat} was taken over", WAIT_S)
             assert stream.tokens() == shown
         # Nor does Redis get any of it: no word past those shown is in the chat's log.
         log = f"{a.env['LIGHTCHAT_REDIS_PREFIX']}log:{chat}"

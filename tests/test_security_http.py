@@ -7,16 +7,15 @@ test puts it, read off the page the way the page's script and forms read it.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import os
 import re
 import shutil
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field, replace
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -30,7 +29,7 @@ from lightchat import LightChat, Message, Settings
 from lightchat.auth.identity import COOKIE
 from lightchat.bus import MemoryBus
 from lightchat.chat.session import ChatSession
-from lightchat.domain.events import ElementData, MessageData, MessageEvent, RunEvent, new_id
+from lightchat.domain.events import ElementData, MessageData, MessageEvent, new_id
 from lightchat.domain.user import User
 from lightchat.errors import ConfigError, ElementPathError
 from lightchat.files import LocalFileStorage
@@ -38,11 +37,10 @@ from lightchat.http.middleware.csrf import MAX_PEEK_BYTES, NO_COOKIE, NO_TOKEN, 
 from lightchat.http.middleware.security import CSP
 from lightchat.ui.markdown import render_markdown
 from lightchat.ui.render import Renderer
-from tests.helpers import WAIT_S, messages_in, wait_for_log
+from tests.helpers import HTMX, Serve, Site, messages_in, wait_for_log
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
 
-HTMX = {"HX-Request": "true"}
 TOKEN = re.compile(r'<meta name="csrf-token" content="([^"]*)">')
 SECRET = "s" * 40
 EXACT_CSP = (
@@ -65,59 +63,9 @@ def ids_of(page: str, type_: str) -> list[str]:
     return re.findall(rf'<article id="msg-([^"]+)"[^>]*data-type="{type_}"', page)
 
 
-@asynccontextmanager
-async def visit(app: LightChat, *, lifespan: bool = True) -> AsyncIterator[Visitors]:
-    """Serve the app in-process (with its lifespan: history starts) for plain clients."""
-    asgi = app.build()
-    visitors = Visitors(app)
-    try:
-        async with asyncio.timeout(WAIT_S * 4):
-            if lifespan:
-                async with asgi.router.lifespan_context(asgi):
-                    if app.history is not None:
-                        assert await app.history.wait_ready(), app.history.failed
-                    yield visitors
-            else:
-                yield visitors
-    finally:
-        for client in visitors.clients:
-            await client.aclose()
-        if app.chats is not None:
-            await app.chats.close_all()
-
-
-@dataclass
-class Visitors:
-    app: LightChat
-    clients: list[httpx.AsyncClient] = field(default_factory=list)
-    owners: dict[str, str] = field(default_factory=dict)
-    """Who owns each chat opened (its URL: its browser id)."""
-
-    def browser(self, base_url: str = "http://testserver") -> httpx.AsyncClient:
-        """A client that sends only what each request says (no token of its own)."""
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url=base_url)
-        self.clients.append(client)
-        return client
-
-    def session(self, url: str) -> ChatSession:
-        assert self.app.chats is not None
-        session = self.app.chats.get(url.rsplit("/", 1)[1], self.owners[url])
-        assert session is not None, url
-        return session
-
-    async def idle(self, url: str) -> None:
-        """Wait until no callback runs in the chat."""
-        session = self.session(url)
-
-        def done(events: list[Any]) -> bool:
-            runs = [e for e in events if isinstance(e, RunEvent)]
-            return bool(runs) and not runs[-1].running
-
-        await wait_for_log(session.bus, session.id, done)
-
-    async def log_size(self, url: str) -> int:
-        session = self.session(url)
-        return len(await session.bus.read(session.id))
+async def log_size(session: ChatSession) -> int:
+    """How many entries the chat's log holds."""
+    return len(await session.bus.read(session.id))
 
 
 # -- the app every kind of write is tried on ------------------------------------------------
@@ -169,29 +117,27 @@ class Write:
     """True while the write has not happened (besides the chat's log staying the same)."""
 
 
-async def open_chat(site: Visitors, client: httpx.AsyncClient) -> tuple[str, str]:
+async def open_chat(site: Site, client: httpx.AsyncClient) -> tuple[str, str]:
     """A new chat whose start has run (the app must have an on_chat_start); its URL and the
     page's token."""
     response = await client.get("/")
     assert response.status_code == 303, response.text
     url = response.headers["location"]
-    identity = site.app.build().state.services.identity
-    site.owners[url] = identity.load(client.cookies[COOKIE])
-    await site.idle(url)
+    await site.idle(site.session(client, url))
     return url, token_of((await client.get(url)).text)
 
 
-async def said(site: Visitors, client: httpx.AsyncClient, url: str, token: str, text: str) -> str:
+async def said(site: Site, client: httpx.AsyncClient, url: str, token: str, text: str) -> str:
     """Send a message (as htmx does) and wait for the answer; the page afterwards."""
     sent = await client.post(
         f"{url}/messages", data={"content": text}, headers={**HTMX, "X-CSRF-Token": token}
     )
     assert sent.status_code == 204, sent.text
-    await site.idle(url)
+    await site.idle(site.session(client, url))
     return (await client.get(url)).text
 
 
-async def prepare(site: Visitors, client: httpx.AsyncClient, kind: str) -> Write:
+async def prepare(site: Site, client: httpx.AsyncClient, kind: str) -> Write:
     """A fresh chat, brought to where a write of this kind can be made."""
     url, token = await open_chat(site, client)
     page = (await client.get(url)).text
@@ -218,7 +164,7 @@ async def prepare(site: Visitors, client: httpx.AsyncClient, kind: str) -> Write
             f"{url}/messages", data={"content": "ask"}, headers={**HTMX, "X-CSRF-Token": token}
         )
         assert sent.status_code == 204
-        session = site.session(url)
+        session = site.session(client, url)
         events = await wait_for_log(
             session.bus, session.id, lambda events: any(m.ask for m in messages_in(events))
         )
@@ -232,7 +178,7 @@ async def prepare(site: Visitors, client: httpx.AsyncClient, kind: str) -> Write
     if kind == "regenerate":
         return Write(f"{url}/messages/{answer}/regenerate", {}, None, 303, 204, url)
     assert history is not None
-    session = site.session(url)
+    session = site.session(client, url)
     owner, thread = session.owner, session.thread_id
     await history.flush()
     if kind == "feedback":
@@ -294,8 +240,10 @@ async def send(
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_every_write_needs_the_browsers_form_token(tmp_path: Path, kind: str) -> None:
-    async with visit(guarded_app(tmp_path)) as site:
+async def test_every_write_needs_the_browsers_form_token(
+    tmp_path: Path, kind: str, serve: Serve
+) -> None:
+    async with serve(guarded_app(tmp_path), lifespan=True, form_token=False) as site:
         client = site.browser()
         stranger = site.browser()
         _, strangers_token = await open_chat(site, stranger)  # valid, for another browser
@@ -303,7 +251,7 @@ async def test_every_write_needs_the_browsers_form_token(tmp_path: Path, kind: s
         write = await prepare(site, client, kind)
         mine = token_of((await client.get(write.chat)).text)
         assert strangers_token != mine
-        before = await site.log_size(write.chat)
+        before = await log_size(site.session(client, write.chat))
         refusals = [
             (await send(client, write), NO_TOKEN),
             (await send(client, write, htmx=True), NO_TOKEN),
@@ -320,7 +268,7 @@ async def test_every_write_needs_the_browsers_form_token(tmp_path: Path, kind: s
         htmx_refusal = refusals[1][0]
         assert '<p role="alert">' in htmx_refusal.text  # a notice in the composer
         assert "<!doctype html>" in refusals[0][0].text  # a page, without JavaScript
-        assert await site.log_size(write.chat) == before
+        assert await log_size(site.session(client, write.chat)) == before
         if write.unchanged is not None:
             assert await write.unchanged()
 
@@ -328,7 +276,7 @@ async def test_every_write_needs_the_browsers_form_token(tmp_path: Path, kind: s
         evil = await send(client, write, field_token=mine, extra={"Origin": "http://evil.example"})
         assert evil.status_code == 403
         assert "another site" in evil.text
-        assert await site.log_size(write.chat) == before
+        assert await log_size(site.session(client, write.chat)) == before
 
         # The right token: in the form without JavaScript, in the header with htmx.
         plain = await send(client, write, field_token=mine)
@@ -355,12 +303,12 @@ async def test_every_write_needs_the_browsers_form_token(tmp_path: Path, kind: s
     ],
 )
 async def test_the_origin_check_compares_scheme_host_and_port(
-    tmp_path: Path, base_url: str, origin: str, *, allowed: bool
+    tmp_path: Path, base_url: str, origin: str, serve: Serve, *, allowed: bool
 ) -> None:
-    async with visit(guarded_app(tmp_path), lifespan=False) as site:
-        client = site.browser(base_url)
+    async with serve(guarded_app(tmp_path), form_token=False) as site:
+        client = site.browser(base_url=base_url)
         url, token = await open_chat(site, client)
-        before = await site.log_size(url)
+        before = await log_size(site.session(client, url))
         posted = await client.post(
             f"{url}/messages",
             data={"content": "hi"},
@@ -371,14 +319,14 @@ async def test_the_origin_check_compares_scheme_host_and_port(
         else:
             assert posted.status_code == 403, posted.text
             assert "another site" in posted.text
-            assert await site.log_size(url) == before
+            assert await log_size(site.session(client, url)) == before
 
 
-async def test_a_post_without_the_cookie_is_refused(tmp_path: Path) -> None:
-    async with visit(guarded_app(tmp_path)) as site:
+async def test_a_post_without_the_cookie_is_refused(tmp_path: Path, serve: Serve) -> None:
+    async with serve(guarded_app(tmp_path), lifespan=True, form_token=False) as site:
         client = site.browser()
         url, token = await open_chat(site, client)
-        before = await site.log_size(url)
+        before = await log_size(site.session(client, url))
         bare = site.browser()
         for headers in ({"X-CSRF-Token": token}, {"X-CSRF-Token": token, **HTMX}):
             response = await bare.post(f"{url}/messages", data={"content": "hi"}, headers=headers)
@@ -388,11 +336,11 @@ async def test_a_post_without_the_cookie_is_refused(tmp_path: Path) -> None:
         forged.cookies.set(COOKIE, client.cookies[COOKIE] + "x")
         response = await forged.post(f"{url}/messages", data={"csrf_token": token, "content": "hi"})
         assert response.status_code == 403
-        assert await site.log_size(url) == before
+        assert await log_size(site.session(client, url)) == before
 
 
-async def test_every_form_that_posts_carries_the_token_first(tmp_path: Path) -> None:
-    async with visit(guarded_app(tmp_path)) as site:
+async def test_every_form_that_posts_carries_the_token_first(tmp_path: Path, serve: Serve) -> None:
+    async with serve(guarded_app(tmp_path), lifespan=True, form_token=False) as site:
         client = site.browser()
         url, token = await open_chat(site, client)
         page = await said(site, client, url, token, "question")
@@ -441,11 +389,11 @@ def post_forms(html: str) -> list[tuple[str, tuple[str, str] | None]]:
 # -- the body: urlencoded, multipart ---------------------------------------------------------
 
 
-async def test_a_multipart_token_must_come_before_the_files(tmp_path: Path) -> None:
-    async with visit(guarded_app(tmp_path), lifespan=False) as site:
+async def test_a_multipart_token_must_come_before_the_files(tmp_path: Path, serve: Serve) -> None:
+    async with serve(guarded_app(tmp_path), form_token=False) as site:
         client = site.browser()
         url, token = await open_chat(site, client)
-        before = await site.log_size(url)
+        before = await log_size(site.session(client, url))
 
         def body(*parts: tuple[str, str | None, bytes]) -> bytes:
             chunks = []
@@ -470,13 +418,13 @@ async def test_a_multipart_token_must_come_before_the_files(tmp_path: Path) -> N
         bulky = body(("content", None, b"y" * (MAX_PEEK_BYTES + 10)), ("csrf_token", None, b"x"))
         assert (await post(bulky)).status_code == 403
         assert (await post(body(("content", None, b"hi")))).status_code == 403
-        assert await site.log_size(url) == before
+        assert await log_size(site.session(client, url)) == before
 
         ok = await post(
             body(("content", None, b"first"), ("csrf_token", None, token.encode()), file)
         )
         assert ok.status_code == 303
-        session = site.session(url)
+        session = site.session(client, url)
         users = [
             i for i in session.transcript.items.values()
             if isinstance(i, MessageData) and i.type == "user_message"
@@ -486,14 +434,16 @@ async def test_a_multipart_token_must_come_before_the_files(tmp_path: Path) -> N
         assert [e.name for e in users[0].elements] == ["a.txt"]
 
 
-async def test_a_urlencoded_token_and_fields_reach_the_endpoint_unchanged(tmp_path: Path) -> None:
-    async with visit(guarded_app(tmp_path), lifespan=False) as site:
+async def test_a_urlencoded_token_and_fields_reach_the_endpoint_unchanged(
+    tmp_path: Path, serve: Serve
+) -> None:
+    async with serve(guarded_app(tmp_path), form_token=False) as site:
         client = site.browser()
         url, token = await open_chat(site, client)
         text = "a=b&c é " + "z" * 50_000
         response = await client.post(f"{url}/messages", data={"content": text, "csrf_token": token})
         assert response.status_code == 303
-        session = site.session(url)
+        session = site.session(client, url)
         users = [
             i.content for i in session.transcript.items.values()
             if isinstance(i, MessageData) and i.type == "user_message"
@@ -520,8 +470,10 @@ def password_app(tmp_path: Path) -> LightChat:
     return app
 
 
-async def test_the_login_form_works_from_a_browser_without_a_cookie(tmp_path: Path) -> None:
-    async with visit(password_app(tmp_path), lifespan=False) as site:
+async def test_the_login_form_works_from_a_browser_without_a_cookie(
+    tmp_path: Path, serve: Serve
+) -> None:
+    async with serve(password_app(tmp_path), form_token=False) as site:
         client = site.browser()
         assert not client.cookies
         login = await client.get("/login")
@@ -561,14 +513,14 @@ async def test_the_login_form_works_from_a_browser_without_a_cookie(tmp_path: Pa
         assert plain_out.status_code == 303
 
 
-async def test_the_keys_form_needs_the_token(tmp_path: Path) -> None:
+async def test_the_keys_form_needs_the_token(tmp_path: Path, serve: Serve) -> None:
     app = LightChat(settings=Settings(app_dir=str(tmp_path), secret=SECRET, user_env="MY_KEY"))
 
     @app.on_message
     async def main(message: Message) -> None:
         await Message(content=str(cl.user_session.get("env"))).send()
 
-    async with visit(app, lifespan=False) as site:
+    async with serve(app, form_token=False) as site:
         client = site.browser()
         first = await client.get("/")
         assert first.headers["location"] == "/env"
@@ -586,8 +538,9 @@ async def test_the_keys_form_needs_the_token(tmp_path: Path) -> None:
 
 async def test_safe_methods_need_no_token_and_static_files_make_no_cookie(
     tmp_path: Path,
+    serve: Serve,
 ) -> None:
-    async with visit(guarded_app(tmp_path), lifespan=False) as site:
+    async with serve(guarded_app(tmp_path), form_token=False) as site:
         client = site.browser()
         static = await client.get("/-/static/lightchat.css")
         health = await client.get("/-/health")
@@ -602,9 +555,9 @@ async def test_safe_methods_need_no_token_and_static_files_make_no_cookie(
 # -- headers: CSP, CORS ----------------------------------------------------------------------
 
 
-async def test_the_content_security_policy_is_exact(tmp_path: Path) -> None:
+async def test_the_content_security_policy_is_exact(tmp_path: Path, serve: Serve) -> None:
     assert CSP == EXACT_CSP
-    async with visit(guarded_app(tmp_path), lifespan=False) as site:
+    async with serve(guarded_app(tmp_path), form_token=False) as site:
         client = site.browser()
         url, _ = await open_chat(site, client)
         for response in (
@@ -617,7 +570,7 @@ async def test_the_content_security_policy_is_exact(tmp_path: Path) -> None:
             assert response.headers["referrer-policy"] == "same-origin"
 
 
-async def test_frame_ancestors_come_from_the_settings(tmp_path: Path) -> None:
+async def test_frame_ancestors_come_from_the_settings(tmp_path: Path, serve: Serve) -> None:
     settings = Settings.from_env(
         {"LIGHTCHAT_FRAME_ANCESTORS": "'self'  https://intranet.example"},
         app_dir=str(tmp_path),
@@ -629,7 +582,7 @@ async def test_frame_ancestors_come_from_the_settings(tmp_path: Path) -> None:
     @app.on_message
     async def main(message: Message) -> None: ...
 
-    async with visit(app, lifespan=False) as site:
+    async with serve(app, form_token=False) as site:
         page = await site.browser().get("/login")
         expected = EXACT_CSP.replace(
             "frame-ancestors 'self'", "frame-ancestors 'self' https://intranet.example"
@@ -682,9 +635,9 @@ def preflight(origin: str) -> dict[str, str]:
     }
 
 
-async def test_cors_answers_only_the_allowed_origins(tmp_path: Path) -> None:
+async def test_cors_answers_only_the_allowed_origins(tmp_path: Path, serve: Serve) -> None:
     app = guarded_app(tmp_path, allow_origins=f"{PORTAL}/, https://admin.example:8443")
-    async with visit(app, lifespan=False) as site:
+    async with serve(app, form_token=False) as site:
         client = site.browser()
         url, token = await open_chat(site, client)
 
@@ -723,8 +676,8 @@ async def test_cors_answers_only_the_allowed_origins(tmp_path: Path) -> None:
         assert "access-control-allow-origin" not in evil.headers
 
 
-async def test_without_allowed_origins_there_is_no_cors(tmp_path: Path) -> None:
-    async with visit(guarded_app(tmp_path), lifespan=False) as site:
+async def test_without_allowed_origins_there_is_no_cors(tmp_path: Path, serve: Serve) -> None:
+    async with serve(guarded_app(tmp_path), form_token=False) as site:
         client = site.browser()
         url, token = await open_chat(site, client)
         answer = await client.options(f"{url}/messages", headers=preflight(PORTAL))
@@ -788,7 +741,9 @@ def test_markdown_images_setting_from_the_environment() -> None:
 
 
 @pytest.mark.parametrize("images", [True, False])
-async def test_the_chat_page_follows_the_images_setting(tmp_path: Path, images: bool) -> None:
+async def test_the_chat_page_follows_the_images_setting(
+    tmp_path: Path, images: bool, serve: Serve
+) -> None:
     app = LightChat(
         settings=Settings(
             app_dir=str(tmp_path), secret=SECRET, history=False, markdown_images=images
@@ -799,7 +754,7 @@ async def test_the_chat_page_follows_the_images_setting(tmp_path: Path, images: 
     async def start() -> None:
         await Message(content=IMAGE).send()
 
-    async with visit(app, lifespan=False) as site:
+    async with serve(app, form_token=False) as site:
         client = site.browser()
         url, _ = await open_chat(site, client)
         page = (await client.get(url)).text
@@ -996,7 +951,7 @@ async def test_lightchats_own_state_and_hidden_files_are_never_read(
 
 
 async def test_a_refused_path_names_no_server_path_in_the_chat(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, serve: Serve
 ) -> None:
     """The chat shows a short refusal; the log has the paths."""
     app_dir = tmp_path / "app"
@@ -1013,7 +968,7 @@ async def test_a_refused_path_names_no_server_path_in_the_chat(
         await Message(content="here", elements=[cl.Text(name="f", path=app_dir / name)]).send()
 
     (tmp_path / "outside.txt").symlink_to("/proc/self/environ")
-    async with visit(app, lifespan=False) as site:
+    async with serve(app, form_token=False) as site:
         client = site.browser()
         url, token = await open_chat(site, client)
         for asked in (".lightchat/secret", "../outside.txt", "missing.txt", "../../../etc"):
@@ -1030,7 +985,7 @@ async def test_a_refused_path_names_no_server_path_in_the_chat(
     assert "/proc/" in logged
 
 
-async def test_no_message_can_make_the_server_show_a_file(tmp_path: Path) -> None:
+async def test_no_message_can_make_the_server_show_a_file(tmp_path: Path, serve: Serve) -> None:
     app = LightChat(settings=Settings(app_dir=str(tmp_path), secret=SECRET, history=False))
 
     @app.on_chat_start
@@ -1042,7 +997,7 @@ async def test_no_message_can_make_the_server_show_a_file(tmp_path: Path) -> Non
         # An app that trusts its user far too much.
         await Message(content="here", elements=[cl.Text(name="f", path=message.content)]).send()
 
-    async with visit(app, lifespan=False) as site:
+    async with serve(app, form_token=False) as site:
         client = site.browser()
         url, token = await open_chat(site, client)
         page = await said(site, client, url, token, "/etc/passwd")
@@ -1078,7 +1033,9 @@ def counting_server() -> Iterator[tuple[str, list[str]]]:
         server.server_close()
 
 
-async def test_elements_from_a_url_are_never_fetched_by_the_server(tmp_path: Path) -> None:
+async def test_elements_from_a_url_are_never_fetched_by_the_server(
+    tmp_path: Path, serve: Serve
+) -> None:
     with counting_server() as (origin, hits):
         app = LightChat(settings=Settings(app_dir=str(tmp_path), secret=SECRET, history=False))
         sent: list[cl.Element] = []
@@ -1095,7 +1052,7 @@ async def test_elements_from_a_url_are_never_fetched_by_the_server(tmp_path: Pat
             )
             await Message(content="look", elements=sent).send()
 
-        async with visit(app, lifespan=False) as site:
+        async with serve(app, form_token=False) as site:
             client = site.browser()
             url, _ = await open_chat(site, client)
             page = (await client.get(url)).text

@@ -8,84 +8,20 @@ read the stream with httpx, closing it once they have what they need.
 from __future__ import annotations
 
 import asyncio
-import re
-import socket
-import threading
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
 import httpx
 import pytest
-import uvicorn
 
 from lightchat import LightChat, Message, Settings
-from lightchat.auth.identity import COOKIE
-from lightchat.chat.session import ChatSession
-from lightchat.domain.events import Entry, MessageEvent, RunEvent, StepEvent
-from lightchat.http.routes import Services
+from lightchat.domain.events import Entry, MessageEvent, StepEvent
 from lightchat.ui.sse import CLOSING, Encoder
 from lightchat.ui.stream_view import Chunk
-from tests.helpers import wait_for_log, with_form_token
+from tests.helpers import HTMX, LiveServer, page_seq
 
 pytestmark = pytest.mark.timeout(20)
-
-T = TypeVar("T")
-TIMEOUT = httpx.Timeout(5.0)
-
-
-class LiveServer:
-    """The app in uvicorn, on a socket that listens before the server starts.
-
-    Connections made before uvicorn is ready wait in the socket's backlog, so the first
-    request (to /-/health) is the wait for start-up: no polling.
-    """
-
-    def __init__(self, app: LightChat) -> None:
-        self.app = app
-        self.socket = socket.socket()
-        self.socket.bind(("127.0.0.1", 0))
-        self.socket.listen(64)
-        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1)
-        self.server = uvicorn.Server(config)
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self._loop_ready = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="uvicorn", daemon=True)
-        self.thread.start()
-        assert self._loop_ready.wait(5)
-        with httpx.Client(timeout=TIMEOUT) as client:
-            assert client.get(f"{self.url}/-/health").text == "ok"
-
-    def _run(self) -> None:
-        async def main() -> None:
-            self.loop = asyncio.get_running_loop()
-            self._loop_ready.set()
-            await self.server.serve(sockets=[self.socket])
-
-        asyncio.run(main())
-
-    def call(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run a coroutine on the server's loop (where the chats live) and return its result."""
-        assert self.loop is not None
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(5)
-
-    def session(self, client: httpx.Client, chat_url: str) -> ChatSession:
-        services: Services = self.app.build().state.services
-        browser = services.identity.load(client.cookies.get(COOKIE))
-        assert browser is not None
-        session = services.chats.get(chat_url.rsplit("/", 1)[1], browser)
-        assert session is not None
-        return session
-
-    def entries(self, session: ChatSession) -> list[Entry]:
-        return self.call(session.bus.read(session.id))
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.socket.close()
 
 
 def make_app() -> LightChat:
@@ -116,15 +52,14 @@ def make_app() -> LightChat:
 
 @pytest.fixture(scope="module")
 def live() -> Iterator[LiveServer]:
-    server = LiveServer(make_app())
-    yield server
-    server.stop()
+    with LiveServer(make_app()) as server:
+        yield server
 
 
 @pytest.fixture
 def browser(live: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live.url, timeout=TIMEOUT) as client:
-        yield with_form_token(client, live.app)
+    with live.browser() as client:
+        yield client
 
 
 @dataclass
@@ -179,22 +114,6 @@ def stream(
         yield Stream(response)
 
 
-def new_chat(live: LiveServer, client: httpx.Client) -> tuple[str, ChatSession]:
-    """A new chat whose on_chat_start has finished."""
-    response = client.get("/")
-    assert response.status_code == 303
-    url = str(response.headers["location"])
-    session = live.session(client, url)
-    live.call(wait_for_log(session.bus, session.id, lambda ev: RunEvent(running=False) in ev))
-    return url, session
-
-
-def page_seq(client: httpx.Client, chat_url: str) -> int:
-    match = re.search(r"events\?after=(\d+)", client.get(chat_url).text)
-    assert match is not None
-    return int(match.group(1))
-
-
 def created(entries: list[Entry]) -> dict[str, int]:
     """Each message or step id, with the position of the event that first showed it."""
     first: dict[str, int] = {}
@@ -218,9 +137,6 @@ def ids_of(found: list[SSE]) -> list[int]:
     ids = [e.id for e in found]
     assert all(i is not None for i in ids), "every event carries an id"
     return [i for i in ids if i is not None]
-
-
-HTMX = {"HX-Request": "true"}
 
 
 # -- the tests ----------------------------------------------------------------------------
@@ -258,7 +174,7 @@ def test_text_events_name_their_target_only_when_it_changes() -> None:
 def test_replay_from_the_start_and_resume_from_any_id(
     live: LiveServer, browser: httpx.Client
 ) -> None:
-    url, session = new_chat(live, browser)
+    url, session = live.new_chat(browser)
     # A plain form post answers once the run is over, so the log is complete here.
     assert browser.post(f"{url}/messages", data={"content": "count:5"}).status_code == 303
     entries = live.entries(session)
@@ -307,7 +223,7 @@ def resume(
 
 
 def test_a_stream_follows_a_live_answer(live: LiveServer, browser: httpx.Client) -> None:
-    url, session = new_chat(live, browser)
+    url, session = live.new_chat(browser)
     start = page_seq(browser, url)
     words = " ".join(f"word{i}" for i in range(40))
     with stream(browser, f"{url}/events?after={start}") as events:
@@ -339,7 +255,7 @@ def test_a_stream_follows_a_live_answer(live: LiveServer, browser: httpx.Client)
 def test_a_stream_resumed_at_the_end_sends_only_what_is_new(
     live: LiveServer, browser: httpx.Client
 ) -> None:
-    url, _ = new_chat(live, browser)
+    url, _ = live.new_chat(browser)
     assert browser.post(f"{url}/messages", data={"content": "count:2"}).status_code == 303
     last = page_seq(browser, url)
     with stream(browser, f"{url}/events", {"Last-Event-ID": str(last)}) as events:
@@ -354,7 +270,7 @@ def test_a_stream_resumed_at_the_end_sends_only_what_is_new(
 
 
 def test_a_second_tab_sees_the_same_events(live: LiveServer, browser: httpx.Client) -> None:
-    url, _ = new_chat(live, browser)
+    url, _ = live.new_chat(browser)
     start = page_seq(browser, url)
     with (
         stream(browser, f"{url}/events?after={start}") as first,
@@ -369,7 +285,7 @@ def test_a_second_tab_sees_the_same_events(live: LiveServer, browser: httpx.Clie
 
 
 def test_stop_over_a_live_stream(live: LiveServer, browser: httpx.Client) -> None:
-    url, session = new_chat(live, browser)
+    url, session = live.new_chat(browser)
     start = page_seq(browser, url)
     with stream(browser, f"{url}/events?after={start}") as events:
         browser.post(f"{url}/messages", data={"content": "wait:"}, headers=HTMX)
@@ -382,7 +298,7 @@ def test_stop_over_a_live_stream(live: LiveServer, browser: httpx.Client) -> Non
 
 
 def test_a_stream_ends_when_its_chat_ends(live: LiveServer, browser: httpx.Client) -> None:
-    url, session = new_chat(live, browser)
+    url, session = live.new_chat(browser)
     start = page_seq(browser, url)
     with stream(browser, f"{url}/events?after={start}") as events:
         # A message proves the stream's generator is running before the chat ends.

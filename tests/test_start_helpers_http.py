@@ -34,13 +34,11 @@ from lightchat.domain.transcript import Transcript
 from lightchat.errors import ConfigError
 from lightchat.ui.render import Renderer
 from lightchat.ui.stream_view import StreamView
-from tests.helpers import assert_inert, contents, tag_structure, wait_for_log
-from tests.test_http import Site, serve
+from tests.helpers import HTMX, Serve, Site, assert_inert, contents, tag_structure, wait_for_log
 from tests.xss_payloads import PAYLOADS
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(15)]
 
-HTMX = {"HX-Request": "true"}
 PLAIN = [f"plain {i}" for i in range(len(PAYLOADS))]
 STARTER = re.compile(
     r'<input type="hidden" name="content" value="([^"]*)">\s*'
@@ -94,7 +92,9 @@ def echo(app: LightChat) -> None:
 # -- starters -----------------------------------------------------------------------------
 
 
-async def test_starters_show_in_an_empty_chat_and_send_their_message(tmp_path: Path) -> None:
+async def test_starters_show_in_an_empty_chat_and_send_their_message(
+    tmp_path: Path, serve: Serve
+) -> None:
     app = LightChat(settings=settings(tmp_path))
     seen: list[tuple[Any, Any]] = []
     echo(app)
@@ -132,6 +132,7 @@ async def test_starters_show_in_an_empty_chat_and_send_their_message(tmp_path: P
 
 async def test_a_starter_without_javascript_posts_and_comes_back_to_the_answer(
     tmp_path: Path,
+    serve: Serve,
 ) -> None:
     app = LightChat(settings=settings(tmp_path))
     echo(app)
@@ -152,7 +153,7 @@ async def test_a_starter_without_javascript_posts_and_comes_back_to_the_answer(
         assert starters_on(page) == []
 
 
-async def test_set_starters_may_take_the_user_only(tmp_path: Path) -> None:
+async def test_set_starters_may_take_the_user_only(tmp_path: Path, serve: Serve) -> None:
     app = LightChat(settings=settings(tmp_path))
     echo(app)
     users: list[Any] = []
@@ -179,7 +180,9 @@ def test_set_starters_with_three_arguments_is_refused() -> None:
         app.set_starters(starters)
 
 
-async def test_starter_categories_are_details_that_hold_their_starters(tmp_path: Path) -> None:
+async def test_starter_categories_are_details_that_hold_their_starters(
+    tmp_path: Path, serve: Serve
+) -> None:
     app = LightChat(settings=settings(tmp_path))
     echo(app)
 
@@ -211,7 +214,7 @@ async def test_starter_categories_are_details_that_hold_their_starters(tmp_path:
         assert starters_on(page) == [("Poem", "A poem, please"), ("Lisbon", "Lisbon?")]
 
 
-async def test_only_safe_icon_urls_are_shown(tmp_path: Path) -> None:
+async def test_only_safe_icon_urls_are_shown(tmp_path: Path, serve: Serve) -> None:
     app = LightChat(settings=settings(tmp_path))
     echo(app)
 
@@ -230,7 +233,7 @@ async def test_only_safe_icon_urls_are_shown(tmp_path: Path) -> None:
 
 
 async def test_a_failing_or_wrong_starter_list_leaves_the_chat_usable(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, serve: Serve
 ) -> None:
     app = LightChat(settings=settings(tmp_path))
     echo(app)
@@ -309,7 +312,7 @@ def profile_app(tmp_path: Path, default: str | None = "Large") -> tuple[LightCha
     return app, profiles_seen
 
 
-async def test_a_new_chat_gets_the_default_profile(tmp_path: Path) -> None:
+async def test_a_new_chat_gets_the_default_profile(tmp_path: Path, serve: Serve) -> None:
     app, seen = profile_app(tmp_path)
     async with serve(app) as site:
         client = site.browser()
@@ -327,7 +330,7 @@ async def test_a_new_chat_gets_the_default_profile(tmp_path: Path) -> None:
         assert starters_on(start) == [("Global", "Hi all")]
 
 
-async def test_without_a_default_the_first_profile_is_used(tmp_path: Path) -> None:
+async def test_without_a_default_the_first_profile_is_used(tmp_path: Path, serve: Serve) -> None:
     app, seen = profile_app(tmp_path, default=None)
     async with serve(app) as site:
         client = site.browser()
@@ -340,7 +343,9 @@ async def test_without_a_default_the_first_profile_is_used(tmp_path: Path) -> No
         assert starters_on(start) == [("Small talk", "Hi small")]
 
 
-async def test_a_profile_chosen_in_the_url_starts_the_chat_with_it(tmp_path: Path) -> None:
+async def test_a_profile_chosen_in_the_url_starts_the_chat_with_it(
+    tmp_path: Path, serve: Serve
+) -> None:
     app, seen = profile_app(tmp_path)
     async with serve(app) as site:
         client = site.browser()
@@ -356,7 +361,9 @@ async def test_a_profile_chosen_in_the_url_starts_the_chat_with_it(tmp_path: Pat
         assert '<option value="Small" selected>Small</option>' in header
 
 
-async def test_an_unknown_profile_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+async def test_an_unknown_profile_is_refused_with_a_clear_message(
+    tmp_path: Path, serve: Serve
+) -> None:
     app, seen = profile_app(tmp_path)
     async with serve(app) as site:
         client = site.browser()
@@ -371,7 +378,7 @@ async def test_an_unknown_profile_is_refused_with_a_clear_message(tmp_path: Path
         assert seen == ["Large"]
 
 
-async def test_without_profiles_there_is_no_picker(tmp_path: Path) -> None:
+async def test_without_profiles_there_is_no_picker(tmp_path: Path, serve: Serve) -> None:
     app = LightChat(settings=settings(tmp_path))
     profiles: list[Any] = []
     echo(app)
@@ -469,7 +476,9 @@ def settings_app(tmp_path: Path) -> tuple[LightChat, dict[str, Any]]:
     return app, record
 
 
-async def test_chat_settings_send_returns_and_keeps_the_initial_values(tmp_path: Path) -> None:
+async def test_chat_settings_send_returns_and_keeps_the_initial_values(
+    tmp_path: Path, serve: Serve
+) -> None:
     app, record = settings_app(tmp_path)
     async with serve(app) as site:
         client = site.browser()
@@ -485,7 +494,7 @@ async def test_chat_settings_send_returns_and_keeps_the_initial_values(tmp_path:
         assert ">Settings</button>" in header
 
 
-async def test_a_chat_without_settings_has_no_settings_button(tmp_path: Path) -> None:
+async def test_a_chat_without_settings_has_no_settings_button(tmp_path: Path, serve: Serve) -> None:
     app = LightChat(settings=settings(tmp_path))
     echo(app)
     async with serve(app) as site:
@@ -502,6 +511,7 @@ async def test_a_chat_without_settings_has_no_settings_button(tmp_path: Path) ->
 
 async def test_the_settings_form_is_a_dialog_for_htmx_and_a_page_without_it(
     tmp_path: Path,
+    serve: Serve,
 ) -> None:
     app, _ = settings_app(tmp_path)
     async with serve(app) as site:
@@ -534,6 +544,7 @@ async def test_the_settings_form_is_a_dialog_for_htmx_and_a_page_without_it(
 
 async def test_confirmed_settings_are_kept_then_passed_to_on_settings_update(
     tmp_path: Path,
+    serve: Serve,
 ) -> None:
     app, record = settings_app(tmp_path)
     async with serve(app) as site:
@@ -559,6 +570,7 @@ async def test_confirmed_settings_are_kept_then_passed_to_on_settings_update(
 
 async def test_settings_without_javascript_come_back_to_the_chat_after_the_callback(
     tmp_path: Path,
+    serve: Serve,
 ) -> None:
     app, record = settings_app(tmp_path)
     async with serve(app) as site:
@@ -571,7 +583,9 @@ async def test_settings_without_javascript_come_back_to_the_chat_after_the_callb
         assert "updated 1" in (await client.get(url)).text
 
 
-async def test_a_settings_update_waits_for_the_run_in_progress(tmp_path: Path) -> None:
+async def test_a_settings_update_waits_for_the_run_in_progress(
+    tmp_path: Path, serve: Serve
+) -> None:
     app, _ = settings_app(tmp_path)
     release = asyncio.Event()
     order: list[str] = []
@@ -624,7 +638,7 @@ BAD_VALUES = [
 
 @pytest.mark.parametrize(("change", "message"), BAD_VALUES)
 async def test_a_bad_value_is_refused_naming_its_input_and_changes_nothing(
-    tmp_path: Path, change: dict[str, Any], message: str
+    tmp_path: Path, change: dict[str, Any], message: str, serve: Serve
 ) -> None:
     app, record = settings_app(tmp_path)
     form = {**GOOD_FORM, **change}
@@ -644,7 +658,7 @@ async def test_a_bad_value_is_refused_naming_its_input_and_changes_nothing(
         assert not session.running
 
 
-async def test_a_refused_value_is_shown_as_text(tmp_path: Path) -> None:
+async def test_a_refused_value_is_shown_as_text(tmp_path: Path, serve: Serve) -> None:
     app, _ = settings_app(tmp_path)
     async with serve(app) as site:
         client = site.browser()
@@ -657,7 +671,7 @@ async def test_a_refused_value_is_shown_as_text(tmp_path: Path) -> None:
         assert 'hx-target="#lc-settings-notice"' in response.text
 
 
-async def test_settings_belong_to_their_browser(tmp_path: Path) -> None:
+async def test_settings_belong_to_their_browser(tmp_path: Path, serve: Serve) -> None:
     app, record = settings_app(tmp_path)
     async with serve(app) as site:
         owner = site.browser()
@@ -718,6 +732,7 @@ async def test_the_first_user_message_takes_the_starters_away_once() -> None:
 
 async def test_settings_sent_after_the_page_loaded_show_the_button_in_the_page_too(
     tmp_path: Path,
+    serve: Serve,
 ) -> None:
     app = LightChat(settings=settings(tmp_path))
 
@@ -812,7 +827,7 @@ def test_a_number_too_large_to_count_in_steps_is_refused() -> None:
 # -- untrusted text stays text ------------------------------------------------------------
 
 
-async def start_structure(folder: Path, texts: list[str]) -> tuple[Any, Any]:
+async def start_structure(serve: Serve, folder: Path, texts: list[str]) -> tuple[Any, Any]:
     """The structure of the header and the starters when every text comes from ``texts``."""
     app = LightChat(settings=settings(folder))
     echo(app)
@@ -839,14 +854,15 @@ async def start_structure(folder: Path, texts: list[str]) -> tuple[Any, Any]:
         return tag_structure(header_of(page)), tag_structure(start_of(page))
 
 
-async def test_profile_names_and_starters_are_text(tmp_path: Path) -> None:
-    hostile = await start_structure(tmp_path / "a", list(PAYLOADS))
-    plain = await start_structure(tmp_path / "b", PLAIN)
+async def test_profile_names_and_starters_are_text(tmp_path: Path, serve: Serve) -> None:
+    hostile = await start_structure(serve, tmp_path / "a", list(PAYLOADS))
+    plain = await start_structure(serve, tmp_path / "b", PLAIN)
     assert hostile == plain
 
 
 async def test_profile_descriptions_go_through_the_safe_markdown_renderer(
     tmp_path: Path,
+    serve: Serve,
 ) -> None:
     app = LightChat(settings=settings(tmp_path))
     echo(app)
@@ -865,7 +881,7 @@ async def test_profile_descriptions_go_through_the_safe_markdown_renderer(
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in description
 
 
-async def settings_structure(folder: Path, texts: list[str]) -> Any:
+async def settings_structure(serve: Serve, folder: Path, texts: list[str]) -> Any:
     """The structure of the settings dialog when every text comes from ``texts``."""
     app = LightChat(settings=settings(folder))
     echo(app)
@@ -893,9 +909,11 @@ async def settings_structure(folder: Path, texts: list[str]) -> Any:
         return tag_structure(dialog)
 
 
-async def test_settings_labels_descriptions_and_values_are_text(tmp_path: Path) -> None:
-    hostile = await settings_structure(tmp_path / "a", list(PAYLOADS))
-    plain = await settings_structure(tmp_path / "b", PLAIN)
+async def test_settings_labels_descriptions_and_values_are_text(
+    tmp_path: Path, serve: Serve
+) -> None:
+    hostile = await settings_structure(serve, tmp_path / "a", list(PAYLOADS))
+    plain = await settings_structure(serve, tmp_path / "b", PLAIN)
     assert hostile == plain
 
 
@@ -920,7 +938,7 @@ async def test_a_resumed_chat_keeps_its_profile_and_settings() -> None:
     await chats.close_all()
 
 
-async def test_a_starter_sends_its_command_with_its_message(tmp_path: Path) -> None:
+async def test_a_starter_sends_its_command_with_its_message(tmp_path: Path, serve: Serve) -> None:
     app = LightChat(settings=settings(tmp_path))
     received: list[tuple[str, str | None]] = []
 
@@ -953,7 +971,7 @@ def test_chainlit_apps_import_widgets_from_input_widget() -> None:
     assert set(input_widget.__all__) <= set(cl.__all__)
 
 
-async def test_new_chat_keeps_the_current_profile(tmp_path: Path) -> None:
+async def test_new_chat_keeps_the_current_profile(tmp_path: Path, serve: Serve) -> None:
     app = LightChat(settings=settings(tmp_path))
     echo(app)
 

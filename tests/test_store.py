@@ -1,6 +1,8 @@
-"""The SQL store, against real SQLite (a temp folder) and real PostgreSQL.
+"""The data layers: the SQL store, against real SQLite (a temp folder) and real PostgreSQL,
+and ``MemoryStore`` (its own rules are in tests/test_store_memory.py).
 
-Every test that takes ``store`` runs once per database. PostgreSQL tests work in a schema
+Every test that takes ``store`` runs once per database and once on a ``MemoryStore``; one
+that takes ``sql_store`` (or ``database``) once per database. PostgreSQL tests work in a schema
 made for this test run in the ``test`` database (dropped at the end); set
 ``LIGHTCHAT_TEST_POSTGRES_URL`` to use another server. They are skipped, saying why, only
 when no server answers.
@@ -122,17 +124,51 @@ async def _migrated(database: Database) -> None:
         await engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def migrated(new_database: Callable[[str], Database]) -> Callable[[str], Database]:
+    """The run's database of a kind at the newest schema, made the first time it is asked
+    for; the run's tests share it."""
+    made: dict[str, Database] = {}
+
+    def get(kind: str) -> Database:
+        if kind not in made:
+            database = new_database(kind)
+            run_aside(lambda: _migrated(database))
+            made[kind] = database
+        return made[kind]
+
+    return get
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, new_database: Callable[[str], Database]) -> Database:
+def database(request: pytest.FixtureRequest, migrated: Callable[[str], Database]) -> Database:
     """A database at the newest schema, shared by the run's tests."""
-    made = new_database(request.param)
-    run_aside(lambda: _migrated(made))
-    return made
+    return migrated(request.param)
 
 
 @pytest.fixture
-async def store(database: Database) -> AsyncIterator[SQLStore]:
+async def sql_store(database: Database) -> AsyncIterator[SQLStore]:
+    """The SQL store, on each database."""
     store = SQLStore(database.engine())
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+Store = SQLStore | MemoryStore
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "memory"])
+async def store(
+    request: pytest.FixtureRequest, migrated: Callable[[str], Database]
+) -> AsyncIterator[Store]:
+    """Each data layer: the SQL store on each database, and ``MemoryStore`` (so the two
+    implementations of ``DataLayer`` cannot drift apart)."""
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    store = SQLStore(migrated(request.param).engine())
     try:
         yield store
     finally:
@@ -167,7 +203,7 @@ async def count(store: SQLStore | MemoryStore, record: type[Any], **where: str) 
 # -- users ------------------------------------------------------------------------------
 
 
-async def test_create_user_is_an_upsert_by_identifier(store: SQLStore) -> None:
+async def test_create_user_is_an_upsert_by_identifier(store: Store) -> None:
     identifier = f"{uuid.uuid4().hex}@example.com"
     assert await store.get_user(identifier) is None
 
@@ -188,7 +224,7 @@ async def test_create_user_is_an_upsert_by_identifier(store: SQLStore) -> None:
 # -- threads ----------------------------------------------------------------------------
 
 
-async def test_create_get_and_update_a_thread(store: SQLStore) -> None:
+async def test_create_get_and_update_a_thread(store: Store) -> None:
     owner = owner_key()
     user = await store.create_user(f"{uuid.uuid4().hex}@example.com")
     thread = await store.create_thread(
@@ -213,7 +249,7 @@ async def test_create_get_and_update_a_thread(store: SQLStore) -> None:
     assert await store.get_thread_author(thread.id) == user.identifier
 
 
-async def test_create_thread_refuses_a_used_id_and_an_unknown_user(store: SQLStore) -> None:
+async def test_create_thread_refuses_a_used_id_and_an_unknown_user(store: Store) -> None:
     owner = owner_key()
     thread = await store.create_thread(owner, thread_id=uuid.uuid4().hex)
     with pytest.raises(ConflictError):
@@ -222,7 +258,7 @@ async def test_create_thread_refuses_a_used_id_and_an_unknown_user(store: SQLSto
         await store.create_thread(owner, user_id="no-such-user")
 
 
-async def test_browser_threads_have_no_author(store: SQLStore) -> None:
+async def test_browser_threads_have_no_author(store: Store) -> None:
     thread = await store.create_thread(owner_key())
     assert await store.get_thread_author(thread.id) is None
     assert await store.get_thread_owner("no-such-thread") is None
@@ -231,7 +267,7 @@ async def test_browser_threads_have_no_author(store: SQLStore) -> None:
 # -- steps ------------------------------------------------------------------------------
 
 
-async def test_messages_and_steps_round_trip_in_order(store: SQLStore) -> None:
+async def test_messages_and_steps_round_trip_in_order(store: Store) -> None:
     owner = owner_key()
     thread = await store.create_thread(owner)
     question = message(content="What is 2 + 2?", created_at=1_700_000_000.123456)
@@ -255,7 +291,7 @@ async def test_messages_and_steps_round_trip_in_order(store: SQLStore) -> None:
     assert [item_from_record(step) for step in steps] == [question, tool, answer]
 
 
-async def test_upsert_step_replaces_state_and_keeps_created_at(store: SQLStore) -> None:
+async def test_upsert_step_replaces_state_and_keeps_created_at(store: Store) -> None:
     owner = owner_key()
     thread = await store.create_thread(owner)
     answer = message("assistant_message", "", streaming=True)
@@ -273,7 +309,7 @@ async def test_upsert_step_replaces_state_and_keeps_created_at(store: SQLStore) 
 
 
 async def test_steps_touch_their_thread_and_the_first_user_message_names_it(
-    store: SQLStore,
+    store: Store,
 ) -> None:
     owner = owner_key()
     thread = await store.create_thread(owner)
@@ -302,7 +338,7 @@ async def test_steps_touch_their_thread_and_the_first_user_message_names_it(
     assert (await store.get_thread(renamed.id, owner=owner)).name == "Chosen name"  # type: ignore[union-attr]
 
 
-async def test_upsert_step_refuses_missing_threads_and_borrowed_step_ids(store: SQLStore) -> None:
+async def test_upsert_step_refuses_missing_threads_and_borrowed_step_ids(store: Store) -> None:
     owner = owner_key()
     thread = await store.create_thread(owner)
     other = await store.create_thread(owner)
@@ -317,7 +353,7 @@ async def test_upsert_step_refuses_missing_threads_and_borrowed_step_ids(store: 
     assert kept.output == "Hi"
 
 
-async def test_delete_step_removes_nested_steps_feedback_and_elements(store: SQLStore) -> None:
+async def test_delete_step_removes_nested_steps_feedback_and_elements(store: Store) -> None:
     owner = owner_key()
     thread = await store.create_thread(owner)
     answer = message("assistant_message", "Done")
@@ -345,7 +381,7 @@ async def test_delete_step_removes_nested_steps_feedback_and_elements(store: SQL
 # -- elements ---------------------------------------------------------------------------
 
 
-async def test_elements_create_get_delete(store: SQLStore) -> None:
+async def test_elements_create_get_delete(store: Store) -> None:
     owner = owner_key()
     thread = await store.create_thread(owner)
     element = ElementRecord(
@@ -384,7 +420,7 @@ async def test_elements_create_get_delete(store: SQLStore) -> None:
 # -- feedback ---------------------------------------------------------------------------
 
 
-async def test_feedback_is_one_per_step_and_changeable(store: SQLStore) -> None:
+async def test_feedback_is_one_per_step_and_changeable(store: Store) -> None:
     owner = owner_key()
     thread = await store.create_thread(owner)
     answer = message("assistant_message", "42")
@@ -410,7 +446,7 @@ async def test_feedback_is_one_per_step_and_changeable(store: SQLStore) -> None:
     assert await store.delete_feedback(first.id, owner=owner) is False
 
 
-async def test_get_step_and_list_feedback_check_the_owner(store: SQLStore) -> None:
+async def test_get_step_and_list_feedback_check_the_owner(store: Store) -> None:
     owner, intruder = owner_key(), owner_key()
     thread = await store.create_thread(owner)
     other = await store.create_thread(owner)
@@ -438,7 +474,7 @@ async def test_get_step_and_list_feedback_check_the_owner(store: SQLStore) -> No
 # -- loading and deleting threads -------------------------------------------------------
 
 
-async def test_load_thread_returns_everything_shown(store: SQLStore) -> None:
+async def test_load_thread_returns_everything_shown(store: Store) -> None:
     owner = owner_key()
     thread = await store.create_thread(owner)
     question, answer = message(content="Q"), message("assistant_message", "A")
@@ -457,7 +493,7 @@ async def test_load_thread_returns_everything_shown(store: SQLStore) -> None:
     assert list(loaded.feedback) == [answer.id]
 
 
-async def test_delete_thread_cascades_and_returns_the_file_keys(store: SQLStore) -> None:
+async def test_delete_thread_cascades_and_returns_the_file_keys(store: Store) -> None:
     owner = owner_key()
     thread = await store.create_thread(owner)
     kept = await store.create_thread(owner)
@@ -484,7 +520,7 @@ async def test_delete_thread_cascades_and_returns_the_file_keys(store: SQLStore)
 # -- ownership --------------------------------------------------------------------------
 
 
-async def test_someone_elses_thread_looks_missing(store: SQLStore) -> None:
+async def test_someone_elses_thread_looks_missing(store: Store) -> None:
     owner, intruder = owner_key(), owner_key()
     thread = await store.create_thread(owner, name="Private")
     answer = message("assistant_message", "secret")
@@ -520,7 +556,7 @@ async def test_someone_elses_thread_looks_missing(store: SQLStore) -> None:
     assert loaded.feedback[answer.id].value == 1
 
 
-async def test_get_thread_steps_of_an_empty_thread(store: SQLStore) -> None:
+async def test_get_thread_steps_of_an_empty_thread(store: Store) -> None:
     owner = owner_key()
     thread = await store.create_thread(owner)
     assert await store.get_thread_steps(thread.id, owner=owner) == []
@@ -531,7 +567,7 @@ async def test_get_thread_steps_of_an_empty_thread(store: SQLStore) -> None:
 # -- listing ----------------------------------------------------------------------------
 
 
-async def test_list_threads_pages_by_recency(store: SQLStore) -> None:
+async def test_list_threads_pages_by_recency(store: Store) -> None:
     owner = owner_key()
     made = [await store.create_thread(owner, name=f"Thread {n}") for n in range(7)]
     await store.create_thread(owner_key(), name="Someone else's")
@@ -557,7 +593,7 @@ async def test_list_threads_pages_by_recency(store: SQLStore) -> None:
     assert order == sorted(order, reverse=True)
 
 
-async def test_list_threads_edges(store: SQLStore) -> None:
+async def test_list_threads_edges(store: Store) -> None:
     owner = owner_key()
     empty = await store.list_threads(owner)
     assert (empty.threads, empty.has_next, empty.end_cursor) == ([], False, None)
@@ -570,7 +606,7 @@ async def test_list_threads_edges(store: SQLStore) -> None:
             await store.list_threads(owner, Pagination(cursor=cursor))
 
 
-async def test_search_matches_names_and_step_outputs(store: SQLStore) -> None:
+async def test_search_matches_names_and_step_outputs(store: Store) -> None:
     owner = owner_key()
     by_name = await store.create_thread(owner, name="Paris itinerary")
     by_output = await store.create_thread(owner, name="Untitled")
@@ -594,7 +630,7 @@ async def test_search_matches_names_and_step_outputs(store: SQLStore) -> None:
     assert len(await found("  ")) == 4  # blank search lists everything
 
 
-async def test_feedback_filter(store: SQLStore) -> None:
+async def test_feedback_filter(store: Store) -> None:
     owner = owner_key()
     liked, disliked, silent = [await store.create_thread(owner) for _ in range(3)]
     for thread, value in ((liked, 1), (disliked, 0), (silent, None)):
@@ -614,9 +650,9 @@ async def test_feedback_filter(store: SQLStore) -> None:
 # -- many steps at once -----------------------------------------------------------------
 
 
-async def test_upsert_steps_writes_many_chats_in_one_call(store: SQLStore) -> None:
+async def test_upsert_steps_writes_many_chats_in_one_call(sql_store: SQLStore) -> None:
     mine, theirs = owner_key(), owner_key()
-    first = await store.create_thread(mine)
+    first = await sql_store.create_thread(mine)
     second, third = uuid.uuid4().hex, uuid.uuid4().hex  # new chats: made on the way
     question = message(content="  Where is   Lisbon? ")
     answer = message("assistant_message", "", streaming=True)
@@ -629,15 +665,15 @@ async def test_upsert_steps_writes_many_chats_in_one_call(store: SQLStore) -> No
     answer.content, answer.streaming = "In Portugal.", False
     batch.append(record_from_item(answer, first.id))  # the same step again: its last state wins
 
-    await store.upsert_steps(batch, owners={first.id: mine, second: mine, third: theirs})
+    await sql_store.upsert_steps(batch, owners={first.id: mine, second: mine, third: theirs})
 
-    steps = await store.get_thread_steps(first.id, owner=mine)
+    steps = await sql_store.get_thread_steps(first.id, owner=mine)
     assert [(s.id, s.output, s.streaming) for s in steps] == [
         (question.id, "  Where is   Lisbon? ", False),
         (answer.id, "In Portugal.", False),
     ]
-    mine_listed = (await store.list_threads(mine)).threads
-    theirs_listed = (await store.list_threads(theirs)).threads
+    mine_listed = (await sql_store.list_threads(mine)).threads
+    theirs_listed = (await sql_store.list_threads(theirs)).threads
     # The threads count as updated in the order of their last step, as if written one by one.
     assert [(t.id, t.name) for t in mine_listed] == [
         (first.id, "Where is Lisbon?"),
@@ -645,20 +681,20 @@ async def test_upsert_steps_writes_many_chats_in_one_call(store: SQLStore) -> No
     ]
     assert [(t.id, t.name, t.owner) for t in theirs_listed] == [(third, "Hello", theirs)]
     later = record_from_item(message(content="Later"), second)
-    await store.upsert_steps([later], owners={second: mine})
-    assert [t.id for t in (await store.list_threads(mine)).threads] == [second, first.id]
-    await store.upsert_steps([], owners={})  # nothing to do
+    await sql_store.upsert_steps([later], owners={second: mine})
+    assert [t.id for t in (await sql_store.list_threads(mine)).threads] == [second, first.id]
+    await sql_store.upsert_steps([], owners={})  # nothing to do
     with pytest.raises(ValueError, match="no owner given"):
-        await store.upsert_steps([later], owners={})
+        await sql_store.upsert_steps([later], owners={})
 
 
-async def test_upsert_steps_is_all_or_nothing(store: SQLStore) -> None:
+async def test_upsert_steps_is_all_or_nothing(sql_store: SQLStore) -> None:
     owner, intruder = owner_key(), owner_key()
-    thread = await store.create_thread(owner)
-    other = await store.create_thread(owner)
+    thread = await sql_store.create_thread(owner)
+    other = await sql_store.create_thread(owner)
     taken = message(content="in the other thread")
-    await store.upsert_step(record_from_item(taken, other.id), owner=owner)
-    before = (await store.get_thread(thread.id, owner=owner)).updated_at  # type: ignore[union-attr]
+    await sql_store.upsert_step(record_from_item(taken, other.id), owner=owner)
+    before = (await sql_store.get_thread(thread.id, owner=owner)).updated_at  # type: ignore[union-attr]
 
     fresh, new_chat = message(content="never written"), uuid.uuid4().hex
     attempts = [
@@ -673,14 +709,14 @@ async def test_upsert_steps_is_all_or_nothing(store: SQLStore) -> None:
     ]
     for items, owners, error in attempts:
         with pytest.raises(error):
-            await store.upsert_steps(
+            await sql_store.upsert_steps(
                 [record_from_item(item, thread_id) for item, thread_id in items], owners=owners
             )
 
-    assert await store.get_thread_steps(thread.id, owner=owner) == []
-    assert [s.id for s in await store.get_thread_steps(other.id, owner=owner)] == [taken.id]
-    assert await store.get_thread(new_chat, owner=None) is None  # its creation was undone
-    after = await store.get_thread(thread.id, owner=owner)
+    assert await sql_store.get_thread_steps(thread.id, owner=owner) == []
+    assert [s.id for s in await sql_store.get_thread_steps(other.id, owner=owner)] == [taken.id]
+    assert await sql_store.get_thread(new_chat, owner=None) is None  # its creation was undone
+    after = await sql_store.get_thread(thread.id, owner=owner)
     assert after is not None
     assert (after.name, after.updated_at) == (None, before)
 
@@ -688,7 +724,7 @@ async def test_upsert_steps_is_all_or_nothing(store: SQLStore) -> None:
 # -- concurrency ------------------------------------------------------------------------
 
 
-async def test_concurrent_writers_to_one_thread(store: SQLStore) -> None:
+async def test_concurrent_writers_to_one_thread(store: Store) -> None:
     owner = owner_key()
     thread = await store.create_thread(owner)
     items = [message("assistant_message", f"part {n}") for n in range(20)]

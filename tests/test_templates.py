@@ -45,7 +45,7 @@ from lightchat.domain.transcript import Transcript
 from lightchat.errors import ConfigError
 from lightchat.ui.render import Renderer
 from lightchat.ui.template_code import SharedTemplateCode
-from tests.test_http import serve
+from tests.helpers import Serve
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / "lightchat" / "templates"
@@ -403,7 +403,9 @@ def app_with_templates(tmp_path: Path) -> LightChat:
 
 @pytest.mark.anyio
 @pytest.mark.timeout(15)
-async def test_the_chat_page_uses_the_apps_templates(app_with_templates: LightChat) -> None:
+async def test_the_chat_page_uses_the_apps_templates(
+    app_with_templates: LightChat, serve: Serve
+) -> None:
     async with serve(app_with_templates) as site:
         client = site.browser()
         chat_url = await site.new_chat(client)

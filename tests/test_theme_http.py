@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from lightchat.config.toml import read_config_file, starter_config
 from lightchat.domain.events import MessageData
 from lightchat.errors import ConfigError
 from lightchat.ui.theme import THEME_COOKIE, Brand, author_key, colour
-from tests.helpers import with_form_token
+from tests.helpers import Serve
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(15)]
 
@@ -83,19 +84,19 @@ def make_app(folder: Path, toml: str = "", **settings: Any) -> LightChat:
     return app
 
 
+OpenSite = Callable[[LightChat], Awaitable[httpx.AsyncClient]]
+
+
 @pytest.fixture
-async def site(tmp_path: Path) -> AsyncIterator[Any]:
-    clients: list[httpx.AsyncClient] = []
+async def site(serve: Serve) -> AsyncIterator[OpenSite]:
+    """Serve an app for the test (``await site(app)``); a browser on it."""
+    async with AsyncExitStack() as stack:
 
-    def open_site(app: LightChat) -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=app)
-        client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
-        clients.append(client)
-        return with_form_token(client, app)
+        async def open_site(app: LightChat) -> httpx.AsyncClient:
+            served = await stack.enter_async_context(serve(app, timeout=None))
+            return served.browser()
 
-    yield open_site
-    for client in clients:
-        await client.aclose()
+        yield open_site
 
 
 async def chat_page(client: httpx.AsyncClient) -> httpx.Response:
@@ -116,7 +117,7 @@ def theme_css_url(page: str) -> str:
 
 
 async def test_colours_fonts_and_radius_from_the_config_become_the_theme_stylesheet(
-    tmp_path: Path, site: Any
+    tmp_path: Path, site: OpenSite
 ) -> None:
     app = make_app(
         tmp_path,
@@ -134,7 +135,7 @@ background = "#002b36"
 primary = "200 80% 60%"
 """,
     )
-    client = site(app)
+    client = await site(app)
     page = (await chat_page(client)).text
     url = theme_css_url(page)
     # After lightchat.css, so its values win.
@@ -158,20 +159,20 @@ primary = "200 80% 60%"
     assert stale.headers["cache-control"] == "no-cache"
 
 
-async def test_without_a_theme_no_stylesheet_is_linked(tmp_path: Path, site: Any) -> None:
-    client = site(make_app(tmp_path))
+async def test_without_a_theme_no_stylesheet_is_linked(tmp_path: Path, site: OpenSite) -> None:
+    client = await site(make_app(tmp_path))
     page = (await chat_page(client)).text
     assert "/-/theme.css" not in page
     assert "data:," in page  # no favicon either
 
 
 async def test_chainlit_theme_json_maps_onto_lightchat_variables_and_loads_its_fonts(
-    tmp_path: Path, site: Any
+    tmp_path: Path, site: OpenSite
 ) -> None:
     public = tmp_path / "public"
     public.mkdir()
     (public / "theme.json").write_text(json.dumps(CHAINLIT_THEME), encoding="utf-8")
-    client = site(make_app(tmp_path))
+    client = await site(make_app(tmp_path))
     response = await chat_page(client)
     page = response.text
     css = (await client.get(theme_css_url(page))).text
@@ -194,12 +195,12 @@ async def test_chainlit_theme_json_maps_onto_lightchat_variables_and_loads_its_f
     assert "script-src 'self';" in csp
 
 
-async def test_the_config_wins_over_theme_json(tmp_path: Path, site: Any) -> None:
+async def test_the_config_wins_over_theme_json(tmp_path: Path, site: OpenSite) -> None:
     public = tmp_path / "public"
     public.mkdir()
     (public / "theme.json").write_text(json.dumps(CHAINLIT_THEME), encoding="utf-8")
     app = make_app(tmp_path, '[ui.theme.light]\nprimary = "#123456"\n')
-    client = site(app)
+    client = await site(app)
     css = (await client.get(theme_css_url((await chat_page(client)).text))).text
     light = css.split(':root[data-theme="dark"]', 1)[0]
     assert "--lc-accent: #123456;" in light
@@ -300,9 +301,9 @@ def public_app(tmp_path: Path) -> LightChat:
 
 
 async def test_public_files_are_served_with_their_type_and_a_sandbox(
-    public_app: LightChat, site: Any
+    public_app: LightChat, site: OpenSite
 ) -> None:
-    client = site(public_app)
+    client = await site(public_app)
     for path, kind in (
         ("/public/logo_light.svg", "image/svg+xml"),
         ("/public/logo_dark.png", "image/png"),
@@ -338,25 +339,26 @@ async def test_public_files_are_served_with_their_type_and_a_sandbox(
     ],
 )
 async def test_public_refuses_listings_traversal_hidden_files_and_links_out(
-    public_app: LightChat, site: Any, path: str
+    public_app: LightChat, site: OpenSite, path: str
 ) -> None:
-    answer = await site(public_app).get(path)
+    answer = await (await site(public_app)).get(path)
     assert answer.status_code == 404
     assert "outside" not in answer.text
     assert "SECRET" not in answer.text
 
 
-async def test_public_is_a_404_without_the_folder(tmp_path: Path, site: Any) -> None:
-    assert (await site(make_app(tmp_path)).get("/public/logo_light.png")).status_code == 404
+async def test_public_is_a_404_without_the_folder(tmp_path: Path, site: OpenSite) -> None:
+    client = await site(make_app(tmp_path))
+    assert (await client.get("/public/logo_light.png")).status_code == 404
 
 
 # -- logo, favicon, avatars, custom files ---------------------------------------------------
 
 
 async def test_logo_favicon_avatar_and_custom_files_are_on_the_page(
-    public_app: LightChat, site: Any
+    public_app: LightChat, site: OpenSite
 ) -> None:
-    client = site(public_app)
+    client = await site(public_app)
     response = await chat_page(client)
     page = response.text
     assert '<link rel="icon" href="/public/favicon.svg">' in page
@@ -433,14 +435,14 @@ def test_one_logo_serves_both_themes(tmp_path: Path) -> None:
 
 
 async def test_https_css_and_js_are_allowed_by_the_policy_for_that_file_only(
-    tmp_path: Path, site: Any
+    tmp_path: Path, site: OpenSite
 ) -> None:
     app = make_app(
         tmp_path,
         '[UI]\ncustom_css = "https://cdn.example.com/brand.css?v=2"\n'
         'custom_js = "https://cdn.example.com/js/brand.js"\n',
     )
-    response = await chat_page(site(app))
+    response = await chat_page(await site(app))
     csp = response.headers["content-security-policy"]
     assert "style-src 'self' https://cdn.example.com/brand.css;" in csp
     assert "script-src 'self' https://cdn.example.com/js/brand.js;" in csp
@@ -451,17 +453,17 @@ async def test_https_css_and_js_are_allowed_by_the_policy_for_that_file_only(
 # -- theme toggle, default theme, layout ----------------------------------------------------
 
 
-async def test_the_default_theme_and_layout_are_on_the_page(tmp_path: Path, site: Any) -> None:
+async def test_the_default_theme_and_layout_are_on_the_page(tmp_path: Path, site: OpenSite) -> None:
     app = make_app(tmp_path, '[ui]\ndefault_theme = "dark"\nlayout = "wide"\n')
-    page = (await chat_page(site(app))).text
+    page = (await chat_page(await site(app))).text
     assert re.search(r'<html [^>]*data-theme="dark"', page)
     assert re.search(r'<html [^>]*data-layout="wide"', page)
 
 
 async def test_the_toggle_sets_a_cookie_and_the_next_page_uses_it(
-    tmp_path: Path, site: Any
+    tmp_path: Path, site: OpenSite
 ) -> None:
-    client = site(make_app(tmp_path))
+    client = await site(make_app(tmp_path))
     page = await chat_page(client)
     assert re.search(r'<html [^>]*data-theme="system"', page.text)
     assert 'aria-label="Switch to dark theme"' in page.text
@@ -483,10 +485,10 @@ async def test_the_toggle_sets_a_cookie_and_the_next_page_uses_it(
 
 
 async def test_the_toggle_needs_the_form_token_a_known_theme_and_stays_on_the_site(
-    tmp_path: Path, site: Any
+    tmp_path: Path, site: OpenSite
 ) -> None:
     app = make_app(tmp_path)
-    client = site(app)
+    client = await site(app)
     await chat_page(client)
     refused = await client.post("/-/theme", data={"theme": "dark"}, headers={"X-CSRF-Token": "x"})
     assert refused.status_code == 403
@@ -513,7 +515,7 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "09_brand" / "app.p
 
 
 @pytest.mark.usefixtures("isolated_import")
-async def test_the_brand_example_loads_with_its_theme_logo_avatar_and_files(site: Any) -> None:
+async def test_the_brand_example_loads_with_its_theme_logo_avatar_and_files(site: OpenSite) -> None:
     app = load_app(str(EXAMPLE))
     brand: Brand = app.build().state.services.renderer.brand
     assert brand.logo_light == "/public/logo_light.svg"
@@ -523,7 +525,7 @@ async def test_the_brand_example_loads_with_its_theme_logo_avatar_and_files(site
     assert brand.stylesheets == ("/public/brand.css",)
     assert brand.scripts == ("/public/brand.js",)
     assert "--lc-accent: #0b6e79;" in brand.css
-    client = site(app)
+    client = await site(app)
     page = (await chat_page(client)).text
     assert 'data-layout="wide"' in page
     for path in ("/public/logo_dark.svg", "/public/brand.js", "/public/avatars/harbour.svg"):

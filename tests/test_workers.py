@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -26,17 +25,23 @@ from lightchat import LightChat, Message, Settings
 from lightchat.bus.redis_bus import RedisBus
 from lightchat.cli import _check_workers
 from lightchat.errors import AppLoadError
-from tests.conftest import free_port
-from tests.helpers import WAIT_S, with_form_token
+from tests.helpers import (
+    HTMX,
+    ROOT,
+    WAIT_S,
+    LightchatServe,
+    free_port,
+    start_chat,
+    until,
+    with_form_token,
+)
 from tests.pg import postgres_database
 
-ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "tests" / "e2e" / "apps" / "scale_app.py"
 LIGHTCHAT = str(Path(sys.executable).with_name("lightchat"))
 REDIS_URL = os.environ.get("LIGHTCHAT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 DOWN_REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
-TOKEN_IN_PAGE = re.compile(r'(?<=<meta name="csrf-token" content=")[^"]*')
 
 
 # -- in-process -------------------------------------------------------------------------------
@@ -79,14 +84,6 @@ async def running(app: LightChat) -> AsyncIterator[httpx.AsyncClient]:
     finally:
         await client.aclose()
         await app.stop()
-
-
-async def until(condition: object, what: str) -> None:
-    """Let the loop run until ``condition()`` holds (bounded by the test's timeout)."""
-    assert callable(condition)
-    # The app's state has no event to wait on; other tasks run between the looks.
-    while not condition():  # noqa: ASYNC110
-        await asyncio.sleep(0.01)
 
 
 async def test_ready_answers_when_the_database_and_bus_do(tmp_path: Path) -> None:
@@ -203,7 +200,6 @@ async def test_an_answer_longer_than_the_grace_period_is_stopped_and_kept(
     assert not any(getattr(item, "streaming", False) for item in answers)
 
 
-HTMX = {"HX-Request": "true"}
 EXITED_ON_SIGTERM = (0, -signal.SIGTERM)
 """uvicorn shuts down on SIGTERM, then lets the signal end the process as it would have."""
 
@@ -229,69 +225,6 @@ def test_several_workers_on_sqlite_are_warned_about(capsys: pytest.CaptureFixtur
 # -- real processes ---------------------------------------------------------------------------
 
 
-class Serve:
-    """A ``lightchat serve`` process on a free port."""
-
-    def __init__(self, app_dir: Path, *args: str, env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [LIGHTCHAT, "serve", str(APP), "--port", str(self.port), *args],
-            cwd=ROOT,
-            env={**os.environ, "LIGHTCHAT_APP_DIR": str(app_dir), **(env or {})},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        deadline = time.monotonic() + 20
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"lightchat serve exited early:\n{self.output()}")
-            try:
-                if httpx.get(f"{self.url}/-/ready", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                self.process.kill()
-                raise RuntimeError(f"lightchat serve was not ready:\n{self.output()}")
-            time.sleep(0.05)  # polling a port that is not open yet; nothing to wait on
-
-    def output(self) -> str:
-        out, _ = self.process.communicate(timeout=30)
-        return out or ""
-
-    def stop(self) -> float:
-        """SIGTERM; returns how long the process took to exit."""
-        started = time.monotonic()
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=60)
-        return time.monotonic() - started
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-
-@pytest.fixture
-def servers() -> Iterator[list[Serve]]:
-    started: list[Serve] = []
-    yield started
-    for server in started:
-        server.kill()
-
-
-def open_chat(client: httpx.Client) -> str:
-    """A new chat's URL; the client keeps the browser cookie and sends its form token."""
-    page = client.get("/", follow_redirects=True)
-    assert page.status_code == 200, page.text
-    token = TOKEN_IN_PAGE.search(page.text)
-    assert token is not None
-    client.headers["X-CSRF-Token"] = token.group(0)
-    return page.url.path
-
-
 def send_and_see_it_stream(client: httpx.Client, chat: str, word: str) -> None:
     """Send a message, then read the chat's stream until ``word`` of the answer arrives."""
     posted = client.post(f"{chat}/messages", data={"content": "go"}, headers=HTMX)
@@ -304,19 +237,20 @@ def send_and_see_it_stream(client: httpx.Client, chat: str, word: str) -> None:
 
 
 @pytest.mark.processes
-def test_sigterm_lets_the_streaming_answer_finish(tmp_path: Path, servers: list[Serve]) -> None:
+def test_sigterm_lets_the_streaming_answer_finish(
+    tmp_path: Path, lightchat_serve: LightchatServe
+) -> None:
     env = {"SCALE_WORDS": "30", "SCALE_DELAY_S": "0.1", "LIGHTCHAT_SHUTDOWN_GRACE_S": "20"}
-    server = Serve(tmp_path, env=env)
-    servers.append(server)
+    server = lightchat_serve(APP, env={**env, "LIGHTCHAT_APP_DIR": str(tmp_path)}, ready="/-/ready")
     with httpx.Client(base_url=server.url, timeout=10) as client:
-        chat = open_chat(client)
+        chat = start_chat(client)
         send_and_see_it_stream(client, chat, "w2 ")
-        took = server.stop()
+        took = server.terminate()
         assert server.process.returncode in EXITED_ON_SIGTERM, server.output()
         assert 1.0 < took < 20, took  # it waited for the ~2.7 s left of the answer, not more
 
-        again = Serve(tmp_path)  # the same folder: the same history and cookie secret
-        servers.append(again)
+        # The same folder: the same history and cookie secret.
+        again = lightchat_serve(APP, env={"LIGHTCHAT_APP_DIR": str(tmp_path)}, ready="/-/ready")
         page = httpx.get(f"{again.url}{chat}", cookies=client.cookies, timeout=10)
     assert page.status_code == 200
     assert " ".join(f"w{i}" for i in range(30)) in page.text  # the whole answer was saved
@@ -324,20 +258,18 @@ def test_sigterm_lets_the_streaming_answer_finish(tmp_path: Path, servers: list[
 
 @pytest.mark.processes
 def test_sigterm_stops_an_answer_longer_than_the_grace_period(
-    tmp_path: Path, servers: list[Serve]
+    tmp_path: Path, lightchat_serve: LightchatServe
 ) -> None:
     env = {"SCALE_WORDS": "2000", "SCALE_DELAY_S": "0.05", "LIGHTCHAT_SHUTDOWN_GRACE_S": "1"}
-    server = Serve(tmp_path, env=env)
-    servers.append(server)
+    server = lightchat_serve(APP, env={**env, "LIGHTCHAT_APP_DIR": str(tmp_path)}, ready="/-/ready")
     with httpx.Client(base_url=server.url, timeout=10) as client:
-        chat = open_chat(client)
+        chat = start_chat(client)
         send_and_see_it_stream(client, chat, "w2 ")
-        took = server.stop()
+        took = server.terminate()
         assert server.process.returncode in EXITED_ON_SIGTERM, server.output()
         assert took < 8, took  # 1 s of grace, then stopped (2000 words would take 100 s)
 
-        again = Serve(tmp_path)
-        servers.append(again)
+        again = lightchat_serve(APP, env={"LIGHTCHAT_APP_DIR": str(tmp_path)}, ready="/-/ready")
         page = httpx.get(f"{again.url}{chat}", cookies=client.cookies, timeout=10)
     assert "w0 w1 w2 w3" in page.text  # what was streamed is kept
     assert "w1999" not in page.text
@@ -345,11 +277,11 @@ def test_sigterm_stops_an_answer_longer_than_the_grace_period(
 
 
 @pytest.mark.processes
-def test_two_workers_serve_one_port(tmp_path: Path, servers: list[Serve]) -> None:
+def test_two_workers_serve_one_port(tmp_path: Path, lightchat_serve: LightchatServe) -> None:
     with postgres_database() as database:
         env = {"LIGHTCHAT_REDIS_URL": REDIS_URL, "LIGHTCHAT_DATABASE_URL": database}
-        server = Serve(tmp_path, "--workers", "2", env=env)
-        servers.append(server)
+        env["LIGHTCHAT_APP_DIR"] = str(tmp_path)
+        server = lightchat_serve(APP, "--workers", "2", env=env, ready="/-/ready")
         pids: set[str] = set()
         deadline = time.monotonic() + 20
         while len(pids) < 2 and time.monotonic() < deadline:
@@ -359,7 +291,7 @@ def test_two_workers_serve_one_port(tmp_path: Path, servers: list[Serve]) -> Non
                 pids.add(response.text.split()[-1])
         assert len(pids) == 2, pids
         assert str(server.process.pid) not in pids  # the supervisor serves nothing itself
-        assert server.stop() < 15
+        assert server.terminate() < 15
         output = server.output()
     assert server.process.returncode in EXITED_ON_SIGTERM, output
     assert "with 2 workers" in output

@@ -1,24 +1,21 @@
 """Browser tests: the real `lightchat serve` on a free port, driven by Debian's Chromium.
 
 Each scenario is a tiny app in tests/e2e/apps/ (or an example). `serve("name.py")` starts
-it and returns its base URL; the process is stopped when the test ends.
+it and returns the server (its base URL: `.url`); the process is stopped when the test ends.
+This `serve` replaces, here, the in-process one of tests/conftest.py.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from tests.conftest import free_port, stop_process, wait_until_answers
+from tests.e2e.helpers import APPS, Serve
+from tests.helpers import ROOT, LightchatServe, Server
 
-ROOT = Path(__file__).resolve().parents[2]
-APPS = Path(__file__).parent / "apps"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -28,7 +25,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-LIGHTCHAT = str(Path(sys.executable).with_name("lightchat"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -37,49 +33,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
-class Server:
-    """A `lightchat serve` process."""
-
-    def __init__(self, app: Path, env: dict[str, str] | None = None) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.app = app
-        self.process = subprocess.Popen(
-            [LIGHTCHAT, "serve", str(app), "--port", str(self.port)],
-            cwd=ROOT,
-            env={**os.environ, **(env or {})},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self._wait_ready()
-
-    def _wait_ready(self, timeout: float = 15) -> None:
-        wait_until_answers(self.process, f"{self.url}/-/health", timeout)
-
-    def stop(self) -> str:
-        """Stop the server; returns what it printed."""
-        return stop_process(self.process)
-
-
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
-    """Start an app (a file in tests/e2e/apps/, or a path from the repo root).
+def serve(tmp_path: Path, lightchat_serve: LightchatServe) -> Serve:
+    """Start an app (a file in tests/e2e/apps/, or a path from the repo root) with
+    ``lightchat serve``; it is stopped when the test ends.
 
     Each test keeps its history (and cookie secret) in its own folder, so a server
     restarted within the test finds the chats of the one before.
     """
-    servers: list[Server] = []
 
-    def start(app: str, env: dict[str, str] | None = None) -> Server:
+    def start(app: str | Path, env: Mapping[str, str] | None = None) -> Server:
         path = APPS / app if (APPS / app).exists() else ROOT / app
-        server = Server(path, {"LIGHTCHAT_APP_DIR": str(tmp_path), **(env or {})})
-        servers.append(server)
-        return server
+        return lightchat_serve(path, env={"LIGHTCHAT_APP_DIR": str(tmp_path), **(env or {})})
 
-    yield start
-    for server in servers:
-        server.stop()
+    return start
 
 
 @pytest.fixture(scope="session")

@@ -10,15 +10,24 @@ the event it waits for has happened.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol
 
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import Server
+from tests.helpers import Server
 
-Serve = Callable[..., Server]
-"""The type of the `serve` fixture."""
+APPS = Path(__file__).parent / "apps"
+"""The tiny apps of the browser tests, one per scenario."""
+
+
+class Serve(Protocol):
+    """The `serve` fixture of the browser tests: ``serve("app.py", env={...})`` starts the
+    app (in tests/e2e/apps/, or a path from the repo root) and returns its server."""
+
+    def __call__(self, app: str | Path, env: Mapping[str, str] | None = None) -> Server: ...
+
 
 # Installed with page.add_init_script, so it also runs again after a reload. For each
 # assistant message it keeps the distinct states it went through: whether it was marked

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import Server
 from tests.e2e.helpers import Serve, assistant, send, wait_until_idle
+from tests.helpers import Server
 
 ENV = {"LIGHTCHAT_AUTH_SECRET": "e2e-secret-" + "s" * 40}
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.e2e.conftest import Server
 from tests.e2e.helpers import Serve, assistant, collect_errors, open_chat, send
+from tests.helpers import Server
 
 ENV = {"LIGHTCHAT_AUTH_SECRET": "e2e-secret-" + "s" * 40}
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ROOT
 from tests.e2e.helpers import Serve, assistant, chat_log, composer, open_chat, wait_until_idle
+from tests.helpers import ROOT
 
 
 def test_the_composer_example(serve: Serve, page: Page, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Frame, FrameLocator, Page, expect
 
-from tests.conftest import free_port
+from tests.helpers import free_port
 
 EXAMPLE = "examples/13_copilot/app.py"
 EXAMPLE_SERVER = "http://localhost:8000"

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.e2e.conftest import APPS
-from tests.e2e.helpers import Serve, assistant, chat_log, open_chat, user_messages
+from tests.e2e.helpers import APPS, Serve, assistant, chat_log, open_chat, user_messages
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from tests.conftest import free_port, stop_process, wait_until_answers
+from tests.helpers import free_port, stop_process, wait_until_answers
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "12_fastapi"
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.e2e.conftest import Server
 from tests.e2e.helpers import Serve, assistant, chat_log, open_chat, send, user_messages
+from tests.helpers import Server
 from tests.pg import postgres_database
 
 APP = "history_ui_app.py"

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import free_port
-from tests.e2e.conftest import Server
 from tests.e2e.helpers import Serve, assistant, send, wait_until_idle
+from tests.helpers import Server, free_port
 from tests.oidc_provider import running_provider
 
 SECRET = {"LIGHTCHAT_AUTH_SECRET": "e2e-oauth-secret-" + "s" * 40}

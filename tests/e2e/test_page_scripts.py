@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import free_port
+from tests.helpers import free_port
 
 EXAMPLE = "examples/13_copilot/app.py"
 SCRIPTS = ("lightchat.js", "lightchat.composer.js", "lightchat.framed.js")
