@@ -366,7 +366,7 @@ class Pyplot(Element):
 
 
 class Dataframe(Element):
-    """A table from a pandas ``DataFrame`` (or anything with ``columns`` and rows)."""
+    """A table from a pandas or a polars ``DataFrame``."""
 
     kind = "dataframe"
 
@@ -382,15 +382,26 @@ class Dataframe(Element):
         if frame is None:
             return json.dumps({"columns": [], "rows": [], "total": 0})
         columns = [str(column) for column in frame.columns]
-        rows = [
-            [_cell(value) for value in row]
-            for row in frame.head(self.MAX_ROWS).itertuples(index=False, name=None)
-        ]
+        head = frame.head(self.MAX_ROWS)
+        # polars' frames give rows with iter_rows(), pandas' with itertuples().
+        shown = (
+            head.iter_rows()
+            if hasattr(head, "iter_rows")
+            else head.itertuples(index=False, name=None)
+        )
+        rows = [[_cell(value) for value in row] for row in shown]
         return json.dumps({"columns": columns, "rows": rows, "total": len(frame)})
 
 
 def _cell(value: Any) -> str:
-    return "" if value is None else str(value)
+    """A table cell's text: a missing value (None, NaN, pandas' NA) is empty."""
+    if value is None:
+        return ""
+    try:
+        missing = bool(value != value)  # NaN is the one value unequal to itself
+    except TypeError:  # pandas' NA cannot say whether it equals itself
+        missing = True
+    return "" if missing else str(value)
 
 
 class CustomElement(Element):
