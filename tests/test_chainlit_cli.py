@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from click.testing import CliRunner
 
 import lightchat.cli
@@ -39,9 +40,7 @@ class Served:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.runs: list[dict[str, Any]] = []
         self.opened: list[str] = []
-        monkeypatch.setattr(
-            lightchat.cli.uvicorn, "run", lambda app, **kw: self.runs.append({"app": app, **kw})
-        )
+        monkeypatch.setattr(uvicorn, "run", lambda app, **kw: self.runs.append({"app": app, **kw}))
         monkeypatch.setattr(
             lightchat.cli, "_open_when_up", lambda url, host, port: self.opened.append(url)
         )
@@ -53,7 +52,7 @@ def served(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, isolated_import: Non
     monkeypatch.chdir(tmp_path)
     for name in ("CHAINLIT_HOST", "CHAINLIT_PORT", "CHAINLIT_ROOT_PATH", "LIGHTCHAT_PORT"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv(NO_CACHE_ENV, raising=False)
+    monkeypatch.setenv(NO_CACHE_ENV, "0")  # so that whatever a test sets is undone after it
     return Served(monkeypatch)
 
 
@@ -110,7 +109,6 @@ def test_run_with_tls_and_without_cache(
     assert (run["ssl_certfile"], run["ssl_keyfile"]) == (str(cert), str(key))
     assert f"https://127.0.0.1:{port}" in result.output
     assert os.environ[NO_CACHE_ENV] == "1"  # @cl.cache now computes every call
-    monkeypatch.delenv(NO_CACHE_ENV)
 
 
 def test_a_root_path_must_be_a_path(served: Served) -> None:
