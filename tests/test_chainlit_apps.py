@@ -724,3 +724,35 @@ def test_cache_keeps_nothing_when_told_so(monkeypatch: pytest.MonkeyPatch) -> No
         return len(made)
 
     assert [load(), load()] == [1, 2]
+
+
+async def test_starter_categories_receive_the_chats_profile(tmp_path: Path) -> None:
+    app = LightChat(settings=Settings(app_dir=str(tmp_path), secret="s" * 40, history=False))
+    asked: list[tuple[object, ...]] = []
+
+    @app.on_message
+    async def main(message: cl.Message) -> None: ...
+
+    @app.set_chat_profiles
+    async def profiles() -> list[cl.ChatProfile]:
+        return [
+            cl.ChatProfile(name="Quick", markdown_description="Short answers.", default=True),
+            cl.ChatProfile(name="Deep", markdown_description="Long answers."),
+        ]
+
+    @app.set_starter_categories
+    async def categories(
+        user: object = None, language: object = None, chat_profile: object = None
+    ) -> list[cl.StarterCategory]:
+        asked.append((user, language, chat_profile))
+        starter = cl.Starter(label="Begin", message="Let us begin")
+        return [cl.StarterCategory(label=f"For {chat_profile}", starters=[starter])]
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        chat = (await client.get("/", params={"profile": "Deep"})).headers["location"]
+        page = (await client.get(chat)).text
+    assert "For Deep" in page
+    assert asked[-1][2] == "Deep"
+    assert app.chats is not None
+    await app.chats.close_all()

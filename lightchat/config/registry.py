@@ -25,7 +25,7 @@ _ARITY: dict[str, tuple[int, int]] = {
     "on_chat_resume": (0, 1),
     "action_callback": (0, 1),
     "set_starters": (0, 2),
-    "set_starter_categories": (0, 2),
+    "set_starter_categories": (0, 3),
     "set_chat_profiles": (0, 2),
     "on_settings_update": (0, 1),
     "on_window_message": (0, 1),
@@ -49,7 +49,8 @@ _EXAMPLES: dict[str, str] = {
     "action_callback": "async def on_action(action: cl.Action): ...",
     "set_starters": "async def starters(user=None, language=None): return [cl.Starter(...)]",
     "set_starter_categories": (
-        "async def categories(user=None, language=None): return [cl.StarterCategory(...)]"
+        "async def categories(user=None, language=None, chat_profile=None): "
+        "return [cl.StarterCategory(...)]"
     ),
     "set_chat_profiles": (
         "async def profiles(user=None, language=None): return [cl.ChatProfile(...)]"
@@ -152,7 +153,8 @@ class Registry:
 
     def set_starter_categories(self, func: F) -> F:
         """Give an empty chat groups of starters: returns a list of ``StarterCategory``,
-        each a button that shows or hides its starters. Takes what ``set_starters`` takes."""
+        each a button that shows or hides its starters. Takes what ``set_starters`` takes,
+        and the name of the chat's profile (or None), as in Chainlit."""
         return self._register("set_starter_categories", func)
 
     def set_chat_profiles(self, func: F) -> F:

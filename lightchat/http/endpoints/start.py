@@ -67,14 +67,16 @@ def language(request: Request) -> str | None:
     return tag if tag and tag != "*" and len(tag) <= 35 else None
 
 
-async def _offer(registry: Registry, hook: str, user: Any, lang: str | None, kind: type) -> Any:
+async def _offer(
+    registry: Registry, hook: str, user: Any, lang: str | None, kind: type, *more: Any
+) -> Any:
     """What the app's ``hook`` offers (a list of ``kind``), or [] when it has no such hook
-    or the hook fails."""
+    or the hook fails. It gets the user, the language and ``more``, as many as it takes."""
     func = registry.callbacks.get(hook)
     if func is None:
         return []
     try:
-        return checked(await invoke(func, user, lang), kind, f"@{hook}")
+        return checked(await invoke(func, user, lang, *more), kind, f"@{hook}")
     # A broken list of starters or profiles must not take the chat down with it: the error
     # goes to the server log with its traceback, and the chat goes on without the list.
     except Exception:
@@ -157,7 +159,7 @@ async def start_context(
             else:
                 start.starters = await _offer(registry, "set_starters", session.user, lang, Starter)
             start.categories = await _offer(
-                registry, "set_starter_categories", session.user, lang, StarterCategory
+                registry, "set_starter_categories", session.user, lang, StarterCategory, current
             )
             start.description = profile.markdown_description if profile else ""
     return {
