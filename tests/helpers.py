@@ -98,7 +98,7 @@ def with_form_token(client: Client, app: LightChat, *, opened_page: bool = False
     would have given it, as when a browser posts the login form it just opened.
     """
     opened: list[str] | None = [] if opened_page else None  # its cookie, made when needed
-    hooks = client.event_hooks
+    hooks: dict[str, list[Callable[..., Any]]] = client.event_hooks
     if isinstance(client, httpx.AsyncClient):
 
         async def add(request: httpx.Request) -> None:

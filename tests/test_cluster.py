@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -308,7 +308,7 @@ async def running(*apps: LightChat) -> AsyncIterator[None]:
 
 
 @pytest.fixture
-def workers(prefix: str) -> Iterator[tuple[LightChat, LightChat]]:
+def workers(prefix: str) -> tuple[LightChat, LightChat]:
     apps = (LightChat(settings(prefix)), LightChat(settings(prefix)))
     for app in apps:
 
@@ -373,9 +373,12 @@ async def test_any_worker_serves_an_element_file_from_the_shared_storage(
         ]
         passed_on: list[Any] = []
         serve = cluster_of(a)._serve
-        monkeypatch.setattr(
-            cluster_of(a), "_serve", lambda *args: passed_on.append(args) or serve(*args)
-        )
+
+        async def serving(*args: Any) -> None:
+            passed_on.append(args)
+            await serve(*args)
+
+        monkeypatch.setattr(cluster_of(a), "_serve", serving)
         url = f"/chat/{chat}/elements/{element_id}"
         async with client_for(b, on_a.cookies) as on_b:
             got = await on_b.get(url)
@@ -787,13 +790,12 @@ async def test_a_worker_refuses_what_the_owner_would_before_forwarding_anything(
         await new_chat(mallory)  # a browser of its own, with its cookie and token
         forwarded: list[str] = []
         forward = cluster_of(b).forward
-        monkeypatch.setattr(
-            cluster_of(b),
-            "forward",
-            lambda worker, request, timeout: (
-                forwarded.append(request["path"]) or forward(worker, request, timeout)
-            ),
-        )
+
+        async def forwarding(worker: str, request: dict[str, Any], timeout: float) -> Any:
+            forwarded.append(request["path"])
+            return await forward(worker, request, timeout)
+
+        monkeypatch.setattr(cluster_of(b), "forward", forwarding)
         big = b"x" * (5 * 1024 * 1024)
 
         async def chunks(body: bytes) -> AsyncIterator[bytes]:  # sent without a length

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -90,7 +91,7 @@ MAPPINGS = [
 
 
 @pytest.mark.parametrize(("text", "field", "value"), MAPPINGS)
-def test_each_key_sets_its_setting(tmp_path: Path, text: str, field: str, value: object) -> None:
+def test_each_key_sets_its_setting(tmp_path: Path, text: str, field: str, value: Any) -> None:
     write_toml(tmp_path, text)
     settings = load(tmp_path)
     assert getattr(settings, field) == value

@@ -66,7 +66,7 @@ def stream_ops(cot: str, events: list[Event]) -> list[tuple[str, str]]:
     renderer = Renderer(Settings(cot=cot), "v1")
     view = StreamView(renderer, Transcript(), base="", chat_url="/c", interval=0.15)
     chunks = view.feed([Entry(i, e) for i, e in enumerate(events, start=1)], now=0.0)
-    return [m.groups() for c in chunks if c.event is None for m in PARTIAL.finditer(c.data)]
+    return [(m[1], m[2]) for c in chunks if c.event is None for m in PARTIAL.finditer(c.data)]
 
 
 def test_the_stream_follows_the_same_rule() -> None:

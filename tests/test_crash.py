@@ -228,7 +228,9 @@ async def test_a_checkpoint_never_overwrites_the_finished_message(history: Histo
     flushing = asyncio.ensure_future(history.flush())
     await asyncio.sleep(0)  # the flush starts (a turn of the loop, not a wait for a write)
     chat.publish(TokenEvent(message.id, "c"))
-    chat.publish(MessageEvent(replace(chat.shown.items[message.id], streaming=False)))
+    chat.publish(
+        MessageEvent(replace(cast(MessageData, chat.shown.items[message.id]), streaming=False))
+    )
     chat.publish(StepEvent(replace(cast(StepData, chat.shown.items[tool.id]), status="done")))
     await flushing
     await history.flush()

@@ -20,6 +20,7 @@ import pytest
 import lightchat as cl
 from lightchat import LightChat, Message, Settings, Step
 from lightchat.errors import ConfigError
+from lightchat.files import LocalFileStorage
 from lightchat.store import ElementRecord, MemoryStore, Pagination, ThreadFilter, ThreadPage
 from tests.helpers import HTMX, Serve, chat_id, thread_items
 
@@ -100,7 +101,9 @@ async def test_history_goes_through_the_apps_data_layer(tmp_path: Path, serve: S
         assert deleted.status_code == 303
         assert await layer.get_thread(chat_id(paris), owner=owner) is None
         assert await layer.get_step(answer.id, owner=None) is None
-        assert not await asyncio.to_thread(site.history.files.path(kept.key).exists)
+        files = site.history.files
+        assert isinstance(files, LocalFileStorage)
+        assert not await asyncio.to_thread(files.path(kept.key).exists)
         assert thread_items((await me.get("/history", headers=HTMX)).text) == ["Invoice for March"]
 
     assert not (tmp_path / ".lightchat" / "chat.db").exists()  # no SQL store was opened
@@ -215,7 +218,7 @@ async def test_failing_operations_are_logged_and_the_chat_goes_on(
 
 
 def test_data_layer_registers_like_the_other_decorators(tmp_path: Path) -> None:
-    assert cl.data_layer.__self__ is cl.default_app
+    assert cl.data_layer == cl.default_app.data_layer  # bound to the default app
     app = LightChat(settings=Settings(app_dir=str(tmp_path)))
 
     def get_data_layer() -> MemoryStore:

@@ -243,7 +243,7 @@ class Image:
             elif keyword == "ENV":
                 words = shlex.split(rest)
                 if "=" in words[0]:
-                    image.env.update(w.split("=", 1) for w in words)
+                    image.env.update(dict(w.split("=", 1) for w in words))
                 else:
                     image.env[words[0]] = rest.split(None, 1)[1]
             elif keyword == "WORKDIR":

@@ -64,7 +64,7 @@ def fuzz_app(tmp_path: Path) -> LightChat:
             upload_accept="image/*,.txt,.pdf",
             upload_max_files=MAX_FILES,
             upload_max_size_mb=MAX_MB,
-            form_wait_s=1.0,
+            form_wait_s=1,
         )
     )
 
@@ -426,7 +426,7 @@ def every_route_app(app_dir: Path) -> LightChat:
             upload_accept="image/*,.txt",
             upload_max_files=MAX_FILES,
             upload_max_size_mb=MAX_MB,
-            form_wait_s=1.0,
+            form_wait_s=1,
             shutdown_grace_s=0,  # a question still waiting at the end need not be waited for
         )
     )
@@ -971,7 +971,8 @@ class Stage:
         browser's cookies (those the request names replaced)."""
         jar = {name: value.encode() for name, value in self.client.cookies.items()}
         cookie = b"; ".join(k.encode() + b"=" + v for k, v in {**jar, **drawn.cookies}.items())
-        headers = {**drawn.headers, "Cookie": cookie}
+        headers = {name.encode("ascii"): value for name, value in drawn.headers.items()}
+        headers[b"Cookie"] = cookie
         url = drawn.path + (f"?{urlencode(drawn.query)}" if drawn.query else "")
         if drawn.files:
             data = dict(drawn.form)
@@ -979,7 +980,7 @@ class Stage:
                 "POST", url, data=data, files=drawn.files, headers=headers
             )
         elif drawn.method == "POST":
-            headers["Content-Type"] = b"application/x-www-form-urlencoded"
+            headers[b"Content-Type"] = b"application/x-www-form-urlencoded"
             body = urlencode(drawn.form).encode()
             request = self.client.build_request("POST", url, content=body, headers=headers)
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,7 +89,7 @@ async def test_a_streamed_answer_is_saved_whole_without_a_write_per_token(tmp_pa
 
 async def test_a_resumed_chat_shows_its_past_and_runs_on_chat_resume(tmp_path: Path) -> None:
     app = LightChat()
-    resumed: list[dict[str, object]] = []
+    resumed: list[dict[str, Any]] = []
     resumed_event = asyncio.Event()
 
     @app.on_message
@@ -115,7 +116,7 @@ async def test_a_resumed_chat_shows_its_past_and_runs_on_chat_resume(tmp_path: P
             texts = [getattr(item, "content", None) for item in again.transcript.roots()]
             assert texts == ["hello", "re: hello"]
             await resumed_event.wait()
-        assert [step["output"] for step in resumed[0]["steps"]] == ["hello", "re: hello"]  # type: ignore[index]
+        assert [step["output"] for step in resumed[0]["steps"]] == ["hello", "re: hello"]
     finally:
         await chats.close_all()
         await history.close()

@@ -67,6 +67,7 @@ async def test_removing_a_message_deletes_its_element_files(
 ) -> None:
     async with serve(history_app(tmp_path, database), lifespan=True) as site:
         files, store = site.history.files, site.history.store
+        assert isinstance(files, LocalFileStorage)
         assert store is not None
         me = site.browser()
         url = await site.chat(me, "one", "two")

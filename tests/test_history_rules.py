@@ -8,6 +8,7 @@ import html
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,19 +74,18 @@ def test_clean_name() -> None:
 
 def test_thread_fields_keep_tags_and_the_json_state() -> None:
     state = {"items": [1, 2]}
-    tags, metadata = thread_fields(
-        {
-            "id": "s1",
-            "env": {"OPENAI_API_KEY": "sk-..."},
-            "user": None,
-            "tags": ("a", 2),
-            "chat_profile": "GPT",
-            "state": state,
-            "client": object(),
-            "nan": float("nan"),
-            3: "not a str key",
-        }
-    )
+    data: dict[Any, Any] = {  # a key that is no str too, as Python code may put one
+        "id": "s1",
+        "env": {"OPENAI_API_KEY": "sk-..."},
+        "user": None,
+        "tags": ("a", 2),
+        "chat_profile": "GPT",
+        "state": state,
+        "client": object(),
+        "nan": float("nan"),
+        3: "not a str key",
+    }
+    tags, metadata = thread_fields(data)
     assert tags == ["a", "2"]
     assert metadata == {"chat_profile": "GPT", "state": {"items": [1, 2]}}
     state["items"].append(3)  # a copy was kept
@@ -121,7 +121,7 @@ async def test_tags_are_written_once_per_change_and_never_make_an_empty_thread(
         updates.append(thread_id)
         return await original(thread_id, **kwargs)  # type: ignore[arg-type]
 
-    store.update_thread = counting  # type: ignore[method-assign]
+    store.update_thread = counting  # type: ignore[method-assign,assignment]
     try:
         async with asyncio.timeout(5):
             history.note_session("b", "empty", {"tags": ["x"]})

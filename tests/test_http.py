@@ -297,8 +297,8 @@ async def test_a_content_length_that_is_no_number_is_no_server_error(
         client = site.browser()
         url = await site.new_chat(client)
         # The body itself decides: the app reads what comes, whatever the header said.
-        form = {**HTMX, "Content-Type": "application/x-www-form-urlencoded"}
-        headers = {**form, "Content-Length": length}  # as the bytes were sent
+        form = {b"HX-Request": b"true", b"Content-Type": b"application/x-www-form-urlencoded"}
+        headers = {**form, b"Content-Length": length}  # as the bytes were sent
         request = client.build_request(
             "POST", f"{url}/messages", content=b"content=hi", headers=headers
         )
@@ -489,7 +489,7 @@ async def test_security_headers_on_every_response(serve: Serve) -> None:
 # -- events: what can be tested without an endless stream ----------------------------------
 
 
-BAD_RESUME_POINTS: list[tuple[dict[str, str | bytes], str]] = [
+BAD_RESUME_POINTS: list[tuple[dict[str, str] | dict[bytes, bytes], str]] = [
     ({"Last-Event-ID": "abc"}, ""),
     ({"Last-Event-ID": "-1"}, ""),
     ({"Last-Event-ID": "1.5"}, ""),
@@ -499,7 +499,7 @@ BAD_RESUME_POINTS: list[tuple[dict[str, str | bytes], str]] = [
     ({}, "?after=%C2%B2"),  # "²"
     ({}, "?after=%D9%A3"),  # "٣", an Arabic-Indic three
     ({}, "?after=" + "9" * 5000),
-    ({"Last-Event-ID": b"\xb2"}, ""),  # "²" as a latin-1 header byte
+    ({b"Last-Event-ID": b"\xb2"}, ""),  # "²" as a latin-1 header byte
     ({"Last-Event-ID": "9" * 5000}, ""),
     ({"Last-Event-ID": "1" * 19}, ""),  # past the 64-bit ids of a Redis stream
 ]

@@ -427,10 +427,10 @@ async def test_the_login_page_offers_each_provider(
 
     app, _ = oauth_app(tmp_path, password=True)
     async with browser(serve, app) as client:
-        page = (await client.get("/login")).text
-        assert '<button type="submit" class="lc-button lc-primary">Sign in</button>' in page
-        assert '<p class="lc-login-or">or</p>' in page
-        assert page.index("Sign in</button>") < page.index("Continue with GitHub")
+        login = (await client.get("/login")).text
+        assert '<button type="submit" class="lc-button lc-primary">Sign in</button>' in login
+        assert '<p class="lc-login-or">or</p>' in login
+        assert login.index("Sign in</button>") < login.index("Continue with GitHub")
 
 
 async def test_provider_names_stay_text(
@@ -505,10 +505,10 @@ async def test_signing_in_with_an_openid_connect_provider(
         assert back.headers["location"] == "/history"
         cookies = set_cookies(back)
         assert "max-age=0" in cookies[OAUTH_COOKIE]
-        session = cookies[SESSION_COOKIE]
-        assert "httponly" in session
-        assert "samesite=lax" in session
-        assert f"max-age={15 * 24 * 3600}" in session
+        session_cookie = cookies[SESSION_COOKIE]
+        assert "httponly" in session_cookie
+        assert "samesite=lax" in session_cookie
+        assert f"max-age={15 * 24 * 3600}" in session_cookie
 
         [(provider_id, token, raw, default_user, id_token)] = calls.args
         assert provider_id == PROVIDER_NAME

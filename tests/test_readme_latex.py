@@ -7,6 +7,7 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -152,10 +153,10 @@ def test_the_readme_is_read_again_only_when_its_file_changes(tmp_path: Path) -> 
     reads: list[Path] = []
     original = Path.open
 
-    def counting_open(self: Path, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+    def counting_open(self: Path, *args: Any, **kwargs: Any) -> Any:
         if args and args[0] == "rb":
             reads.append(self)
-        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+        return original(self, *args, **kwargs)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Path, "open", counting_open)

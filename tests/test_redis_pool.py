@@ -166,7 +166,7 @@ async def test_a_command_that_waits_too_long_for_a_connection_is_redis_unavailab
     monkeypatch.setattr("lightchat.redis_pool.POOL_WAIT_S", 0.2)
     cluster = Cluster(Settings(worker_ttl_s=1), REDIS_URL, prefix=prefix)
     try:
-        held = await cluster.pool.get_connection()
+        held = await cluster.pool.get_connection()  # type: ignore[no-untyped-call]  # redis-py
         try:
             with pytest.raises(ClusterUnavailable):
                 await cluster.route("abc")

@@ -621,8 +621,8 @@ async def test_file_question_texts_are_escaped(tmp_path: Path, serve: Serve) -> 
             url = await site.new_chat(client)
             await wait_shown(site, client, url, lambda m: m.ask is not None)
             page = (await client.get(url)).text
-            start = page.index('<form class="lc-ask-file"')
-            return tag_structure(page[start : page.index("</form>", start)])
+            form = page.index('<form class="lc-ask-file"')
+            return tag_structure(page[form : page.index("</form>", form)])
 
     hostile = await form_structure(list(PAYLOADS), tmp_path / "a")
     assert hostile == await form_structure(["plain"] * len(PAYLOADS), tmp_path / "b")

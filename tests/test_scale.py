@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
@@ -368,7 +369,7 @@ async def test_a_frozen_owner_that_wakes_after_a_takeover_cannot_write_the_chat(
         # Nor does Redis get any of it: no word past those shown is in the chat's log.
         log = f"{a.env['LIGHTCHAT_REDIS_PREFIX']}log:{chat}"
         async with redis_client() as redis:
-            entries = await redis.xrange(log)
+            entries = cast(list[tuple[bytes, dict[bytes, bytes]]], await redis.xrange(log))
         logged = [int(n) for _, fields in entries for n in re.findall(rb"\bw(\d+) ", fields[b"e"])]
         assert logged
         assert max(logged) <= max(shown)

@@ -890,7 +890,7 @@ async def settings_structure(serve: Serve, folder: Path, texts: list[str]) -> An
     async def start() -> None:
         inputs: list[Any] = []
         for i, t in enumerate(texts):
-            common = {"label": t, "description": t, "tooltip": t}
+            common: dict[str, Any] = {"label": t, "description": t, "tooltip": t}
             inputs += [
                 cl.Select(id=f"s{i}", values=texts, initial=t, **common),
                 cl.TextInput(id=f"t{i}", initial=t, placeholder=t, **common),

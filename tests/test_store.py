@@ -13,9 +13,10 @@ The databases are migrated once per run; tests stay apart by using fresh owners 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -113,7 +114,7 @@ def new_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
 
     yield make
     for schema in schemas:
-        run_aside(lambda schema=schema: _pg_execute(f'DROP SCHEMA "{schema}" CASCADE'))
+        run_aside(functools.partial(_pg_execute, f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 async def _migrated(database: Database) -> None:
@@ -187,11 +188,12 @@ def message(kind: str = "user_message", content: str = "Hello", **fields: Any) -
 async def count(store: SQLStore | MemoryStore, record: type[Any], **where: str) -> int:
     """How many rows of a table match ``where`` (also on a MemoryStore, for its tests)."""
     if isinstance(store, MemoryStore):
-        rows = {
+        tables: dict[type[Any], Mapping[Any, Any]] = {
             StepRecord: store._steps,
             ElementRecord: store._elements,
             FeedbackRecord: store._feedback,
-        }[record]
+        }
+        rows = tables[record]
         return sum(all(getattr(r, k) == v for k, v in where.items()) for r in rows.values())
     query = select(func.count()).select_from(record)
     for name, value in where.items():

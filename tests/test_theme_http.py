@@ -29,7 +29,7 @@ PIXEL_SVG = (
 )
 
 # Chainlit's documented theme.json, shortened but in its exact shape.
-CHAINLIT_THEME = {
+CHAINLIT_THEME: dict[str, Any] = {
     "custom_fonts": [
         "https://fonts.googleapis.com/css2?family=Inter:wght@400;500;700&display=swap"
     ],

@@ -106,7 +106,7 @@ async def test_ready_is_503_while_the_history_cannot_answer(tmp_path: Path) -> N
         assert app.history is not None
         assert await app.history.wait_ready()
         assert app.history.store is not None
-        await app.history.store.close()  # type: ignore[attr-defined]
+        await app.history.store.close()
         # A closed engine reconnects; point it at a folder instead of a database file.
         (tmp_path / ".lightchat" / "chat.db").unlink()
         (tmp_path / ".lightchat" / "chat.db").mkdir()

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Frame, FrameLocator, Page, expect
 
+from tests.e2e.helpers import Serve
 from tests.helpers import free_port
 
 EXAMPLE = "examples/13_copilot/app.py"
@@ -49,8 +50,12 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+Host = Callable[..., str]
+"""The `host` fixture: serve a host page for an app's URL on a port; the page's URL."""
+
+
 @pytest.fixture
-def host(tmp_path: Path) -> Iterator[Callable[..., str]]:
+def host(tmp_path: Path) -> Iterator[Host]:
     """Serve a host page loading the widget from an app's address, on a port; returns the
     page's URL."""
     servers: list[http.server.ThreadingHTTPServer] = []
@@ -89,7 +94,7 @@ def chat_frame(page: Page) -> Frame:
 
 
 def test_the_widget_opens_the_chat_and_carries_window_messages_both_ways(
-    serve, host, page: Page
+    serve: Serve, host: Host, page: Page
 ) -> None:
     port = free_port()
     host_origin = f"http://127.0.0.1:{port}"
@@ -177,7 +182,9 @@ def say(chat: FrameLocator, text: str) -> None:
     expect(answers.last).to_contain_text(f"You said: {text}")
 
 
-def test_the_panel_keeps_its_chat_when_the_host_page_reloads(serve, host, page: Page) -> None:
+def test_the_panel_keeps_its_chat_when_the_host_page_reloads(
+    serve: Serve, host: Host, page: Page
+) -> None:
     port = free_port()
     server = serve(EXAMPLE, env={"LIGHTCHAT_FRAME_ANCESTORS": f"http://127.0.0.1:{port}"})
     page.goto(host(server.url, port))
@@ -212,7 +219,7 @@ def test_the_panel_keeps_its_chat_when_the_host_page_reloads(serve, host, page: 
 
 @pytest.mark.parametrize("stored", ["0123456789abcdef0123456789abcdef", "../../logout?x=1"])
 def test_a_kept_chat_the_server_does_not_know_gives_a_new_chat(
-    serve, host, page: Page, stored: str
+    serve: Serve, host: Host, page: Page, stored: str
 ) -> None:
     """An id the server does not know (ended without history, another browser's, made up)
     and a value that is no chat id at all: the panel opens a new chat, which is kept."""
@@ -234,7 +241,7 @@ def test_a_kept_chat_the_server_does_not_know_gives_a_new_chat(
 
 
 def test_a_host_the_app_does_not_allow_gets_no_chat_and_no_messages(
-    serve, host, page: Page
+    serve: Serve, host: Host, page: Page
 ) -> None:
     allowed = f"http://127.0.0.1:{free_port()}"
     server = serve(EXAMPLE, env={"LIGHTCHAT_FRAME_ANCESTORS": f"'self' {allowed}"})
@@ -248,7 +255,9 @@ def test_a_host_the_app_does_not_allow_gets_no_chat_and_no_messages(
     expect(page.locator("#received li")).to_have_count(0)
 
 
-def test_a_chainlit_page_mounts_the_widget_with_its_own_call(serve, host, page: Page) -> None:
+def test_a_chainlit_page_mounts_the_widget_with_its_own_call(
+    serve: Serve, host: Host, page: Page
+) -> None:
     port = free_port()
     server = serve(EXAMPLE, env={"LIGHTCHAT_FRAME_ANCESTORS": f"http://127.0.0.1:{port}"})
     mount = f'<script>window.mountChainlitWidget({{chainlitServer: "{server.url}"}});</script>'
@@ -261,7 +270,7 @@ def test_a_chainlit_page_mounts_the_widget_with_its_own_call(serve, host, page: 
 
 
 def test_the_chat_calls_a_function_of_the_host_page_and_shows_its_answer(
-    serve, host, page: Page
+    serve: Serve, host: Host, page: Page
 ) -> None:
     """The example's own host.html, pointed at this server: its get_price function looks
     the plan up in the page's price table."""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.e2e.helpers import send
+from tests.e2e.helpers import Serve, send
 
 
 def _ask(page: Page, text: str) -> None:
@@ -13,7 +13,7 @@ def _ask(page: Page, text: str) -> None:
     send(page, text)
 
 
-def _answer_then_restart(serve, page: Page, app: str, question: str, answer: str) -> Locator:
+def _answer_then_restart(serve: Serve, page: Page, app: str, question: str, answer: str) -> Locator:
     """Ask one question, restart the server (same history folder), reopen the chat."""
     server = serve(app)
     page.goto(server.url)
@@ -28,7 +28,7 @@ def _answer_then_restart(serve, page: Page, app: str, question: str, answer: str
     return log
 
 
-def test_a_chat_survives_a_restart_and_resume_rebuilds_its_state(serve, page: Page) -> None:
+def test_a_chat_survives_a_restart_and_resume_rebuilds_its_state(serve: Serve, page: Page) -> None:
     log = _answer_then_restart(
         serve, page, "history_app.py", "first question", "Question 1: first question"
     )
@@ -44,13 +44,13 @@ def test_a_chat_survives_a_restart_and_resume_rebuilds_its_state(serve, page: Pa
     )
 
 
-def test_without_on_chat_resume_a_past_chat_is_read_only(serve, page: Page) -> None:
+def test_without_on_chat_resume_a_past_chat_is_read_only(serve: Serve, page: Page) -> None:
     _answer_then_restart(serve, page, "no_resume_app.py", "hello there", "Echo: hello there")
     expect(page.get_by_role("textbox", name="Message")).to_have_count(0)
     expect(page.get_by_role("status")).to_contain_text("past chat")
 
 
-def test_the_sidebar_lists_chats_newest_first_and_opens_them(serve, page: Page) -> None:
+def test_the_sidebar_lists_chats_newest_first_and_opens_them(serve: Serve, page: Page) -> None:
     server = serve("history_app.py")
     for question in ["alpha topic", "beta topic"]:
         page.goto(server.url)
@@ -64,7 +64,9 @@ def test_the_sidebar_lists_chats_newest_first_and_opens_them(serve, page: Page) 
     expect(page.locator('article[data-type="user_message"]')).to_contain_text("alpha topic")
 
 
-def test_another_browser_sees_none_of_the_history(serve, page: Page, browser) -> None:
+def test_another_browser_sees_none_of_the_history(
+    serve: Serve, page: Page, browser: Browser
+) -> None:
     server = serve("history_app.py")
     page.goto(server.url)
     _ask(page, "private matter")

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.helpers import Serve
 from tests.helpers import free_port
 
 EXAMPLE = "examples/13_copilot/app.py"
@@ -77,7 +78,7 @@ def loaded(requests: list[str]) -> list[str]:
 
 
 def test_a_chat_page_in_a_plain_frame_talks_with_the_page_around_it(
-    serve, host, page: Page
+    serve: Serve, host: Callable[[str, int], str], page: Page
 ) -> None:
     port = free_port()
     server = serve(EXAMPLE, env={"LIGHTCHAT_FRAME_ANCESTORS": f"http://127.0.0.1:{port}"})
@@ -105,7 +106,7 @@ def test_a_chat_page_in_a_plain_frame_talks_with_the_page_around_it(
     expect(received.last).to_have_text('{"type":"said","content":"hello"}')
 
 
-def test_only_a_page_with_a_composer_loads_its_script(serve, page: Page) -> None:
+def test_only_a_page_with_a_composer_loads_its_script(serve: Serve, page: Page) -> None:
     server = serve(EXAMPLE)
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))

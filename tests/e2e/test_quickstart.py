@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+from tests.e2e.helpers import Serve
 
-def test_quickstart_streams_an_answer_after_a_tool_step(serve, page: Page) -> None:
+
+def test_quickstart_streams_an_answer_after_a_tool_step(serve: Serve, page: Page) -> None:
     server = serve("examples/01_quickstart.py")
     page.goto(server.url)
     log = page.get_by_role("log", name="Conversation")

@@ -41,6 +41,7 @@ def test_the_page_shows_an_interrupted_answer_and_goes_on_after_its_worker_dies(
             expect(answer).to_contain_text("w20")
             # The chat's owner, as Redis names it (its heartbeat holds host:pid): killed.
             owner = store.get(f"{prefix}owner:{chat}")
+            assert isinstance(owner, str)
             pid = int(str(store.get(f"{prefix}worker:{owner}")).rsplit(":", 1)[1])
             assert pid in [worker.process.pid for worker in workers]
             os.kill(pid, signal.SIGKILL)
@@ -59,3 +60,4 @@ def test_the_page_shows_an_interrupted_answer_and_goes_on_after_its_worker_dies(
             expect(assistant(page).first.locator(".lc-interrupted")).to_have_count(1)
     for key in store.scan_iter(match=f"{prefix}*"):
         store.delete(key)
+    store.close()
