@@ -32,6 +32,7 @@ from typing import Any
 import click
 import uvicorn
 from dotenv import dotenv_values
+from starlette.types import ASGIApp
 
 import lightchat
 from lightchat.__about__ import __version__
@@ -40,6 +41,7 @@ from lightchat.app import LightChat
 from lightchat.auth.sessions import new_secret
 from lightchat.config.settings import CONFIG_FILE
 from lightchat.config.toml import starter_config
+from lightchat.embed import mount
 from lightchat.errors import AppLoadError, LightChatError
 from lightchat.ui.i18n import lint_translations
 
@@ -187,12 +189,25 @@ def _tune_gc() -> None:
     gc.set_threshold(10_000, second, third)
 
 
-def reload_factory() -> LightChat:
+def served(app: LightChat) -> ASGIApp:
+    """What a server runs for ``app``: the app itself, or, when the app file added routes
+    of its own to ``lightchat.server.app`` (Chainlit's custom endpoints), that FastAPI app
+    with the chat mounted at its root, after those routes."""
+    server = sys.modules.get("lightchat.server")
+    host = getattr(server, "app", None)
+    if host is None or not host.router.routes:
+        return app
+    mount(host, "", app)
+    asgi: ASGIApp = host
+    return asgi
+
+
+def reload_factory() -> ASGIApp:
     """Loads the app in a ``--reload`` worker process (uvicorn calls it)."""
-    return load_app(os.environ[APP_ENV])
+    return served(load_app(os.environ[APP_ENV]))
 
 
-def worker_app() -> LightChat:
+def worker_app() -> ASGIApp:
     """Loads the app in each worker process of ``serve --workers N`` (uvicorn calls it).
 
     uvicorn's supervisor starts the workers as fresh processes, so each one imports the
@@ -202,7 +217,7 @@ def worker_app() -> LightChat:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     app = load_app(os.environ[APP_ENV])
     _tune_gc()
-    return app
+    return served(app)
 
 
 def _check_workers(app: LightChat, workers: int, reload: bool) -> None:
@@ -304,7 +319,7 @@ def _serve(target: str, host: str, port: int, options: ServeOptions) -> None:
             **common,
         )
         return
-    uvicorn.run(app, **common)
+    uvicorn.run(served(app), **common)
 
 
 def _open_when_up(url: str, host: str, port: int) -> None:

@@ -64,9 +64,10 @@ def mount(
     """Serve ``app`` under ``path`` in ``host``, started and stopped with the host's lifespan.
 
     ``host_auth`` (when given) sets ``app.host_auth`` (see ``lightchat.auth.host``). Call it before
-    the host starts serving. Raises ``ConfigError`` for a path that is not ``/name``.
+    the host starts serving. ``path`` ``""`` mounts the chat at the host's root, after the
+    host's own routes. Raises ``ConfigError`` for a path that is not ``/name`` or ``""``.
     """
-    if not path.startswith("/") or path.endswith("/") or "//" in path:
+    if path and (not path.startswith("/") or path.endswith("/") or "//" in path):
         raise ConfigError(
             f"Cannot mount a chat at {path!r}: give a path such as '/chat' (a leading slash, "
             "no trailing one)."

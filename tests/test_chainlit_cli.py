@@ -226,3 +226,81 @@ def test_a_dotenv_beside_the_app_is_read_at_start_without_overriding(
     finally:
         for name in ("GREETING_FROM_DOTENV", "LIGHTCHAT_NAME"):
             os.environ.pop(name, None)
+
+
+SERVER_APP = """
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+import lightchat as cl
+from lightchat.server import app
+
+
+@app.get("/healthz")
+async def healthz(request: Request):
+    return JSONResponse({"ok": True, "path": request.url.path})
+
+
+@app.get("/items/{item_id}")
+async def item(item_id: int):
+    return {"item": item_id}
+
+
+@cl.on_message
+async def main(message: cl.Message):
+    await cl.Message(content="from the chat").send()
+"""
+
+
+@pytest.mark.anyio
+async def test_routes_added_to_lightchat_server_are_served_before_the_chat(
+    tmp_path: Path, isolated_import: None
+) -> None:
+    (tmp_path / "app.py").write_text(SERVER_APP)
+    app = load_app(str(tmp_path / "app.py"))
+    asgi = lightchat.cli.served(app)
+    assert asgi is not app  # the FastAPI app, with the chat mounted at its root
+    transport = httpx.ASGITransport(app=asgi)
+    async with (
+        asgi.router.lifespan_context(asgi),  # type: ignore[attr-defined]
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+    ):
+        assert (await client.get("/healthz")).json() == {"ok": True, "path": "/healthz"}
+        assert (await client.get("/items/7")).json() == {"item": 7}  # FastAPI's own typing
+        assert (await client.get("/items/x")).status_code == 422
+        opened = await client.get("/")
+        assert opened.status_code == 303  # the chat's own URLs still go to the chat
+        page = await client.get(opened.headers["location"])
+        assert page.status_code == 200
+        assert "content-security-policy" in page.headers
+        assert (await client.get("/docs")).status_code == 404  # no generated docs
+
+
+def test_without_routes_of_its_own_the_app_is_served_as_it_is(
+    tmp_path: Path, isolated_import: None
+) -> None:
+    (tmp_path / "app.py").write_text(APP.format(answer="hi"))
+    app = load_app(str(tmp_path / "app.py"))
+    assert lightchat.cli.served(app) is app
+
+
+@pytest.mark.processes
+@pytest.mark.timeout(60)
+def test_lightchat_serve_serves_an_apps_own_routes(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(SERVER_APP)
+    port = free_port()
+    process = subprocess.Popen(
+        [LIGHTCHAT, "serve", str(tmp_path / "app.py"), "--port", str(port)],
+        cwd=tmp_path,
+        env={**os.environ, "LIGHTCHAT_HISTORY": "0"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_answers(process, f"{url}/healthz")
+        assert answer_to_a_new_chat(url) == "from the chat"
+    finally:
+        output = stop_process(process)
+    assert "Traceback" not in output, output
