@@ -41,8 +41,8 @@ oidc: $(OIDC) ## Install the OpenID Connect provider of the sign-in tests (npm c
 demo: install ## Serve the example app on http://127.0.0.1:8000
 	$(VENV)/bin/lightchat serve examples/01_quickstart.py --host 127.0.0.1 --port $(PORT)
 
-test: install chromium oidc lint ## Lint, type-check and run every test, browser tests included
-	$(PYTEST)
+test: install chromium oidc lint ## Lint, type-check and run every test, browser tests included; branch coverage
+	$(PYTEST) --cov --cov-report=term
 
 unit: install oidc ## Run the unit and HTTP tests only, on two processes (some seconds)
 	$(PYTEST) -n 2 -m "not e2e and not processes"
@@ -67,4 +67,4 @@ bench: install chromium ## Run the benchmarks and print their figures
 	$(PY) benchmarks/run.py
 
 clean: ## Remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info tests/oidc/node_modules
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage *.egg-info tests/oidc/node_modules
