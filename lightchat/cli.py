@@ -41,7 +41,7 @@ from lightchat.app import LightChat
 from lightchat.auth.sessions import new_secret
 from lightchat.config.settings import CONFIG_FILE
 from lightchat.config.toml import starter_config
-from lightchat.embed import mount
+from lightchat.embed import mount_at_root
 from lightchat.errors import AppLoadError, LightChatError
 from lightchat.ui.i18n import lint_translations
 
@@ -197,7 +197,7 @@ def served(app: LightChat) -> ASGIApp:
     host = getattr(server, "app", None)
     if host is None or not host.router.routes:
         return app
-    mount(host, "", app)
+    mount_at_root(host, app)
     asgi: ASGIApp = host
     return asgi
 

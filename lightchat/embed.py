@@ -43,7 +43,7 @@ from lightchat.auth.host import HostAuth
 from lightchat.errors import ConfigError
 from lightchat.ui.render import add_host_templates
 
-__all__ = ["mount", "templates"]
+__all__ = ["mount", "mount_at_root", "templates"]
 
 
 class _Host(Protocol):
@@ -64,10 +64,9 @@ def mount(
     """Serve ``app`` under ``path`` in ``host``, started and stopped with the host's lifespan.
 
     ``host_auth`` (when given) sets ``app.host_auth`` (see ``lightchat.auth.host``). Call it before
-    the host starts serving. ``path`` ``""`` mounts the chat at the host's root, after the
-    host's own routes. Raises ``ConfigError`` for a path that is not ``/name`` or ``""``.
+    the host starts serving. Raises ``ConfigError`` for a path that is not ``/name``.
     """
-    if path and (not path.startswith("/") or path.endswith("/") or "//" in path):
+    if not path.startswith("/") or path.endswith("/") or "//" in path:
         raise ConfigError(
             f"Cannot mount a chat at {path!r}: give a path such as '/chat' (a leading slash, "
             "no trailing one)."
@@ -78,6 +77,15 @@ def mount(
         app.host_auth = host_auth
     router = host.router
     router.routes.append(Mount(path, app=app, name=name))
+    router.lifespan_context = _with_chat(router.lifespan_context, app)
+
+
+def mount_at_root(host: _Host, app: LightChat) -> None:
+    """Serve ``app`` at ``host``'s root, after the host's own routes (a path they do not
+    answer goes to the chat), started and stopped with the host's lifespan: how
+    ``lightchat serve`` serves an app file's routes of its own (``lightchat.server``)."""
+    router = host.router
+    router.routes.append(Mount("", app=app))
     router.lifespan_context = _with_chat(router.lifespan_context, app)
 
 

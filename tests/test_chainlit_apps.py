@@ -23,9 +23,17 @@ from lightchat.api.cache import NO_CACHE_ENV
 from lightchat.auth.identity import COOKIE
 from lightchat.chat.session import ChatSession
 from lightchat.cli import load_app
-from lightchat.domain.events import MessageData
+from lightchat.domain.events import (
+    Entry,
+    MessageData,
+    ToastEvent,
+    event_from_json,
+    event_to_json,
+)
+from lightchat.domain.transcript import Transcript
 from lightchat.types import Feedback
 from lightchat.ui.render import Renderer
+from lightchat.ui.stream_view import StreamView
 from tests.helpers import WAIT_S, events_of, messages_in, new_session, steps_in, with_form_token
 
 pytestmark = pytest.mark.anyio
@@ -756,3 +764,48 @@ async def test_starter_categories_receive_the_chats_profile(tmp_path: Path) -> N
     assert asked[-1][2] == "Deep"
     assert app.chats is not None
     await app.chats.close_all()
+
+
+async def test_author_rename_gets_the_apps_name_for_a_message_without_author() -> None:
+    app = LightChat()
+    given: list[str] = []
+
+    @app.author_rename
+    def rename(orig_author: str) -> str:
+        given.append(orig_author)
+        return "Renamed"
+
+    @app.on_message
+    async def main(message: cl.Message) -> None:
+        await cl.Message(content="hi").send()
+
+    _, states = await answered(app)
+    assert given == ["Assistant"]
+    assert states[-1].author == "Renamed"
+
+
+async def test_send_toast_goes_to_open_pages_only_and_escaped() -> None:
+    app = LightChat()
+
+    @app.on_message
+    async def main(message: cl.Message) -> None:
+        await cl.context.emitter.send_toast("<i>Done</i>", type="warning")
+        with pytest.raises(cl.ConfigError, match="toast's type"):
+            await cl.context.emitter.send_toast("x", type="shout")
+        await cl.context.emitter.set_chat_settings({"model": "large"})
+
+    session, _ = await answered(app)
+    events = await events_of(session)
+    (toast,) = [event for event in events if isinstance(event, ToastEvent)]
+    assert toast == ToastEvent("<i>Done</i>", "warning")
+    assert event_from_json(event_to_json(toast)) == toast
+    assert session.chat_settings == {"model": "large"}
+    # Never replayed: a page opened later, or a compacted log, does not show it again.
+    assert not any(isinstance(e, ToastEvent) for e in session.transcript.snapshot_events())
+    renderer = Renderer(Settings(), "v1")
+    view = StreamView(renderer, Transcript(), base="", chat_url="/chat/c", interval=0.15)
+    (chunk,) = view.feed([Entry(1, toast)], now=0.0)
+    assert chunk.data == (
+        '<hx-partial hx-target="#lc-toasts" hx-swap="beforeend">'
+        '<p class="lc-toast" data-type="warning">&lt;i&gt;Done&lt;/i&gt;</p></hx-partial>'
+    )

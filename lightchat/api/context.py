@@ -14,9 +14,11 @@ from lightchat.api.message import Message
 from lightchat.api.step import CURRENT_STEP, Step
 from lightchat.chat.session import ChatSession, current_session, dispatch
 from lightchat.domain.events import (
+    TOAST_TYPES,
     CommandData,
     MessageData,
     Mode,
+    ToastEvent,
 )
 from lightchat.errors import ConfigError
 
@@ -131,6 +133,19 @@ class Emitter:
         the chosen one arrives as ``message.command``."""
         data = [c if isinstance(c, CommandData) else _command(c) for c in commands]
         dispatch(self.session, self.session.set_composer, data, None)
+
+    async def send_toast(self, message: str, type: str = "info") -> None:
+        """Show a short notice over the chat for a few seconds (``type``: ``info``,
+        ``success``, ``warning`` or ``error``), as Chainlit's emitter does."""
+        if type not in TOAST_TYPES:
+            raise ConfigError(f"A toast's type is one of {', '.join(TOAST_TYPES)}, not {type!r}.")
+        kind = next(t for t in TOAST_TYPES if t == type)
+        dispatch(self.session, self.session.emit, ToastEvent(str(message), kind))
+
+    async def set_chat_settings(self, settings: dict[str, Any]) -> None:
+        """Set the chat's settings values (``user_session.get("chat_settings")``), as
+        Chainlit's emitter does; the settings form shows them the next time it opens."""
+        self.session.data["chat_settings"] = dict(settings)
 
     async def set_modes(self, modes: list[Mode]) -> None:
         """Offer pickers in the composer; the choices arrive as ``message.modes``."""

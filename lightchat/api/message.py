@@ -142,10 +142,11 @@ class Message:
         if rename is None or self._renamed:
             return
         self._renamed = True
-        renamed = await invoke(rename, self.author)
+        original = self.author or session.settings.name  # the app's name by default
+        renamed = await invoke(rename, original)
         if not isinstance(renamed, str):
             raise ConfigError(
-                f"@author_rename returned {renamed!r} for {self.author!r}: return a string "
+                f"@author_rename returned {renamed!r} for {original!r}: return a string "
                 "(the name to show)."
             )
         self.author = renamed

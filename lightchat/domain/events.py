@@ -352,6 +352,19 @@ class WindowEvent:
     data: Any
 
 
+ToastType = Literal["info", "success", "warning", "error"]
+TOAST_TYPES: tuple[ToastType, ...] = ("info", "success", "warning", "error")
+
+
+@dataclass(frozen=True, slots=True)
+class ToastEvent:
+    """A short notice that shows over the chat for a few seconds (``send_toast``); like a
+    window message, only a page open at the moment shows it."""
+
+    message: str
+    type: ToastType = "info"
+
+
 @dataclass(frozen=True, slots=True)
 class FunctionCallEvent:
     """A call of a function of the page hosting the copilot (``CopilotFunction.acall``).
@@ -377,6 +390,7 @@ Event = (
     | SidebarEvent
     | WindowEvent
     | FunctionCallEvent
+    | ToastEvent
 )
 
 
@@ -438,4 +452,6 @@ def event_from_json(text: str) -> Event:
         return WindowEvent(data["data"])
     if kind == "FunctionCallEvent":
         return FunctionCallEvent(data["call_id"], data["name"], data["args"])
+    if kind == "ToastEvent":
+        return ToastEvent(data["message"], data["type"])
     raise ValueError(f"unknown event kind {kind!r}")

@@ -236,6 +236,32 @@
     document.head.appendChild(framed);
   }
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", watch);
-  else watch();
+  // A toast (send_toast) goes away by itself after a few seconds, or when clicked.
+  function dismissToasts() {
+    var toasts = document.getElementById("lc-toasts");
+    if (!toasts || toasts.dataset.lcWatched) return;
+    toasts.dataset.lcWatched = "1";
+    function later(toast) { setTimeout(function () { toast.remove(); }, 6000); }
+    toasts.querySelectorAll(".lc-toast").forEach(later);
+    new MutationObserver(function (changes) {
+      changes.forEach(function (change) {
+        change.addedNodes.forEach(function (node) {
+          if (node.nodeType === 1 && node.classList.contains("lc-toast")) later(node);
+        });
+      });
+    }).observe(toasts, { childList: true });
+    toasts.addEventListener("click", function (event) {
+      var toast = event.target.closest(".lc-toast");
+      if (toast) toast.remove();
+    });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", watch);
+    document.addEventListener("DOMContentLoaded", dismissToasts);
+  } else {
+    watch();
+    dismissToasts();
+  }
+  document.addEventListener("htmx:after:swap", dismissToasts);  // an embedded chat comes later
 })();

@@ -52,6 +52,7 @@ from lightchat.domain.events import (
     Mode,
     SidebarEvent,
     StepData,
+    ToastEvent,
 )
 from lightchat.domain.transcript import Item, Transcript
 from lightchat.errors import ConfigError
@@ -457,6 +458,10 @@ class Renderer:
         """The side panel as the app set it (empty when closed)."""
         template = self.env.get_template("_sidebar.html")
         return template.render(sidebar=sidebar, chat_url=chat_url)
+
+    def toast(self, toast: ToastEvent) -> str:
+        """A short notice over the chat (``send_toast``)."""
+        return self.env.get_template("_toast.html").render(toast=toast)
 
     def side_panel(self, element: ElementData, chat_url: str) -> str:
         """The side panel showing one element."""

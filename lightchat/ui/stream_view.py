@@ -21,6 +21,7 @@ from lightchat.domain.events import (
     SidebarEvent,
     StepData,
     StepEvent,
+    ToastEvent,
     TokenEvent,
     WindowEvent,
 )
@@ -224,6 +225,9 @@ class StreamView:
             # the page post each window message once.
             data = json.dumps({"seq": seq, "data": event.data}, separators=(",", ":"))
             ops.append(Chunk(data, WINDOW_EVENT, seq))
+        elif isinstance(event, ToastEvent):
+            toast = self.renderer.toast(event)
+            ops.append(Chunk(hx_partial("lc-toasts", "beforeend", toast), None, seq))
         elif isinstance(event, FunctionCallEvent):
             # Passed on to the framing page like a window message, once per page.
             call = {"seq": seq, "id": event.call_id, "name": event.name, "args": event.args}

@@ -1,0 +1,22 @@
+"""A Chainlit-shaped app for the browser tests: no @on_message (only on_chat_start with a
+button), a toast from the emitter, and an author renamed by @author_rename."""
+
+import lightchat as cl
+
+
+@cl.author_rename
+async def rename(orig_author: str) -> str:
+    return {"Assistant": "Hello Bot"}.get(orig_author, orig_author)
+
+
+@cl.on_chat_start
+async def start() -> None:
+    await cl.Message(
+        content="Hello! Press the button.",
+        actions=[cl.Action(name="toast", payload={"kind": "success"}, label="Toast me")],
+    ).send()
+
+
+@cl.action_callback("toast")
+async def toast(action: cl.Action) -> None:
+    await cl.context.emitter.send_toast("Saved <b>everything</b>", type=action.payload["kind"])

@@ -1,0 +1,31 @@
+"""A Chainlit-shaped app in a real browser: an app without @on_message, an author renamed by
+@author_rename, a message no callback answers, and a toast that goes away by itself."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.helpers import Serve
+
+
+def test_a_chainlit_shaped_app_runs(serve: Serve, page: Page) -> None:
+    server = serve("chainlit_hello_app.py")
+    page.goto(server.url)
+    log = page.get_by_role("log", name="Conversation")
+    greeting = log.locator('article[data-type="assistant_message"]').first
+    expect(greeting).to_contain_text("Hello! Press the button.")
+    expect(greeting).to_have_attribute("data-author", "Hello Bot")
+
+    page.get_by_role("button", name="Toast me").click()
+    toast = page.get_by_role("status").locator(".lc-toast")
+    expect(toast).to_have_text("Saved <b>everything</b>")  # text, never markup
+    expect(toast).to_have_attribute("data-type", "success")
+    expect(toast).to_have_count(0, timeout=10_000)  # gone by itself
+
+    # No @on_message: the message stays in the chat, and nothing breaks.
+    box = page.get_by_role("textbox", name="Message")
+    box.fill("anyone there?")
+    box.press("Enter")
+    expect(log.locator('article[data-type="user_message"]')).to_contain_text("anyone there?")
+    expect(log.locator('article[data-type="error"]')).to_have_count(0)
+    expect(box).to_be_enabled()
