@@ -31,7 +31,7 @@ from lightchat.errors import ConfigError
 from lightchat.ui.render import Renderer
 from lightchat.ui.sse import Encoder
 from lightchat.ui.stream_view import WINDOW_EVENT, StreamView
-from tests.helpers import WAIT_S, Serve, contents, new_session, wait_for_log
+from tests.helpers import WAIT_S, Serve, contents, messages_in, new_session, wait_for_log
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(15)]
 
@@ -145,7 +145,7 @@ async def test_a_chat_opened_by_the_widget_is_a_compact_copilot_chat(
         assert 'aria-label="Chat history"' not in page  # no history sidebar in the panel
         assert 'href="/?client=copilot">New chat</a>' in page  # the next chat stays compact
         events = await site.idle(session)
-        assert "client: copilot" in [m.message.content for m in events if hasattr(m, "message")]
+        assert "client: copilot" in [m.content for m in messages_in(events)]
 
         plain = await site.new_chat(client)
         assert site.session(client, plain).client_type == "webapp"
