@@ -807,5 +807,6 @@ async def test_send_toast_goes_to_open_pages_only_and_escaped() -> None:
     (chunk,) = view.feed([Entry(1, toast)], now=0.0)
     assert chunk.data == (
         '<hx-partial hx-target="#lc-toasts" hx-swap="beforeend">'
-        '<p class="lc-toast" data-type="warning">&lt;i&gt;Done&lt;/i&gt;</p></hx-partial>'
+        '<p class="lc-toast" data-type="warning" role="status">&lt;i&gt;Done&lt;/i&gt;</p>'
+        "</hx-partial>"
     )

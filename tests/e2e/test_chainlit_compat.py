@@ -17,10 +17,14 @@ def test_a_chainlit_shaped_app_runs(serve: Serve, page: Page) -> None:
     expect(greeting).to_have_attribute("data-author", "Hello Bot")
 
     page.get_by_role("button", name="Toast me").click()
-    toast = page.get_by_role("status").locator(".lc-toast")
+    toast = page.get_by_role("status").filter(has_text="Saved")
     expect(toast).to_have_text("Saved <b>everything</b>")  # text, never markup
     expect(toast).to_have_attribute("data-type", "success")
     expect(toast).to_have_count(0, timeout=10_000)  # gone by itself
+    page.get_by_role("button", name="Fail loudly").click()
+    expect(page.get_by_role("alert").filter(has_text="Saved")).to_have_attribute(
+        "data-type", "error"
+    )
 
     # No @on_message: the message stays in the chat, and nothing breaks.
     box = page.get_by_role("textbox", name="Message")

@@ -13,7 +13,10 @@ async def rename(orig_author: str) -> str:
 async def start() -> None:
     await cl.Message(
         content="Hello! Press the button.",
-        actions=[cl.Action(name="toast", payload={"kind": "success"}, label="Toast me")],
+        actions=[
+            cl.Action(name="toast", payload={"kind": "success"}, label="Toast me"),
+            cl.Action(name="toast", payload={"kind": "error"}, label="Fail loudly"),
+        ],
     ).send()
 
 
