@@ -3,24 +3,28 @@
 
 from lightchat.api.widgets import (
     Checkbox,
+    DatePicker,
     MultiSelect,
     NumberInput,
     RadioGroup,
     Select,
     Slider,
     Switch,
+    Tab,
     Tags,
     TextInput,
 )
 
 __all__ = [
     "Checkbox",
+    "DatePicker",
     "MultiSelect",
     "NumberInput",
     "RadioGroup",
     "Select",
     "Slider",
     "Switch",
+    "Tab",
     "Tags",
     "TextInput",
 ]

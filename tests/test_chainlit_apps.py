@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import importlib
 import inspect
 import json
 import logging
+import re
 import textwrap
 import types
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -810,3 +813,85 @@ async def test_send_toast_goes_to_open_pages_only_and_escaped() -> None:
         '<p class="lc-toast" data-type="warning" role="status">&lt;i&gt;Done&lt;/i&gt;</p>'
         "</hx-partial>"
     )
+
+
+async def test_settings_in_tabs_with_a_date_picker(tmp_path: Path) -> None:
+    app = LightChat(settings=Settings(app_dir=str(tmp_path), secret="s" * 40, history=False))
+    updates: list[dict[str, object]] = []
+    initial: list[dict[str, object]] = []
+
+    @app.on_chat_start
+    async def start() -> None:
+        values = await cl.ChatSettings(
+            [
+                cl.Tab(
+                    id="model",
+                    label="Model",
+                    inputs=[cl.Select(id="size", label="Size", values=["small", "large"])],
+                ),
+                cl.Tab(
+                    id="dates",
+                    label="Dates",
+                    inputs=[
+                        cl.DatePicker(
+                            id="since",
+                            label="Since",
+                            initial=date(2025, 1, 15),
+                            min_date="2025-01-01",
+                            max_date="2025-12-31",
+                        )
+                    ],
+                ),
+            ]
+        ).send()
+        initial.append(values)
+
+    @app.on_settings_update
+    async def changed(values: dict[str, object]) -> None:
+        updates.append(values)
+
+    htmx = {"HX-Request": "true"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        with_form_token(client, app)
+        chat = (await client.get("/")).headers["location"]
+        owner = app.build().state.services.identity.load(client.cookies[COOKIE])
+        assert app.chats is not None
+        session = app.chats.get(chat.rsplit("/", 1)[1], owner)
+        assert session is not None
+        await session.settled()
+        assert initial == [{"size": None, "since": "2025-01-15"}]  # one dict, by input id
+        dialog = (await client.get(f"{chat}/settings", headers=htmx)).text
+        assert re.search(r"<legend>Model</legend>.*name=\"size\"", dialog, re.S)
+        assert re.search(r"<legend>Dates</legend>.*type=\"date\"", dialog, re.S)
+        assert 'value="2025-01-15" min="2025-01-01" max="2025-12-31"' in dialog
+
+        for bad, said in [("2024-12-31", "from 2025-01-01 on"), ("31/01/2025", "a date like")]:
+            refused = await client.post(
+                f"{chat}/settings", data={"size": "large", "since": bad}, headers=htmx
+            )
+            assert refused.status_code == 400
+            assert said in html.unescape(refused.text)
+        posted = await client.post(
+            f"{chat}/settings", data={"size": "large", "since": "2025-03-01"}, headers=htmx
+        )
+        assert posted.status_code == 200
+        await session.settled()
+        cleared = await client.post(
+            f"{chat}/settings", data={"size": "large", "since": ""}, headers=htmx
+        )
+        assert cleared.status_code == 200
+        await session.settled()
+    assert updates == [{"size": "large", "since": "2025-03-01"}, {"size": "large", "since": None}]
+    await app.chats.close_all()
+
+
+def test_a_date_picker_checks_its_dates_when_it_is_made() -> None:
+    with pytest.raises(cl.ConfigError, match="not a date like"):
+        cl.DatePicker(id="d", label="Day", initial="tomorrow")
+    with pytest.raises(cl.ConfigError, match="comes after max_date"):
+        cl.DatePicker(id="d", label="Day", min_date="2025-02-01", max_date="2025-01-01")
+    with pytest.raises(cl.ConfigError, match="outside its bounds"):
+        cl.DatePicker(id="d", label="Day", initial="2026-01-01", max_date="2025-12-31")
+    with pytest.raises(cl.ConfigError, match="two DatePickers"):
+        cl.DatePicker(id="d", label="Day", mode="range")

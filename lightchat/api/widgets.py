@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any, ClassVar
 
 from lightchat.chat.session import current_session, dispatch
@@ -262,6 +263,71 @@ class Tags(InputWidget):
 
 
 @dataclass
+class DatePicker(InputWidget):
+    """A date (ISO ``YYYY-MM-DD``, a string or a ``datetime.date``), between ``min_date`` and
+    ``max_date`` if given; the settings hold it as an ISO string, or None. Chainlit's
+    ``mode="range"`` (two dates) is not available yet: it is refused with a message."""
+
+    initial: str | date | None = None
+    mode: str = "single"
+    min_date: str | date | None = None
+    max_date: str | date | None = None
+    format: str | None = None
+    """Chainlit's display format; the browser shows dates in the user's own format."""
+    placeholder: str | None = None
+
+    kind: ClassVar[WidgetKind] = "datepicker"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        name = f"DatePicker {self.id!r}"
+        if self.mode != "single":
+            raise ConfigError(
+                f'{name}: mode={self.mode!r} is not available; use mode="single" (one date), '
+                "or two DatePickers for a start and an end."
+            )
+        first = _iso_date(name, "min_date", self.min_date)
+        last = _iso_date(name, "max_date", self.max_date)
+        start = _iso_date(name, "initial", self.initial)
+        if first and last and first > last:
+            raise ConfigError(f"{name}: min_date {first} comes after max_date {last}.")
+        if start and ((first and start < first) or (last and start > last)):
+            raise ConfigError(f"{name}: the initial date {start} is outside its bounds.")
+        self.initial = start or None
+        self.min_date = first or None
+        self.max_date = last or None
+
+    def _extra(self) -> dict[str, Any]:
+        return {
+            "min_date": self.min_date or "",
+            "max_date": self.max_date or "",
+            "placeholder": self.placeholder or "",
+        }
+
+
+def _iso_date(name: str, field: str, value: str | date | None) -> str:
+    """A date as ISO text ("" for None); ``ConfigError`` for anything else."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    try:
+        return date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        raise ConfigError(f"{name}: {field}={value!r} is not a date like 2025-01-31.") from None
+
+
+@dataclass
+class Tab:
+    """A tab of the settings form, grouping inputs under its label (``ChatSettings([Tab(...)
+    ...])``); the settings stay one dict, by input id, as in Chainlit."""
+
+    id: str
+    label: str
+    inputs: list[InputWidget] = field(default_factory=list)
+
+
+@dataclass
 class Switch(InputWidget):
     """On or off."""
 
@@ -288,8 +354,18 @@ class ChatSettings:
         # {"stream": False}, also in cl.user_session.get("chat_settings")
     """
 
-    def __init__(self, inputs: list[InputWidget]) -> None:
-        inputs = list(inputs)
+    def __init__(self, inputs: Sequence[InputWidget | Tab]) -> None:
+        self.tabs: dict[str, str] = {}
+        """The label of the tab each input sits in, by input id."""
+        flat: list[InputWidget] = []
+        for item in inputs:
+            if isinstance(item, Tab):
+                for widget in item.inputs:
+                    self.tabs[getattr(widget, "id", "")] = item.label
+                flat += item.inputs
+            else:
+                flat.append(item)
+        inputs = flat
         seen: set[str] = set()
         for widget in inputs:
             if not isinstance(widget, InputWidget):
@@ -310,7 +386,9 @@ class ChatSettings:
         (also kept in ``user_session["chat_settings"]``)."""
         session = current_session()
         values = self.settings()
-        widgets = [widget.data() for widget in self.inputs]
+        widgets = [
+            replace(widget.data(), group=self.tabs.get(widget.id, "")) for widget in self.inputs
+        ]
         dispatch(session, session.show_settings, widgets, copy.deepcopy(values))
         return values
 
@@ -361,12 +439,31 @@ def parse_value(widget: WidgetData, raw: list[str] | None, current: Any = None) 
         return _number(name, widget, text, required=True)
     if kind == "numberinput":
         return _number(name, widget, text, required=False)
+    if kind == "datepicker":
+        return _date(name, widget, text)
     if len(text) > MAX_TEXT_CHARS:
         raise SettingError(
             f"{name} takes at most {MAX_TEXT_CHARS:,} characters; "
             f"{len(text):,} were sent. Shorten it."
         )
     return text
+
+
+def _date(name: str, widget: WidgetData, text: str) -> str | None:
+    """A date picker's value: an ISO date within its bounds, or None when left empty."""
+    if not text.strip():
+        return None
+    try:
+        chosen = date.fromisoformat(text.strip()).isoformat()
+    except ValueError:
+        raise SettingError(
+            f"{name} takes a date like 2025-01-31; {_quoted(text)} is not one."
+        ) from None
+    if widget.min_date and chosen < widget.min_date:
+        raise SettingError(f"{name} takes a date from {widget.min_date} on.")
+    if widget.max_date and chosen > widget.max_date:
+        raise SettingError(f"{name} takes a date up to {widget.max_date}.")
+    return chosen
 
 
 def _one(name: str, raw: list[str] | None, missing: str | None) -> str:

@@ -29,7 +29,7 @@ AskKind = Literal["text", "file", "action"]
 Display = Literal["inline", "side", "page"]
 WidgetKind = Literal[
     "select", "slider", "switch", "textinput", "numberinput", "tags", "multiselect",
-    "checkbox", "radio",
+    "checkbox", "radio", "datepicker",
 ]  # fmt: skip
 
 STEP_TYPES: frozenset[str] = frozenset(
@@ -205,6 +205,11 @@ class WidgetData:
     step: float | None = None
     placeholder: str = ""
     multiline: bool = False
+    min_date: str = ""
+    """A date picker's first and last dates (ISO ``YYYY-MM-DD``), if bounded."""
+    max_date: str = ""
+    group: str = ""
+    """The tab of the settings form the input sits in (``cl.Tab``), if any."""
 
 
 @dataclass(frozen=True, slots=True)

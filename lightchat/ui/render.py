@@ -53,6 +53,7 @@ from lightchat.domain.events import (
     SidebarEvent,
     StepData,
     ToastEvent,
+    WidgetData,
 )
 from lightchat.domain.transcript import Item, Transcript
 from lightchat.errors import ConfigError
@@ -148,6 +149,19 @@ def hx_partial(target: str, swap: str, content: str = "") -> str:
     # Targets hold item ids, which an app may choose (Message(id=...)): escape them.
     target = html.escape(target, quote=True)
     return f'<hx-partial hx-target="#{target}" hx-swap="{swap}">{content}</hx-partial>'
+
+
+def tab_groups(
+    widgets: list[WidgetData],
+) -> list[tuple[str, list[tuple[int, WidgetData]]]]:
+    """The settings inputs in runs of the same tab (``cl.Tab``; "" for none), in order, each
+    with its place in the whole form (from 1)."""
+    groups: list[tuple[str, list[tuple[int, WidgetData]]]] = []
+    for index, widget in enumerate(widgets, start=1):
+        if not groups or groups[-1][0] != widget.group:
+            groups.append((widget.group, []))
+        groups[-1][1].append((index, widget))
+    return groups
 
 
 def content_html(message: MessageData, *, images: bool = True, math: bool = False) -> Markup:
@@ -333,6 +347,7 @@ class Renderer:
         )
         # One URL path segment: ids may hold "/", "?" or "#" (an app chooses message ids).
         self.env.filters["segment"] = lambda value: quote(str(value), safe="")
+        self.env.filters["groupby_tab"] = tab_groups
         self.env.globals["custom_html"] = self.custom_html
         # Logo, favicon, avatars, theme and the app's own files, read once (lightchat.ui.theme).
         self.brand = Brand.load(settings)
