@@ -18,7 +18,10 @@ from lightchat.ui.render import Renderer
 from lightchat.ui.stream_view import StreamView
 from tests.helpers import Serve
 
-LANGUAGES = ["en", "fr", "de", "es", "pt", "ja", "zh-CN", "ar"]
+LANGUAGES = [
+    "en", "fr", "de", "es", "pt", "ja", "zh-CN", "ar", "bn", "da", "el", "gu", "he", "hi",
+    "it", "kn", "ko", "ml", "mr", "nl", "ta", "te", "zh-TW",
+]  # fmt: skip
 
 
 def _file(tag: str) -> dict[str, str]:
@@ -69,14 +72,14 @@ def test_templates_use_only_known_keys() -> None:
         ("fr-CH", "fr"),
         ("en-US,en;q=0.9", "en"),
         ("de;q=0.2, ja;q=0.8", "ja"),
-        ("it, es;q=0.5", "es"),
+        ("sv, es;q=0.5", "es"),
         ("pt-BR", "pt"),
         ("zh-CN", "zh-CN"),
         ("zh-cn", "zh-CN"),
         ("zh", "zh-CN"),
         ("ar-EG", "ar"),
         ("fr;q=0, de", "de"),
-        ("it, nl", "en"),
+        ("sv, fi", "en"),
         ("*", "en"),
         ("fr;q=oops, de;q=0.5", "de"),
         ("garbage;;;,,", "en"),
@@ -104,13 +107,13 @@ def test_an_app_file_overrides_one_text_and_can_add_a_language(tmp_path: Path) -
     folder = tmp_path / "translations"
     folder.mkdir()
     (folder / "fr.json").write_text('{"composer.send": "Go !"}', encoding="utf-8")
-    (folder / "it.json").write_text('{"composer.send": "Invia"}', encoding="utf-8")
+    (folder / "sv.json").write_text('{"composer.send": "Skicka"}', encoding="utf-8")
     translations = Translations(tmp_path)
     assert translations.text("fr", "composer.send") == "Go !"
     assert translations.text("fr", "composer.stop") == "Arrêter"
-    assert translations.choose("it-IT") == "it"
-    assert translations.text("it", "composer.send") == "Invia"
-    assert translations.text("it", "composer.stop") == "Stop"
+    assert translations.choose("sv-SE") == "sv"
+    assert translations.text("sv", "composer.send") == "Skicka"
+    assert translations.text("sv", "composer.stop") == "Stop"
 
 
 def test_a_stream_renders_in_the_language_it_was_opened_with() -> None:
@@ -220,3 +223,25 @@ async def test_an_app_translation_file_changes_one_text(tmp_path: Path, serve: S
     assert "Expédier" in buttons
     assert "Envoyer" not in buttons
     assert "Message" in names.labels
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("zh-HK", "zh-TW"),
+        ("zh-Hant", "zh-TW"),
+        ("zh-Hans-CN", "zh-CN"),
+        ("zh", "zh-CN"),
+        ("iw", "he"),
+        ("he-IL", "he"),
+        ("pt-PT", "pt"),
+        ("ar-SA", "ar"),
+        ("da-DK", "da"),
+        ("el-GR", "el"),
+    ],
+)
+def test_each_of_chainlits_languages_and_its_variants_gets_its_texts(
+    header: str, expected: str
+) -> None:
+    assert Translations().choose(header) == expected
+    assert Translations().direction(expected) == ("rtl" if expected in ("ar", "he") else "ltr")

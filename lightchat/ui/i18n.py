@@ -46,6 +46,17 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _TAG = re.compile(r"^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*$")
 MAX_HEADER_CHARS = 1000
 
+_SAME_TEXTS = {
+    "zh-hk": "zh-TW",  # Hong Kong and Macau write Traditional Chinese, as Taiwan does
+    "zh-mo": "zh-TW",
+    "zh-hant": "zh-TW",
+    "zh-hant-tw": "zh-TW",
+    "zh-hant-hk": "zh-TW",
+    "zh-hans": "zh-CN",
+    "iw": "he",  # Hebrew's former tag, which some systems still send
+}
+"""Tags whose texts are another tag's file, beyond what their primary language gives."""
+
 
 def placeholders(text: str) -> set[str]:
     """The names of the placeholders in a text (``{name}``)."""
@@ -118,6 +129,9 @@ class Translations:
         self._by_primary: dict[str, str] = {}
         for tag in sorted(self.texts, key=lambda t: (t.count("-"), t)):
             self._by_primary.setdefault(tag.split("-")[0].lower(), tag)
+        for other, tag in _SAME_TEXTS.items():
+            if tag in self.texts:
+                self._by_lower.setdefault(other, tag)
         self.choose = lru_cache(maxsize=256)(self._choose)
 
     @property
