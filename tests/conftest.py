@@ -13,6 +13,7 @@ import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -112,7 +113,8 @@ def database(request: pytest.FixtureRequest) -> Iterator[str]:
 
 @pytest.fixture
 def isolated_import() -> Iterator[None]:
-    """Undo what loading an app file does: sys.path, sys.modules, and the default app (its
+    """Undo what loading an app file does: sys.path, the modules it imported (its own and
+    lightchat's, not those of Python or installed packages), and the default app (its
     callbacks, settings and server state start fresh and come back afterwards)."""
     path = list(sys.path)
     modules = set(sys.modules)
@@ -124,4 +126,16 @@ def isolated_import() -> Iterator[None]:
     state.update(saved)
     sys.path[:] = path
     for name in set(sys.modules) - modules:
-        del sys.modules[name]
+        if not _installed(sys.modules[name]):
+            del sys.modules[name]
+
+
+_INSTALLED = {Path(root).resolve() for root in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+
+
+def _installed(module: ModuleType | None) -> bool:
+    """True for a module of Python's library or an installed package: those an app file
+    imports stay imported (importing one again would make a second copy of its classes,
+    which the first copy's users do not recognise)."""
+    file = getattr(module, "__file__", None)
+    return file is not None and any(Path(file).resolve().is_relative_to(r) for r in _INSTALLED)
