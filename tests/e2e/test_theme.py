@@ -96,7 +96,8 @@ def test_the_brand_example_shows_its_colours_logo_avatar_css_and_js(
         # [ui.theme.light] background = "#f7fbfc", primary = "#0b6e79"
         assert background(page) == "rgb(247, 251, 252)"
         send = page.get_by_role("button", name="Send")
-        assert send.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(11, 110, 121)"
+        # The stream's first update may redraw the controls: wait for the button as shown.
+        expect(send).to_have_css("background-color", "rgb(11, 110, 121)")
         assert "Georgia" in page.evaluate("getComputedStyle(document.body).fontFamily")
         # The logo of the light theme, named by the app.
         heading = page.get_by_role("heading", level=1)
