@@ -95,6 +95,7 @@ set_starters = default_app.set_starters
 set_starter_categories = default_app.set_starter_categories
 set_chat_profiles = default_app.set_chat_profiles
 on_settings_update = default_app.on_settings_update
+on_settings_edit = default_app.on_settings_edit
 on_window_message = default_app.on_window_message
 password_auth_callback = default_app.password_auth_callback
 header_auth_callback = default_app.header_auth_callback
@@ -179,6 +180,7 @@ __all__ = [
     "on_feedback",
     "on_logout",
     "on_message",
+    "on_settings_edit",
     "on_settings_update",
     "on_stop",
     "on_window_message",

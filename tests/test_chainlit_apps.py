@@ -895,3 +895,63 @@ def test_a_date_picker_checks_its_dates_when_it_is_made() -> None:
         cl.DatePicker(id="d", label="Day", initial="2026-01-01", max_date="2025-12-31")
     with pytest.raises(cl.ConfigError, match="two DatePickers"):
         cl.DatePicker(id="d", label="Day", mode="range")
+
+
+async def test_on_settings_edit_sees_the_form_as_it_is_edited(tmp_path: Path) -> None:
+    app = LightChat(settings=Settings(app_dir=str(tmp_path), secret="s" * 40, history=False))
+    edits: list[dict[str, object]] = []
+    seen = asyncio.Event()
+
+    @app.on_chat_start
+    async def start() -> None:
+        await cl.ChatSettings([cl.Select(id="size", label="Size", values=["s", "l"])]).send()
+
+    @app.on_settings_edit
+    async def edited(values: dict[str, object]) -> None:
+        edits.append(values)
+        seen.set()
+
+    htmx = {"HX-Request": "true"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        with_form_token(client, app)
+        chat = (await client.get("/")).headers["location"]
+        owner = app.build().state.services.identity.load(client.cookies[COOKIE])
+        assert app.chats is not None
+        session = app.chats.get(chat.rsplit("/", 1)[1], owner)
+        assert session is not None
+        await session.settled()
+        dialog = (await client.get(f"{chat}/settings", headers=htmx)).text
+        assert f'hx-post="{chat}/settings/edit" hx-trigger="change"' in dialog
+        edit = await client.post(f"{chat}/settings/edit", data={"size": "l"}, headers=htmx)
+        assert edit.status_code == 204
+        async with asyncio.timeout(WAIT_S):
+            await seen.wait()
+        assert edits == [{"size": "l"}]
+        assert session.chat_settings == {"size": None}  # nothing kept before "Confirm"
+        refused = await client.post(f"{chat}/settings/edit", data={"size": "xl"}, headers=htmx)
+        assert refused.status_code == 400
+        assert len(edits) == 1
+    await app.chats.close_all()
+
+
+async def test_without_on_settings_edit_the_form_posts_nothing_while_edited(
+    tmp_path: Path,
+) -> None:
+    app = LightChat(settings=Settings(app_dir=str(tmp_path), secret="s" * 40, history=False))
+
+    @app.on_chat_start
+    async def start() -> None:
+        await cl.ChatSettings([cl.Switch(id="stream", label="Stream")]).send()
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        chat = (await client.get("/")).headers["location"]
+        owner = app.build().state.services.identity.load(client.cookies[COOKIE])
+        assert app.chats is not None
+        session = app.chats.get(chat.rsplit("/", 1)[1], owner)
+        assert session is not None
+        await session.settled()
+        dialog = (await client.get(f"{chat}/settings", headers={"HX-Request": "true"})).text
+        assert "/settings/edit" not in dialog
+    await app.chats.close_all()

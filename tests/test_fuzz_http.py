@@ -336,6 +336,7 @@ ROUTES: dict[tuple[str, str], Reads] = {
     ("GET", f"{CHAT}/copilot"): Reads(),
     ("GET", f"{CHAT}/settings"): Reads(),
     ("POST", f"{CHAT}/settings"): Reads(form=SETTINGS, files=True),
+    ("POST", f"{CHAT}/settings/edit"): Reads(form=SETTINGS, files=True),
     ("POST", f"{CHAT}/messages/{{message_id:str}}/edit"): Reads(form=("content",), keeps=False),
     ("POST", f"{CHAT}/messages/{{message_id:str}}/regenerate"): Reads(keeps=False),
     # A button's post carries nothing the server reads: a forged name or payload is ignored.

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import secrets
 import time
@@ -147,6 +148,7 @@ class ChatSession:
         """The browser's ``Accept-Language`` when it opened the chat (``en-US,en;q=0.9``)."""
         self.context_removed: set[str] = set()
         """Messages the app took out of ``chat_context`` (``remove``, ``clear``)."""
+        self._edits: set[asyncio.Task[None]] = set()
         self.context_added: list[Any] = []
         """Messages the app put in ``chat_context`` that the chat does not show (``add``)."""
         self.registry = registry
@@ -468,6 +470,19 @@ class ChatSession:
         settings = {**dict(self.data.get("chat_settings") or {}), **values}
         self.data["chat_settings"] = settings
         return self._enqueue("on_settings_update", dict(settings))
+
+    def edit_settings(self, values: dict[str, Any]) -> None:
+        """The user is editing the settings (not confirmed yet): ``on_settings_edit`` runs
+        with them at once, beside any run, and nothing is kept (Chainlit's live hook)."""
+        callback = self.registry.callbacks.get("on_settings_edit")
+        if callback is not None:
+            edited = {**dict(self.data.get("chat_settings") or {}), **values}
+            task = self.loop.create_task(
+                self._call_guarded(functools.partial(callback, edited)),
+                name=f"lightchat-{self.id}-settings-edit",
+            )
+            self._edits.add(task)  # held until done: the loop keeps only weak references
+            task.add_done_callback(self._edits.discard)
 
     # -- inputs -------------------------------------------------------------------------
 

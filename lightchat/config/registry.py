@@ -38,6 +38,7 @@ _ARITY: dict[str, tuple[int, int]] = {
     "on_feedback": (0, 1),
     "on_app_startup": (0, 0),
     "on_app_shutdown": (0, 0),
+    "on_settings_edit": (0, 1),
 }
 
 _EXAMPLES: dict[str, str] = {
@@ -69,6 +70,7 @@ _EXAMPLES: dict[str, str] = {
     "on_feedback": "async def feedback_given(feedback: cl.types.Feedback): ...",
     "on_app_startup": "async def startup(): ...",
     "on_app_shutdown": "async def shutdown(): ...",
+    "on_settings_edit": "async def settings_edited(settings: dict): ...",
 }
 
 
@@ -172,6 +174,12 @@ class Registry:
         """Run when the user confirms new chat settings; receives them all as a dict
         (also in ``user_session["chat_settings"]``)."""
         return self._register("on_settings_update", func)
+
+    def on_settings_edit(self, func: F) -> F:
+        """Run while the user edits the settings form, at each change and before they
+        confirm; receives the settings as they stand in the form (nothing is kept until
+        "Confirm", which runs ``on_settings_update``). Needs JavaScript in the browser."""
+        return self._register("on_settings_edit", func)
 
     def on_window_message(self, func: F) -> F:
         """Run when the page that frames the chat (the copilot widget's host page) posts it

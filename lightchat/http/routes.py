@@ -61,7 +61,13 @@ from lightchat.http.endpoints.history import (
     sidebar,
 )
 from lightchat.http.endpoints.oauth import oauth_finish, oauth_start
-from lightchat.http.endpoints.start import save_settings, settings_form, start_chat, start_context
+from lightchat.http.endpoints.start import (
+    edit_settings,
+    save_settings,
+    settings_form,
+    start_chat,
+    start_context,
+)
 from lightchat.http.endpoints.theme import public_file, set_theme, theme_css
 from lightchat.http.locate import RemoteChat, chat_for_input, chat_or_404, stream_chat
 from lightchat.http.web import (
@@ -461,6 +467,7 @@ def routes() -> list[BaseRoute]:
         Route(f"{chat}/copilot", reopen_chat, methods=["GET"], name="copilot_chat"),
         Route(f"{chat}/settings", settings_form, methods=["GET"], name="settings_form"),
         Route(f"{chat}/settings", save_settings, methods=["POST"], name="settings"),
+        Route(f"{chat}/settings/edit", edit_settings, methods=["POST"], name="settings_edit"),
         Route(f"{chat}/messages/{{message_id:str}}/edit", edit_message, methods=["POST"]),
         Route(f"{chat}/messages/{{message_id:str}}/regenerate", regenerate, methods=["POST"]),
         Route(f"{chat}/actions/{{action_id:str}}", click, methods=["POST"], name="action"),

@@ -33,3 +33,9 @@ def test_a_chainlit_shaped_app_runs(serve: Serve, page: Page) -> None:
     expect(log.locator('article[data-type="user_message"]')).to_contain_text("anyone there?")
     expect(log.locator('article[data-type="error"]')).to_have_count(0)
     expect(box).to_be_enabled()
+
+    # @on_settings_edit follows the form as the user edits it, before "Confirm".
+    page.get_by_role("button", name="Settings").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Size").select_option("large")
+    expect(page.get_by_role("status").filter(has_text="Editing: size large")).to_have_count(1)

@@ -187,6 +187,7 @@ def _settings_page(
         "error": error,
         "modal": is_htmx(request),
         "max_setting_chars": MAX_TEXT_CHARS,
+        "live": "on_settings_edit" in session.registry.callbacks,
     }
     name = "_settings.html" if is_htmx(request) else "settings.html"
     html = services(request).renderer.page(name, **context)
@@ -201,9 +202,9 @@ async def settings_form(request: Request) -> Response:
     return _settings_page(request, session)
 
 
-async def save_settings(request: Request) -> Response:
-    """New settings: checked against every input, kept, then ``on_settings_update`` runs."""
-    session = await chat_for_input(request)
+async def _posted_settings(request: Request, session: ChatSession) -> dict[str, Any] | Response:
+    """The settings a form posted, checked against every input; or the answer that says
+    what is wrong (a 409 for a read-only chat, a 400 naming the input)."""
     if session.read_only:
         return problem(request, 409, "This past chat is read-only.")
     widgets = session.settings_widgets
@@ -220,9 +221,17 @@ async def save_settings(request: Request) -> Response:
         await form.close()
     current = dict(session.data.get("chat_settings") or {})
     try:
-        values = parse_settings(widgets, posted, current)
+        return parse_settings(widgets, posted, current)
     except SettingError as exc:
         return _refused(request, session, str(exc))
+
+
+async def save_settings(request: Request) -> Response:
+    """New settings: checked against every input, kept, then ``on_settings_update`` runs."""
+    session = await chat_for_input(request)
+    values = await _posted_settings(request, session)
+    if isinstance(values, Response):
+        return values
     done = session.update_settings(values)
     if is_htmx(request):
         # The dialog goes away; what on_settings_update shows comes through the stream.
@@ -233,6 +242,18 @@ async def save_settings(request: Request) -> Response:
         await asyncio.wait_for(asyncio.shield(done), wait)
         await asyncio.wait_for(asyncio.shield(session.settled()), wait)
     return RedirectResponse(chat_url(request, session.id), status_code=303, headers=VARY)
+
+
+async def edit_settings(request: Request) -> Response:
+    """The settings form as the user is editing it (htmx posts it on each change, when the
+    app has ``@on_settings_edit``): checked, then passed to ``on_settings_edit``; nothing is
+    kept until the user confirms."""
+    session = await chat_for_input(request)
+    values = await _posted_settings(request, session)
+    if isinstance(values, Response):
+        return values
+    session.edit_settings(values)
+    return Response(status_code=204, headers=VARY)
 
 
 def _refused(request: Request, session: ChatSession, detail: str) -> Response:

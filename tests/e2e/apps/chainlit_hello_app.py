@@ -1,5 +1,6 @@
 """A Chainlit-shaped app for the browser tests: no @on_message (only on_chat_start with a
-button), a toast from the emitter, and an author renamed by @author_rename."""
+button), a toast from the emitter, an author renamed by @author_rename, and settings
+followed live by @on_settings_edit."""
 
 import lightchat as cl
 
@@ -18,6 +19,14 @@ async def start() -> None:
             cl.Action(name="toast", payload={"kind": "error"}, label="Fail loudly"),
         ],
     ).send()
+    await cl.ChatSettings(
+        [cl.Select(id="size", label="Size", values=["small", "large"], initial_index=0)]
+    ).send()
+
+
+@cl.on_settings_edit
+async def editing(settings):
+    await cl.context.emitter.send_toast(f"Editing: size {settings['size']}")
 
 
 @cl.action_callback("toast")
