@@ -44,6 +44,24 @@ pytestmark = pytest.mark.anyio
 HINT = "the app has no @on_message callback"
 
 
+async def open_chat(
+    client: httpx.AsyncClient, app: LightChat, params: dict[str, str] | None = None
+) -> tuple[str, ChatSession]:
+    """A new chat opened by ``client`` (as a browser opens ``/``): its URL and session."""
+    chat = (await client.get("/", params=params)).headers["location"]
+    owner = app.build().state.services.identity.load(client.cookies[COOKIE])
+    assert app.chats is not None
+    session = app.chats.get(chat.rsplit("/", 1)[1], owner)
+    assert session is not None
+    return str(chat), session
+
+
+async def end_chats(app: LightChat) -> None:
+    """End the chats an in-process app opened (no server stops them here)."""
+    assert app.chats is not None
+    await app.chats.close_all()
+
+
 @pytest.mark.usefixtures("isolated_import")
 def test_an_app_with_only_on_chat_start_is_served(tmp_path: Path) -> None:
     # The shape of Chainlit's own hello sample: a greeting, buttons, no @on_message.
@@ -83,12 +101,7 @@ async def test_a_message_without_on_message_is_kept_and_the_log_says_why_once(
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         with_form_token(client, app)
-        opened = await client.get("/")
-        chat = opened.headers["location"]
-        owner = app.build().state.services.identity.load(client.cookies[COOKIE])
-        assert app.chats is not None
-        session = app.chats.get(chat.rsplit("/", 1)[1], owner)
-        assert session is not None
+        chat, session = await open_chat(client, app)
         await session.settled()
         for text in ("first words", "second words"):
             posted = await client.post(
@@ -103,7 +116,7 @@ async def test_a_message_without_on_message_is_kept_and_the_log_says_why_once(
     hints = [record for record in caplog.records if HINT in record.getMessage()]
     assert len(hints) == 1  # once, however many messages
     assert len(hints[0].getMessage().splitlines()) == 1
-    await app.chats.close_all()
+    await end_chats(app)
 
 
 async def test_sleep_waits_without_holding_up_the_loop() -> None:
@@ -179,11 +192,7 @@ async def test_author_rename_shows_authors_under_the_apps_names(tmp_path: Path) 
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         with_form_token(client, app)
-        chat = (await client.get("/")).headers["location"]
-        owner = app.build().state.services.identity.load(client.cookies[COOKIE])
-        assert app.chats is not None
-        session = app.chats.get(chat.rsplit("/", 1)[1], owner)
-        assert session is not None
+        chat, session = await open_chat(client, app)
         posted = await client.post(
             f"{chat}/messages", data={"content": "hi"}, headers={"HX-Request": "true"}
         )
@@ -193,7 +202,7 @@ async def test_author_rename_shows_authors_under_the_apps_names(tmp_path: Path) 
     assert 'data-author="Albert Einstein"' in page
     assert 'data-author="Marie Curie"' in page
     assert "LLMMathChain" not in page
-    await app.chats.close_all()
+    await end_chats(app)
 
 
 def test_author_rename_takes_the_original_author() -> None:
@@ -410,15 +419,11 @@ async def test_a_chat_knows_the_request_that_opened_it_but_not_its_cookies(
         transport=transport, base_url="http://testserver", headers=headers
     ) as client:
         await client.get("/")  # a browser cookie first
-        chat = (await client.get("/")).headers["location"]
-        owner = app.build().state.services.identity.load(client.cookies[COOKIE])
-        assert app.chats is not None
-        session = app.chats.get(chat.rsplit("/", 1)[1], owner)
-        assert session is not None
+        _, session = await open_chat(client, app)
         assert session.environ["HTTP_USER_AGENT"] == "tests/1.0"
         assert "HTTP_COOKIE" not in session.environ
         assert (session.languages, session.language) == ("de-DE,de;q=0.8", "de-DE")
-    await app.chats.close_all()
+    await end_chats(app)
 
 
 async def test_on_feedback_receives_what_the_user_said(tmp_path: Path) -> None:
@@ -444,11 +449,7 @@ async def test_on_feedback_receives_what_the_user_said(tmp_path: Path) -> None:
         assert app.history is not None
         assert await app.history.wait_ready()
         with_form_token(client, app)
-        chat = (await client.get("/")).headers["location"]
-        owner = app.build().state.services.identity.load(client.cookies[COOKIE])
-        assert app.chats is not None
-        session = app.chats.get(chat.rsplit("/", 1)[1], owner)
-        assert session is not None
+        chat, session = await open_chat(client, app)
         await client.post(
             f"{chat}/messages", data={"content": "hi"}, headers={"HX-Request": "true"}
         )
@@ -497,11 +498,7 @@ async def test_on_app_startup_and_shutdown_frame_the_servers_life(
     assert happened == ["startup"]
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        chat = (await client.get("/")).headers["location"]
-        owner = app.build().state.services.identity.load(client.cookies[COOKIE])
-        assert app.chats is not None
-        session = app.chats.get(chat.rsplit("/", 1)[1], owner)
-        assert session is not None
+        _, session = await open_chat(client, app)
         await session.settled()
     await app.stop()
     assert happened == ["startup", "chat", "chat end", "shutdown"]
@@ -766,7 +763,7 @@ async def test_starter_categories_receive_the_chats_profile(tmp_path: Path) -> N
     assert "For Deep" in page
     assert asked[-1][2] == "Deep"
     assert app.chats is not None
-    await app.chats.close_all()
+    await end_chats(app)
 
 
 async def test_author_rename_gets_the_apps_name_for_a_message_without_author() -> None:
@@ -854,11 +851,7 @@ async def test_settings_in_tabs_with_a_date_picker(tmp_path: Path) -> None:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         with_form_token(client, app)
-        chat = (await client.get("/")).headers["location"]
-        owner = app.build().state.services.identity.load(client.cookies[COOKIE])
-        assert app.chats is not None
-        session = app.chats.get(chat.rsplit("/", 1)[1], owner)
-        assert session is not None
+        chat, session = await open_chat(client, app)
         await session.settled()
         assert initial == [{"size": None, "since": "2025-01-15"}]  # one dict, by input id
         dialog = (await client.get(f"{chat}/settings", headers=htmx)).text
@@ -883,7 +876,7 @@ async def test_settings_in_tabs_with_a_date_picker(tmp_path: Path) -> None:
         assert cleared.status_code == 200
         await session.settled()
     assert updates == [{"size": "large", "since": "2025-03-01"}, {"size": "large", "since": None}]
-    await app.chats.close_all()
+    await end_chats(app)
 
 
 def test_a_date_picker_checks_its_dates_when_it_is_made() -> None:
@@ -915,11 +908,7 @@ async def test_on_settings_edit_sees_the_form_as_it_is_edited(tmp_path: Path) ->
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         with_form_token(client, app)
-        chat = (await client.get("/")).headers["location"]
-        owner = app.build().state.services.identity.load(client.cookies[COOKIE])
-        assert app.chats is not None
-        session = app.chats.get(chat.rsplit("/", 1)[1], owner)
-        assert session is not None
+        chat, session = await open_chat(client, app)
         await session.settled()
         dialog = (await client.get(f"{chat}/settings", headers=htmx)).text
         assert f'hx-post="{chat}/settings/edit" hx-trigger="change"' in dialog
@@ -932,7 +921,7 @@ async def test_on_settings_edit_sees_the_form_as_it_is_edited(tmp_path: Path) ->
         refused = await client.post(f"{chat}/settings/edit", data={"size": "xl"}, headers=htmx)
         assert refused.status_code == 400
         assert len(edits) == 1
-    await app.chats.close_all()
+    await end_chats(app)
 
 
 async def test_without_on_settings_edit_the_form_posts_nothing_while_edited(
@@ -946,12 +935,8 @@ async def test_without_on_settings_edit_the_form_posts_nothing_while_edited(
 
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        chat = (await client.get("/")).headers["location"]
-        owner = app.build().state.services.identity.load(client.cookies[COOKIE])
-        assert app.chats is not None
-        session = app.chats.get(chat.rsplit("/", 1)[1], owner)
-        assert session is not None
+        chat, session = await open_chat(client, app)
         await session.settled()
         dialog = (await client.get(f"{chat}/settings", headers={"HX-Request": "true"})).text
         assert "/settings/edit" not in dialog
-    await app.chats.close_all()
+    await end_chats(app)
