@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -21,6 +22,7 @@ import lightchat
 from lightchat import LightChat
 from tests.helpers import (
     BASE_URL,
+    REDIS_URL,
     ROOT,
     WAIT_S,
     LightchatServe,
@@ -139,3 +141,22 @@ def _installed(module: ModuleType | None) -> bool:
     which the first copy's users do not recognise)."""
     file = getattr(module, "__file__", None)
     return file is not None and any(Path(file).resolve().is_relative_to(r) for r in _INSTALLED)
+
+
+@pytest.fixture
+async def prefix() -> AsyncIterator[str]:
+    """A Redis key prefix of this test's own, its keys removed afterwards; skips the test
+    when Redis does not answer."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+    except OSError as exc:
+        pytest.skip(f"Redis does not answer at {REDIS_URL} ({exc.__class__.__name__})")
+    name = f"lctest{uuid.uuid4().hex[:8]}:"
+    yield name
+    keys = [key async for key in client.scan_iter(match=f"{name}*")]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()

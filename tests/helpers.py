@@ -54,6 +54,8 @@ from lightchat.http.middleware.csrf import HEADER as FORM_TOKEN_HEADER
 from lightchat.http.web import Services
 
 WAIT_S = 5.0
+REDIS_URL = os.environ.get("LIGHTCHAT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+"""The Redis the tests use (``LIGHTCHAT_TEST_REDIS_URL`` names another)."""
 """The longest any test waits for something that should happen at once."""
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -47,14 +46,12 @@ from lightchat.domain.events import (
 from lightchat.domain.transcript import Transcript
 from lightchat.errors import ConfigError
 from lightchat.ui.sse import RELOAD
-from tests.helpers import ROOT, WAIT_S, LiveServer, page_seq, until
+from tests.helpers import REDIS_URL, ROOT, WAIT_S, LiveServer, page_seq, until
 
 redis_asyncio = pytest.importorskip("redis.asyncio")
 from lightchat.bus.redis_bus import RedisBus, redacted  # noqa: E402 - needs redis, checked above
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
-
-REDIS_URL = os.environ.get("LIGHTCHAT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 async def _redis_or_skip() -> Any:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -40,6 +39,7 @@ from lightchat.http.middleware.csrf import HEADER as FORM_TOKEN_HEADER
 from lightchat.http.middleware.forwarding import chat_of
 from lightchat.store.convert import item_from_record, record_from_item
 from tests.helpers import (
+    REDIS_URL,
     WAIT_S,
     contents,
     form_token,
@@ -52,24 +52,7 @@ from tests.pg import postgres_database
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30), pytest.mark.services]
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 SECRET = "cluster-test-secret-" + "x" * 24
-
-
-@pytest.fixture
-async def prefix() -> AsyncIterator[str]:
-    """A key prefix of this test's own, removed afterwards; skips without Redis."""
-    client = aioredis.Redis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-    except OSError as exc:
-        pytest.skip(f"Redis does not answer at {REDIS_URL} ({exc.__class__.__name__})")
-    name = f"lctest{uuid.uuid4().hex[:8]}:"
-    yield name
-    keys = [key async for key in client.scan_iter(match=f"{name}*")]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
 
 
 def settings(prefix: str, **more: Any) -> Settings:

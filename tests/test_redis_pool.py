@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -20,28 +19,11 @@ from lightchat.bus.redis_bus import RedisBus
 from lightchat.cluster import Cluster, ClusterUnavailable
 from lightchat.domain.events import MessageData, MessageEvent
 from lightchat.redis_pool import POOL_SIZE, POOL_WAIT_S, connection_pool
-from tests.helpers import WAIT_S
+from tests.helpers import REDIS_URL, WAIT_S
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30), pytest.mark.services]
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 SECRET = "redis-pool-test-secret-" + "x" * 24
-
-
-@pytest.fixture
-async def prefix() -> AsyncIterator[str]:
-    """A key prefix of this test's own, removed afterwards; skips without Redis."""
-    client = aioredis.Redis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-    except OSError as exc:
-        pytest.skip(f"Redis does not answer at {REDIS_URL} ({exc.__class__.__name__})")
-    name = f"lctest{uuid.uuid4().hex[:8]}:"
-    yield name
-    keys = [key async for key in client.scan_iter(match=f"{name}*")]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
 
 
 def app_on_redis(prefix: str, url: str = REDIS_URL) -> LightChat:

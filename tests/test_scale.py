@@ -21,7 +21,7 @@ import pytest
 import redis
 import redis.asyncio
 
-from tests.helpers import ROOT, LightchatServe, Server
+from tests.helpers import REDIS_URL, ROOT, LightchatServe, Server
 from tests.pg import postgres_database
 
 pytestmark = [
@@ -32,7 +32,6 @@ pytestmark = [
 ]
 
 APP = ROOT / "tests" / "e2e" / "apps" / "cluster_app.py"
-REDIS_URL = "redis://127.0.0.1:6379/0"
 WAIT_S = 20.0
 
 

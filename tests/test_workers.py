@@ -27,6 +27,7 @@ from lightchat.cli import _check_workers
 from lightchat.errors import AppLoadError
 from tests.helpers import (
     HTMX,
+    REDIS_URL,
     ROOT,
     WAIT_S,
     LightchatServe,
@@ -39,7 +40,6 @@ from tests.pg import postgres_database
 
 APP = ROOT / "tests" / "e2e" / "apps" / "scale_app.py"
 LIGHTCHAT = str(Path(sys.executable).with_name("lightchat"))
-REDIS_URL = os.environ.get("LIGHTCHAT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 DOWN_REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 

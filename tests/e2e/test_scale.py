@@ -4,15 +4,13 @@ with one: streamed answers, a reload, an action, a question, Stop."""
 
 from __future__ import annotations
 
-import os
-
 from playwright.sync_api import Page, expect
 
 from tests.e2e.helpers import Serve, assistant, chat_log, open_chat, send
+from tests.helpers import REDIS_URL
 from tests.pg import postgres_database
 from tests.proxy import proxy_in_thread
 
-REDIS_URL = os.environ.get("LIGHTCHAT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 WORDS = 30
 
 

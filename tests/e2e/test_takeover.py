@@ -14,10 +14,9 @@ import redis
 from playwright.sync_api import Page, expect
 
 from tests.e2e.helpers import Serve, assistant, open_chat, send
+from tests.helpers import REDIS_URL
 from tests.pg import postgres_database
 from tests.proxy import proxy_in_thread
-
-REDIS_URL = os.environ.get("LIGHTCHAT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def test_the_page_shows_an_interrupted_answer_and_goes_on_after_its_worker_dies(
