@@ -266,6 +266,35 @@ async def test_browser_threads_have_no_author(store: Store) -> None:
     assert await store.get_thread_owner("no-such-thread") is None
 
 
+async def test_share_a_thread_then_stop_sharing_it(store: Store) -> None:
+    owner = owner_key()
+    thread = await store.create_thread(owner, metadata={"topic": "maps"})
+    assert thread.shared_at is None
+    with pytest.raises(NotFoundError):
+        await store.share_thread(thread.id, owner=owner_key(), shared=True)
+    with pytest.raises(NotFoundError):
+        await store.share_thread("no-such-thread", owner=owner, shared=True)
+    untouched = await store.get_thread(thread.id, owner=owner)
+    assert untouched is not None and untouched.shared_at is None  # someone else's try
+
+    shared = await store.share_thread(thread.id, owner=owner, shared=True)
+    assert shared.shared_at is not None and shared.shared_at.tzinfo is not None
+    again = await store.share_thread(thread.id, owner=owner, shared=True)
+    assert again.shared_at == shared.shared_at  # the first time stays
+    await store.update_thread(thread.id, owner=owner, name="Maps", metadata={"topic": "x"})
+    seen = await store.load_thread(thread.id, owner=None)  # as its shared view reads it
+    assert seen is not None
+    assert (seen.thread.shared_at, seen.thread.name) == (shared.shared_at, "Maps")
+    assert seen.thread.updated_at == thread.updated_at  # sharing is not activity
+
+    stopped = await store.share_thread(thread.id, owner=owner, shared=False)
+    assert stopped.shared_at is None
+    fetched = await store.get_thread(thread.id, owner=owner)
+    assert fetched is not None and fetched.shared_at is None
+    shared_again = await store.share_thread(thread.id, owner=None, shared=True)
+    assert shared_again.shared_at is not None and shared_again.shared_at >= shared.shared_at
+
+
 # -- steps ------------------------------------------------------------------------------
 
 
@@ -797,16 +826,18 @@ async def test_upgrade_keeps_data_made_by_the_first_schema(
 
         await upgrade(engine)
 
-        assert await current_revision(engine) == head_revision() == "0002"
+        assert await current_revision(engine) == head_revision() == "0003"
         assert await schema_differences(engine) == []
         async with engine.connect() as connection:
-            columns, indexes = await connection.run_sync(
+            columns, indexes, thread_columns = await connection.run_sync(
                 lambda sync: (
                     {c["name"] for c in inspect(sync).get_columns("lightchat_steps")},
                     {i["name"] for i in inspect(sync).get_indexes("lightchat_feedback")},
+                    {c["name"] for c in inspect(sync).get_columns("lightchat_threads")},
                 )
             )
         assert "show_input" in columns
+        assert "shared_at" in thread_columns
         assert "ix_lightchat_feedback_thread_value" in indexes
         assert "ix_lightchat_feedback_thread_id" not in indexes
 
@@ -814,6 +845,7 @@ async def test_upgrade_keeps_data_made_by_the_first_schema(
         loaded = await store.load_thread("t1", owner="me")
         assert loaded is not None
         assert (loaded.thread.name, loaded.thread.tags) == ("Old chat", ["x"])
+        assert loaded.thread.shared_at is None  # an old chat is not shared
         assert [(s.output, s.show_input) for s in loaded.steps] == [("Hi", None), ("Hello!", None)]
         assert loaded.feedback["s1"].value == 1
         page = await store.list_threads("me", filters=ThreadFilter(feedback=1))

@@ -12,7 +12,8 @@ The parts, one concept per module:
 - ``engine``: database URLs and the async engine (SQLite/aiosqlite, PostgreSQL/asyncpg);
 - ``migrate``: versioned schema migrations, applied on start (with Alembic, which
   ``migrations.runner`` imports only when a database needs migrating);
-- ``layer``: the ``DataLayer`` interface an app may implement (``@data_layer``);
+- ``layer``: the ``DataLayer`` interface an app may implement (``@data_layer``), and the
+  optional ones (``BatchWriter``, ``OutputWriter``, ``ThreadSharing``);
 - ``sql``: ``SQLStore``, the interface on SQLite or PostgreSQL;
 - ``memory``: ``MemoryStore``, the interface in process memory;
 - ``convert``: ``StepRecord`` <-> ``MessageData``/``StepData``;
@@ -65,6 +66,7 @@ from lightchat.store.layer import (
     StoredThread,
     ThreadFilter,
     ThreadPage,
+    ThreadSharing,
     missing_operations,
     thread_name,
 )
@@ -106,6 +108,7 @@ __all__ = [
     "ThreadFilter",
     "ThreadPage",
     "ThreadRecord",
+    "ThreadSharing",
     "UserRecord",
     "current_revision",
     "database_url",

@@ -12,7 +12,9 @@ and return the ``*Record`` classes. ``SQLStore`` implements it on SQLite or Post
 
 A data layer may also have ``upsert_steps`` (``BatchWriter``): the history then writes many
 steps per transaction; and ``update_outputs`` (``OutputWriter``): the history then saves the
-text of messages still streaming (its checkpoints) by setting that one column. It keeps rows
+text of messages still streaming (its checkpoints) by setting that one column; and
+``share_thread`` (``ThreadSharing``): its owners may then share a thread as a read-only page
+(``features.allow_thread_sharing``). It keeps rows
 only: element files are in the app's file storage
 (``lightchat.files``), and the operations that delete elements return their storage keys
 for the caller to delete the files.
@@ -59,6 +61,7 @@ __all__ = [
     "StoredThread",
     "ThreadFilter",
     "ThreadPage",
+    "ThreadSharing",
     "missing_operations",
     "page_cursor",
     "read_cursor",
@@ -348,6 +351,27 @@ class OutputWriter(Protocol):
         in one transaction. ``owners`` maps each thread id to its owner. A step that is
         missing, or not in that thread of that owner, is left alone (no error): it was
         deleted meanwhile, or its first write failed."""
+        ...
+
+
+@runtime_checkable
+class ThreadSharing(Protocol):
+    """A data layer that can also share threads (optional).
+
+    A shared thread is shown read-only at a stable link to whom the app lets see it
+    (``@on_shared_thread_view``); without this method, a data layer's threads cannot be
+    shared. What is stored is when the thread was shared (``ThreadRecord.shared_at``).
+    """
+
+    async def share_thread(
+        self, thread_id: str, *, owner: str | None, shared: bool
+    ) -> ThreadRecord:
+        """Share the thread (``shared``), or stop sharing it; returns it as it is now.
+
+        Sharing a thread that is shared already keeps its first ``shared_at``, so its link
+        and its time stay as they were. Neither counts as activity: the thread keeps its
+        place in the history. Raises ``NotFoundError`` for a thread that is not ``owner``'s.
+        """
         ...
 
 

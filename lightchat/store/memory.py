@@ -9,7 +9,8 @@ model of what a data layer does, for writing one's own (see ``lightchat.store.la
 
 It keeps the same rules as ``SQLStore``: ownership checks, the error conventions, thread
 names from the first user message, pages by ``(updated_at, id)`` cursor, search in names
-and step outputs. It implements the required operations only (no ``upsert_steps``).
+and step outputs. It implements the required operations, and ``share_thread`` (no
+``upsert_steps``).
 
 Concurrency: every operation runs to its end without awaiting, so concurrent chats on one
 event loop never see an operation half done. Records are copied in and out: changing a
@@ -30,6 +31,7 @@ from lightchat.store.layer import (
     StoredThread,
     ThreadFilter,
     ThreadPage,
+    ThreadSharing,
     page_cursor,
     read_cursor,
     thread_name,
@@ -155,6 +157,17 @@ class MemoryStore:
             thread.tags = list(tags)
         if metadata is not None:
             thread.meta = copy.deepcopy(metadata)
+        return _copy(thread)
+
+    async def share_thread(
+        self, thread_id: str, *, owner: str | None, shared: bool
+    ) -> ThreadRecord:
+        """Share the thread, or stop sharing it (see ``ThreadSharing``)."""
+        thread = self._owned_or_raise(thread_id, owner)
+        if not shared:
+            thread.shared_at = None
+        elif thread.shared_at is None:
+            thread.shared_at = utcnow()
         return _copy(thread)
 
     async def get_thread(self, thread_id: str, *, owner: str | None) -> ThreadRecord | None:
@@ -362,3 +375,4 @@ class MemoryStore:
 
 if TYPE_CHECKING:  # mypy checks here that MemoryStore implements the whole interface
     _implements: type[DataLayer] = MemoryStore
+    _sharing: type[ThreadSharing] = MemoryStore

@@ -127,7 +127,8 @@ class ThreadRecord(_Record, table=True):
     ``owner`` is the access key every read and write checks: the signed-in user's key when
     authentication is on, the browser's key otherwise. ``user_id`` links a signed-in user's
     thread to its ``UserRecord`` (it is None for browser-owned threads). ``name`` is None until
-    the first user message names it (or the user renames it).
+    the first user message names it (or the user renames it). ``shared_at`` is when its
+    owner shared it (a read-only page at a stable link); None while it is not shared.
     """
 
     __tablename__ = "lightchat_threads"
@@ -146,6 +147,7 @@ class ThreadRecord(_Record, table=True):
     meta: dict[str, Any] = _metadata_field()
     created_at: datetime = _time_field()
     updated_at: datetime = _time_field()
+    shared_at: datetime | None = _time_field(nullable=True)
 
 
 class StepRecord(_Record, table=True):

@@ -89,6 +89,7 @@ from lightchat.store.layer import (
     StoredThread,
     ThreadFilter,
     ThreadPage,
+    ThreadSharing,
     page_cursor,
     read_cursor,
     thread_name,
@@ -402,6 +403,26 @@ class SQLStore:
                 found = await _first(connection, statement, ThreadRecord)
             else:
                 found = await _first(connection, select(ThreadRecord).where(where), ThreadRecord)
+        if found is None:
+            raise NotFoundError(f"No thread {thread_id!r}.")
+        return found
+
+    async def share_thread(
+        self, thread_id: str, *, owner: str | None, shared: bool
+    ) -> ThreadRecord:
+        """Share the thread, or stop sharing it (see ``ThreadSharing``): one ``UPDATE``,
+        the owner checked in it; sharing again keeps the first time (``COALESCE``)."""
+        threads = _table(ThreadRecord)
+        now = literal(utcnow(), UTCDateTime())
+        value = func.coalesce(threads.c.shared_at, now) if shared else None
+        statement = (
+            update(threads)
+            .where(_Owned(owner).thread(thread_id))
+            .values(shared_at=value)
+            .returning(threads)
+        )
+        async with self._write() as connection:
+            found = await _first(connection, statement, ThreadRecord)
         if found is None:
             raise NotFoundError(f"No thread {thread_id!r}.")
         return found
@@ -843,3 +864,4 @@ if TYPE_CHECKING:  # mypy checks here that SQLStore implements the whole interfa
     _implements: type[DataLayer] = SQLStore
     _batches: type[BatchWriter] = SQLStore
     _outputs: type[OutputWriter] = SQLStore
+    _sharing: type[ThreadSharing] = SQLStore
