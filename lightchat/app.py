@@ -217,7 +217,9 @@ class LightChat(Registry):
                 history.observe(session.owner, session.thread_id, entry, session.transcript)
                 if isinstance(entry.event, RunEvent) and not entry.event.running:
                     # A run ended: user_session's tags and state go to the thread.
-                    history.note_session(session.owner, session.thread_id, session.data)
+                    history.note_session(
+                        session.owner, session.thread_id, session.data, session.thread_name
+                    )
 
         @contextlib.asynccontextmanager
         async def lifespan(app: Starlette) -> AsyncIterator[None]:

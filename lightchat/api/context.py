@@ -4,15 +4,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
+from lightchat.api.copilot import COPILOT_FUNCTION_TIMEOUT_S, CopilotFunction, for_the_page
 from lightchat.api.elements import (
     Element,
 )
 from lightchat.api.message import Message
 from lightchat.api.step import CURRENT_STEP, Step
-from lightchat.chat.session import ChatSession, current_session, dispatch
+from lightchat.chat.session import ChatSession, current_run, current_session, dispatch
 from lightchat.domain.events import (
     TOAST_TYPES,
     CommandData,
@@ -23,6 +26,8 @@ from lightchat.domain.events import (
 from lightchat.errors import ConfigError
 
 T = TypeVar("T")
+
+_EVENT_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
 class UserSession:
@@ -110,13 +115,40 @@ class Context:
         return CURRENT_STEP.get()
 
     @property
+    def current_run(self) -> Step | None:
+        """The run of the callback going on here, as Chainlit shows it: a step of type
+        ``run`` named after the hook (``on_message``, ``on_chat_start``...), the same
+        object for the whole run, with the user's message as parent for ``on_message``.
+        It is not shown in the chat (the steps the run opens are); None outside a run."""
+        run = current_run()
+        if run is None:
+            return None
+        if run.view is None:
+            parent = getattr(run.args[0], "id", None) if run.args else None
+            run.view = Step(
+                name=run.hook,
+                type="run",
+                id=run.id,
+                parent_id=parent if run.hook == "on_message" else None,
+            )
+        view: Step = run.view
+        return view
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop the chat runs on (for ``run_coroutine_threadsafe`` from threads)."""
+        return current_session().loop
+
+    @property
     def emitter(self) -> Emitter:
         """What changes the chat's UI beyond messages: the composer's commands and modes."""
         return Emitter(current_session())
 
 
 class Emitter:
-    """Sets the composer's commands and mode pickers (``cl.context.emitter``).
+    """What changes the chat's page beyond messages (``cl.context.emitter``), as Chainlit's
+    emitter names it: the composer's commands and modes, toasts, the busy state, the
+    thread's name, the chat's settings values and events for the page's scripts.
 
     Example::
 
@@ -146,6 +178,55 @@ class Emitter:
         """Set the chat's settings values (``user_session.get("chat_settings")``), as
         Chainlit's emitter does; the settings form shows them the next time it opens."""
         self.session.data["chat_settings"] = dict(settings)
+
+    async def task_start(self) -> None:
+        """Show the chat as busy (the "Stop" button, the composer waiting), as while a
+        callback runs; for work the app does outside one, e.g. in a background task."""
+        dispatch(self.session, self.session.show_running, True)
+
+    async def task_end(self) -> None:
+        """Show the chat as idle again (the end of each run does it too)."""
+        dispatch(self.session, self.session.show_running, False)
+
+    async def update_token_count(self, count: int) -> None:
+        """Add ``count`` to the tokens counted for this chat (``session.token_count``)."""
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise ConfigError(f"A token count is a whole number, not {count!r}.")
+        self.session.token_count += count
+
+    async def init_thread(self, interaction: str) -> None:
+        """Name the chat's thread (its title in the history): written when the run ends.
+
+        Chainlit calls it with the user's first message; an app may call it to give the
+        thread a better name, e.g. a summary of the question."""
+        self.session.name_thread(str(interaction))
+
+    async def emit(self, event: str, data: Any) -> None:
+        """Send an event of the app's own to the page: its scripts hear it as a DOM
+        ``CustomEvent`` named ``lightchat:<event>`` with ``data`` (any JSON value, at most
+        64 KB) as its ``detail``. Only pages open at the moment hear it, once each."""
+        if not isinstance(event, str) or not _EVENT_NAME.fullmatch(event):
+            raise ConfigError(
+                f"An event's name is 1 to 64 letters, digits, '_', '-', '.' or ':', not {event!r}."
+            )
+        payload = for_the_page(data, "An emitted event's data")
+        dispatch(self.session, self.session.send_app_event, event, payload)
+
+    async def send_window_message(self, data: Any) -> None:
+        """Post ``data`` to the page framing the chat (see ``cl.send_window_message``)."""
+        payload = for_the_page(data, "A window message")
+        dispatch(self.session, self.session.send_window_message, payload)
+
+    async def send_call_fn(
+        self, name: str, args: dict[str, Any], timeout: float = COPILOT_FUNCTION_TIMEOUT_S
+    ) -> Any:
+        """Run the host page's function ``name`` with ``args`` and return its result, as
+        ``cl.CopilotFunction(name=..., args=...).acall()`` does; None when the page did
+        not answer within ``timeout`` seconds (Chainlit's behaviour)."""
+        try:
+            return await CopilotFunction(name=name, args=args).acall(timeout)
+        except TimeoutError:
+            return None
 
     async def set_modes(self, modes: list[Mode]) -> None:
         """Offer pickers in the composer; the choices arrive as ``message.modes``."""

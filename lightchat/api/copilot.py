@@ -30,10 +30,10 @@ async def send_window_message(data: Any) -> None:
             await cl.send_window_message({"heard": message})
     """
     session = current_session()
-    dispatch(session, session.send_window_message, _for_the_page(data, "A window message"))
+    dispatch(session, session.send_window_message, for_the_page(data, "A window message"))
 
 
-def _for_the_page(value: Any, what: str) -> Any:
+def for_the_page(value: Any, what: str) -> Any:
     """``value`` as the page framing the chat gets it: a copy through JSON, as
     ``checked_json`` takes it (at most ``WINDOW_MESSAGE_MAX_BYTES``); else ``ConfigError``
     saying why, naming ``what``."""
@@ -88,7 +88,7 @@ class CopilotFunction:
         if not in_loop_thread(session):
             raise RuntimeError("Call a CopilotFunction from async code, or through cl.run_sync.")
         self._check(session)
-        args = _for_the_page(self.args, f"The args of CopilotFunction {self.name!r}")
+        args = for_the_page(self.args, f"The args of CopilotFunction {self.name!r}")
         try:
             return await session.call_page(self.name, args, timeout)
         except TimeoutError:

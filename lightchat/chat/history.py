@@ -144,7 +144,7 @@ class History:
         """The batch being written now (its chats may not be in the store yet)."""
         self._elements: dict[str, dict[str, ElementData]] = {}
         """The elements written per message id, as they were written."""
-        self._fields: dict[_Thread, tuple[list[str] | None, dict[str, Any]]] = {}
+        self._fields: dict[_Thread, tuple[list[str] | None, dict[str, Any], str | None]] = {}
         self._fields_written: dict[_Thread, str] = {}
         if files is None:
             files = LocalFileStorage(Path(app_dir, ".lightchat", "files"))
@@ -268,10 +268,13 @@ class History:
         elif isinstance(event, RemoveEvent):
             self._note((owner, thread_id, event.id), None)
 
-    def note_session(self, owner: str, thread_id: str, data: Mapping[str, Any]) -> None:
+    def note_session(
+        self, owner: str, thread_id: str, data: Mapping[str, Any], name: str | None = None
+    ) -> None:
         """Note a chat's ``user_session`` at the end of a run: its tags and metadata are
-        written to the thread soon after (see ``thread_fields``)."""
-        self._fields[(owner, thread_id)] = thread_fields(data)
+        written to the thread soon after (see ``thread_fields``), with the name the app
+        gave the chat (``emitter.init_thread``), if any."""
+        self._fields[(owner, thread_id)] = (*thread_fields(data), name)
         self._idle.clear()
         self._wake.set()
 
@@ -371,8 +374,8 @@ class History:
                 await self._write_batch(batch)
                 await self._write_outputs(outputs)
                 # After the items: the thread exists by then, if the run showed anything.
-                for thread, (tags, metadata) in fields.items():
-                    await self._write_fields(thread, tags, metadata)
+                for thread, (tags, metadata, name) in fields.items():
+                    await self._write_fields(thread, tags, metadata, name)
             except Exception as exc:  # the writer must live on: only this batch is lost
                 logger.error("Could not save to chat history", exc_info=exc)
             finally:
@@ -529,12 +532,16 @@ class History:
                 logger.error("Could not delete file %s of thread %s", key, thread_id, exc_info=exc)
 
     async def _write_fields(
-        self, thread: _Thread, tags: list[str] | None, metadata: dict[str, Any]
+        self,
+        thread: _Thread,
+        tags: list[str] | None,
+        metadata: dict[str, Any],
+        name: str | None = None,
     ) -> None:
         store = self._store
         assert store is not None
         owner, thread_id = thread
-        snapshot = json.dumps([tags, metadata], sort_keys=True)
+        snapshot = json.dumps([tags, metadata, name], sort_keys=True)
         if self._fields_written.get(thread) == snapshot:
             return  # unchanged since the last run: no write
         try:
@@ -543,7 +550,9 @@ class History:
                 if await store.get_thread(thread_id, owner=owner) is None:
                     return
                 self._threads.add(thread)
-            await store.update_thread(thread_id, owner=owner, tags=tags, metadata=metadata)
+            await store.update_thread(
+                thread_id, owner=owner, name=name, tags=tags, metadata=metadata
+            )
             self._fields_written[thread] = snapshot
         except Exception as exc:  # a failed write is logged; the chat itself goes on
             logger.error("Could not save the tags of thread %s", thread_id, exc_info=exc)

@@ -39,6 +39,7 @@ from lightchat.config.registry import Registry, invoke
 from lightchat.config.settings import Settings
 from lightchat.domain.events import (
     ActionData,
+    AppEvent,
     AskKind,
     CommandData,
     ComposerEvent,
@@ -67,6 +68,9 @@ from lightchat.files import FileStorage, StoredFile
 
 logger = logging.getLogger("lightchat")
 
+THREAD_NAME_CHARS = 200
+"""The longest name ``emitter.init_thread`` gives a thread (longer ones are cut)."""
+
 STOP_WAIT_S = 5.0
 """How long a shutdown waits for a stopped callback (and ``on_stop``) to end."""
 HAND_OFF_WAIT_S = 10.0
@@ -74,6 +78,7 @@ HAND_OFF_WAIT_S = 10.0
 written out (their log and thread)."""
 
 _current: ContextVar[ChatSession] = ContextVar("lightchat_session")
+_current_run: ContextVar[RunInfo | None] = ContextVar("lightchat_run", default=None)
 
 
 def current_session() -> ChatSession:
@@ -88,6 +93,26 @@ def current_session() -> ChatSession:
             "No chat is active here. Call this from inside a callback such as "
             "@on_message or @on_chat_start (or a function they call)."
         ) from None
+
+
+@dataclass(slots=True)
+class RunInfo:
+    """The run of a callback going on here: which hook, under which id, with what.
+
+    ``view`` is for the API layer to keep the object it shows for the run
+    (``cl.context.current_run``), so the same run always gives the same object.
+    """
+
+    id: str
+    hook: str
+    args: tuple[Any, ...]
+    view: Any = None
+
+
+def current_run() -> RunInfo | None:
+    """The run of the callback running now (None outside one, e.g. in a background task
+    started elsewhere)."""
+    return _current_run.get()
 
 
 @dataclass(slots=True)
@@ -146,6 +171,10 @@ class ChatSession:
         (``HTTP_USER_AGENT``...; Chainlit's ``context.session.environ``)."""
         self.languages = ""
         """The browser's ``Accept-Language`` when it opened the chat (``en-US,en;q=0.9``)."""
+        self.token_count = 0
+        """The tokens the app counted so far (``emitter.update_token_count``)."""
+        self.thread_name: str | None = None
+        """The name the app gave the chat's thread (``emitter.init_thread``), if any."""
         self.context_removed: set[str] = set()
         """Messages the app took out of ``chat_context`` (``remove``, ``clear``)."""
         self._edits: set[asyncio.Task[None]] = set()
@@ -624,6 +653,20 @@ class ChatSession:
             raise LookupError("This app does not take window messages (no @on_window_message).")
         return self._enqueue("on_window_message", data)
 
+    def show_running(self, running: bool) -> None:
+        """Show the chat as busy or idle (``emitter.task_start``/``task_end``), whether a
+        callback runs or not; the end of a run shows it idle again."""
+        if not self.closed and self.transcript.running != running:
+            self.emit(RunEvent(running=running))
+
+    def name_thread(self, name: str) -> None:
+        """Give the chat's thread a name: written to the history at the end of the run."""
+        self.thread_name = " ".join(str(name).split())[:THREAD_NAME_CHARS] or None
+
+    def send_app_event(self, name: str, data: Any) -> None:
+        """Pass an event of the app's own to the page's scripts (see ``AppEvent``)."""
+        self.emit(AppEvent(name, data))
+
     def send_window_message(self, data: Any) -> None:
         """Post ``data`` to the page framing the chat, through the stream (see WindowEvent)."""
         self.emit(WindowEvent(data))
@@ -685,6 +728,10 @@ class ChatSession:
         Returns False when nothing was running.
         """
         task = self._run_task
+        if task is None and self.transcript.running and not self._queue:
+            # Shown busy by emitter.task_start with no callback running: "Stop" clears it.
+            self.show_running(False)
+            return False
         if task is None or task.done() or task.cancelling() or task.get_name() == "on_stop":
             return False  # nothing to stop, or already stopping: a second "Stop" is a no-op
         on_stop: asyncio.Future[None] | None = None
@@ -801,6 +848,7 @@ class ChatSession:
 
     async def _run(self, hook: str, args: tuple[Any, ...]) -> None:
         failed = False
+        _current_run.set(RunInfo(new_id(), hook, args))  # this task's own context
         try:
             await invoke(self.registry.callbacks[hook], *args)
         except asyncio.CancelledError:

@@ -371,6 +371,17 @@ class ToastEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class AppEvent:
+    """An event of the app's own for the page's scripts (``emitter.emit(name, data)``):
+    the page dispatches it as a DOM ``CustomEvent`` named ``lightchat:<name>`` with
+    ``data`` as its ``detail``. Like a window message, only a page open at the moment
+    hears it."""
+
+    name: str
+    data: Any
+
+
+@dataclass(frozen=True, slots=True)
 class FunctionCallEvent:
     """A call of a function of the page hosting the copilot (``CopilotFunction.acall``).
 
@@ -396,6 +407,7 @@ Event = (
     | WindowEvent
     | FunctionCallEvent
     | ToastEvent
+    | AppEvent
 )
 
 
@@ -459,4 +471,6 @@ def event_from_json(text: str) -> Event:
         return FunctionCallEvent(data["call_id"], data["name"], data["args"])
     if kind == "ToastEvent":
         return ToastEvent(data["message"], data["type"])
+    if kind == "AppEvent":
+        return AppEvent(data["name"], data["data"])
     raise ValueError(f"unknown event kind {kind!r}")

@@ -236,6 +236,17 @@
     document.head.appendChild(framed);
   }
 
+  // An event of the app's own (emitter.emit): dispatched once on the document as
+  // "lightchat:<name>", its data in event.detail, for the app's scripts (custom_js).
+  var lastAppEvent = 0;
+  document.addEventListener("lc-app-event", function (event) {
+    var sent;
+    try { sent = JSON.parse(event.detail && event.detail.data); } catch (error) { return; }
+    if (!sent || typeof sent.seq !== "number" || sent.seq <= lastAppEvent) return;
+    lastAppEvent = sent.seq;
+    document.dispatchEvent(new CustomEvent("lightchat:" + sent.name, { detail: sent.data }));
+  });
+
   // A toast (send_toast) goes away by itself after a few seconds, or when clicked.
   function dismissToasts() {
     var toasts = document.getElementById("lc-toasts");

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 
 from lightchat.domain.events import (
+    AppEvent,
     ComposerEvent,
     Entry,
     FunctionCallEvent,
@@ -56,6 +57,9 @@ WINDOW_EVENT = "lc-window"
 
 CALL_EVENT = "lc-call-fn"
 """The server-sent event that carries a call of a host page's function (``CopilotFunction``)."""
+
+APP_EVENT = "lc-app-event"
+"""The server-sent event that carries an event of the app's own (``emitter.emit``)."""
 
 
 class StreamView:
@@ -232,6 +236,10 @@ class StreamView:
             # Passed on to the framing page like a window message, once per page.
             call = {"seq": seq, "id": event.call_id, "name": event.name, "args": event.args}
             ops.append(Chunk(json.dumps(call, separators=(",", ":")), CALL_EVENT, seq))
+        elif isinstance(event, AppEvent):
+            # lightchat.js dispatches it on the document as "lightchat:<name>", once.
+            data = json.dumps({"seq": seq, "name": event.name, "data": event.data})
+            ops.append(Chunk(data, APP_EVENT, seq))
 
     def _controls(self, seq: int) -> Chunk:
         running = self.transcript.running

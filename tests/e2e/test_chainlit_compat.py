@@ -39,3 +39,18 @@ def test_a_chainlit_shaped_app_runs(serve: Serve, page: Page) -> None:
     dialog = page.get_by_role("dialog")
     dialog.get_by_label("Size").select_option("large")
     expect(page.get_by_role("status").filter(has_text="Editing: size large")).to_have_count(1)
+
+    # A background job: busy ("Stop") while it works, its progress heard by page scripts.
+    page.keyboard.press("Escape")
+    page.evaluate(
+        """() => { const seen = [];
+        document.addEventListener("lightchat:progress", (e) => {
+            seen.push(e.detail.done); document.body.dataset.progress = seen.join(","); }); }"""
+    )
+    body = page.locator("body")
+    page.get_by_role("button", name="Background job").click()
+    expect(body).to_have_attribute("data-progress", "50")
+    stop = page.get_by_role("button", name="Stop")
+    expect(stop).to_be_visible()  # no callback runs: the job said it is busy
+    expect(body).to_have_attribute("data-progress", "50,100")
+    expect(stop).to_be_hidden()
