@@ -886,8 +886,79 @@ def test_a_date_picker_checks_its_dates_when_it_is_made() -> None:
         cl.DatePicker(id="d", label="Day", min_date="2025-02-01", max_date="2025-01-01")
     with pytest.raises(cl.ConfigError, match="outside its bounds"):
         cl.DatePicker(id="d", label="Day", initial="2026-01-01", max_date="2025-12-31")
-    with pytest.raises(cl.ConfigError, match="two DatePickers"):
-        cl.DatePicker(id="d", label="Day", mode="range")
+    with pytest.raises(cl.ConfigError, match='"single" or "range"'):
+        cl.DatePicker(id="d", label="Day", mode="week")
+    with pytest.raises(cl.ConfigError, match=r"\(start, end\) pair"):
+        cl.DatePicker(id="d", label="Trip", mode="range", initial="2025-01-01")
+    with pytest.raises(cl.ConfigError, match=r"starts \(2025-02-01\) after its end"):
+        cl.DatePicker(id="d", label="Trip", mode="range", initial=("2025-02-01", "2025-01-01"))
+    with pytest.raises(cl.ConfigError, match="outside its bounds"):
+        cl.DatePicker(
+            id="d",
+            label="Trip",
+            mode="range",
+            initial=("2025-01-01", "2026-01-02"),
+            max_date="2025-12-31",
+        )
+    trip = cl.DatePicker(id="d", label="Trip", mode="range", initial=(date(2025, 5, 1), ""))
+    assert trip.initial == ["2025-05-01", "2025-05-01"]  # an open end is the start
+    assert trip.to_dict()["mode"] == "range"
+    assert cl.DatePicker(id="d", label="Trip", mode="range").initial is None
+
+
+async def test_a_date_range_picker_takes_a_start_and_an_end(tmp_path: Path) -> None:
+    app = LightChat(settings=Settings(app_dir=str(tmp_path), secret="s" * 40, history=False))
+    updates: list[dict[str, object]] = []
+
+    @app.on_chat_start
+    async def start() -> None:
+        picker = cl.DatePicker(
+            id="trip",
+            label="Trip",
+            mode="range",
+            initial=("2025-05-01", "2025-05-09"),
+            min_date="2025-01-01",
+        )
+        await cl.ChatSettings([picker]).send()
+
+    @app.on_settings_update
+    async def changed(values: dict[str, object]) -> None:
+        updates.append(values)
+
+    htmx = {"HX-Request": "true"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        with_form_token(client, app)
+        chat, session = await open_chat(client, app)
+        await session.settled()
+        assert session.chat_settings == {"trip": ["2025-05-01", "2025-05-09"]}
+        dialog = (await client.get(f"{chat}/settings", headers=htmx)).text
+        group = re.search(r'<div class="lc-date-range" role="group".*?</div>', dialog, re.S)
+        assert group is not None
+        assert re.findall(
+            r'<span>(\w+)</span>\s*<input type="date"[^>]*name="trip" '
+            r'value="([\d-]+)"',
+            group.group(0),
+        ) == [("From", "2025-05-01"), ("To", "2025-05-09")]
+        for bad, said in [
+            (["2025-06-09", "2025-06-01"], "ends (2025-06-01) before it starts (2025-06-09)"),
+            (["", "2025-06-01"], "needs its start date"),
+            (["2024-12-01", "2025-06-01"], "from 2025-01-01 on"),
+            (["2025-06-01"], "two dates"),
+        ]:
+            refused = await client.post(f"{chat}/settings", data={"trip": bad}, headers=htmx)
+            assert refused.status_code == 400, bad
+            assert said in html.unescape(refused.text)
+        for sent in (["2025-06-01", "2025-06-03"], ["2025-07-04", ""], ["", ""]):
+            posted = await client.post(f"{chat}/settings", data={"trip": sent}, headers=htmx)
+            assert posted.status_code == 200
+            await session.settled()
+    assert updates == [
+        {"trip": ["2025-06-01", "2025-06-03"]},
+        {"trip": ["2025-07-04", "2025-07-04"]},
+        {"trip": None},
+    ]
+    await end_chats(app)
 
 
 async def test_on_settings_edit_sees_the_form_as_it_is_edited(tmp_path: Path) -> None:

@@ -265,10 +265,14 @@ class Tags(InputWidget):
 @dataclass
 class DatePicker(InputWidget):
     """A date (ISO ``YYYY-MM-DD``, a string or a ``datetime.date``), between ``min_date`` and
-    ``max_date`` if given; the settings hold it as an ISO string, or None. Chainlit's
-    ``mode="range"`` (two dates) is not available yet: it is refused with a message."""
+    ``max_date`` if given; the settings hold it as an ISO string, or None.
 
-    initial: str | date | None = None
+    With ``mode="range"`` it is two dates, a start and an end: ``initial`` is a pair, and
+    the settings hold ``[start, end]`` (ISO strings; an end left empty is the start, as in
+    Chainlit), or None when both are left empty.
+    """
+
+    initial: str | date | tuple[str | date, str | date] | list[str] | None = None
     mode: str = "single"
     min_date: str | date | None = None
     max_date: str | date | None = None
@@ -281,19 +285,31 @@ class DatePicker(InputWidget):
     def __post_init__(self) -> None:
         super().__post_init__()
         name = f"DatePicker {self.id!r}"
-        if self.mode != "single":
-            raise ConfigError(
-                f'{name}: mode={self.mode!r} is not available; use mode="single" (one date), '
-                "or two DatePickers for a start and an end."
-            )
+        if self.mode not in ("single", "range"):
+            raise ConfigError(f'{name}: mode is "single" or "range", not {self.mode!r}.')
         first = _iso_date(name, "min_date", self.min_date)
         last = _iso_date(name, "max_date", self.max_date)
-        start = _iso_date(name, "initial", self.initial)
         if first and last and first > last:
             raise ConfigError(f"{name}: min_date {first} comes after max_date {last}.")
-        if start and ((first and start < first) or (last and start > last)):
-            raise ConfigError(f"{name}: the initial date {start} is outside its bounds.")
-        self.initial = start or None
+        if self.mode == "range":
+            if self.initial is not None and not isinstance(self.initial, tuple | list):
+                raise ConfigError(f'{name}: with mode="range", initial is a (start, end) pair.')
+            pair = list(self.initial or ("", ""))
+            if len(pair) != 2:
+                raise ConfigError(f"{name}: initial is a (start, end) pair, not {len(pair)} dates.")
+            start, end = (_iso_date(name, "initial", value) for value in pair)
+            if start and end and start > end:
+                raise ConfigError(
+                    f"{name}: the initial range starts ({start}) after its end ({end})."
+                )
+            chosen = [d for d in (start, end) if d]
+            self.initial = [start, end or start] if start else None
+        else:
+            chosen = [_iso_date(name, "initial", self.initial)]  # type: ignore[arg-type]
+            self.initial = chosen[0] or None
+        for day in chosen:
+            if day and ((first and day < first) or (last and day > last)):
+                raise ConfigError(f"{name}: the initial date {day} is outside its bounds.")
         self.min_date = first or None
         self.max_date = last or None
 
@@ -302,7 +318,14 @@ class DatePicker(InputWidget):
             "min_date": self.min_date or "",
             "max_date": self.max_date or "",
             "placeholder": self.placeholder or "",
+            "date_range": self.mode == "range",
         }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The input as a plain dict (Chainlit's shape, with ``mode`` and the bounds)."""
+        shape = super().to_dict()
+        shape.update(mode=self.mode, min_date=self.min_date, max_date=self.max_date)
+        return shape
 
 
 def _iso_date(name: str, field: str, value: str | date | None) -> str:
@@ -434,6 +457,8 @@ def parse_value(widget: WidgetData, raw: list[str] | None, current: Any = None) 
         if text == "" and current is None and "" not in {str(v) for _, v in widget.options}:
             return None  # nothing was chosen yet, and nothing is now
         return _chosen(name, widget, text)
+    if kind == "datepicker" and widget.date_range:
+        return _date_range(name, widget, raw)
     text = _one(name, raw, None)
     if kind == "slider":
         return _number(name, widget, text, required=True)
@@ -464,6 +489,22 @@ def _date(name: str, widget: WidgetData, text: str) -> str | None:
     if widget.max_date and chosen > widget.max_date:
         raise SettingError(f"{name} takes a date up to {widget.max_date}.")
     return chosen
+
+
+def _date_range(name: str, widget: WidgetData, raw: list[str] | None) -> list[str] | None:
+    """A date range's value: ``[start, end]`` within its bounds (an empty end is the
+    start), or None when both are left empty."""
+    if not raw or len(raw) != 2:
+        raise SettingError(f"{name} takes two dates, a start and an end.")
+    start, end = (_date(name, widget, text) for text in raw)
+    if start is None:
+        if end is not None:
+            raise SettingError(f"{name} needs its start date as well as its end.")
+        return None
+    end = end or start
+    if end < start:
+        raise SettingError(f"{name} ends ({end}) before it starts ({start}).")
+    return [start, end]
 
 
 def _one(name: str, raw: list[str] | None, missing: str | None) -> str:

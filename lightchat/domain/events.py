@@ -208,6 +208,8 @@ class WidgetData:
     min_date: str = ""
     """A date picker's first and last dates (ISO ``YYYY-MM-DD``), if bounded."""
     max_date: str = ""
+    date_range: bool = False
+    """A date picker of two dates, a start and an end (Chainlit's ``mode="range"``)."""
     group: str = ""
     """The tab of the settings form the input sits in (``cl.Tab``), if any."""
 
