@@ -13,6 +13,7 @@ Run it with ``lightchat serve app.py``. Importing this package reads and writes 
 
 from __future__ import annotations
 
+from lightchat import input_widget
 from lightchat.__about__ import __version__
 from lightchat.api.cache import cache
 from lightchat.api.context import (
@@ -70,6 +71,8 @@ from lightchat.chat_context import chat_context
 from lightchat.config.settings import Settings
 from lightchat.context import context
 from lightchat.domain.events import Mode, ModeOption
+from lightchat.domain.generation import ChatGeneration, CompletionGeneration, GenerationMessage
+from lightchat.domain.types import InputAudioChunk, OutputAudioChunk
 from lightchat.domain.user import PersistedUser, User
 from lightchat.errors import (
     AppLoadError,
@@ -106,6 +109,17 @@ on_feedback = default_app.on_feedback
 on_app_startup = default_app.on_app_startup
 on_app_shutdown = default_app.on_app_shutdown
 
+
+def __getattr__(name: str) -> object:
+    """``cl.server``: the FastAPI app of ``lightchat.server``, imported only when asked
+    for (FastAPI is an extra)."""
+    if name == "server":
+        import lightchat.server as server
+
+        return server
+    raise AttributeError(f"module 'lightchat' has no attribute {name!r}")
+
+
 __all__ = [
     "Action",
     "AppLoadError",
@@ -115,9 +129,11 @@ __all__ = [
     "AskUserMessage",
     "Audio",
     "ChatContext",
+    "ChatGeneration",
     "ChatProfile",
     "ChatSettings",
     "Checkbox",
+    "CompletionGeneration",
     "ConfigError",
     "Context",
     "CopilotFunction",
@@ -129,7 +145,9 @@ __all__ = [
     "Emitter",
     "ErrorMessage",
     "File",
+    "GenerationMessage",
     "Image",
+    "InputAudioChunk",
     "LightChat",
     "LightChatError",
     "Message",
@@ -138,6 +156,7 @@ __all__ = [
     "MultiSelect",
     "NoSessionError",
     "NumberInput",
+    "OutputAudioChunk",
     "Pdf",
     "PersistedUser",
     "Plotly",
@@ -170,6 +189,7 @@ __all__ = [
     "data_layer",
     "default_app",
     "header_auth_callback",
+    "input_widget",
     "make_async",
     "oauth_callback",
     "on_app_shutdown",

@@ -8,8 +8,12 @@ from lightchat.domain.types import (
     FeedbackDict,
     InputAudioChunk,
     OutputAudioChunk,
+    PageInfo,
+    PaginatedResponse,
+    Pagination,
     StepDict,
     ThreadDict,
+    ThreadFilter,
 )
 
 __all__ = [
@@ -19,6 +23,10 @@ __all__ = [
     "FeedbackDict",
     "InputAudioChunk",
     "OutputAudioChunk",
+    "PageInfo",
+    "PaginatedResponse",
+    "Pagination",
     "StepDict",
     "ThreadDict",
+    "ThreadFilter",
 ]

@@ -62,6 +62,7 @@ class Action:
         for_id: str | None = None,
         value: str | None = None,
         description: str = "",
+        forId: str | None = None,  # Chainlit's name for for_id
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ConfigError("An Action needs a name, the one its @action_callback uses.")
@@ -73,7 +74,7 @@ class Action:
         self.tooltip = tooltip or description
         self.icon = icon
         self.id = id or new_id()
-        self.for_id = for_id
+        self.for_id = for_id or forId
         self._session: ChatSession | None = None
 
     @classmethod
@@ -312,9 +313,19 @@ class Audio(Element):
 
 
 class Video(Element):
-    """A video with player controls."""
+    """A video with player controls.
+
+    ``player_config`` is Chainlit's settings for its React player; the browser's own
+    player shows the video here, so they are kept on the element but change nothing.
+    """
 
     kind = "video"
+
+    def __init__(
+        self, name: str = "", *, player_config: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(name, **kwargs)
+        self.player_config = dict(player_config or {})
 
 
 class Pdf(Element):
@@ -457,11 +468,15 @@ class Task:
     """One task of a ``TaskList``; ``for_id`` links it to the message that reports it."""
 
     def __init__(
-        self, title: str, status: TaskStatus = TaskStatus.READY, for_id: str | None = None
+        self,
+        title: str,
+        status: TaskStatus = TaskStatus.READY,
+        for_id: str | None = None,
+        forId: str | None = None,  # Chainlit's name for for_id
     ) -> None:
         self.title = title
         self.status = status
-        self.for_id = for_id
+        self.for_id = for_id or forId
 
 
 class TaskList(Element):

@@ -383,5 +383,12 @@ class AskFileMessage(_Ask):
 class ErrorMessage(Message):
     """A message shown as an error (``role="alert"``)."""
 
-    def __init__(self, content: str, author: str = "Error", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        content: str,
+        author: str = "Error",
+        fail_on_persist_error: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        # fail_on_persist_error: Chainlit's; the history here never fails a send.
         super().__init__(content=content, author=author, type="error", **kwargs)

@@ -25,6 +25,7 @@ from lightchat.domain.events import (
     StepType,
     new_id,
 )
+from lightchat.domain.generation import BaseGeneration
 from lightchat.errors import ConfigError, NoSessionError
 
 P = ParamSpec("P")
@@ -90,6 +91,9 @@ class Step:
         self.auto_collapse = auto_collapse
         self.thread_id = thread_id
         """Chainlit's: the thread the step belongs to; the chat it runs in decides here."""
+        self.generation: BaseGeneration | None = None
+        """The LLM call an ``llm`` step made (``cl.ChatGeneration``...), as an app or an
+        integration records it (Chainlit's ``step.generation``)."""
         self.is_error = False
         self.start: float | None = None
         self.end: float | None = None

@@ -29,7 +29,7 @@ def make_async(func: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
     return wrapper
 
 
-def run_sync(coro: Coroutine[Any, Any, R]) -> R:
+def run_sync(co: Coroutine[Any, Any, R]) -> R:
     """Run a coroutine from sync code and return its result.
 
     In a sync callback (a worker thread) it runs on the chat's event loop and waits, e.g.
@@ -37,12 +37,12 @@ def run_sync(coro: Coroutine[Any, Any, R]) -> R:
     """
     session = _current.get(None)
     if session is not None and not in_loop_thread(session):
-        return asyncio.run_coroutine_threadsafe(coro, session.loop).result()
+        return asyncio.run_coroutine_threadsafe(co, session.loop).result()
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro)
-    coro.close()
+        return asyncio.run(co)
+    co.close()
     raise RuntimeError("run_sync() cannot wait on the event loop's own thread; use await.")
 
 

@@ -7,7 +7,7 @@ audio its voice callbacks use. The app-facing module is ``lightchat.types``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, TypedDict
+from typing import Any, Generic, Literal, TypedDict, TypeVar
 
 
 class FeedbackDict(TypedDict):
@@ -112,3 +112,63 @@ class OutputAudioChunk(TypedDict):
     track: str
     mimeType: str
     data: bytes
+
+
+# -- what Chainlit's data layers page through (``lightchat.data``) ----------------------------
+
+T_co = TypeVar("T_co", covariant=True)
+
+
+@dataclass
+class Pagination:
+    """Which page of threads: at most ``first``, after the thread ``cursor`` names."""
+
+    first: int
+    cursor: str | None = None
+
+
+@dataclass
+class ThreadFilter:
+    """Which threads: with a feedback value, of a user, matching a search."""
+
+    feedback: Literal[0, 1] | None = None
+    userId: str | None = None
+    search: str | None = None
+
+
+@dataclass
+class PageInfo:
+    """Where a page of threads stands: whether more follow, and its first and last ids."""
+
+    hasNextPage: bool
+    startCursor: str | None
+    endCursor: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "hasNextPage": self.hasNextPage,
+            "startCursor": self.startCursor,
+            "endCursor": self.endCursor,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PageInfo:
+        return cls(
+            hasNextPage=bool(data.get("hasNextPage", False)),
+            startCursor=data.get("startCursor"),
+            endCursor=data.get("endCursor"),
+        )
+
+
+@dataclass
+class PaginatedResponse(Generic[T_co]):
+    """A page of items (threads, for ``list_threads``) with its ``pageInfo``."""
+
+    pageInfo: PageInfo
+    data: list[T_co]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pageInfo": self.pageInfo.to_dict(),
+            "data": [item.to_dict() if hasattr(item, "to_dict") else item for item in self.data],
+        }
