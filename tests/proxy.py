@@ -14,7 +14,10 @@ does and does not do:
 - when the client goes away (a page closes its stream), the upstream connection is closed
   too, so the worker sees the disconnect;
 - an upstream that refuses the connection gets the next one tried (as nginx's
-  ``proxy_next_upstream error``); when none answers, a 502.
+  ``proxy_next_upstream error``); when none answers, a 502;
+- with a ``prefix`` (``/chat``), it serves the app under that path, as nginx's
+  ``location /chat/ { proxy_pass http://upstream/; }``: the prefix is taken off the path
+  before the request goes on, and a path outside it gets a 404 from the proxy itself.
 
 Run it by hand: ``python -m tests.proxy 8080 127.0.0.1:8001 127.0.0.1:8002``.
 """
@@ -35,11 +38,16 @@ class RoundRobinProxy:
     """Listens on ``host:port`` (0: a free port) and spreads requests over ``upstreams``."""
 
     def __init__(
-        self, upstreams: list[tuple[str, int]], host: str = "127.0.0.1", port: int = 0
+        self,
+        upstreams: list[tuple[str, int]],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        prefix: str = "",
     ) -> None:
         if not upstreams:
             raise ValueError("Give the proxy at least one upstream (host, port).")
         self.upstreams = upstreams
+        self.prefix = prefix.rstrip("/").encode()
         self.host = host
         self.port = port
         self.counts = [0] * len(upstreams)
@@ -73,6 +81,14 @@ class RoundRobinProxy:
             request = await _read_request(reader)
             if request is None:
                 return
+            if self.prefix:
+                request = _strip_prefix(request, self.prefix)
+                if request is None:
+                    writer.write(
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    )
+                    await writer.drain()
+                    return
             upstream = await self._connect()
             if upstream is None:
                 writer.write(
@@ -128,6 +144,21 @@ async def _read_request(reader: asyncio.StreamReader) -> bytes | None:
     return b"\r\n".join(kept) + b"\r\n\r\n" + body
 
 
+def _strip_prefix(request: bytes, prefix: bytes) -> bytes | None:
+    """The request with ``prefix`` taken off its path; None for a path outside it."""
+    line, _, rest = request.partition(b"\r\n")
+    method, target, version = line.split(b" ", 2)
+    if target == prefix:
+        target = b"/"
+    elif target.startswith(prefix + b"/") or target.startswith(prefix + b"?"):
+        target = target[len(prefix) :]
+        if target.startswith(b"?"):
+            target = b"/" + target
+    else:
+        return None
+    return b" ".join((method, target, version)) + b"\r\n" + rest
+
+
 async def _relay(
     upstream: asyncio.StreamReader, client: asyncio.StreamWriter, client_in: asyncio.StreamReader
 ) -> None:
@@ -152,10 +183,12 @@ async def _relay(
 
 
 @contextlib.contextmanager
-def proxy_in_thread(upstreams: list[tuple[str, int]]) -> Iterator[RoundRobinProxy]:
+def proxy_in_thread(
+    upstreams: list[tuple[str, int]], prefix: str = ""
+) -> Iterator[RoundRobinProxy]:
     """The proxy on a loop of its own in a background thread (for sync tests, Playwright)."""
     loop = asyncio.new_event_loop()
-    proxy = RoundRobinProxy(upstreams)
+    proxy = RoundRobinProxy(upstreams, prefix=prefix)
     thread = threading.Thread(target=loop.run_forever, name="round-robin-proxy", daemon=True)
     thread.start()
     asyncio.run_coroutine_threadsafe(proxy.start(), loop).result(timeout=5)
