@@ -144,3 +144,28 @@ def test_a_variable_set_to_spaces_is_unset() -> None:
         configured_providers({"OAUTH_GITHUB_CLIENT_ID": " ", "OAUTH_GITHUB_CLIENT_SECRET": ""})
         == []
     )
+
+
+def test_descope_and_the_azure_hybrid_provider_ask_what_chainlits_do() -> None:
+    env = {
+        "OAUTH_DESCOPE_CLIENT_ID": "P2abc",
+        "OAUTH_DESCOPE_CLIENT_SECRET": "s",
+        "OAUTH_PROMPT": "login",
+    }
+    (descope,) = configured_providers(env)
+    assert descope.authorize_params == {
+        "audience": "https://api.descope.com/oauth2/v1/userinfo",
+        "prompt": "login",
+    }
+    hybrid_env = {
+        "OAUTH_AZURE_AD_HYBRID_CLIENT_ID": "c",
+        "OAUTH_AZURE_AD_HYBRID_CLIENT_SECRET": "s",
+        "OAUTH_AZURE_AD_HYBRID_TENANT_ID": "contoso",
+        "OAUTH_AZURE_AD_HYBRID_ENABLE_SINGLE_TENANT": "true",
+    }
+    (hybrid,) = configured_providers(hybrid_env)
+    assert hybrid.provider_id == "azure-ad-hybrid"
+    assert hybrid.token_url == "https://login.microsoftonline.com/contoso/oauth2/v2.0/token"
+    assert "offline_access" in hybrid.scope.split()
+    scoped = {**hybrid_env, "OAUTH_AZURE_AD_HYBRID_SCOPES": "User.Read Mail.Read"}
+    assert configured_providers(scoped)[0].scope == "User.Read Mail.Read"
