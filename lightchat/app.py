@@ -218,7 +218,11 @@ class LightChat(Registry):
                 if isinstance(entry.event, RunEvent) and not entry.event.running:
                     # A run ended: user_session's tags and state go to the thread.
                     history.note_session(
-                        session.owner, session.thread_id, session.data, session.thread_name
+                        session.owner,
+                        session.thread_id,
+                        session.data,
+                        session.thread_name,
+                        session.chat_profile if settings.auto_tag_thread else None,
                     )
 
         @contextlib.asynccontextmanager

@@ -406,8 +406,18 @@ def serve(app_path: str, host: str, port: int, reload: bool, workers: int, root_
 @click.option("-c", "--ci", is_flag=True, help="Run as in CI: headless.")
 @click.option("--no-cache", is_flag=True, help="Make @cl.cache compute every call.")
 @_ROOT_PATH
-@click.option("--ssl-cert", type=click.Path(exists=True, dir_okay=False), help="TLS certificate.")
-@click.option("--ssl-key", type=click.Path(exists=True, dir_okay=False), help="Its private key.")
+@click.option(
+    "--ssl-cert",
+    type=click.Path(exists=True, dir_okay=False),
+    envvar=["LIGHTCHAT_SSL_CERT", "CHAINLIT_SSL_CERT"],
+    help="TLS certificate.",
+)
+@click.option(
+    "--ssl-key",
+    type=click.Path(exists=True, dir_okay=False),
+    envvar=["LIGHTCHAT_SSL_KEY", "CHAINLIT_SSL_KEY"],
+    help="Its private key.",
+)
 def run(
     app_path: str,
     host: str,

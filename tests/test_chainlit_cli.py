@@ -85,11 +85,17 @@ def test_run_in_ci_mode_opens_nothing(served: Served) -> None:
 
 def test_run_reads_chainlits_variables(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
     port = free_port()
+    cert, key = Path("cert.pem"), Path("key.pem")
+    cert.write_text("cert")
+    key.write_text("key")
     monkeypatch.setenv("CHAINLIT_PORT", str(port))
     monkeypatch.setenv("CHAINLIT_ROOT_PATH", "/assistant")
+    monkeypatch.setenv("CHAINLIT_SSL_CERT", str(cert))
+    monkeypatch.setenv("CHAINLIT_SSL_KEY", str(key))
     assert CliRunner().invoke(main, ["run", "app.py", "-h"]).exit_code == 0
     (run,) = served.runs
     assert (run["port"], run["root_path"]) == (port, "/assistant")
+    assert (run["ssl_certfile"], run["ssl_keyfile"]) == (str(cert), str(key))
 
 
 def test_run_with_tls_and_without_cache(

@@ -196,3 +196,30 @@ async def test_init_thread_names_the_thread(tmp_path: Path, database: str, serve
         link = await site.history.thread(url.rsplit("/", 1)[1], site.owner(me))
         assert link is not None
         assert link.name == "Trip to Lisbon"  # not the first message's words
+
+
+@pytest.mark.parametrize("auto_tag", [True, False])
+async def test_a_thread_is_tagged_with_its_chat_profile(
+    tmp_path: Path, database: str, serve: Serve, auto_tag: bool
+) -> None:
+    settings = Settings(app_dir=str(tmp_path), database_url=database, auto_tag_thread=auto_tag)
+    app = LightChat(settings=settings)
+
+    @app.set_chat_profiles
+    async def profiles() -> list[cl.ChatProfile]:
+        return [cl.ChatProfile(name="Quick", markdown_description="Short answers.")]
+
+    @app.on_message
+    async def main(message: cl.Message) -> None:
+        cl.user_session.set("tags", ["billing"])
+        await cl.Message(content="Done.").send()
+
+    async with serve(app, lifespan=True) as site:
+        me = site.browser()
+        url = (await me.get("/", params={"profile": "Quick"})).headers["location"]
+        posted = await me.post(f"{url}/messages", data={"content": "refund"})
+        assert posted.status_code == 303
+        await site.history.flush()
+        stored = await site.history.load(url.rsplit("/", 1)[1], site.owner(me))
+        assert stored is not None
+        assert stored.thread.tags == (["billing", "Quick"] if auto_tag else ["billing"])

@@ -269,12 +269,21 @@ class History:
             self._note((owner, thread_id, event.id), None)
 
     def note_session(
-        self, owner: str, thread_id: str, data: Mapping[str, Any], name: str | None = None
+        self,
+        owner: str,
+        thread_id: str,
+        data: Mapping[str, Any],
+        name: str | None = None,
+        tag: str | None = None,
     ) -> None:
         """Note a chat's ``user_session`` at the end of a run: its tags and metadata are
         written to the thread soon after (see ``thread_fields``), with the name the app
-        gave the chat (``emitter.init_thread``), if any."""
-        self._fields[(owner, thread_id)] = (*thread_fields(data), name)
+        gave the chat (``emitter.init_thread``), if any, and one more tag (its chat
+        profile's, ``Settings.auto_tag_thread``)."""
+        tags, metadata = thread_fields(data)
+        if tag and tag not in (tags or []):
+            tags = [*(tags or []), tag]
+        self._fields[(owner, thread_id)] = (tags, metadata, name)
         self._idle.clear()
         self._wake.set()
 

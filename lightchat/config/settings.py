@@ -142,6 +142,12 @@ class Settings:
         'Offer "Helpful"/"Not helpful" and a comment on the assistant\'s answers (with history).',
         toml=("features.feedback",),
     )
+    auto_tag_thread: bool = setting(
+        True,
+        "Tag each chat's thread with the name of the chat profile it was opened with (with "
+        "history), besides the tags of ``user_session``.",
+        toml=("features.auto_tag_thread",),
+    )
     user_env: str = setting(
         "",
         "Keys each user must give before chatting (comma-separated, e.g. "
