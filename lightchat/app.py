@@ -223,6 +223,7 @@ class LightChat(Registry):
                         session.data,
                         session.thread_name,
                         session.chat_profile if settings.auto_tag_thread else None,
+                        keep_env=settings.persist_user_env,
                     )
 
         @contextlib.asynccontextmanager

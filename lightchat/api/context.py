@@ -162,7 +162,8 @@ class Emitter:
 
     async def set_commands(self, commands: list[dict[str, Any] | CommandData]) -> None:
         """Offer commands in the composer ("/" and a menu, or buttons with ``button``);
-        the chosen one arrives as ``message.command``."""
+        the chosen one arrives as ``message.command``. ``icon`` is a Lucide icon name
+        (``"image"``), as in Chainlit; ``selected`` chooses a command from the start."""
         data = [c if isinstance(c, CommandData) else _command(c) for c in commands]
         dispatch(self.session, self.session.set_composer, data, None)
 
@@ -247,6 +248,7 @@ def _command(spec: dict[str, Any]) -> CommandData:
         icon=spec.get("icon"),
         button=bool(spec.get("button", False)),
         persistent=bool(spec.get("persistent", False)),
+        selected=bool(spec.get("selected", False)),
     )
 
 

@@ -110,6 +110,7 @@ class Chats:
         for key in ("chat_profile", "chat_settings"):
             if key in metadata:
                 session.data[key] = metadata[key]
+        _restore_env(session, metadata)
         if "on_chat_resume" in self.registry.callbacks:
             session.resume(thread)
         else:
@@ -143,6 +144,7 @@ class Chats:
         for key in ("chat_profile", "chat_settings"):
             if key in metadata:
                 session.data[key] = metadata[key]
+        _restore_env(session, metadata)
         if session.interrupt():
             thread = await load_thread()  # with the interrupted answer, now saved
         if thread is not None and "on_chat_resume" in self.registry.callbacks:
@@ -275,3 +277,11 @@ class Chats:
         sessions, self._sessions = list(self._sessions.values()), {}
         for session in sessions:
             await session.close()
+
+
+def _restore_env(session: ChatSession, metadata: dict[str, Any]) -> None:
+    """The keys the user gave, back in ``user_session["env"]`` when the thread kept them
+    (``Settings.persist_user_env``) and this browser has given none."""
+    kept = metadata.get("env")
+    if isinstance(kept, dict) and kept and not session.user_env:
+        session.data["env"] = {str(k): str(v) for k, v in kept.items()}

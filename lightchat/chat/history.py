@@ -275,12 +275,15 @@ class History:
         data: Mapping[str, Any],
         name: str | None = None,
         tag: str | None = None,
+        *,
+        keep_env: bool = False,
     ) -> None:
         """Note a chat's ``user_session`` at the end of a run: its tags and metadata are
         written to the thread soon after (see ``thread_fields``), with the name the app
         gave the chat (``emitter.init_thread``), if any, and one more tag (its chat
-        profile's, ``Settings.auto_tag_thread``)."""
-        tags, metadata = thread_fields(data)
+        profile's, ``Settings.auto_tag_thread``); ``keep_env`` keeps the user's keys in
+        the metadata (``Settings.persist_user_env``)."""
+        tags, metadata = thread_fields(data, keep_env=keep_env)
         if tag and tag not in (tags or []):
             tags = [*(tags or []), tag]
         self._fields[(owner, thread_id)] = (tags, metadata, name)

@@ -106,14 +106,17 @@ def clean_name(text: str) -> str:
     return name
 
 
-def thread_fields(data: Mapping[str, Any]) -> tuple[list[str] | None, dict[str, Any]]:
+def thread_fields(
+    data: Mapping[str, Any], *, keep_env: bool = False
+) -> tuple[list[str] | None, dict[str, Any]]:
     """The tags and the metadata a chat's ``user_session`` gives its thread.
 
     Tags come from ``user_session["tags"]`` (a list; anything else is ignored). The
     metadata is the rest of the app's state that JSON can hold, as Chainlit keeps it
     (an ``on_chat_resume`` finds it in ``thread["metadata"]``): values JSON cannot hold
     are left out, as are the session's own keys (id, env, user, tags) and values past
-    ``MAX_METADATA_BYTES`` in all.
+    ``MAX_METADATA_BYTES`` in all. ``keep_env`` keeps the keys the user gave
+    (``user_session["env"]``, ``Settings.persist_user_env``).
 
     >>> thread_fields({"id": "s1", "tags": ["a", "b"], "topic": "maps", "db": object()})
     (['a', 'b'], {'topic': 'maps'})
@@ -123,7 +126,7 @@ def thread_fields(data: Mapping[str, Any]) -> tuple[list[str] | None, dict[str, 
     metadata: dict[str, Any] = {}
     size = 2
     for key, value in data.items():
-        if not isinstance(key, str) or key in _NOT_METADATA:
+        if not isinstance(key, str) or (key in _NOT_METADATA and not (keep_env and key == "env")):
             continue
         try:
             text = json.dumps(value, allow_nan=False)

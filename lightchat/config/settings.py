@@ -148,6 +148,17 @@ class Settings:
         "history), besides the tags of ``user_session``.",
         toml=("features.auto_tag_thread",),
     )
+    persist_user_env: bool = setting(
+        False,
+        "Keep the keys users give (``user_env``) in their threads' metadata, in the "
+        "database as they are, so a resumed chat has them again. Off: they are never stored.",
+        toml=("project.persist_user_env",),
+    )
+    mask_user_env: bool = setting(
+        True,
+        "Hide the keys users type in the form that asks for them (a password field).",
+        toml=("project.mask_user_env",),
+    )
     user_env: str = setting(
         "",
         "Keys each user must give before chatting (comma-separated, e.g. "

@@ -99,6 +99,8 @@ class CommandData:
     icon: str | None = None
     button: bool = False
     persistent: bool = False
+    selected: bool = False
+    """Chosen in the composer when it is offered (Chainlit's ``selected``)."""
 
 
 @dataclass(slots=True)

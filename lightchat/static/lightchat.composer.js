@@ -320,6 +320,10 @@
     var restore = kept;
     kept = null;
     setTimeout(function () {  // after the composer's own reset
+      // reset() brings back a command the app preselected ("selected"): once sent, it is
+      // done with too, unless it is persistent.
+      var select = commandSelect();
+      if (select && !("command" in restore)) select.value = "";
       Object.keys(restore).forEach(function (name) {
         var select = form.querySelector("select[name='" + name + "']");
         if (select) select.value = restore[name];

@@ -58,6 +58,7 @@ from lightchat.domain.events import (
 from lightchat.domain.transcript import Item, Transcript
 from lightchat.errors import ConfigError
 from lightchat.ui.i18n import Translations
+from lightchat.ui.icons import icon_html
 from lightchat.ui.markdown import highlight_code, render_markdown, render_split
 from lightchat.ui.readme import Readme
 from lightchat.ui.template_code import SHARED_TEMPLATE_CODE
@@ -336,6 +337,7 @@ class Renderer:
             file_size=file_size,
             markdown_html=partial(markdown_html, images=self.images, math=self.math),
             icon_url=icon_url,
+            icon=icon_html,
             feedback_on=False,
             max_comment_chars=MAX_COMMENT_CHARS,
             max_name_chars=MAX_NAME_CHARS,
