@@ -298,7 +298,11 @@ class LightChat(Registry):
                 # Each page is painted in its browser's theme (see lightchat.http.endpoints.theme).
                 Middleware(ThemeCookie, default=settings.default_theme),
                 # Each request is answered in its browser's language (see lightchat.ui.i18n).
-                Middleware(Languages, translations=services.renderer.translations),
+                Middleware(
+                    Languages,
+                    translations=services.renderer.translations,
+                    forced=settings.language,
+                ),
                 # Other sites' pages may call the app only when it names them (never "*").
                 *([_cors(origins)] if origins else []),
                 Middleware(

@@ -589,8 +589,9 @@ def test_a_chainlit_projects_config_is_read_when_there_is_no_lightchat_toml(
     assert settings.user_env == "OPENAI_API_KEY"
     assert (settings.upload_max_files, settings.upload_max_size_mb) == (20, 500)
     assert settings.upload_accept == "application/octet-stream,.xyz,.pdb,image/png"
+    assert (settings.confirm_new_chat, settings.user_message_autoscroll) == (True, True)
     set_aside = [r.getMessage() for r in caplog.records if "left aside" in r.getMessage()]
-    for key in ("project.cache", "features.audio", "ui.confirm_new_chat", "ui.alert_style"):
+    for key in ("project.cache", "features.audio", "ui.alert_style"):
         assert any(f": {key} has no use" in line for line in set_aside), key
     Settings.from_env({}, config_file=True, app_dir=str(tmp_path))
     again = [r for r in caplog.records if "left aside" in r.getMessage()]

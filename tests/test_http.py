@@ -181,7 +181,8 @@ async def test_plain_form_post_redirects_once_the_answer_is_complete(serve: Serv
         assert contents(await events_of(session))[-1] == "You said: hello <b>there</b> "
         page = (await client.get(url)).text
         assert "You said: hello &lt;b&gt;there&lt;/b&gt;" in page
-        assert '<p class="lc-plain">hello &lt;b&gt;there&lt;/b&gt;</p>' in page
+        # The user's message is markdown (features.user_message_markdown), raw HTML escaped.
+        assert "<p>hello &lt;b&gt;there&lt;/b&gt;</p>" in page
         assert "data-streaming" not in page
         assert 'http-equiv="refresh"' not in page
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -90,10 +91,18 @@ def test_assistant_message_partial() -> None:
     assert out.count("<article") == 1
 
 
-def test_user_and_error_messages_are_plain_text() -> None:
-    user = RENDERER.message(message("**not bold** <b>", type_="user_message"), "")
-    assert '<p class="lc-plain">**not bold** &lt;b&gt;</p>' in user
+def test_user_messages_are_markdown_unless_the_app_says_plain_text(tmp_path: Path) -> None:
+    user = RENDERER.message(
+        message("**bold** <b> [x](javascript:alert(1))", type_="user_message"), ""
+    )
+    assert "<p><strong>bold</strong> &lt;b&gt; [x](javascript:alert(1))</p>" in user
     assert "lc-copy" not in user
+    plain = Renderer(Settings(app_dir=str(tmp_path), user_message_markdown=False), "1")
+    shown = plain.message(message("**not bold** <b>", type_="user_message"), "")
+    assert '<p class="lc-plain">**not bold** &lt;b&gt;</p>' in shown
+
+
+def test_error_messages_are_plain_text() -> None:
     error = RENDERER.message(message("Boom <i>", type_="error"), "")
     assert 'role="alert"' in error
     assert '<p class="lc-plain">Boom &lt;i&gt;</p>' in error

@@ -487,11 +487,16 @@ async def test_chat_settings_send_returns_and_keeps_the_initial_values(
         assert record["session"] == INITIAL
         session = site.session(client, url)
         assert [w.id for w in session.settings_widgets] == list(INITIAL)
-        header = header_of((await client.get(url)).text)
-        assert f'<form class="lc-settings-open" method="get" action="{url}/settings">' in header
-        assert f'hx-get="{url}/settings"' in header
-        assert 'hx-target="#lc-dialog"' in header
-        assert ">Settings</button>" in header
+        # Beside the composer (ui.chat_settings_location's default, as in Chainlit).
+        page = (await client.get(url)).text
+        slot = section(
+            page, '<div id="lc-settings" class="lc-settings lc-settings-composer">', "</div>"
+        )
+        assert f'<form class="lc-settings-open" method="get" action="{url}/settings">' in slot
+        assert f'hx-get="{url}/settings"' in slot
+        assert 'hx-target="#lc-dialog"' in slot
+        assert ">Settings</button>" in slot
+        assert "lc-settings-open" not in header_of(page)
 
 
 async def test_a_chat_without_settings_has_no_settings_button(tmp_path: Path, serve: Serve) -> None:
@@ -501,7 +506,7 @@ async def test_a_chat_without_settings_has_no_settings_button(tmp_path: Path, se
         client = site.browser()
         url = await started(site, client)
         page = (await client.get(url)).text
-        assert '<div id="lc-settings" class="lc-settings"></div>' in page
+        assert '<div id="lc-settings" class="lc-settings lc-settings-composer"></div>' in page
         assert ">Settings</button>" not in page
         response = await client.get(f"{url}/settings")
         assert response.status_code == 404

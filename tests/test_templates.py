@@ -200,6 +200,8 @@ SCENES: dict[str, Callable[[], tuple[str, Context]]] = {
     "settings.html": page("settings.html", **SETTINGS_CONTEXT),
     "_confirm_delete.html": page("confirm_delete.html", link=LINK, back_url=CHAT),
     "confirm_delete.html": page("confirm_delete.html", link=LINK, back_url=CHAT),
+    "_confirm_new_chat.html": page("confirm_new_chat.html", start_url="/", back_url=CHAT),
+    "confirm_new_chat.html": page("confirm_new_chat.html", start_url="/", back_url=CHAT),
     "login.html": page(
         "login.html",
         password_form=True,

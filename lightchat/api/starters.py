@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
+from lightchat.config.overrides import ChainlitConfigOverrides, apply_overrides
+from lightchat.config.settings import Settings
 from lightchat.errors import ConfigError
 
 T = TypeVar("T")
@@ -77,7 +79,11 @@ class ChatProfile:
     The chosen profile's ``name`` is in ``user_session.get("chat_profile")`` from
     ``on_chat_start`` on. ``markdown_description`` is shown in the empty chat; ``starters``,
     when given, replace the app's own; ``default=True`` marks the profile a new chat gets
-    (else the first one).
+    (else the first one). ``icon`` is an image URL or a Lucide icon name.
+
+    ``config_overrides`` (a ``lightchat.config.ChainlitConfigOverrides``, or a dict of its
+    ``ui``, ``features`` and ``project`` keys) changes the app's settings for the chats of
+    this profile (see ``lightchat.config.overrides``); it is checked here.
     """
 
     name: str
@@ -93,11 +99,26 @@ class ChatProfile:
             raise ConfigError("A ChatProfile needs a name.")
         if self.starters is not None:
             self.starters = checked(self.starters, Starter, f"ChatProfile {self.name!r}")
+        self.config_overrides = ChainlitConfigOverrides.of(self.config_overrides, self._where)
+        self.settings_for(Settings())  # checks the overrides now, where the app made them
+
+    @property
+    def _where(self) -> str:
+        return f"ChatProfile {self.name!r}"
 
     @property
     def title(self) -> str:
         """The name shown for the profile."""
         return self.display_name or self.name
+
+    def settings_for(self, settings: Settings) -> Settings:
+        """The settings of a chat of this profile: the app's ``settings`` with the
+        profile's ``config_overrides`` applied."""
+        if self.config_overrides is None:
+            return settings
+        overrides = ChainlitConfigOverrides.of(self.config_overrides, self._where)
+        assert overrides is not None
+        return apply_overrides(settings, overrides.settings_values(self._where))
 
     def to_dict(self) -> dict[str, Any]:
         """The profile as a plain dict."""

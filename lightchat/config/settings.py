@@ -7,6 +7,7 @@ CLI asks for it.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -21,6 +22,11 @@ COT_MODES = ("full", "tool_call", "hidden")
 """How much of the chain of thought (the steps) the chat shows."""
 LAYOUTS = ("default", "wide")
 THEMES = ("light", "dark", "system")
+SIDEBAR_STATES = ("open", "closed", "hidden")
+"""How the history sidebar starts (Chainlit's ``default_sidebar_state``)."""
+SETTINGS_LOCATIONS = ("message_composer", "sidebar")
+"""Where a chat's "Settings" button sits (Chainlit's ``chat_settings_location``)."""
+LINK_TARGETS = ("_blank", "_self", "_parent", "_top")
 CONFIG_FILE = "lightchat.toml"
 """The settings file looked for in the app's folder (``app_dir``) when the app starts."""
 
@@ -256,6 +262,105 @@ class Settings:
         toml=("ui.favicon_file_url",),
         shown="`public/favicon.*`",
     )
+        "",
+        "The app's description for search engines and link previews (the page's "
+        '``<meta name="description">`` and ``og:description``).',
+        toml=("ui.description",),
+        shown="none",
+    )
+        "",
+        "The app's address in link previews (``og:url``): an http(s) URL.",
+        toml=("ui.custom_meta_url",),
+        shown="none",
+    )
+        "",
+        "The image of link previews (``og:image``): an http(s) URL.",
+        toml=("ui.custom_meta_image_url",),
+        shown="none",
+    )
+        "",
+        "Show the UI in this language whatever the browser asks for (``fr-FR``, ``de``); "
+        "the app's callbacks get it as the user's language too. Empty: each browser's "
+        "own.",
+        toml=("ui.language",),
+        shown="each browser's",
+    )
+        "",
+        "Links in the header: ``[[ui.header_links]]`` tables with ``name`` (the link's "
+        "name), ``url`` (http(s) or relative), and optionally ``display_name`` (text shown"
+        " beside the icon), ``icon_url`` (an image) and ``target`` (``_blank``, the "
+        "default, ``_self``, ``_parent`` or ``_top``). As a variable: the same list in "
+        "JSON.",
+        toml=("ui.header_links",),
+        toml_kind="links",
+        shown="none",
+    )
+        "",
+        'A "GitHub" link in the header to this http(s) address (the app\'s repository).',
+        toml=("ui.github",),
+        shown="none",
+    )
+        "open",
+        "The history sidebar when a page opens: ``open``, ``closed`` (the header's "
+        '"History" button shows it) or ``hidden`` (no sidebar; "History" opens the '
+        "history page).",
+        toml=("ui.default_sidebar_state",),
+        choices=SIDEBAR_STATES,
+    )
+    confirm_new_chat: bool = setting(
+        False,
+        'Ask before "New chat" leaves the current chat (a dialog; a page of its own '
+        "without JavaScript).",
+        toml=("ui.confirm_new_chat",),
+    )
+        "message_composer",
+        'Where a chat\'s "Settings" button sits: ``message_composer`` (beside the message '
+        "box) or ``sidebar`` (in the header).",
+        toml=("ui.chat_settings_location",),
+        choices=SETTINGS_LOCATIONS,
+    )
+    default_chat_settings_open: bool = setting(
+        False,
+        'With ``chat_settings_location = "sidebar"``: open the chat\'s settings as soon '
+        "as the chat has them.",
+        toml=("ui.default_chat_settings_open",),
+    )
+        "",
+        "An image beside the sign-in form on wide screens: a path of the app "
+        "(``/public/login.jpg``) or an https URL.",
+        toml=("ui.login_page_image",),
+        shown="none",
+    )
+        "",
+        "Filters on that image in the light theme, as Tailwind classes (``brightness-50 "
+        "grayscale``): ``brightness``, ``contrast``, ``saturate``, ``grayscale``, "
+        "``invert``, ``sepia``, ``blur`` and ``hue-rotate``, turned into CSS.",
+        toml=("ui.login_page_image_filter",),
+        shown="none",
+    )
+        "brightness-[0.2] grayscale",
+        "The same in the dark theme.",
+        toml=("ui.login_page_image_dark_filter",),
+    )
+    avatar_size: int = setting(
+        24, "The size of message avatars, in pixels.", toml=("ui.avatar_size",)
+    )
+    user_message_markdown: bool = setting(
+        True,
+        "Show the user's messages as markdown (the safe renderer of the answers); off, as typed.",
+        toml=("features.user_message_markdown",),
+    )
+    user_message_autoscroll: bool = setting(
+        True,
+        "Scroll to a message the user just sent, even if they had scrolled up.",
+        toml=("features.user_message_autoscroll",),
+    )
+    assistant_message_autoscroll: bool = setting(
+        True,
+        "Follow an answer as it is written, unless the reader scrolls up; off, the page "
+        "stays where it is.",
+        toml=("features.assistant_message_autoscroll",),
+    )
     uploads: bool = setting(
         True,
         'Let users attach files to their messages ("Attach files" in the composer).',
@@ -439,6 +544,45 @@ class Settings:
         self.origins()
         self.frame_sources()
         self.check_redis()
+
+        """Raise ``ConfigError`` for a UI setting that cannot work (an unsafe link, an
+        unknown choice), naming the fix."""
+        for name, choices in (
+            ("default_sidebar_state", SIDEBAR_STATES),
+            ("chat_settings_location", SETTINGS_LOCATIONS),
+        ):
+            if getattr(self, name) not in choices:
+                raise ConfigError(
+                    f"LIGHTCHAT_{name.upper()}={getattr(self, name)!r} is not one of "
+                    f"{', '.join(choices)}; set it to one, e.g. "
+                    f"LIGHTCHAT_{name.upper()}={choices[0]}"
+                )
+        if self.language and not LANGUAGE_TAG.fullmatch(self.language):
+            raise ConfigError(
+                f"LIGHTCHAT_LANGUAGE={self.language!r} is not a language tag; write one like "
+                "LIGHTCHAT_LANGUAGE=fr-FR, or leave it empty for each browser's language"
+            )
+        for name in ("github", "custom_meta_url", "custom_meta_image_url"):
+            value = getattr(self, name)
+            if value and not _WEB_URL.fullmatch(value):
+                raise ConfigError(
+                    f"LIGHTCHAT_{name.upper()}={value!r} is not an http(s) address; write a "
+                    f"full one, e.g. LIGHTCHAT_{name.upper()}=https://example.com/"
+                )
+        if not 8 <= self.avatar_size <= 256:
+            raise ConfigError(
+                f"LIGHTCHAT_AVATAR_SIZE={self.avatar_size} is not a size in pixels from 8 to "
+                "256; set one, e.g. LIGHTCHAT_AVATAR_SIZE=24"
+            )
+        self.header_link_list()
+
+    def header_link_list(self) -> tuple[HeaderLink, ...]:
+        """``header_links`` (JSON), checked: each link's URL is http(s) or relative.
+
+        Raises ``ConfigError`` naming the link and the fix for anything else (a
+        ``javascript:`` link would run in the page).
+        """
+        return header_links_of(self.header_links)
 
     def check_redis(self) -> None:
         """Raise ``ConfigError`` for a Redis setting that cannot work, naming the fix."""

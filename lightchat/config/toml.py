@@ -5,6 +5,7 @@ starter file ``lightchat init`` writes, made from the same table.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 import logging
@@ -15,7 +16,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from lightchat.config.settings import CONFIG_FILE, ORIGIN, Doc, Settings
+from lightchat.config.settings import CONFIG_FILE, ORIGIN, Doc, Settings, header_links_of
 from lightchat.errors import ConfigError
 
 
@@ -24,7 +25,7 @@ class _Key:
     """One key of ``lightchat.toml``: the setting it sets, what it takes, what it does."""
 
     field: str
-    kind: str  # bool, int, str, list, origins, choice, or false (must stay false)
+    kind: str  # bool, int, str, list, origins, links, choice, or false (must stay false)
     comment: str
     choices: tuple[str, ...] = ()
     alias: bool = False  # another name for a key of the starter file (left commented there)
@@ -107,18 +108,34 @@ def read_config_file(folder: str | Path) -> dict[str, object]:
         raise ConfigError(
             f"{path}, line {line}: {reason}. Fix the TOML syntax on that line and start again."
         ) from None
+    if chainlit:
+        data.pop("meta", None)  # which Chainlit version wrote the file
+    return settings_from_tables(str(path), data, chainlit=chainlit)
+
+
+def settings_from_tables(
+    source: str, data: dict[str, Any], *, chainlit: bool = False
+) -> dict[str, object]:
+    """The settings that tables in the shape of ``lightchat.toml`` set, by field name
+    (``{"ui": {"name": "Bot"}}`` -> ``{"name": "Bot"}``): the file's tables, or a chat
+    profile's overrides (``lightchat.config.overrides``).
+
+    Raises ``ConfigError`` naming ``source``, the key and the fix for an unknown key or a
+    bad value. With ``chainlit`` (tables in Chainlit's shape), a key Chainlit knows and
+    lightchat has no use for is logged once and left aside instead.
+    """
+    data = copy.deepcopy(data)
     if "UI" in data:  # Chainlit's spelling
         if "ui" in data:
-            raise ConfigError(f"{path}: both [ui] and [UI] are set; keep one.")
+            raise ConfigError(f"{source}: both [ui] and [UI] are set; keep one.")
         data["ui"] = data.pop("UI")
     values: dict[str, object] = {}
     if chainlit:
-        data.pop("meta", None)  # which Chainlit version wrote the file
         for dotted in _set_aside(data):
-            if (str(path), dotted) not in _WARNED:
-                _WARNED.add((str(path), dotted))
-                logger.warning("%s: %s has no use in lightchat; it is left aside.", path, dotted)
-    _read_table(path, "", data, values, {})
+            if (source, dotted) not in _WARNED:
+                _WARNED.add((source, dotted))
+                logger.warning("%s: %s has no use in lightchat; it is left aside.", source, dotted)
+    _read_table(source, "", data, values, {})
     return values
 
 
@@ -140,7 +157,7 @@ def _set_aside(data: dict[str, Any], table: str = "") -> list[str]:
 
 
 def _read_table(
-    path: Path, table: str, data: dict[str, Any], values: dict[str, object], set_by: dict[str, str]
+    path: str, table: str, data: dict[str, Any], values: dict[str, object], set_by: dict[str, str]
 ) -> None:
     for key, value in data.items():
         dotted = f"{table}.{key}" if table else key
@@ -183,7 +200,7 @@ def _unknown_fix(table: str, key: str) -> str:
     return f"{hint}The keys of {where} are: {', '.join(known)}. Fix its name or remove it."
 
 
-def _convert(path: Path, dotted: str, key: str, spec: _Key, value: object) -> object:
+def _convert(path: str, dotted: str, key: str, spec: _Key, value: object) -> object:
     def bad(expected: str, example: str) -> ConfigError:
         return ConfigError(
             f"{path}: {dotted} = {_toml_value(value)}: expected {expected}, e.g. {key} = {example}"
@@ -217,6 +234,15 @@ def _convert(path: Path, dotted: str, key: str, spec: _Key, value: object) -> ob
         if value not in spec.choices:
             raise bad(f"one of {', '.join(spec.choices)}", json.dumps(spec.choices[-1]))
         return value
+    if spec.kind == "links":
+        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+            raise bad("a list of tables", '[{name = "Docs", url = "https://example.com/docs"}]')
+        links = json.dumps(value) if value else ""
+        try:
+            header_links_of(links)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {dotted.rpartition('.')[0]}.{exc}") from None
+        return links
     # list, origins: a list of strings (or one comma-separated string), kept comma-separated
     if isinstance(value, dict) and all(
         isinstance(v, list) and all(isinstance(i, str) for i in v) for v in value.values()
@@ -275,6 +301,8 @@ def starter_config() -> str:
             default: object = getattr(defaults, spec.field) if spec.field else False
             if spec.kind in ("list", "origins"):
                 default = _as_list(str(default))
+            elif spec.kind == "links":
+                default = json.loads(str(default)) if default else []
             entry = f"{key} = {_toml_value(default)}"
             comment = textwrap.wrap(spec.comment.replace("``", ""), 86, break_on_hyphens=False)
             lines += [*(f"# {line}" for line in comment), f"# {entry}" if spec.alias else entry]

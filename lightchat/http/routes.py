@@ -62,6 +62,7 @@ from lightchat.http.endpoints.history import (
 )
 from lightchat.http.endpoints.oauth import oauth_finish, oauth_start
 from lightchat.http.endpoints.start import (
+    confirm_new_chat,
     edit_settings,
     save_settings,
     settings_form,
@@ -75,6 +76,7 @@ from lightchat.http.web import (
     after_post,
     base,
     browser,
+    chat_renderer,
     chat_url,
     is_htmx,
     problem,
@@ -130,7 +132,9 @@ async def chat_page(request: Request) -> Response:
     given = {}
     if history is not None and history.ready and found.settings.feedback:
         given = await history.feedback(session.thread_id, session.owner)
-    html = found.renderer.page(
+    # First: it gives a chat reopened from history its profile's settings.
+    start = await start_context(request, session, transcript)
+    html = chat_renderer(request, session).page(
         "chat.html",
         transcript=transcript,
         base=base(request),
@@ -142,6 +146,7 @@ async def chat_page(request: Request) -> Response:
         # once, so no window message of its first moments is missed.
         framed=request.headers.get("sec-fetch-dest") == "iframe",
         new_chat_url=_new_chat_url(request, session),
+        confirm_new_chat_url=_new_chat_url(request, session, confirm=True),
         frame_ancestors=found.settings.frame_sources(),
         history=history is not None and session.client_type != "copilot",
         read_only=session.read_only,
@@ -149,17 +154,21 @@ async def chat_page(request: Request) -> Response:
         feedback=given,
         user=signed_in(request),
         **await sidebar(request, session.owner, session.id, wait=False),
-        **await start_context(request, session, transcript),
+        **start,
     )
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
-def _new_chat_url(request: Request, session: ChatSession) -> str:
+def _new_chat_url(request: Request, session: ChatSession, *, confirm: bool = False) -> str:
     """Where "New chat" goes: a chat like this one (same profile, same client: a new chat
-    in the copilot's panel stays compact)."""
+    in the copilot's panel stays compact); with ``confirm``, the question before it
+    (``Settings.confirm_new_chat``), which comes back to this chat if cancelled."""
     profile = session.data.get("chat_profile")
     query = {"profile": profile if isinstance(profile, str) else "", "client": session.client_type}
     kept = {key: value for key, value in query.items() if value and value != "webapp"}
+    if confirm:
+        kept["chat"] = session.id
+        return f"{base(request)}/new-chat?{urlencode(kept, quote_via=quote)}"
     return f"{base(request)}/{'?' + urlencode(kept, quote_via=quote) if kept else ''}"
 
 
@@ -198,7 +207,7 @@ async def chat_events(request: Request) -> Response:
         # The page's point was folded into a snapshot: only a fresh page can go on.
         return event_stream(_reload())
     view = StreamView(
-        found.renderer,
+        chat_renderer(request, session),
         Transcript.from_entries(seen),
         base=base(request),
         chat_url=chat_url(request, session.id),
@@ -247,7 +256,7 @@ async def chat_events(request: Request) -> Response:
 async def post_message(request: Request) -> Response:
     """Take a user message: shown at once, answered by ``on_message`` in turn."""
     session = await chat_for_input(request)
-    settings = services(request).settings
+    settings = session.settings  # the app's, or its chat profile's (config_overrides)
     if session.read_only:
         return problem(
             request,
@@ -330,7 +339,7 @@ def composer_choices(
 async def edit_message(request: Request) -> Response:
     """The user edited one of their messages: the chat goes on from it, with the new text."""
     session = await chat_for_input(request)
-    settings = services(request).settings
+    settings = session.settings
     if session.read_only or not settings.edit:
         return problem(request, 409, "Messages in this chat cannot be edited.")
     form = await read_form(request)
@@ -352,7 +361,7 @@ async def edit_message(request: Request) -> Response:
 async def regenerate(request: Request) -> Response:
     """Answer the user's message before this answer again."""
     session = await chat_for_input(request)
-    if session.read_only or not services(request).settings.edit:
+    if session.read_only or not session.settings.edit:
         return problem(request, 409, "Answers in this chat cannot be regenerated.")
     try:
         await session.regenerate(request.path_params["message_id"])
@@ -491,6 +500,7 @@ def routes() -> list[BaseRoute]:
         Route("/auth/oauth/{provider:str}", oauth_start, methods=["GET"], name="oauth"),
         Route("/auth/oauth/{provider:str}/callback", oauth_finish, methods=["GET"]),
         Route("/readme", readme, methods=["GET"], name="readme"),
+        Route("/new-chat", confirm_new_chat, methods=["GET"], name="confirm_new_chat"),
         Route("/-/health", health, methods=["GET"], name="health"),
         Route("/-/ready", ready, methods=["GET"], name="ready"),
         Route("/-/theme.css", theme_css, methods=["GET"], name="theme_css"),

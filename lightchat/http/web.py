@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, quote, urlsplit
@@ -33,10 +34,13 @@ from lightchat.chat.session import ChatSession
 from lightchat.config.settings import Settings
 from lightchat.domain.events import JSONRefused, checked_json
 from lightchat.domain.user import User
+from lightchat.errors import ConfigError
 from lightchat.ui.render import Renderer, hx_partial
 
 if TYPE_CHECKING:  # redis is imported only when the app has a Redis URL
     from lightchat.cluster import Cluster
+
+logger = logging.getLogger("lightchat")
 
 VARY = {"Vary": "HX-Request"}
 """The header of every answer that differs for HTMX requests."""
@@ -92,6 +96,25 @@ def services(request: Request) -> Services:
     """The app's services."""
     found: Services = request.app.state.services
     return found
+
+
+def chat_renderer(request: Request, session: object) -> Renderer:
+    """The renderer of a chat's page and stream: the app's, or, for a chat whose profile
+    changes settings (``config_overrides``), one with the chat's own settings.
+
+    A chat followed from another worker (``RemoteChat``) has no settings here: the app's
+    are used. Brand files an override names wrongly (a missing stylesheet) are logged,
+    and the app's look is used instead.
+    """
+    found = services(request)
+    settings = getattr(session, "settings", None)
+    if not isinstance(settings, Settings) or settings is found.settings:
+        return found.renderer
+    try:
+        return found.renderer.variant(settings)
+    except ConfigError as exc:
+        logger.error("A chat profile's config_overrides cannot be shown: %s", exc)
+        return found.renderer
 
 
 def base(request: Request) -> str:

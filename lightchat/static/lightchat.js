@@ -59,7 +59,8 @@
     if (target) target.appendChild(document.createTextNode(data.slice(cut + 1)));
   });
 
-  // Follow the stream unless the reader scrolled up.
+  // Follow the stream unless the reader scrolled up (or the app said not to:
+  // data-lc-follow="off" on the scroller, from features.assistant_message_autoscroll).
   var stick = true;
   function scroller() { return document.getElementById("lc-main"); }
   function nearBottom(el) { return el.scrollHeight - el.scrollTop - el.clientHeight < 48; }
@@ -72,7 +73,9 @@
     var log = document.getElementById("lc-log");
     if (!el || !log) return;
     el.addEventListener("scroll", function () { stick = nearBottom(el); }, { passive: true });
-    new MutationObserver(follow).observe(log, { childList: true, subtree: true, characterData: true });
+    new MutationObserver(function () {
+      if (el.getAttribute("data-lc-follow") !== "off") follow();
+    }).observe(log, { childList: true, subtree: true, characterData: true });
     follow();
   }
 
@@ -178,6 +181,40 @@
     cancel.click();
   });
 
+  // The history sidebar closed at first (ui.default_sidebar_state = "closed"): the
+  // header's "History" link shows and hides it where the screen has room for it (a
+  // button there); elsewhere, and without JavaScript, it opens the history page.
+  var wideEnough = window.matchMedia("(min-width: 48.01rem)");
+  function sidebarToggles() {
+    document.querySelectorAll("[data-lc-sidebar-toggle]").forEach(function (toggle) {
+      var app = toggle.closest(".lc-app");
+      if (wideEnough.matches && app) {
+        toggle.setAttribute("role", "button");
+        toggle.setAttribute("aria-expanded", app.getAttribute("data-sidebar") === "open" ? "true" : "false");
+      } else {
+        toggle.removeAttribute("role");
+        toggle.removeAttribute("aria-expanded");
+      }
+    });
+  }
+  if (wideEnough.addEventListener) wideEnough.addEventListener("change", sidebarToggles);
+  document.addEventListener("DOMContentLoaded", sidebarToggles);
+  document.addEventListener("click", function (event) {
+    var toggle = event.target instanceof Element && event.target.closest("[data-lc-sidebar-toggle]");
+    var app = toggle && toggle.closest(".lc-app");
+    if (!app || !wideEnough.matches) return;
+    event.preventDefault();
+    app.setAttribute("data-sidebar", app.getAttribute("data-sidebar") === "open" ? "closed" : "open");
+    sidebarToggles();
+  });
+  document.addEventListener("keydown", function (event) {
+    // A link acting as a button: Space presses it too.
+    var toggle = event.target instanceof Element && event.target.closest("[data-lc-sidebar-toggle][role=button]");
+    if (!toggle || event.key !== " ") return;
+    event.preventDefault();
+    toggle.click();
+  });
+
   // The chat profile picker starts a new chat as soon as another profile is chosen
   // (without JavaScript its form has a "Start" button).
   document.addEventListener("change", function (event) {
@@ -219,8 +256,14 @@
   // What lightchat.composer.js uses of this file.
   window.lightchat = {
     text: text,
-    // Follow the log again, even if the reader had scrolled up (a message just sent).
-    followLog: function () { stick = true; follow(); },
+    // Follow the log again, even if the reader had scrolled up (a message just sent),
+    // unless the app said not to (data-lc-follow-sent="off": user_message_autoscroll).
+    followLog: function () {
+      var el = scroller();
+      if (el && el.getAttribute("data-lc-follow-sent") === "off") return;
+      stick = true;
+      follow();
+    },
   };
 
   // A chat page in a frame talks with the page around it (lightchat.framed.js). The

@@ -165,10 +165,13 @@ def tab_groups(
     return groups
 
 
-def content_html(message: MessageData, *, images: bool = True, math: bool = False) -> Markup:
+def content_html(
+    message: MessageData, *, images: bool = True, math: bool = False, user_markdown: bool = False
+) -> Markup:
     """A finished message's content as HTML (``images``, ``math``: see
-    ``render_markdown``)."""
-    if message.type in ("user_message", "error"):
+    ``render_markdown``). The user's messages are plain text unless ``user_markdown``
+    (``Settings.user_message_markdown``): then markdown, through the same safe renderer."""
+    if message.type == "error" or (message.type == "user_message" and not user_markdown):
         return Markup('<p class="lc-plain">{}</p>').format(message.content)
     if message.language:
         return Markup(highlight_code(message.content, message.language))
@@ -297,6 +300,8 @@ class Renderer:
 
     def __init__(self, settings: Settings, static_version: str) -> None:
         self.settings = settings
+        self.static_version = static_version
+        self._variants: dict[Settings, Renderer] = {}
         self.visibility = Visibility(settings.cot)
         self.images = settings.markdown_images
         self.math = settings.latex
@@ -313,7 +318,12 @@ class Renderer:
         self.env.globals.update(
             settings=settings,
             static_version=static_version,
-            content_html=partial(content_html, images=self.images, math=self.math),
+            content_html=partial(
+                content_html,
+                images=self.images,
+                math=self.math,
+                user_markdown=settings.user_message_markdown,
+            ),
             step_output_html=partial(step_output_html, images=self.images, math=self.math),
             step_input_html=step_input_html,
             streaming_parts=self.streaming_parts,
@@ -378,6 +388,28 @@ class Renderer:
     @feedback.setter
     def feedback(self, on: bool) -> None:
         self.env.globals["feedback_on"] = on
+
+    MAX_VARIANTS = 32
+    """How many variants (``variant``) a renderer keeps: one per chat profile that changes
+    settings, in practice."""
+
+    def variant(self, settings: Settings) -> Renderer:
+        """The renderer of a chat whose settings differ from the app's (a chat profile's
+        ``config_overrides``): the same templates with those settings, made once for each
+        distinct settings (itself when they do not differ).
+
+        Raises ``ConfigError`` for settings whose brand files are wrong (see ``Brand``).
+        """
+        if settings == self.settings:
+            return self
+        found = self._variants.get(settings)
+        if found is None:
+            found = Renderer(settings, self.static_version)
+            if len(self._variants) >= self.MAX_VARIANTS:
+                self._variants.pop(next(iter(self._variants)))
+            self._variants[settings] = found
+        found.feedback = self.feedback  # turned on once history starts
+        return found
 
     def readme_html(self) -> Markup | None:
         """The app's readme in the current request's language, as HTML (None: none)."""

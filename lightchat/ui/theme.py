@@ -170,6 +170,8 @@ class Brand:
     scripts: tuple[str, ...] = ()
     public: Path | None = None
     """The ``public/`` folder (resolved), or None when the app has none."""
+    login_image: str = ""
+    """The image beside the sign-in form (``login_page_image``), if any."""
 
     @classmethod
     def load(cls, settings: Settings) -> Brand:
@@ -181,6 +183,7 @@ class Brand:
         theme_json, fonts_json = _read_theme_json(public)
         light, dark, common = _read_theme_table(settings.theme)
         css = _stylesheet(theme_json, {"light": light, "dark": dark}, common)
+        css += _ui_rules(settings)
         logo_light = _url_setting("logo_file_url", settings.logo_file_url)
         logo_dark = logo_light
         if not logo_light:
@@ -207,6 +210,7 @@ class Brand:
             stylesheets=tuple(u for u in [_url_setting("custom_css", settings.custom_css)] if u),
             scripts=tuple(u for u in [_url_setting("custom_js", settings.custom_js)] if u),
             public=public,
+            login_image=_url_setting("login_page_image", settings.login_page_image),
         )
 
     def avatar(self, author: str, kind: str = "assistant_message") -> str:
@@ -258,6 +262,7 @@ _EXAMPLES = {
     "logo_file_url": "logo.svg",
     "default_avatar_file_url": "avatar.svg",
     "favicon_file_url": "favicon.svg",
+    "login_page_image": "login.jpg",
 }
 
 
@@ -441,6 +446,86 @@ def _stylesheet(
 def _rule(selector: str, values: Mapping[str, str]) -> str:
     body = "\n".join(f"  {name}: {value};" for name, value in values.items())
     return f"{selector} {{\n{body}\n}}"
+
+
+DEFAULT_AVATAR_PX = 24
+"""The avatars' size in lightchat.css (``ui.avatar_size`` changes it)."""
+
+
+def _ui_rules(settings: Settings) -> str:
+    """The rules the ``[ui]`` keys add to the theme stylesheet: the avatars' size, and the
+    filters on the sign-in page's image (light, then dark where lightchat.css puts its
+    dark colours)."""
+    rules: list[str] = []
+    if settings.avatar_size != DEFAULT_AVATAR_PX:
+        size = f"{settings.avatar_size}px"
+        rules.append(_rule(".lc-avatar", {"width": size, "height": size}))
+    if settings.login_page_image:
+        light = tailwind_filter("login_page_image_filter", settings.login_page_image_filter)
+        dark = tailwind_filter(
+            "login_page_image_dark_filter", settings.login_page_image_dark_filter
+        )
+        rules.append(_rule(".lc-login-image", {"filter": light or "none"}))
+        dark_rule = _rule(f"{_DARK} .lc-login-image", {"filter": dark or "none"})
+        system = _rule(f"{_SYSTEM_DARK} .lc-login-image", {"filter": dark or "none"})
+        rules += [dark_rule, f"@media (prefers-color-scheme: dark) {{\n{system}\n}}"]
+    return "\n".join(rules) + "\n" if rules else ""
+
+
+_BLUR = {"none": "0", "sm": "4px", "": "8px", "md": "12px", "lg": "16px", "xl": "24px"}
+_BLUR |= {"2xl": "40px", "3xl": "64px"}
+_FILTER_CLASS = re.compile(
+    r"(?P<neg>-)?(?P<name>brightness|contrast|saturate|grayscale|invert|sepia|blur|hue-rotate)"
+    r"(?:-(?:(?P<step>[0-9]{1,3}|none|sm|md|lg|x?l|2xl|3xl)|\[(?P<value>[0-9]{1,3}(?:\.[0-9]{1,3})?"
+    r"(?:px|deg|%)?)\]))?"
+)
+
+
+def tailwind_filter(key: str, classes: str) -> str:
+    """Tailwind's filter classes (``brightness-50 grayscale blur-sm``, ``brightness-[0.2]``)
+    as a CSS ``filter`` value; "" for none.
+
+    Only these classes, each with Tailwind's steps or a bracketed number: anything else is
+    a ``ConfigError`` naming the key and the fix (the value goes into a stylesheet).
+    """
+    parts: list[str] = []
+    for word in classes.split():
+        found = _FILTER_CLASS.fullmatch(word)
+        css = _filter_css(found) if found else None
+        if css is None:
+            raise ConfigError(
+                f"ui.{key} (LIGHTCHAT_{key.upper()}): {word!r} is not a filter class lightchat "
+                "knows; use brightness-N, contrast-N, saturate-N, hue-rotate-N, grayscale, "
+                "invert, sepia, blur(-sm, -md...), or a bracketed value (brightness-[0.2])."
+            )
+        parts.append(css)
+    return " ".join(parts)
+
+
+def _filter_css(found: re.Match[str]) -> str | None:
+    """One filter class (matched by ``_FILTER_CLASS``) as CSS; None if its step or value
+    does not fit that filter."""
+    name, step, value, negative = found["name"], found["step"], found["value"], found["neg"]
+    if name == "blur":
+        if negative or (value or "").endswith(("deg", "%")):
+            return None
+        if value is not None:
+            return f"blur({value.removesuffix('px')}px)"
+        return f"blur({_BLUR[step or '']})" if (step or "") in _BLUR else None
+    if step is not None and not step.isdigit():
+        return None  # a size word (sm, lg...) is for blur only
+    if name == "hue-rotate":
+        degrees = value.removesuffix("deg") if value else step
+        if degrees is None or degrees.endswith(("px", "%")):
+            return None
+        return f"hue-rotate({'-' if negative else ''}{degrees}deg)"
+    if negative or (value or "").endswith(("px", "deg")):
+        return None
+    if value is not None:
+        return f"{name}({value})"
+    if name in ("grayscale", "invert", "sepia"):
+        return {None: f"{name}(100%)", "0": f"{name}(0)"}.get(step)
+    return None if step is None else f"{name}({int(step) / 100:g})"
 
 
 def chosen_theme(cookie: str | None, default: str) -> str:

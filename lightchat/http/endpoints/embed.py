@@ -22,7 +22,16 @@ from lightchat.domain.transcript import Transcript
 from lightchat.http.endpoints.env import env_of
 from lightchat.http.endpoints.start import start_chat, start_context
 from lightchat.http.locate import chat_or_404
-from lightchat.http.web import VARY, base, browser, chat_url, problem, services, signed_in
+from lightchat.http.web import (
+    VARY,
+    base,
+    browser,
+    chat_renderer,
+    chat_url,
+    problem,
+    services,
+    signed_in,
+)
 
 
 async def embed_new(request: Request) -> Response:
@@ -66,6 +75,7 @@ async def _fragment(request: Request, session: ChatSession) -> Response:
         "user": signed_in(request),
         **await start_context(request, session, transcript),
     }
-    composer = found.renderer.block("chat.html", "composer", **context)
-    html = found.renderer.page("_embed.html", composer=composer, **context)
+    renderer = chat_renderer(request, session)  # after start_context: the profile's settings
+    composer = renderer.block("chat.html", "composer", **context)
+    html = renderer.page("_embed.html", composer=composer, **context)
     return HTMLResponse(html, headers={"Cache-Control": "no-store", **VARY})

@@ -19,6 +19,7 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
@@ -95,8 +96,8 @@ def default_profile(profiles: list[ChatProfile]) -> ChatProfile | None:
     return next((p for p in profiles if p.default), profiles[0] if profiles else None)
 
 
-async def chosen_profile(request: Request) -> str | None:
-    """The name of the profile a new chat starts with: ``?profile=``, else the default.
+async def chosen_profile(request: Request) -> ChatProfile | None:
+    """The profile a new chat starts with: ``?profile=``, else the default.
 
     Raises a 400 for a name the app does not offer.
     """
@@ -106,11 +107,10 @@ async def chosen_profile(request: Request) -> str | None:
         return None
     profiles = await chat_profiles(registry, signed_in(request), language(request))
     if wanted is None:
-        profile = default_profile(profiles)
-        return profile.name if profile else None
+        return default_profile(profiles)
     for profile in profiles:
         if profile.name == wanted:
-            return profile.name
+            return profile
     names = ", ".join(f"“{p.name}”" for p in profiles[:20]) or "none"
     raise HTTPException(400, say("notice.no_profile", name=wanted[:100], names=names))
 
@@ -121,10 +121,14 @@ async def start_chat(
     """A new chat for ``owner``: the chosen profile (see ``chosen_profile``), the signed-in
     user, the keys they gave (``env``, for ``user_session.get("env")``) and where it is
     shown (``client_type``); with several workers it is noted as running on this one. Its
-    ``on_chat_start`` begins on the next turn of the loop, with all of that in place."""
+    ``on_chat_start`` begins on the next turn of the loop, with all of that in place, the
+    profile's ``config_overrides`` too (``session.settings``)."""
     found = services(request)
     profile = await chosen_profile(request)
-    session = found.chats.create(owner, profile=profile, user=signed_in(request))
+    name = profile.name if profile is not None else None
+    session = found.chats.create(owner, profile=name, user=signed_in(request))
+    if profile is not None:
+        session.settings = profile.settings_for(found.settings)
     session.data["env"] = env
     session.client_type = client_type
     session.languages = request.headers.get("accept-language", "")[:1000]
@@ -146,6 +150,9 @@ async def start_context(
     profiles = await chat_profiles(registry, session.user, lang)
     current = session.data.get("chat_profile")
     profile = next((p for p in profiles if p.name == current), None)
+    if profile is not None:
+        # A chat reopened from history (or taken over) gets its profile's settings here.
+        session.settings = profile.settings_for(services(request).settings)
     start: StartView | None = None
     empty = not any(
         isinstance(item, MessageData) and item.type == "user_message"
@@ -168,6 +175,24 @@ async def start_context(
         "start": start,
         "has_settings": bool(session.settings_widgets),
     }
+
+
+async def confirm_new_chat(request: Request) -> Response:
+    """ "Start a new chat?" (``Settings.confirm_new_chat``): the dialog for htmx, a page
+    without JavaScript. "Confirm" opens ``/`` with the same profile and client (which
+    starts the chat), "Cancel" goes back to the chat named by ``?chat=``."""
+    kept = {key: request.query_params.get(key, "") for key in ("profile", "client")}
+    query = urlencode({key: value for key, value in kept.items() if value}, quote_via=quote)
+    chat = request.query_params.get("chat", "")
+    modal = is_htmx(request)
+    html = services(request).renderer.page(
+        "_confirm_new_chat.html" if modal else "confirm_new_chat.html",
+        modal=modal,
+        base=base(request),
+        start_url=f"{base(request)}/{'?' + query if query else ''}",
+        back_url=chat_url(request, chat) if chat else f"{base(request)}/",
+    )
+    return HTMLResponse(html, headers={**VARY, "Cache-Control": "no-store"})
 
 
 # -- chat settings --------------------------------------------------------------------------

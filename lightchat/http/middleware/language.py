@@ -1,6 +1,11 @@
 """``Languages``: each request is answered in its browser's language (see
 ``lightchat.ui.i18n``): its ``Accept-Language`` and the app's translations are kept for the
-request while it is answered, and answers that depend on them say so (``Vary``)."""
+request while it is answered, and answers that depend on them say so (``Vary``).
+
+With a forced language (``Settings.language``, Chainlit's ``ui.language``), every request
+is taken as asking for that language: its ``Accept-Language`` header is replaced, so the
+pages, the notices and what the app's callbacks are told (the user's language) all agree.
+"""
 
 from __future__ import annotations
 
@@ -17,15 +22,22 @@ class Languages:
     the app's ``translations`` in ``TRANSLATIONS``, and marks HTML and plain-text answers
     ``Vary: Accept-Language``."""
 
-    def __init__(self, app: ASGIApp, translations: Translations | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, translations: Translations | None = None, forced: str = ""
+    ) -> None:
         self.app = app
         self.translations = translations
+        self.forced = forced
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         header = ""
+        if self.forced:
+            header = self.forced
+            others = [(k, v) for k, v in scope.get("headers", []) if k != b"accept-language"]
+            scope["headers"] = [*others, (b"accept-language", self.forced.encode("latin-1"))]
         for name, value in scope.get("headers", []):
             if name == b"accept-language":
                 header = value.decode("latin-1")[:MAX_HEADER_CHARS]
