@@ -262,22 +262,26 @@ class Settings:
         toml=("ui.favicon_file_url",),
         shown="`public/favicon.*`",
     )
+    description: str = setting(
         "",
         "The app's description for search engines and link previews (the page's "
         '``<meta name="description">`` and ``og:description``).',
         toml=("ui.description",),
         shown="none",
     )
+    custom_meta_url: str = setting(
         "",
         "The app's address in link previews (``og:url``): an http(s) URL.",
         toml=("ui.custom_meta_url",),
         shown="none",
     )
+    custom_meta_image_url: str = setting(
         "",
         "The image of link previews (``og:image``): an http(s) URL.",
         toml=("ui.custom_meta_image_url",),
         shown="none",
     )
+    language: str = setting(
         "",
         "Show the UI in this language whatever the browser asks for (``fr-FR``, ``de``); "
         "the app's callbacks get it as the user's language too. Empty: each browser's "
@@ -544,7 +548,9 @@ class Settings:
         self.origins()
         self.frame_sources()
         self.check_redis()
+        self.check_ui()
 
+    def check_ui(self) -> None:
         """Raise ``ConfigError`` for a UI setting that cannot work (an unsafe link, an
         unknown choice), naming the fix."""
         for name, choices in (
@@ -671,6 +677,86 @@ class Settings:
         return Path(self.app_dir, ".lightchat").resolve()
 
 
+@dataclass(frozen=True, slots=True)
+class HeaderLink:
+    """A link in the header (Chainlit's ``[[UI.header_links]]``)."""
+
+    name: str
+    """Its accessible name (and tooltip)."""
+    url: str
+    icon_url: str = ""
+    display_name: str = ""
+    """Text shown beside the icon (none: the icon alone, or the name without an icon)."""
+    target: str = "_blank"
+
+
+_LINK_KEYS = ("name", "url", "icon_url", "display_name", "target")
+_LINK_EXAMPLE = (
+    '[{"name": "Docs", "url": "https://example.com/docs", "icon_url": "/public/docs.svg"}]'
+)
+
+
+def header_links_of(raw: str) -> tuple[HeaderLink, ...]:
+    """The header links a JSON list of objects describes ("" for none), checked.
+
+    Raises ``ConfigError`` naming the link, its key and the fix.
+    """
+    if not raw.strip():
+        return ()
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise ConfigError(
+            f"header_links must be a list of links with a name and a url, e.g. {_LINK_EXAMPLE}"
+        )
+    links: list[HeaderLink] = []
+    for index, item in enumerate(data, start=1):
+        where = f"header_links, link {index}"
+        unknown = [key for key in item if key not in _LINK_KEYS]
+        if unknown:
+            raise ConfigError(
+                f"{where}: unknown key {unknown[0]!r}; a link takes {', '.join(_LINK_KEYS)}."
+            )
+        if not all(isinstance(value, str) for value in item.values()):
+            raise ConfigError(f"{where}: every value is a string in quotes.")
+        name, url = item.get("name", "").strip(), item.get("url", "").strip()
+        if not name or not url:
+            raise ConfigError(f"{where}: give it a name and a url, e.g. {_LINK_EXAMPLE}")
+        for key in ("url", "icon_url"):
+            value = item.get(key, "").strip()
+            if value and not safe_link(value):
+                raise ConfigError(
+                    f"{where}: {key} = {value!r} is refused; a link goes to an http(s) "
+                    'address or a relative one ("https://example.com", "/public/help.html").'
+                )
+        target = item.get("target") or "_blank"
+        if target not in LINK_TARGETS:
+            raise ConfigError(f"{where}: target is one of {', '.join(LINK_TARGETS)}.")
+        links.append(
+            HeaderLink(
+                name=name,
+                url=url,
+                icon_url=item.get("icon_url", "").strip(),
+                display_name=item.get("display_name", "").strip(),
+                target=target,
+            )
+        )
+    return tuple(links)
+
+
+def safe_link(url: str) -> bool:
+    """Whether a link may go in the page: an http(s) address, or a relative one (a path,
+    ``?query`` or ``#fragment``); never another scheme (``javascript:``, ``data:``), nor
+    ``//host`` nor anything with spaces, quotes, ``<>`` or backslashes."""
+    return bool(_WEB_URL.fullmatch(url) or _RELATIVE_URL.fullmatch(url))
+
+
+_WEB_URL = re.compile(r"https?://[^\s\"'<>\\]+", re.IGNORECASE)
+_RELATIVE_URL = re.compile(r"(?!//)[^\s\"'<>\\:]*(?:[/?#][^\s\"'<>\\]*)?")
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,3}")
+"""A BCP 47 language tag as ``ui.language`` takes it (``en``, ``fr-FR``, ``zh-Hant-TW``)."""
 _REDIS_URL = re.compile(r"(?:rediss?|unix)://\S+\Z", re.IGNORECASE)
 ORIGIN = re.compile(r"https?://(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::\d{1,5})?")
 _FRAME_SOURCE = re.compile(
