@@ -289,6 +289,7 @@ class Settings:
         toml=("ui.language",),
         shown="each browser's",
     )
+    header_links: str = setting(
         "",
         "Links in the header: ``[[ui.header_links]]`` tables with ``name`` (the link's "
         "name), ``url`` (http(s) or relative), and optionally ``display_name`` (text shown"
@@ -299,11 +300,13 @@ class Settings:
         toml_kind="links",
         shown="none",
     )
+    github: str = setting(
         "",
         'A "GitHub" link in the header to this http(s) address (the app\'s repository).',
         toml=("ui.github",),
         shown="none",
     )
+    default_sidebar_state: str = setting(
         "open",
         "The history sidebar when a page opens: ``open``, ``closed`` (the header's "
         '"History" button shows it) or ``hidden`` (no sidebar; "History" opens the '
@@ -317,6 +320,7 @@ class Settings:
         "without JavaScript).",
         toml=("ui.confirm_new_chat",),
     )
+    chat_settings_location: str = setting(
         "message_composer",
         'Where a chat\'s "Settings" button sits: ``message_composer`` (beside the message '
         "box) or ``sidebar`` (in the header).",
@@ -329,12 +333,14 @@ class Settings:
         "as the chat has them.",
         toml=("ui.default_chat_settings_open",),
     )
+    login_page_image: str = setting(
         "",
         "An image beside the sign-in form on wide screens: a path of the app "
         "(``/public/login.jpg``) or an https URL.",
         toml=("ui.login_page_image",),
         shown="none",
     )
+    login_page_image_filter: str = setting(
         "",
         "Filters on that image in the light theme, as Tailwind classes (``brightness-50 "
         "grayscale``): ``brightness``, ``contrast``, ``saturate``, ``grayscale``, "
@@ -342,6 +348,7 @@ class Settings:
         toml=("ui.login_page_image_filter",),
         shown="none",
     )
+    login_page_image_dark_filter: str = setting(
         "brightness-[0.2] grayscale",
         "The same in the dark theme.",
         toml=("ui.login_page_image_dark_filter",),
