@@ -9,6 +9,9 @@ import pytest
 from lightchat.config.settings import Settings
 from lightchat.domain.events import (
     Event,
+    FavoriteData,
+    FavoriteEvent,
+    FavoritesEvent,
     MessageData,
     MessageEvent,
     RemoveEvent,
@@ -56,6 +59,9 @@ EVENTS: list[Event] = [
     RemoveEvent("m2"),
     RunEvent(running=True),
     RunEvent(running=False),
+    FavoriteEvent("m2", favorite=True),
+    FavoritesEvent([FavoriteData("m2", "Hé <b>again</b>"), FavoriteData("m9", "")]),
+    FavoritesEvent([]),
 ]
 
 

@@ -18,7 +18,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -505,6 +505,92 @@ async def test_get_step_and_list_feedback_check_the_owner(store: Store) -> None:
 # -- loading and deleting threads -------------------------------------------------------
 
 
+# -- favourites -------------------------------------------------------------------------
+
+
+async def test_favourites_are_marked_listed_newest_first_and_unmarked(store: Store) -> None:
+    owner, other = owner_key(), owner_key()
+    first, second = await store.create_thread(owner), await store.create_thread(owner)
+    theirs = await store.create_thread(other)
+    old = message(content="old question", created_at=1_700_000_000.0)
+    new = message(content="new question", created_at=1_700_000_100.0)
+    plain = message(content="never marked", created_at=1_700_000_050.0)
+    foreign = message(content="not mine", created_at=1_700_000_200.0)
+    for item, thread in ((old, first), (new, second), (plain, first), (foreign, theirs)):
+        await store.upsert_step(record_from_item(item, thread.id), owner=thread.owner)
+    before = await store.get_thread(second.id, owner=owner)
+    assert await store.list_favorites(owner) == []
+
+    # Marked in any order, listed newest message first (as Chainlit lists them).
+    marked = await store.set_favorite(new.id, owner=owner, favorite=True)
+    assert marked.favorite_at is not None
+    assert marked.output == "new question"
+    await store.set_favorite(old.id, owner=owner, favorite=True)
+    await store.set_favorite(foreign.id, owner=other, favorite=True)
+    assert [s.output for s in await store.list_favorites(owner)] == [
+        "new question",
+        "old question",
+    ]
+    assert [s.output for s in await store.list_favorites(owner, limit=1)] == ["new question"]
+    in_first = await store.list_favorites(owner, thread_id=first.id)
+    assert [s.id for s in in_first] == [old.id]
+    assert await store.list_favorites(owner, thread_id=theirs.id) == []  # not theirs to read
+    assert [s.output for s in await store.list_favorites(other)] == ["not mine"]
+
+    again = await store.set_favorite(new.id, owner=owner, favorite=True)
+    assert again.favorite_at == marked.favorite_at  # the first time stays
+    after = await store.get_thread(second.id, owner=owner)
+    assert after is not None
+    assert before is not None
+    assert after.updated_at == before.updated_at  # marking is not activity
+
+    # Someone else's message, and a missing one, are the same NotFoundError.
+    with pytest.raises(NotFoundError):
+        await store.set_favorite(foreign.id, owner=owner, favorite=False)
+    with pytest.raises(NotFoundError):
+        await store.set_favorite("no-such-step", owner=owner, favorite=True)
+    assert [s.output for s in await store.list_favorites(other)] == ["not mine"]
+
+    unmarked = await store.set_favorite(new.id, owner=owner, favorite=False)
+    assert unmarked.favorite_at is None
+    assert [s.id for s in await store.list_favorites(owner)] == [old.id]
+
+
+async def test_writing_a_message_again_keeps_its_mark(store: Store) -> None:
+    owner = owner_key()
+    thread = await store.create_thread(owner)
+    question = message(content="Keep me", created_at=1_700_000_000.5)
+    await store.upsert_step(record_from_item(question, thread.id), owner=owner)
+    await store.set_favorite(question.id, owner=owner, favorite=True)
+
+    # The history writes a message's whole state again (an edit, a regeneration): the
+    # mark is the user's, and stays.
+    question.content = "Keep me, edited"
+    await store.upsert_step(record_from_item(question, thread.id), owner=owner)
+    if isinstance(store, SQLStore):
+        await store.upsert_steps([record_from_item(question, thread.id)], owners={thread.id: owner})
+    [kept] = await store.list_favorites(owner)
+    assert kept.output == "Keep me, edited"
+    stored = await store.load_thread(thread.id, owner=owner)
+    assert stored is not None
+    assert item_from_record(stored.steps[0]) == replace(question, favorite=True)
+
+
+async def test_favourites_go_with_their_message_and_thread(store: Store) -> None:
+    owner = owner_key()
+    thread, other = await store.create_thread(owner), await store.create_thread(owner)
+    removed, kept = message(content="removed"), message(content="kept")
+    await store.upsert_step(record_from_item(removed, thread.id), owner=owner)
+    await store.upsert_step(record_from_item(kept, other.id), owner=owner)
+    for item in (removed, kept):
+        await store.set_favorite(item.id, owner=owner, favorite=True)
+
+    await store.delete_step(removed.id, owner=owner)
+    assert [s.id for s in await store.list_favorites(owner)] == [kept.id]
+    await store.delete_thread(other.id, owner=owner)
+    assert await store.list_favorites(owner) == []
+
+
 async def test_load_thread_returns_everything_shown(store: Store) -> None:
     owner = owner_key()
     thread = await store.create_thread(owner)
@@ -826,17 +912,19 @@ async def test_upgrade_keeps_data_made_by_the_first_schema(
 
         await upgrade(engine)
 
-        assert await current_revision(engine) == head_revision() == "0003"
+        assert await current_revision(engine) == head_revision() == "0004"
         assert await schema_differences(engine) == []
         async with engine.connect() as connection:
-            columns, indexes, thread_columns = await connection.run_sync(
+            columns, indexes, thread_columns, step_indexes = await connection.run_sync(
                 lambda sync: (
                     {c["name"] for c in inspect(sync).get_columns("lightchat_steps")},
                     {i["name"] for i in inspect(sync).get_indexes("lightchat_feedback")},
                     {c["name"] for c in inspect(sync).get_columns("lightchat_threads")},
+                    {i["name"] for i in inspect(sync).get_indexes("lightchat_steps")},
                 )
             )
-        assert "show_input" in columns
+        assert {"show_input", "favorite_at"} <= columns
+        assert "ix_lightchat_steps_favorites" in step_indexes
         assert "shared_at" in thread_columns
         assert "ix_lightchat_feedback_thread_value" in indexes
         assert "ix_lightchat_feedback_thread_id" not in indexes
@@ -847,6 +935,7 @@ async def test_upgrade_keeps_data_made_by_the_first_schema(
         assert (loaded.thread.name, loaded.thread.tags) == ("Old chat", ["x"])
         assert loaded.thread.shared_at is None  # an old chat is not shared
         assert [(s.output, s.show_input) for s in loaded.steps] == [("Hi", None), ("Hello!", None)]
+        assert [s.favorite_at for s in loaded.steps] == [None, None]  # no old one is marked
         assert loaded.feedback["s1"].value == 1
         page = await store.list_threads("me", filters=ThreadFilter(feedback=1))
         assert [thread.id for thread in page.threads] == ["t1"]

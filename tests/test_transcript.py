@@ -5,6 +5,9 @@ from __future__ import annotations
 from lightchat.domain.events import (
     Entry,
     Event,
+    FavoriteData,
+    FavoriteEvent,
+    FavoritesEvent,
     MessageData,
     MessageEvent,
     RemoveEvent,
@@ -137,3 +140,24 @@ def test_run_events_set_running() -> None:
     t.apply(Entry(2, RunEvent(running=False)))
     assert not t.running
     assert t.seq == 2
+
+
+def test_a_favourite_mark_stays_through_updates_and_snapshots() -> None:
+    question = msg("q", "Keep me", type="user_message")
+    listed = FavoritesEvent([FavoriteData("x", "From the app")])
+    t = fold(question, listed, FavoriteEvent("q", favorite=True), msg("q", "Edited"))
+    shown = t.items["q"]
+    assert isinstance(shown, MessageData)
+    # The mark is the user's: an update of the message (which does not carry it) keeps it.
+    assert (shown.content, shown.favorite) == ("Edited", True)
+    assert t.favorites is None  # the user marked a message: their own list shows again
+
+    t = fold(question, FavoriteEvent("q", favorite=True), listed, FavoriteEvent("ghost", False))
+    assert t.favorites is None
+    assert t.items["q"].favorite is True  # type: ignore[union-attr]
+    t = fold(question, FavoriteEvent("q", favorite=True), listed)
+    rebuilt = fold(*t.snapshot_events())
+    assert rebuilt.favorites == [FavoriteData("x", "From the app")]
+    assert rebuilt.items["q"].favorite is True  # type: ignore[union-attr]
+    unmarked = fold(*t.snapshot_events(), FavoriteEvent("q", favorite=False))
+    assert unmarked.items["q"].favorite is False  # type: ignore[union-attr]

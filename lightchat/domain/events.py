@@ -153,6 +153,8 @@ class MessageData:
     modes: dict[str, str] = field(default_factory=dict)
     interrupted: bool = False
     """True when the worker writing it stopped mid-answer (its chat was taken over)."""
+    favorite: bool = False
+    """A user message its author marked as a favourite (``features.favorites``)."""
 
 
 @dataclass(slots=True)
@@ -273,6 +275,36 @@ class SidebarEvent:
 
     title: str
     elements: list[ElementData]
+
+
+MAX_FAVORITES = 100
+"""The most favourite messages a list shows (a user's, or what the app sets)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FavoriteData:
+    """A message in the composer's "Favorites" list: its id and its text."""
+
+    id: str
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class FavoriteEvent:
+    """The user marked a message of theirs as a favourite (``favorite``), or unmarked it,
+    from this chat's page: the message's star shows it, and the chat's "Favorites" lists
+    the user's stored favourites again (see ``FavoritesEvent``)."""
+
+    id: str
+    favorite: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FavoritesEvent:
+    """The app set what the chat's "Favorites" lists (``emitter.set_favorites``), until it
+    sets another list or the user marks or unmarks a message from the chat."""
+
+    favorites: list[FavoriteData]
 
 
 WINDOW_MESSAGE_MAX_BYTES = 64 * 1024
@@ -412,6 +444,8 @@ Event = (
     | FunctionCallEvent
     | ToastEvent
     | AppEvent
+    | FavoriteEvent
+    | FavoritesEvent
 )
 
 
@@ -477,4 +511,8 @@ def event_from_json(text: str) -> Event:
         return ToastEvent(data["message"], data["type"])
     if kind == "AppEvent":
         return AppEvent(data["name"], data["data"])
+    if kind == "FavoriteEvent":
+        return FavoriteEvent(data["id"], data["favorite"])
+    if kind == "FavoritesEvent":
+        return FavoritesEvent([FavoriteData(**f) for f in data["favorites"]])
     raise ValueError(f"unknown event kind {kind!r}")

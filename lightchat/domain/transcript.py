@@ -17,6 +17,9 @@ from lightchat.domain.events import (
     ElementData,
     Entry,
     Event,
+    FavoriteData,
+    FavoriteEvent,
+    FavoritesEvent,
     MessageData,
     MessageEvent,
     Mode,
@@ -36,7 +39,16 @@ Item = MessageData | StepData
 class Transcript:
     """The messages and steps of a chat, in order, after the events applied so far."""
 
-    __slots__ = ("commands", "items", "modes", "running", "seq", "settings", "sidebar")
+    __slots__ = (
+        "commands",
+        "favorites",
+        "items",
+        "modes",
+        "running",
+        "seq",
+        "settings",
+        "sidebar",
+    )
 
     def __init__(self) -> None:
         self.items: dict[str, Item] = {}
@@ -46,6 +58,8 @@ class Transcript:
         self.modes: list[Mode] = []
         self.sidebar: SidebarEvent | None = None
         self.settings: list[WidgetData] | None = None  # the settings form, once sent
+        self.favorites: list[FavoriteData] | None = None
+        """What the app set "Favorites" to list (None: the user's stored favourites)."""
 
     @classmethod
     def from_entries(cls, entries: Iterable[Entry]) -> Transcript:
@@ -71,8 +85,20 @@ class Transcript:
             return item
         if isinstance(event, MessageEvent):
             message = replace(event.message)
+            shown = self.items.get(message.id)
+            if isinstance(shown, MessageData):
+                # The mark is the user's: only a FavoriteEvent changes it, not the app's
+                # updates of the message (which do not carry it).
+                message.favorite = shown.favorite
             self.items[message.id] = message
             return message
+        if isinstance(event, FavoriteEvent):
+            self.favorites = None  # the user's own list shows again, as in Chainlit
+            marked = self.items.get(event.id)
+            if isinstance(marked, MessageData):
+                marked.favorite = event.favorite
+                return marked
+            return None
         if isinstance(event, StepEvent):
             step = replace(event.step)
             self.items[step.id] = step
@@ -89,11 +115,14 @@ class Transcript:
             self.sidebar = event  # with no elements the panel is closed; the title stays
         elif isinstance(event, SettingsEvent):
             self.settings = list(event.widgets)
+        elif isinstance(event, FavoritesEvent):
+            self.favorites = list(event.favorites)
         return None
 
     def snapshot_events(self) -> list[Event]:
         """The fewest events that rebuild this transcript from nothing: each item once, in
-        its finished (or current) state, then the composer, settings, side panel and run.
+        its finished (or current) state, then the composer, settings, side panel, the
+        favourites the app set and the run.
 
         A compacted log starts with them (see ``lightchat.bus``), so a long chat's log
         stops growing with every token ever streamed. Window messages are left out: they
@@ -112,6 +141,8 @@ class Transcript:
             events.append(SettingsEvent(list(self.settings)))
         if self.sidebar is not None:
             events.append(self.sidebar)
+        if self.favorites is not None:
+            events.append(FavoritesEvent(list(self.favorites)))
         if self.running:
             events.append(RunEvent(running=True))
         return events

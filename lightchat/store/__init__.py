@@ -13,7 +13,7 @@ The parts, one concept per module:
 - ``migrate``: versioned schema migrations, applied on start (with Alembic, which
   ``migrations.runner`` imports only when a database needs migrating);
 - ``layer``: the ``DataLayer`` interface an app may implement (``@data_layer``), and the
-  optional ones (``BatchWriter``, ``OutputWriter``, ``ThreadSharing``);
+  optional ones (``BatchWriter``, ``OutputWriter``, ``ThreadSharing``, ``FavoriteSteps``);
 - ``sql``: ``SQLStore``, the interface on SQLite or PostgreSQL;
 - ``memory``: ``MemoryStore``, the interface in process memory;
 - ``convert``: ``StepRecord`` <-> ``MessageData``/``StepData``;
@@ -61,6 +61,7 @@ from lightchat.store.layer import (
     THREAD_NAME_LENGTH,
     BatchWriter,
     DataLayer,
+    FavoriteSteps,
     OutputWriter,
     Pagination,
     StoredThread,
@@ -90,6 +91,7 @@ __all__ = [
     "ConflictError",
     "DataLayer",
     "ElementRecord",
+    "FavoriteSteps",
     "FeedbackRecord",
     "FileStorage",
     "FileTooLargeError",

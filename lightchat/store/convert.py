@@ -56,7 +56,8 @@ def to_timestamp(moment: datetime) -> float:
 
 
 def record_from_message(message: MessageData, thread_id: str) -> StepRecord:
-    """The row that stores a message of a thread."""
+    """The row that stores a message of a thread (not its favourite mark, which only
+    ``FavoriteSteps.set_favorite`` writes)."""
     # model_validate, not the constructor: the history makes one per message state, and
     # SQLModel's constructor costs several times more.
     return StepRecord.model_validate(
@@ -122,6 +123,7 @@ def message_from_record(record: StepRecord) -> MessageData:
         created_at=to_timestamp(record.created_at),
         streaming=record.streaming,
         interrupted=bool((record.meta or {}).get("interrupted")),
+        favorite=record.favorite_at is not None,
     )
 
 

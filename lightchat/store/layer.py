@@ -14,7 +14,9 @@ A data layer may also have ``upsert_steps`` (``BatchWriter``): the history then 
 steps per transaction; and ``update_outputs`` (``OutputWriter``): the history then saves the
 text of messages still streaming (its checkpoints) by setting that one column; and
 ``share_thread`` (``ThreadSharing``): its owners may then share a thread as a read-only page
-(``features.allow_thread_sharing``). It keeps rows
+(``features.allow_thread_sharing``); and ``set_favorite`` with ``list_favorites``
+(``FavoriteSteps``): signed-in users may then mark their messages as favourites
+(``features.favorites``). It keeps rows
 only: element files are in the app's file storage
 (``lightchat.files``), and the operations that delete elements return their storage keys
 for the caller to delete the files.
@@ -42,6 +44,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
+from lightchat.domain.events import MAX_FAVORITES
 from lightchat.store.errors import InvalidCursorError
 from lightchat.store.records import (
     ElementRecord,
@@ -56,6 +59,7 @@ __all__ = [
     "THREAD_NAME_LENGTH",
     "BatchWriter",
     "DataLayer",
+    "FavoriteSteps",
     "OutputWriter",
     "Pagination",
     "StoredThread",
@@ -372,6 +376,31 @@ class ThreadSharing(Protocol):
         and its time stay as they were. Neither counts as activity: the thread keeps its
         place in the history. Raises ``NotFoundError`` for a thread that is not ``owner``'s.
         """
+        ...
+
+
+@runtime_checkable
+class FavoriteSteps(Protocol):
+    """A data layer that can also keep the messages users mark as favourites (optional).
+
+    What is stored is when the thread's owner marked the step (``StepRecord.favorite_at``);
+    writing the step again (``upsert_step``) never changes it. Without these methods, a
+    data layer's messages cannot be marked (``features.favorites`` shows nothing).
+    """
+
+    async def set_favorite(self, step_id: str, *, owner: str | None, favorite: bool) -> StepRecord:
+        """Mark the step as a favourite (``favorite``), or unmark it; returns it as it is
+        now. Marking a step marked already keeps its first ``favorite_at``. Neither
+        counts as activity: the thread keeps its place in the history. Raises
+        ``NotFoundError`` for a step that is not in one of ``owner``'s threads."""
+        ...
+
+    async def list_favorites(
+        self, owner: str, *, thread_id: str | None = None, limit: int = MAX_FAVORITES
+    ) -> list[StepRecord]:
+        """The steps marked as favourites in ``owner``'s threads (in that thread only, with
+        ``thread_id``), newest first (by when the step was made, as Chainlit lists them),
+        at most ``limit`` (itself at most ``MAX_FAVORITES``)."""
         ...
 
 

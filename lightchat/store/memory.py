@@ -9,8 +9,8 @@ model of what a data layer does, for writing one's own (see ``lightchat.store.la
 
 It keeps the same rules as ``SQLStore``: ownership checks, the error conventions, thread
 names from the first user message, pages by ``(updated_at, id)`` cursor, search in names
-and step outputs. It implements the required operations, and ``share_thread`` (no
-``upsert_steps``).
+and step outputs. It implements the required operations, ``share_thread``, and
+``set_favorite`` with ``list_favorites`` (no ``upsert_steps``).
 
 Concurrency: every operation runs to its end without awaiting, so concurrent chats on one
 event loop never see an operation half done. Records are copied in and out: changing a
@@ -23,10 +23,12 @@ import copy
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from lightchat.domain.events import MAX_FAVORITES
 from lightchat.store.errors import ConflictError, NotFoundError
 from lightchat.store.layer import (
     MAX_PAGE_SIZE,
     DataLayer,
+    FavoriteSteps,
     Pagination,
     StoredThread,
     ThreadFilter,
@@ -261,6 +263,7 @@ class MemoryStore:
         new = _copy(step)
         if stored is not None:
             new.created_at = stored.created_at
+            new.favorite_at = stored.favorite_at  # only set_favorite changes it
         self._steps[step.id] = new
         thread.updated_at = utcnow()
         if step.type == "user_message" and thread.name is None:
@@ -300,6 +303,30 @@ class MemoryStore:
         if step is None or self._owned(step.thread_id, owner) is None:
             return None
         return _copy(step)
+
+    # -- favourites -------------------------------------------------------------------
+
+    async def set_favorite(self, step_id: str, *, owner: str | None, favorite: bool) -> StepRecord:
+        """Mark a step as a favourite (keeping the first time), or unmark it."""
+        step = self._steps.get(step_id)
+        if step is None or self._owned(step.thread_id, owner) is None:
+            raise NotFoundError(f"No step {step_id!r}.")
+        step.favorite_at = (step.favorite_at or utcnow()) if favorite else None
+        return _copy(step)
+
+    async def list_favorites(
+        self, owner: str, *, thread_id: str | None = None, limit: int = MAX_FAVORITES
+    ) -> list[StepRecord]:
+        """The owner's favourite steps (of one thread, with ``thread_id``), newest first."""
+        found = [
+            step
+            for step in self._steps.values()
+            if step.favorite_at is not None
+            and self._owned(step.thread_id, owner) is not None
+            and thread_id in (None, step.thread_id)
+        ]
+        found.sort(key=lambda step: (step.created_at, step.id), reverse=True)
+        return [_copy(step) for step in found[: max(1, min(limit, MAX_FAVORITES))]]
 
     # -- elements ---------------------------------------------------------------------
 
@@ -376,3 +403,4 @@ class MemoryStore:
 if TYPE_CHECKING:  # mypy checks here that MemoryStore implements the whole interface
     _implements: type[DataLayer] = MemoryStore
     _sharing: type[ThreadSharing] = MemoryStore
+    _favorites: type[FavoriteSteps] = MemoryStore

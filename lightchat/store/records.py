@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, Dialect, Index, MetaData, Text
+from sqlalchemy import JSON, CheckConstraint, DateTime, Dialect, Index, MetaData, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -157,12 +157,24 @@ class StepRecord(_Record, table=True):
     ``is_error`` is true for failed steps and error messages; ``streaming`` is true for a
     message persisted while its answer was still being written (e.g. a stopped run).
     ``show_input`` is None (hide), ``"true"`` or the language to show the input in.
+    ``favorite_at`` is when the thread's owner marked the message as a favourite
+    (``features.favorites``); None: it is not one. The history's writes of the message
+    never change it: only marking and unmarking do.
     """
 
     __tablename__ = "lightchat_steps"
     __table_args__ = (
         # Opening a thread: WHERE thread_id = ? ORDER BY created_at; also serves the cascade.
         Index("ix_lightchat_steps_thread_created", "thread_id", "created_at"),
+        # A user's favourites: the few marked steps of their threads, newest first. Partial,
+        # so the steps nobody marked (nearly all) cost the index nothing.
+        Index(
+            "ix_lightchat_steps_favorites",
+            "thread_id",
+            "created_at",
+            sqlite_where=text("favorite_at IS NOT NULL"),
+            postgresql_where=text("favorite_at IS NOT NULL"),
+        ),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True)
@@ -181,6 +193,7 @@ class StepRecord(_Record, table=True):
     started_at: datetime | None = _time_field(nullable=True)
     ended_at: datetime | None = _time_field(nullable=True)
     meta: dict[str, Any] = _metadata_field()
+    favorite_at: datetime | None = _time_field(nullable=True)
 
 
 class ElementRecord(_Record, table=True):

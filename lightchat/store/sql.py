@@ -78,12 +78,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel, col, select
 
+from lightchat.domain.events import MAX_FAVORITES
 from lightchat.store.engine import make_engine, writer
 from lightchat.store.errors import ConflictError, NotFoundError
 from lightchat.store.layer import (
     MAX_PAGE_SIZE,
     BatchWriter,
     DataLayer,
+    FavoriteSteps,
     OutputWriter,
     Pagination,
     StoredThread,
@@ -108,7 +110,9 @@ from lightchat.store.records import (
 __all__ = ["MAX_PAGE_SIZE", "SQLStore"]
 
 
-_STEP_KEEPS = frozenset({"id", "thread_id", "created_at"})
+# What a step's later writes leave as it is: its identity, its first time, and the mark
+# its thread's owner gave it (only set_favorite changes that).
+_STEP_KEEPS = frozenset({"id", "thread_id", "created_at", "favorite_at"})
 
 R = TypeVar("R", UserRecord, ThreadRecord, StepRecord, ElementRecord, FeedbackRecord)
 
@@ -690,6 +694,44 @@ class SQLStore:
         async with self._read() as connection:
             return await _first(connection, query, StepRecord)
 
+    # -- favourites -------------------------------------------------------------------
+
+    async def set_favorite(self, step_id: str, *, owner: str | None, favorite: bool) -> StepRecord:
+        """Mark a step as a favourite, or unmark it (see ``FavoriteSteps``): one ``UPDATE``,
+        the owner checked in it; marking again keeps the first time (``COALESCE``)."""
+        steps = _table(StepRecord)
+        now = literal(utcnow(), UTCDateTime())
+        value = func.coalesce(steps.c.favorite_at, now) if favorite else None
+        statement = (
+            update(steps)
+            .where(steps.c.id == step_id, _Owned(owner).threads_of(steps.c.thread_id))
+            .values(favorite_at=value)
+            .returning(steps)
+        )
+        async with self._write() as connection:
+            found = await _first(connection, statement, StepRecord)
+        if found is None:
+            raise NotFoundError(f"No step {step_id!r}.")
+        return found
+
+    async def list_favorites(
+        self, owner: str, *, thread_id: str | None = None, limit: int = MAX_FAVORITES
+    ) -> list[StepRecord]:
+        """The owner's favourite steps, newest first (see ``FavoriteSteps``): found through
+        the partial index of marked steps, per thread of the owner's."""
+        query = (
+            select(StepRecord)
+            .join(ThreadRecord, col(ThreadRecord.id) == col(StepRecord.thread_id))
+            .where(col(ThreadRecord.owner) == owner, col(StepRecord.favorite_at).is_not(None))
+        )
+        if thread_id is not None:
+            query = query.where(col(StepRecord.thread_id) == thread_id)
+        query = query.order_by(col(StepRecord.created_at).desc(), col(StepRecord.id).desc()).limit(
+            max(1, min(limit, MAX_FAVORITES))
+        )
+        async with self._read() as connection:
+            return await _all(connection, query, StepRecord)
+
     # -- elements ---------------------------------------------------------------------
 
     async def create_element(self, element: ElementRecord, *, owner: str | None) -> None:
@@ -865,3 +907,4 @@ if TYPE_CHECKING:  # mypy checks here that SQLStore implements the whole interfa
     _batches: type[BatchWriter] = SQLStore
     _outputs: type[OutputWriter] = SQLStore
     _sharing: type[ThreadSharing] = SQLStore
+    _favorites: type[FavoriteSteps] = SQLStore
