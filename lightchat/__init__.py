@@ -43,6 +43,7 @@ from lightchat.api.elements import (
 )
 from lightchat.api.message import (
     AskActionMessage,
+    AskElementMessage,
     AskFileMessage,
     AskFileResponse,
     AskUserMessage,
@@ -124,6 +125,7 @@ __all__ = [
     "Action",
     "AppLoadError",
     "AskActionMessage",
+    "AskElementMessage",
     "AskFileMessage",
     "AskFileResponse",
     "AskUserMessage",

@@ -201,6 +201,8 @@ class LightChat(Registry):
             host_auth=host_users is not None,
         )
         services.renderer.env.globals["host_auth"] = services.host_auth
+        translations = services.renderer.translations
+        chats.texts = lambda key, languages: translations.text(translations.choose(languages), key)
         services.cluster = cluster
         if cluster is not None:
             chats.seen_elsewhere = cluster.seen  # pages on other workers keep chats alive

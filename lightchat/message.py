@@ -2,6 +2,7 @@
 
 from lightchat.api.message import (
     AskActionMessage,
+    AskElementMessage,
     AskFileMessage,
     AskFileResponse,
     AskUserMessage,
@@ -11,6 +12,7 @@ from lightchat.api.message import (
 
 __all__ = [
     "AskActionMessage",
+    "AskElementMessage",
     "AskFileMessage",
     "AskFileResponse",
     "AskUserMessage",

@@ -1,7 +1,7 @@
 """Chainlit's types under their import path (``from lightchat.types import ThreadDict``);
 they are defined in ``lightchat.domain.types``."""
 
-from lightchat.api.message import AskFileResponse
+from lightchat.api.message import AskElementResponse, AskFileResponse
 from lightchat.domain.types import (
     ElementDict,
     Feedback,
@@ -17,6 +17,7 @@ from lightchat.domain.types import (
 )
 
 __all__ = [
+    "AskElementResponse",
     "AskFileResponse",
     "ElementDict",
     "Feedback",

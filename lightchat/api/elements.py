@@ -417,7 +417,8 @@ def _cell(value: Any) -> str:
 
 class CustomElement(Element):
     """An element the app draws with its own Jinja template, ``elements/<name>.html`` in the
-    app's folder.
+    app's folder, or with Chainlit's React file ``public/elements/<name>.jsx`` (the
+    template wins when both exist).
 
     The template gets ``props`` (untrusted data: it is escaped like everything else),
     ``action_url`` (a form posting ``name`` and optional ``payload``, a JSON object, there
@@ -425,6 +426,19 @@ class CustomElement(Element):
     sends it as the user's message). Each such form must carry ``{{ csrf_input }}`` (the
     hidden input with the browser's form token; ``csrf_token`` is the bare value), or its
     post is refused. Change ``props`` and ``await element.update()`` to redraw it.
+
+    More forms do what a JSX element's functions do: ``props_url`` (posting ``props``, a
+    JSON object, replaces the props: ``updateElement``), ``delete_url`` (removes the
+    element: ``deleteElement``), and, while an ``AskElementMessage`` waits for the
+    element, ``submit_url`` (its fields, each one a value, a field given several times a
+    list, answer ``{"submitted": True, **fields}``: ``submitElement``) and ``cancel_url``
+    (answers ``{"submitted": False}``: ``cancelElement``).
+
+    A JSX file runs unchanged, as in Chainlit, in a sandboxed frame of its own (see
+    ``lightchat.ui.jsx``): its default export is drawn with the globals ``props``,
+    ``updateElement``, ``deleteElement``, ``callAction``, ``sendUserMessage``,
+    ``submitElement`` and ``cancelElement``, and it may import React's hooks
+    (``react``), Chainlit's ``@/components/ui/*`` components and ``lucide-react`` icons.
 
     What reaches the callback through ``action_url`` comes from the browser, as the user
     typed it, not as the template wrote it: ``name`` may be any ``@action_callback`` of the

@@ -1,5 +1,5 @@
 """Messages: ``Message``, ``ErrorMessage``, and the questions back to the user
-(``AskUserMessage``, ``AskActionMessage``, ``AskFileMessage``).
+(``AskUserMessage``, ``AskActionMessage``, ``AskFileMessage``, ``AskElementMessage``).
 
 They follow Chainlit's names and behaviour. Each is plain data plus a few coroutines that
 hand the data to the current chat session as events; none of them does I/O itself.
@@ -8,11 +8,12 @@ hand the data to the current chat session as events; none of them does I/O itsel
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, TypedDict
 
 from lightchat.api.elements import (
     Action,
     Audio,
+    CustomElement,
     Element,
     File,
     Image,
@@ -378,6 +379,78 @@ class AskFileMessage(_Ask):
             )
             for e in answer
         ]
+
+
+class AskElementResponse(TypedDict, total=False):
+    """The shape of what ``AskElementMessage.send()`` returns (Chainlit's type):
+    ``submitted`` (True when the user submitted the element, False when they cancelled
+    it), and, once submitted, the values the element sent with it, under their own keys
+    (so ``send()`` is typed as a plain ``dict``)."""
+
+    submitted: bool
+
+
+class AskElementMessage(_Ask):
+    """Ask the user to fill in a ``CustomElement`` and submit it; ``send()`` returns the
+    response, or None on timeout (or raises ``TimeoutError`` with ``raise_on_timeout``).
+
+    The element shows with the question until the user answers: a JSX element answers with
+    ``submitElement(values)`` or ``cancelElement()``, a template's form posts to its
+    ``submit_url`` or ``cancel_url`` (see ``CustomElement``). The response is
+    ``{"submitted": True, **values}`` or ``{"submitted": False}``. Then the element goes
+    away and the message says how the question ended, as in Chainlit.
+
+    What the user submits comes from the browser: check the values before acting on them.
+
+    Example::
+
+        form = cl.CustomElement(name="Ticket", props={"fields": ["summary"]})
+        res = await cl.AskElementMessage(content="New ticket:", element=form).send()
+        if res and res.get("submitted"):
+            await cl.Message(content=f"Filed: {res['summary']}").send()
+    """
+
+    def __init__(
+        self,
+        content: str,
+        element: CustomElement,
+        author: str | None = None,
+        timeout: float = 90,
+        raise_on_timeout: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        if not isinstance(element, CustomElement):
+            raise ConfigError(
+                f"AskElementMessage shows a CustomElement, not {type(element).__name__}: "
+                "pass element=cl.CustomElement(name=..., props=...)."
+            )
+        super().__init__(
+            content=content,
+            author=author,
+            timeout=timeout,
+            raise_on_timeout=raise_on_timeout,
+            elements=[element],
+            **kwargs,
+        )
+        self.element = element
+
+    def _question(self) -> AskData:
+        return AskData(kind="element", element_id=self.element.id)
+
+    async def send(self) -> dict[str, Any] | None:  # type: ignore[override]
+        """Show the question with its element and wait for the user to submit or cancel it."""
+        answer = await self._ask()
+        await self.element.remove()
+        self.elements = []  # gone from the message: an update must not bring it back
+        session = self._bind()
+        if answer is None:
+            self.content = session.say("ask.element_timed_out")
+        elif answer.get("submitted"):
+            self.content = session.say("ask.element_submitted")
+        else:
+            self.content = session.say("ask.element_cancelled")
+        await self.update()
+        return None if answer is None else dict(answer)
 
 
 class ErrorMessage(Message):

@@ -43,6 +43,9 @@ class Chats:
         self.message_factory = message_factory
         self._sessions: dict[str, ChatSession] = {}
         self._losing: set[asyncio.Task[None]] = set()
+        self.texts: Callable[[str, str], str] = lambda key, languages: key
+        """A UI text by key for an ``Accept-Language`` (``ChatSession.texts``); the app
+        gives its translations."""
         self.seen_elsewhere: Callable[[list[str]], Awaitable[set[str]]] | None = None
         """With several workers: which of these chats a page on another worker shows."""
         self.draining = False
@@ -68,6 +71,7 @@ class Chats:
             files=self.files,
         )
         session.user = session.data["user"] = user
+        session.texts = self.texts
         self._sessions[session.id] = session
         return session
 

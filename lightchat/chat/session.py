@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import logging
 import secrets
 import time
@@ -128,6 +129,9 @@ class _Ask:
     answer: asyncio.Future[Any]
 
 
+ELEMENT_GONE = "This element is no longer in the chat."
+
+
 class AskClosedError(LookupError):
     """The question was answered already, timed out, or never existed."""
 
@@ -175,6 +179,9 @@ class ChatSession:
         """The tokens the app counted so far (``emitter.update_token_count``)."""
         self.thread_name: str | None = None
         """The name the app gave the chat's thread (``emitter.init_thread``), if any."""
+        self.texts: Callable[[str, str], str] = lambda key, languages: key
+        """A UI text by key for an ``Accept-Language`` (the app's translations, given by
+        ``Chats``), for the few texts the chat writes itself (see ``say``)."""
         self.context_removed: set[str] = set()
         """Messages the app took out of ``chat_context`` (``remove``, ``clear``)."""
         self._edits: set[asyncio.Task[None]] = set()
@@ -213,6 +220,10 @@ class ChatSession:
         self._run_task: asyncio.Task[None] | None = None
 
     # -- publishing ---------------------------------------------------------------------
+
+    def say(self, key: str) -> str:
+        """The UI text ``key`` in the language of the browser that opened the chat."""
+        return self.texts(key, self.languages)
 
     @property
     def user_env(self) -> dict[str, str]:
@@ -398,6 +409,50 @@ class ChatSession:
     def element(self, element_id: str) -> ElementData | None:
         """An element shown in this chat (in a message or the side panel), by id."""
         return self.transcript.element(element_id)
+
+    def custom_element(self, element_id: str) -> ElementData:
+        """A ``CustomElement`` the chat shows, by id, for what its page asks of it.
+
+        Raises ``LookupError`` (with a message for the user) when the element is gone or
+        is not a custom element.
+        """
+        element = self.transcript.element(element_id)
+        if element is None:
+            raise LookupError(ELEMENT_GONE)
+        if element.kind != "custom":
+            raise LookupError(f"Only a custom element does this; this is a {element.kind} element.")
+        return element
+
+    def update_element(self, element_id: str, props: dict[str, Any]) -> None:
+        """A custom element's page gave it new props (``updateElement``): they replace its
+        props in the chat (and so in its history), and it is drawn again with them.
+
+        ``props`` comes from the browser, as untrusted as what a user types. Raises
+        ``LookupError`` as ``custom_element`` does.
+        """
+        element = self.custom_element(element_id)
+        updated = replace(element, content=json.dumps(props))
+        holder = self.transcript.holder(element_id)
+        if holder is not None:
+            self.attach(holder.id, updated)
+        else:  # in the side panel
+            self.set_sidebar(None, self._sidebar_with(element_id, updated))
+
+    def delete_element(self, element_id: str) -> None:
+        """A custom element's page removed it (``deleteElement``). Raises ``LookupError``
+        as ``custom_element`` does."""
+        self.custom_element(element_id)
+        if not self.detach(element_id):
+            self.set_sidebar(None, self._sidebar_with(element_id, None))
+
+    def _sidebar_with(self, element_id: str, element: ElementData | None) -> list[ElementData]:
+        """The side panel's elements with ``element_id`` replaced by ``element`` (None:
+        left out)."""
+        shown = self.transcript.sidebar
+        kept = [e for e in (shown.elements if shown else []) if e.id != element_id]
+        if element is None:
+            return kept
+        return [element if e.id == element_id else e for e in (shown.elements if shown else [])]
 
     def set_composer(
         self, commands: list[CommandData] | None = None, modes: list[Mode] | None = None
@@ -708,6 +763,20 @@ class ChatSession:
         ):
             return shown
         return None
+
+    def answer_element(self, element_id: str, response: dict[str, Any]) -> asyncio.Future[None]:
+        """Answer the ``AskElementMessage`` that shows the custom element ``element_id``
+        with ``response`` (``{"submitted": True, ...values}`` or ``{"submitted": False}``).
+
+        Raises ``AskClosedError`` when no question of that element waits any more.
+        """
+        holder = self.transcript.holder(element_id)
+        ask = holder.ask if holder is not None else None
+        pending = self._open_ask(holder.id, "element") if holder is not None else None
+        if pending is None or ask is None or ask.element_id != element_id:
+            raise AskClosedError("This question was answered already or has timed out.")
+        pending.answer.set_result(dict(response))
+        return self.settled()
 
     def answer_files(self, message_id: str, files: list[ElementData]) -> asyncio.Future[None]:
         """Answer a file question with the (already stored) uploads, shown as the user's

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from lightchat.store import (
+        ElementRecord,
         FeedbackRecord,
         StoredThread,
         ThreadRecord,
@@ -184,10 +185,24 @@ def thread_dict(stored: StoredThread) -> dict[str, Any]:
                 "display": element.display,
                 "url": element.url,
                 "objectKey": element.storage_key,
+                **_custom_props(element),
             }
             for element in stored.elements
         ],
     }
+
+
+def _custom_props(element: ElementRecord) -> dict[str, Any]:
+    """A custom element's ``props`` as last given (by the app, or by its page's
+    ``updateElement``), as Chainlit's thread holds them; nothing for other elements."""
+    content = (element.meta or {}).get("content")
+    if element.type != "custom" or not isinstance(content, str):
+        return {}
+    try:
+        props = json.loads(content)
+    except ValueError:
+        return {}
+    return {"props": props} if isinstance(props, dict) else {}
 
 
 def recency_groups(

@@ -25,7 +25,7 @@ from typing import Any, Literal
 MessageType = Literal["user_message", "assistant_message", "system_message", "error"]
 StepType = Literal["tool", "llm", "retrieval", "embedding", "rerank", "run", "undefined"]
 StepStatus = Literal["running", "done", "failed"]
-AskKind = Literal["text", "file", "action"]
+AskKind = Literal["text", "file", "action", "element"]
 Display = Literal["inline", "side", "page"]
 WidgetKind = Literal[
     "select", "slider", "switch", "textinput", "numberinput", "tags", "multiselect",
@@ -88,6 +88,9 @@ class AskData:
     accept: list[str] = field(default_factory=list)
     max_size_mb: int = 2
     max_files: int = 1
+    element_id: str | None = None
+    """For ``kind="element"`` (``AskElementMessage``): the custom element whose
+    submission answers."""
 
 
 @dataclass(slots=True)

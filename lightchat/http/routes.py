@@ -35,6 +35,14 @@ from lightchat.http.endpoints.copilot import (
     reopen_chat,
     window_message,
 )
+from lightchat.http.endpoints.custom import (
+    element_cancel,
+    element_delete,
+    element_frame,
+    element_props,
+    element_submit,
+    vendor_file,
+)
 from lightchat.http.endpoints.elements import (
     UploadRefused,
     answer_files,
@@ -484,6 +492,11 @@ def routes() -> list[BaseRoute]:
         Route(f"{chat}/elements/{{element_id:str}}", element_file, methods=["GET"]),
         Route(f"{chat}/elements/{{element_id:str}}/view", element_view, methods=["GET"]),
         Route(f"{chat}/elements/{{element_id:str}}/actions", element_action, methods=["POST"]),
+        Route(f"{chat}/elements/{{element_id:str}}/jsx", element_frame, methods=["GET"]),
+        Route(f"{chat}/elements/{{element_id:str}}/props", element_props, methods=["POST"]),
+        Route(f"{chat}/elements/{{element_id:str}}/delete", element_delete, methods=["POST"]),
+        Route(f"{chat}/elements/{{element_id:str}}/submit", element_submit, methods=["POST"]),
+        Route(f"{chat}/elements/{{element_id:str}}/cancel", element_cancel, methods=["POST"]),
         Route("/env", env_form, methods=["GET"], name="env"),
         Route("/env", save_env, methods=["POST"]),
         Route("/history", history_page, methods=["GET"], name="history"),
@@ -509,5 +522,7 @@ def routes() -> list[BaseRoute]:
         Route("/-/copilot.js", copilot_script, methods=["GET"], name="copilot"),
         Route("/copilot/index.js", copilot_script, methods=["GET"]),  # Chainlit's address
         Route("/-/elements/{name:str}.js", element_script, methods=["GET"]),
+        # Before the static files: a vendored file may be kept compressed (see vendor_file).
+        Route("/-/static/vendor/{package:str}/{name:str}", vendor_file, methods=["GET"]),
         Mount("/-/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

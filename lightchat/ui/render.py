@@ -59,6 +59,7 @@ from lightchat.domain.transcript import Item, Transcript
 from lightchat.errors import ConfigError
 from lightchat.ui.i18n import Translations
 from lightchat.ui.icons import icon_html
+from lightchat.ui.jsx import frame_data, jsx_path, script_json
 from lightchat.ui.markdown import highlight_code, render_markdown, render_split
 from lightchat.ui.readme import Readme
 from lightchat.ui.template_code import SHARED_TEMPLATE_CODE
@@ -457,7 +458,12 @@ class Renderer:
         return self._controls.render(running=running, asking=asking, chat_url=chat_url)
 
     def custom_html(self, element: ElementData, chat_url: str) -> Markup:
-        """A ``CustomElement`` drawn by the app's template ``elements/<name>.html``."""
+        """A ``CustomElement`` drawn by the app's template ``elements/<name>.html``, or else
+        by Chainlit's ``public/elements/<Name>.jsx`` (in a sandboxed frame, see
+        ``lightchat.ui.jsx``)."""
+        has_template = Path(self.settings.app_dir, "elements", f"{element.name}.html").is_file()
+        if not has_template and jsx_path(self.settings.app_dir, element.name) is not None:
+            return self.jsx_html(element, chat_url)
         if self._custom is None:
             folder = Path(self.settings.app_dir, "elements")
             self._custom = Environment(
@@ -491,12 +497,40 @@ class Renderer:
                     chat_url=chat_url,
                     action_url=f"{chat_url}/elements/{segment}/actions",
                     message_url=f"{chat_url}/messages",
+                    props_url=f"{chat_url}/elements/{segment}/props",
+                    delete_url=f"{chat_url}/elements/{segment}/delete",
+                    submit_url=f"{chat_url}/elements/{segment}/submit",
+                    cancel_url=f"{chat_url}/elements/{segment}/cancel",
                     csrf_input=form_token_input(),
                     csrf_token=form_token(),
                 )
             )
             + script
         )  # after the element's markup, so it is there when the script runs
+
+    def jsx_html(self, element: ElementData, chat_url: str) -> Markup:
+        """A JSX custom element's frame (``_element_jsx.html``): its page is served by the
+        chat (``/elements/<id>/jsx``), its props ride on the frame as JSON, for the chat
+        page's script to hand over."""
+        template = self.env.get_template("_element_jsx.html")
+        return Markup(
+            template.render(
+                element=element,
+                chat_url=chat_url,
+                props=json.dumps(element_json(element), ensure_ascii=False),
+                base=chat_url.rpartition("/chat/")[0],
+            )
+        )
+
+    def jsx_frame(self, element: ElementData, source: str, base: str) -> str:
+        """The page inside a JSX custom element's frame: the vendored runtime, and the
+        element's source, props and icons as JSON data."""
+        template = self.env.get_template("element_jsx.html")
+        data = frame_data(element.name, source, element_json(element))
+        data["texts"] = {
+            "failed": self.translations.t("element.jsx_failed"),
+        }
+        return template.render(element=element, data=script_json(data), base=base)
 
     def composer_extras(self, commands: list[CommandData], modes: list[Mode]) -> str:
         """The composer's command picker and mode pickers."""
