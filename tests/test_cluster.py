@@ -20,7 +20,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from lightchat import File, LightChat, Message, Settings
+from lightchat import AskElementMessage, CustomElement, File, LightChat, Message, Settings
 from lightchat.auth.identity import COOKIE
 from lightchat.bus import MemoryBus
 from lightchat.chat.chats import Chats
@@ -35,6 +35,7 @@ from lightchat.domain.events import (
     event_from_json,
     event_to_json,
 )
+from lightchat.http.endpoints.custom import JSX_CSP
 from lightchat.http.middleware.csrf import HEADER as FORM_TOKEN_HEADER
 from lightchat.http.middleware.forwarding import chat_of
 from lightchat.store.convert import item_from_record, record_from_item
@@ -857,3 +858,51 @@ async def test_a_worker_refuses_what_the_owner_would_before_forwarding_anything(
         assert posted.status_code == 204, posted.text
         assert forwarded == [f"/chat/{chat}/messages"]
     await redis.aclose()
+
+
+def _element_asked(events: list[Any]) -> str | None:
+    """The element an open ``AskElementMessage`` shows, in a log's events."""
+    for event in events:
+        if isinstance(event, MessageEvent) and event.message.ask is not None:
+            return event.message.ask.element_id
+    return None
+
+
+async def test_a_jsx_elements_frame_and_answer_reach_the_chats_owner(
+    prefix: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "public" / "elements"
+    folder.mkdir(parents=True)
+    (folder / "Form.jsx").write_text("export default function Form() { return <p>form</p>; }")
+    apps = tuple(LightChat(settings(prefix, app_dir=str(tmp_path))) for _ in range(2))
+    answers: list[Any] = []
+    for app in apps:
+
+        @app.on_message
+        async def ask(message: Message) -> None:
+            form = CustomElement(name="Form", props={"title": "T"})
+            answers.append(await AskElementMessage(content="Fill it in", element=form).send())
+
+    a, b = apps
+    async with running(a, b), client_for(a) as on_a:
+        chat = await new_chat(on_a)
+        htmx = {"HX-Request": "true"}
+        await on_a.post(f"/chat/{chat}/messages", data={"content": "go"}, headers=htmx)
+        owner_bus = a.build().state.services.bus
+        events = await wait_for_log(owner_bus, chat, lambda ev: _element_asked(ev) is not None)
+        element = _element_asked(events)
+        async with client_for(b, on_a.cookies) as on_b:
+            # B relays A's frame (with its policy) and A's answer to the submission.
+            frame = await on_b.get(f"/chat/{chat}/elements/{element}/jsx")
+            assert frame.status_code == 200, frame.text
+            assert frame.headers["content-security-policy"] == JSX_CSP
+            posted = await on_b.post(
+                f"/chat/{chat}/elements/{element}/submit",
+                data={"values": '{"title": "Done"}'},
+                headers=htmx,
+            )
+            assert posted.status_code == 204, posted.text
+            await wait_for_log(owner_bus, chat, lambda ev: RunEvent(False) in ev[1:])
+            assert answers == [{"title": "Done", "submitted": True}]
+            assert b.chats is not None
+            assert len(b.chats) == 0
