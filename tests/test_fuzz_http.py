@@ -365,6 +365,7 @@ ROUTES: dict[tuple[str, str], Reads] = {
         app="sign-in",
     ),
     ("GET", "/readme"): Reads(query=("chat",)),
+    ("GET", "/new-chat"): Reads(query=("profile", "client", "chat")),
     ("GET", "/-/health"): Reads(),
     ("GET", "/-/ready"): Reads(),
     ("GET", "/-/theme.css"): Reads(query=("v",)),

@@ -172,11 +172,16 @@ async def test_an_action_no_callback_handles_is_refused(tmp_path: Path, serve: S
 
 
 async def structure_with(
-    serve: Serve, tmp_path: Path, texts: list[str], build: Any, part: Callable[[str], str] = log_of
+    serve: Serve,
+    tmp_path: Path,
+    texts: list[str],
+    build: Any,
+    part: Callable[[str], str] = log_of,
+    **values: Any,
 ) -> Any:
     """The structure of ``part`` of the chat page (the log) once ``build(texts)`` ran in
-    ``on_chat_start``."""
-    app = LightChat(settings=settings(tmp_path))
+    ``on_chat_start`` (in an app with these settings ``values``)."""
+    app = LightChat(settings=settings(tmp_path, **values))
 
     @app.on_chat_start
     async def start() -> None:
@@ -190,11 +195,11 @@ async def structure_with(
 
 
 async def assert_text_stays_text(
-    serve: Serve, tmp_path: Path, build: Any, part: Callable[[str], str] = log_of
+    serve: Serve, tmp_path: Path, build: Any, part: Callable[[str], str] = log_of, **values: Any
 ) -> None:
-    hostile = await structure_with(serve, tmp_path / "a", list(PAYLOADS), build, part)
-    plain = await structure_with(serve, tmp_path / "b", ["plain"] * len(PAYLOADS), build, part)
-    assert hostile == plain
+    hostile = await structure_with(serve, tmp_path / "a", list(PAYLOADS), build, part, **values)
+    plain = ["plain"] * len(PAYLOADS)
+    assert hostile == await structure_with(serve, tmp_path / "b", plain, build, part, **values)
 
 
 async def test_action_labels_and_tooltips_are_text(tmp_path: Path, serve: Serve) -> None:
@@ -802,7 +807,9 @@ async def test_hostile_text_in_edit_and_regenerate_forms_stays_text(
             await Message(content=text, type="user_message", author="You").send()
             await Message(content="an answer", id=f"{text}-{i}").send()
 
-    await assert_text_stays_text(serve, tmp_path, build)
+    # The user's messages as typed: the forms are what this checks (their markdown, with
+    # the same payloads, is checked in test_ui_options_http).
+    await assert_text_stays_text(serve, tmp_path, build, user_message_markdown=False)
 
 
 # -- custom elements --------------------------------------------------------------------
@@ -1303,7 +1310,7 @@ async def test_a_custom_element_script_is_served_from_the_apps_elements_folder(
             assert (await client.get(bad)).status_code == 404
 
 
-def test_an_action_icon_is_an_emoji_shown_or_a_name_kept_for_css() -> None:
+def test_an_action_icon_is_a_lucide_name_or_an_emoji_shown_before_the_label() -> None:
     from lightchat.domain.events import ActionData, MessageData
     from lightchat.ui.render import Renderer
 
@@ -1315,5 +1322,6 @@ def test_an_action_icon_is_an_emoji_shown_or_a_name_kept_for_css() -> None:
     shown = renderer.message(
         MessageData("m", "Bot", "assistant_message", "hi", actions=actions), "", "/chat/c"
     )
-    assert 'data-icon="thumbs-up">Like</button>' in shown
+    assert 'data-icon="thumbs-up">' in shown  # the name stays there for the app's CSS
+    assert re.search(r'<svg aria-hidden="true"[^>]*lucide-thumbs-up">.*?</svg>Like</button>', shown)
     assert '<span class="lc-action-icon" aria-hidden="true">✅</span>Yes</button>' in shown

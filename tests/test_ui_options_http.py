@@ -20,6 +20,7 @@ from lightchat.config.toml import read_config_file
 from lightchat.errors import ConfigError
 from lightchat.ui.theme import Brand
 from tests.helpers import HTMX, Serve, assert_inert
+from tests.xss_payloads import PAYLOADS
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(20)]
 
@@ -441,3 +442,24 @@ async def test_autoscroll_settings_reach_the_page(tmp_path: Path, serve: Serve) 
         main = attributes((await client.get(await site.new_chat(client))).text, "main", "lc-main")
         assert "data-lc-follow" not in main
         assert "data-lc-follow-sent" not in main
+
+
+async def test_hostile_text_in_the_users_markdown_stays_inert(tmp_path: Path, serve: Serve) -> None:
+    app = app_with(tmp_path)
+
+    @app.on_chat_start
+    async def start() -> None:
+        for text in PAYLOADS:
+            await Message(content=text, type="user_message", author="You").send()
+
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await site.idle(site.session(client, url))
+        page = (await client.get(url)).text
+        shown = re.findall(
+            r'<div class="lc-content" id="msg-[^"]+-content">(.*?)</div>\n', page, re.S
+        )
+        assert len(shown) == len(PAYLOADS)
+        for content in shown:
+            assert_inert(content)

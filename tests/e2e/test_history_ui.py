@@ -335,8 +335,10 @@ def test_export_contents_match_the_chat(serve: Serve, page: Page, database: dict
     markdown = download(page, "Export as Markdown")
     assert markdown.startswith("# What about `code`?\n")
     assert "Tags: e2e." in markdown
-    for question in questions:
-        assert f"## You\n\n{question}\n" in markdown
+    # The user's messages too show rendered (user_message_markdown); the export keeps them.
+    assert questions == ["What about code?", "And a second one"]
+    assert "## You\n\nWhat about `code`?\n" in markdown
+    assert "## You\n\nAnd a second one\n" in markdown
     # The page shows the answers rendered; the export keeps their markdown.
     assert "## Assistant\n\nAnswer 1: **What about `code`?**\n" in markdown
     assert "## Assistant\n\nAnswer 2: **And a second one**\n" in markdown
