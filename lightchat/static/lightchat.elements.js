@@ -25,11 +25,15 @@
     if (frame.contentWindow) frame.contentWindow.postMessage(message, "*");
   }
   // Each frame's height as its content last said; a redraw of the element (a morph) drops
-  // the frame's style, so it is put back.
+  // the frame's style, so it is put back. A log scrolled to its end stays there.
   var heights = new WeakMap();
   function fit(frame) {
     var height = heights.get(frame);
-    if (height && frame.style.height !== height) frame.style.height = height;
+    if (!height || frame.style.height === height) return;
+    var main = document.getElementById("lc-main");
+    var atEnd = main && main.scrollHeight - main.scrollTop - main.clientHeight < 48;
+    frame.style.height = height;
+    if (atEnd) main.scrollTop = main.scrollHeight;
   }
   function propsOf(frame) {
     try { return JSON.parse(frame.getAttribute("data-lc-props") || "{}"); } catch (error) { return {}; }

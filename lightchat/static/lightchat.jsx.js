@@ -529,7 +529,9 @@
 
   // The frame's height follows its content (the page sets it).
   function sayHeight() {
-    post({ type: "height", height: Math.ceil(root.getBoundingClientRect().height) });
+    // Down to the root's end, and the body's padding below it.
+    var below = parseFloat(getComputedStyle(document.body).paddingBottom) || 0;
+    post({ type: "height", height: Math.ceil(root.getBoundingClientRect().bottom + below) });
   }
   new ResizeObserver(sayHeight).observe(root);
   post({ type: "ready" });

@@ -45,6 +45,11 @@ def test_a_jsx_element_updates_calls_sends_and_removes_itself(serve: Serve, page
     expect(frame).to_have_count(1)
     height = frame.evaluate("f => f.getBoundingClientRect().height")
     assert height > 150, "the frame is as tall as its content"
+    # Chainlit's layout classes (Tailwind's names) lay the element out.
+    layout = counter.locator("#jsx-counter").evaluate("e => getComputedStyle(e).flexDirection")
+    assert layout == "column"
+    page.get_by_role("button", name="Switch to dark theme").click()
+    expect(counter.locator("html")).to_have_attribute("data-theme", "dark")  # it follows
 
     counter.get_by_role("button", name="Celebrate").click()
     expect(assistant(page).filter(has_text="Celebrating 3")).to_have_count(1)
@@ -69,6 +74,8 @@ def test_ask_element_message_returns_what_the_element_submits(serve: Serve, page
     server = serve("jsx_app.py")
     open_chat(page, server.url)
     send(page, "ticket")
+    expect(element(page, "Ticket").get_by_role("button", name="Submit")).to_be_visible()
+    page.reload()  # the question waits on, its element shown again
     ticket = element(page, "Ticket")
     submit = ticket.get_by_role("button", name="Submit")
     expect(submit).to_be_disabled()
