@@ -434,3 +434,45 @@ def test_json_for_a_script_element_cannot_end_it() -> None:
 def test_ask_element_message_takes_a_custom_element() -> None:
     with pytest.raises(cl.ConfigError, match="CustomElement"):
         cl.AskElementMessage(content="x", element=cl.Text(content="no"))  # type: ignore[arg-type]
+
+
+async def test_send_user_message_sends_as_the_user_with_any_command(
+    tmp_path: Path, serve: Serve
+) -> None:
+    app, _ = jsx_app(tmp_path)
+    heard: list[tuple[str, str | None]] = []
+
+    @app.on_message
+    async def main(message: Message) -> None:
+        heard.append((message.content, message.command))
+
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await site.idle(site.session(client, url))
+        counter = counter_of(site, client, url)
+        target = f"{url}/elements/{counter}/message"
+        # As in Chainlit, the element names any command, not only one the composer offers.
+        sent = await client.post(target, data={"content": "hi", "command": "my_command"})
+        assert sent.status_code == 303, sent.text
+        assert heard == [("hi", "my_command")]
+        shown = [
+            m
+            for m in site.session(client, url).transcript.items.values()
+            if isinstance(m, MessageData) and m.type == "user_message"
+        ]
+        assert [m.content for m in shown] == ["hi"]
+        for data, status in (
+            ({"content": "  "}, 400),
+            ({"content": "x", "command": "c" * 101}, 400),
+            ({"content": "x" * 100_001}, 413),
+        ):
+            refused = await client.post(target, data=data, headers=HTMX)
+            assert refused.status_code == status, (data, refused.text)
+        gone = await client.post(f"{url}/elements/{'0' * 32}/message", data={"content": "x"})
+        assert gone.status_code == 404
+        stranger = site.browser()
+        await stranger.get("/")
+        assert (await stranger.post(target, data={"content": "x"})).status_code == 404
+        await site.idle(site.session(client, url))
+        assert heard == [("hi", "my_command")]

@@ -56,8 +56,8 @@
     }
   });
 
-  // What each request of the element posts, and where (below the element's URL, or the
-  // chat's for a message); the server checks it all again.
+  // What each request of the element posts, below the element's URL; the server checks it
+  // all again.
   function request(op, data) {
     var body = new URLSearchParams();
     data = data || {};
@@ -73,7 +73,7 @@
     if (op === "message") {
       body.set("content", String(data.content || ""));
       if (typeof data.command === "string" && data.command) body.set("command", data.command);
-      return [null, body];
+      return ["/message", body];
     }
     return null;
   }
@@ -89,7 +89,7 @@
       return;
     }
     var element = chat + "/elements/" + encodeURIComponent(frame.getAttribute("data-lc-jsx"));
-    var url = found[0] === null ? chat + "/messages" : element + found[0];
+    var url = element + found[0];
     fetch(url, {
       method: "POST",
       body: found[1],

@@ -1,5 +1,6 @@
 """Endpoints of custom elements beyond their action calls: the page of a JSX element's
-frame, the element's new props or its removal (``updateElement``, ``deleteElement``), the
+frame, the element's new props, its removal and its messages (``updateElement``,
+``deleteElement``, ``sendUserMessage``), the
 answer to an ``AskElementMessage`` (``submitElement``, ``cancelElement``), and the vendored
 files the frame runs.
 
@@ -35,6 +36,7 @@ from lightchat.http.web import (
     services,
     settle_without_js,
 )
+from lightchat.ui.i18n import say
 from lightchat.ui.jsx import VENDOR_DIR, jsx_path
 
 JSX_CSP = (
@@ -71,6 +73,9 @@ VALUES = JSONField(
 
 READ_ONLY = "This past chat is read-only."
 NO_JSX = "This element is not drawn from a JSX file."
+EMPTY = "Type a message before sending."
+COMMAND_CHARS = 100
+LONG_COMMAND = "A command's name is at most 100 characters long."
 
 
 async def element_frame(request: Request) -> Response:
@@ -107,6 +112,35 @@ async def element_props(request: Request) -> Response:
         session.update_element(request.path_params["element_id"], props)
     except LookupError as exc:
         return problem(request, 404, str(exc))
+    return after_post(request, session)
+
+
+async def element_message(request: Request) -> Response:
+    """A custom element sent a message as the user (``sendUserMessage(text, command)``):
+    ``content``, and ``command``, which, as in Chainlit, may be any name (not only one the
+    composer offers): it reaches ``message.command`` as the browser sent it, untrusted
+    like the ``name`` of an action the element calls."""
+    session = await chat_for_input(request)
+    if session.read_only:
+        return problem(request, 409, READ_ONLY)
+    form = await _form(request)
+    content, command = form.get("content"), form.get("command") or None
+    if not isinstance(content, str) or not content.strip():
+        return problem(request, 400, EMPTY)
+    limit = session.settings.max_message_chars
+    if len(content) > limit:
+        length = f"{len(content):,}"
+        return problem(
+            request, 413, say("notice.message_too_long", length=length, limit=f"{limit:,}")
+        )
+    if command is not None and (not isinstance(command, str) or len(command) > COMMAND_CHARS):
+        return problem(request, 400, LONG_COMMAND)
+    try:
+        session.custom_element(request.path_params["element_id"])
+    except LookupError as exc:
+        return problem(request, 404, str(exc))
+    session.send_user_message(content, command=command)
+    await settle_without_js(request, session)
     return after_post(request, session)
 
 
