@@ -403,8 +403,13 @@ async def test_the_settings_button_sits_where_the_app_says(
 
 
 async def test_the_avatar_size_goes_into_the_theme_stylesheet(tmp_path: Path, serve: Serve) -> None:
-    brand = Brand.load(Settings(app_dir=str(tmp_path), avatar_size=40))
-    assert ".lc-avatar {\n  width: 40px;\n  height: 40px;\n}" in brand.css
+    async with serve(app_with(tmp_path, avatar_size=40)) as site:
+        client = site.browser()
+        page = (await client.get(await site.new_chat(client))).text
+        css_link = re.search(r'href="(/-/theme\.css\?v=\w+)"', page)
+        assert css_link is not None
+        css = (await client.get(css_link[1])).text
+        assert ".lc-avatar {\n  width: 40px;\n  height: 40px;\n}" in css
     assert Brand.load(Settings(app_dir=str(tmp_path))).css == ""  # lightchat's own: nothing
     with pytest.raises(ConfigError, match="LIGHTCHAT_AVATAR_SIZE=4 "):
         Settings.from_env({"LIGHTCHAT_AVATAR_SIZE": "4"})
