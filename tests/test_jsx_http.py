@@ -19,7 +19,7 @@ import pytest
 import lightchat as cl
 from lightchat import LightChat, Message, Settings
 from lightchat.domain.events import MessageData
-from lightchat.http.endpoints.custom import JSX_CSP
+from lightchat.http.endpoints.custom import JSX_CSP, jsx_csp
 from lightchat.http.middleware.security import CSP
 from lightchat.ui.jsx import VENDOR_DIR, icon_nodes, imported_icons, script_json
 from tests.helpers import HTMX, Serve, Site
@@ -133,7 +133,7 @@ async def test_a_jsx_element_is_a_sandboxed_frame_with_a_policy_of_its_own(
         shown = await client.get(f"{url}/elements/{counter}/jsx")
         assert shown.status_code == 200
         policy = shown.headers["content-security-policy"]
-        assert policy == JSX_CSP
+        assert policy == f"{JSX_CSP}; frame-ancestors 'self'"
         assert policy.startswith("sandbox allow-scripts;")
         assert "allow-same-origin" not in policy
         assert "script-src 'self' 'unsafe-eval'" in policy
@@ -476,3 +476,11 @@ async def test_send_user_message_sends_as_the_user_with_any_command(
         assert (await stranger.post(target, data={"content": "x"})).status_code == 404
         await site.idle(site.session(client, url))
         assert heard == [("hi", "my_command")]
+
+
+def test_a_jsx_frame_may_be_framed_wherever_its_chat_page_may() -> None:
+    assert jsx_csp("'self'").endswith("; frame-ancestors 'self'")
+    assert jsx_csp("'none'").endswith("; frame-ancestors 'self'")  # the chat page frames it
+    widened = jsx_csp("'self' https://intranet.example")
+    assert widened.endswith("; frame-ancestors 'self' https://intranet.example")
+    assert widened.startswith("sandbox allow-scripts;")

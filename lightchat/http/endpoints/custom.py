@@ -43,12 +43,22 @@ JSX_CSP = (
     "sandbox allow-scripts; default-src 'none'; script-src 'self' 'unsafe-eval'; "
     "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; "
     "font-src 'self' data: https:; media-src 'self' data: blob: https:; connect-src 'none'; "
-    "form-action 'none'; base-uri 'none'; frame-ancestors 'self'"
+    "form-action 'none'; base-uri 'none'"
 )
-"""The policy of a JSX element's frame: the element's code is evaluated there (Babel
-turns it into a function), which the chat page's policy never allows; the sandbox gives the
-frame an origin of its own, so that code reaches neither the chat page nor the app's
-cookies, and it talks to the page only by ``postMessage``."""
+"""The policy of a JSX element's frame (``jsx_csp`` adds who may frame it): the element's
+code is evaluated there (Babel turns it into a function), which the chat page's policy
+never allows; the sandbox gives the frame an origin of its own, so that code reaches
+neither the chat page nor the app's cookies, and it talks to the page only by
+``postMessage``."""
+
+
+def jsx_csp(frame_sources: str) -> str:
+    """``JSX_CSP`` with its ``frame-ancestors``: the chat page (``'self'``), and whoever may
+    frame the chat page (``Settings.frame_sources``: a copilot's host page), since every
+    ancestor of a frame must be allowed."""
+    others = [s for s in frame_sources.split() if s not in ("'self'", "'none'")]
+    return f"{JSX_CSP}; frame-ancestors " + " ".join(["'self'", *others])
+
 
 _KB = WINDOW_MESSAGE_MAX_BYTES // 1024
 
@@ -92,7 +102,7 @@ async def element_frame(request: Request) -> Response:
     source = await asyncio.to_thread(path.read_text, "utf-8")
     html = found.renderer.jsx_frame(element, source, base(request))
     headers = {
-        "Content-Security-Policy": JSX_CSP,
+        "Content-Security-Policy": jsx_csp(found.settings.frame_sources()),
         "Cache-Control": "no-store",
         "Vary": "Cookie",
     }
