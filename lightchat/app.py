@@ -31,6 +31,7 @@ from lightchat.api.elements import Action
 from lightchat.api.message import Message
 from lightchat.auth.host import HostAuth, host_user_reader
 from lightchat.auth.identity import BrowserIdentity, stored_secret
+from lightchat.auth.served import serve as serve_sign_in
 from lightchat.auth.sessions import Auth
 from lightchat.bus import Bus, MemoryBus
 from lightchat.chat.chats import Chats
@@ -158,6 +159,7 @@ class LightChat(Registry):
         self.freeze()
         settings = self.settings
         auth = Auth.for_app(self.callbacks, settings)  # refuses to start without a secret
+        serve_sign_in(settings, auth)  # what lightchat.auth's create_jwt & co. use
         host_users = host_user_reader(self.host_auth, auth)
         origins = settings.origins()  # refuses "*" and what is not an origin
         frame_ancestors = settings.frame_sources()

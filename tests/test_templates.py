@@ -207,6 +207,9 @@ SCENES: dict[str, Callable[[], tuple[str, Context]]] = {
         password_form=True,
         providers=[SimpleNamespace(url="/oauth/github", label="GitHub")],
         error="Wrong password",
+    "token_sign_in.html": page(
+        "token_sign_in.html", next_url="/chat/c1/copilot", frame_ancestors="'self'"
+    ),
         next_url="/",
         username="ann",
     ),

@@ -1,8 +1,10 @@
 """Sign-in: the signed session of a signed-in user, and the limit on failed sign-ins.
 
 Sign-in is on as soon as the app registers an auth callback (``@password_auth_callback``,
-``@header_auth_callback`` or ``@oauth_callback``); without one the app is open, and history
-belongs to each browser (``lightchat.auth.identity``). With it, every chat, element and piece of
+``@header_auth_callback`` or ``@oauth_callback``), or sets ``Settings.custom_auth``
+(Chainlit's ``CHAINLIT_CUSTOM_AUTH``: users then come with an access token made by the app's
+own site, ``lightchat.auth.tokens``); without either the app is open, and history belongs
+to each browser (``lightchat.auth.identity``). With it, every chat, element and piece of
 feedback belongs to the user's key, ``owner_key(user)``.
 
 Where the user is kept: in the session cookie itself, signed with ``LIGHTCHAT_AUTH_SECRET``
@@ -49,6 +51,7 @@ from urllib.parse import urlsplit
 from itsdangerous import BadData, URLSafeSerializer
 
 from lightchat.auth.oauth import OAuthClient, configured_providers
+from lightchat.auth.tokens import AccessTokens
 from lightchat.config.settings import Settings
 from lightchat.domain.user import User
 from lightchat.errors import ConfigError
@@ -99,10 +102,12 @@ def new_secret() -> str:
 
 
 def check_secret(secret: str, hook: str) -> None:
-    """Raise ``ConfigError``, naming the fix, unless ``secret`` can sign sessions."""
+    """Raise ``ConfigError``, naming the fix, unless ``secret`` can sign sessions.
+
+    ``hook`` names what needs it: an auth callback, or a setting (``LIGHTCHAT_...``)."""
     if not secret:
         raise ConfigError(
-            f"This app signs users in (@{hook}), so it needs a secret to sign their "
+            f"This app signs users in ({why}), so it needs a secret to sign their "
             "sessions. Run `lightchat create-secret` and set LIGHTCHAT_AUTH_SECRET to the "
             "value it prints (or pass Settings(auth_secret=...))."
         )
@@ -111,6 +116,7 @@ def check_secret(secret: str, hook: str) -> None:
             f"LIGHTCHAT_AUTH_SECRET is {len(secret)} characters long; it needs at least "
             f"{MIN_SECRET_CHARS} random ones. Run `lightchat create-secret` to make one."
         )
+        why = hook if hook.startswith("LIGHTCHAT_") else f"@{hook}"
 
 
 def check_public_url(url: str) -> None:
@@ -202,6 +208,12 @@ class UserSessions:
             return None
         identifier, name, metadata = payload.get("i"), payload.get("d"), payload.get("m")
         issued, nonce = payload.get("t"), payload.get("n")
+        found = self.load_until(cookie)
+        return None if found is None else found[0]
+
+    def load_until(self, cookie: str | None) -> tuple[User, int] | None:
+        """The user of a cookie value and when their session ends (a time in seconds);
+        None if it is missing, forged, expired or revoked."""
         if not (
             isinstance(identifier, str)
             and identifier
@@ -216,7 +228,8 @@ class UserSessions:
             return None
         if nonce in self._revoked:
             return None
-        return User(identifier=identifier, display_name=name, metadata=metadata)
+        user = User(identifier=identifier, display_name=name, metadata=metadata)
+        return user, issued + self.max_age_s
 
     def revoke(self, cookie: str | None) -> None:
         """Refuse this cookie value from now on, in this process (it was signed out)."""
@@ -353,7 +366,7 @@ def retry_minutes(seconds: float) -> int:
 
 @dataclass
 class Auth:
-    """An app's sign-in: its callbacks, its sessions and its limiter."""
+    """An app's sign-in: its callbacks, its sessions, its access tokens and its limiter."""
 
     sessions: UserSessions
     password_callback: Callable[..., Any] | None = None
@@ -366,6 +379,8 @@ class Auth:
     """Signs the cookie of OAuth sign-ins in progress."""
     public_url: str = ""
     """The app's public address (``Settings.url``): OAuth redirect URIs start with it."""
+    tokens: AccessTokens
+    """Checks the access tokens of ``/auth/jwt`` (``lightchat.auth.tokens``)."""
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     background: set[asyncio.Task[None]] = field(default_factory=set)
     """Work started by sign-ins (saving the user), kept here until it is done."""
@@ -382,7 +397,8 @@ class Auth:
         settings: Settings,
         environ: Mapping[str, str] | None = None,
     ) -> Auth | None:
-        """The sign-in of an app with these callbacks; None when it has no auth callback.
+        """The sign-in of an app with these callbacks; None when it has no auth callback
+        and no ``Settings.custom_auth``.
 
         With ``@oauth_callback``, the providers come from the ``OAUTH_*`` variables of
         ``environ`` (``os.environ`` by default). Raises ``ConfigError`` when sign-in is on
@@ -399,6 +415,8 @@ class Auth:
                 raise ConfigError(
                     "@oauth_callback signs users in with an OAuth provider, but none is "
                     "configured: set its variables, e.g. OAUTH_GITHUB_CLIENT_ID and "
+        if settings.custom_auth:
+            hooks.append("LIGHTCHAT_CUSTOM_AUTH")
                     "OAUTH_GITHUB_CLIENT_SECRET (see the README, Sign-in)."
                 )
             providers = {provider.slug: OAuthClient(provider) for provider in found}
@@ -415,6 +433,7 @@ class Auth:
         )
 
     def keep(self, task: asyncio.Task[None]) -> None:
+            tokens=AccessTokens(settings.auth_secret, settings.session_max_age_s),
         """Hold on to background work until it is done."""
         self.background.add(task)
         task.add_done_callback(self.background.discard)

@@ -125,6 +125,14 @@ class Settings:
         shown="none",
         env=("CHAINLIT_AUTH_SECRET",),
     )
+    custom_auth: bool = setting(
+        False,
+        "Turn sign-in on without an auth callback: users arrive signed in from the app's "
+        "own site, with an access token it makes (``lightchat.auth.create_jwt``) given to "
+        "the copilot widget (``accessToken``) or posted to ``/auth/jwt``. Needs "
+        "``auth_secret``.",
+        env=("CHAINLIT_CUSTOM_AUTH",),
+    )
     session_max_age_s: int = setting(
         15 * 24 * 3600,
         "A signed-in user's session ends this long after they signed in.",

@@ -28,7 +28,7 @@ from starlette.staticfiles import StaticFiles
 from lightchat.bus import LogCompacted
 from lightchat.chat.session import ChatSession
 from lightchat.domain.transcript import Transcript
-from lightchat.http.endpoints.auth import login, login_form, logout
+from lightchat.http.endpoints.auth import login, login_form, logout, token_page, token_sign_in
 from lightchat.http.endpoints.copilot import (
     copilot_script,
     function_result,
@@ -528,3 +528,5 @@ def routes() -> list[BaseRoute]:
         Route("/-/static/vendor/{package:str}/{name:str}", vendor_file, methods=["GET"]),
         Mount("/-/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
+        Route("/auth/jwt", token_page, methods=["GET"], name="token_sign_in"),
+        Route("/auth/jwt", token_sign_in, methods=["POST"]),
