@@ -7,6 +7,8 @@ The tree is small on purpose::
     │   └── ElementPathError  an element's path= is outside the folders it may read
     │                         (also a PermissionError)
     ├── AppLoadError          `lightchat serve` could not find or import the app
+    ├── InvalidTokenError     an access token (a JWT) is forged, expired or malformed
+    │                         (also a ValueError)
     ├── NoSessionError        API used outside a chat (e.g. Message.send() at import time)
     └── SessionClosedError    input sent to a chat that has ended
 
@@ -31,6 +33,16 @@ class ElementPathError(ConfigError, PermissionError):
 
 class AppLoadError(LightChatError):
     """The app file could not be found, imported, or holds no usable app."""
+
+
+class InvalidTokenError(LightChatError, ValueError):
+    """An access token (``lightchat.auth.decode_jwt``) was refused: its signature, its
+    algorithm, its expiry or its claims are wrong. The message says which; ``expired`` is
+    true when the token was good but is past its time."""
+
+    def __init__(self, message: str, *, expired: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired
 
 
 class NoSessionError(LightChatError):

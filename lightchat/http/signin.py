@@ -13,6 +13,7 @@ from urllib.parse import urlencode, urlsplit
 from starlette.requests import Request
 from starlette.responses import Response
 
+from lightchat.auth.cookie import drop_cookie, put_cookie
 from lightchat.auth.sessions import SESSION_COOKIE, checked_user
 from lightchat.chat.history import History
 from lightchat.config.registry import invoke
@@ -26,7 +27,7 @@ def safe_next(raw: object, prefix: str) -> str:
     """Where to go after signing in: ``raw`` if it is a path inside the app, else its home.
 
     Anything that could leave the app (``//host``, ``https:``, a backslash, control
-    characters) or loop back to the login page gives the home page instead.
+    characters) or loop back to a sign-in page gives the home page instead.
     """
     home = f"{prefix}/"
     if not isinstance(raw, str) or not raw.startswith("/") or len(raw) > 2000:
@@ -38,7 +39,7 @@ def safe_next(raw: object, prefix: str) -> str:
         return home
     if prefix and parts.path != prefix and not parts.path.startswith(prefix + "/"):
         return home
-    if parts.path in (f"{prefix}/login", f"{prefix}/logout"):
+    if parts.path in (f"{prefix}/login", f"{prefix}/logout", f"{prefix}/auth/jwt"):
         return home
     if parts.path.startswith(f"{prefix}/auth/oauth/"):
         return home
@@ -54,15 +55,27 @@ def login_url(prefix: str, next_url: str) -> str:
 
 def set_session_cookie(response: Response, request: Request, value: str, max_age: int) -> None:
     """Give the browser its session: HttpOnly, SameSite=Lax, Secure over HTTPS, for the
-    app's path only."""
-    response.set_cookie(
+    app's path only (``SameSite=None; Partitioned`` over HTTPS when other sites may frame
+    the app, see ``lightchat.auth.cookie``)."""
+    put_cookie(
+        response,
         SESSION_COOKIE,
         value,
         max_age=max_age,
         path=base(request) or "/",
-        httponly=True,
-        samesite="lax",
         secure=request.url.scheme == "https",
+        cross_site=services(request).settings.framed_by_others(),
+    )
+
+
+def clear_session_cookie(response: Response, request: Request) -> None:
+    """Delete the browser's session cookie (set by ``set_session_cookie``)."""
+    drop_cookie(
+        response,
+        SESSION_COOKIE,
+        path=base(request) or "/",
+        secure=request.url.scheme == "https",
+        cross_site=services(request).settings.framed_by_others(),
     )
 
 

@@ -7,7 +7,13 @@
 // (window.mountChainlitWidget({chainlitServer: "https://chat.example.com"}), as for
 // Chainlit) or the tag says data-mount="manual". Options, as data- attributes of the tag or
 // keys of the mount call: server (chainlitServer), label, title, position ("left"/"right"),
-// opened ("true").
+// opened ("true"); and, in the mount call only, accessToken (below).
+//
+// A host site that signs its users in itself (the app's custom auth) passes the user's
+// access token, made on its server with lightchat.auth.create_jwt: mount({..., accessToken}),
+// as for Chainlit. The panel then opens on the app's sign-in page (/auth/jwt), which asks
+// for the token; the widget posts it down to the app's origin only, the page posts it to
+// /auth/jwt and goes on to the chat, signed in. The token is never put in a URL.
 //
 // The host page talks to the chat with:
 //   window.sendChainlitMessage("text" or {content: "text"})  a message, as if typed
@@ -133,6 +139,7 @@
     state = {
       server: server, origin: origin, button: button, panel: panel, frame: null,
       ready: false, queue: [],
+      accessToken: typeof config.accessToken === "string" && config.accessToken ? config.accessToken : null,
     };
     button.addEventListener("click", function () { toggle(); });
     close.addEventListener("click", function () { setOpen(false); });
@@ -158,7 +165,14 @@
     if (state.frame) return state.frame;
     var iframe = document.createElement("iframe");
     var kept = keptChat();
-    iframe.src = state.server + (kept ? "/chat/" + encodeURIComponent(kept) + "/copilot" : "/?client=copilot");
+    var chat = kept ? "/chat/" + encodeURIComponent(kept) + "/copilot" : "/?client=copilot";
+    if (state.accessToken) {
+      // Signed in first, with the token; the sign-in page then goes on to the chat.
+      var path = new URL(state.server, document.baseURI).pathname.replace(/\/+$/, "");
+      iframe.src = state.server + "/auth/jwt?next=" + encodeURIComponent(path + chat);
+    } else {
+      iframe.src = state.server + chat;
+    }
     iframe.title = text("title", "Chat");
     iframe.setAttribute("allow", "clipboard-write");
     applyStyle(iframe, { border: "none", width: "100%", flex: "1", minHeight: "0", display: "block" });
@@ -203,6 +217,11 @@
         keepChat(data.chat);  // the chat on show now: a new one replaces the kept one
         var queued = state.queue.splice(0);
         queued.forEach(function (item) { state.frame.contentWindow.postMessage(item, state.origin); });
+      } else if (data.__lightchat === "need-token") {
+        // The app's sign-in page asks for the access token: to the app's origin only.
+        if (state.accessToken) {
+          state.frame.contentWindow.postMessage({ __lightchat: "access-token", token: state.accessToken }, state.origin);
+        }
       } else if (data.__lightchat === "escape") {
         setOpen(false);
       } else if (data.__lightchat === "call-fn") {

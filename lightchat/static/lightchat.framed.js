@@ -3,7 +3,8 @@
 // frame it), the widget's commands ("hello", "send", function results) and the calls of the
 // host page's functions (CopilotFunction). Loaded only where the chat page is framed: the
 // copilot's chat page names it, and lightchat.js adds it to any other chat page it finds in
-// a frame. No build step.
+// a frame. On the copilot's sign-in page (GET /auth/jwt) it signs the frame in with the
+// widget's access token instead. No build step.
 (function () {
   "use strict";
 
@@ -119,7 +120,52 @@
     var chat = url ? decodeURIComponent(url.slice(url.lastIndexOf("/") + 1)) : "";
     postUp(chat ? { __lightchat: "ready", chat: chat } : { __lightchat: "ready" });
   }
+  // The copilot's sign-in page (GET /auth/jwt, opened by a widget mounted with an
+  // accessToken): it asks the widget for the token instead of saying "ready" (what the
+  // widget queued waits for the chat), posts it to /auth/jwt as any write of the app's
+  // pages (its form token), and goes on to the chat. The token comes only from the parent,
+  // whose origin the app lets frame it; the widget posts it only to the app's origin.
+  var tokenPage = document.getElementById("lc-token-sign-in");
+  var tokenSent = false;
+  function askToken() {
+    if (!tokenSent) postUp({ __lightchat: "need-token" });
+  }
+  function signIn(token) {
+    if (!tokenPage || tokenSent || typeof token !== "string" || !token) return;
+    tokenSent = true;
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    fetch(tokenPage.dataset.action, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Authorization": "Bearer " + token, "X-CSRF-Token": meta ? meta.content : "" },
+    }).then(function (response) {
+      if (response.ok) { location.replace(tokenPage.dataset.next); return null; }
+      return response.text().then(signInFailed);
+    }).catch(function () { signInFailed(""); });
+  }
+  // Why the sign-in was refused: the answer's detail (JSON from /auth/jwt, or the alert of
+  // a refusal page from the checks in front of it), else a text of this page's language.
+  function signInFailed(body) {
+    var detail = "";
+    try { detail = JSON.parse(body).detail; } catch (error) {
+      var alert = new DOMParser().parseFromString(body, "text/html").querySelector("[role=alert]");
+      detail = alert ? alert.textContent.trim() : "";
+    }
+    var shown = document.getElementById("lc-token-error");
+    if (!shown) return;
+    shown.textContent = typeof detail === "string" && detail ? detail : pageText("sign_in_failed");
+    shown.hidden = false;
+  }
+  function pageText(key) {
+    var meta = document.querySelector('meta[name="lc-texts"]');
+    try { return JSON.parse(meta.content)[key] || key; } catch (error) { return key; }
+  }
   function widgetCommand(command) {
+    if (tokenPage) {
+      if (command.__lightchat === "hello") askToken();
+      if (command.__lightchat === "access-token") signIn(command.token);
+      return;
+    }
     if (command.__lightchat === "hello") sayReady();
     if (command.__lightchat === "fn-result") { functionResult(command); return; }
     if (command.__lightchat !== "send" || typeof command.content !== "string") return;
@@ -145,5 +191,6 @@
     if (document.querySelector("dialog[open]")) return;
     postUp({ __lightchat: "escape" });
   });
-  if (framed) sayReady();
+  if (framed && tokenPage) askToken();
+  else if (framed) sayReady();
 })();

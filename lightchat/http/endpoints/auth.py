@@ -1,10 +1,25 @@
-"""Sign-in over HTTP: the login page and signing out. The gate in front of everything else
-is ``lightchat.http.middleware.sign_in``; what both use, ``lightchat.http.signin``.
+"""Sign-in over HTTP: the login page, signing in with an access token, and signing out.
+The gate in front of everything else is ``lightchat.http.middleware.sign_in``; what both
+use, ``lightchat.http.signin``.
 
 The login form is a plain form (no JavaScript needed). A refused sign-in shows the form
 again with one message that does not say which part was wrong; too many refusals for a
 user name or an address get a 429 that says when to try again (``LoginLimiter``). The
 form and the sign-out are POSTs, so ``SameOriginWrites`` refuses them from other sites.
+
+``POST /auth/jwt`` (Chainlit's) signs in the user of an access token sent as
+``Authorization: Bearer <token>`` (``lightchat.auth.tokens``; the app's own site makes it
+with ``create_jwt``): the answer sets the same session cookie as any sign-in, or is a 401
+saying whether the token was missing, refused or expired. It is a write like the others,
+so a login CSRF (another site signing the visitor in as someone else) is refused three
+times over: the token is only taken from a header, which a form on another site cannot
+set and a script there cannot send without a CORS preflight the app refuses; the
+``Origin`` must be the app's own (or one of ``allow_origins``); and the request must carry
+the browser's form token, which only the app's own pages hold. So the token is posted by a
+page of the app: ``GET /auth/jwt`` is that page for the copilot widget's frame, whose
+script (``lightchat.framed.js``) takes the token from the widget (``accessToken``, posted
+down to the app's origin only, and taken only from the frame's parent, which
+``frame-ancestors`` limits to the sites the app names), posts it, and goes on to the chat.
 
 When history is on, a signed-in user is saved to the data layer (``get_user`` /
 ``create_user``, as Chainlit does at sign-in) in the background: the sign-in answer does
@@ -18,8 +33,9 @@ from urllib.parse import urlencode
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from lightchat.auth.dependencies import refusal
 from lightchat.auth.sessions import (
     MAX_PASSWORD_CHARS,
     MAX_USERNAME_CHARS,
@@ -27,9 +43,16 @@ from lightchat.auth.sessions import (
     Auth,
     retry_minutes,
 )
+from lightchat.auth.tokens import bearer_token
 from lightchat.config.registry import invoke
-from lightchat.errors import ConfigError
-from lightchat.http.signin import ask_app, remember, safe_next, set_session_cookie
+from lightchat.errors import ConfigError, InvalidTokenError
+from lightchat.http.signin import (
+    ask_app,
+    clear_session_cookie,
+    remember,
+    safe_next,
+    set_session_cookie,
+)
 from lightchat.http.web import base, go_to, read_form, services, signed_in
 from lightchat.ui.i18n import notice, say
 
@@ -163,17 +186,68 @@ async def login(request: Request) -> Response:
     return response
 
 
+# -- signing in with an access token ----------------------------------------------------
+
+
+async def token_page(request: Request) -> Response:
+    """The page the copilot widget's frame signs in on (``GET /auth/jwt?next=...``): its
+    script asks the widget for its access token, posts it to ``/auth/jwt`` and goes on to
+    ``next`` (a path inside the app); a refusal shows as an alert."""
+    _auth(request)
+    prefix = base(request)
+    found = services(request)
+    html = found.renderer.page(
+        "token_sign_in.html",
+        base=prefix,
+        next_url=safe_next(request.query_params.get("next"), prefix),
+        frame_ancestors=found.settings.frame_sources(),
+        copilot=True,  # the page loads lightchat.framed.js, which talks to the widget
+    )
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+async def token_sign_in(request: Request) -> Response:
+    """Sign in the user of the access token in ``Authorization: Bearer <token>``
+    (Chainlit's ``POST /auth/jwt``): ``{"success": true}`` with the session cookie, or a
+    401 whose ``detail`` says why."""
+    auth = _auth(request)
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
+        return _token_refused(None)
+    try:
+        user = auth.tokens.decode(token)
+    except InvalidTokenError as exc:
+        logger.info("Refused an access token at /auth/jwt: %s", exc)
+        return _token_refused(exc)
+    try:
+        value = auth.sessions.issue(user)
+    except ConfigError as exc:
+        logger.error("Could not sign %r in: %s", user.identifier, exc)
+        return JSONResponse({"detail": notice(BROKEN)}, status_code=500, headers=_NO_STORE)
+    response = JSONResponse({"success": True}, headers=_NO_STORE)
+    set_session_cookie(response, request, value, auth.max_age_s)
+    remember(request, user)
+    return response
+
+
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _token_refused(error: InvalidTokenError | None) -> Response:
+    """The 401 of a missing or refused access token, saying which in the request's
+    language."""
+    return JSONResponse(
+        {"detail": notice(refusal(error))},
+        status_code=401,
+        headers={**_NO_STORE, "WWW-Authenticate": "Bearer"},
+    )
+
+
 async def logout(request: Request) -> Response:
     """Sign out: the session cookie goes, ``@on_logout`` runs, and the login page shows."""
     auth = _auth(request)
     response = go_to(request, f"{base(request)}/login")
-    response.delete_cookie(
-        SESSION_COOKIE,
-        path=base(request) or "/",
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-    )
+    clear_session_cookie(response, request)
     user = signed_in(request)
     if user is None:
         return response

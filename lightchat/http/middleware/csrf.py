@@ -38,6 +38,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lightchat.auth.cookie import put_cookie
 from lightchat.auth.identity import COOKIE, BrowserIdentity
 from lightchat.http.web import BROWSER_SCOPE_KEY, base, problem, route_path
 from lightchat.ui.render import FORM_TOKEN
@@ -247,26 +248,22 @@ def _cookie_header(request: Request, value: str, cross_site: bool) -> tuple[byte
     over HTTPS, for the app's path.
 
     When other sites may frame the app (the copilot widget), over HTTPS it is
-    ``SameSite=None; Partitioned`` instead: a Lax cookie is not sent in a frame on another
-    site, and a partitioned one is kept per host site, where browsers block other
-    third-party cookies. Writes stay guarded by the form token and the Origin check, which
-    never relied on SameSite.
+    ``SameSite=None; Partitioned`` instead (``lightchat.auth.cookie``): a Lax cookie is not
+    sent in a frame on another site, and a partitioned one is kept per host site, where
+    browsers block other third-party cookies. Writes stay guarded by the form token and the
+    Origin check, which never relied on SameSite.
     """
-    secure = request.url.scheme == "https"
-    embedded = cross_site and secure
     carrier = Response()
-    carrier.set_cookie(
+    put_cookie(
+        carrier,
         COOKIE,
         value,
         max_age=COOKIE_MAX_AGE_S,
         path=base(request) or "/",
-        httponly=True,
-        samesite="none" if embedded else "lax",
-        secure=secure,
+        secure=request.url.scheme == "https",
+        cross_site=cross_site,
     )
-    name, header = next(h for h in carrier.raw_headers if h[0] == b"set-cookie")
-    # Added by hand: Python's cookie module knows the attribute only from 3.14 on.
-    return name, header + b"; Partitioned" if embedded else header
+    return next(h for h in carrier.raw_headers if h[0] == b"set-cookie")
 
 
 def _with_cookie(send: Send, header: tuple[bytes, bytes]) -> Send:

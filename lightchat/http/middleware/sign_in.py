@@ -1,9 +1,10 @@
 """``SignInGate``: with sign-in on, only signed-in users get past.
 
-With sign-in on (the app has an auth callback, see ``lightchat.auth.sessions``), the gate
-lets a request reach the app only with a valid session cookie, except for the login page,
-the OAuth sign-in (``/auth/oauth/...``, see ``lightchat.http.endpoints.oauth``), the static
-files, the health and readiness checks and the sign-out post. Without one:
+With sign-in on (the app has an auth callback or ``custom_auth``, see
+``lightchat.auth.sessions``), the gate lets a request reach the app only with a valid
+session cookie, except for the login page, the OAuth sign-in (``/auth/oauth/...``, see
+``lightchat.http.endpoints.oauth``), the sign-in with an access token (``/auth/jwt``), the
+static files, the health and readiness checks and the sign-out post. Without one:
 
 - with ``@header_auth_callback``, the callback gets the request's headers; the ``User``
   it returns is signed in there and then (the answer carries their new session cookie);
@@ -31,9 +32,17 @@ from lightchat.ui.i18n import notice
 logger = logging.getLogger("lightchat")
 
 # The copilot widget's script loads on host pages before anyone signs in (its panel then
-# shows the sign-in page).
+# shows the sign-in page); /auth/jwt signs in with an access token (its page, its post).
 _OPEN_PATHS = frozenset(
-    {"/login", "/logout", "/-/health", "/-/ready", "/-/copilot.js", "/copilot/index.js"}
+    {
+        "/login",
+        "/logout",
+        "/auth/jwt",
+        "/-/health",
+        "/-/ready",
+        "/-/copilot.js",
+        "/copilot/index.js",
+    }
 )
 
 
