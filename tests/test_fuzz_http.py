@@ -364,6 +364,8 @@ ROUTES: dict[tuple[str, str], Reads] = {
         cookies=(OAUTH_COOKIE,),
         app="sign-in",
     ),
+    ("GET", "/auth/jwt"): Reads(query=("next",), app="sign-in"),
+    ("POST", "/auth/jwt"): Reads(headers=("Authorization",), app="sign-in"),
     ("GET", "/readme"): Reads(query=("chat",)),
     ("GET", "/new-chat"): Reads(query=("profile", "client", "chat")),
     ("GET", "/-/health"): Reads(),
@@ -376,8 +378,6 @@ ROUTES: dict[tuple[str, str], Reads] = {
     ("GET", "/-/elements/{name:str}.js"): Reads(headers=FILE_HEADERS),
     ("GET", "/-/static"): Reads(headers=FILE_HEADERS),  # the static files: /-/static/{path}
 }
-    ("GET", "/auth/jwt"): Reads(query=("next",), app="sign-in"),
-    ("POST", "/auth/jwt"): Reads(headers=("Authorization",), app="sign-in"),
 
 COMMON = Reads(
     headers=(

@@ -200,6 +200,9 @@ SCENES: dict[str, Callable[[], tuple[str, Context]]] = {
     "settings.html": page("settings.html", **SETTINGS_CONTEXT),
     "_confirm_delete.html": page("confirm_delete.html", link=LINK, back_url=CHAT),
     "confirm_delete.html": page("confirm_delete.html", link=LINK, back_url=CHAT),
+    "token_sign_in.html": page(
+        "token_sign_in.html", next_url="/chat/c1/copilot", frame_ancestors="'self'"
+    ),
     "_confirm_new_chat.html": page("confirm_new_chat.html", start_url="/", back_url=CHAT),
     "confirm_new_chat.html": page("confirm_new_chat.html", start_url="/", back_url=CHAT),
     "login.html": page(
@@ -207,9 +210,6 @@ SCENES: dict[str, Callable[[], tuple[str, Context]]] = {
         password_form=True,
         providers=[SimpleNamespace(url="/oauth/github", label="GitHub")],
         error="Wrong password",
-    "token_sign_in.html": page(
-        "token_sign_in.html", next_url="/chat/c1/copilot", frame_ancestors="'self'"
-    ),
         next_url="/",
         username="ann",
     ),

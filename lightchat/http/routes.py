@@ -512,6 +512,8 @@ def routes() -> list[BaseRoute]:
         Route("/login", login_form, methods=["GET"], name="login"),
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"], name="logout"),
+        Route("/auth/jwt", token_page, methods=["GET"], name="token_sign_in"),
+        Route("/auth/jwt", token_sign_in, methods=["POST"]),
         Route("/auth/oauth/{provider:str}", oauth_start, methods=["GET"], name="oauth"),
         Route("/auth/oauth/{provider:str}/callback", oauth_finish, methods=["GET"]),
         Route("/readme", readme, methods=["GET"], name="readme"),
@@ -528,5 +530,3 @@ def routes() -> list[BaseRoute]:
         Route("/-/static/vendor/{package:str}/{name:str}", vendor_file, methods=["GET"]),
         Mount("/-/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
-        Route("/auth/jwt", token_page, methods=["GET"], name="token_sign_in"),
-        Route("/auth/jwt", token_sign_in, methods=["POST"]),
