@@ -182,6 +182,10 @@ class LightChat(Registry):
                 data_layer=self.callbacks.get("data_layer"),
                 files=files,
             )
+        # Off, and said once, when the app cannot keep favourites (endpoints and pages read it).
+        settings = self._settings = _favorites_possible(
+            settings, auth is not None or host_users is not None
+        )
         chats = Chats(
             self,
             bus,
@@ -509,3 +513,23 @@ async def _reap_forever(chats: Chats) -> None:
     while True:
         await asyncio.sleep(REAP_EVERY_S)
         await chats.reap()
+
+
+def _favorites_possible(settings: Settings, signed_in: bool) -> Settings:
+    """``settings``, with ``favorites`` turned off when the app cannot keep favourites
+    (Chainlit's rules: the messages of signed-in users, kept in history), and the reason
+    said once in the log."""
+    if not settings.favorites:
+        return settings
+    needs = {
+        "history (features.history)": settings.history,
+        "sign-in (an auth callback, or a host app that signs its users in)": signed_in,
+    }
+    missing = [what for what, present in needs.items() if not present]
+    if not missing:
+        return settings
+    logger.warning(
+        "favorites is on, but no message can be marked without %s; it stays off.",
+        " and ".join(missing),
+    )
+    return replace(settings, favorites=False)

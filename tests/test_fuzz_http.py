@@ -339,6 +339,10 @@ ROUTES: dict[tuple[str, str], Reads] = {
     ("POST", f"{CHAT}/settings/edit"): Reads(form=SETTINGS, files=True),
     ("POST", f"{CHAT}/messages/{{message_id:str}}/edit"): Reads(form=("content",), keeps=False),
     ("POST", f"{CHAT}/messages/{{message_id:str}}/regenerate"): Reads(keeps=False),
+    # Favourites need sign-in: here they are off, and every request is the same 404.
+    ("POST", f"{CHAT}/messages/{{message_id:str}}/favorite"): Reads(form=("favorite",)),
+    ("GET", f"{CHAT}/favorites"): Reads(),
+    ("POST", f"{CHAT}/favorites/{{message_id:str}}/remove"): Reads(),
     # A button's post carries nothing the server reads: a forged name or payload is ignored.
     ("POST", f"{CHAT}/actions/{{action_id:str}}"): Reads(form=("name", "payload")),
     ("POST", f"{CHAT}/asks/{{message_id:str}}/files"): Reads(files=True, chat="ask"),

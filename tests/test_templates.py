@@ -31,6 +31,7 @@ from lightchat.domain.events import (
     ElementData,
     Entry,
     Event,
+    FavoriteData,
     MessageData,
     MessageEvent,
     Mode,
@@ -220,6 +221,7 @@ SCENES: dict[str, Callable[[], tuple[str, Context]]] = {
     "rename.html": page("rename.html", link=LINK, name_value="First", back_url=CHAT),
     "readme.html": page("readme.html", readme=Markup("<p>About</p>"), back_url=CHAT),
     "_readme.html": page("readme.html", readme=Markup("<p>About</p>"), back_url=CHAT),
+    "favorites.html": page("favorites.html", favorites=[FavoriteData("m1", "Hi")], back_url=CHAT),
 }
 # Blocks that show only in another state than their template's scene.
 BLOCK_SCENES: dict[tuple[str, str], Callable[[], tuple[str, Context]]] = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from lightchat.api.copilot import COPILOT_FUNCTION_TIMEOUT_S, CopilotFunction, for_the_page
@@ -17,8 +17,11 @@ from lightchat.api.message import Message
 from lightchat.api.step import CURRENT_STEP, Step
 from lightchat.chat.session import ChatSession, current_run, current_session, dispatch
 from lightchat.domain.events import (
+    MAX_FAVORITES,
     TOAST_TYPES,
     CommandData,
+    FavoriteData,
+    FavoritesEvent,
     MessageData,
     Mode,
     ToastEvent,
@@ -235,6 +238,38 @@ class Emitter:
             if not mode.options:
                 raise ConfigError(f"Mode {mode.id!r} has no options; give it at least one.")
         dispatch(self.session, self.session.set_composer, None, list(modes))
+
+    async def set_favorites(self, steps: Sequence[Mapping[str, Any]]) -> None:
+        """Set what this chat's "Favorites" lists (``features.favorites``), as Chainlit's
+        emitter does: step dicts with an ``id`` and their text in ``output`` (or
+        ``content``), shown in this order (the first ``MAX_FAVORITES``). Choosing one puts
+        its text in the message box.
+
+        The list stands, on every page of the chat and live in an open "Favorites",
+        until the app sets another one or the user marks or unmarks a message from the
+        chat: the user's own favourites (their starred messages, newest first) then show
+        again, as in Chainlit.
+
+        Example::
+
+            await cl.context.emitter.set_favorites(
+                [{"id": "greet", "output": "Hello! What can you do?"}]
+            )
+        """
+        listed = [_favorite(step) for step in steps][:MAX_FAVORITES]
+        dispatch(self.session, self.session.emit, FavoritesEvent(listed))
+
+
+def _favorite(step: Mapping[str, Any]) -> FavoriteData:
+    """A step dict (Chainlit's ``StepDict``) as an entry of the "Favorites" list."""
+    if not isinstance(step, Mapping) or not isinstance(step.get("id"), str) or not step["id"]:
+        raise ConfigError(f"A favourite is a step dict with an 'id' (a string), not {step!r}.")
+    text = step.get("output", step.get("content"))
+    if not isinstance(text, str):
+        raise ConfigError(
+            f"Favourite {step['id']!r} has no text: give it in 'output' (or 'content')."
+        )
+    return FavoriteData(step["id"], text)
 
 
 def _command(spec: dict[str, Any]) -> CommandData:

@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any, cast
 from lightchat.domain.events import (
     ElementData,
     Entry,
+    FavoriteData,
     MessageData,
     MessageEvent,
     RemoveEvent,
@@ -70,6 +71,7 @@ if TYPE_CHECKING:
     from lightchat.store import (
         BatchWriter,
         DataLayer,
+        FavoriteSteps,
         OutputWriter,
         StepRecord,
         StoredThread,
@@ -636,6 +638,56 @@ class History:
         self._fields_written.pop(thread, None)
         await self._delete_files(keys, thread_id)
         return True
+
+    # -- favourites (features.favorites) -------------------------------------------------
+
+    @property
+    def can_favorite(self) -> bool:
+        """True when the data layer keeps favourites (``FavoriteSteps``): the default store
+        does; an app's own data layer does if it has ``set_favorite`` and
+        ``list_favorites``."""
+        return all(
+            callable(getattr(self._store, name, None))
+            for name in ("set_favorite", "list_favorites")
+        )
+
+    async def favorites(self, owner: str) -> list[FavoriteData]:
+        """The owner's favourite messages, newest first (at most ``MAX_FAVORITES``).
+
+        A data layer that fails is logged and lists none: the list is a convenience.
+        """
+        if not await self.wait_ready() or not self.can_favorite:
+            return []
+        keeper = cast("FavoriteSteps", self._store)
+        try:
+            steps = await keeper.list_favorites(owner)
+        except Exception as exc:  # see the docstring
+            logger.error("Could not list the favourite messages", exc_info=exc)
+            return []
+        return [FavoriteData(step.id, step.output) for step in steps]
+
+    async def mark_favorite(
+        self, message_id: str, owner: str, *, favorite: bool, thread_id: str | None = None
+    ) -> str:
+        """Mark one of the owner's own messages as a favourite (``favorite``), or unmark it;
+        returns the id of its thread.
+
+        Only a user message of one of the owner's threads (of ``thread_id``, when given)
+        can be marked or unmarked: anything else, like a data layer that cannot keep
+        favourites, raises ``LookupError``.
+        """
+        if not await self.wait_ready() or self._store is None or not self.can_favorite:
+            raise LookupError(message_id)
+        await self.flush()  # a message just sent: make sure it is written
+        step = await self._store.get_step(message_id, owner=owner)
+        if step is None or step.type != "user_message" or thread_id not in (None, step.thread_id):
+            raise LookupError(message_id)
+        keeper = cast("FavoriteSteps", self._store)
+        try:
+            await keeper.set_favorite(message_id, owner=owner, favorite=favorite)
+        except LookupError:  # the store's NotFoundError: deleted meanwhile
+            raise LookupError(message_id) from None
+        return step.thread_id
 
     async def feedback(self, thread_id: str, owner: str) -> dict[str, Feedback]:
         """The feedback given in a thread, by message id.

@@ -187,6 +187,12 @@ class Settings:
         'for an answer again ("Regenerate").',
         toml=("features.edit_message",),
     )
+    favorites: bool = setting(
+        False,
+        "Let signed-in users mark their messages with a star and send one again from the "
+        'composer\'s "Favorites". Needs history and sign-in.',
+        toml=("features.favorites",),
+    )
     cot: str = setting(
         "full",
         "Which steps the chat shows: ``full`` (all), ``tool_call`` (tool steps) or ``hidden``.",

@@ -58,6 +58,7 @@ from lightchat.http.endpoints.elements import (
 )
 from lightchat.http.endpoints.embed import embed_chat, embed_new
 from lightchat.http.endpoints.env import env_form, env_of, save_env
+from lightchat.http.endpoints.favorites import favorites, favorites_offered, remove, toggle
 from lightchat.http.endpoints.history import (
     delete,
     delete_form,
@@ -145,6 +146,7 @@ async def chat_page(request: Request) -> Response:
     start = await start_context(request, session, transcript)
     html = chat_renderer(request, session).page(
         "chat.html",
+        favorites_on=favorites_offered(request, session),
         transcript=transcript,
         base=base(request),
         chat_id=session.id,
@@ -486,6 +488,9 @@ def routes() -> list[BaseRoute]:
         Route(f"{chat}/settings", settings_form, methods=["GET"], name="settings_form"),
         Route(f"{chat}/settings", save_settings, methods=["POST"], name="settings"),
         Route(f"{chat}/settings/edit", edit_settings, methods=["POST"], name="settings_edit"),
+        Route(f"{chat}/messages/{{message_id:str}}/favorite", toggle, methods=["POST"]),
+        Route(f"{chat}/favorites", favorites, methods=["GET"], name="favorites"),
+        Route(f"{chat}/favorites/{{message_id:str}}/remove", remove, methods=["POST"]),
         Route(f"{chat}/messages/{{message_id:str}}/edit", edit_message, methods=["POST"]),
         Route(f"{chat}/messages/{{message_id:str}}/regenerate", regenerate, methods=["POST"]),
         Route(f"{chat}/actions/{{action_id:str}}", click, methods=["POST"], name="action"),

@@ -1,8 +1,9 @@
 // lightchat's composer: Enter to send, clearing the form once the server took a message,
 // attached files (chips, drag and drop, paste), the "/" commands menu and command buttons,
-// and the modes kept from one message to the next. Loaded after lightchat.js (whose texts
-// and autoscroll it uses) only by pages with a composer: the chat page, and host pages that
-// embed a chat. Without JavaScript the composer is a plain form. No build step.
+// the modes kept from one message to the next, and a favourite chosen in "Favorites".
+// Loaded after lightchat.js (whose texts and autoscroll it uses) only by pages with a
+// composer: the chat page, and host pages that embed a chat. Without JavaScript the
+// composer is a plain form. No build step.
 (function () {
   "use strict";
 
@@ -331,5 +332,21 @@
       syncCommandButtons();
       closeMenu();
     }, 0);
+  });
+
+  // Favorites: choosing one in the dialog puts its text in the message box, to change or
+  // send (without JavaScript, its form sends it as it is).
+  document.addEventListener("click", function (event) {
+    var use = event.target instanceof Element && event.target.closest("[data-lc-favorite-use]");
+    var dialog = use && use.closest("dialog[data-lc-modal]");
+    var box = document.querySelector("#lc-composer textarea[name=content]");
+    if (!dialog || !box) return;
+    event.preventDefault();
+    var field = use.form && use.form.querySelector("input[name=content]");
+    box.value = field ? field.value : use.textContent;
+    box.dispatchEvent(new Event("input", { bubbles: true }));  // it grows to fit
+    dialog.close();
+    box.focus();
+    box.setSelectionRange(box.value.length, box.value.length);
   });
 })();

@@ -13,6 +13,8 @@ from lightchat.domain.events import (
     AppEvent,
     ComposerEvent,
     Entry,
+    FavoriteEvent,
+    FavoritesEvent,
     FunctionCallEvent,
     MessageData,
     MessageEvent,
@@ -218,6 +220,22 @@ class StreamView:
             transcript.apply(entry)
             panel = self.renderer.sidebar(transcript.sidebar, self.chat_url)
             ops.append(Chunk(hx_partial("lc-side", "innerHTML", panel), None, seq))
+            return
+        if isinstance(event, FavoriteEvent):
+            marked = transcript.apply(entry)
+            if isinstance(marked, MessageData):  # its star, where the page shows one
+                star = self.renderer.page("_favorite.html", message=marked, chat_url=self.chat_url)
+                ops.append(
+                    Chunk(hx_partial(f"msg-{marked.id}-favorite", "outerMorph", star), None, seq)
+                )
+            return
+        if isinstance(event, FavoritesEvent):
+            transcript.apply(entry)
+            # The list in the "Favorites" dialog, while it is open.
+            listed = self.renderer.page(
+                "_favorites_list.html", favorites=event.favorites, chat_url=self.chat_url
+            )
+            ops.append(Chunk(hx_partial("lc-favorites-list", "outerMorph", listed), None, seq))
             return
         if isinstance(event, SettingsEvent):
             transcript.apply(entry)
