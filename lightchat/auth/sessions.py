@@ -106,6 +106,7 @@ def check_secret(secret: str, hook: str) -> None:
 
     ``hook`` names what needs it: an auth callback, or a setting (``LIGHTCHAT_...``)."""
     if not secret:
+        why = hook if hook.startswith("LIGHTCHAT_") else f"@{hook}"
         raise ConfigError(
             f"This app signs users in ({why}), so it needs a secret to sign their "
             "sessions. Run `lightchat create-secret` and set LIGHTCHAT_AUTH_SECRET to the "
@@ -116,7 +117,6 @@ def check_secret(secret: str, hook: str) -> None:
             f"LIGHTCHAT_AUTH_SECRET is {len(secret)} characters long; it needs at least "
             f"{MIN_SECRET_CHARS} random ones. Run `lightchat create-secret` to make one."
         )
-        why = hook if hook.startswith("LIGHTCHAT_") else f"@{hook}"
 
 
 def check_public_url(url: str) -> None:
@@ -198,6 +198,12 @@ class UserSessions:
 
     def load(self, cookie: str | None) -> User | None:
         """The user of a cookie value; None if it is missing, forged, expired or revoked."""
+        found = self.load_until(cookie)
+        return None if found is None else found[0]
+
+    def load_until(self, cookie: str | None) -> tuple[User, int] | None:
+        """The user of a cookie value and when their session ends (a time in seconds);
+        None if it is missing, forged, expired or revoked."""
         if not cookie or len(cookie) > MAX_COOKIE_CHARS:
             return None
         try:
@@ -208,12 +214,6 @@ class UserSessions:
             return None
         identifier, name, metadata = payload.get("i"), payload.get("d"), payload.get("m")
         issued, nonce = payload.get("t"), payload.get("n")
-        found = self.load_until(cookie)
-        return None if found is None else found[0]
-
-    def load_until(self, cookie: str | None) -> tuple[User, int] | None:
-        """The user of a cookie value and when their session ends (a time in seconds);
-        None if it is missing, forged, expired or revoked."""
         if not (
             isinstance(identifier, str)
             and identifier
@@ -369,6 +369,8 @@ class Auth:
     """An app's sign-in: its callbacks, its sessions, its access tokens and its limiter."""
 
     sessions: UserSessions
+    tokens: AccessTokens
+    """Checks the access tokens of ``/auth/jwt`` (``lightchat.auth.tokens``)."""
     password_callback: Callable[..., Any] | None = None
     header_callback: Callable[..., Any] | None = None
     logout_callback: Callable[..., Any] | None = None
@@ -379,8 +381,6 @@ class Auth:
     """Signs the cookie of OAuth sign-ins in progress."""
     public_url: str = ""
     """The app's public address (``Settings.url``): OAuth redirect URIs start with it."""
-    tokens: AccessTokens
-    """Checks the access tokens of ``/auth/jwt`` (``lightchat.auth.tokens``)."""
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     background: set[asyncio.Task[None]] = field(default_factory=set)
     """Work started by sign-ins (saving the user), kept here until it is done."""
@@ -405,6 +405,8 @@ class Auth:
         but ``Settings.auth_secret`` is not set, or ``@oauth_callback`` has no provider.
         """
         hooks = [hook for hook in AUTH_HOOKS if hook in callbacks]
+        if settings.custom_auth:
+            hooks.append("LIGHTCHAT_CUSTOM_AUTH")
         if not hooks:
             return None
         check_secret(settings.auth_secret, hooks[0])
@@ -415,14 +417,13 @@ class Auth:
                 raise ConfigError(
                     "@oauth_callback signs users in with an OAuth provider, but none is "
                     "configured: set its variables, e.g. OAUTH_GITHUB_CLIENT_ID and "
-        if settings.custom_auth:
-            hooks.append("LIGHTCHAT_CUSTOM_AUTH")
                     "OAUTH_GITHUB_CLIENT_SECRET (see the README, Sign-in)."
                 )
             providers = {provider.slug: OAuthClient(provider) for provider in found}
             check_public_url(settings.url)
         return cls(
             sessions=UserSessions(settings.auth_secret, settings.session_max_age_s),
+            tokens=AccessTokens(settings.auth_secret, settings.session_max_age_s),
             password_callback=callbacks.get("password_auth_callback"),
             header_callback=callbacks.get("header_auth_callback"),
             logout_callback=callbacks.get("on_logout"),
@@ -433,7 +434,6 @@ class Auth:
         )
 
     def keep(self, task: asyncio.Task[None]) -> None:
-            tokens=AccessTokens(settings.auth_secret, settings.session_max_age_s),
         """Hold on to background work until it is done."""
         self.background.add(task)
         task.add_done_callback(self.background.discard)
