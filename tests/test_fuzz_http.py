@@ -349,6 +349,14 @@ ROUTES: dict[tuple[str, str], Reads] = {
     ("GET", f"{CHAT}/elements/{{element_id:str}}"): Reads(),
     ("GET", f"{CHAT}/elements/{{element_id:str}}/view"): Reads(),
     ("POST", f"{CHAT}/elements/{{element_id:str}}/actions"): Reads(form=("name", "payload")),
+    # A custom element's own requests: its JSX frame, updateElement, deleteElement,
+    # sendUserMessage, and submitElement/cancelElement (no question is open here: a 409).
+    ("GET", f"{CHAT}/elements/{{element_id:str}}/jsx"): Reads(),
+    ("POST", f"{CHAT}/elements/{{element_id:str}}/props"): Reads(form=("props",)),
+    ("POST", f"{CHAT}/elements/{{element_id:str}}/delete"): Reads(),
+    ("POST", f"{CHAT}/elements/{{element_id:str}}/message"): Reads(form=("content", "command")),
+    ("POST", f"{CHAT}/elements/{{element_id:str}}/submit"): Reads(form=("values", "title")),
+    ("POST", f"{CHAT}/elements/{{element_id:str}}/cancel"): Reads(),
     ("GET", "/env"): Reads(app="sign-in"),
     ("POST", "/env"): Reads(form=("API_KEY",), app="sign-in"),
     ("GET", "/history"): Reads(query=("q", "chat")),
@@ -381,6 +389,7 @@ ROUTES: dict[tuple[str, str], Reads] = {
     ("GET", "/copilot/index.js"): Reads(headers=("If-None-Match",)),
     ("GET", "/-/elements/{name:str}.js"): Reads(headers=FILE_HEADERS),
     ("GET", "/-/static"): Reads(headers=FILE_HEADERS),  # the static files: /-/static/{path}
+    ("GET", "/-/static/vendor/{package:str}/{file:str}"): Reads(headers=("Accept-Encoding",)),
 }
 
 COMMON = Reads(
@@ -416,6 +425,10 @@ def test_every_route_is_fuzzed(tmp_path: Path) -> None:
     assert not gone, f"ROUTES names routes the app no longer serves: {gone}"
 
 
+CARD_JSX = "export default function Card() { return <p>{props.n}</p>; }\n"
+"""A JSX custom element (Chainlit's public/elements/Card.jsx)."""
+
+
 def every_route_app(app_dir: Path) -> LightChat:
     """An open app with everything a route may act on: history, settings of every kind,
     profiles, commands and modes, an action, elements of each kind (a custom one too),
@@ -425,6 +438,8 @@ def every_route_app(app_dir: Path) -> LightChat:
     (app_dir / "elements" / "Button.js").write_text("void 0;\n")
     (app_dir / "public").mkdir(exist_ok=True)
     (app_dir / "public" / "logo.txt").write_text("logo")
+    (app_dir / "public" / "elements").mkdir(exist_ok=True)
+    (app_dir / "public" / "elements" / "Card.jsx").write_text(CARD_JSX)
     (app_dir / "lightchat.md").write_text("# About\n\nA test app.\n")
     app = LightChat(
         settings=Settings(
@@ -475,6 +490,7 @@ def every_route_app(app_dir: Path) -> LightChat:
                 cl.Text(name="notes", content="Notes", display="side"),
                 cl.Pdf(name="doc", content=b"%PDF-1.4", display="page"),
                 cl.CustomElement(name="Button", props={"n": 1}),
+                cl.CustomElement(name="Card", props={"n": 1}),
             ],
         ).send()
 
@@ -623,6 +639,12 @@ GOOD: dict[str, list[str]] = {
     "path": ["logo.txt"],
     "static": ["lightchat.js", "lightchat.css"],
     "script": ["Button"],
+    "props": ['{"n": 2}', "{}"],
+    "values": ['{"title": "x"}'],
+    "title": ["x"],
+    "package": ["preact", "babel-standalone"],
+    "file": ["preact.umd.js", "babel.min.js"],
+    "Accept-Encoding": ["gzip", "identity"],
 }
 """Well-formed values of each parameter (the chat's own ids are added per chat)."""
 

@@ -532,6 +532,6 @@ def routes() -> list[BaseRoute]:
         Route("/copilot/index.js", copilot_script, methods=["GET"]),  # Chainlit's address
         Route("/-/elements/{name:str}.js", element_script, methods=["GET"]),
         # Before the static files: a vendored file may be kept compressed (see vendor_file).
-        Route("/-/static/vendor/{package:str}/{name:str}", vendor_file, methods=["GET"]),
+        Route("/-/static/vendor/{package:str}/{file:str}", vendor_file, methods=["GET"]),
         Mount("/-/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

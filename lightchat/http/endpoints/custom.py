@@ -228,7 +228,7 @@ async def vendor_file(request: Request) -> Response:
     """A vendored file (``static/vendor/<package>/<name>``). One kept compressed
     (``<name>.gz``, Babel's) is sent as it is with ``Content-Encoding: gzip`` to a
     browser that accepts it, and unpacked for one that does not."""
-    package, name = request.path_params["package"], request.path_params["name"]
+    package, name = request.path_params["package"], request.path_params["file"]
     if not (_VENDOR_NAME.fullmatch(package) and _VENDOR_NAME.fullmatch(name)):
         raise HTTPException(404, "There is no such file.")
     if name.startswith(".") or package.startswith("."):
