@@ -107,6 +107,7 @@ oauth_callback = default_app.oauth_callback
 on_logout = default_app.on_logout
 author_rename = default_app.author_rename
 on_feedback = default_app.on_feedback
+on_shared_thread_view = default_app.on_shared_thread_view
 on_app_startup = default_app.on_app_startup
 on_app_shutdown = default_app.on_app_shutdown
 
@@ -204,6 +205,7 @@ __all__ = [
     "on_message",
     "on_settings_edit",
     "on_settings_update",
+    "on_shared_thread_view",
     "on_stop",
     "on_window_message",
     "password_auth_callback",

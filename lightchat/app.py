@@ -174,6 +174,7 @@ class LightChat(Registry):
                 # this caps what an app's own elements may store.
                 max_bytes=1024 * 1024 * 1024,
             )
+        _check_sharing(settings, self.callbacks, auth is not None or host_users is not None)
         history = None
         if settings.history:
             history = History(
@@ -421,6 +422,27 @@ _HTMX_HEADERS = [
     "HX-Boosted",
     "HX-History-Restore-Request",
 ]
+
+
+def _check_sharing(settings: Settings, callbacks: dict[str, Any], signed_in: bool) -> None:
+    """Say in the log what ``allow_thread_sharing`` lacks, when the app cannot share chats
+    (Chainlit's rules: threads of signed-in users, kept in history, with a callback that
+    decides who reads them; see ``lightchat.http.endpoints.share``)."""
+    if not settings.allow_thread_sharing:
+        return
+    needs = {
+        "history (features.history)": settings.history,
+        "sign-in (an auth callback, or a host app that signs its users in)": signed_in,
+        "@on_shared_thread_view, which decides who may read a shared chat": (
+            "on_shared_thread_view" in callbacks
+        ),
+    }
+    missing = [what for what, present in needs.items() if not present]
+    if missing:
+        logger.warning(
+            "allow_thread_sharing is on, but no chat can be shared without %s.",
+            " and ".join(missing),
+        )
 
 
 def _redis_pool_for(settings: Settings) -> Pool | None:

@@ -367,6 +367,14 @@ ROUTES: dict[tuple[str, str], Reads] = {
     ("POST", f"{CHAT}/feedback/{{message_id:str}}"): Reads(form=("value", "comment")),
     ("GET", f"{CHAT}/export.md"): Reads(),
     ("GET", f"{CHAT}/export.json"): Reads(),
+    # Sharing needs sign-in, which this open app has not: these answer 404 here, whatever
+    # they are sent (tests/test_share_http.py tries them with sharing on).
+    ("GET", f"{CHAT}/share"): Reads(),
+    ("POST", f"{CHAT}/share"): Reads(),
+    ("POST", f"{CHAT}/unshare"): Reads(),
+    ("GET", "/share/{thread_id:str}"): Reads(),
+    ("GET", "/share/{thread_id:str}/elements/{element_id:str}"): Reads(headers=FILE_HEADERS),
+    ("GET", "/share/{thread_id:str}/elements/{element_id:str}/view"): Reads(),
     ("GET", "/login"): Reads(query=("next",), app="sign-in"),
     ("POST", "/login"): Reads(form=("username", "password", "next"), app="sign-in"),
     ("POST", "/logout"): Reads(app="sign-in"),
@@ -915,6 +923,7 @@ class Stage:
         shown = [m for m in session.transcript.items.values() if isinstance(m, MessageData)]
         return {
             "chat_id": [session.id],
+            "thread_id": [session.id],
             "chat": [session.id],
             "message_id": [m.id for m in shown],
             "action_id": [a.id for m in shown for a in m.actions],

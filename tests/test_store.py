@@ -275,10 +275,12 @@ async def test_share_a_thread_then_stop_sharing_it(store: Store) -> None:
     with pytest.raises(NotFoundError):
         await store.share_thread("no-such-thread", owner=owner, shared=True)
     untouched = await store.get_thread(thread.id, owner=owner)
-    assert untouched is not None and untouched.shared_at is None  # someone else's try
+    assert untouched is not None
+    assert untouched.shared_at is None
 
     shared = await store.share_thread(thread.id, owner=owner, shared=True)
-    assert shared.shared_at is not None and shared.shared_at.tzinfo is not None
+    assert shared.shared_at is not None
+    assert shared.shared_at.tzinfo is not None
     again = await store.share_thread(thread.id, owner=owner, shared=True)
     assert again.shared_at == shared.shared_at  # the first time stays
     await store.update_thread(thread.id, owner=owner, name="Maps", metadata={"topic": "x"})
@@ -290,9 +292,11 @@ async def test_share_a_thread_then_stop_sharing_it(store: Store) -> None:
     stopped = await store.share_thread(thread.id, owner=owner, shared=False)
     assert stopped.shared_at is None
     fetched = await store.get_thread(thread.id, owner=owner)
-    assert fetched is not None and fetched.shared_at is None
+    assert fetched is not None
+    assert fetched.shared_at is None
     shared_again = await store.share_thread(thread.id, owner=None, shared=True)
-    assert shared_again.shared_at is not None and shared_again.shared_at >= shared.shared_at
+    assert shared_again.shared_at is not None
+    assert shared_again.shared_at >= shared.shared_at
 
 
 # -- steps ------------------------------------------------------------------------------

@@ -163,6 +163,12 @@ def page(name: str, **context: Any) -> Callable[[], tuple[str, Context]]:
 
 
 SETTINGS_CONTEXT = {"widgets": [WIDGET], "values": {}, "modal": False, "error": ""}
+SHARE_CONTEXT = {
+    "link": SimpleNamespace(id="t1", name="First chat", shared_at=1),
+    "share_link": "http://testserver/share/t1",
+    "modal": False,
+    "stopped": False,
+}
 HISTORY_CONTEXT = {
     "thread_groups": [("Today", [LINK])],
     "current_chat": "c1",
@@ -222,10 +228,22 @@ SCENES: dict[str, Callable[[], tuple[str, Context]]] = {
     "readme.html": page("readme.html", readme=Markup("<p>About</p>"), back_url=CHAT),
     "_readme.html": page("readme.html", readme=Markup("<p>About</p>"), back_url=CHAT),
     "favorites.html": page("favorites.html", favorites=[FavoriteData("m1", "Hi")], back_url=CHAT),
+    "share.html": page("share.html", **SHARE_CONTEXT),
+    "_share.html": page("share.html", **SHARE_CONTEXT),
+    "shared.html": page(
+        "shared.html",
+        chat=SimpleNamespace(id="t1", name="First chat", shared_at=1, by_owner=False),
+        transcript=_chat_transcript(),
+        read_only=True,
+        feedback_on=False,
+        owner_url=None,
+        user=USER,
+    ),
 }
 # Blocks that show only in another state than their template's scene.
 BLOCK_SCENES: dict[tuple[str, str], Callable[[], tuple[str, Context]]] = {
     ("_threads.html", "threads_empty"): page("_threads.html", thread_groups=[], q=""),
+    ("_share.html", "not_shared"): page("share.html", **{**SHARE_CONTEXT, "link": LINK}),
     # Every page fills base.html's head and body: the login page keeps base.html's head;
     # base.html's own body shows only when base.html itself is rendered.
     ("base.html", "head"): SCENES["login.html"],

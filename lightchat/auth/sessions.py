@@ -96,6 +96,16 @@ def owner_key(user: User) -> str:
     return f"user:{user.identifier}"
 
 
+def identifier_of(owner: str) -> str | None:
+    """The identifier of the signed-in user whose chats ``owner`` keys (see ``owner_key``),
+    or None for a browser's key.
+
+    >>> identifier_of("user:ada@example.com"), identifier_of("3f2a9c")
+    ('ada@example.com', None)
+    """
+    return owner.removeprefix("user:") if owner.startswith("user:") else None
+
+
 def new_secret() -> str:
     """A strong random secret for ``LIGHTCHAT_AUTH_SECRET`` (64 URL-safe characters)."""
     return secrets.token_urlsafe(48)

@@ -75,6 +75,7 @@ if TYPE_CHECKING:
         OutputWriter,
         StepRecord,
         StoredThread,
+        ThreadSharing,
     )
 
 from lightchat.chat.threads import (
@@ -746,8 +747,12 @@ class History:
         await self.flush()
         return await self._store.load_thread(thread_id, owner=owner)
 
-    def items(self, stored: StoredThread) -> list[MessageData | StepData]:
-        """The messages and steps of a stored thread, as the chat shows them."""
+    def items(self, stored: StoredThread, *, reopen: bool = True) -> list[MessageData | StepData]:
+        """The messages and steps of a stored thread, as the chat shows them.
+
+        ``reopen``: for a chat that goes on here (its elements are noted as written);
+        False for a chat only looked at (its shared view).
+        """
         assert self._module is not None
         convert: Callable[[Any], MessageData | StepData] = self._module.item_from_record
         elements: dict[str, list[ElementData]] = {}
@@ -758,9 +763,39 @@ class History:
         for item in items:
             if isinstance(item, MessageData) and item.id in elements:
                 item.elements = elements[item.id]
-                # Written once already: a later change of the message rewrites only changes.
-                self._elements[item.id] = {e.id: e for e in item.elements}
+                if reopen:
+                    # Written once already: a later change of the message rewrites only changes.
+                    self._elements[item.id] = {e.id: e for e in item.elements}
         return items
+
+    # -- sharing (see lightchat.chat.sharing) -------------------------------------------
+
+    @property
+    def can_share(self) -> bool:
+        """True when the data layer can share threads (``ThreadSharing``): the default
+        store can; an app's own data layer can if it has ``share_thread``."""
+        return callable(getattr(self._store, "share_thread", None))
+
+    async def share(self, thread_id: str, owner: str, *, shared: bool) -> ThreadLink | None:
+        """Share one of the owner's threads, or stop sharing it; the thread as it is now,
+        or None when it is not the owner's (or not written yet: a chat with no message)."""
+        if not await self.wait_ready() or self._store is None or not self.can_share:
+            return None
+        await self.flush()
+        sharing = cast("ThreadSharing", self._store)
+        try:
+            thread = await sharing.share_thread(thread_id, owner=owner, shared=shared)
+        except LookupError:  # the store's NotFoundError
+            return None
+        return thread_link(thread)
+
+    async def load_shared(self, thread_id: str) -> StoredThread | None:
+        """A thread with its steps, whoever owns it: for its shared view, whose caller
+        decides who may see it (``lightchat.chat.sharing``)."""
+        if not await self.wait_ready() or self._store is None:
+            return None
+        await self.flush()
+        return await self._store.load_thread(thread_id, owner=None)
 
 
 async def _made_data_layer(factory: Callable[[], Any], module: ModuleType) -> DataLayer:

@@ -53,6 +53,8 @@ class ThreadLink:
     id: str
     name: str
     updated_at: datetime
+    shared_at: datetime | None = None
+    """When its owner shared it (None: not shared)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +145,9 @@ def thread_fields(
 
 
 def thread_link(thread: ThreadRecord) -> ThreadLink:
-    return ThreadLink(thread.id, thread.name or "Untitled chat", thread.updated_at)
+    return ThreadLink(
+        thread.id, thread.name or "Untitled chat", thread.updated_at, thread.shared_at
+    )
 
 
 def feedback_of(record: FeedbackRecord) -> Feedback:

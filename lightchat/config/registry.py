@@ -39,6 +39,7 @@ _ARITY: dict[str, tuple[int, int]] = {
     "on_app_startup": (0, 0),
     "on_app_shutdown": (0, 0),
     "on_settings_edit": (0, 1),
+    "on_shared_thread_view": (0, 2),
 }
 
 _EXAMPLES: dict[str, str] = {
@@ -71,6 +72,9 @@ _EXAMPLES: dict[str, str] = {
     "on_app_startup": "async def startup(): ...",
     "on_app_shutdown": "async def shutdown(): ...",
     "on_settings_edit": "async def settings_edited(settings: dict): ...",
+    "on_shared_thread_view": (
+        "async def may_view(thread: dict, viewer: cl.User | None) -> bool: ..."
+    ),
 }
 
 
@@ -303,6 +307,23 @@ class Registry:
                 metrics.count("helpful" if feedback.value else "not helpful")
         """
         return self._register("on_feedback", func)
+
+    def on_shared_thread_view(self, func: F) -> F:
+        """Decide who may read a shared chat (``features.allow_thread_sharing``): receives
+        the thread (a ``ThreadDict``, whose ``metadata`` holds ``is_shared`` and
+        ``shared_at``) and the signed-in user looking at it, and returns True to show it.
+
+        It runs at each view of a shared chat's link by anyone but its owner (who always
+        sees it); False, or an error (logged), shows them the same 404 as a chat that does
+        not exist. It may take parts out of the thread, in place, to leave them out of what
+        is shown (steps by id, elements, a message's ``output``). Without it, nothing is
+        shared::
+
+            @cl.on_shared_thread_view
+            async def may_view(thread, viewer):
+                return viewer is not None and viewer.metadata.get("team") == "support"
+        """
+        return self._register("on_shared_thread_view", func)
 
     def on_app_startup(self, func: F) -> F:
         """Run once when the server starts, before it takes requests (e.g. to open a

@@ -156,6 +156,13 @@ class Settings:
         'Offer "Helpful"/"Not helpful" and a comment on the assistant\'s answers (with history).',
         toml=("features.feedback",),
     )
+    allow_thread_sharing: bool = setting(
+        False,
+        "Let signed-in users share a chat: a read-only page at a stable link "
+        "(``/share/<id>``), shown to whom ``@on_shared_thread_view`` allows. Needs "
+        "history, sign-in and that callback.",
+        toml=("features.allow_thread_sharing",),
+    )
     auto_tag_thread: bool = setting(
         True,
         "Tag each chat's thread with the name of the chat profile it was opened with (with "

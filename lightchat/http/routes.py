@@ -71,6 +71,15 @@ from lightchat.http.endpoints.history import (
     sidebar,
 )
 from lightchat.http.endpoints.oauth import oauth_finish, oauth_start
+from lightchat.http.endpoints.share import (
+    share,
+    shared_element_file,
+    shared_element_view,
+    shared_page,
+    sharing_form,
+    sharing_offered,
+    unshare,
+)
 from lightchat.http.endpoints.start import (
     confirm_new_chat,
     edit_settings,
@@ -160,6 +169,7 @@ async def chat_page(request: Request) -> Response:
         confirm_new_chat_url=_new_chat_url(request, session, confirm=True),
         frame_ancestors=found.settings.frame_sources(),
         history=history is not None and session.client_type != "copilot",
+        sharing=sharing_offered(found) and session.client_type != "copilot",
         read_only=session.read_only,
         prompt=request.query_params.get("prompt", "")[: found.settings.max_message_chars],
         feedback=given,
@@ -514,6 +524,12 @@ def routes() -> list[BaseRoute]:
         Route(f"{chat}/feedback/{{message_id:str}}", feedback, methods=["POST"], name="feedback"),
         Route(f"{chat}/export.md", export_markdown, methods=["GET"], name="export_md"),
         Route(f"{chat}/export.json", export_json, methods=["GET"], name="export_json"),
+        Route(f"{chat}/share", sharing_form, methods=["GET"], name="sharing"),
+        Route(f"{chat}/share", share, methods=["POST"], name="share"),
+        Route(f"{chat}/unshare", unshare, methods=["POST"], name="unshare"),
+        Route("/share/{thread_id:str}", shared_page, methods=["GET"], name="shared"),
+        Route("/share/{thread_id:str}/elements/{element_id:str}", shared_element_file),
+        Route("/share/{thread_id:str}/elements/{element_id:str}/view", shared_element_view),
         Route("/login", login_form, methods=["GET"], name="login"),
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"], name="logout"),

@@ -127,6 +127,19 @@ def chat_url(request: Request, chat_id: str) -> str:
     return f"{base(request)}/chat/{quote(chat_id, safe='')}"
 
 
+def public_url(request: Request, path: str) -> str:
+    """The full address of ``path`` (a path inside the app, e.g. ``/share/<id>``), as
+    people reach it: under the app's public address (``Settings.url``) when it has one,
+    else the request's own. An address with a path names the app's place itself; a bare
+    origin (as Chainlit's ``CHAINLIT_URL`` is) is followed by the path the app is mounted
+    under."""
+    public = services(request).settings.url.strip().rstrip("/")
+    if public:
+        bare = urlsplit(public).path in ("", "/")
+        return f"{public}{base(request) if bare else ''}{path}"
+    return f"{str(request.base_url).rstrip('/')}{path}"
+
+
 def split_url(url: str) -> SplitResult | None:
     """An address a browser sent (``Referer``, ``HX-Current-URL``, a form's ``next``), split
     as ``urlsplit`` does; None when it cannot be read (``http://[``: a host in brackets that

@@ -132,7 +132,15 @@
     close.focus();
   });
 
-  // Copy buttons.
+  // Copy buttons. Those that only work with this script (a shared chat's "Copy link")
+  // come hidden, and show once it runs (on the page, and in what htmx swaps in).
+  function showScriptButtons() {
+    document.querySelectorAll("[data-lc-needs-js][hidden]").forEach(function (button) {
+      button.hidden = false;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", showScriptButtons);
+  document.addEventListener("htmx:after:swap", showScriptButtons);
   document.addEventListener("click", function (event) {
     var button = event.target instanceof Element && event.target.closest(".lc-copy");
     if (!button) return;

@@ -31,7 +31,7 @@ from lightchat.domain.events import (
 )
 from lightchat.domain.transcript import Transcript
 from lightchat.errors import LightChatError
-from lightchat.files import FileTooLargeError, MissingFileError
+from lightchat.files import FileStorage, FileTooLargeError, MissingFileError
 from lightchat.http.locate import RemoteChat, chat_for_input, chat_or_404, stream_chat
 from lightchat.http.web import (
     JSONField,
@@ -287,7 +287,13 @@ async def element_file(request: Request) -> Response:
         element = Transcript.from_entries(await found.bus.read(chat.id)).element(element_id)
     else:
         element = chat.element(element_id)
-    files = found.chats.files
+    return await file_response(found.chats.files, element)
+
+
+async def file_response(files: FileStorage | None, element: ElementData | None) -> Response:
+    """The bytes of an element that its asker may see (the caller checked), with the
+    headers that keep an active file from running as a page of the app; a 404 for an
+    element without a stored file."""
     if element is None or element.key is None or files is None:
         raise HTTPException(404, "This file does not exist, or it is not part of this chat.")
     try:

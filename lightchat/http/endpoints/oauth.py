@@ -30,7 +30,6 @@ import hmac
 import logging
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -42,7 +41,7 @@ from lightchat.config.registry import invoke
 from lightchat.errors import ConfigError
 from lightchat.http.endpoints.auth import BROKEN, login_page
 from lightchat.http.signin import remember, safe_next, set_session_cookie
-from lightchat.http.web import base, services, signed_in
+from lightchat.http.web import base, public_url, services, signed_in
 from lightchat.ui.i18n import say
 
 logger = logging.getLogger("lightchat")
@@ -64,15 +63,9 @@ def _provider(request: Request) -> tuple[Auth, OAuthFlows, OAuthClient, Callable
     return auth, auth.flows, client, auth.oauth_callback
 
 
-def redirect_uri(request: Request, auth: Auth, slug: str) -> str:
+def redirect_uri(request: Request, slug: str) -> str:
     """Where the provider sends the browser back (see the module docstring)."""
-    path = f"/auth/oauth/{slug}/callback"
-    if auth.public_url:
-        # An address with a path names the app's place itself; a bare origin (as
-        # Chainlit's CHAINLIT_URL is) is followed by the path the app is mounted under.
-        bare = urlsplit(auth.public_url).path in ("", "/")
-        return f"{auth.public_url}{base(request) if bare else ''}{path}"
-    return f"{str(request.base_url).rstrip('/')}{path}"
+    return public_url(request, f"/auth/oauth/{slug}/callback")
 
 
 def _cookie_path(request: Request) -> str:
@@ -87,7 +80,7 @@ async def oauth_start(request: Request) -> Response:
     if signed_in(request) is not None:
         return RedirectResponse(next_url, status_code=303)
     slug = request.path_params["provider"]
-    uri = redirect_uri(request, auth, slug)
+    uri = redirect_uri(request, slug)
     try:
         started = await client.start(uri)
     except ProviderError as exc:
