@@ -181,6 +181,17 @@ async def test_the_callback_may_leave_parts_out(
         assert view.status_code == 404
 
 
+async def test_the_shared_page_shows_the_steps_the_app_shows(tmp_path: Path, serve: Serve) -> None:
+    app, _ = sharing_app(tmp_path, cot="hidden")
+    async with serve(app, lifespan=True, opened_page=True) as site:
+        ada, bob = await signed_in(site, OWNER), await signed_in(site, "bob")
+        thread_id = await shared_chat(site, ada)
+        seen = await bob.get(f"/share/{thread_id}")
+        assert seen.status_code == 200
+        assert "Answer to <em>Lisbon</em>" in seen.text
+        assert "found the secret step" not in seen.text  # cot = "hidden", as in the chat
+
+
 async def test_every_reader_who_may_not_read_gets_the_same_404(
     tmp_path: Path, serve: Serve, caplog: pytest.LogCaptureFixture
 ) -> None:
