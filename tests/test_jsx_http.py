@@ -151,6 +151,10 @@ async def test_a_jsx_element_is_a_sandboxed_frame_with_a_policy_of_its_own(
         assert parsed["source"] == COUNTER_JSX
         assert parsed["props"]["text"] == HOSTILE
         assert sorted(parsed["icons"]) == ["Check", "X"]  # the names imported, known ones
+        # The frame signs its messages with a key that the page's frame carries too.
+        key = re.search(r'data-lc-key="([0-9a-f]{32})"', tag)
+        assert key is not None
+        assert parsed["key"] == key.group(1)
 
 
 async def test_a_page_without_jsx_elements_loads_no_runtime(tmp_path: Path, serve: Serve) -> None:

@@ -4,7 +4,9 @@
 // data-lc-props, redrawn by the stream), its height and the theme, and turns what it asks
 // (updateElement, deleteElement, callAction, sendUserMessage, submitElement,
 // cancelElement) into the chat's own form posts, with the page's form token. A message is
-// heard only from the frame of an element on this page, and only as data. No build step.
+// heard only from the frame of an element on this page, signed with that frame's key
+// (data-lc-key: a page the frame was sent to has not got it), and only as data; props go
+// only to a frame that said "ready" with its key since it last loaded. No build step.
 (function () {
   "use strict";
   if (window.__lightchatElements) return;  // one copy, however many elements name it
@@ -38,15 +40,30 @@
   function propsOf(frame) {
     try { return JSON.parse(frame.getAttribute("data-lc-props") || "{}"); } catch (error) { return {}; }
   }
+  // The frames whose page proved itself (its key) since it last loaded.
+  var ready = new WeakSet();
   function greet(frame) {
+    ready.add(frame);
     send(frame, { type: "theme", theme: document.documentElement.getAttribute("data-theme") || "" });
     send(frame, { type: "props", props: propsOf(frame) });
   }
+  // Ask a frame's page to say who it is (it answers "ready" with its key).
+  function hello(frame) {
+    ready.delete(frame);
+    send(frame, { type: "hello" });
+  }
+  // A frame that loads a page (its own, again, or one a link led to) must prove itself.
+  document.addEventListener("load", function (event) {
+    var target = event.target;
+    if (target && target.matches && target.matches("iframe[data-lc-jsx]")) hello(target);
+  }, true);
 
   window.addEventListener("message", function (event) {
     var frame = frameOf(event.source);
     var message = event.data;
     if (!frame || !message || message.lc !== "jsx" || typeof message.type !== "string") return;
+    var key = frame.getAttribute("data-lc-key");
+    if (!key || message.key !== key) return;
     if (message.type === "ready") greet(frame);
     else if (message.type === "height" && typeof message.height === "number") {
       heights.set(frame, Math.max(0, Math.min(Math.ceil(message.height), MAX_HEIGHT)) + "px");
@@ -130,12 +147,12 @@
       var target = record.target;
       var isFrame = target.matches && target.matches("iframe[data-lc-jsx]");
       if (record.type === "attributes" && isFrame && record.attributeName === "data-lc-props") {
-        send(target, { type: "props", props: propsOf(target) });
+        if (ready.has(target)) send(target, { type: "props", props: propsOf(target) });
       } else if (record.type === "attributes" && isFrame && record.attributeName === "style") {
         fit(target);
       } else if (record.type === "attributes" && target === document.documentElement) {
         Array.prototype.forEach.call(frames(), function (frame) {
-          send(frame, { type: "theme", theme: target.getAttribute("data-theme") || "" });
+          if (ready.has(frame)) send(frame, { type: "theme", theme: target.getAttribute("data-theme") || "" });
         });
       }
     });
@@ -143,5 +160,5 @@
     attributes: true, subtree: true, attributeFilter: ["data-lc-props", "data-theme", "style"],
   });
   // Frames that were ready before this script ran.
-  Array.prototype.forEach.call(frames(), greet);
+  Array.prototype.forEach.call(frames(), hello);
 })();

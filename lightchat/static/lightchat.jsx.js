@@ -24,8 +24,10 @@
   var pageOrigin = new URL(location.href).origin;
   var pending = {};
   var nextCall = 1;
+  // Each message carries the frame's key (the page hears nothing without it).
   function post(message) {
     message.lc = "jsx";
+    message.key = data.key;
     window.parent.postMessage(message, pageOrigin);
   }
   function call(op, payload) {
@@ -50,7 +52,8 @@
     if (event.source !== window.parent || event.origin !== pageOrigin) return;
     var message = event.data;
     if (!message || message.lc !== "jsx") return;
-    if (message.type === "props") setProps(message.props);
+    if (message.type === "hello") post({ type: "ready" });
+    else if (message.type === "props") setProps(message.props);
     else if (message.type === "theme" && typeof message.theme === "string") {
       document.documentElement.setAttribute("data-theme", message.theme);
     } else if (message.type === "result" && pending[message.id]) {

@@ -18,6 +18,7 @@ browser with the vendored Babel and runs it with the vendored Preact
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -97,6 +98,17 @@ def icon_nodes(names: list[str]) -> dict[str, Any]:
         if key is not None and key in icons:
             found[name] = icons[key]
     return found
+
+
+def frame_key(form_token: str, element_id: str) -> str:
+    """The key a JSX element's frame signs its messages to the chat page with.
+
+    The chat page's frame and the frame's own page both carry it (derived from the
+    browser's form token, which neither shows); the page hears only messages that carry
+    it. A page the frame was sent to (a link in the element, clicked) has its opaque
+    origin too, but not the key: it cannot act as the element.
+    """
+    return hashlib.sha256(f"lightchat-jsx:{form_token}:{element_id}".encode()).hexdigest()[:32]
 
 
 def frame_data(name: str, source: str, props: Any) -> dict[str, Any]:

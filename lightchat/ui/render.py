@@ -59,7 +59,7 @@ from lightchat.domain.transcript import Item, Transcript
 from lightchat.errors import ConfigError
 from lightchat.ui.i18n import Translations
 from lightchat.ui.icons import icon_html
-from lightchat.ui.jsx import frame_data, jsx_path, script_json
+from lightchat.ui.jsx import frame_data, frame_key, jsx_path, script_json
 from lightchat.ui.markdown import highlight_code, render_markdown, render_split
 from lightchat.ui.readme import Readme
 from lightchat.ui.template_code import SHARED_TEMPLATE_CODE
@@ -518,6 +518,7 @@ class Renderer:
                 element=element,
                 chat_url=chat_url,
                 props=json.dumps(element_json(element), ensure_ascii=False),
+                key=frame_key(form_token(), element.id),
                 base=chat_url.rpartition("/chat/")[0],
             )
         )
@@ -530,6 +531,7 @@ class Renderer:
         data["texts"] = {
             "failed": self.translations.t("element.jsx_failed"),
         }
+        data["key"] = frame_key(form_token(), element.id)
         return template.render(element=element, data=script_json(data), base=base)
 
     def composer_extras(self, commands: list[CommandData], modes: list[Mode]) -> str:

@@ -107,3 +107,28 @@ def test_hostile_props_are_text_in_a_jsx_element(serve: Serve, page: Page) -> No
     page.reload()
     expect(element(page, "Echo").locator("#echo")).to_have_text(hostile)
     assert page.evaluate("window.__lcPwned === undefined")
+
+
+@pytest.mark.usefixtures("app_dir")
+def test_the_page_hears_a_frame_only_with_its_key(serve: Serve, page: Page) -> None:
+    """A page the frame was sent to (a link in the element) has the frame's opaque origin
+    but not its key: what it posts is not heard."""
+    server = serve("jsx_app.py")
+    open_chat(page, server.url)
+    expect(element(page, "Counter").locator("#count")).to_have_text("1")
+    frame = chat_log(page).locator('iframe[title="Counter"]').element_handle()
+    assert frame is not None
+    inside = frame.content_frame()
+    assert inside is not None
+
+    def call(content: str, key: str) -> str:
+        data = f"{{content: '{content}'}}"
+        message = f"{{lc: 'jsx', type: 'call', id: 90, op: 'message', data: {data}"
+        return f"parent.postMessage({message}{key}}}, '*')"
+
+    inside.evaluate(call("forged", ""))  # a page without the key (as a page a link led to)
+    data = "JSON.parse(document.getElementById('lc-jsx-data').textContent)"
+    inside.evaluate(call("signed", f", key: {data}.key"))
+    expect(user_messages(page).filter(has_text="signed")).to_have_count(1)
+    expect(assistant(page).filter(has_text="You said: signed")).to_have_count(1)
+    assert user_messages(page).filter(has_text="forged").count() == 0
