@@ -18,6 +18,7 @@ import pytest
 
 import lightchat as cl
 from lightchat import LightChat, Message, Settings
+from lightchat.cli import load_app
 from lightchat.domain.events import MessageData
 from lightchat.http.endpoints.custom import JSX_CSP, jsx_csp
 from lightchat.http.middleware.security import CSP
@@ -488,3 +489,49 @@ def test_a_jsx_frame_may_be_framed_wherever_its_chat_page_may() -> None:
     widened = jsx_csp("'self' https://intranet.example")
     assert widened.endswith("; frame-ancestors 'self' https://intranet.example")
     assert widened.startswith("sandbox allow-scripts;")
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "15_jsx_elements" / "app.py"
+
+
+def frame_json(page: str) -> dict[str, Any]:
+    """The data a JSX element's frame page carries."""
+    found = re.search(r'<script type="application/json" id="lc-jsx-data">(.*?)</script>', page)
+    assert found is not None
+    data: dict[str, Any] = json.loads(found.group(1))
+    return data
+
+
+@pytest.mark.usefixtures("isolated_import")
+async def test_the_jsx_example_polls_and_asks_for_a_rating(serve: Serve) -> None:
+    app = load_app(str(EXAMPLE))
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await site.idle(site.session(client, url))
+        items = site.session(client, url).transcript.items.values()
+        poll = next(e for m in items if isinstance(m, MessageData) for e in m.elements)
+        shown = frame_json((await client.get(f"{url}/elements/{poll.id}/jsx")).text)
+        assert "export default function Poll" in shown["source"]
+        assert sorted(shown["icons"]) == ["Vote"]
+        votes = {"Pizza": 2, "Salad": 0, "Soup": 1}
+        props = json.dumps({"question": "Lunch?", "options": votes})
+        voted = await client.post(f"{url}/elements/{poll.id}/props", data={"props": props})
+        assert voted.status_code == 303
+        payload = json.dumps({"options": votes})
+        closed = await client.post(
+            f"{url}/elements/{poll.id}/actions", data={"name": "close_poll", "payload": payload}
+        )
+        assert closed.status_code == 303
+        await client.post(f"{url}/messages", data={"content": "Tea at four"}, headers=HTMX)
+        rating = await asked(site, client, url)
+        shown = frame_json((await client.get(f"{url}/elements/{rating}/jsx")).text)
+        assert shown["props"] == {"max": 5, "label": "Tea at four"}
+        assert sorted(shown["icons"]) == ["Star"]
+        values = json.dumps({"stars": 4, "why": "cosy"})
+        rated = await client.post(f"{url}/elements/{rating}/submit", data={"values": values})
+        assert rated.status_code == 303
+        await site.idle(site.session(client, url))
+        said = [a.content for a in site.answers(client, url)]
+        assert "The poll is closed: **Pizza** wins." in said
+        assert said[-1] == "Rated 4 of 5: cosy"
