@@ -535,3 +535,37 @@ async def test_the_jsx_example_polls_and_asks_for_a_rating(serve: Serve) -> None
         said = [a.content for a in site.answers(client, url)]
         assert "The poll is closed: **Pizza** wins." in said
         assert said[-1] == "Rated 4 of 5: cosy"
+
+
+async def test_a_jsx_element_in_the_side_panel_updates_and_removes_itself(
+    tmp_path: Path, serve: Serve
+) -> None:
+    app, _ = jsx_app(tmp_path)
+
+    @app.on_chat_start
+    async def start() -> None:
+        panel = cl.CustomElement(name="Counter", props={"count": 1}, id="side-counter")
+        await cl.ElementSidebar.set_elements([panel, cl.Text(name="notes", content="n")])
+
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        session = site.session(client, url)
+        await site.idle(session)
+        base = f"{url}/elements/side-counter"
+        assert (await client.get(f"{base}/jsx")).status_code == 200
+        posted = await client.post(f"{base}/props", data={"props": '{"count": 4}'})
+        assert posted.status_code == 303
+        panel = session.transcript.sidebar
+        assert panel is not None
+        assert [e.name for e in panel.elements] == ["Counter", "notes"]  # in its place
+        assert json.loads(panel.elements[0].content or "") == {"count": 4}
+        removed = await client.post(f"{base}/delete")
+        assert removed.status_code == 303
+        panel = session.transcript.sidebar
+        assert panel is not None
+        assert [e.name for e in panel.elements] == ["notes"]
+        notes = panel.elements[0].id
+        refused = await client.post(f"{url}/elements/{notes}/delete", headers=HTMX)
+        assert refused.status_code == 404  # only a custom element removes itself
+        assert "Only a custom element" in refused.text
