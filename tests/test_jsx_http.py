@@ -123,6 +123,10 @@ async def test_a_jsx_element_is_a_sandboxed_frame_with_a_policy_of_its_own(
         assert 'sandbox="allow-scripts"' in tag
         assert "allow-same-origin" not in page.text
         assert "lightchat.elements.js" in page.text
+        # Without JavaScript (no frame runs it), the page says what the element needs.
+        assert '<noscript><p class="lc-hint">This element needs JavaScript.</p></noscript>' in (
+            page.text
+        )
         assert "/vendor/" not in page.text  # the runtime loads inside the frame only
         # The props ride on the frame as an escaped attribute: the hostile text is text.
         props = re.search(r'data-lc-props="([^"]*)"', tag)
