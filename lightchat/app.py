@@ -35,6 +35,7 @@ from lightchat.auth.served import serve as serve_sign_in
 from lightchat.auth.sessions import Auth
 from lightchat.bus import Bus, MemoryBus
 from lightchat.chat.chats import Chats
+from lightchat.chat.chats import serve as serve_chats
 from lightchat.chat.history import History
 from lightchat.chat.session import ChatSession
 from lightchat.config.registry import Registry, invoke
@@ -197,6 +198,7 @@ class LightChat(Registry):
         )
         self.chats = chats
         self.history = history
+        serve_chats(chats)  # what init_http_context reaches
         services = Services(
             settings=settings,
             chats=chats,

@@ -15,7 +15,15 @@ from lightchat.api.elements import (
 )
 from lightchat.api.message import Message
 from lightchat.api.step import CURRENT_STEP, Step
-from lightchat.chat.session import ChatSession, current_run, current_session, dispatch
+from lightchat.auth.sessions import owner_key
+from lightchat.chat.chats import served
+from lightchat.chat.session import (
+    ChatSession,
+    current_run,
+    current_session,
+    dispatch,
+    enter,
+)
 from lightchat.domain.events import (
     MAX_FAVORITES,
     TOAST_TYPES,
@@ -26,7 +34,8 @@ from lightchat.domain.events import (
     Mode,
     ToastEvent,
 )
-from lightchat.errors import ConfigError
+from lightchat.domain.user import User
+from lightchat.errors import ConfigError, NoSessionError
 
 T = TypeVar("T")
 
@@ -389,6 +398,57 @@ user_session = UserSession()
 
 
 context = Context()
+
+
+def init_http_context(
+    thread_id: str | None = None,
+    user: User | None = None,
+    auth_token: str | None = None,
+    user_env: dict[str, str] | None = None,
+    client_type: str = "webapp",
+) -> Context:
+    """Write to a chat from the app's own code outside a callback (a route added to
+    ``lightchat.server.app``, a webhook, a background job), as Chainlit's
+    ``init_http_context``: from here on in this task, ``cl.Message(...).send()``,
+    steps and elements go to that chat.
+
+    With ``thread_id``, the chat with that id running in this process (the worker the
+    chat runs on, with several): its open pages show what is sent at once, and its
+    history keeps it. ``user``, if given, must be the chat's. Without ``thread_id``, a
+    new chat for ``user`` (required then), whose ``on_chat_start`` does not run: the user
+    finds it in their history once the app names it (``cl.context.emitter.init_thread``).
+    Raises ``NoSessionError`` when no such chat runs here.
+    Example::
+
+        @app.post("/hooks/build/{thread_id}")
+        async def build_done(thread_id: str):
+            cl.init_http_context(thread_id=thread_id)
+            await cl.Message(content="The build passed.").send()
+    """
+    chats = served()
+    if chats is None:
+        raise NoSessionError("No app is served in this process yet: start it first.")
+    if thread_id is None:
+        if user is None:
+            raise NoSessionError(
+                "A new chat needs its user: init_http_context(user=cl.User(identifier=...))."
+            )
+        session = chats.open(owner_key(user), user=user)
+        session.client_type = client_type
+    else:
+        found = chats.running(thread_id)
+        if found is None or (user is not None and found.owner != owner_key(user)):
+            raise NoSessionError(
+                f"No chat {thread_id[:64]!r} of this user runs in this process (a chat runs "
+                "on one worker, while it is open or until it is idle)."
+            )
+        session = found
+    if auth_token is not None:
+        session.token = auth_token
+    if user_env:
+        session.data["env"] = dict(user_env)
+    enter(session)
+    return context
 
 
 chat_context = ChatContext()

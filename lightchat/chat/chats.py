@@ -157,6 +157,18 @@ class Chats:
             session.read_only = True
         return session
 
+    def open(self, owner: str, user: Any = None) -> ChatSession:
+        """A new chat for ``owner`` that no page opened and whose ``on_chat_start`` does not
+        run: the app writes to it from outside a callback (``init_http_context``); its
+        owner finds it in the history, and it ends when idle like any chat."""
+        return self._new(owner, user=user)
+
+    def running(self, session_id: str) -> ChatSession | None:
+        """The chat with this id if it runs here, whoever owns it (for the app's own code,
+        never for a request)."""
+        session = self._sessions.get(session_id)
+        return None if session is None or session.closed else session
+
     def get(self, session_id: str, owner: str) -> ChatSession | None:
         """The chat with this id if ``owner`` may see it, else None (the same for both)."""
         session = self._sessions.get(session_id)
@@ -289,3 +301,16 @@ def _restore_env(session: ChatSession, metadata: dict[str, Any]) -> None:
     kept = metadata.get("env")
     if isinstance(kept, dict) and kept and not session.user_env:
         session.data["env"] = {str(k): str(v) for k, v in kept.items()}
+
+
+_served: list[Chats] = []
+
+
+def serve(chats: Chats) -> None:
+    """Note the chats of the app this process serves (the last one built)."""
+    _served[:] = [chats]
+
+
+def served() -> Chats | None:
+    """The chats of the app this process serves, once it is built."""
+    return _served[0] if _served else None

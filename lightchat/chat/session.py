@@ -82,6 +82,12 @@ _current: ContextVar[ChatSession] = ContextVar("lightchat_session")
 _current_run: ContextVar[RunInfo | None] = ContextVar("lightchat_run", default=None)
 
 
+def enter(session: ChatSession) -> None:
+    """Make ``session`` the current chat of the code running from here on in this task
+    (``init_http_context``)."""
+    _current.set(session)
+
+
 def current_session() -> ChatSession:
     """The chat session of the callback running now.
 
@@ -175,6 +181,9 @@ class ChatSession:
         (``HTTP_USER_AGENT``...; Chainlit's ``context.session.environ``)."""
         self.languages = ""
         """The browser's ``Accept-Language`` when it opened the chat (``en-US,en;q=0.9``)."""
+        self.token: str | None = None
+        """The access token the app gave the chat (``init_http_context(auth_token=)``),
+        Chainlit's ``session.token``; None for a chat a page opened."""
         self.token_count = 0
         """The tokens the app counted so far (``emitter.update_token_count``)."""
         self.thread_name: str | None = None
@@ -715,8 +724,11 @@ class ChatSession:
             self.emit(RunEvent(running=running))
 
     def name_thread(self, name: str) -> None:
-        """Give the chat's thread a name: written to the history at the end of the run."""
+        """Give the chat's thread a name: written to the history at the end of the run, or
+        now when no run is going on (a chat the app writes to, ``init_http_context``)."""
         self.thread_name = " ".join(str(name).split())[:THREAD_NAME_CHARS] or None
+        if not self.closed and self._run_task is None and not self.transcript.running:
+            self.emit(RunEvent(running=False))  # idle, as it was: the history notes the name
 
     def send_app_event(self, name: str, data: Any) -> None:
         """Pass an event of the app's own to the page's scripts (see ``AppEvent``)."""
