@@ -35,3 +35,4 @@ def test_a_webhook_writes_into_the_open_chat(serve: Serve, page: Page) -> None:
     with pytest.raises(urllib.error.HTTPError) as missing:
         post(f"{server.url}/hooks/build/{'0' * 32}", {"status": "failed"})
     assert missing.value.code == 404
+    missing.value.close()  # an HTTPError holds the response open

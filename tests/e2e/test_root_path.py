@@ -58,3 +58,4 @@ def test_a_chat_under_a_prefix_behind_a_reverse_proxy(
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(proxy.url + "/-/health", timeout=5)
         assert refused.value.code == 404
+        refused.value.close()  # an HTTPError holds the response open

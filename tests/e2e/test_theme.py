@@ -114,7 +114,7 @@ def test_the_brand_example_shows_its_colours_logo_avatar_css_and_js(
         avatar = greeting.get_by_role("img", name="Harbour")
         expect(avatar).to_be_visible()
         page.wait_for_function(
-            "document.querySelector('article .lc-avatar').naturalWidth > 0"
+            "() => document.querySelector('article .lc-avatar').naturalWidth > 0"
         )  # loaded: served from public/, allowed by the page's policy
         # The app's own stylesheet and script.
         header = page.locator(".lc-header")
