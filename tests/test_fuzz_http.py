@@ -375,6 +375,7 @@ ROUTES: dict[tuple[str, str], Reads] = {
     ("GET", "/share/{thread_id:str}"): Reads(),
     ("GET", "/share/{thread_id:str}/elements/{element_id:str}"): Reads(headers=FILE_HEADERS),
     ("GET", "/share/{thread_id:str}/elements/{element_id:str}/view"): Reads(),
+    ("GET", "/share/{thread_id:str}/elements/{element_id:str}/jsx"): Reads(),
     ("GET", "/login"): Reads(query=("next",), app="sign-in"),
     ("POST", "/login"): Reads(form=("username", "password", "next"), app="sign-in"),
     ("POST", "/logout"): Reads(app="sign-in"),

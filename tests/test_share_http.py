@@ -384,3 +384,36 @@ async def test_a_data_layer_that_cannot_share_hides_share(tmp_path: Path, serve:
         url = await site.chat(ada, "kept elsewhere")
         assert ">Share</button>" not in (await ada.get(url)).text
         assert (await ada.post(f"{url}/share")).status_code == 404
+
+
+async def test_a_jsx_element_shows_in_the_shared_chat_through_the_share_only(
+    tmp_path: Path, serve: Serve
+) -> None:
+    app, _ = sharing_app(tmp_path)
+    (tmp_path / "public" / "elements").mkdir(parents=True)
+    (tmp_path / "public" / "elements" / "Counter.jsx").write_text(
+        "export default function Counter() { return <p>{props.count}</p>; }\n"
+    )
+
+    @app.on_chat_start
+    async def start() -> None:
+        counter = cl.CustomElement(name="Counter", props={"count": 3}, display="inline")
+        await Message(content="A counter", elements=[counter]).send()
+
+    async with serve(app, lifespan=True, opened_page=True) as site:
+        ada, bob = await signed_in(site, OWNER), await signed_in(site, "bob")
+        mallory = await signed_in(site, "mallory")
+        thread = await shared_chat(site, ada)
+        seen = await bob.get(f"/share/{thread}")
+        frame = re.search(r'src="(/share/[0-9a-f]+/elements/([0-9a-f]+)/jsx)"', seen.text)
+        assert frame is not None, "the shared page draws the JSX element in its frame"
+        page = await bob.get(frame.group(1))
+        assert page.status_code == 200
+        assert "unsafe-eval" in page.headers["content-security-policy"]
+        assert '"count": 3' in page.text or '"count":3' in page.text
+        assert 'src="/-/static/lightchat.elements.js' in seen.text  # the page's side of it
+        assert (await mallory.get(frame.group(1))).status_code == 404
+        # The chat's own frame stays its owner's.
+        own = f"/chat/{thread}/elements/{frame.group(2)}/jsx"
+        assert (await bob.get(own)).status_code == 404
+        assert (await ada.get(own)).status_code == 200

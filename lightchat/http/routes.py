@@ -74,6 +74,7 @@ from lightchat.http.endpoints.oauth import oauth_finish, oauth_start
 from lightchat.http.endpoints.share import (
     share,
     shared_element_file,
+    shared_element_frame,
     shared_element_view,
     shared_page,
     sharing_form,
@@ -530,6 +531,7 @@ def routes() -> list[BaseRoute]:
         Route("/share/{thread_id:str}", shared_page, methods=["GET"], name="shared"),
         Route("/share/{thread_id:str}/elements/{element_id:str}", shared_element_file),
         Route("/share/{thread_id:str}/elements/{element_id:str}/view", shared_element_view),
+        Route("/share/{thread_id:str}/elements/{element_id:str}/jsx", shared_element_frame),
         Route("/login", login_form, methods=["GET"], name="login"),
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"], name="logout"),

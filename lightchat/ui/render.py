@@ -484,7 +484,7 @@ class Renderer:
             # Runs each time the element is drawn (htmx runs the scripts it swaps in);
             # the script finds its element through document.currentScript.
             # Its id changes with the props, so a redraw (a morph) inserts it anew.
-            base = chat_url.rpartition("/chat/")[0]
+            base = _base_of(chat_url)
             drawn = hashlib.sha256((element.content or "").encode()).hexdigest()[:12]
             script = Markup('<script src="{}" id="{}" data-lc-element="{}"></script>').format(
                 f"{base}/-/elements/{element.name}.js", f"el-{element.id}-js-{drawn}", element.id
@@ -519,7 +519,7 @@ class Renderer:
                 chat_url=chat_url,
                 props=json.dumps(element_json(element), ensure_ascii=False),
                 key=frame_key(form_token(), element.id),
-                base=chat_url.rpartition("/chat/")[0],
+                base=_base_of(chat_url),
             )
         )
 
@@ -555,3 +555,12 @@ class Renderer:
     def settings_button(self, chat_url: str) -> str:
         """The header's "Settings" button, for a chat that has settings."""
         return self._settings_button.render(chat_url=chat_url)
+
+
+def _base_of(chat_url: str) -> str:
+    """The app's mount path, from the URL of a chat (``<base>/chat/<id>``) or of a shared
+    chat's page (``<base>/share/<id>``)."""
+    for marker in ("/chat/", "/share/"):
+        if marker in chat_url:
+            return chat_url.rpartition(marker)[0]
+    return ""

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 
 from lightchat.chat.session import AskClosedError, ChatSession
-from lightchat.domain.events import JSON_MAX_DEPTH, WINDOW_MESSAGE_MAX_BYTES
+from lightchat.domain.events import JSON_MAX_DEPTH, WINDOW_MESSAGE_MAX_BYTES, ElementData
 from lightchat.http.locate import chat_for_input, chat_or_404
 from lightchat.http.web import (
     JSONField,
@@ -92,7 +92,12 @@ async def element_frame(request: Request) -> Response:
     """The page of a JSX custom element's frame: the vendored runtime, the element's
     source, props and icons as data, under ``JSX_CSP``."""
     session = await chat_or_404(request)
-    element = session.element(request.path_params["element_id"])
+    return await frame_response(request, session.element(request.path_params["element_id"]))
+
+
+async def frame_response(request: Request, element: ElementData | None) -> Response:
+    """The frame's page of a JSX custom element a chat shows (None: it shows no such
+    element, a 404), for its own chat or for a shared chat's page."""
     if element is None or element.kind != "custom":
         raise HTTPException(404, "This element does not exist, or it is not part of this chat.")
     found = services(request)

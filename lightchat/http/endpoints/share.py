@@ -14,9 +14,9 @@ rule: without it, nothing is shared). Otherwise every URL here is a 404.
 - ``GET /share/<id>``: the shared page (see ``lightchat.chat.sharing`` for who may read
   it); a chat not shared, unknown, no longer shared or refused is one and the same 404.
   The page asks search engines not to index it and names nobody but the app;
-- ``GET /share/<id>/elements/<element id>`` (and ``/view``): the files and side elements
-  of a chat shown there, to whom may read the chat only. The chat's own element URLs stay
-  its owner's.
+- ``GET /share/<id>/elements/<element id>`` (and ``/view``, ``/jsx``): the files, side
+  elements and JSX elements' frames of a chat shown there, to whom may read the chat
+  only. The chat's own element URLs stay its owner's.
 
 These URLs are not under ``/chat/``, so with several workers any worker answers them from
 the database (nothing is forwarded to the chat's worker): a share reads what the chat's
@@ -37,6 +37,7 @@ from lightchat.chat.sharing import SharedChat, open_shared
 from lightchat.chat.threads import ThreadLink
 from lightchat.domain.events import MessageData, MessageEvent, StepEvent
 from lightchat.domain.transcript import Transcript
+from lightchat.http.endpoints.custom import frame_response
 from lightchat.http.endpoints.elements import file_response
 from lightchat.http.web import (
     NOT_FOUND,
@@ -216,6 +217,14 @@ async def shared_element_file(request: Request) -> Response:
     chat = await _shared(request)
     element = chat.element(request.path_params["element_id"])
     return await file_response(services(request).chats.files, element)
+
+
+async def shared_element_frame(request: Request) -> Response:
+    """The frame's page of a JSX custom element of a shared chat, for whom may read the
+    chat. What the element asks of the chat (new props, actions, messages) has nowhere to
+    go from a read-only page: it is drawn as it was last saved."""
+    chat = await _shared(request)
+    return await frame_response(request, chat.element(request.path_params["element_id"]))
 
 
 async def shared_element_view(request: Request) -> Response:
