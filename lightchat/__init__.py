@@ -113,12 +113,17 @@ on_app_shutdown = default_app.on_app_shutdown
 
 
 def __getattr__(name: str) -> object:
-    """``cl.server``: the FastAPI app of ``lightchat.server``, imported only when asked
-    for (FastAPI is an extra)."""
+    """Names whose libraries are extras, imported only when asked for: ``cl.server`` (the
+    FastAPI app of ``lightchat.server``) and the integrations (``cl.LangchainCallbackHandler``,
+    ``cl.instrument_openai``..., see ``lightchat.integrations``)."""
     if name == "server":
         import lightchat.server as server
 
         return server
+    from lightchat.integrations import LAZY, load
+
+    if name in LAZY:
+        return load(name)
     raise AttributeError(f"module 'lightchat' has no attribute {name!r}")
 
 

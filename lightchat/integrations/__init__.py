@@ -1,0 +1,40 @@
+"""Integrations with LLM libraries and agent frameworks: the intermediate work of a
+LangChain chain, a LlamaIndex query or an OpenAI call shows in the chat as steps.
+
+Each integration is a module of this package that imports its library, and only it does
+(an import contract says so); the library comes with an extra (``pip install
+"lightchat[langchain]"``). Nothing here is imported until an app uses one of Chainlit's
+names for them (``cl.LangchainCallbackHandler``...): ``LAZY`` says where each name lives,
+and ``lightchat.__getattr__`` loads it on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+LAZY: dict[str, str] = {
+    "LangchainCallbackHandler": "lightchat.integrations.langchain",
+    "AsyncLangchainCallbackHandler": "lightchat.integrations.langchain",
+    "LlamaIndexCallbackHandler": "lightchat.integrations.llama_index",
+    "instrument_openai": "lightchat.integrations.openai",
+    "instrument_mistralai": "lightchat.integrations.mistralai",
+    "SemanticKernelFilter": "lightchat.integrations.semantic_kernel",
+}
+"""Chainlit's top-level names for the integrations, by the module that defines each."""
+
+
+def load(name: str) -> object:
+    """The object ``cl.<name>`` stands for, its integration imported now."""
+    return getattr(importlib.import_module(LAZY[name]), name)
+
+
+def require(library: str, extra: str) -> ModuleType:
+    """The library an integration needs, imported; if it is missing, an ``ImportError``
+    naming the extra that brings it."""
+    try:
+        return importlib.import_module(library)
+    except ImportError as exc:
+        raise ImportError(
+            f'This integration needs {library.partition(".")[0]}: pip install "lightchat[{extra}]".'
+        ) from exc
