@@ -916,7 +916,7 @@ async def test_upgrade_keeps_data_made_by_the_first_schema(
 
         await upgrade(engine)
 
-        assert await current_revision(engine) == head_revision() == "0004"
+        assert await current_revision(engine) == head_revision() == "0005"
         assert await schema_differences(engine) == []
         async with engine.connect() as connection:
             columns, indexes, thread_columns, step_indexes = await connection.run_sync(
@@ -927,7 +927,7 @@ async def test_upgrade_keeps_data_made_by_the_first_schema(
                     {i["name"] for i in inspect(sync).get_indexes("lightchat_steps")},
                 )
             )
-        assert {"show_input", "favorite_at"} <= columns
+        assert {"show_input", "favorite_at", "generation"} <= columns
         assert "ix_lightchat_steps_favorites" in step_indexes
         assert "shared_at" in thread_columns
         assert "ix_lightchat_feedback_thread_value" in indexes
@@ -940,6 +940,7 @@ async def test_upgrade_keeps_data_made_by_the_first_schema(
         assert loaded.thread.shared_at is None  # an old chat is not shared
         assert [(s.output, s.show_input) for s in loaded.steps] == [("Hi", None), ("Hello!", None)]
         assert [s.favorite_at for s in loaded.steps] == [None, None]  # no old one is marked
+        assert [s.generation for s in loaded.steps] == [None, None]  # nor has a generation
         assert loaded.feedback["s1"].value == 1
         page = await store.list_threads("me", filters=ThreadFilter(feedback=1))
         assert [thread.id for thread in page.threads] == ["t1"]

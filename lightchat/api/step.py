@@ -25,7 +25,7 @@ from lightchat.domain.events import (
     StepType,
     new_id,
 )
-from lightchat.domain.generation import BaseGeneration
+from lightchat.domain.generation import BaseGeneration, generation_dict
 from lightchat.errors import ConfigError, NoSessionError
 
 P = ParamSpec("P")
@@ -138,6 +138,7 @@ class Step:
             icon=self.icon,
             default_open=self.default_open,
             auto_collapse=self.auto_collapse,
+            generation=generation_dict(self.generation),
         )
 
     def _emit(self) -> None:
@@ -205,7 +206,7 @@ class Step:
         return self
 
     async def update(self) -> bool:
-        """Show the step's current input, output and state."""
+        """Show the step's current input, output, state and generation."""
         self._emit()
         return True
 

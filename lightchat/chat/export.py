@@ -2,7 +2,8 @@
 
 Both hold the thread's name and tags, its messages with their authors, its steps with
 their input and output (nested steps after their parent), the feedback given, and the
-elements' names. They leave out the thread's metadata: it holds the app's
+elements' names; the JSON export holds each step's generation too (the LLM call it made,
+which the chat shows in the step). They leave out the thread's metadata: it holds the app's
 ``user_session``, which may carry what the app never shows the user (prompts, keys).
 
 The store's records are only read here, never imported at run time (the store takes half
@@ -68,6 +69,7 @@ def thread_json(stored: StoredThread) -> dict[str, Any]:
                 "createdAt": _time(step.created_at),
                 "endedAt": _time(step.ended_at),
                 "feedback": _feedback(stored.feedback.get(step.id)),
+                "generation": step.generation,
             }
             for step in stored.steps
         ],

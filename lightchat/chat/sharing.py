@@ -104,7 +104,8 @@ async def may_view(
 def kept_items(items: list[Item], thread: dict[str, Any]) -> list[Item]:
     """The messages and steps that ``thread`` still holds once the callback has had it
     (a step taken out takes the steps and messages inside it along), with the text it
-    left them (``output``) and the elements it kept; read-only, with nothing open."""
+    left them (``output``), the generation it left a step and the elements it kept;
+    read-only, with nothing open."""
     steps = {
         step["id"]: step
         for step in thread.get("steps") or []
@@ -133,7 +134,14 @@ def kept_items(items: list[Item], thread: dict[str, Any]) -> list[Item]:
                 )
             )
         else:
-            kept.append(replace(item, output=output if isinstance(output, str) else item.output))
+            generation = step.get("generation")  # the callback may take a prompt out
+            kept.append(
+                replace(
+                    item,
+                    output=output if isinstance(output, str) else item.output,
+                    generation=generation if isinstance(generation, dict) else None,
+                )
+            )
     return kept
 
 

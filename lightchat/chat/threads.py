@@ -155,7 +155,8 @@ def feedback_of(record: FeedbackRecord) -> Feedback:
 
 
 def thread_dict(stored: StoredThread) -> dict[str, Any]:
-    """A stored thread in Chainlit's ``ThreadDict`` shape, for ``on_chat_resume``."""
+    """A stored thread in Chainlit's ``ThreadDict`` shape, for ``on_chat_resume``: each
+    step with its ``generation`` (the LLM call it made, in Literal AI's shape) or None."""
     thread = stored.thread
     return {
         "id": thread.id,
@@ -175,6 +176,7 @@ def thread_dict(stored: StoredThread) -> dict[str, Any]:
                 "input": step.input,
                 "output": step.output,
                 "createdAt": step.created_at.isoformat() if step.created_at else None,
+                "generation": step.generation,
             }
             for step in stored.steps
         ],

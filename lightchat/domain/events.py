@@ -181,6 +181,9 @@ class StepData:
     """Shown open while it runs, then closed (Chainlit's ``auto_collapse``)."""
     interrupted: bool = False
     """True when the worker running it stopped before it ended (its chat was taken over)."""
+    generation: dict[str, Any] | None = None
+    """The LLM call the step made (``step.generation``), in Literal AI's shape, JSON-safe
+    and bounded (``lightchat.domain.generation.generation_dict``); None for none."""
 
     @property
     def duration(self) -> float | None:

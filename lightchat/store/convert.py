@@ -98,6 +98,7 @@ def record_from_step(step: StepData, thread_id: str) -> StepRecord:
             "started_at": from_timestamp(step.started_at),
             "ended_at": None if step.ended_at is None else from_timestamp(step.ended_at),
             "meta": {"interrupted": True} if step.interrupted else {},
+            "generation": step.generation,
         }
     )
 
@@ -158,6 +159,7 @@ def step_from_record(record: StepRecord) -> StepData:
         started_at=to_timestamp(started),
         ended_at=None if record.ended_at is None else to_timestamp(record.ended_at),
         interrupted=bool((record.meta or {}).get("interrupted")),
+        generation=record.generation if isinstance(record.generation, dict) else None,
     )
 
 

@@ -93,6 +93,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 #: JSON everywhere, JSONB on PostgreSQL (smaller, indexable).
 JSONType: TypeEngine[Any] = JSON().with_variant(JSONB(), "postgresql")
 
+#: The same for a column that may hold nothing: None is SQL's NULL, not JSON's ``null``.
+NullableJSON: TypeEngine[Any] = JSON(none_as_null=True).with_variant(
+    JSONB(none_as_null=True), "postgresql"
+)
+
 
 def _metadata_field() -> Any:
     # The attribute is ``meta``: ``metadata`` is taken by SQLAlchemy's declarative base.
@@ -159,7 +164,9 @@ class StepRecord(_Record, table=True):
     ``show_input`` is None (hide), ``"true"`` or the language to show the input in.
     ``favorite_at`` is when the thread's owner marked the message as a favourite
     (``features.favorites``); None: it is not one. The history's writes of the message
-    never change it: only marking and unmarking do.
+    never change it: only marking and unmarking do. ``generation`` is the LLM call the
+    step made (Literal AI's shape, as ``lightchat.domain.generation.generation_dict``
+    makes it), None for a step without one and for messages.
     """
 
     __tablename__ = "lightchat_steps"
@@ -194,6 +201,7 @@ class StepRecord(_Record, table=True):
     ended_at: datetime | None = _time_field(nullable=True)
     meta: dict[str, Any] = _metadata_field()
     favorite_at: datetime | None = _time_field(nullable=True)
+    generation: dict[str, Any] | None = Field(default=None, sa_type=NullableJSON)
 
 
 class ElementRecord(_Record, table=True):

@@ -57,6 +57,7 @@ from lightchat.domain.events import (
 )
 from lightchat.domain.transcript import Item, Transcript
 from lightchat.errors import ConfigError
+from lightchat.ui.generation_view import generation_view
 from lightchat.ui.i18n import Translations
 from lightchat.ui.icons import icon_html
 from lightchat.ui.jsx import frame_data, frame_key, jsx_path, script_json
@@ -327,6 +328,7 @@ class Renderer:
             ),
             step_output_html=partial(step_output_html, images=self.images, math=self.math),
             step_input_html=step_input_html,
+            generation_view=generation_view,
             streaming_parts=self.streaming_parts,
             readme_html=self.readme_html,
             # A finished message only: one that streams grows, and collapsing it as it
