@@ -37,8 +37,6 @@ CHAINLIT_ALL = [
 
 ELSEWHERE = {
     # The integrations with LLM libraries.
-    "AsyncLangchainCallbackHandler": "integrations",
-    "LangchainCallbackHandler": "integrations",
     "LlamaIndexCallbackHandler": "integrations",
     "SemanticKernelFilter": "integrations",
     "instrument_mistralai": "integrations",
@@ -68,6 +66,10 @@ ARGUMENTS: dict[str, list[str]] = {
         "raise_on_timeout",
     ],
     "AskUserMessage": ["content", "author", "type", "timeout", "raise_on_timeout"],
+    "AsyncLangchainCallbackHandler": [
+        "answer_prefix_tokens", "stream_final_answer", "force_stream_final_answer", "to_ignore",
+        "to_keep",
+    ],
     "Audio": [*ELEMENT, "auto_play"],
     "ChatGeneration": [
         "provider", "model", "messages", "message_completion", "settings", "tools",
@@ -86,6 +88,10 @@ ARGUMENTS: dict[str, list[str]] = {
     "File": ELEMENT,
     "Image": ELEMENT,
     "InputAudioChunk": ["isStart", "mimeType", "elapsedTime", "data"],
+    "LangchainCallbackHandler": [
+        "answer_prefix_tokens", "stream_final_answer", "force_stream_final_answer", "to_ignore",
+        "to_keep",
+    ],
     "Message": [
         "content", "author", "language", "actions", "elements", "type", "metadata", "tags",
         "id", "parent_id", "command", "modes", "created_at",
