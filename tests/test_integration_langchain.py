@@ -12,6 +12,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any, Literal, cast
 from uuid import uuid4
 
@@ -41,6 +42,7 @@ from langgraph.prebuilt import ToolNode
 import lightchat as cl
 from lightchat import LightChat, Message
 from lightchat.chat.session import ChatSession
+from lightchat.cli import load_app
 from lightchat.domain.events import Event, MessageData, StepData, TokenEvent
 from lightchat.domain.generation import ChatGeneration, CompletionGeneration
 from lightchat.domain.transcript import Transcript
@@ -785,3 +787,56 @@ def test_the_scripted_model_repeats_its_last_reply_and_keeps_its_prompts() -> No
     chunks: Iterator[Any] = model.stream("c")
     assert [c.text for c in chunks] == ["1", " messages", ""]
     assert [len(p) for p in model.prompts] == [1, 2, 1]
+
+
+# -- the examples -----------------------------------------------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+async def run_example(folder: str, question: str) -> tuple[ChatSession, list[Event]]:
+    """The example as `lightchat serve` loads it, offline, asked one question."""
+    app = load_app(str(EXAMPLES / folder / "app.py"))
+    session = new_session(app, app.settings)
+    async with asyncio.timeout(WAIT_S):
+        await session.start()
+        await session.send_user_message(question)
+    return session, await events_of(session)
+
+
+@pytest.mark.usefixtures("isolated_import")
+@anyio
+async def test_the_langchain_example_answers_offline_showing_its_steps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    session, events = await run_example("16_langchain", "What's the weather in Paris?")
+    assert tree(session.transcript) == [
+        ("llm", "ScriptedChatModel", "done", []),
+        ("tool", "get_weather", "done", []),
+        ("llm", "ScriptedChatModel", "done", []),
+    ]
+    assert step_named(session, "get_weather").output == "Paris: sunny, 21 °C"
+    assert [m.content for m in answers(events)] == ["Here is the weather. Paris: sunny, 21 °C."]
+
+
+@pytest.mark.usefixtures("isolated_import")
+@anyio
+async def test_the_langgraph_example_streams_the_final_node_and_shows_the_graph(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    session, events = await run_example("17_langgraph", "What's the weather in Oslo?")
+    (graph,) = tree(session.transcript)
+    assert graph[:3] == ("run", "LangGraph", "done")
+    assert [(node[1], [step[1] for step in node[3]]) for node in graph[3]] == [
+        ("agent", ["ScriptedChatModel", "should_continue"]),
+        ("tools", ["get_weather"]),
+        ("agent", ["ScriptedChatModel", "should_continue"]),
+        ("final", ["ScriptedChatModel"]),
+    ]
+    (answer,) = answers(events)
+    assert answer.content == (
+        "Good evening, weather fans! The weather in Oslo: snowing, -3 °C. Back to you!"
+    )
+    assert "".join(tokens_of(events, answer.id)).strip()  # streamed, not sent whole
