@@ -41,6 +41,7 @@ from lightchat.chat.session import ChatSession
 from lightchat.config.registry import Registry, invoke
 from lightchat.config.settings import Settings
 from lightchat.domain.events import Entry, RunEvent
+from lightchat.errors import ConfigError
 from lightchat.files import FileStorage, LocalFileStorage
 from lightchat.http.middleware.csrf import HEADER as FORM_TOKEN_HEADER
 from lightchat.http.middleware.csrf import FormTokens
@@ -62,6 +63,7 @@ from lightchat.ui.render import Renderer
 if TYPE_CHECKING:  # redis is imported only when the app has a Redis URL
     from lightchat.cluster import Cluster
     from lightchat.redis_pool import Pool
+    from lightchat.telemetry import Telemetry  # and OpenTelemetry with an endpoint
 
 logger = logging.getLogger("lightchat")
 
@@ -198,6 +200,7 @@ class LightChat(Registry):
         )
         self.chats = chats
         self.history = history
+        telemetry = _telemetry_for(settings)
         serve_chats(chats)  # what init_http_context reaches
         services = Services(
             settings=settings,
@@ -224,6 +227,8 @@ class LightChat(Registry):
             _fence(bus, cluster, lost)
 
         def record(session: ChatSession, entry: Entry) -> None:
+            if telemetry is not None:
+                telemetry.observe(session.thread_id, entry)
             if history is not None:
                 history.observe(session.owner, session.thread_id, entry, session.transcript)
                 if isinstance(entry.event, RunEvent) and not entry.event.running:
@@ -248,9 +253,10 @@ class LightChat(Registry):
                 if not settings.secret:
                     services.identity = BrowserIdentity(stored_secret(settings.state_dir()))
                 await history.start()
-                chats.observer = record
                 services.history = history
                 services.renderer.feedback = settings.feedback
+            if history is not None or telemetry is not None:
+                chats.observer = record
             startup = self.callbacks.get("on_app_startup")
             if startup is not None:
                 await invoke(startup)  # an error here stops the server from starting
@@ -294,6 +300,8 @@ class LightChat(Registry):
                     await cluster.aclose()  # its heartbeat goes: others take over at once
                 if redis_pool is not None:
                     await _close_pool(redis_pool)  # the bus and the cluster are closed
+                if telemetry is not None:
+                    await telemetry.aclose()  # the last spans go, once the chats ended
 
         app = Starlette(
             routes=routes(),
@@ -455,6 +463,26 @@ def _redis_pool_for(settings: Settings) -> Pool | None:
     from lightchat.redis_pool import connection_pool
 
     return connection_pool(settings.redis_url)
+
+
+def _telemetry_for(settings: Settings) -> Telemetry | None:
+    """With an OpenTelemetry endpoint: the exporter of the chats' runs and steps (see
+    ``lightchat.telemetry``); else None. OpenTelemetry is imported only then, so an app
+    without the setting imports nothing of it, and needs no ``otel`` extra."""
+    if not settings.otel_endpoint:
+        return None
+    try:
+        from lightchat.telemetry import Telemetry
+    except ImportError as exc:
+        raise ConfigError(
+            f"LIGHTCHAT_OTEL_ENDPOINT is set, but OpenTelemetry is missing ({exc}): "
+            'pip install "lightchat[otel]", or leave the setting empty.'
+        ) from None
+    return Telemetry(
+        settings.otel_endpoint,
+        service_name=settings.name,
+        capture_content=settings.otel_capture_content,
+    )
 
 
 async def _close_pool(pool: Pool) -> None:

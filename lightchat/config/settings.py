@@ -475,6 +475,26 @@ class Settings:
         "With Redis: when a run ends and a chat's log holds more entries than this, the log"
         " is replaced by a snapshot of the chat (its tokens folded into their messages).",
     )
+    otel_endpoint: str = setting(
+        "",
+        "Where to send the chats' runs and steps as OpenTelemetry traces, over OTLP/HTTP: "
+        "the collector's address (``http://localhost:4318``; ``/v1/traces`` is added) or "
+        "its full traces URL. Each step is a span in its run's trace; an ``llm`` step with "
+        "a generation follows the GenAI semantic conventions. Needs the ``otel`` extra. "
+        "Empty: nothing is exported (or imported).",
+        toml=("project.otel_endpoint",),
+        shown="none: no traces",
+        env=("OTEL_EXPORTER_OTLP_ENDPOINT",),
+    )
+    otel_capture_content: bool = setting(
+        False,
+        "With ``otel_endpoint``: put what steps and LLM calls read and wrote in the spans "
+        "(a step's input and output, a generation's messages, as "
+        "``gen_ai.input.messages``...). Off: only names, models, settings, token counts "
+        "and times, as the GenAI conventions advise by default (prompts may hold personal "
+        "data).",
+        toml=("project.otel_capture_content",),
+    )
     app_dir: str = setting(
         ".",
         "The app's folder (``lightchat serve`` sets it to the app file's folder).",
@@ -577,6 +597,11 @@ class Settings:
         self.frame_sources()
         self.check_redis()
         self.check_ui()
+        if self.otel_endpoint and not _WEB_URL.fullmatch(self.otel_endpoint):
+            raise ConfigError(
+                f"LIGHTCHAT_OTEL_ENDPOINT={self.otel_endpoint!r} is not an http(s) address; "
+                "write the collector's, e.g. LIGHTCHAT_OTEL_ENDPOINT=http://localhost:4318"
+            )
 
     def check_ui(self) -> None:
         """Raise ``ConfigError`` for a UI setting that cannot work (an unsafe link, an
