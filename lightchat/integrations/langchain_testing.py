@@ -18,8 +18,10 @@ the network::
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
@@ -47,13 +49,14 @@ class ScriptedChatModel(BaseChatModel):
 
     A reply is a string, an ``AIMessage`` (its ``tool_calls`` are kept, streamed or not),
     or a function of the messages it is given that returns one. Streaming yields the text
-    word by word, then the tool calls in one last chunk, with token counts (words) as
-    ``usage_metadata``. ``bind_tools`` works: the tools reach each call's settings, as
-    with a real provider. ``prompts`` keeps the messages of each call.
+    word by word (``delay`` seconds apart), then the tool calls in one last chunk, with
+    token counts (words) as ``usage_metadata``. ``bind_tools`` works: the tools reach each
+    call's settings, as with a real provider. ``prompts`` keeps the messages of each call.
     """
 
     replies: SkipValidation[list[Reply]]  # a function is not a message: no validation
     model_name: str = "scripted-model"
+    delay: float = 0.0
     _prompts: list[list[BaseMessage]] = PrivateAttr(default_factory=list)
 
     @property
@@ -106,6 +109,8 @@ class ScriptedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         for chunk in _chunks(self._next(messages)):
+            if self.delay:
+                time.sleep(self.delay)
             if run_manager is not None:
                 run_manager.on_llm_new_token(str(chunk.message.content), chunk=chunk)
             yield chunk
@@ -118,6 +123,8 @@ class ScriptedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         for chunk in _chunks(self._next(messages)):
+            if self.delay:
+                await asyncio.sleep(self.delay)
             if run_manager is not None:
                 await run_manager.on_llm_new_token(str(chunk.message.content), chunk=chunk)
             yield chunk
