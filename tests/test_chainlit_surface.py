@@ -39,8 +39,6 @@ ELSEWHERE = {
     # The integrations with LLM libraries.
     "LlamaIndexCallbackHandler": "integrations",
     "SemanticKernelFilter": "integrations",
-    "instrument_mistralai": "integrations",
-    "instrument_openai": "integrations",
     # Voice, MCP and the chat platforms.
     "on_audio_chunk": "voice",
     "on_audio_end": "voice",
@@ -113,6 +111,8 @@ ARGUMENTS: dict[str, list[str]] = {
     "User": ["identifier", "display_name", "metadata"],
     "Video": [*ELEMENT, "player_config"],
     "cache": ["func"],
+    "instrument_mistralai": [],
+    "instrument_openai": [],
     "run_sync": ["co"],
     "sleep": ["duration"],
     "step": [
