@@ -16,9 +16,11 @@ from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, cast, overload
 
+from lightchat.api.elements import Element
 from lightchat.chat.session import ChatSession, current_session, dispatch
 from lightchat.domain.events import (
     STEP_TYPES,
+    ElementData,
     RemoveEvent,
     StepData,
     StepEvent,
@@ -55,6 +57,10 @@ class Step:
         async with cl.Step(name="search", type="tool") as step:
             step.input = query
             step.output = await search(query)
+
+    Its ``elements`` show in it, as a message's do. An element whose bytes must be kept
+    (``path=``, ``content=`` bytes) shows once the async code sends the step (``async
+    with``, ``send()``, ``update()``); one with text or a url shows from sync code too.
     """
 
     def __init__(
@@ -139,7 +145,26 @@ class Step:
             default_open=self.default_open,
             auto_collapse=self.auto_collapse,
             generation=generation_dict(self.generation),
+            elements=self._shown_elements(),
         )
+
+    def _shown_elements(self) -> list[ElementData]:
+        """The step's elements that can be shown now: those with their text or their url,
+        or whose file is kept (``_keep_elements``, which the async paths call)."""
+        shown: list[ElementData] = []
+        for element in self.elements:
+            if isinstance(element, Element):
+                data = element.data(self.id)
+                if data.content is not None or data.key or data.url:
+                    shown.append(data)
+        return shown
+
+    async def _keep_elements(self) -> None:
+        """Keep the files of the step's elements (once each), so that they show."""
+        if self._session is not None:
+            for element in self.elements:
+                if isinstance(element, Element):
+                    await element.prepare(self._session)
 
     def _emit(self) -> None:
         session = self._session
@@ -174,6 +199,9 @@ class Step:
 
     async def __aenter__(self) -> Step:
         self._enter()
+        if self.elements:
+            await self._keep_elements()
+            self._emit()
         return self
 
     async def __aexit__(
@@ -182,7 +210,10 @@ class Step:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._exit(exc)
+        try:
+            await self._keep_elements()
+        finally:
+            self._exit(exc)
 
     def __enter__(self) -> Step:
         self._enter()
@@ -202,11 +233,13 @@ class Step:
             self._session = current_session()
         if self.start is None:
             self.start = time.time()
+        await self._keep_elements()
         self._emit()
         return self
 
     async def update(self) -> bool:
-        """Show the step's current input, output, state and generation."""
+        """Show the step's current input, output, state, generation and elements."""
+        await self._keep_elements()
         self._emit()
         return True
 

@@ -408,7 +408,7 @@ class History:
         module = self._module
         assert module is not None
         records: list[tuple[_Key, StepRecord]] = []
-        shown: list[tuple[_Key, MessageData]] = []
+        shown: list[tuple[_Key, Item]] = []
         for key, item in batch.items():
             if item is None:
                 await self._write_records(records)
@@ -418,7 +418,7 @@ class History:
                 await self._remove(key)
             else:
                 records.append((key, module.record_from_item(item, key[1])))
-                if isinstance(item, MessageData) and (item.elements or key[2] in self._elements):
+                if item.elements or key[2] in self._elements:
                     shown.append((key, item))
         await self._write_records(records)
         await self._write_elements(shown)
@@ -440,8 +440,9 @@ class History:
             except Exception as exc:  # a lost checkpoint: the next one, or the end, writes it
                 logger.error("Could not save the text of answers under way", exc_info=exc)
 
-    async def _write_elements(self, shown: list[tuple[_Key, MessageData]]) -> None:
-        """Bring the stored elements of these messages in line with what they show now.
+    async def _write_elements(self, shown: list[tuple[_Key, Item]]) -> None:
+        """Bring the stored elements of these messages and steps in line with what they
+        show now.
 
         Only what changed since the last write is written (a task list updated live is
         rewritten, an image sent once is not); an element taken away is deleted with its
@@ -761,7 +762,7 @@ class History:
             elements.setdefault(record.for_id or "", []).append(element)
         items = [convert(step) for step in stored.steps]
         for item in items:
-            if isinstance(item, MessageData) and item.id in elements:
+            if item.id in elements:
                 item.elements = elements[item.id]
                 if reopen:
                     # Written once already: a later change of the message rewrites only changes.

@@ -58,10 +58,9 @@ class SharedChat:
     def element(self, element_id: str) -> ElementData | None:
         """The element of this id that the page shows, or None."""
         for item in self.items:
-            if isinstance(item, MessageData):
-                for element in item.elements:
-                    if element.id == element_id:
-                        return element
+            for element in item.elements:
+                if element.id == element_id:
+                    return element
         return None
 
 

@@ -184,6 +184,9 @@ class StepData:
     generation: dict[str, Any] | None = None
     """The LLM call the step made (``step.generation``), in Literal AI's shape, JSON-safe
     and bounded (``lightchat.domain.generation.generation_dict``); None for none."""
+    elements: list[ElementData] = field(default_factory=list)
+    """What the step shows besides its text (``cl.Step(elements=...)``, ``step.elements``):
+    the sources a retrieval found, a chart a tool drew."""
 
     @property
     def duration(self) -> float | None:
@@ -473,6 +476,13 @@ def message_from_dict(data: dict[str, Any]) -> MessageData:
     return MessageData(**fields_)
 
 
+def step_from_dict(data: dict[str, Any]) -> StepData:
+    """A step from the dict ``dataclasses.asdict`` made of it."""
+    fields_ = dict(data)
+    fields_["elements"] = [ElementData(**e) for e in fields_.get("elements", ())]
+    return StepData(**fields_)
+
+
 def widget_from_dict(data: dict[str, Any]) -> WidgetData:
     """A settings input from the dict ``dataclasses.asdict`` made of it."""
     fields_ = dict(data)
@@ -493,7 +503,7 @@ def event_from_json(text: str) -> Event:
     if kind == "MessageEvent":
         return MessageEvent(message_from_dict(data["message"]))
     if kind == "StepEvent":
-        return StepEvent(StepData(**data["step"]))
+        return StepEvent(step_from_dict(data["step"]))
     if kind == "TokenEvent":
         return TokenEvent(**data)
     if kind == "RemoveEvent":

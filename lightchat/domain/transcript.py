@@ -186,19 +186,21 @@ class Transcript:
         return next((e for e in self.sidebar.elements if e.id == element_id), None)
 
     def element(self, element_id: str) -> ElementData | None:
-        """An element shown in the chat (in a message or the side panel), by id."""
+        """An element shown in the chat (in a message, a step or the side panel), by id."""
         holder = self.holder(element_id)
-        if holder is None:
-            return self.sidebar_element(element_id)
-        return next((e for e in holder.elements if e.id == element_id), None)
+        if holder is not None:
+            return next((e for e in holder.elements if e.id == element_id), None)
+        for item in self.items.values():
+            if isinstance(item, StepData):
+                for element in item.elements:
+                    if element.id == element_id:
+                        return element
+        return self.sidebar_element(element_id)
 
     def keeps_file(self, key: str) -> bool:
-        """True when a message of this chat (an upload of its user, or an element the app
-        showed) has its file in storage under ``key``."""
-        return any(
-            isinstance(item, MessageData) and any(e.key == key for e in item.elements)
-            for item in self.items.values()
-        )
+        """True when a message or a step of this chat (an upload of its user, or an
+        element the app showed) has its file in storage under ``key``."""
+        return any(any(e.key == key for e in item.elements) for item in self.items.values())
 
     def holder(self, part_id: str) -> MessageData | None:
         """The message that shows an element or an action with this id."""

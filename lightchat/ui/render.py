@@ -444,15 +444,16 @@ class Renderer:
         """
         return self._message.render(message=message, base=base, chat_url=chat_url, live=True)
 
-    def step(self, step: StepData, transcript: Transcript, base: str) -> str:
-        """The ``_step.html`` partial, with its nested steps."""
-        return self._step.render(step=step, transcript=transcript, base=base)
+    def step(self, step: StepData, transcript: Transcript, base: str, chat_url: str = "") -> str:
+        """The ``_step.html`` partial, with its nested steps (its elements' links and files
+        go to ``chat_url``)."""
+        return self._step.render(step=step, transcript=transcript, base=base, chat_url=chat_url)
 
     def item(self, item: Item, transcript: Transcript, base: str, chat_url: str = "") -> str:
         """A message or a step."""
         if isinstance(item, MessageData):
             return self.message(item, base, chat_url)
-        return self.step(item, transcript, base)
+        return self.step(item, transcript, base, chat_url)
 
     def controls(self, running: bool, chat_url: str, asking: bool = False) -> str:
         """The composer's buttons: "Send" (off while a run goes, unless it asks the user

@@ -177,7 +177,7 @@ class StreamView:
             visibility = self.renderer.visibility
             if not visibility.shown(step):
                 return
-            html_ = self.renderer.step(step, transcript, self.base)
+            html_ = self.renderer.step(step, transcript, self.base, self.chat_url)
             if existed:
                 ops.append(Chunk(hx_partial(f"step-{step.id}", "outerMorph", html_), None, seq))
             else:
