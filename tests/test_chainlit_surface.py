@@ -38,7 +38,6 @@ CHAINLIT_ALL = [
 ELSEWHERE = {
     # The integrations with LLM libraries.
     "LlamaIndexCallbackHandler": "integrations",
-    "SemanticKernelFilter": "integrations",
     # Voice, MCP and the chat platforms.
     "on_audio_chunk": "voice",
     "on_audio_end": "voice",
@@ -99,6 +98,7 @@ ARGUMENTS: dict[str, list[str]] = {
     "Pdf": [*ELEMENT, "page"],
     "Plotly": [*ELEMENT, "figure"],
     "Pyplot": [*ELEMENT, "figure"],
+    "SemanticKernelFilter": ["excluded_plugins", "excluded_functions", "kernel"],
     "Starter": ["label", "message", "command", "icon"],
     "StarterCategory": ["label", "icon", "starters"],
     "Step": [

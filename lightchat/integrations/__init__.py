@@ -20,8 +20,12 @@ LAZY: dict[str, str] = {
     "instrument_openai": "lightchat.integrations.openai",
     "instrument_mistralai": "lightchat.integrations.mistralai",
     "SemanticKernelFilter": "lightchat.integrations.semantic_kernel",
+    "instrument_openai_agents": "lightchat.integrations.openai_agents",
+    "PydanticAISteps": "lightchat.integrations.pydantic_ai",
+    "instrument_ag2": "lightchat.integrations.ag2",
 }
-"""Chainlit's top-level names for the integrations, by the module that defines each."""
+"""Chainlit's top-level names for the integrations (and lightchat's own, for the libraries
+Chainlit has none for), by the module that defines each."""
 
 
 def load(name: str) -> object:
