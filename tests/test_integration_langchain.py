@@ -762,6 +762,58 @@ async def test_a_model_failing_midway_keeps_what_it_streamed() -> None:
 
 
 @anyio
+async def test_stop_mid_answer_keeps_what_streamed_and_the_chat_goes_on() -> None:
+    reached = asyncio.Event()
+    handlers: list[LangchainCallbackHandler] = []
+
+    class StuckMidway(ScriptedChatModel):
+        """Streams two words of its answer, then waits for ever."""
+
+        async def _astream(
+            self,
+            messages: list[BaseMessage],
+            stop: list[str] | None = None,
+            run_manager: AsyncCallbackManagerForLLMRun | None = None,
+            **kwargs: Any,
+        ) -> AsyncIterator[ChatGenerationChunk]:
+            chunks = super()._astream(messages, stop, run_manager, **kwargs)
+            yield await anext(chunks)
+            yield await anext(chunks)
+            reached.set()
+            await asyncio.Event().wait()
+
+    app = LightChat()
+
+    @app.on_message
+    async def main(message: Message) -> None:
+        if message.content != "go":
+            await cl.Message(content=f"echo: {message.content}").send()
+            return
+        handler = LangchainCallbackHandler(stream_final_answer=True, force_stream_final_answer=True)
+        handlers.append(handler)
+        model = StuckMidway(replies=["Paris is sunny today"])
+        async for _ in model.astream("Weather?", config=config(handler)):
+            pass
+
+    session = new_session(app)
+    async with asyncio.timeout(WAIT_S):
+        done = session.send_user_message("go")
+        await reached.wait()
+        assert await session.stop() is True
+        await done
+        await session.send_user_message("still there?")
+
+    events = await events_of(session)
+    shown = step_named(session, "StuckMidway")
+    assert (shown.status, shown.output) == ("failed", "Paris is")  # no word of the cancel
+    assert [(m.content, m.streaming) for m in answers(events)] == [
+        ("Paris is", False),
+        ("echo: still there?", False),
+    ]
+    assert handlers[0].has_streamed_final_answer
+
+
+@anyio
 async def test_outside_a_chat_the_handler_shows_nothing_and_the_chain_runs() -> None:
     handler = LangchainCallbackHandler()
     answer = await hello_chain().ainvoke({"question": "Hi?"}, config=config(handler))

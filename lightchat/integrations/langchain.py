@@ -27,11 +27,10 @@ id, each run's entries written by the thread that runs it.
 
 from __future__ import annotations
 
-import json
 import re
 import time
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from lightchat.integrations import require
@@ -39,24 +38,22 @@ from lightchat.integrations import require
 require("langchain_core", "langchain")
 
 from langchain_core.callbacks import AsyncCallbackHandler
-from langchain_core.documents import Document
 from langchain_core.messages import BaseMessage, ToolMessage
-from langchain_core.outputs import ChatGeneration as LCChatGeneration
 from langchain_core.outputs import LLMResult
-from langchain_core.prompt_values import PromptValue
-from pydantic import BaseModel
 
 from lightchat.api.context import context
 from lightchat.api.message import Message
 from lightchat.api.step import Step
 from lightchat.domain.events import StepType
-from lightchat.domain.generation import (
-    BaseGeneration,
-    ChatGeneration,
-    CompletionGeneration,
-    GenerationMessage,
-)
 from lightchat.errors import NoSessionError
+from lightchat.integrations.langchain_values import (
+    LLMCall,
+    answer_shown,
+    generation_of,
+    plain,
+    prompt_variables,
+    token_text,
+)
 
 DEFAULT_ANSWER_PREFIX_TOKENS = ["Final", "Answer", ":"]
 """The words after which an agent's final answer starts (``stream_final_answer``)."""
@@ -77,44 +74,17 @@ HIDDEN_TAG = "langsmith:hidden"
 """The tag LangChain and LangGraph put on their internal runs; such runs are not shown."""
 
 _RECENT_CHARS = 400
-_SECRET_WORDS = ("api_key", "secret", "password")
-_ROLES: dict[str, Literal["user", "assistant", "tool", "function", "system"]] = {
-    "human": "user",
-    "user": "user",
-    "ai": "assistant",
-    "assistant": "assistant",
-    "system": "system",
-    "developer": "system",
-    "tool": "tool",
-    "function": "function",
-}
 
 
 @dataclass
 class _Run:
     """A LangChain run as the handler sees it: where its children's steps go."""
 
-    kind: str
     hidden: bool
     anchor: str | None
     """The step a child of this run goes under: its own, or (hidden) its parent's."""
     step: Step | None = None
     inputs: Any = None
-
-
-@dataclass
-class _Call:
-    """An LLM or chat-model call under way: what its generation is made of."""
-
-    started: float
-    params: dict[str, Any]
-    serialized: dict[str, Any]
-    metadata: dict[str, Any]
-    messages: list[BaseMessage] | None = None
-    prompt: str | None = None
-    chunks: int = 0
-    first_token: float | None = None
-    variables: dict[str, Any] = field(default_factory=dict)
 
 
 class LangchainCallbackHandler(AsyncCallbackHandler):
@@ -156,7 +126,7 @@ class LangchainCallbackHandler(AsyncCallbackHandler):
         self.root_parent_id = current.id if current is not None else None
         """The step a run without a parent goes under, when no step is open where it runs."""
         self._runs: dict[str, _Run] = {}
-        self._calls: dict[str, _Call] = {}
+        self._calls: dict[str, LLMCall] = {}
 
     # -- which runs show, and where -------------------------------------------------------
 
@@ -168,17 +138,17 @@ class LangchainCallbackHandler(AsyncCallbackHandler):
         kind: str,
         tags: list[str] | None,
         shown_input: Any = None,
-    ) -> Step | None:
+    ) -> _Run:
         """Record a run that starts; show its step unless it is hidden."""
         parent = self._runs.get(str(parent_run_id)) if parent_run_id else None
         by_name = any(word in name for word in self.to_ignore) or HIDDEN_TAG in (tags or [])
         by_parent = parent is not None and parent.hidden
         hidden = by_name or (by_parent and kind not in self.to_keep)
         anchor = parent.anchor if parent is not None else self._root_anchor()
-        run = _Run(kind=kind, hidden=hidden, anchor=anchor)
+        run = _Run(hidden=hidden, anchor=anchor)
         self._runs[str(run_id)] = run
         if hidden or not _in_a_chat():
-            return None
+            return run
         step = Step(
             name=name,
             type=_step_type(kind, is_root=parent is None),
@@ -192,7 +162,7 @@ class LangchainCallbackHandler(AsyncCallbackHandler):
         run.anchor = step.id
         self.steps[str(run_id)] = step
         await step.send()
-        return step
+        return run
 
     def _root_anchor(self) -> str | None:
         current = context.current_step
@@ -240,11 +210,10 @@ class LangchainCallbackHandler(AsyncCallbackHandler):
         deferred = bool(kwargs.get("defers_inputs")) or inputs == {"input": ""}
         kind = str(kwargs.get("run_type") or "chain")
         name = _run_name(serialized, kwargs)
-        await self._start(
-            run_id, parent_run_id, name, kind, tags, None if deferred else plain(inputs)
-        )
+        shown = None if deferred else plain(inputs)
+        run = await self._start(run_id, parent_run_id, name, kind, tags, shown)
         if not deferred:
-            self._runs[str(run_id)].inputs = inputs
+            run.inputs = inputs
             parent = self._runs.get(str(parent_run_id))
             if kind == "prompt" and parent is not None and parent.inputs is None:
                 parent.inputs = inputs  # a streamed sequence learns its inputs at its end
@@ -405,14 +374,14 @@ class LangchainCallbackHandler(AsyncCallbackHandler):
         parent_run_id: UUID | None,
         metadata: dict[str, Any] | None,
         kwargs: dict[str, Any],
-    ) -> _Call:
+    ) -> LLMCall:
         parent = self._runs.get(str(parent_run_id)) if parent_run_id else None
-        return _Call(
+        return LLMCall(
             started=time.time(),
             params=dict(kwargs.get("invocation_params") or {}),
             serialized=dict(serialized or {}),
             metadata=dict(metadata or {}),
-            variables=_variables(parent.inputs if parent is not None else None),
+            variables=prompt_variables(parent.inputs if parent is not None else None),
         )
 
     async def on_llm_new_token(
@@ -455,8 +424,8 @@ class LangchainCallbackHandler(AsyncCallbackHandler):
         generations = response.generations[0] if response.generations else []
         first = generations[0] if generations else None
         if run is not None and run.step is not None and first is not None and call is not None:
-            run.step.generation = _generation(call, first, response)
-            run.step.output = _answer_shown(first)
+            run.step.generation = generation_of(call, first, response)
+            run.step.output = answer_shown(first)
         await self._end(run_id, has_output=False)
         await self._finish_final_stream()
 
@@ -513,81 +482,7 @@ def answer_prefix_pattern(prefix: list[str]) -> re.Pattern[str]:
     return re.compile(r"\s*".join(words))
 
 
-# -- what a step shows ------------------------------------------------------------------------
-
-
-def plain(value: Any) -> Any:
-    """A LangChain value as JSON-ready data a person can read: messages as role and
-    content, documents as their text and metadata, prompts as their messages."""
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    if isinstance(value, BaseMessage):
-        return dict(generation_message(value))
-    if isinstance(value, PromptValue):
-        return plain(value.to_messages())
-    if isinstance(value, Document):
-        return {"page_content": value.page_content, "metadata": plain(value.metadata)}
-    if isinstance(value, dict):
-        return {str(key): plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [plain(item) for item in value]
-    if isinstance(value, BaseModel):
-        return plain(value.model_dump())
-    return str(value)
-
-
-def token_text(token: str | list[str | dict[str, Any]] | Any) -> str:
-    """The text of a streamed token (some models stream lists of content blocks)."""
-    if isinstance(token, str):
-        return token
-    if isinstance(token, list):
-        parts = [part if isinstance(part, str) else str(part.get("text") or "") for part in token]
-        return "".join(parts)
-    return str(token or "")
-
-
-def generation_message(message: BaseMessage) -> GenerationMessage:
-    """A LangChain message as a generation's message (OpenAI's shape for tool calls)."""
-    role = _ROLES.get(str(getattr(message, "role", "") or message.type), "assistant")
-    shown = GenerationMessage(role=role, content=_content(message.content))
-    if message.name:
-        shown["name"] = message.name
-    calls = getattr(message, "tool_calls", None) or []
-    if calls:
-        shown["tool_calls"] = [
-            {
-                "id": call.get("id"),
-                "type": "function",
-                "function": {"name": call["name"], "arguments": json.dumps(call["args"])},
-            }
-            for call in calls
-        ]
-    if isinstance(message, ToolMessage):
-        shown["tool_call_id"] = message.tool_call_id
-    return shown
-
-
-def _content(content: str | list[str | dict[str, Any]]) -> str | list[dict[str, Any]]:
-    if isinstance(content, str):
-        return content
-    parts: list[dict[str, Any]] = []
-    for part in content:
-        if isinstance(part, str):
-            parts.append({"type": "text", "text": part})
-        elif part.get("type") not in ("tool_use", "tool_call"):  # those are tool_calls
-            parts.append(plain(part))
-    return parts
-
-
-def _answer_shown(generation: Any) -> Any:
-    """What an LLM step shows as its output: the text, or the tools it called."""
-    message = getattr(generation, "message", None)
-    if isinstance(message, BaseMessage):
-        calls = getattr(message, "tool_calls", None) or []
-        if message.text or not calls:
-            return str(message.text)
-        return [{"name": call["name"], "args": plain(call["args"])} for call in calls]
-    return str(getattr(generation, "text", ""))
+# -- runs and steps ---------------------------------------------------------------------------
 
 
 def _run_name(serialized: dict[str, Any] | None, kwargs: dict[str, Any]) -> str:
@@ -624,100 +519,3 @@ def _in_a_chat() -> bool:
     except NoSessionError:
         return False
     return True
-
-
-# -- generations ------------------------------------------------------------------------------
-
-
-def _variables(inputs: Any) -> dict[str, Any]:
-    """The prompt's variables: the plain values a call's parent chain was given."""
-    if not isinstance(inputs, dict):
-        return {}
-    return {
-        str(key): str(value)
-        for key, value in inputs.items()
-        if isinstance(value, str | int | float | bool)
-    }
-
-
-def _settings(call: _Call) -> dict[str, Any]:
-    """The call's settings: its invocation parameters over the model's own arguments,
-    with no key or secret, and without the tools (they have their own field)."""
-    merged = {
-        **dict(call.serialized.get("kwargs") or {}),
-        **dict(call.params.get("model_kwargs") or {}),
-        **call.params,
-    }
-    return {
-        key: plain(value)
-        for key, value in merged.items()
-        if key not in ("_type", "model_kwargs", "tools", "functions")
-        and not any(word in key.lower() for word in _SECRET_WORDS)
-        and not (isinstance(value, dict) and value.get("type") == "secret")
-    }
-
-
-def _tools(params: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """The tools offered to the model, in OpenAI's shape."""
-    if params.get("tools"):
-        return [
-            tool if tool.get("type") == "function" else {"type": "function", "function": tool}
-            for tool in plain(params["tools"])
-        ]
-    if params.get("functions"):
-        return [{"type": "function", "function": f} for f in plain(params["functions"])]
-    return None
-
-
-def _model(call: _Call, settings: dict[str, Any]) -> str | None:
-    keys = ("azure_deployment", "deployment_name", "model", "model_name")
-    model = call.metadata.get("ls_model_name") or next(
-        (settings[key] for key in keys if settings.get(key)), None
-    )
-    return str(model).replace("models/", "") if model else None
-
-
-def _usage(generation: Any, response: LLMResult, call: _Call) -> tuple[int | None, ...]:
-    """Input, output and total tokens: as the provider counted them, else the streamed
-    chunks (as output)."""
-    message = getattr(generation, "message", None)
-    usage = getattr(message, "usage_metadata", None)
-    if usage:
-        return usage["input_tokens"], usage["output_tokens"], usage["total_tokens"]
-    counted = (response.llm_output or {}).get("token_usage") or {}
-    if counted:
-        asked, said = counted.get("prompt_tokens"), counted.get("completion_tokens")
-        return asked, said, counted.get("total_tokens")
-    streamed = call.chunks or None
-    return None, streamed, streamed
-
-
-def _generation(call: _Call, generation: Any, response: LLMResult) -> BaseGeneration:
-    """The record of an LLM call: Chainlit's ``ChatGeneration`` for a chat model,
-    ``CompletionGeneration`` for a text LLM."""
-    ended = time.time()
-    duration = ended - call.started
-    settings = _settings(call)
-    asked, said, total = _usage(generation, response, call)
-    common: dict[str, Any] = {
-        "provider": call.metadata.get("ls_provider") or call.params.get("_type"),
-        "model": _model(call, settings),
-        "settings": settings,
-        "variables": call.variables,
-        "tools": _tools(call.params),
-        "input_token_count": asked,
-        "output_token_count": said,
-        "token_count": total,
-        "duration": duration,
-        "tt_first_token": (
-            (call.first_token - call.started) * 1000 if call.first_token is not None else None
-        ),
-        "token_throughput": call.chunks / duration if call.chunks and duration else None,
-    }
-    if isinstance(generation, LCChatGeneration) and call.messages is not None:
-        return ChatGeneration(
-            messages=[generation_message(m) for m in call.messages],
-            message_completion=generation_message(generation.message),
-            **common,
-        )
-    return CompletionGeneration(prompt=call.prompt, completion=generation.text, **common)
