@@ -13,6 +13,8 @@ Run it with ``lightchat serve app.py``. Importing this package reads and writes 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from lightchat import input_widget
 from lightchat.__about__ import __version__
 from lightchat.api.cache import cache
@@ -84,6 +86,10 @@ from lightchat.errors import (
 )
 from lightchat.step import step
 from lightchat.user_session import user_session
+
+if TYPE_CHECKING:  # the integrations' names, for type checkers (at run time: __getattr__)
+    from lightchat.integrations.mistralai import instrument_mistralai as instrument_mistralai
+    from lightchat.integrations.openai import instrument_openai as instrument_openai
 
 default_app = LightChat()
 """The app the module-level decorators register on; ``lightchat serve`` serves it."""

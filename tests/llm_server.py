@@ -26,8 +26,9 @@ A test scripts the replies, in order, and reads the requests the server received
 
 A reply can pause a streamed answer: with ``hold_after=n`` the server sends n pieces of
 text, sets ``reply.holding`` and waits for ``reply.release()``; with ``cut_after=n`` it
-drops the connection after n pieces, as a network failure would. A request with no scripted
-reply left gets the ``default`` reply function's answer, or a 500 saying so.
+drops the connection after n pieces, as a network failure would; ``pace_s`` spaces the
+pieces out, for a demo to watch. A request with no scripted reply left gets the
+``default`` reply function's answer, or a 500 saying so.
 """
 
 from __future__ import annotations
@@ -107,6 +108,8 @@ class Reply:
     """Stream this many pieces of text, then wait for ``release()``."""
     cut_after: int | None = None
     """Stream this many pieces of text, then drop the connection."""
+    pace_s: float = 0.0
+    """Seconds between streamed pieces, for a demo to watch (tests hold instead)."""
     holding: threading.Event = field(default_factory=threading.Event, repr=False)
     """Set once a held reply has sent its first ``hold_after`` pieces."""
     _released: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -417,6 +420,8 @@ class _Answer:
         self._stop_at(len(pieces))
 
     def _stop_at(self, sent: int) -> None:
+        if sent and self.reply.pace_s:
+            time.sleep(self.reply.pace_s)  # a demo's pace, as a model writes
         self.reply._pause(sent)
         if self.reply.cut_after is not None and sent == self.reply.cut_after:
             raise _Dropped

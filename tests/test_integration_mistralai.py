@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ from mistralai.client.errors import SDKError
 import lightchat as cl
 from lightchat import LightChat
 from lightchat.chat.session import ChatSession
+from lightchat.cli import load_app
 from lightchat.domain.events import Event, StepData, TokenEvent
 from lightchat.domain.generation import ChatGeneration
 from lightchat.integrations import calls
@@ -127,6 +130,8 @@ async def test_complete_and_complete_async_are_llm_steps(
     assert record.message_completion == {"role": "assistant", "content": "Il fait beau."}
     assert (record.input_token_count, record.output_token_count, record.token_count) == (12, 4, 16)
     assert record.duration is not None
+    assert step.generation is not None  # as the chat, the history and the page get it
+    assert (step.generation["provider"], step.generation["tokenCount"]) == ("mistralai", 16)
 
     (step,) = llm_steps(await events_of(await chat(sync_main)))
     assert (step.status, step.output) == ("done", "Toujours beau.")
@@ -315,3 +320,38 @@ async def test_instrumenting_twice_makes_one_step_per_call(
 
     assert len(llm_steps(await events_of(await chat(main)))) == 1
     assert len(instrumented) == 1
+
+
+# -- the example --------------------------------------------------------------------------
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "20_mistral" / "app.py"
+
+
+@pytest.mark.usefixtures("isolated_import")
+async def test_the_example_chats_offline_showing_each_model_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("MISTRAL_API_KEY", raising=False)
+    app = load_app(str(EXAMPLE))
+    example, demo_model = sys.modules["app"], sys.modules["demo_model"]
+    questions = ["What is a vector database?", "Compare Django versus Flask"]
+    try:
+        session = new_session(app, app.settings)
+        async with asyncio.timeout(WAIT_S * 2):
+            await session.start()
+            for question in questions:
+                await session.send_user_message(question)
+        events = await events_of(session)
+        sent = example.offline.requests
+    finally:
+        await example.client.__aexit__(None, None, None)  # its async HTTP client
+        example.offline.close()
+    answers = [demo_model.answer(question) for question in questions]
+    assert contents(events) == answers
+    steps = llm_steps(events)
+    assert [(s.name, s.status, s.output) for s in steps] == [
+        ("mistral-small-latest", "done", answer) for answer in answers
+    ]
+    assert "".join(streamed(events, steps[1].id)) == answers[1]
+    assert [m["role"] for m in sent[1].body["messages"]] == ["system", "user", "assistant", "user"]
+    assert sent[1].body["messages"][2]["content"] == answers[0]

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import openai
@@ -18,6 +20,7 @@ from pydantic import BaseModel
 import lightchat as cl
 from lightchat import LightChat
 from lightchat.chat.session import ChatSession
+from lightchat.cli import load_app
 from lightchat.domain.events import Event, StepData, TokenEvent
 from lightchat.domain.generation import ChatGeneration
 from lightchat.integrations import calls
@@ -136,6 +139,9 @@ async def test_a_whole_chat_completion_is_an_llm_step(
     assert record.tools is None
     assert record.tt_first_token is None  # nothing streamed
     assert record.error is None
+    assert step.generation is not None  # as the chat, the history and the page get it
+    assert (step.generation["provider"], step.generation["tokenCount"]) == ("openai", 16)
+    assert step.generation["messageCompletion"] == record.message_completion
 
 
 async def test_a_streamed_answer_is_streamed_into_the_step(
@@ -518,3 +524,44 @@ async def test_a_generator_of_messages_still_reaches_the_api(
     await chat(main)
     assert llm.requests[0].body["messages"] == QUESTION
     assert generation(instrumented).messages == QUESTION
+
+
+# -- the example --------------------------------------------------------------------------
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "19_openai" / "app.py"
+
+
+@pytest.mark.usefixtures("isolated_import")
+async def test_the_example_chats_offline_showing_each_model_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    app = load_app(str(EXAMPLE))
+    example, demo_model = sys.modules["app"], sys.modules["demo_model"]
+    questions = ["Why is the sky blue?", "Tips for learning the piano"]
+    try:
+        session = new_session(app, app.settings)
+        async with asyncio.timeout(WAIT_S * 2):
+            await session.start()
+            for question in questions:
+                await session.send_user_message(question)
+        events = await events_of(session)
+        sent = example.offline.requests
+    finally:
+        await example.client.close()
+        example.offline.close()
+    answers = [demo_model.answer(question) for question in questions]
+    assert contents(events) == answers
+    steps = [s for s in last_states(events).values() if s.type == "llm"]
+    assert [(s.name, s.status, s.output) for s in steps] == [
+        ("gpt-4o-mini", "done", answer) for answer in answers
+    ]
+    assert "".join(streamed(events, steps[1].id)) == answers[1]
+    assert [m["role"] for m in json.loads(steps[1].input)] == [
+        "system",
+        "user",
+        "assistant",
+        "user",
+    ]
+    assert sent[1].body["messages"][2] == {"role": "assistant", "content": answers[0]}
