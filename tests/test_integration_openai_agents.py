@@ -1,17 +1,16 @@
 """The OpenAI Agents SDK in a chat (``cl.instrument_openai_agents``): real agents, tools,
 guardrails and hand-offs run by the SDK's ``Runner``, answered by a scripted model
-(``ScriptedModel``, below: an ``agents.models.interface.Model`` that records its calls in
-spans as the SDK's own models do: a Chat Completions model's generation span, a Responses
-model's response span when streamed). Each span of a run made in a chat becomes a step,
-nested as the run goes; errors fail their step and the chat goes on."""
+(``ScriptedModel``, from lightchat.integrations.openai_agents_testing, which records its
+calls in spans as the SDK's own models do: a Chat Completions model's generation span, a
+Responses model's response span when streamed). Each span of a run made in a chat becomes
+a step, nested as the run goes; errors fail their step and the chat goes on."""
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
-import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,172 +25,22 @@ from agents import (
     function_tool,
     input_guardrail,
 )
-from agents.agent_output import AgentOutputSchemaBase
-from agents.handoffs import Handoff
-from agents.items import ModelResponse, TResponseStreamEvent
-from agents.models.chatcmpl_converter import Converter
-from agents.models.interface import Model, ModelTracing
-from agents.tool import Tool
-from agents.tracing import generation_span, response_span, set_trace_processors
-from agents.usage import Usage
-from openai.types.responses import (
-    Response,
-    ResponseCompletedEvent,
-    ResponseFunctionToolCall,
-    ResponseOutputItem,
-    ResponseOutputMessage,
-    ResponseOutputText,
-    ResponseTextDeltaEvent,
-    ResponseUsage,
-)
-from openai.types.responses.response_prompt_param import ResponsePromptParam
-from openai.types.responses.response_usage import InputTokensDetails, OutputTokensDetails
+from agents.tracing import set_trace_processors
+from openai.types.responses import ResponseTextDeltaEvent
 
 import lightchat as cl
 from lightchat import LightChat
 from lightchat.api.message import Message
 from lightchat.chat.session import ChatSession
-from lightchat.domain.events import MessageData, StepData
+from lightchat.cli import load_app
+from lightchat.domain.events import MessageData, StepData, TokenEvent
 from lightchat.integrations.openai_agents import StepTracingProcessor, instrument_openai_agents
+from lightchat.integrations.openai_agents_testing import Reply, ScriptedModel
 from tests.helpers import WAIT_S, contents, events_of, new_session, steps_in
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
 
-Reply = str | list[tuple[str, dict[str, Any]]] | BaseException
-"""One scripted answer: text, the tools to call (name, arguments), or an error."""
-
 MODEL = "scripted-model"
-
-
-class ScriptedModel(Model):
-    """A model that answers from a script, recording each call in a span as the SDK's
-    models do: a generation span (Chat Completions' shape) for a plain call, a response
-    span (the Responses API's) for a streamed one, whose text it streams word by word."""
-
-    calls = itertools.count()  # a tool call's id is unique in a run, as a real model's
-
-    def __init__(self, *replies: Reply) -> None:
-        self.replies = list(replies)
-
-    def _next(self) -> str | list[tuple[str, dict[str, Any]]]:
-        reply = self.replies.pop(0)
-        if isinstance(reply, BaseException):
-            raise reply
-        return reply
-
-    async def get_response(
-        self,
-        system_instructions: str | None,
-        input: str | list[TResponseInputItem],
-        model_settings: ModelSettings,
-        tools: list[Tool],
-        output_schema: AgentOutputSchemaBase | None,
-        handoffs: list[Handoff],
-        tracing: ModelTracing,
-        *,
-        previous_response_id: str | None,
-        conversation_id: str | None,
-        prompt: ResponsePromptParam | None,
-    ) -> ModelResponse:
-        messages: list[Any] = list(Converter.items_to_messages(input))
-        if system_instructions:
-            messages.insert(0, {"role": "system", "content": system_instructions})
-        with generation_span(
-            model=MODEL, model_config={"temperature": 0.2}, input=messages
-        ) as span:
-            output = _output(self._next())
-            span.span_data.output = [_chat_message(output)]
-            span.span_data.usage = {"input_tokens": 11, "output_tokens": 5}
-            usage = Usage(requests=1, input_tokens=11, output_tokens=5, total_tokens=16)
-            return ModelResponse(output=output, usage=usage, response_id=None)
-
-    async def stream_response(
-        self,
-        system_instructions: str | None,
-        input: str | list[TResponseInputItem],
-        model_settings: ModelSettings,
-        tools: list[Tool],
-        output_schema: AgentOutputSchemaBase | None,
-        handoffs: list[Handoff],
-        tracing: ModelTracing,
-        *,
-        previous_response_id: str | None,
-        conversation_id: str | None,
-        prompt: ResponsePromptParam | None,
-    ) -> AsyncIterator[TResponseStreamEvent]:
-        with response_span() as span:
-            span.span_data.input = input
-            reply = self._next()
-            if isinstance(reply, str):
-                for i, word in enumerate(reply.split(" ")):
-                    yield ResponseTextDeltaEvent(
-                        type="response.output_text.delta",
-                        item_id="msg",
-                        output_index=0,
-                        content_index=0,
-                        delta=word if i == 0 else " " + word,
-                        logprobs=[],
-                        sequence_number=i,
-                    )
-                    await asyncio.sleep(0)
-            response = _response(_output(reply))
-            span.span_data.response = response
-            yield ResponseCompletedEvent(
-                type="response.completed", response=response, sequence_number=99
-            )
-
-
-def _output(reply: str | list[tuple[str, dict[str, Any]]]) -> list[ResponseOutputItem]:
-    if isinstance(reply, str):
-        text = ResponseOutputText(type="output_text", text=reply, annotations=[])
-        message = ResponseOutputMessage(
-            id="msg", type="message", role="assistant", status="completed", content=[text]
-        )
-        return [message]
-    numbers = [next(ScriptedModel.calls) for _ in reply]
-    return [
-        ResponseFunctionToolCall(
-            type="function_call",
-            id=f"fc{n}",
-            call_id=f"call{n}",
-            name=name,
-            arguments=json.dumps(args),
-        )
-        for n, (name, args) in zip(numbers, reply, strict=True)
-    ]
-
-
-def _chat_message(output: list[ResponseOutputItem]) -> dict[str, Any]:
-    """The answer as a Chat Completions message (what that API's model records)."""
-    texts: list[str] = []
-    calls: list[dict[str, Any]] = []
-    for item in output:
-        if isinstance(item, ResponseOutputMessage):
-            texts.extend(p.text for p in item.content if isinstance(p, ResponseOutputText))
-        elif isinstance(item, ResponseFunctionToolCall):
-            function = {"name": item.name, "arguments": item.arguments}
-            calls.append({"id": item.call_id, "type": "function", "function": function})
-    return {"role": "assistant", "content": "".join(texts) or None, "tool_calls": calls or None}
-
-
-def _response(output: list[ResponseOutputItem]) -> Response:
-    return Response(
-        id="resp",
-        created_at=time.time(),
-        model=MODEL,
-        object="response",
-        output=output,
-        parallel_tool_calls=False,
-        tool_choice="auto",
-        tools=[],
-        usage=ResponseUsage(
-            input_tokens=9,
-            output_tokens=4,
-            total_tokens=13,
-            input_tokens_details=InputTokensDetails(cached_tokens=0, cache_write_tokens=0),
-            output_tokens_details=OutputTokensDetails(reasoning_tokens=0),
-        ),
-    )
 
 
 @pytest.fixture(autouse=True)
@@ -271,6 +120,7 @@ def triage_agents(*triage: Reply, spanish: tuple[Reply, ...] = ()) -> Agent[None
         name="Triage",
         instructions="Hand Spanish speakers over.",
         model=ScriptedModel(*triage),
+        model_settings=ModelSettings(temperature=0.2),
         tools=[get_weather, get_forecast, get_pollen, parks],
         handoffs=[spanish_agent],
         input_guardrails=[polite],
@@ -323,7 +173,7 @@ async def test_a_run_shows_its_agents_model_calls_tools_guardrail_and_hand_off_n
     generation = first_call.generation
     assert generation is not None
     assert generation["model"] == MODEL
-    assert generation["settings"] == {"temperature": 0.2}
+    assert generation["settings"]["temperature"] == 0.2
     assert generation["messages"][:2] == [
         {"role": "system", "content": "Hand Spanish speakers over."},
         {"role": "user", "content": "Weather in Paris, in Spanish?"},
@@ -332,11 +182,13 @@ async def test_a_run_shows_its_agents_model_calls_tools_guardrail_and_hand_off_n
         "name": "get_weather",
         "arguments": '{"city": "Paris"}',
     }
-    assert (generation["inputTokenCount"], generation["outputTokenCount"]) == (11, 5)
-    assert generation["tokenCount"] == 16
+    # The scripted model counts words: 4 + 5 in the prompt, the call and its 2 in the answer.
+    assert (generation["inputTokenCount"], generation["outputTokenCount"]) == (9, 3)
+    assert generation["tokenCount"] == 12
     second = second_call.generation
     assert second is not None
-    assert {"role": "tool", "tool_call_id": "call0", "content": "sunny in Paris"} in second[
+    call_id = generation["messageCompletion"]["tool_calls"][0]["id"]
+    assert {"role": "tool", "tool_call_id": call_id, "content": "sunny in Paris"} in second[
         "messages"
     ]
     assert [a.content for a in answers(session)] == ["Hace sol en París."]
@@ -383,7 +235,8 @@ async def test_a_streamed_run_shows_the_responses_call_with_its_generation() -> 
         "role": "assistant",
         "content": "It is sunny in Lima.",
     }
-    assert (generation["inputTokenCount"], generation["tokenCount"]) == (9, 13)
+    assert generation["outputTokenCount"] == 5  # words
+    assert generation["tokenCount"] == generation["inputTokenCount"] + 5
     assert calls[1].output == "It is sunny in Lima."
     assert [a.content for a in answers(session)] == ["It is sunny in Lima."]
 
@@ -467,3 +320,46 @@ def test_instrument_openai_agents_is_cl_instrument_openai_agents_and_runs_once()
     instrument_openai_agents()
     instrument_openai_agents()  # a second call changes nothing
     set_trace_processors([StepTracingProcessor()])  # back to this module's one processor
+
+
+async def test_the_scripted_model_repeats_its_last_reply_and_raises_its_errors() -> None:
+    model = ScriptedModel(lambda items: f"{len(items)} items", "Again.", name="m")
+    agent = Agent[None](name="A", model=model)
+    outputs = [(await Runner.run(agent, "Hi")).final_output for _ in range(3)]
+    assert outputs == ["1 items", "Again.", "Again."]
+    assert model.inputs[0] == [{"content": "Hi", "role": "user"}]
+    failing = Agent[None](name="F", model=ScriptedModel(ConnectionError("the API is down")))
+    with pytest.raises(ConnectionError, match="the API is down"):
+        await Runner.run(failing, "Hi")
+
+
+# -- the example -------------------------------------------------------------------------------
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "22_openai_agents" / "app.py"
+
+
+@pytest.mark.usefixtures("isolated_import")
+async def test_the_example_answers_offline_showing_its_agents_tools_and_hand_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    app = load_app(str(EXAMPLE))
+    session = new_session(app, app.settings)
+    async with asyncio.timeout(WAIT_S):
+        await session.send_user_message("What's the weather in Paris?")
+        await session.send_user_message("¿Qué tiempo hace en Lima?")
+    steps = final_steps(session)
+    names = [step.name for step in steps]
+    assert names == [
+        "Agent workflow", "Weather", MODEL, "get_weather", MODEL,
+        "Agent workflow", "Weather", MODEL, "Weather → Spanish", "Spanish", MODEL,
+        "get_weather", MODEL,
+    ]  # fmt: skip
+    assert all(step.status == "done" for step in steps)  # each shown once, and ended
+    assert [a.content for a in answers(session)] == [
+        "Here is the weather. Paris: sunny, 21 °C.",
+        "Este es el tiempo: Lima: overcast, 17 °C.",
+    ]
+    events = await events_of(session)
+    first = answers(session)[0]
+    assert len([e for e in events if isinstance(e, TokenEvent) and e.id == first.id]) > 1

@@ -1,29 +1,25 @@
 """Semantic Kernel in a chat (``cl.SemanticKernelFilter``): a real ``Kernel`` with real
-plugins, answered by a scripted chat completion service (``ScriptedChat``, below): each
-function the kernel invokes becomes a step with its arguments and result, a function that
-raises fails its step and the chat goes on, prompt functions are ``llm`` steps with their
-generation, and a streamed invocation streams into its step."""
+plugins, answered by a scripted chat completion service (``ScriptedChatCompletion``, from
+lightchat.integrations.semantic_kernel_testing): each function the kernel invokes becomes
+a step with its arguments and result, a function that raises fails its step and the chat
+goes on, prompt functions are ``llm`` steps with their generation, and a streamed
+invocation streams into its step."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncGenerator, Callable, Coroutine
+from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from semantic_kernel import Kernel
-from semantic_kernel.connectors.ai.chat_completion_client_base import ChatCompletionClientBase
-from semantic_kernel.connectors.ai.completion_usage import CompletionUsage
 from semantic_kernel.connectors.ai.function_choice_behavior import FunctionChoiceBehavior
 from semantic_kernel.connectors.ai.prompt_execution_settings import PromptExecutionSettings
 from semantic_kernel.contents import (
-    AuthorRole,
     ChatHistory,
-    ChatMessageContent,
-    FunctionCallContent,
-    StreamingChatMessageContent,
 )
 from semantic_kernel.functions import KernelArguments, kernel_function
 
@@ -32,76 +28,13 @@ from lightchat import LightChat
 from lightchat.api.message import Message
 from lightchat.api.step import Step
 from lightchat.chat.session import ChatSession
+from lightchat.cli import load_app
 from lightchat.domain.events import MessageData, StepData, TokenEvent
 from lightchat.integrations.semantic_kernel import SemanticKernelFilter
+from lightchat.integrations.semantic_kernel_testing import Reply, ScriptedChatCompletion
 from tests.helpers import WAIT_S, contents, events_of, new_session, steps_in
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
-
-Reply = str | list[tuple[str, str]] | BaseException
-"""One scripted answer: text, the functions to call (name, JSON arguments), or an error."""
-
-
-class ScriptedChat(ChatCompletionClientBase):
-    """A chat completion service that answers from a script, as a real one would: text,
-    or calls of the kernel's functions; streamed word by word when asked to stream. It
-    keeps the chat histories it was sent."""
-
-    SUPPORTS_FUNCTION_CALLING = True
-    script: list[Any] = Field(default_factory=list)
-    seen: list[list[str]] = Field(default_factory=list)
-
-    def _next(self, history: ChatHistory) -> str | list[tuple[str, str]]:
-        self.seen.append(
-            [json.dumps(message.to_dict(), default=str) for message in history.messages]
-        )
-        reply: Reply = self.script.pop(0)
-        if isinstance(reply, BaseException):
-            raise reply
-        return reply
-
-    def _calls(self, calls: list[tuple[str, str]]) -> list[FunctionCallContent]:
-        return [
-            FunctionCallContent(id=f"call-{i}", name=name, arguments=arguments, index=i)
-            for i, (name, arguments) in enumerate(calls)
-        ]
-
-    async def _inner_get_chat_message_contents(
-        self, chat_history: ChatHistory, settings: PromptExecutionSettings
-    ) -> list[ChatMessageContent]:
-        reply = self._next(chat_history)
-        if isinstance(reply, str):
-            usage = CompletionUsage(prompt_tokens=7, completion_tokens=len(reply.split()))
-            return [
-                ChatMessageContent(
-                    role=AuthorRole.ASSISTANT,
-                    content=reply,
-                    ai_model_id=self.ai_model_id,
-                    metadata={"usage": usage},
-                )
-            ]
-        return [ChatMessageContent(role=AuthorRole.ASSISTANT, items=self._calls(reply))]  # type: ignore[arg-type]
-
-    async def _inner_get_streaming_chat_message_contents(
-        self,
-        chat_history: ChatHistory,
-        settings: PromptExecutionSettings,
-        function_invoke_attempt: int = 0,
-    ) -> AsyncGenerator[list[StreamingChatMessageContent], Any]:
-        reply = self._next(chat_history)
-        if isinstance(reply, str):
-            for word in reply.split(" "):
-                yield [
-                    StreamingChatMessageContent(
-                        role=AuthorRole.ASSISTANT, content=word + " ", choice_index=0
-                    )
-                ]
-                await asyncio.sleep(0)
-            return
-        calls = self._calls(reply)
-        yield [
-            StreamingChatMessageContent(role=AuthorRole.ASSISTANT, choice_index=0, items=calls)  # type: ignore[arg-type]
-        ]
 
 
 class Weather:
@@ -127,7 +60,7 @@ class Clock:
 AUTO = PromptExecutionSettings(function_choice_behavior=FunctionChoiceBehavior.Auto())
 
 
-def kernel_with(chat: ScriptedChat) -> Kernel:
+def kernel_with(chat: ScriptedChatCompletion) -> Kernel:
     kernel = Kernel()
     kernel.add_service(chat)
     kernel.add_plugin(Weather(), plugin_name="weather")
@@ -135,8 +68,8 @@ def kernel_with(chat: ScriptedChat) -> Kernel:
     return kernel
 
 
-def scripted(*replies: Reply) -> ScriptedChat:
-    return ScriptedChat(ai_model_id="scripted-model", script=list(replies))
+def scripted(*replies: Reply) -> ScriptedChatCompletion:
+    return ScriptedChatCompletion(replies=list(replies))
 
 
 Handler = Callable[[Message], Coroutine[Any, Any, None]]
@@ -166,7 +99,7 @@ def final_steps(session: ChatSession) -> list[StepData]:
 
 async def test_auto_function_calls_become_steps_and_a_failing_one_fails_only_its_step() -> None:
     chat = scripted(
-        [("weather-get_weather", '{"city": "Paris"}'), ("weather-forecast", '{"city": "Paris"}')],
+        [("weather-get_weather", {"city": "Paris"}), ("weather-forecast", {"city": "Paris"})],
         "Sunny today; no forecast for tomorrow.",
     )
     kernel = kernel_with(chat)
@@ -192,7 +125,7 @@ async def test_auto_function_calls_become_steps_and_a_failing_one_fails_only_its
     )
     assert forecast.output == "the forecast service for Paris is down"
     # The model was told the call failed, and answered anyway.
-    assert any("forecast service for Paris is down" in text for text in chat.seen[1])
+    assert "forecast service for Paris is down" in json.dumps(chat.histories[1])
     assert contents(await events_of(session)) == ["Sunny today; no forecast for tomorrow."]
     # Both steps were shown running before they ended.
     shown = steps_in(await events_of(session))
@@ -200,7 +133,7 @@ async def test_auto_function_calls_become_steps_and_a_failing_one_fails_only_its
 
 
 async def test_a_streamed_chat_with_function_calls_streams_the_answer_and_shows_the_calls() -> None:
-    chat = scripted([("weather-get_weather", '{"city": "Rome"}')], "Hot in Rome today")
+    chat = scripted([("weather-get_weather", {"city": "Rome"})], "Hot in Rome today")
     kernel = kernel_with(chat)
     SemanticKernelFilter(kernel=kernel)
 
@@ -221,7 +154,7 @@ async def test_a_streamed_chat_with_function_calls_streams_the_answer_and_shows_
         "done",
     )
     (reply,) = answers(session)
-    assert (reply.content, reply.parent_id) == ("Hot in Rome today ", None)
+    assert (reply.content, reply.parent_id) == ("Hot in Rome today", None)
 
 
 async def test_a_prompt_function_is_an_llm_step_with_its_generation() -> None:
@@ -244,13 +177,14 @@ async def test_a_prompt_function_is_an_llm_step_with_its_generation() -> None:
     assert llm.generation["model"] == "scripted-model"
     assert llm.generation["messages"] == [{"role": "user", "content": "Greet Ada warmly."}]
     assert llm.generation["messageCompletion"] == {"role": "assistant", "content": "Hello, Ada!"}
-    assert (llm.generation["inputTokenCount"], llm.generation["outputTokenCount"]) == (7, 2)
-    assert llm.generation["tokenCount"] == 9
+    # The scripted service counts words: "Greet Ada warmly.", "Hello, Ada!"
+    assert (llm.generation["inputTokenCount"], llm.generation["outputTokenCount"]) == (3, 2)
+    assert llm.generation["tokenCount"] == 5
     assert contents(await events_of(session)) == ["Hello, Ada!"]
 
 
 async def test_a_streamed_prompt_streams_into_its_step_with_its_calls_nested() -> None:
-    chat = scripted([("weather-get_weather", '{"city": "Oslo"}')], "Oslo is sunny")
+    chat = scripted([("weather-get_weather", {"city": "Oslo"})], "Oslo is sunny")
     kernel = kernel_with(chat)
     SemanticKernelFilter(kernel=kernel)
 
@@ -267,11 +201,11 @@ async def test_a_streamed_prompt_streams_into_its_step_with_its_calls_nested() -
 
     session = await chat_with(answer, "Oslo")
     llm, weather = final_steps(session)
-    assert (llm.type, llm.status, llm.output) == ("llm", "done", "Oslo is sunny ")
+    assert (llm.type, llm.status, llm.output) == ("llm", "done", "Oslo is sunny")
     assert weather.parent_id == llm.id  # the call the model made while it streamed
     assert weather.output == "sunny in Oslo"
     assert llm.generation is not None
-    assert llm.generation["messageCompletion"]["content"] == "Oslo is sunny "
+    assert llm.generation["messageCompletion"]["content"] == "Oslo is sunny"
     events = await events_of(session)
     tokens = [e.delta for e in events if isinstance(e, TokenEvent) and e.id == llm.id]
     assert "".join(tokens).strip() == "Oslo is sunny"  # streamed live, before it ended
@@ -281,7 +215,7 @@ async def test_a_streamed_prompt_streams_into_its_step_with_its_calls_nested() -
     )
     assert first_token < ends[0]
     (reply,) = contents(events)
-    assert reply == "Oslo is sunny "
+    assert reply == "Oslo is sunny"
     assert answers(session)[0].parent_id is None  # the app's message is not inside the step
 
 
@@ -367,3 +301,50 @@ def test_the_filter_takes_chainlits_arguments() -> None:
     assert (sk_filter.excluded_plugins, sk_filter.excluded_functions) == (["a"], ["b"])
     assert len(kernel.function_invocation_filters) == 1
     assert isinstance(Step(name="x").id, str)
+
+
+async def test_the_scripted_service_repeats_its_last_reply_and_raises_its_errors() -> None:
+    chat = ScriptedChatCompletion(
+        replies=[lambda history: f"{len(history.messages)} messages", "Again."]
+    )
+    history = ChatHistory()
+    history.add_user_message("Hi")
+    plain = PromptExecutionSettings()
+    replies = [str(await chat.get_chat_message_content(history, plain)) for _ in range(3)]
+    assert replies == ["1 messages", "Again.", "Again."]
+    assert chat.histories[0] == [{"role": "user", "content": "Hi"}]
+    failing = ScriptedChatCompletion(replies=[ConnectionError("the service is down")])
+    with pytest.raises(ConnectionError, match="the service is down"):
+        await failing.get_chat_message_content(history, plain)
+    with pytest.raises(RuntimeError, match="no replies"):
+        await ScriptedChatCompletion().get_chat_message_content(history, plain)
+
+
+# -- the example -------------------------------------------------------------------------------
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "21_semantic_kernel" / "app.py"
+
+
+@pytest.mark.usefixtures("isolated_import")
+async def test_the_example_answers_offline_showing_the_plugin_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    app = load_app(str(EXAMPLE))
+    session = new_session(app, app.settings)
+    async with asyncio.timeout(WAIT_S):
+        await session.start()
+        await session.send_user_message("What's the weather in Paris?")
+        await session.send_user_message("And in Oslo?")
+    steps = final_steps(session)
+    assert [(s.name, s.type, s.status, s.output) for s in steps] == [
+        ("weather-get_weather", "tool", "done", "Paris: sunny, 21 °C"),
+        ("weather-get_weather", "tool", "done", "Oslo: snowing, -3 °C"),
+    ]
+    assert [a.content for a in answers(session)] == [
+        "Here is the weather. Paris: sunny, 21 °C.",
+        "Here is the weather. Oslo: snowing, -3 °C.",
+    ]
+    events = await events_of(session)
+    first = answers(session)[0]
+    assert len([e for e in events if isinstance(e, TokenEvent) and e.id == first.id]) > 1

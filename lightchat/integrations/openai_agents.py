@@ -37,7 +37,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from lightchat.integrations import require
 
@@ -82,12 +82,12 @@ class StepTracingProcessor(TracingProcessor):
 
     Its methods are called by the SDK, synchronously, where the span starts and ends (the
     run's task, or a tool's thread); a step publishes through its chat's loop, so the order
-    holds either way.
+    holds either way. The spans under way are shared by every instance: a span shows once
+    however many of them the SDK was given.
     """
 
-    def __init__(self) -> None:
-        self._open: dict[str, _Open] = {}
-        self._lock = threading.Lock()
+    _open: ClassVar[dict[str, _Open]] = {}
+    _lock: ClassVar[threading.Lock] = threading.Lock()
 
     def on_trace_start(self, trace: Trace) -> None:
         """Nothing to show: the run's task span is its step."""
@@ -101,7 +101,7 @@ class StepTracingProcessor(TracingProcessor):
             return
         with self._lock:
             if span.span_id in self._open:
-                return  # this processor was added twice: the span shows once
+                return  # another instance (or this one, added twice) shows it
             parent_id = self._step_id(span.parent_id)
             if isinstance(span.span_data, TurnSpanData):
                 self._open[span.span_id] = _Open(None, parent_id)
@@ -134,9 +134,7 @@ class StepTracingProcessor(TracingProcessor):
             contextvars.copy_context().run(step.__exit__, None, None, None)
 
     def shutdown(self) -> None:
-        """Forget the spans under way (their steps stay as they were last shown)."""
-        with self._lock:
-            self._open.clear()
+        """Nothing to release: each step ends with its span."""
 
     def force_flush(self) -> None:
         """Nothing is queued: each step is shown as its span changes."""
