@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,8 +21,10 @@ import lightchat as cl
 from lightchat import LightChat
 from lightchat.api.message import Message
 from lightchat.chat.session import ChatSession
+from lightchat.cli import load_app
 from lightchat.domain.events import MessageData, StepData, TokenEvent
 from lightchat.integrations.ag2 import AG2Steps, instrument_ag2
+from lightchat.integrations.ag2_testing import ScriptedConfig
 from tests.helpers import WAIT_S, contents, events_of, new_session, steps_in
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
@@ -236,3 +239,66 @@ async def test_turns_outside_a_chat_run_as_usual() -> None:
 
 def test_cl_instrument_ag2_is_the_function() -> None:
     assert cl.instrument_ag2 is instrument_ag2
+
+
+async def test_the_scripted_config_reads_on_across_turns_and_raises_its_errors() -> None:
+    config = ScriptedConfig(lambda events: f"{len(events)} events", "Again.", model="m")
+    agent = Agent("assistant", config=config)
+    bodies = [(await agent.ask("Hi")).body for _ in range(3)]
+    assert bodies == ["1 events", "Again.", "Again."]  # TestConfig would start over each turn
+    assert config.model == "m"
+    failing = Agent("failing", config=ScriptedConfig(ConnectionError("the provider is down")))
+    with pytest.raises(ConnectionError, match="the provider is down"):
+        await failing.ask("Hi")
+
+
+# -- the example -------------------------------------------------------------------------------
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "24_ag2" / "app.py"
+
+
+@pytest.mark.usefixtures("isolated_import")
+async def test_the_example_answers_offline_showing_its_turns_and_hand_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    app = load_app(str(EXAMPLE))
+    session = new_session(app, app.settings)
+    async with asyncio.timeout(WAIT_S):
+        await session.start()
+        await session.send_user_message("What's the weather in Paris?")
+        await session.send_user_message("What about tomorrow in Oslo?")
+    steps = final_steps(session)
+    by_id = {step.id: step for step in steps}
+
+    def path(step: StepData) -> str:
+        names = [step.name]
+        while step.parent_id is not None:
+            step = by_id[step.parent_id]
+            names.insert(0, step.name)
+        return " / ".join(names)
+
+    assert [path(step) for step in steps] == [
+        "assistant",
+        "assistant / scripted-model",
+        "assistant / get_weather",
+        "assistant / scripted-model",
+        "assistant",
+        "assistant / scripted-model",
+        "assistant / assistant → forecaster",
+        "assistant / assistant → forecaster / forecaster",
+        "assistant / assistant → forecaster / forecaster / scripted-model",
+        "assistant / scripted-model",
+    ]
+    assert all(step.status == "done" for step in steps)
+    assert [a.content for a in answers(session)] == [
+        "Here is what I found. Paris: sunny, 21 °C",
+        "Here is what I found. Tomorrow in Oslo: clearing up, 15 °C.",
+    ]
+    last_call = steps[-1].generation
+    assert last_call is not None
+    # The second turn carries on the conversation of the first (the chat's AG2 stream).
+    assert last_call["messages"][1] == {"role": "user", "content": "What's the weather in Paris?"}
+    events = await events_of(session)
+    first = answers(session)[0]
+    assert any(isinstance(e, TokenEvent) and e.id == first.id for e in events)  # streamed

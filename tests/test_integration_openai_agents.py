@@ -362,4 +362,4 @@ async def test_the_example_answers_offline_showing_its_agents_tools_and_hand_off
     ]
     events = await events_of(session)
     first = answers(session)[0]
-    assert len([e for e in events if isinstance(e, TokenEvent) and e.id == first.id]) > 1
+    assert any(isinstance(e, TokenEvent) and e.id == first.id for e in events)  # streamed

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ import lightchat as cl
 from lightchat import LightChat
 from lightchat.api.message import Message
 from lightchat.chat.session import ChatSession
+from lightchat.cli import load_app
 from lightchat.domain.events import MessageData, StepData, TokenEvent
 from lightchat.integrations.pydantic_ai import PydanticAISteps
 from tests.helpers import WAIT_S, contents, events_of, new_session, steps_in
@@ -301,3 +303,41 @@ async def test_every_step_was_shown_running_first() -> None:
         first_states.setdefault(step.id, step.status)
     assert set(first_states.values()) == {"running"}
     assert len(first_states) == 4
+
+
+# -- the example -------------------------------------------------------------------------------
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "23_pydantic_ai" / "app.py"
+
+
+@pytest.mark.usefixtures("isolated_import")
+async def test_the_example_answers_offline_showing_its_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    app = load_app(str(EXAMPLE))
+    session = new_session(app, app.settings)
+    async with asyncio.timeout(WAIT_S):
+        await session.start()
+        await session.send_user_message("What's the weather in Paris?")
+        await session.send_user_message("And in Oslo?")
+    steps = final_steps(session)
+    assert [(s.name, s.type, s.status) for s in steps] == [
+        ("weather", "run", "done"),
+        ("scripted-model", "llm", "done"),
+        ("get_weather", "tool", "done"),
+        ("scripted-model", "llm", "done"),
+    ] * 2
+    assert steps[2].output == "Paris: sunny, 21 °C"
+    assert [a.content.strip() for a in answers(session)] == [
+        "Here is the weather. Paris: sunny, 21 °C.",
+        "Here is the weather. Oslo: snowing, -3 °C.",
+    ]
+    second_request = steps[5].generation
+    assert second_request is not None
+    # The second question carries on the conversation of the first.
+    assert second_request["messages"][1] == {
+        "role": "user",
+        "content": "What's the weather in Paris?",
+    }
+    events = await events_of(session)
+    first = answers(session)[0]
+    assert any(isinstance(e, TokenEvent) and e.id == first.id for e in events)  # streamed
