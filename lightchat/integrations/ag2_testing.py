@@ -40,6 +40,7 @@ from ag2.events import (
     ToolCallsEvent,
     Usage,
 )
+from ag2.files.protocol import FilesClient
 
 ToolCalls = list[tuple[str, dict[str, Any]]]
 """Calls of the agent's tools: each a tool's name and its arguments."""
@@ -84,6 +85,10 @@ class ScriptedConfig:
     def create(self) -> ScriptedConfig:
         """The client: this configuration itself, called for each model call."""
         return self
+
+    def create_files_client(self) -> FilesClient[Any]:
+        """No files API: a scripted model reads nothing."""
+        raise NotImplementedError("ScriptedConfig has no files API.")
 
     async def __call__(
         self,
