@@ -74,7 +74,7 @@ async def chat(handler: Callable[[cl.Message], Any]) -> ChatSession:
     app = LightChat()
     app.on_message(handler)
     session = new_session(app)
-    async with asyncio.timeout(WAIT_S):
+    async with asyncio.timeout(WAIT_S * 2):  # the first call of a kind imports its types
         await session.send_user_message("hi")
         await wait_for_log(session.bus, session.id, idle)
     return session

@@ -83,7 +83,7 @@ async def chat(handler: Callable[[cl.Message], Any], question: str = "hi") -> Ch
     app = LightChat()
     app.on_message(handler)
     session = new_session(app)
-    async with asyncio.timeout(WAIT_S):
+    async with asyncio.timeout(WAIT_S * 2):  # the first call of a kind imports its types
         await session.send_user_message(question)
         await wait_for_log(session.bus, session.id, idle)
     return session
