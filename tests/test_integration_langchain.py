@@ -558,7 +558,7 @@ async def test_a_chat_model_step_carries_its_generation() -> None:
         async for _ in bound.astream(prompt, config=config(handlers[0])):
             pass
 
-    await in_chat(body)
+    session, _ = await in_chat(body)
     (step,) = handlers[0].steps.values()
     generation = step.generation
     assert isinstance(generation, ChatGeneration)
@@ -591,7 +591,11 @@ async def test_a_chat_model_step_carries_its_generation() -> None:
     assert generation.tt_first_token is not None
     assert 0 <= generation.tt_first_token <= generation.duration * 1000
     assert generation.token_throughput == pytest.approx(1 / generation.duration)
-    json.dumps(generation.to_dict())  # ready to be stored
+    # Published with the step (so stored and shown with it), in Literal AI's shape.
+    published = step_named(session, "ScriptedChatModel").generation
+    assert published is not None
+    assert published == json.loads(json.dumps(generation.to_dict()))
+    assert (published["model"], published["tokenCount"]) == ("scripted-4", 5)
 
 
 @anyio
