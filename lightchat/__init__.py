@@ -88,6 +88,12 @@ from lightchat.step import step
 from lightchat.user_session import user_session
 
 if TYPE_CHECKING:  # the integrations' names, for type checkers (at run time: __getattr__)
+    from lightchat.integrations.langchain import (
+        AsyncLangchainCallbackHandler as AsyncLangchainCallbackHandler,
+    )
+    from lightchat.integrations.langchain import (
+        LangchainCallbackHandler as LangchainCallbackHandler,
+    )
     from lightchat.integrations.mistralai import instrument_mistralai as instrument_mistralai
     from lightchat.integrations.openai import instrument_openai as instrument_openai
 

@@ -12,7 +12,6 @@ from langgraph.graph import START, MessagesState, StateGraph
 from langgraph.prebuilt import ToolNode
 
 import lightchat as cl
-from lightchat.integrations.langchain import LangchainCallbackHandler
 from lightchat.integrations.langchain_testing import ScriptedChatModel
 
 
@@ -59,7 +58,7 @@ graph = builder.compile()
 @cl.on_message
 async def main(message: cl.Message) -> None:
     answer = cl.Message(content="")
-    config = RunnableConfig(callbacks=[LangchainCallbackHandler()])
+    config = RunnableConfig(callbacks=[cl.LangchainCallbackHandler()])
     question: MessagesState = {"messages": [HumanMessage(content=message.content)]}
     async for item in graph.astream(question, stream_mode="messages", config=config):
         chunk, metadata = cast(tuple[BaseMessage, dict[str, Any]], item)
