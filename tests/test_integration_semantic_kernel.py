@@ -286,11 +286,13 @@ async def test_arguments_are_shown_as_json_and_parse_arguments_can_be_overridden
 
 async def test_cl_semantic_kernel_filter_is_the_filter_and_runs_outside_a_chat() -> None:
     assert cl.SemanticKernelFilter is SemanticKernelFilter
-    kernel = kernel_with(scripted())
+    kernel = kernel_with(scripted("Hello there."))
     SemanticKernelFilter(kernel=kernel)
     result = await kernel.invoke(plugin_name="weather", function_name="get_weather", city="Cairo")
     assert result is not None
     assert str(result) == "sunny in Cairo"  # no chat: the function runs, nothing is shown
+    chunks = [str(chunk[0]) async for chunk in kernel.invoke_prompt_stream("Hi")]  # type: ignore[index]
+    assert "".join(chunks) == "Hello there."
 
 
 def test_the_filter_takes_chainlits_arguments() -> None:

@@ -44,8 +44,10 @@ from semantic_kernel.functions import (
     KernelFunctionFromPrompt,
 )
 
+from lightchat.api.context import context as chat_context
 from lightchat.api.step import CURRENT_STEP, Step
 from lightchat.domain.generation import ChatGeneration, GenerationMessage
+from lightchat.errors import NoSessionError
 
 NextFilter = Callable[[FunctionInvocationContext], Awaitable[None]]
 
@@ -96,7 +98,7 @@ class SemanticKernelFilter:
     async def _function_invocation_filter(
         self, context: FunctionInvocationContext, next: NextFilter
     ) -> None:
-        if self._excluded(context.function):
+        if self._excluded(context.function) or not _in_chat():
             await next(context)
             return
         step = _step_for(context)
@@ -110,6 +112,14 @@ class SemanticKernelFilter:
                 step.output = _shown(context.result)
                 if step.type == "llm":
                     step.generation = _generation(context, context.result, str(context.result))
+
+
+def _in_chat() -> bool:
+    try:
+        chat_context.session  # noqa: B018 - raises outside a chat
+    except NoSessionError:
+        return False
+    return True
 
 
 def _step_for(context: FunctionInvocationContext) -> Step:
