@@ -341,3 +341,12 @@ async def test_the_example_answers_offline_showing_its_run(monkeypatch: pytest.M
     events = await events_of(session)
     first = answers(session)[0]
     assert any(isinstance(e, TokenEvent) and e.id == first.id for e in events)  # streamed
+
+
+async def test_a_nameless_agents_run_goes_by_its_models_name() -> None:
+    async def answer(message: Message) -> None:
+        result = await Agent(TestModel(), capabilities=[PydanticAISteps()]).run(message.content)
+        await cl.Message(content=result.output).send()
+
+    session = await chat_with(answer, "hi")
+    assert [(s.name, s.type) for s in final_steps(session)] == [("test", "run"), ("test", "llm")]

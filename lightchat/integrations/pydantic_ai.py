@@ -111,7 +111,9 @@ class PydanticAISteps(AbstractCapability[Any]):
         if not _in_chat():
             return await handler()
         agent = ctx.agent.name if ctx.agent is not None else None
-        async with Step(name=agent or "agent", type="run") as step:
+        # A nameless agent (Pydantic AI names one after its variable when it can) goes by
+        # its model's name.
+        async with Step(name=agent or ctx.model.model_name, type="run") as step:
             step.input = _prompt_text(ctx.prompt)
             result = await handler()
             step.output = _shown(result.output)
