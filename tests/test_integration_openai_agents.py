@@ -25,7 +25,10 @@ from agents import (
     function_tool,
     input_guardrail,
 )
+from agents.models.openai_chatcompletions import OpenAIChatCompletionsModel
+from agents.models.openai_responses import OpenAIResponsesModel
 from agents.tracing import set_trace_processors
+from openai import AsyncOpenAI
 from openai.types.responses import ResponseTextDeltaEvent
 
 import lightchat as cl
@@ -37,6 +40,8 @@ from lightchat.domain.events import MessageData, StepData, TokenEvent
 from lightchat.integrations.openai_agents import StepTracingProcessor, instrument_openai_agents
 from lightchat.integrations.openai_agents_testing import Reply, ScriptedModel
 from tests.helpers import WAIT_S, contents, events_of, new_session, steps_in
+from tests.llm_server import LLMServer, ToolCall, Usage
+from tests.llm_server import Reply as ServerReply
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
 
@@ -97,7 +102,7 @@ async def chat_with(handler: Handler, *questions: str) -> ChatSession:
     app = LightChat()
     app.on_message(handler)
     session = new_session(app)
-    async with asyncio.timeout(WAIT_S):
+    async with asyncio.timeout(WAIT_S * 2):  # the first call of a kind imports its types
         for question in questions:
             await session.send_user_message(question)
     return session
@@ -363,3 +368,80 @@ async def test_the_example_answers_offline_showing_its_agents_tools_and_hand_off
     events = await events_of(session)
     first = answers(session)[0]
     assert any(isinstance(e, TokenEvent) and e.id == first.id for e in events)  # streamed
+
+
+# -- the SDK's own OpenAI models, against the scripted API server -----------------------------
+
+
+def openai_client(llm: LLMServer) -> AsyncOpenAI:
+    """An OpenAI client of the scripted server (close it: ``async with``)."""
+    return AsyncOpenAI(base_url=llm.openai_url, api_key="test", max_retries=0)
+
+
+async def test_the_sdks_chat_completions_model_shows_its_generation_span() -> None:
+    with LLMServer() as llm:
+        llm.script(
+            ServerReply(tool_calls=[ToolCall("get_weather", {"city": "Rome"})], usage=Usage(30, 6)),
+            ServerReply("Sunny in Rome.", usage=Usage(42, 4)),
+        )
+        async with openai_client(llm) as client:
+            model = OpenAIChatCompletionsModel(model="gpt-4o-mini", openai_client=client)
+            agent = Agent[None](
+                name="Weather", instructions="Be brief.", tools=[get_weather], model=model
+            )
+
+            async def answer(message: Message) -> None:
+                result = await Runner.run(agent, message.content)
+                await cl.Message(content=str(result.final_output)).send()
+
+            session = await chat_with(answer, "Rome?")
+    calls = [step for step in final_steps(session) if step.type == "llm"]
+    assert [(c.name, c.status) for c in calls] == [("gpt-4o-mini", "done")] * 2
+    first, second = (call.generation for call in calls)
+    assert first is not None
+    assert second is not None
+    assert first["model"] == "gpt-4o-mini"
+    assert first["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Rome?"},
+    ]
+    (tool_call,) = first["messageCompletion"]["tool_calls"]
+    assert tool_call["function"]["name"] == "get_weather"
+    assert (first["inputTokenCount"], first["outputTokenCount"]) == (30, 6)
+    assert second["messageCompletion"]["content"] == "Sunny in Rome."
+    assert calls[1].output == "Sunny in Rome."
+    assert [a.content for a in answers(session)] == ["Sunny in Rome."]
+
+
+async def test_the_sdks_responses_model_streamed_shows_its_response_span() -> None:
+    with LLMServer() as llm:
+        llm.script(
+            ServerReply(tool_calls=[ToolCall("get_weather", {"city": "Oslo"})], usage=Usage(25, 5)),
+            ServerReply("Snow in Oslo.", usage=Usage(40, 4)),
+        )
+        async with openai_client(llm) as client:
+            model = OpenAIResponsesModel(model="gpt-4o-mini", openai_client=client)
+            agent = Agent[None](name="Weather", tools=[get_weather], model=model)
+
+            async def answer(message: Message) -> None:
+                result = Runner.run_streamed(agent, message.content)
+                reply = cl.Message(content="")
+                async for event in result.stream_events():
+                    data = event.data if event.type == "raw_response_event" else None
+                    if isinstance(data, ResponseTextDeltaEvent):
+                        await reply.stream_token(data.delta)
+                await reply.send()
+
+            session = await chat_with(answer, "Oslo?")
+    calls = [step for step in final_steps(session) if step.type == "llm"]
+    assert [(c.name, c.status) for c in calls] == [("gpt-4o-mini", "done")] * 2
+    generation = calls[1].generation
+    assert generation is not None
+    assert generation["provider"] == "openai"
+    assert generation["messages"][0] == {"role": "user", "content": "Oslo?"}
+    assert {"role": "tool", "content": "sunny in Oslo"} in [
+        {k: m.get(k) for k in ("role", "content")} for m in generation["messages"]
+    ]
+    assert generation["messageCompletion"] == {"role": "assistant", "content": "Snow in Oslo."}
+    assert (generation["inputTokenCount"], generation["outputTokenCount"]) == (40, 4)
+    assert [a.content for a in answers(session)] == ["Snow in Oslo."]
