@@ -36,8 +36,6 @@ CHAINLIT_ALL = [
 ]  # fmt: skip
 
 ELSEWHERE = {
-    # The integrations with LLM libraries.
-    "LlamaIndexCallbackHandler": "integrations",
     # Voice, MCP and the chat platforms.
     "on_audio_chunk": "voice",
     "on_audio_end": "voice",
@@ -89,6 +87,7 @@ ARGUMENTS: dict[str, list[str]] = {
         "answer_prefix_tokens", "stream_final_answer", "force_stream_final_answer", "to_ignore",
         "to_keep",
     ],
+    "LlamaIndexCallbackHandler": ["event_starts_to_ignore", "event_ends_to_ignore"],
     "Message": [
         "content", "author", "language", "actions", "elements", "type", "metadata", "tags",
         "id", "parent_id", "command", "modes", "created_at",
