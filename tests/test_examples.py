@@ -11,6 +11,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from llama_index.core import Settings as LlamaSettings
 
 import lightchat
 from lightchat import LightChat
@@ -18,7 +19,7 @@ from lightchat.api.message import Message
 from lightchat.chat.session import ChatSession
 from lightchat.cli import load_app
 from lightchat.config.settings import Settings
-from lightchat.domain.events import MessageData
+from lightchat.domain.events import MessageData, StepData
 from lightchat.files import LocalFileStorage
 from lightchat.testing import tokenize
 from tests.helpers import WAIT_S, contents, events_of, new_session
@@ -206,3 +207,34 @@ async def test_the_composer_example_offers_commands_modes_a_counter_and_sources(
         assert answer.endswith("_Pick the Long length for the whole answer._")
         await session.send_user_message("Why is the sky blue?", modes={"length": "long"})
         assert len(contents(await events_of(session))[-1]) > len(answer)
+
+
+@pytest.mark.usefixtures("isolated_import")
+@pytest.mark.anyio
+async def test_the_llama_index_example_answers_from_its_documents_with_its_steps() -> None:
+    saved = (LlamaSettings._llm, LlamaSettings._embed_model, LlamaSettings._callback_manager)
+    try:
+        app = load_app(str(EXAMPLES / "18_llama_index" / "app.py"))
+        session = new_session(app, app.settings)
+        async with asyncio.timeout(WAIT_S * 2):
+            await session.start()
+            await session.send_user_message("How do bees make honey?")
+    finally:  # the app set LlamaIndex's settings for the process
+        LlamaSettings._llm, LlamaSettings._embed_model, LlamaSettings._callback_manager = saved
+    answer = contents(await events_of(session))[-1]
+    assert answer.startswith("Honey bees make honey from the nectar of flowers.")
+    steps = [i for i in session.transcript.items.values() if isinstance(i, StepData)]
+    query, retrieve, llm = steps
+    assert [(s.name, s.type, s.status) for s in steps] == [
+        ("query", "tool", "done"),
+        ("retrieve", "tool", "done"),
+        ("llm", "llm", "done"),
+    ]
+    assert retrieve.parent_id == query.id
+    assert retrieve.output.startswith("Retrieved the following sources: Source 1 (score 0.")
+    first = retrieve.elements[0]
+    assert (first.name, first.display) == ("Source 1", "side")
+    assert "Honey bees make honey from the nectar" in (first.content or "")
+    assert llm.output == answer
+    assert llm.generation is not None
+    assert llm.generation["model"] == "reading-model"
