@@ -226,8 +226,8 @@ async def test_the_llama_index_example_answers_from_its_documents_with_its_steps
     steps = [i for i in session.transcript.items.values() if isinstance(i, StepData)]
     query, retrieve, llm = steps
     assert [(s.name, s.type, s.status) for s in steps] == [
-        ("query", "tool", "done"),
-        ("retrieve", "tool", "done"),
+        ("query", "run", "done"),
+        ("retrieve", "retrieval", "done"),
         ("llm", "llm", "done"),
     ]
     assert retrieve.parent_id == query.id

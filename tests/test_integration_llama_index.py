@@ -198,8 +198,8 @@ async def test_a_streamed_query_shows_as_nested_steps_the_way_chainlits_docs_run
     query, retrieve, embedding = shown["query"], shown["retrieve"], shown["embedding"]
     synthesize, llm = shown["synthesize"], shown["llm"]
     assert [(s.name, s.type, s.status) for s in all_steps(session)] == [
-        ("query", "tool", "done"),
-        ("retrieve", "tool", "done"),
+        ("query", "run", "done"),
+        ("retrieve", "retrieval", "done"),
         ("embedding", "embedding", "done"),
         ("synthesize", "undefined", "done"),
         ("llm", "llm", "done"),
@@ -251,8 +251,8 @@ async def test_chainlits_defaults_leave_embeddings_and_syntheses_out() -> None:
 
     session = await chat_with(answer, "Capital?")
     assert [(s.name, s.type) for s in all_steps(session)] == [
-        ("query", "tool"),
-        ("retrieve", "tool"),
+        ("query", "run"),
+        ("retrieve", "retrieval"),
         ("llm", "llm"),
     ]
     query, llm = steps(session)["query"], steps(session)["llm"]
@@ -377,7 +377,7 @@ async def test_cl_names_the_handler_with_chainlits_arguments() -> None:
 # -- instrument(): the instrumentation dispatcher -------------------------------------------
 
 
-async def test_instrument_shows_a_streamed_async_query_with_lightchats_step_types(
+async def test_instrument_shows_a_streamed_async_query_as_nested_steps(
     instrumented: LlamaIndexInstrumentor,
 ) -> None:
     Settings.llm = scripted(async_words("Paris is the capital."))

@@ -56,8 +56,8 @@ embeddings and syntheses too."""
 
 
 _EVENT_STEPS: dict[CBEventType, StepType] = {
-    CBEventType.QUERY: "tool",
-    CBEventType.RETRIEVE: "tool",
+    CBEventType.QUERY: "run",
+    CBEventType.RETRIEVE: "retrieval",
     CBEventType.FUNCTION_CALL: "tool",
     CBEventType.LLM: "llm",
     CBEventType.EMBEDDING: "embedding",
@@ -66,9 +66,9 @@ _EVENT_STEPS: dict[CBEventType, StepType] = {
     CBEventType.SUB_QUESTION: "undefined",
     CBEventType.AGENT_STEP: "run",
 }
-"""The callback manager's events shown as steps, by the step's type. Queries, retrievals
-and function calls are ``tool`` steps, as Chainlit makes them (``cot = "tool_call"`` shows
-them); the events Chainlit does not show get lightchat's finer types."""
+"""The callback manager's events shown as steps, by the step's type: the types
+``instrument()`` gives the same work (Chainlit makes queries and retrievals ``tool``
+steps)."""
 
 _ASKED = (CBEventType.QUERY, CBEventType.RETRIEVE, CBEventType.SYNTHESIZE)
 _ANSWERED = (
