@@ -94,6 +94,9 @@ if TYPE_CHECKING:  # the integrations' names, for type checkers (at run time: __
     from lightchat.integrations.langchain import (
         LangchainCallbackHandler as LangchainCallbackHandler,
     )
+    from lightchat.integrations.llama_index import (
+        LlamaIndexCallbackHandler as LlamaIndexCallbackHandler,
+    )
     from lightchat.integrations.mistralai import instrument_mistralai as instrument_mistralai
     from lightchat.integrations.openai import instrument_openai as instrument_openai
 
