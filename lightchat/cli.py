@@ -39,7 +39,7 @@ from lightchat.__about__ import __version__
 from lightchat.api.cache import NO_CACHE_ENV
 from lightchat.app import LightChat
 from lightchat.auth.sessions import new_secret
-from lightchat.config.settings import CONFIG_FILE
+from lightchat.config.settings import CONFIG_FILE, Settings
 from lightchat.config.toml import starter_config
 from lightchat.embed import mount_at_root
 from lightchat.errors import AppLoadError, LightChatError
@@ -146,6 +146,7 @@ def load_app(target: str) -> LightChat:
     if app.app_dir == ".":
         # History lives beside the app (.lightchat/chat.db), wherever it is served from.
         app.configure(app_dir=str(path.resolve().parent))
+    _langchain_cache(app.settings)
     if not any(hook in app.callbacks for hook in CHAT_HOOKS):
         # As Chainlit: an app needs one of these, or a chat would have nothing to do.
         raise AppLoadError(
@@ -158,6 +159,23 @@ def load_app(target: str) -> LightChat:
 
 
 CHAT_HOOKS = ("on_chat_start", "on_message", "on_audio_chunk")
+
+
+def _langchain_cache(settings: Settings) -> None:
+    """Chainlit's ``[project] cache``: LangChain's answers kept in a SQLite file, unless
+    ``--no-cache`` (or ``LIGHTCHAT_NO_CACHE``) says otherwise for this run."""
+    if not settings.langchain_cache or os.environ.get(NO_CACHE_ENV, "") not in ("", "0"):
+        return
+    try:
+        from lightchat.integrations.langchain_cache import install
+    except ImportError as exc:
+        logging.getLogger("lightchat").warning(
+            "LangChain's cache is on but cannot be used: %s", exc
+        )
+        return
+    install(settings.lc_cache_path or settings.state_dir() / "langchain.db")
+
+
 """An app registers at least one of these (Chainlit's rule)."""
 
 

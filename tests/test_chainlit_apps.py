@@ -545,7 +545,7 @@ CHAINLIT_CONFIG = """
 user_env = ["OPENAI_API_KEY"]
 session_timeout = 600
 user_session_timeout = 86400
-cache = false
+cache = true
 persist_user_env = false
 allow_origins = {origins}
 
@@ -590,8 +590,9 @@ def test_a_chainlit_projects_config_is_read_when_there_is_no_lightchat_toml(
     assert (settings.upload_max_files, settings.upload_max_size_mb) == (20, 500)
     assert settings.upload_accept == "application/octet-stream,.xyz,.pdb,image/png"
     assert (settings.confirm_new_chat, settings.user_message_autoscroll) == (True, True)
+    assert settings.langchain_cache  # LangChain's cache, in .lightchat/langchain.db
     set_aside = [r.getMessage() for r in caplog.records if "left aside" in r.getMessage()]
-    for key in ("project.cache", "features.audio", "ui.alert_style"):
+    for key in ("features.audio", "ui.alert_style"):
         assert any(f": {key} has no use" in line for line in set_aside), key
     Settings.from_env({}, config_file=True, app_dir=str(tmp_path))
     again = [r for r in caplog.records if "left aside" in r.getMessage()]

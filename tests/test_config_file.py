@@ -179,7 +179,10 @@ def error_of(folder: Path, text: str) -> str:
             ],
         ),
         ('name = "Bot"', ["unknown key 'name'", "it belongs in [ui]: ui.name"]),
-        ("[project]\ncache = false", ["unknown key 'project.cache'", "The keys of [project] are"]),
+        (
+            "[project]\ntransports = ['polling']",
+            ["unknown key 'project.transports'", "The keys of [project] are"],
+        ),
         ("[meta]\ngenerated_by = '2.0'", ["unknown key 'meta'", "project, features, ui"]),
         ("project = 3", ["project must be a table", "write [project]"]),
     ],

@@ -180,6 +180,20 @@ class Settings:
         "Hide the keys users type in the form that asks for them (a password field).",
         toml=("project.mask_user_env",),
     )
+    langchain_cache: bool = setting(
+        False,
+        "Keep LangChain's model answers in a SQLite file, so the same prompt to the same "
+        "model is answered once, across chats and restarts (``lightchat run --no-cache`` "
+        "turns it off for a run). Needs the ``langchain`` extra.",
+        toml=("project.cache",),
+    )
+    lc_cache_path: str = setting(
+        "",
+        "The file of LangChain's cache (``langchain_cache``). Empty: "
+        "``.lightchat/langchain.db`` beside the app.",
+        toml=("project.lc_cache_path",),
+        shown="`.lightchat/langchain.db`",
+    )
     user_env: str = setting(
         "",
         "Keys each user must give before chatting (comma-separated, e.g. "
