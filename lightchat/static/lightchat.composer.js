@@ -193,11 +193,19 @@
     if (files && files.length && addFiles(attachInput(), files)) event.preventDefault();
   });
 
-  // An upload or a click the server took: a refusal shown before no longer applies.
-  document.addEventListener("htmx:after:request", function (event) {
+  // An upload or a click the server took: a refusal shown before no longer applies. The
+  // form is noted when its request starts: the answer may arrive after the chat's stream
+  // has already taken the form away (the question answered), when it is in no log.
+  var logForms = new WeakSet();
+  document.addEventListener("htmx:before:request", function (event) {
     var form = event.target;
-    if (!(form instanceof HTMLFormElement) || !form.closest("#lc-log")) return;
+    if (form instanceof HTMLFormElement && form.closest("#lc-log")) logForms.add(form);
+  });
+  // (htmx then fires its events on the document: the form is the request's source.)
+  document.addEventListener("htmx:after:request", function (event) {
     var ctx = event.detail && event.detail.ctx;
+    var form = (ctx && ctx.sourceElement) || event.target;
+    if (!(form instanceof HTMLFormElement) || !(logForms.has(form) || form.closest("#lc-log"))) return;
     var notice = document.getElementById("lc-notice");
     if (notice && ctx && ctx.response && ctx.response.status < 400) notice.textContent = "";
   });
