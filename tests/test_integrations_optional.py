@@ -56,7 +56,9 @@ def test_a_missing_library_names_its_extra(module: str, monkeypatch: pytest.Monk
     library, extra = LIBRARIES[module]
     for name in [m for m in sys.modules if m == module or m.startswith(module + ".")]:
         monkeypatch.delitem(sys.modules, name)
-    monkeypatch.setitem(sys.modules, library, None)  # as if it were not installed
+    top = library.partition(".")[0]
+    for name in [m for m in sys.modules if m == top or m.startswith(top + ".")] + [library]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if it were not installed
     with pytest.raises(ImportError, match=rf'pip install "lightchat\[{extra}\]"'):
         importlib.import_module(module)
 
