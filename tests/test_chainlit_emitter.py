@@ -24,7 +24,7 @@ from lightchat.domain.events import (
 from lightchat.domain.transcript import Transcript
 from lightchat.ui.render import Renderer
 from lightchat.ui.stream_view import APP_EVENT, StreamView
-from tests.helpers import WAIT_S, Serve, events_of, new_session, wait_for_log
+from tests.helpers import WAIT_S, Serve, events_of, new_session
 
 pytestmark = pytest.mark.anyio
 
@@ -34,13 +34,12 @@ def runs(events: Sequence[object]) -> list[bool]:
     return [event.running for event in events if isinstance(event, RunEvent)]
 
 
-async def test_task_start_and_end_show_work_done_outside_a_run() -> None:
+async def test_task_start_holds_the_chat_busy_past_its_run_until_task_end() -> None:
     app = LightChat()
-    begin, go_on = asyncio.Event(), asyncio.Event()
+    go_on = asyncio.Event()
     jobs: list[asyncio.Task[None]] = []
 
     async def job() -> None:
-        await begin.wait()  # once the run that started it has ended
         await cl.context.emitter.task_start()
         await go_on.wait()
         await cl.context.emitter.task_end()
@@ -53,32 +52,46 @@ async def test_task_start_and_end_show_work_done_outside_a_run() -> None:
     async with asyncio.timeout(WAIT_S):
         await session.send_user_message("start the job")
         await session.settled()
-        begin.set()
-        # The run ended (idle), then the job shows the chat busy, though no callback runs.
-        events = await wait_for_log(session.bus, session.id, lambda e: len(runs(e)) == 3)
-        assert runs(events) == [True, False, True]
+        # The run has ended, but the job it started holds the chat busy.
+        assert runs(await events_of(session)) == [True]
         assert session.transcript.running
         go_on.set()
         await jobs[0]
-        assert runs(await events_of(session)) == [True, False, True, False]
+    assert runs(await events_of(session)) == [True, False]
     assert not session.transcript.running
     await session.close()
 
 
-async def test_stop_clears_a_busy_state_no_callback_holds() -> None:
+async def test_task_end_during_a_run_waits_for_the_run() -> None:
     app = LightChat()
+    busy: list[bool] = []
 
     @app.on_message
     async def main(message: cl.Message) -> None:
-        await cl.context.emitter.task_start()  # shown busy after the run, by mistake
+        await cl.context.emitter.task_start()
+        await cl.context.emitter.task_end()
+        busy.append(cl.context.session.transcript.running)  # the run itself still goes
 
     session = new_session(app)
     async with asyncio.timeout(WAIT_S):
         await session.send_user_message("hello")
         await session.settled()
-    # The run's end shows it idle: task_start inside a run lasts as long as the run.
-    assert runs(await events_of(session))[-1] is False
-    session.show_running(True)
+    assert busy == [True]
+    assert runs(await events_of(session)) == [True, False]
+    await session.close()
+
+
+async def test_stop_lets_go_of_a_busy_state_no_callback_holds() -> None:
+    app = LightChat()
+
+    @app.on_message
+    async def main(message: cl.Message) -> None:
+        await cl.context.emitter.task_start()  # and never task_end
+
+    session = new_session(app)
+    async with asyncio.timeout(WAIT_S):
+        await session.send_user_message("hello")
+        await session.settled()
     assert session.transcript.running
     assert await session.stop() is False  # nothing to cancel...
     assert not session.transcript.running  # ...but the page is no longer stuck busy

@@ -194,11 +194,13 @@ class Emitter:
 
     async def task_start(self) -> None:
         """Show the chat as busy (the "Stop" button, the composer waiting), as while a
-        callback runs; for work the app does outside one, e.g. in a background task."""
+        callback runs, until ``task_end``: for work the app does besides its callbacks,
+        e.g. in a background task a callback started (the end of that callback's run
+        leaves the chat busy)."""
         dispatch(self.session, self.session.show_running, True)
 
     async def task_end(self) -> None:
-        """Show the chat as idle again (the end of each run does it too)."""
+        """Let the chat go idle: at once, or when the callback running now ends."""
         dispatch(self.session, self.session.show_running, False)
 
     async def update_token_count(self, count: int) -> None:

@@ -227,6 +227,7 @@ class ChatSession:
         self._queue: deque[_Run] = deque()
         self._runner: asyncio.Task[None] | None = None
         self._run_task: asyncio.Task[None] | None = None
+        self._held = False  # held busy by emitter.task_start (see show_running)
 
     # -- publishing ---------------------------------------------------------------------
 
@@ -718,10 +719,18 @@ class ChatSession:
         return self._enqueue("on_window_message", data)
 
     def show_running(self, running: bool) -> None:
-        """Show the chat as busy or idle (``emitter.task_start``/``task_end``), whether a
-        callback runs or not; the end of a run shows it idle again."""
-        if not self.closed and self.transcript.running != running:
+        """Hold the chat busy, or let it go (``emitter.task_start``/``task_end``), for work
+        the app does besides its callbacks: while held, the end of a run leaves it busy;
+        let go, it is idle once no callback runs."""
+        self._held = running
+        if self.closed or self.transcript.running == running:
+            return
+        if running or not self._busy():
             self.emit(RunEvent(running=running))
+
+    def _busy(self) -> bool:
+        """Whether a callback runs or waits its turn."""
+        return self._runner is not None and not self._runner.done()
 
     def name_thread(self, name: str) -> None:
         """Give the chat's thread a name: written to the history at the end of the run, or
@@ -809,8 +818,8 @@ class ChatSession:
         Returns False when nothing was running.
         """
         task = self._run_task
-        if task is None and self.transcript.running and not self._queue:
-            # Shown busy by emitter.task_start with no callback running: "Stop" clears it.
+        if task is None and self._held:
+            # Held busy by emitter.task_start with no callback running: "Stop" lets go.
             self.show_running(False)
             return False
         if task is None or task.done() or task.cancelling() or task.get_name() == "on_stop":
@@ -923,7 +932,7 @@ class ChatSession:
                 if not run.done.done():
                     run.done.set_result(None)
             self._run_task = None
-            if not self.closed:
+            if not self.closed and not self._held:  # held: busy until task_end
                 self.emit(RunEvent(running=False))
             self._settle()
 

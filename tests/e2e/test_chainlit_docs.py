@@ -45,9 +45,8 @@ def test_a_chainlit_app_from_the_docs_runs(serve: Serve, page: Page) -> None:
     named = page.get_by_role("navigation", name="Chat history").get_by_role(
         "link", name="Search: weather"
     )
-    for _ in range(20):
+    for _ in range(50):
         page.reload()
         if named.count():
             break
-        page.wait_for_timeout(250)
     expect(named).to_be_visible()

@@ -41,8 +41,7 @@ async def toast(action: cl.Action) -> None:
 
 
 async def job() -> None:
-    await asyncio.sleep(0.5)  # after the click's own run has ended
-    await cl.context.emitter.task_start()
+    await cl.context.emitter.task_start()  # busy until task_end, past the click's run
     for done in (50, 100):
         await asyncio.sleep(1)
         await cl.context.emitter.emit("progress", {"done": done})
