@@ -3,7 +3,8 @@
 ``serve`` serves an app in-process for httpx clients (``async with serve(app) as site:``,
 see ``tests.helpers.Site``); ``lightchat_serve`` starts the real ``lightchat serve`` and
 stops it when the test ends. The browser tests (tests/e2e/conftest.py) build their own
-``serve``, by app name, on ``lightchat_serve``.
+``serve``, by app name, on ``lightchat_serve``. ``mcp_http`` and ``mcp_sse`` are the test
+MCP server over streamable HTTP and over SSE (``tests.mcp_servers.serving``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from tests.helpers import (
     Server,
     Site,
 )
+from tests.mcp_servers.serving import McpHttpServer
 from tests.pg import postgres_database
 
 
@@ -111,6 +113,21 @@ def database(request: pytest.FixtureRequest) -> Iterator[str]:
     else:
         with postgres_database() as url:
             yield url
+
+
+@pytest.fixture(scope="session")
+def mcp_http() -> Iterator[McpHttpServer]:
+    """The test MCP server (``tests.mcp_servers.toolbox``) over streamable HTTP, on a
+    loopback port, for the whole test session: ``mcp_http.url`` ends in ``/mcp``."""
+    with McpHttpServer("streamable-http") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def mcp_sse() -> Iterator[McpHttpServer]:
+    """The test MCP server over SSE, on a loopback port: ``mcp_sse.url`` ends in ``/sse``."""
+    with McpHttpServer("sse") as server:
+        yield server
 
 
 @pytest.fixture

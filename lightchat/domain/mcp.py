@@ -43,7 +43,7 @@ class McpServerSpec:
     @property
     def target(self) -> str:
         """What the server is, for display: its command or its URL (never its headers)."""
-        return self.command if self.kind == "stdio" else (self.url or "")
+        return (self.command if self.kind == "stdio" else self.url) or ""
 
 
 @dataclass(frozen=True, slots=True)
