@@ -125,6 +125,8 @@ on_feedback = default_app.on_feedback
 on_shared_thread_view = default_app.on_shared_thread_view
 on_app_startup = default_app.on_app_startup
 on_app_shutdown = default_app.on_app_shutdown
+on_mcp_connect = default_app.on_mcp_connect
+on_mcp_disconnect = default_app.on_mcp_disconnect
 
 
 def __getattr__(name: str) -> object:
@@ -222,6 +224,8 @@ __all__ = [
     "on_chat_start",
     "on_feedback",
     "on_logout",
+    "on_mcp_connect",
+    "on_mcp_disconnect",
     "on_message",
     "on_settings_edit",
     "on_settings_update",

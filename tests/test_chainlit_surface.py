@@ -36,12 +36,10 @@ CHAINLIT_ALL = [
 ]  # fmt: skip
 
 ELSEWHERE = {
-    # Voice, MCP and the chat platforms.
+    # Voice and the chat platforms.
     "on_audio_chunk": "voice",
     "on_audio_end": "voice",
     "on_audio_start": "voice",
-    "on_mcp_connect": "MCP",
-    "on_mcp_disconnect": "MCP",
     "on_slack_reaction_added": "platforms",
 }
 """Names that come with their own parts of lightchat (see the README's "Coming from
@@ -123,9 +121,10 @@ ARGUMENTS: dict[str, list[str]] = {
 DECORATORS = [
     "action_callback", "author_rename", "data_layer", "header_auth_callback", "oauth_callback",
     "on_app_shutdown", "on_app_startup", "on_chat_end", "on_chat_resume", "on_chat_start",
-    "on_feedback", "on_logout", "on_message", "on_settings_edit", "on_settings_update",
-    "on_shared_thread_view", "on_stop", "on_window_message", "password_auth_callback",
-    "set_chat_profiles", "set_starter_categories", "set_starters",
+    "on_feedback", "on_logout", "on_mcp_connect", "on_mcp_disconnect", "on_message",
+    "on_settings_edit", "on_settings_update", "on_shared_thread_view", "on_stop",
+    "on_window_message", "password_auth_callback", "set_chat_profiles",
+    "set_starter_categories", "set_starters",
 ]  # fmt: skip
 
 
@@ -187,6 +186,10 @@ def test_each_decorator_takes_the_function_it_registers(name: str) -> None:
         ("lightchat.data", ["BaseDataLayer", "get_data_layer", "queue_until_user_message"]),
         ("lightchat.types", ["Pagination", "ThreadFilter", "PageInfo", "PaginatedResponse"]),
         ("lightchat.input_widget", ["Tab", "DatePicker", "Select", "Slider", "Switch"]),
+        (
+            "lightchat.mcp",
+            ["StdioMcpConnection", "SseMcpConnection", "HttpMcpConnection", "McpConnection"],
+        ),
     ],
 )
 def test_chainlits_modules_have_their_names(module: str, names: list[str]) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from lightchat.bus import Bus
+from lightchat.chat.mcp import McpServices
 from lightchat.chat.session import HAND_OFF_WAIT_S, ChatSession
 from lightchat.config.registry import Registry
 from lightchat.config.settings import Settings
@@ -33,8 +34,11 @@ class Chats:
         observer: Callable[[ChatSession, Entry], None] | None = None,
         action_factory: Callable[[ActionData, str], Any] = lambda data, for_id: data,
         files: FileStorage | None = None,
+        mcp: McpServices | None = None,
     ) -> None:
         self.registry = registry
+        self.mcp = mcp
+        """What the chats use to connect MCP servers (None: ``features.mcp`` is off)."""
         self.action_factory = action_factory
         self.files = files
         self.observer = observer
@@ -72,6 +76,7 @@ class Chats:
         )
         session.user = session.data["user"] = user
         session.texts = self.texts
+        session.mcp.services = self.mcp
         self._sessions[session.id] = session
         return session
 
@@ -81,6 +86,7 @@ class Chats:
         session = self._new(owner, user=user)
         session.data["chat_profile"] = profile
         session.start()
+        session.mcp.begin()  # the app's MCP servers and the user's, in the background
         return session
 
     def resume(
@@ -117,6 +123,7 @@ class Chats:
         _restore_env(session, metadata)
         if "on_chat_resume" in self.registry.callbacks:
             session.resume(thread)
+            session.mcp.begin()
         else:
             session.read_only = True
         return session
@@ -153,6 +160,7 @@ class Chats:
             thread = await load_thread()  # with the interrupted answer, now saved
         if thread is not None and "on_chat_resume" in self.registry.callbacks:
             session.resume(thread)
+            session.mcp.begin()  # connected again here (its last worker closed them)
         else:
             session.read_only = True
         return session

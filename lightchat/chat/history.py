@@ -72,6 +72,7 @@ if TYPE_CHECKING:
         BatchWriter,
         DataLayer,
         FavoriteSteps,
+        McpServerKeeper,
         OutputWriter,
         StepRecord,
         StoredThread,
@@ -690,6 +691,43 @@ class History:
         except LookupError:  # the store's NotFoundError: deleted meanwhile
             raise LookupError(message_id) from None
         return step.thread_id
+
+    # -- MCP servers users remember (features.mcp) ----------------------------------------
+
+    @property
+    def can_remember_mcp(self) -> bool:
+        """True when the data layer keeps users' MCP servers (``McpServerKeeper``): the
+        default store does; an app's own data layer does if it has the three methods."""
+        return all(
+            callable(getattr(self._store, name, None))
+            for name in ("list_mcp_servers", "save_mcp_server", "delete_mcp_server")
+        )
+
+    async def mcp_servers(self, owner: str) -> list[tuple[str, str, str]] | None:
+        """The owner's remembered MCP servers as ``(name, kind, sealed)``, oldest first;
+        None when the data layer cannot keep them (the caller keeps them itself)."""
+        if not await self.wait_ready() or not self.can_remember_mcp:
+            return None
+        keeper = cast("McpServerKeeper", self._store)
+        return [(s.name, s.kind, s.sealed) for s in await keeper.list_mcp_servers(owner)]
+
+    async def remember_mcp_server(self, owner: str, name: str, kind: str, sealed: str) -> bool:
+        """Keep one of the owner's MCP servers (replacing theirs of that name); False when
+        the data layer cannot keep them."""
+        if not await self.wait_ready() or not self.can_remember_mcp or self._module is None:
+            return False
+        keeper = cast("McpServerKeeper", self._store)
+        record = self._module.McpServerRecord(owner=owner, name=name, kind=kind, sealed=sealed)
+        await keeper.save_mcp_server(record)
+        return True
+
+    async def forget_mcp_server(self, owner: str, name: str) -> bool:
+        """Forget one of the owner's MCP servers; False when the data layer cannot keep
+        them (or had none of that name)."""
+        if not await self.wait_ready() or not self.can_remember_mcp:
+            return False
+        keeper = cast("McpServerKeeper", self._store)
+        return await keeper.delete_mcp_server(owner, name)
 
     async def feedback(self, thread_id: str, owner: str) -> dict[str, Feedback]:
         """The feedback given in a thread, by message id.

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lightchat.bus import Bus
+from lightchat.chat.mcp import McpConnections
 from lightchat.config.registry import Registry, invoke
 from lightchat.config.settings import Settings
 from lightchat.domain.events import (
@@ -63,6 +64,7 @@ from lightchat.domain.events import (
     WindowEvent,
     new_id,
 )
+from lightchat.domain.mcp import McpLink
 from lightchat.domain.transcript import Transcript
 from lightchat.errors import ConfigError, NoSessionError, SessionClosedError
 from lightchat.files import FileStorage, StoredFile
@@ -120,6 +122,10 @@ def current_run() -> RunInfo | None:
     """The run of the callback running now (None outside one, e.g. in a background task
     started elsewhere)."""
     return _current_run.get()
+
+
+_FIRST = frozenset({"on_chat_start", "on_chat_resume", "on_mcp_connect", "on_mcp_disconnect"})
+"""The runs that ``run_next`` puts its own after: the chat's start, and those it put first."""
 
 
 @dataclass(slots=True)
@@ -228,6 +234,9 @@ class ChatSession:
         self._runner: asyncio.Task[None] | None = None
         self._run_task: asyncio.Task[None] | None = None
         self._held = False  # held busy by emitter.task_start (see show_running)
+        self.mcp = McpConnections(self)
+        """The chat's MCP connections (``lightchat.chat.mcp``); the app's ``Chats`` gives
+        them what they need when ``features.mcp`` is on."""
 
     # -- publishing ---------------------------------------------------------------------
 
@@ -252,6 +261,16 @@ class ChatSession:
         """The chat's settings as the user last confirmed them."""
         values = self.data.get("chat_settings")
         return values if isinstance(values, dict) else {}
+
+    @property
+    def mcp_sessions(self) -> dict[str, tuple[Any, McpLink]]:
+        """The chat's open MCP connections, as Chainlit's ``session.mcp_sessions``: by name,
+        the ``mcp`` SDK's ``ClientSession`` and the connection::
+
+            mcp_session, _ = cl.context.session.mcp_sessions[name]
+            result = await mcp_session.call_tool("add", {"a": 1, "b": 2})
+        """
+        return self.mcp.sessions()
 
     @property
     def language(self) -> str | None:
@@ -855,6 +874,7 @@ class ChatSession:
                 await asyncio.wait([task])
         if "on_chat_end" in self.registry.callbacks:
             await self._call_guarded(self.registry.callbacks["on_chat_end"])
+        await self.mcp.close_all()  # after on_chat_end, which may still use them
         self.flush_tokens()
         if not keep_log:
             self.bus.discard(self.id)
@@ -900,7 +920,25 @@ class ChatSession:
 
     # -- runs ---------------------------------------------------------------------------
 
-    def _enqueue(self, hook: str, *args: Any) -> asyncio.Future[None]:
+    def run_next(self, hook: str, *args: Any) -> asyncio.Future[None]:
+        """Run the app's ``hook`` in the chat's turn, before the runs waiting for theirs
+        (after the chat's start, and after the hooks put first already): what it does is
+        in place for the next message (``on_mcp_connect``). Resolved at once when the chat
+        has ended or the app has no such hook."""
+        if self.closed:
+            done: asyncio.Future[None] = self.loop.create_future()
+            done.set_result(None)
+            return done
+        return self._enqueue(hook, *args, first=True)
+
+    async def call_hook(self, hook: str, *args: Any) -> None:
+        """Run the app's ``hook`` now, beside any run, in the chat's context (the chat is
+        ending: ``on_mcp_disconnect``); an error is shown in the chat, if it still shows."""
+        func = self.registry.callbacks.get(hook)
+        if func is not None:
+            await self._call_guarded(functools.partial(func, *args))
+
+    def _enqueue(self, hook: str, *args: Any, first: bool = False) -> asyncio.Future[None]:
         if self.closed:
             raise SessionClosedError("This chat has ended; open a new chat to go on.")
         self.touch()
@@ -908,7 +946,14 @@ class ChatSession:
         if hook not in self.registry.callbacks:
             done.set_result(None)
             return done
-        self._queue.append(_Run(hook, args, done))
+        run = _Run(hook, args, done)
+        if first:
+            at = 0
+            while at < len(self._queue) and self._queue[at].hook in _FIRST:
+                at += 1
+            self._queue.insert(at, run)
+        else:
+            self._queue.append(run)
         if self._runner is None or self._runner.done():
             # Shown as running from this moment, so a page rendered now offers "Stop".
             self.emit(RunEvent(running=True))
@@ -919,6 +964,10 @@ class ChatSession:
         _current.set(self)
         try:
             while self._queue:
+                if self._queue[0].hook == "on_message" and self.mcp.pending:
+                    # Its on_message should see the MCP servers still connecting (and what
+                    # their on_mcp_connect keeps), which then run first.
+                    await self.mcp.settle()
                 run = self._queue.popleft()
                 self._run_task = asyncio.create_task(self._run(run.hook, run.args), name=run.hook)
                 try:

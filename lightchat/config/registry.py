@@ -40,6 +40,8 @@ _ARITY: dict[str, tuple[int, int]] = {
     "on_app_shutdown": (0, 0),
     "on_settings_edit": (0, 1),
     "on_shared_thread_view": (0, 2),
+    "on_mcp_connect": (0, 2),
+    "on_mcp_disconnect": (0, 2),
 }
 
 _EXAMPLES: dict[str, str] = {
@@ -75,6 +77,8 @@ _EXAMPLES: dict[str, str] = {
     "on_shared_thread_view": (
         "async def may_view(thread: dict, viewer: cl.User | None) -> bool: ..."
     ),
+    "on_mcp_connect": "async def connected(connection, session: ClientSession): ...",
+    "on_mcp_disconnect": "async def disconnected(name: str, session: ClientSession): ...",
 }
 
 
@@ -324,6 +328,32 @@ class Registry:
                 return viewer is not None and viewer.metadata.get("team") == "support"
         """
         return self._register("on_shared_thread_view", func)
+
+    def on_mcp_connect(self, func: F) -> F:
+        """Run when the chat has connected to an MCP server (``features.mcp``): one the user
+        added in "MCP servers", one of theirs reconnected in a new chat, or one the app
+        declared. Receives the connection (``lightchat.mcp.StdioMcpConnection``,
+        ``SseMcpConnection`` or ``HttpMcpConnection``: its ``name``, its ``command`` and
+        ``args`` or its ``url``) and the ``mcp`` SDK's ``ClientSession``, already
+        initialized. It runs in the chat's turn, before the next message's ``on_message``,
+        so what it keeps in ``user_session`` is there for it::
+
+            @cl.on_mcp_connect
+            async def connected(connection, session):
+                tools = await session.list_tools()
+                cl.user_session.set(f"tools:{connection.name}", tools.tools)
+        """
+        return self._register("on_mcp_connect", func)
+
+    def on_mcp_disconnect(self, func: F) -> F:
+        """Run when an MCP connection ends: the user pressed "Disconnect", or the chat
+        ended. Receives the connection's name and its ``ClientSession`` (still open)::
+
+            @cl.on_mcp_disconnect
+            async def disconnected(name, session):
+                cl.user_session.set(f"tools:{name}", None)
+        """
+        return self._register("on_mcp_disconnect", func)
 
     def on_app_startup(self, func: F) -> F:
         """Run once when the server starts, before it takes requests (e.g. to open a

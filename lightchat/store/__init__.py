@@ -8,12 +8,13 @@ Alembic.
 The parts, one concept per module:
 
 - ``records``: the tables (``UserRecord``, ``ThreadRecord``, ``StepRecord``,
-  ``ElementRecord``, ``FeedbackRecord``);
+  ``ElementRecord``, ``FeedbackRecord``, ``McpServerRecord``);
 - ``engine``: database URLs and the async engine (SQLite/aiosqlite, PostgreSQL/asyncpg);
 - ``migrate``: versioned schema migrations, applied on start (with Alembic, which
   ``migrations.runner`` imports only when a database needs migrating);
 - ``layer``: the ``DataLayer`` interface an app may implement (``@data_layer``), and the
-  optional ones (``BatchWriter``, ``OutputWriter``, ``ThreadSharing``, ``FavoriteSteps``);
+  optional ones (``BatchWriter``, ``OutputWriter``, ``ThreadSharing``, ``FavoriteSteps``,
+  ``McpServerKeeper``);
 - ``sql``: ``SQLStore``, the interface on SQLite or PostgreSQL;
 - ``memory``: ``MemoryStore``, the interface in process memory;
 - ``convert``: ``StepRecord`` <-> ``MessageData``/``StepData``;
@@ -62,6 +63,7 @@ from lightchat.store.layer import (
     BatchWriter,
     DataLayer,
     FavoriteSteps,
+    McpServerKeeper,
     OutputWriter,
     Pagination,
     StoredThread,
@@ -76,6 +78,7 @@ from lightchat.store.migrate import current_revision, head_revision, upgrade
 from lightchat.store.records import (
     ElementRecord,
     FeedbackRecord,
+    McpServerRecord,
     StepRecord,
     ThreadRecord,
     UserRecord,
@@ -98,6 +101,8 @@ __all__ = [
     "InvalidCursorError",
     "InvalidKeyError",
     "LocalFileStorage",
+    "McpServerKeeper",
+    "McpServerRecord",
     "MemoryStore",
     "NotFoundError",
     "OutputWriter",

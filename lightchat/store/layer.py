@@ -16,7 +16,9 @@ text of messages still streaming (its checkpoints) by setting that one column; a
 ``share_thread`` (``ThreadSharing``): its owners may then share a thread as a read-only page
 (``features.allow_thread_sharing``); and ``set_favorite`` with ``list_favorites``
 (``FavoriteSteps``): signed-in users may then mark their messages as favourites
-(``features.favorites``). It keeps rows
+(``features.favorites``); and ``list_mcp_servers``, ``save_mcp_server`` with
+``delete_mcp_server`` (``McpServerKeeper``): the MCP servers users add in a chat are then
+remembered there for their next chats (else in the worker's memory). It keeps rows
 only: element files are in the app's file storage
 (``lightchat.files``), and the operations that delete elements return their storage keys
 for the caller to delete the files.
@@ -49,6 +51,7 @@ from lightchat.store.errors import InvalidCursorError
 from lightchat.store.records import (
     ElementRecord,
     FeedbackRecord,
+    McpServerRecord,
     StepRecord,
     ThreadRecord,
     UserRecord,
@@ -60,6 +63,7 @@ __all__ = [
     "BatchWriter",
     "DataLayer",
     "FavoriteSteps",
+    "McpServerKeeper",
     "OutputWriter",
     "Pagination",
     "StoredThread",
@@ -401,6 +405,29 @@ class FavoriteSteps(Protocol):
         """The steps marked as favourites in ``owner``'s threads (in that thread only, with
         ``thread_id``), newest first (by when the step was made, as Chainlit lists them),
         at most ``limit`` (itself at most ``MAX_FAVORITES``)."""
+        ...
+
+
+@runtime_checkable
+class McpServerKeeper(Protocol):
+    """A data layer that can also remember the MCP servers users add (optional).
+
+    A server is kept by owner and name (``McpServerRecord``); its command, URL and headers
+    come sealed (encrypted by the chat), so the data layer stores them as opaque text.
+    Without these methods, the servers are remembered in the worker's memory only.
+    """
+
+    async def list_mcp_servers(self, owner: str) -> list[McpServerRecord]:
+        """The owner's servers, oldest first."""
+        ...
+
+    async def save_mcp_server(self, server: McpServerRecord) -> McpServerRecord:
+        """Keep a server; one of the owner's with the same name is replaced (its ``kind``
+        and ``sealed`` change, its id and ``created_at`` stay). Returns it as stored."""
+        ...
+
+    async def delete_mcp_server(self, owner: str, name: str) -> bool:
+        """Forget the owner's server of that name; False when there was none."""
         ...
 
 

@@ -29,6 +29,7 @@ from lightchat.store.layer import (
     MAX_PAGE_SIZE,
     DataLayer,
     FavoriteSteps,
+    McpServerKeeper,
     Pagination,
     StoredThread,
     ThreadFilter,
@@ -41,6 +42,7 @@ from lightchat.store.layer import (
 from lightchat.store.records import (
     ElementRecord,
     FeedbackRecord,
+    McpServerRecord,
     StepRecord,
     ThreadRecord,
     UserRecord,
@@ -49,7 +51,9 @@ from lightchat.store.records import (
 
 __all__ = ["MemoryStore"]
 
-R = TypeVar("R", UserRecord, ThreadRecord, StepRecord, ElementRecord, FeedbackRecord)
+R = TypeVar(
+    "R", UserRecord, ThreadRecord, StepRecord, ElementRecord, FeedbackRecord, McpServerRecord
+)
 
 
 def _copy(record: R) -> R:
@@ -65,6 +69,7 @@ class MemoryStore:
         self._steps: dict[str, StepRecord] = {}
         self._elements: dict[str, ElementRecord] = {}
         self._feedback: dict[str, FeedbackRecord] = {}  # by the step it is about
+        self._mcp_servers: dict[tuple[str, str], McpServerRecord] = {}  # by owner and name
 
     def _owned(self, thread_id: str, owner: str | None) -> ThreadRecord | None:
         thread = self._threads.get(thread_id)
@@ -304,6 +309,28 @@ class MemoryStore:
             return None
         return _copy(step)
 
+    # -- MCP servers users remember ---------------------------------------------------
+
+    async def list_mcp_servers(self, owner: str) -> list[McpServerRecord]:
+        """The owner's MCP servers, oldest first."""
+        found = [server for key, server in self._mcp_servers.items() if key[0] == owner]
+        found.sort(key=lambda server: (server.created_at, server.id))
+        return [_copy(server) for server in found]
+
+    async def save_mcp_server(self, server: McpServerRecord) -> McpServerRecord:
+        """Keep a server, replacing the owner's of the same name (its id and time stay)."""
+        key = (server.owner, server.name)
+        kept = self._mcp_servers.get(key)
+        saved = _copy(server)
+        if kept is not None:
+            saved.id, saved.created_at = kept.id, kept.created_at
+        self._mcp_servers[key] = saved
+        return _copy(saved)
+
+    async def delete_mcp_server(self, owner: str, name: str) -> bool:
+        """Forget the owner's server of that name; False when there was none."""
+        return self._mcp_servers.pop((owner, name), None) is not None
+
     # -- favourites -------------------------------------------------------------------
 
     async def set_favorite(self, step_id: str, *, owner: str | None, favorite: bool) -> StepRecord:
@@ -404,3 +431,4 @@ if TYPE_CHECKING:  # mypy checks here that MemoryStore implements the whole inte
     _implements: type[DataLayer] = MemoryStore
     _sharing: type[ThreadSharing] = MemoryStore
     _favorites: type[FavoriteSteps] = MemoryStore
+    _mcp_servers: type[McpServerKeeper] = MemoryStore

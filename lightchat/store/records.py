@@ -22,7 +22,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, Dialect, Index, MetaData, Text, text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Index,
+    MetaData,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -35,6 +45,7 @@ __all__ = [
     "VERSION_TABLE",
     "ElementRecord",
     "FeedbackRecord",
+    "McpServerRecord",
     "StepRecord",
     "ThreadRecord",
     "UTCDateTime",
@@ -243,4 +254,24 @@ class FeedbackRecord(_Record, table=True):
     thread_id: str = Field(foreign_key="lightchat_threads.id", ondelete="CASCADE")
     value: int
     comment: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = _time_field()
+
+
+class McpServerRecord(_Record, table=True):
+    """An MCP server a user added in a chat, remembered for their next chats.
+
+    ``owner`` is the key that owns the user's threads (a signed-in user's, or a browser's);
+    a name is unique per owner. ``kind`` is ``stdio``, ``sse`` or ``streamable-http``.
+    ``sealed`` is the server's command, or its URL and headers, encrypted with the app's
+    secret by the chat (``lightchat.chat.mcp_memory``): the store never sees them in clear.
+    """
+
+    __tablename__ = "lightchat_mcp_servers"
+    __table_args__ = (UniqueConstraint("owner", "name"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    owner: str
+    name: str
+    kind: str
+    sealed: str = Field(sa_type=Text)
     created_at: datetime = _time_field()

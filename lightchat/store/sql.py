@@ -86,6 +86,7 @@ from lightchat.store.layer import (
     BatchWriter,
     DataLayer,
     FavoriteSteps,
+    McpServerKeeper,
     OutputWriter,
     Pagination,
     StoredThread,
@@ -100,6 +101,7 @@ from lightchat.store.migrate import upgrade
 from lightchat.store.records import (
     ElementRecord,
     FeedbackRecord,
+    McpServerRecord,
     StepRecord,
     ThreadRecord,
     UserRecord,
@@ -114,7 +116,9 @@ __all__ = ["MAX_PAGE_SIZE", "SQLStore"]
 # its thread's owner gave it (only set_favorite changes that).
 _STEP_KEEPS = frozenset({"id", "thread_id", "created_at", "favorite_at"})
 
-R = TypeVar("R", UserRecord, ThreadRecord, StepRecord, ElementRecord, FeedbackRecord)
+R = TypeVar(
+    "R", UserRecord, ThreadRecord, StepRecord, ElementRecord, FeedbackRecord, McpServerRecord
+)
 
 
 def _table(record_class: type[SQLModel]) -> Table:
@@ -732,6 +736,39 @@ class SQLStore:
         async with self._read() as connection:
             return await _all(connection, query, StepRecord)
 
+    # -- MCP servers users remember ---------------------------------------------------
+
+    async def list_mcp_servers(self, owner: str) -> list[McpServerRecord]:
+        """The owner's MCP servers, oldest first (see ``McpServerKeeper``)."""
+        query = (
+            select(McpServerRecord)
+            .where(col(McpServerRecord.owner) == owner)
+            .order_by(col(McpServerRecord.created_at), col(McpServerRecord.id))
+        )
+        async with self._read() as connection:
+            return await _all(connection, query, McpServerRecord)
+
+    async def save_mcp_server(self, server: McpServerRecord) -> McpServerRecord:
+        """Keep a server, replacing the owner's of the same name (an upsert on the pair)."""
+        insert = self._insert(_table(McpServerRecord)).values(_values(server))
+        statement = insert.on_conflict_do_update(
+            index_elements=["owner", "name"],
+            set_={"kind": insert.excluded.kind, "sealed": insert.excluded.sealed},
+        ).returning(_table(McpServerRecord))
+        async with self._write() as connection:
+            saved = await _first(connection, statement, McpServerRecord)
+        assert saved is not None  # an upsert always returns its row
+        return saved
+
+    async def delete_mcp_server(self, owner: str, name: str) -> bool:
+        """Forget the owner's server of that name; False when there was none."""
+        statement = delete(McpServerRecord).where(
+            col(McpServerRecord.owner) == owner, col(McpServerRecord.name) == name
+        )
+        async with self._write() as connection:
+            deleted = (await connection.execute(statement)).rowcount
+        return bool(deleted)
+
     # -- elements ---------------------------------------------------------------------
 
     async def create_element(self, element: ElementRecord, *, owner: str | None) -> None:
@@ -908,3 +945,4 @@ if TYPE_CHECKING:  # mypy checks here that SQLStore implements the whole interfa
     _outputs: type[OutputWriter] = SQLStore
     _sharing: type[ThreadSharing] = SQLStore
     _favorites: type[FavoriteSteps] = SQLStore
+    _mcp_servers: type[McpServerKeeper] = SQLStore
