@@ -165,7 +165,7 @@ def test_overrides_are_checked_when_the_profile_is_made(
             )
     said = sorted(r.getMessage() for r in caplog.records if "ChatProfile 'B'" in r.getMessage())
     assert len(said) == 4
-    assert any("features.mcp has no use in lightchat" in line for line in said)
+    assert any("mcp holds for the whole app" in line for line in said)
     assert any("language holds for the whole app" in line for line in said)
     assert any("session_idle_timeout_s holds for the whole app" in line for line in said)
     assert any("custom_css takes a path of the app here" in line for line in said)

@@ -7,15 +7,18 @@ CLI asks for it.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
+import shlex
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
+from lightchat.domain.mcp import McpServerSpec
 from lightchat.errors import ConfigError
 
 COT_MODES = ("full", "tool_call", "hidden")
@@ -244,6 +247,91 @@ class Settings:
         "Render LaTeX between dollars in messages (``$x^2$``, ``$$...$$``) as MathML; off, "
         "dollars are plain text.",
         toml=("features.latex",),
+    )
+    mcp: bool = setting(
+        False,
+        'Let users connect MCP servers to their chats ("MCP servers" in the composer), and '
+        "connect the app's own (``mcp_servers``); the app gets each server's session in "
+        "``on_mcp_connect``. Needs the ``mcp`` extra.",
+        toml=("features.mcp.enabled",),
+    )
+    mcp_sse: bool = setting(
+        True,
+        "With ``mcp``: users may add servers reached over SSE (a URL).",
+        toml=("features.mcp.sse.enabled",),
+    )
+    mcp_streamable_http: bool = setting(
+        True,
+        "With ``mcp``: users may add servers reached over streamable HTTP (a URL).",
+        toml=("features.mcp.streamable-http.enabled",),
+    )
+    mcp_stdio: bool = setting(
+        True,
+        "With ``mcp``: users may add servers started as a process on this machine (stdio), "
+        "from the executables of ``mcp_allowed_executables`` only.",
+        toml=("features.mcp.stdio.enabled",),
+    )
+    mcp_allowed_executables: str = setting(
+        "",
+        "The executables a user's stdio command may start, by bare name (``npx``, ``uvx``), "
+        "comma-separated, found on the server's ``PATH``; started without a shell, its "
+        "arguments passed as they are. Empty: no user's command runs (Chainlit's default "
+        "runs any).",
+        toml=("features.mcp.stdio.allowed_executables",),
+        toml_kind="list",
+        shown="empty: none",
+    )
+    mcp_allowed_env: str = setting(
+        "",
+        "lightchat's own: the environment variables a user may set in front of a stdio "
+        "command (``API_KEY=... npx server``), comma-separated. The process gets these and "
+        "a few safe ones (``PATH``, ``HOME``...), never the server's whole environment.",
+        toml=("features.mcp.stdio.allowed_env",),
+        toml_kind="list",
+        shown="none",
+    )
+    mcp_stdio_anonymous: bool = setting(
+        False,
+        "lightchat's own: users who are not signed in may add a stdio server too. Off: only"
+        " signed-in users may start a process on the server.",
+        toml=("features.mcp.stdio.allow_anonymous",),
+    )
+    mcp_allowed_hosts: str = setting(
+        "",
+        "lightchat's own: host names, IP addresses or networks (``10.1.0.0/16``) that a "
+        "user's MCP URL may reach although they are loopback, private or link-local "
+        "addresses, comma-separated. Any other such address is refused, on every "
+        "connection (redirects included).",
+        toml=("features.mcp.allowed_hosts",),
+        toml_kind="list",
+        shown="none",
+    )
+    mcp_timeout_s: int = setting(
+        30,
+        "lightchat's own: how long an MCP server may take to connect and answer its first "
+        "requests, then to answer each request or tool call, in seconds.",
+        toml=("features.mcp.timeout",),
+    )
+    mcp_max_bytes: int = setting(
+        4 * 1024 * 1024,
+        "lightchat's own: the largest message an MCP server may send (a response, an "
+        "event, a line), in bytes; a server that sends more is disconnected.",
+        toml=("features.mcp.max_message_bytes",),
+        shown="`4194304` (4 MiB)",
+    )
+    mcp_servers: tuple[McpServerSpec, ...] = field(
+        default=(),
+        hash=False,
+        metadata={
+            "doc": Doc(
+                "lightchat's own: the app's MCP servers, which every chat connects to: "
+                "``[features.mcp.servers.<name>]`` tables of ``lightchat.toml`` with a "
+                "``command`` (stdio, run without a shell) or a ``url`` (with ``transport``, "
+                "``streamable-http`` or ``sse``, and ``headers``). As a variable: the same "
+                'tables in JSON (``{"docs": {"url": "https://..."}}``).',
+                shown="none",
+            )
+        },
     )
     theme: dict[str, Any] = field(
         default_factory=dict,
@@ -558,7 +646,9 @@ class Settings:
             if variable is None:
                 continue
             raw = env[variable]
-            if f.type in ("bool", bool):
+            if f.name == "mcp_servers":
+                values[f.name] = mcp_servers_of(variable, _json_tables(variable, raw))
+            elif f.type in ("bool", bool):
                 values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
             elif f.type in ("int", int):
                 try:
@@ -616,6 +706,34 @@ class Settings:
                 f"LIGHTCHAT_OTEL_ENDPOINT={self.otel_endpoint!r} is not an http(s) address; "
                 "write the collector's, e.g. LIGHTCHAT_OTEL_ENDPOINT=http://localhost:4318"
             )
+        self.check_mcp()
+
+    def check_mcp(self) -> None:
+        """Raise ``ConfigError`` for an MCP setting that cannot work, naming the fix."""
+        for name in ("mcp_timeout_s", "mcp_max_bytes"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(
+                    f"LIGHTCHAT_{name.upper()}={getattr(self, name)} must be positive; set it "
+                    f"to one, e.g. LIGHTCHAT_{name.upper()}={getattr(Settings(), name)}"
+                )
+        for executable in comma_list(self.mcp_allowed_executables):
+            if not _EXECUTABLE.fullmatch(executable):
+                raise ConfigError(
+                    f"LIGHTCHAT_MCP_ALLOWED_EXECUTABLES: {executable!r} is not an executable's "
+                    "bare name; name it without a folder, e.g. npx (it is looked for on PATH)"
+                )
+        for variable in comma_list(self.mcp_allowed_env):
+            if not ENV_NAME.fullmatch(variable):
+                raise ConfigError(
+                    f"LIGHTCHAT_MCP_ALLOWED_ENV: {variable!r} is not a variable's name; write "
+                    "names like API_KEY, comma-separated"
+                )
+        for host in comma_list(self.mcp_allowed_hosts):
+            if not _host_or_network(host):
+                raise ConfigError(
+                    f"LIGHTCHAT_MCP_ALLOWED_HOSTS: {host!r} is not a host name, an IP address "
+                    "or a network; write e.g. mcp.internal, 10.0.0.5 or 10.1.0.0/16"
+                )
 
     def check_ui(self) -> None:
         """Raise ``ConfigError`` for a UI setting that cannot work (an unsafe link, an
@@ -811,6 +929,147 @@ def header_links_of(raw: str) -> tuple[HeaderLink, ...]:
             )
         )
     return tuple(links)
+
+
+def comma_list(text: str) -> tuple[str, ...]:
+    """The items of a comma-separated setting, stripped, without empty ones."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+MCP_TRANSPORTS = ("streamable-http", "sse")
+"""How an app's MCP server with a ``url`` is reached (``transport``), the default first."""
+MCP_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}")
+"""An HTTP header's name (an RFC 9110 token), as a server's ``headers`` may have it."""
+MCP_HEADER_VALUE_MAX = 8192
+"""The longest value of one header given to an MCP server, in characters."""
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+"""An environment variable's name."""
+_EXECUTABLE = re.compile(r"[^\s/\\]+")
+_SERVER_KEYS = ("command", "url", "transport", "headers")
+_SERVER_EXAMPLE = 'command = "npx -y @modelcontextprotocol/server-memory"'
+
+
+def mcp_header_problem(name: object, value: object) -> str:
+    """What is wrong with a header given to an MCP server ("" if nothing): a name that is
+    not a token, a value that is not text or holds a line break or another control
+    character (which would start another header), or one too long."""
+    if not isinstance(name, str) or not MCP_HEADER_NAME.fullmatch(name):
+        return f"{name!r} is not a header name (letters, digits and -)"
+    if not isinstance(value, str):
+        return f"the value of {name} is not a string"
+    if any((ord(c) < 32 and c != "\t") or ord(c) == 127 for c in value):
+        return f"the value of {name} holds a line break or a control character"
+    if len(value) > MCP_HEADER_VALUE_MAX:
+        return f"the value of {name} is longer than {MCP_HEADER_VALUE_MAX} characters"
+    return ""
+
+
+def mcp_servers_of(source: str, tables: object) -> tuple[McpServerSpec, ...]:
+    """The app's MCP servers that ``[features.mcp.servers.<name>]`` tables declare
+    (``origin="app"``), checked.
+
+    Raises ``ConfigError`` naming ``source``, the server's key and the fix for a server
+    with neither or both of ``command`` and ``url``, an unknown key or a bad value.
+    """
+    if not isinstance(tables, Mapping):
+        raise ConfigError(
+            f"{source}: features.mcp.servers must be tables, one per server; write "
+            f"[features.mcp.servers.memory] with e.g. {_SERVER_EXAMPLE} below it."
+        )
+    specs: list[McpServerSpec] = []
+    for name, table in tables.items():
+        where = f"{source}: features.mcp.servers.{name}"
+        if not isinstance(table, Mapping):
+            raise ConfigError(
+                f"{where} must be a table; write [features.mcp.servers.{name}] with e.g. "
+                f"{_SERVER_EXAMPLE} below it."
+            )
+        if not str(name).strip() or len(str(name)) > 64 or not str(name).isprintable():
+            raise ConfigError(f"{where}: a server's name is 1 to 64 printable characters.")
+        unknown = [key for key in table if key not in _SERVER_KEYS]
+        if unknown:
+            raise ConfigError(
+                f"{where}: unknown key {unknown[0]!r}; a server takes {', '.join(_SERVER_KEYS)}."
+            )
+        command, url = table.get("command"), table.get("url")
+        if (command is None) == (url is None):
+            raise ConfigError(
+                f"{where}: give it either a command (a process started on this machine, e.g. "
+                f'{_SERVER_EXAMPLE}) or a url (e.g. url = "https://mcp.example.com/mcp").'
+            )
+        if command is not None:
+            specs.append(_app_stdio_server(where, str(name), command, table))
+        else:
+            specs.append(_app_url_server(where, str(name), url, table))
+    return tuple(specs)
+
+
+def _app_stdio_server(
+    where: str, name: str, command: object, table: Mapping[str, object]
+) -> McpServerSpec:
+    if not isinstance(command, str) or not command.strip():
+        raise ConfigError(f"{where}: command is the command line in quotes, e.g. {_SERVER_EXAMPLE}")
+    try:
+        shlex.split(command)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: command = {command!r} cannot be split ({exc}).") from None
+    for key in ("transport", "headers"):
+        if key in table:
+            raise ConfigError(f"{where}: {key} is for a server with a url; remove it.")
+    return McpServerSpec(name=name, kind="stdio", command=command.strip(), origin="app")
+
+
+def _app_url_server(
+    where: str, name: str, url: object, table: Mapping[str, object]
+) -> McpServerSpec:
+    if not isinstance(url, str) or not _WEB_URL.fullmatch(url.strip()):
+        raise ConfigError(
+            f'{where}: url = {url!r} is not an http(s) address; e.g. url = "https://mcp.example.com/mcp"'
+        )
+    transport = table.get("transport", MCP_TRANSPORTS[0])
+    if transport not in MCP_TRANSPORTS:
+        raise ConfigError(
+            f"{where}: transport = {transport!r}: expected one of {', '.join(MCP_TRANSPORTS)}, "
+            'e.g. transport = "sse"'
+        )
+    headers = table.get("headers", {})
+    if not isinstance(headers, Mapping):
+        raise ConfigError(
+            f"{where}: headers is a table of strings, e.g. "
+            'headers = { Authorization = "Bearer ..." }'
+        )
+    for header, value in headers.items():
+        problem = mcp_header_problem(header, value)
+        if problem:
+            raise ConfigError(f"{where}: headers: {problem}.")
+    return McpServerSpec(
+        name=name,
+        kind="sse" if transport == "sse" else "streamable-http",
+        url=url.strip(),
+        headers={str(k): str(v) for k, v in headers.items()},
+        origin="app",
+    )
+
+
+def _json_tables(variable: str, raw: str) -> object:
+    try:
+        return json.loads(raw) if raw.strip() else {}
+    except ValueError:
+        raise ConfigError(
+            f'{variable} is not JSON; write the servers as {{"name": {{"url": "https://..."}}}}'
+        ) from None
+
+
+def _host_or_network(text: str) -> bool:
+    """Whether ``text`` is a host name, an IP address or a network (``mcp_allowed_hosts``)."""
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return bool(_HOST_NAME.fullmatch(text))
+    return True
+
+
+_HOST_NAME = re.compile(r"(?=.{1,253}\Z)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}\.?)*(?<!\.)\.?")
 
 
 def safe_link(url: str) -> bool:

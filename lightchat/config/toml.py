@@ -16,7 +16,14 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from lightchat.config.settings import CONFIG_FILE, ORIGIN, Doc, Settings, header_links_of
+from lightchat.config.settings import (
+    CONFIG_FILE,
+    ORIGIN,
+    Doc,
+    Settings,
+    header_links_of,
+    mcp_servers_of,
+)
 from lightchat.errors import ConfigError
 
 
@@ -33,7 +40,16 @@ class _Key:
 
 logger = logging.getLogger("lightchat")
 
-_TABLES = ("project", "features", "features.spontaneous_file_upload", "ui")
+_TABLES = (
+    "project",
+    "features",
+    "features.spontaneous_file_upload",
+    "features.mcp",
+    "features.mcp.sse",
+    "features.mcp.streamable-http",
+    "features.mcp.stdio",
+    "ui",
+)
 """The tables of ``lightchat.toml`` that hold settings, in the starter file's order."""
 
 _UNSAFE_HTML = _Key("", "false", "Raw HTML in messages is never shown; this must stay false.")
@@ -64,7 +80,8 @@ def _keys() -> dict[str, dict[str, _Key]]:
 
 
 _KEYS = _keys()
-_RAW_TABLES = {"ui.theme": "theme"}
+_RAW_TABLES = {"ui.theme": "theme", "features.mcp.servers": "mcp_servers"}
+"""Tables taken whole, by the setting they make (``mcp_servers`` parsed into servers)."""
 _TOP_TABLES = ("project", "features", "ui")
 
 
@@ -166,7 +183,9 @@ def _read_table(
                 raise ConfigError(
                     f"{path}: {dotted} must be a table; write [{dotted}] with its keys below it."
                 )
-            if dotted in _RAW_TABLES:
+            if dotted == "features.mcp.servers":
+                values["mcp_servers"] = mcp_servers_of(path, value)
+            elif dotted in _RAW_TABLES:
                 values[_RAW_TABLES[dotted]] = value
             else:
                 _read_table(path, dotted, value, values, set_by)
@@ -287,6 +306,19 @@ def _toml_value(value: object) -> str:
     return str(value)
 
 
+_MCP_SERVERS_EXAMPLE = [
+    "",
+    "# MCP servers of the app's own, which every chat connects to (with [features.mcp]",
+    "# enabled): a command (a process on this machine, started without a shell) or a URL.",
+    "# [features.mcp.servers.memory]",
+    '# command = "npx -y @modelcontextprotocol/server-memory"',
+    "# [features.mcp.servers.docs]",
+    '# url = "https://mcp.example.com/mcp"',
+    '# transport = "streamable-http"  # or "sse"',
+    '# headers = { Authorization = "Bearer ..." }',
+]
+
+
 def starter_config() -> str:
     """A ``lightchat.toml`` with every key at its default, each with its setting's
     description as a comment."""
@@ -306,6 +338,8 @@ def starter_config() -> str:
             entry = f"{key} = {_toml_value(default)}"
             comment = textwrap.wrap(spec.comment.replace("``", ""), 86, break_on_hyphens=False)
             lines += [*(f"# {line}" for line in comment), f"# {entry}" if spec.alias else entry]
+        if table == "features.mcp.stdio":
+            lines += _MCP_SERVERS_EXAMPLE
     lines += [
         "",
         "# Fonts, corner radius and colours (public/theme.json, Chainlit's format, works too).",
