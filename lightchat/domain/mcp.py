@@ -58,13 +58,25 @@ class McpTool:
 class McpLink(Protocol):
     """One open connection. ``session`` is the SDK's ``mcp.ClientSession`` (what
     ``on_mcp_connect`` and ``session.mcp_sessions`` give the app); ``tools`` what the
-    server listed when it connected."""
+    server listed when it connected; ``closed`` and ``wait_closed()`` tell when it ends
+    without being closed (the server died), so the chat can drop it."""
 
     @property
     def session(self) -> Any: ...
 
     @property
     def tools(self) -> list[McpTool]: ...
+
+    @property
+    def closed(self) -> bool:
+        """Whether the connection has ended: closed, or the server went away (its process
+        exited, it closed the stream, it broke a limit)."""
+        ...
+
+    async def wait_closed(self) -> str:
+        """Wait until the connection ends; why it ended, for the user ("" when ``close()``
+        ended it)."""
+        ...
 
     async def close(self) -> None:
         """Close the connection (and end its process, for stdio); idempotent."""
