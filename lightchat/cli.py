@@ -46,6 +46,9 @@ from lightchat.errors import AppLoadError, LightChatError
 from lightchat.ui.i18n import lint_translations
 
 APP_ENV = "LIGHTCHAT_APP"
+DEBUG_ENV = "LIGHTCHAT_DEBUG"
+"""Debug mode's variable (``Settings.debug``): ``-d``/``--debug`` sets it, so the processes
+``--reload`` and ``--workers`` start are in debug mode too."""
 
 
 def _import_file(path: Path) -> ModuleType:
@@ -220,9 +223,18 @@ def served(app: LightChat) -> ASGIApp:
     return asgi
 
 
+def _debug_asked(app: LightChat) -> None:
+    """Debug mode for an app whose settings were given in its file (which variables do not
+    change) when debug mode's variable asks for it (``-d`` sets it)."""
+    if os.environ.get(DEBUG_ENV) == "1" and not app.settings.debug:
+        app.configure(debug=True)
+
+
 def reload_factory() -> ASGIApp:
     """Loads the app in a ``--reload`` worker process (uvicorn calls it)."""
-    return served(load_app(os.environ[APP_ENV]))
+    app = load_app(os.environ[APP_ENV])
+    _debug_asked(app)
+    return served(app)
 
 
 def worker_app() -> ASGIApp:
@@ -234,6 +246,7 @@ def worker_app() -> ASGIApp:
     """
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     app = load_app(os.environ[APP_ENV])
+    _debug_asked(app)
     _tune_gc()
     return served(app)
 
@@ -291,14 +304,20 @@ class ServeOptions:
     log_level: str = "info"
     open_browser: bool = False
     """Open the app in the browser once it answers (``run`` without ``-h``)."""
+    debug: bool = False
+    """Debug mode (``Settings.debug``): debug logs, and each chat's run details for its
+    developer."""
 
 
 def _serve(target: str, host: str, port: int, options: ServeOptions) -> None:
     level = logging.DEBUG if options.log_level == "debug" else logging.INFO
     logging.basicConfig(level=level, format="%(levelname)s:     %(name)s: %(message)s")
     workers, reload = options.workers, options.reload
+    if options.debug:
+        os.environ[DEBUG_ENV] = "1"  # read by the app's settings, here and in its workers
     try:
         app = load_app(target)
+        _debug_asked(app)
         app.build()  # a setting the app cannot start with (no auth secret) fails here
         _check_workers(app, workers, reload)
         _check_port(host, port)
@@ -308,6 +327,8 @@ def _serve(target: str, host: str, port: int, options: ServeOptions) -> None:
     url = f"{scheme}://{host}:{port}{options.root_path}"
     processes = f" with {workers} workers" if workers > 1 else ""
     click.echo(f"lightchat {__version__}: serving {target} on {url}{processes}")
+    if app.settings.debug:
+        _say_debug(app, host)
     if options.open_browser:
         _open_when_up(url, host, port)
     common: dict[str, Any] = {
@@ -338,6 +359,26 @@ def _serve(target: str, host: str, port: int, options: ServeOptions) -> None:
         )
         return
     uvicorn.run(served(app), **common)
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _say_debug(app: LightChat, host: str) -> None:
+    """Say that debug mode is on, and who sees its details; warn when everyone who
+    reaches the address may (no sign-in, and an address beyond this machine)."""
+    services = app.build().state.services
+    if services.auth is not None or services.host_auth:
+        click.echo('Debug mode: run details for admins (users with "role": "admin").')
+    elif host in LOOPBACK or host.startswith("127."):
+        click.echo("Debug mode: run details for whoever opens a chat on this machine.")
+    else:
+        click.echo(
+            f"Warning: debug mode on {host} without sign-in shows tracebacks and run details "
+            "to everyone who can reach this address. Listen on 127.0.0.1, or turn sign-in "
+            "on (only admins then see them).",
+            err=True,
+        )
 
 
 def _open_when_up(url: str, host: str, port: int) -> None:
@@ -382,6 +423,13 @@ _ROOT_PATH = click.option(
 )
 
 
+DEBUG_HELP = (
+    "Debug mode: debug logs, and for the app's developer each step's timing, the traceback "
+    "of a failed callback and each chat's run details, log and replay (admins only with "
+    "sign-in)."
+)
+
+
 def _root_path(value: str) -> str:
     value = value.strip().rstrip("/")
     if value and not value.startswith("/"):
@@ -404,14 +452,19 @@ def _root_path(value: str) -> str:
     "LIGHTCHAT_WORKERS sets it too.",
 )
 @_ROOT_PATH
-def serve(app_path: str, host: str, port: int, reload: bool, workers: int, root_path: str) -> None:
+@click.option("-d", "--debug", is_flag=True, help=DEBUG_HELP)
+def serve(
+    app_path: str, host: str, port: int, reload: bool, workers: int, root_path: str, debug: bool
+) -> None:
     """Serve the chat app in APP_PATH (a .py file, optionally :NAME)."""
-    _serve(
-        app_path,
-        host,
-        port,
-        ServeOptions(reload=reload, workers=workers, root_path=_root_path(root_path)),
+    options = ServeOptions(
+        reload=reload,
+        workers=workers,
+        root_path=_root_path(root_path),
+        log_level="debug" if debug else "info",
+        debug=debug,
     )
+    _serve(app_path, host, port, options)
 
 
 @main.command(context_settings={"help_option_names": ["--help"]})
@@ -420,7 +473,7 @@ def serve(app_path: str, host: str, port: int, reload: bool, workers: int, root_
 @_PORT
 @click.option("-w", "--watch", is_flag=True, help="Restart when the app's files change.")
 @click.option("-h", "--headless", is_flag=True, help="Do not open the app in a browser.")
-@click.option("-d", "--debug", is_flag=True, help="Log at debug level.")
+@click.option("-d", "--debug", is_flag=True, help=DEBUG_HELP)
 @click.option("-c", "--ci", is_flag=True, help="Run as in CI: headless.")
 @click.option("--no-cache", is_flag=True, help="Make @cl.cache compute every call.")
 @_ROOT_PATH
@@ -461,6 +514,7 @@ def run(
         ssl_keyfile=ssl_key,
         log_level="debug" if debug else "info",
         open_browser=not (headless or ci),
+        debug=debug,
     )
     _serve(app_path, host, port, options)
 

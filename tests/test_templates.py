@@ -45,6 +45,7 @@ from lightchat.domain.events import (
 from lightchat.domain.transcript import Transcript
 from lightchat.errors import ConfigError
 from lightchat.ui.render import Renderer
+from lightchat.ui.run_log import EventRow
 from lightchat.ui.template_code import SharedTemplateCode
 from tests.helpers import Serve
 
@@ -177,6 +178,27 @@ HISTORY_CONTEXT = {
     "q": "",
 }
 
+RUN_ROW = EventRow(1, 1, "message", "m1", 'type=user_message author="You"', 100.0)
+REPLAY = f"{CHAT}/debug/replay"
+REPLAY_CONTEXT = {
+    "transcript": _chat_transcript(),
+    "run_rows": [RUN_ROW],
+    "at": 1,
+    "last": 8,
+    "playing": True,
+    "first_url": f"{REPLAY}?at=0",
+    "previous_url": f"{REPLAY}?at=0",
+    "next_url": f"{REPLAY}?at=2",
+    "last_url": f"{REPLAY}?at=8",
+    "play_url": f"{REPLAY}?at=2&play=1",
+    "pause_url": f"{REPLAY}?at=1",
+    "refresh_url": f"{REPLAY}?at=2&play=1",
+    "refresh_s": 1,
+    "read_only": True,
+    "feedback_on": False,
+    "favorites_on": False,
+}
+
 # The page or partial each template is rendered in: the chat page holds most partials.
 SCENES: dict[str, Callable[[], tuple[str, Context]]] = {
     "base.html": chat_page,
@@ -239,6 +261,8 @@ SCENES: dict[str, Callable[[], tuple[str, Context]]] = {
         owner_url=None,
         user=USER,
     ),
+    "run_details.html": page("run_details.html", run_rows=[RUN_ROW]),
+    "replay.html": page("replay.html", **REPLAY_CONTEXT),
 }
 # Blocks that show only in another state than their template's scene.
 BLOCK_SCENES: dict[tuple[str, str], Callable[[], tuple[str, Context]]] = {

@@ -28,6 +28,7 @@ import json
 import logging
 import secrets
 import time
+import traceback
 import weakref
 from collections import deque
 from collections.abc import Callable
@@ -237,6 +238,9 @@ class ChatSession:
         self.mcp = McpConnections(self)
         """The chat's MCP connections (``lightchat.chat.mcp``); the app's ``Chats`` gives
         them what they need when ``features.mcp`` is on."""
+        self.event_times: dict[int, float] = {}
+        """When each event of the log was published (by sequence number), in debug mode
+        only (``Settings.debug``): the "Run details" panel shows it."""
 
     # -- publishing ---------------------------------------------------------------------
 
@@ -299,6 +303,8 @@ class ChatSession:
 
     def _publish(self, event: Event) -> Entry:
         entry = self.bus.publish(self.id, event)
+        if self.settings.debug:
+            self.event_times[entry.seq] = time.time()
         self.transcript.apply(entry)
         if self._observer is not None:
             self._observer(self, entry)
@@ -1013,9 +1019,11 @@ class ChatSession:
         if self.closed:
             return
         text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        self.emit(
-            MessageEvent(MessageData(id=new_id(), author="Error", type="error", content=text))
-        )
+        data = MessageData(id=new_id(), author="Error", type="error", content=text)
+        if self.settings.debug:
+            # What the server log holds, for the developer's eyes (the page decides who).
+            data.traceback = _traceback_text(exc)
+        self.emit(MessageEvent(data))
 
     def _finish_open(self, failed: bool) -> None:
         """Close messages left streaming and steps left running by a run that ended."""
@@ -1027,6 +1035,19 @@ class ChatSession:
             elif isinstance(item, StepData):
                 status: StepStatus = "failed" if failed else "done"
                 self._publish(StepEvent(replace(item, status=status, ended_at=now)))
+
+
+TRACEBACK_MAX_CHARS = 64 * 1024
+"""The longest traceback a debug-mode error message carries (its end is kept)."""
+
+
+def _traceback_text(exc: BaseException) -> str:
+    """``exc`` with its traceback (and the exceptions it came from), as Python prints it,
+    at most ``TRACEBACK_MAX_CHARS`` long: the end, where the error is, is kept."""
+    text = "".join(traceback.format_exception(exc))
+    if len(text) > TRACEBACK_MAX_CHARS:
+        text = "...\n" + text[-TRACEBACK_MAX_CHARS:]
+    return text
 
 
 def _union(shown: list[Any], given: list[Any]) -> list[Any]:

@@ -597,6 +597,13 @@ class Settings:
         "data).",
         toml=("project.otel_capture_content",),
     )
+    debug: bool = setting(
+        False,
+        "Debug mode, for the app's developer (``lightchat run -d``): each step's start and "
+        "duration, the traceback of a callback that failed, the chat's events in a \"Run "
+        'details" panel, its log as JSON Lines and a replay of it. With sign-in, only '
+        'admins see them (users whose metadata has ``"role": "admin"``).',
+    )
     app_dir: str = setting(
         ".",
         "The app's folder (``lightchat serve`` sets it to the app file's folder).",

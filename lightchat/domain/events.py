@@ -158,6 +158,9 @@ class MessageData:
     """True when the worker writing it stopped mid-answer (its chat was taken over)."""
     favorite: bool = False
     """A user message its author marked as a favourite (``features.favorites``)."""
+    traceback: str | None = None
+    """An error message's traceback, in debug mode only (``Settings.debug``): shown to the
+    developer, never stored with the thread."""
 
 
 @dataclass(slots=True)

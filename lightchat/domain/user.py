@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["PersistedUser", "User"]
+__all__ = ["PersistedUser", "User", "is_admin"]
 
 
 @dataclass
@@ -57,3 +57,21 @@ class PersistedUser(User):
     def to_dict(self) -> dict[str, Any]:
         """The user as a dict, with ``id`` and ``createdAt``."""
         return {**super().to_dict(), "id": self.id, "createdAt": self.createdAt}
+
+
+ADMIN_ROLE = "admin"
+"""The ``role`` in a user's metadata that makes them an admin (see ``is_admin``)."""
+
+
+def is_admin(user: User | None) -> bool:
+    """Whether ``user`` is an admin of the app: a signed-in user whose metadata has
+    ``"role": "admin"``, as the app's auth callback returns them::
+
+        return cl.User(identifier=username, metadata={"role": "admin"})
+
+    Only admins see a chat's debug details (``Settings.debug``) once the app has sign-in.
+    """
+    if user is None:
+        return False
+    role = user.metadata.get("role") if isinstance(user.metadata, dict) else None
+    return isinstance(role, str) and role.strip().lower() == ADMIN_ROLE

@@ -44,6 +44,14 @@ from lightchat.http.endpoints.custom import (
     element_submit,
     vendor_file,
 )
+from lightchat.http.endpoints.debug import (
+    debug_allowed,
+    debug_log,
+    debug_page,
+    debug_replay,
+    event_times,
+    run_rows,
+)
 from lightchat.http.endpoints.elements import (
     UploadRefused,
     answer_files,
@@ -106,7 +114,9 @@ from lightchat.http.web import (
     signed_in,
 )
 from lightchat.http.web import Services as Services
+from lightchat.ui.debug_view import DEBUG_VIEW, debug_view
 from lightchat.ui.i18n import say
+from lightchat.ui.run_log import RunLogStream
 from lightchat.ui.sse import CLOSING, PING_SECONDS, RELOAD, Encoder, event_stream
 from lightchat.ui.stream_view import StreamView
 
@@ -148,36 +158,41 @@ async def chat_page(request: Request) -> Response:
     found = services(request)
     session.touch()
     history = found.history
-    transcript = Transcript.from_entries(await found.bus.read(session.id))
+    entries = await found.bus.read(session.id)
+    transcript = Transcript.from_entries(entries)
     given = {}
     if history is not None and history.ready and found.settings.feedback:
         given = await history.feedback(session.thread_id, session.owner)
     # First: it gives a chat reopened from history its profile's settings.
     start = await start_context(request, session, transcript)
-    html = chat_renderer(request, session).page(
-        "chat.html",
-        favorites_on=favorites_offered(request, session),
-        transcript=transcript,
-        base=base(request),
-        chat_id=session.id,
-        chat_url=chat_url(request, session.id),
-        # The copilot widget's panel is small: no history, a compact header.
-        copilot=session.client_type == "copilot",
-        # Shown in a frame (the browser says so): the page lists lightchat.framed.js at
-        # once, so no window message of its first moments is missed.
-        framed=request.headers.get("sec-fetch-dest") == "iframe",
-        new_chat_url=_new_chat_url(request, session),
-        confirm_new_chat_url=_new_chat_url(request, session, confirm=True),
-        frame_ancestors=found.settings.frame_sources(),
-        history=history is not None and session.client_type != "copilot",
-        sharing=sharing_offered(found) and session.client_type != "copilot",
-        read_only=session.read_only,
-        prompt=request.query_params.get("prompt", "")[: found.settings.max_message_chars],
-        feedback=given,
-        user=signed_in(request),
-        **await sidebar(request, session.owner, session.id, wait=False),
-        **start,
-    )
+    side = await sidebar(request, session.owner, session.id, wait=False)
+    # Debug mode's details (step times, tracebacks, "Run details") for whom may see them.
+    with debug_view(debug_allowed(request)):
+        html = chat_renderer(request, session).page(
+            "chat.html",
+            favorites_on=favorites_offered(request, session),
+            transcript=transcript,
+            base=base(request),
+            chat_id=session.id,
+            chat_url=chat_url(request, session.id),
+            # The copilot widget's panel is small: no history, a compact header.
+            copilot=session.client_type == "copilot",
+            # Shown in a frame (the browser says so): the page lists lightchat.framed.js at
+            # once, so no window message of its first moments is missed.
+            framed=request.headers.get("sec-fetch-dest") == "iframe",
+            new_chat_url=_new_chat_url(request, session),
+            confirm_new_chat_url=_new_chat_url(request, session, confirm=True),
+            frame_ancestors=found.settings.frame_sources(),
+            history=history is not None and session.client_type != "copilot",
+            sharing=sharing_offered(found) and session.client_type != "copilot",
+            read_only=session.read_only,
+            prompt=request.query_params.get("prompt", "")[: found.settings.max_message_chars],
+            feedback=given,
+            user=signed_in(request),
+            run_rows=run_rows(request, session, entries),
+            **side,
+            **start,
+        )
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
@@ -235,11 +250,21 @@ async def chat_events(request: Request) -> Response:
         chat_url=chat_url(request, session.id),
         interval=found.settings.render_interval_ms / 1000,
     )
+    debug = debug_allowed(request)
+    log_rows = None
+    if debug and getattr(session, "client_type", "webapp") != "copilot":
+        log_rows = RunLogStream(
+            chat_renderer(request, session),
+            seen,
+            event_times(session),
+            chat_url=chat_url(request, session.id),
+        )
 
     encoder = Encoder()
 
     async def events() -> AsyncIterator[bytes]:
         nonlocal session
+        DEBUG_VIEW.set(debug)  # this stream's own task renders what it sends
         session.connections += 1
         seq = after
         try:
@@ -262,6 +287,8 @@ async def chat_events(request: Request) -> Response:
                         continue
                 now = time.monotonic()
                 chunks = view.feed(entries, now) if entries else view.due(now)
+                if log_rows is not None and entries:
+                    chunks += log_rows.feed(entries)
                 if entries:
                     seq = entries[-1].seq
                 if chunks:
@@ -525,6 +552,9 @@ def routes() -> list[BaseRoute]:
         Route(f"{chat}/feedback/{{message_id:str}}", feedback, methods=["POST"], name="feedback"),
         Route(f"{chat}/export.md", export_markdown, methods=["GET"], name="export_md"),
         Route(f"{chat}/export.json", export_json, methods=["GET"], name="export_json"),
+        Route(f"{chat}/debug", debug_page, methods=["GET"], name="debug"),
+        Route(f"{chat}/debug/log.jsonl", debug_log, methods=["GET"], name="debug_log"),
+        Route(f"{chat}/debug/replay", debug_replay, methods=["GET"], name="debug_replay"),
         Route(f"{chat}/share", sharing_form, methods=["GET"], name="sharing"),
         Route(f"{chat}/share", share, methods=["POST"], name="share"),
         Route(f"{chat}/unshare", unshare, methods=["POST"], name="unshare"),

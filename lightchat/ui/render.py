@@ -57,6 +57,7 @@ from lightchat.domain.events import (
 )
 from lightchat.domain.transcript import Item, Transcript
 from lightchat.errors import ConfigError
+from lightchat.ui.debug_view import clock, debug_on, duration, iso_time
 from lightchat.ui.generation_view import generation_view
 from lightchat.ui.i18n import Translations
 from lightchat.ui.icons import icon_html
@@ -359,6 +360,11 @@ class Renderer:
             language=self.translations.current,
             text_direction=self.translations.direction,
             script_texts=self.translations.script_texts,
+            # Debug mode's details, for whom may see them (lightchat.ui.debug_view).
+            debug_on=debug_on,
+            debug_clock=clock,
+            debug_iso=iso_time,
+            debug_duration=duration,
         )
         # One URL path segment: ids may hold "/", "?" or "#" (an app chooses message ids).
         self.env.filters["segment"] = lambda value: quote(str(value), safe="")
