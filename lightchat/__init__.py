@@ -75,6 +75,7 @@ from lightchat.config.settings import Settings
 from lightchat.context import context
 from lightchat.domain.events import Mode, ModeOption
 from lightchat.domain.generation import ChatGeneration, CompletionGeneration, GenerationMessage
+from lightchat.domain.mcp import McpConnector
 from lightchat.domain.types import InputAudioChunk, OutputAudioChunk
 from lightchat.domain.user import PersistedUser, User
 from lightchat.errors import (
@@ -127,6 +128,17 @@ on_app_startup = default_app.on_app_startup
 on_app_shutdown = default_app.on_app_shutdown
 on_mcp_connect = default_app.on_mcp_connect
 on_mcp_disconnect = default_app.on_mcp_disconnect
+
+
+def _mcp_connector(settings: Settings) -> McpConnector:
+    """The connector of MCP servers, for an app with ``features.mcp`` on: its module (and
+    the ``mcp`` SDK, an extra) is imported only then (see ``LightChat.mcp_connector_factory``)."""
+    from lightchat.integrations.mcp import McpConnector as SdkConnector
+
+    return SdkConnector(settings)
+
+
+LightChat.mcp_connector_factory = _mcp_connector
 
 
 def __getattr__(name: str) -> object:

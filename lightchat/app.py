@@ -19,7 +19,7 @@ import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -37,10 +37,13 @@ from lightchat.bus import Bus, MemoryBus
 from lightchat.chat.chats import Chats
 from lightchat.chat.chats import serve as serve_chats
 from lightchat.chat.history import History
+from lightchat.chat.mcp import McpServices
+from lightchat.chat.mcp_memory import McpMemory
 from lightchat.chat.session import ChatSession
 from lightchat.config.registry import Registry, invoke
 from lightchat.config.settings import Settings
 from lightchat.domain.events import Entry, RunEvent
+from lightchat.domain.mcp import McpConnector, McpKind
 from lightchat.errors import ConfigError
 from lightchat.files import FileStorage, LocalFileStorage
 from lightchat.http.middleware.csrf import HEADER as FORM_TOKEN_HEADER
@@ -84,6 +87,12 @@ def _static_version() -> str:
 
 class LightChat(Registry):
     """A chat app: register callbacks with its decorators, serve it as an ASGI app."""
+
+    mcp_connector_factory: ClassVar[Callable[[Settings], McpConnector] | None] = None
+    """What makes the connector of MCP servers from the settings, when an app turns
+    ``features.mcp`` on. The ``lightchat`` package sets it to a function that imports
+    ``lightchat.integrations.mcp`` (and so the ``mcp`` SDK) only then: this layer imports
+    no integration."""
 
     def __init__(
         self,
@@ -197,6 +206,8 @@ class LightChat(Registry):
             message_factory=Message.from_data,
             action_factory=Action.from_data,
             files=files,
+            # With features.mcp: refuses to start when the mcp SDK is missing.
+            mcp=_mcp_for(settings, history, type(self).mcp_connector_factory),
         )
         self.chats = chats
         self.history = history
@@ -453,6 +464,40 @@ def _check_sharing(settings: Settings, callbacks: dict[str, Any], signed_in: boo
             "allow_thread_sharing is on, but no chat can be shared without %s.",
             " and ".join(missing),
         )
+
+
+def _mcp_for(
+    settings: Settings,
+    history: History | None,
+    factory: Callable[[Settings], McpConnector] | None,
+) -> McpServices | None:
+    """With ``features.mcp``: what the chats use to connect MCP servers (the connector,
+    the servers users remember, in the history when it keeps them, sealed with the app's
+    secret); else None. A ``ConfigError`` naming the extra when the SDK is missing."""
+    if not settings.mcp:
+        return None
+    if factory is None:
+        raise ConfigError("features.mcp is on, but this app has no MCP connector.")
+    try:
+        connector = factory(settings)
+    except ImportError as exc:
+        raise ConfigError(
+            f"features.mcp is on, but the MCP SDK is missing ({exc}): "
+            'pip install "lightchat[mcp]", or turn features.mcp off.'
+        ) from None
+    turned_on: list[tuple[McpKind, bool]] = [
+        ("stdio", settings.mcp_stdio),
+        ("sse", settings.mcp_sse),
+        ("streamable-http", settings.mcp_streamable_http),
+    ]
+    return McpServices(
+        connector,
+        McpMemory(history, lambda: settings.secret or stored_secret(settings.state_dir())),
+        servers=tuple(settings.mcp_servers),
+        timeout_s=float(settings.mcp_timeout_s),
+        stdio_anonymous=settings.mcp_stdio_anonymous,
+        kinds=tuple(kind for kind, on in turned_on if on),
+    )
 
 
 def _redis_pool_for(settings: Settings) -> Pool | None:

@@ -21,6 +21,7 @@ from jinja2.bccache import Bucket, BytecodeCache
 from markupsafe import Markup
 
 from lightchat import LightChat, Message, Settings, Step
+from lightchat.chat.mcp import McpView
 from lightchat.cli import load_app, main
 from lightchat.config.settings import Settings as SettingsType
 from lightchat.domain.events import (
@@ -42,6 +43,7 @@ from lightchat.domain.events import (
     StepEvent,
     WidgetData,
 )
+from lightchat.domain.mcp import McpTool
 from lightchat.domain.transcript import Transcript
 from lightchat.errors import ConfigError
 from lightchat.ui.render import Renderer
@@ -170,6 +172,26 @@ SHARE_CONTEXT = {
     "modal": False,
     "stopped": False,
 }
+MCP_CONTEXT = {
+    "connections": [
+        McpView(
+            name="tools",
+            kind="stdio",
+            target="uvx tools",
+            origin="user",
+            status="connected",
+            tools=(McpTool("add", "Add two numbers."),),
+            header_names=("Authorization",),
+        )
+    ],
+    "kinds": ("stdio", "sse", "streamable-http"),
+    "stdio": True,
+    "transports": ["streamable-http", "sse"],
+    "error": "",
+    "typed": {},
+    "max_field_chars": 2000,
+    "modal": False,
+}
 HISTORY_CONTEXT = {
     "thread_groups": [("Today", [LINK])],
     "current_chat": "c1",
@@ -252,6 +274,9 @@ SCENES: dict[str, Callable[[], tuple[str, Context]]] = {
     "favorites.html": page("favorites.html", favorites=[FavoriteData("m1", "Hi")], back_url=CHAT),
     "share.html": page("share.html", **SHARE_CONTEXT),
     "_share.html": page("share.html", **SHARE_CONTEXT),
+    "mcp.html": page("mcp.html", **MCP_CONTEXT),
+    "_mcp.html": page("mcp.html", **MCP_CONTEXT),
+    "_mcp_button.html": page("_mcp_button.html"),
     "shared.html": page(
         "shared.html",
         chat=SimpleNamespace(id="t1", name="First chat", shared_at=1, by_owner=False),

@@ -145,9 +145,7 @@ def connection_of(spec: McpServerSpec) -> McpConnection:
         words = _words(spec.command or "")
         while words and _assignment(words[0]):
             words.pop(0)
-        return StdioMcpConnection(
-            name=spec.name, command=words[0] if words else "", args=words[1:]
-        )
+        return StdioMcpConnection(name=spec.name, command=words[0] if words else "", args=words[1:])
     headers = dict(spec.headers) or None
     if spec.kind == "sse":
         return SseMcpConnection(name=spec.name, url=spec.url or "", headers=headers)
@@ -335,9 +333,8 @@ class McpConnections:
         except TimeoutError:
             task.cancel()
             await asyncio.wait([task])
-            entry.status, entry.message = "failed", (
-                f"The server did not answer within {services.timeout_s:g} seconds."
-            )
+            entry.status = "failed"
+            entry.message = f"The server did not answer within {services.timeout_s:g} seconds."
         if entry.status != "connected":
             if self._entries.get(spec.name) is entry:
                 del self._entries[spec.name]

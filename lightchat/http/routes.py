@@ -78,6 +78,7 @@ from lightchat.http.endpoints.history import (
     rename_form,
     sidebar,
 )
+from lightchat.http.endpoints.mcp import mcp_connect, mcp_dialog, mcp_disconnect
 from lightchat.http.endpoints.oauth import oauth_finish, oauth_start
 from lightchat.http.endpoints.share import (
     share,
@@ -526,6 +527,9 @@ def routes() -> list[BaseRoute]:
         Route(f"{chat}/settings", settings_form, methods=["GET"], name="settings_form"),
         Route(f"{chat}/settings", save_settings, methods=["POST"], name="settings"),
         Route(f"{chat}/settings/edit", edit_settings, methods=["POST"], name="settings_edit"),
+        Route(f"{chat}/mcp", mcp_dialog, methods=["GET"], name="mcp"),
+        Route(f"{chat}/mcp", mcp_connect, methods=["POST"], name="mcp_connect"),
+        Route(f"{chat}/mcp/disconnect", mcp_disconnect, methods=["POST"], name="mcp_disconnect"),
         Route(f"{chat}/messages/{{message_id:str}}/favorite", toggle, methods=["POST"]),
         Route(f"{chat}/favorites", favorites, methods=["GET"], name="favorites"),
         Route(f"{chat}/favorites/{{message_id:str}}/remove", remove, methods=["POST"]),
