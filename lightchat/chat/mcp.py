@@ -216,6 +216,8 @@ class _Connection:
     hooked: asyncio.Future[None] | None = None
     """The run of ``on_mcp_connect`` for it, once connected."""
     tools: list[McpTool] = field(default_factory=list)
+    watch: asyncio.Task[None] | None = None
+    """Waits for the connection to end by itself (its server went away)."""
 
 
 class McpConnections:
@@ -352,9 +354,10 @@ class McpConnections:
             raise LookupError(f"This chat has no MCP server named “{name[:MAX_NAME_CHARS]}”.")
         if entry.spec.origin == "user" and self.services is not None:
             await self.services.memory.forget(self._session.owner, name)
-        if entry.task is not None and not entry.task.done():
-            entry.task.cancel()
-            await asyncio.wait([entry.task])
+        for task in (entry.task, entry.watch):
+            if task is not None and not task.done():
+                task.cancel()
+                await asyncio.wait([task])
         link = entry.link
         if link is None:
             return
@@ -432,6 +435,22 @@ class McpConnections:
             return
         entry.link, entry.status, entry.tools = link, "connected", list(link.tools)
         entry.hooked = self._session.run_next("on_mcp_connect", connection_of(spec), link.session)
+        entry.watch = asyncio.get_running_loop().create_task(
+            self._watch(entry, link), name=f"lightchat-mcp-watch-{spec.name}"
+        )
+
+    async def _watch(self, entry: _Connection, link: McpLink) -> None:
+        """When a connection ends by itself (its server died, or broke a limit): listed as
+        failed with why, ``on_mcp_disconnect`` runs in the chat's turn, and the chat says
+        so. The user's "Disconnect" takes it away (and forgets it)."""
+        reason = await link.wait_closed()
+        name = entry.spec.name
+        if self._ended or self._entries.get(name) is not entry or entry.link is not link:
+            return  # closed here: disconnected, or the chat ended
+        entry.link, entry.tools = None, []
+        entry.status, entry.message = "failed", reason or "The connection ended."
+        self._session.run_next("on_mcp_disconnect", name, link.session)
+        self._say(f"The MCP server “{name}” is no longer connected: {entry.message}")
 
     def _fail(self, entry: _Connection, message: str) -> None:
         """Note a failed connection; one made in the background is listed as failed, and
@@ -440,13 +459,13 @@ class McpConnections:
         if not entry.background or self._ended:
             return
         self._entries.setdefault(entry.spec.name, entry)
-        session = self._session
-        if session.closed:
-            return
-        text = f"Could not connect the MCP server “{entry.spec.name}”: {message}"
-        session.emit(
-            MessageEvent(MessageData(id=new_id(), author="MCP", type="error", content=text))
-        )
+        self._say(f"Could not connect the MCP server “{entry.spec.name}”: {message}")
+
+    def _say(self, text: str) -> None:
+        """Tell the chat what happened to a connection (an error message in it)."""
+        if not self._session.closed:
+            message = MessageData(id=new_id(), author="MCP", type="error", content=text)
+            self._session.emit(MessageEvent(message))
 
     @property
     def pending(self) -> bool:
@@ -475,7 +494,12 @@ class McpConnections:
         one, then each closes. Nothing connects in this chat afterwards."""
         self._ended = True
         entries, self._entries = list(self._entries.values()), {}
-        opening = [e.task for e in entries if e.task is not None and not e.task.done()]
+        opening = [
+            task
+            for entry in entries
+            for task in (entry.task, entry.watch)
+            if task is not None and not task.done()
+        ]
         if self._loader is not None and not self._loader.done():
             opening.append(self._loader)
         for task in opening:
