@@ -314,7 +314,9 @@ class ChatClient:
         self._session: ChatSession | None = None
         self._session_ids: set[str] = set()
         self._entries: list[Entry] = []
-        self._tokens: dict[str, list[str]] = {}
+        self._tokens: dict[str, list[str]] = {}  # what each message or step streamed
+        self._pieces: list[tuple[int, str, str]] = []  # (entry, item, piece), streamed
+        self._streaming: dict[str, tuple[bool, str]] = {}  # each message's latest
         self._errors: list[CallbackError] = []
         self._stops = 0
         self._handler = _Errors(self)
@@ -417,10 +419,26 @@ class ChatClient:
         return self._chats
 
     def _observe(self, session: ChatSession, entry: Entry) -> None:
-        self._entries.append(entry)
+        """Note each event the chat publishes (``Chats``' observer, as the history's),
+        and the pieces of text it streams: the token events, and the first piece of a
+        message, which shows the message as it starts streaming."""
         event = entry.event
+        piece: tuple[str, str] | None = None
         if isinstance(event, TokenEvent):
-            self._tokens.setdefault(event.id, []).append(event.delta)
+            piece = (event.id, event.delta)
+        elif isinstance(event, MessageEvent):
+            message = event.message
+            before = self._streaming.get(message.id)
+            if message.streaming and (before is None or not before[0]):
+                shown = before[1] if before is not None else ""
+                first = message.content.removeprefix(shown)
+                if first:
+                    piece = (message.id, first)
+            self._streaming[message.id] = (message.streaming, message.content)
+        if piece is not None:
+            self._pieces.append((len(self._entries), *piece))
+            self._tokens.setdefault(piece[0], []).append(piece[1])
+        self._entries.append(entry)
 
     # -- the chat ------------------------------------------------------------------------
 
@@ -976,10 +994,16 @@ class ChatClient:
                 touched.add(event.step.id)
             elif isinstance(event, TokenEvent):
                 touched.add(event.id)
-                tokens.append(event.delta)
-                streamed.setdefault(event.id, []).append(event.delta)
             elif isinstance(event, SidebarEvent):
                 panel = True
+        for index, item_id, piece in reversed(self._pieces):
+            if index < mark.entries:
+                break
+            tokens.append(piece)
+            streamed.setdefault(item_id, []).append(piece)
+        tokens.reverse()
+        for pieces in streamed.values():
+            pieces.reverse()
         messages: list[MessageView] = []
         updated: list[MessageView] = []
         tops: dict[str, StepData] = {}
