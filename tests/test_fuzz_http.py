@@ -367,6 +367,9 @@ ROUTES: dict[tuple[str, str], Reads] = {
     ("POST", f"{CHAT}/feedback/{{message_id:str}}"): Reads(form=("value", "comment")),
     ("GET", f"{CHAT}/export.md"): Reads(),
     ("GET", f"{CHAT}/export.json"): Reads(),
+    ("GET", f"{CHAT}/debug"): Reads(),
+    ("GET", f"{CHAT}/debug/log.jsonl"): Reads(),
+    ("GET", f"{CHAT}/debug/replay"): Reads(query=("at", "play")),
     # Sharing needs sign-in, which this open app has not: these answer 404 here, whatever
     # they are sent (tests/test_share_http.py tries them with sharing on).
     ("GET", f"{CHAT}/share"): Reads(),
@@ -460,6 +463,7 @@ def every_route_app(app_dir: Path) -> LightChat:
             upload_max_size_mb=MAX_MB,
             form_wait_s=1,
             shutdown_grace_s=0,  # a question still waiting at the end need not be waited for
+            debug=True,  # its pages are routes too, and every page shows its details
         )
     )
 
