@@ -22,6 +22,7 @@ LIBRARIES = {
     "lightchat.integrations.ag2": ("ag2", "ag2"),
     "lightchat.integrations.openai": ("openai", "openai"),
     "lightchat.integrations.mistralai": ("mistralai", "mistralai"),
+    "lightchat.integrations.mcp": ("mcp", "mcp"),
 }
 """Integration modules that need their library at import, with the extra that brings it."""
 
@@ -41,7 +42,8 @@ def test_an_app_that_uses_none_imports_none_of_their_libraries() -> None:
 
         app.build()
         libraries = ("langchain_core", "langgraph", "llama_index", "openai", "mistralai",
-                     "semantic_kernel", "agents", "pydantic_ai", "ag2", "opentelemetry")
+                     "semantic_kernel", "agents", "pydantic_ai", "ag2", "opentelemetry",
+                     "mcp", "mcp_types")
         print(sorted(m for m in sys.modules if m.split(".")[0] in libraries))
         """
     )

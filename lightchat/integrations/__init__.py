@@ -5,7 +5,9 @@ Each integration is a module of this package that imports its library, and only 
 (an import contract says so); the library comes with an extra (``pip install
 "lightchat[langchain]"``). Nothing here is imported until an app uses one of Chainlit's
 names for them (``cl.LangchainCallbackHandler``...): ``LAZY`` says where each name lives,
-and ``lightchat.__getattr__`` loads it on first use.
+and ``lightchat.__getattr__`` loads it on first use. MCP's connector
+(``lightchat.integrations.mcp``, the ``mcp`` extra) is loaded by the app itself, once
+``features.mcp`` is on (``LightChat.mcp_connector_factory``).
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ Its tools: ``add(a, b)``, ``echo(text)`` (the text back, as given), ``untrusted(
 the call's result is an error), ``big(size)`` (that many bytes of text), ``slow(seconds)``
 (answers after that long), ``picture()`` (an image, not text), ``env(name)`` (a variable of
 the server's environment), ``argv()`` (its command line's arguments, as it received them),
-``pid()`` and ``exit()`` (the server ends at once, as a crash would).
+``pid()``, ``child()`` (starts a process that sleeps, in the server's process group) and
+``exit()`` (the server ends at once, as a crash would). With ``--stubborn`` it ignores
+SIGTERM and outlives the end of its input, as a server that hangs would.
 
 Run over stdio (what a chat's stdio connection starts)::
 
@@ -28,7 +30,10 @@ import argparse
 import asyncio
 import json
 import os
+import signal
+import subprocess
 import sys
+import time
 
 from mcp.server.mcpserver import Image, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -97,6 +102,11 @@ def pid() -> int:
     return os.getpid()
 
 
+def child() -> int:
+    """Start a child process (in the server's process group) that sleeps; its id."""
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"]).pid
+
+
 def exit() -> str:
     """End the server's process at once, as a crash would."""
     os._exit(3)
@@ -108,12 +118,13 @@ async def redirect(request: Request) -> Response:
 
 
 async def hang(request: Request) -> Response:
-    """Never answer (until the server stops)."""
-    await asyncio.Event().wait()
-    return Response(status_code=500)  # pragma: no cover - never reached
+    """Never answer (until the client goes away)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass  # the body, read and dropped
+    return Response(status_code=500)
 
 
-TOOLS = (add, echo, untrusted, fail, big, slow, picture, env, argv, pid, exit)
+TOOLS = (add, echo, untrusted, fail, big, slow, picture, env, argv, pid, child, exit)
 
 
 def make_server() -> MCPServer:
@@ -133,7 +144,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--serve", choices=("streamable-http", "sse"))
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--stubborn", action="store_true", help="ignore SIGTERM and outlive the end of stdin"
+    )
     known, _ = parser.parse_known_args()
+    if known.stubborn:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     server = make_server()
     if known.serve == "streamable-http":
         server.run("streamable-http", host="127.0.0.1", port=known.port)
@@ -141,6 +157,8 @@ def main() -> None:
         server.run("sse", host="127.0.0.1", port=known.port)
     else:
         server.run()
+        while known.stubborn:  # what a server that hangs on its way out does
+            time.sleep(60)
 
 
 if __name__ == "__main__":
