@@ -18,6 +18,7 @@ import httpx
 import pytest
 from markupsafe import escape
 
+import lightchat.http.endpoints.debug
 from lightchat import Action, LightChat, Message, Settings, Step, User
 from lightchat.domain.events import RunEvent
 from lightchat.http.endpoints.debug import ADMINS_ONLY, DEBUG_OFF, NO_REPLAY_POINT
@@ -182,6 +183,19 @@ async def test_run_details_list_the_chats_events(tmp_path: Path, serve: Serve) -
         assert 'role="region" aria-labelledby="lc-run-title"' in own.text
         assert re.findall(r'data-kind="(\w+)"', own.text) == kinds
         assert f'<a href="{url}">Back to the chat</a>' in own.text
+
+
+async def test_a_long_chats_panel_starts_with_its_last_rows(
+    tmp_path: Path, serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lightchat.http.endpoints.debug, "PANEL_ROWS", 3)
+    async with serve(failing_app(tmp_path, debug=True)) as site:
+        client = site.browser()
+        url = await failed_chat(site, client)
+        every = re.findall(r'data-seq="(\d+)"', (await client.get(f"{url}/debug")).text)
+        page = (await client.get(url)).text
+        assert re.findall(r'data-seq="(\d+)"', page) == every[-3:]
+        assert len(every) > 3
 
 
 async def test_the_log_downloads_as_json_lines(tmp_path: Path, serve: Serve) -> None:

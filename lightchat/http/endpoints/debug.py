@@ -40,6 +40,9 @@ NO_REPLAY_POINT = "?at= takes an event's number: a whole number from 0."
 
 _PAGE_HEADERS = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
 _POINT = re.compile(r"[0-9]{1,18}")
+PANEL_ROWS = 500
+"""The most rows the chat page's "Run details" starts with (its page of its own lists
+every row): a long chat's page stays light."""
 REPLAY_STEP_S = 1
 """Seconds between two rows when the replay plays (whole seconds: a meta refresh)."""
 
@@ -62,10 +65,11 @@ def event_times(session: object) -> dict[int, float]:
 
 
 def run_rows(request: Request, session: ChatSession, entries: list[Entry]) -> list[EventRow] | None:
-    """The rows of the chat page's "Run details" (None: it shows no panel)."""
+    """The rows of the chat page's "Run details", the last ``PANEL_ROWS`` (None: the page
+    shows no panel)."""
     if not debug_allowed(request) or session.client_type == "copilot":
         return None  # the copilot's small panel: its steps and errors show the details
-    return fold(entries, event_times(session))
+    return fold(entries, event_times(session))[-PANEL_ROWS:]
 
 
 async def _debugged(request: Request) -> ChatSession:
