@@ -21,11 +21,14 @@ import pytest
 from mcp import MCPError
 from mcp import types as mcp_types
 
-from lightchat import Settings
+import lightchat as cl
+from lightchat import LightChat, Settings
+from lightchat.domain.events import StepData
 from lightchat.domain.mcp import McpConnector as ConnectorProtocol
 from lightchat.domain.mcp import McpLink as LinkProtocol
 from lightchat.domain.mcp import McpRefused, McpServerSpec
-from lightchat.integrations.mcp import McpConnector, McpLink, result_text
+from lightchat.integrations.mcp import McpConnector, McpLink, call_tool, result_text
+from tests.helpers import Serve
 from tests.mcp_servers.serving import (
     ALLOW_LOOPBACK,
     PYTHON,
@@ -452,3 +455,55 @@ async def test_every_connection_checks_the_address_it_connects_to(
     with pytest.raises(McpRefused, match=r"rebind\.test is 127\.0\.0\.2, a loopback address"):
         await McpConnector(settings).open(spec)
     assert len(rebinding) >= 2  # checked, then resolved again to connect
+
+
+# -- a tool call as a step ----------------------------------------------------------------
+
+
+async def test_call_tool_shows_each_call_as_a_tool_step(
+    tmp_path: Path, serve: Serve, mcp_http: McpHttpServer
+) -> None:
+    server = McpServerSpec("calc", "streamable-http", url=mcp_http.url, origin="app")
+    settings = allowing(app_dir=str(tmp_path), mcp_servers=(server,), mcp_timeout_s=2)
+    app = LightChat(settings=settings)
+
+    @app.on_message
+    async def main(message: cl.Message) -> None:
+        result = await call_tool("calc", "add", {"a": 2, "b": 3})
+        failed = await call_tool("calc", "fail")
+        client_session, _ = cl.context.session.mcp_sessions["calc"]
+        await call_tool(client_session, "untrusted")
+        try:
+            await call_tool("missing", "add")
+        except McpRefused as refused:
+            await cl.Message(content=str(refused)).send()
+        await client_session.call_tool("slow", {"seconds": 0})  # Chainlit's way, no step
+        try:
+            await call_tool("calc", "slow", {"seconds": 30})
+        except MCPError as error:
+            await cl.Message(content=f"raised: {error}").send()
+        await cl.Message(content=f"{result_text(result)} {failed.is_error}").send()
+
+    async with serve(app) as site:
+        browser = site.browser()
+        url = await site.chat(browser, "go")
+        session = site.session(browser, url)
+        items = session.transcript.items.values()
+        steps = [item for item in items if isinstance(item, StepData)]
+        assert [(s.name, s.type, s.status) for s in steps] == [
+            ("add", "tool", "done"),
+            ("fail", "tool", "failed"),
+            ("untrusted", "tool", "done"),
+            ("slow", "tool", "failed"),
+        ]
+        assert json.loads(steps[0].input) == {"a": 2, "b": 3}
+        assert steps[0].output == "5"
+        assert "the tool failed on purpose" in steps[1].output
+        assert steps[2].output == UNTRUSTED  # text: the chat escapes it as any other
+        assert "timed out" in steps[3].output
+        said = [answer.content for answer in site.answers(browser, url)]
+        assert said == [
+            "This chat has no MCP server named 'missing' (connected: calc).",
+            "raised: Request 'tools/call' timed out",
+            "5 True",
+        ]

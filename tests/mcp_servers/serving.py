@@ -65,7 +65,7 @@ def _quietly_made() -> MCPServer:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     try:
-        return make_server()
+        return make_server(process_tools=False)
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)

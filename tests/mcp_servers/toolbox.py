@@ -124,15 +124,19 @@ async def hang(request: Request) -> Response:
     return Response(status_code=500)
 
 
-TOOLS = (add, echo, untrusted, fail, big, slow, picture, env, argv, pid, child, exit)
+TOOLS = (add, echo, untrusted, fail, big, slow, picture, env, argv)
+PROCESS_TOOLS = (pid, child, exit)
+"""The tools about the server's own process: over stdio only (served in the test process,
+``exit`` would end the tests)."""
 
 
-def make_server() -> MCPServer:
-    """A new toolbox server (each HTTP server of the tests has its own)."""
+def make_server(*, process_tools: bool = True) -> MCPServer:
+    """A new toolbox server (each HTTP server of the tests has its own, without
+    ``PROCESS_TOOLS``)."""
     made: MCPServer = MCPServer(
         "toolbox", instructions="Test tools: arithmetic, echoes and failures.", log_level="WARNING"
     )
-    for tool in TOOLS:
+    for tool in TOOLS + (PROCESS_TOOLS if process_tools else ()):
         made.add_tool(tool)
     made.custom_route("/redirect", methods=["GET", "POST", "DELETE"])(redirect)
     made.custom_route("/hang", methods=["GET", "POST", "DELETE"])(hang)
