@@ -1,0 +1,162 @@
+"""MCP connections with several workers, against a real Redis and PostgreSQL: a chat's
+connections live on the worker that owns it (a request to another worker is forwarded
+there), and a worker taking the chat over from a dead one connects them again (the
+user's servers are remembered in the shared database), or tells the user which it could
+not.
+
+Two ``LightChat`` apps in one process that share a Redis and a database stand for two
+workers, as in tests/test_cluster.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import lightchat as cl
+from lightchat import LightChat, Message, Settings
+from lightchat.cluster import Cluster
+from lightchat.domain.events import MessageData
+from tests.helpers import HTMX, REDIS_URL, WAIT_S, contents, wait_for_log, with_form_token
+from tests.mcp_servers.serving import (
+    ALLOW_LOOPBACK,
+    PYTHON,
+    TOOLBOX_SCRIPT,
+    McpHttpServer,
+    with_python_path,
+)
+from tests.pg import postgres_database
+from tests.test_cluster import running
+
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60), pytest.mark.services]
+
+SECRET = "mcp-cluster-secret-" + "y" * 24
+TOOLBOX_COMMAND = f"{PYTHON} {TOOLBOX_SCRIPT}"
+
+
+def worker(prefix: str, database_url: str, app_dir: Path) -> LightChat:
+    """A worker (its own folder: stdio servers run there): "SERVER TOOL" calls a tool of
+    the chat's server and answers with what it said, as Chainlit's docs call one."""
+    app_dir.mkdir()
+    app = LightChat(
+        Settings(
+            name="Cluster",
+            app_dir=str(app_dir),
+            secret=SECRET,
+            redis_url=REDIS_URL,
+            redis_prefix=prefix,
+            worker_ttl_s=1,
+            history=True,
+            database_url=database_url,
+            shutdown_grace_s=0,
+            mcp=True,
+            mcp_allowed_executables=PYTHON,
+            mcp_allowed_hosts=ALLOW_LOOPBACK,
+            mcp_stdio_anonymous=True,
+            mcp_timeout_s=5,
+        )
+    )
+
+    @app.on_message
+    async def call(message: Message) -> None:
+        server, tool = message.content.split(" ", 1)
+        mcp_session, _ = cl.context.session.mcp_sessions[server]
+        result = await mcp_session.call_tool(tool, {})
+        await Message(content=f"{tool}: {result.content[0].text}").send()
+
+    @app.on_chat_resume
+    async def resume(thread: dict[str, Any]) -> None:
+        pass
+
+    return app
+
+
+def cluster_of(app: LightChat) -> Cluster:
+    cluster = app.build().state.services.cluster
+    assert isinstance(cluster, Cluster)
+    return cluster
+
+
+def client_for(app: LightChat, cookies: httpx.Cookies | None = None) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver", cookies=cookies
+    )
+    return with_form_token(client, app)
+
+
+async def answer_to(app: LightChat, client: httpx.AsyncClient, chat: str, text: str) -> str:
+    """Ask through ``client`` (as htmx does); the new answer, read from ``app``'s bus."""
+    tool = text.split(" ", 1)[1]
+    bus = app.build().state.services.bus
+
+    def answers(events: list[Any]) -> list[str]:
+        return [c for c in contents(events) if c.startswith(f"{tool}: ")]
+
+    before = len(answers([entry.event for entry in await bus.read(chat)]))
+    posted = await client.post(f"/chat/{chat}/messages", data={"content": text}, headers=HTMX)
+    assert posted.status_code == 204, posted.text
+    events = await wait_for_log(
+        bus, chat, lambda events: len(answers(events)) > before, timeout=WAIT_S * 3
+    )
+    return answers(events)[-1]
+
+
+async def test_a_chats_servers_live_on_its_owner_and_a_takeover_connects_them_again(
+    prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", with_python_path())
+    with postgres_database() as database_url, McpHttpServer() as remote:
+        a, b = (worker(prefix, database_url, tmp_path / name) for name in "ab")
+        async with running(a, b), client_for(a) as on_a:
+            response = await on_a.get("/")
+            chat = response.headers["location"].rsplit("/", 1)[1]
+            async with client_for(b, on_a.cookies) as on_b:
+                # Connected through B: the request is forwarded to A, which owns the chat.
+                for form in (
+                    {"name": "toolbox", "command": TOOLBOX_COMMAND},
+                    {"name": "remote", "url": remote.url},
+                ):
+                    connected = await on_b.post(f"/chat/{chat}/mcp", data=form, headers=HTMX)
+                    assert connected.status_code == 200, connected.text
+                assert a.chats is not None
+                assert b.chats is not None
+                assert len(b.chats) == 0
+                on_owner = a.chats.running(chat)
+                assert on_owner is not None
+                assert sorted(on_owner.mcp_sessions) == ["remote", "toolbox"]
+                dialog = await on_b.get(f"/chat/{chat}/mcp", headers=HTMX)
+                assert dialog.text.count('data-status="connected"') == 2
+                first_pid = await answer_to(a, on_b, chat, "toolbox pid")
+
+                services = a.build().state.services
+                await services.bus.flush()
+                assert services.history is not None
+                await services.history.flush()
+                remote.stop()  # this one cannot be reached any more
+                await cluster_of(a).aclose()  # A dies: its heartbeat stops
+
+                # B takes the chat over with the next message: it connects the chat's
+                # servers again, the message waiting for them, and says which failed.
+                second_pid = await answer_to(b, on_b, chat, "toolbox pid")
+                assert second_pid != first_pid
+                assert len(b.chats) == 1
+                taken = b.chats.running(chat)
+                assert taken is not None
+                assert list(taken.mcp_sessions) == ["toolbox"]
+                views = {view.name: view.status for view in taken.mcp.list()}
+                assert views == {"toolbox": "connected", "remote": "failed"}
+                notices = [
+                    item.content
+                    for item in taken.transcript.items.values()
+                    if isinstance(item, MessageData) and item.type == "error"
+                ]
+                assert any(
+                    text.startswith("Could not connect the MCP server “remote”: ")
+                    for text in notices
+                )
+                page = await on_b.get(f"/chat/{chat}/mcp")
+                assert 'data-status="failed"' in page.text
+                assert '<h3 class="lc-mcp-name">remote</h3>' in page.text
