@@ -201,6 +201,19 @@ async def test_a_command_that_is_not_allowed_is_refused_before_anything_starts(
     assert not marker.exists()
 
 
+async def test_a_relative_folder_on_path_is_not_searched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "mcp-fake"
+    fake.write_text("#!/bin/sh\ntouch marker\n")
+    fake.chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", os.pathsep.join([".", "", with_python_path()]))
+    settings = allowing(mcp_allowed_executables="mcp-fake", app_dir=str(tmp_path))
+    with pytest.raises(McpRefused, match="'mcp-fake' is not found on this server"):
+        McpConnector(settings).check(stdio("mcp-fake"))
+
+
 async def test_the_apps_own_command_skips_the_allow_list_but_not_the_rules_of_words(
     tmp_path: Path,
 ) -> None:

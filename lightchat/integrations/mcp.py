@@ -648,6 +648,13 @@ class McpLink:
                 logger.warning("MCP: %s did not close in time", self.spec.name)
 
 
+def _absolute_path() -> str:
+    """This server's ``PATH`` without its relative folders (``.``, empty entries), which
+    would find an executable in whatever folder the server runs in."""
+    folders = os.environ.get("PATH", os.defpath).split(os.pathsep)
+    return os.pathsep.join(folder for folder in folders if os.path.isabs(folder))
+
+
 def _timeout(seconds: float) -> httpx2.Timeout:
     return httpx2.Timeout(seconds, read=HTTP_READ_S)
 
@@ -825,7 +832,7 @@ class McpConnector:
             executable_file = os.path.isfile(candidate) and os.access(candidate, os.X_OK)
             found = candidate if executable_file else None
         else:
-            found = shutil.which(executable, path=os.environ.get("PATH", os.defpath))
+            found = shutil.which(executable, path=_absolute_path())
         if found is None:
             raise McpRefused(f"{executable!r} is not found on this server (its PATH).")
         return _StdioPlan((found, *args), env, cwd, quiet=user)
