@@ -250,9 +250,9 @@ class Settings:
     )
     mcp: bool = setting(
         False,
-        'Let users connect MCP servers to their chats ("MCP servers" in the composer), and '
-        "connect the app's own (``mcp_servers``); the app gets each server's session in "
-        "``on_mcp_connect``. Needs the ``mcp`` extra.",
+        'Let users connect MCP servers to their chats ("MCP servers" in the chat\'s '
+        "header), and connect the app's own (``mcp_servers``); the app gets each server's "
+        "session in ``on_mcp_connect``. Needs the ``mcp`` extra.",
         toml=("features.mcp.enabled",),
     )
     mcp_sse: bool = setting(
