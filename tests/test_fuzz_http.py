@@ -337,6 +337,13 @@ ROUTES: dict[tuple[str, str], Reads] = {
     ("GET", f"{CHAT}/settings"): Reads(),
     ("POST", f"{CHAT}/settings"): Reads(form=SETTINGS, files=True),
     ("POST", f"{CHAT}/settings/edit"): Reads(form=SETTINGS, files=True),
+    # MCP is on with URLs off, for an anonymous user: every server is refused (a 400 that
+    # says why) before anything starts (tests/test_mcp_http.py connects real ones).
+    ("GET", f"{CHAT}/mcp"): Reads(),
+    ("POST", f"{CHAT}/mcp"): Reads(
+        form=("name", "command", "url", "transport", "headers"), files=True
+    ),
+    ("POST", f"{CHAT}/mcp/disconnect"): Reads(form=("name",)),
     ("POST", f"{CHAT}/messages/{{message_id:str}}/edit"): Reads(form=("content",), keeps=False),
     ("POST", f"{CHAT}/messages/{{message_id:str}}/regenerate"): Reads(keeps=False),
     # Favourites need sign-in: here they are off, and every request is the same 404.
@@ -464,6 +471,9 @@ def every_route_app(app_dir: Path) -> LightChat:
             form_wait_s=1,
             shutdown_grace_s=0,  # a question still waiting at the end need not be waited for
             debug=True,  # its pages are routes too, and every page shows its details
+            mcp=True,  # its dialog is a route too; URLs off: nothing is reached over the network
+            mcp_sse=False,
+            mcp_streamable_http=False,
         )
     )
 
