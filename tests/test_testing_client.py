@@ -519,6 +519,29 @@ async def test_an_app_file_loads_as_the_cli_loads_it_and_leaves_nothing_behind(
     assert vars(cl.default_app) == default
     with pytest.raises(AppLoadError, match="No file"):
         await ChatClient(tmp_path / "missing.py").open()
+    (tmp_path / "broken.py").write_text("import lightchat\nraise ImportError('no such model')\n")
+    with pytest.raises(AppLoadError, match="no such model"):
+        await ChatClient(tmp_path / "broken.py").open()
+    assert "GREETING" not in os.environ  # read from the .env, then put back
+    assert sys.path == path
+
+
+async def test_an_app_that_fails_to_start_leaves_nothing_open() -> None:
+    app = LightChat(settings=Settings())
+
+    @app.on_app_startup
+    async def up() -> None:
+        raise ConnectionError("no database")
+
+    @app.on_app_shutdown
+    async def down() -> None:
+        raise AssertionError("never started, so never shut down")
+
+    client = ChatClient(app)
+    with pytest.raises(ConnectionError, match="no database"):
+        await client.open()
+    with pytest.raises(ChatClientError, match="closed"):
+        await client.start()
 
 
 async def test_a_module_is_taken_as_it_is(tmp_path: Path) -> None:

@@ -324,6 +324,7 @@ class ChatClient:
         self._environ: dict[str, str | None] = {}  # what loading changed: the values before
         self._path: str | None = None  # the folder loading put first in sys.path
         self._closed = False
+        self._up = False  # on_app_startup went through
 
     # -- opening and closing -------------------------------------------------------------
 
@@ -345,53 +346,67 @@ class ChatClient:
             return self
         if self._closed:
             raise ChatClientError("This ChatClient is closed; make a new one.")
+        try:
+            app = self._load_app()
+            settings = replace(app.settings, token_batch_ms=0, **self._config)
+            self._folder = tempfile.TemporaryDirectory(prefix="lightchat-test-")
+            files = LocalFileStorage(Path(self._folder.name) / "files", max_bytes=1024**3)
+            chats = Chats(
+                app,
+                MemoryBus(),
+                settings,
+                message_factory=Message.from_data,
+                observer=self._observe,
+                action_factory=Action.from_data,
+                files=files,
+            )
+            translations = Translations(settings.app_dir)
+            chats.texts = lambda key, languages: translations.text(
+                translations.choose(languages), key
+            )
+            logger.addHandler(self._handler)
+            self._chats = chats
+            startup = app.callbacks.get("on_app_startup")
+            if startup is not None:
+                await invoke(startup)  # as the server: an error here is the test's error
+        except BaseException:
+            await self.aclose()
+            raise
+        self._up = True
+        return self
+
+    def _load_app(self) -> LightChat:
+        """The app, loaded if it is a file; what loading changes is noted, to put back."""
         target = self._target
         if isinstance(target, LightChat):
-            app, module = target, None
+            self.app = target
         elif isinstance(target, ModuleType):
-            app, module = _app_of(target), target
+            self.app, self.module = _app_of(target), target
         else:
             environ, path = dict(os.environ), list(sys.path)
-            app, module = _load(os.fspath(target))
-            self._environ = {
-                key: environ.get(key)
-                for key in {*environ, *os.environ}
-                if environ.get(key) != os.environ.get(key)
-            }
-            self._path = sys.path[0] if sys.path[1:] == path else None
-        self.app, self.module = app, module
-        settings = replace(app.settings, token_batch_ms=0, **self._config)
-        self._folder = tempfile.TemporaryDirectory(prefix="lightchat-test-")
-        files = LocalFileStorage(Path(self._folder.name) / "files", max_bytes=1024**3)
-        chats = Chats(
-            app,
-            MemoryBus(),
-            settings,
-            message_factory=Message.from_data,
-            observer=self._observe,
-            action_factory=Action.from_data,
-            files=files,
-        )
-        translations = Translations(settings.app_dir)
-        chats.texts = lambda key, languages: translations.text(translations.choose(languages), key)
-        logger.addHandler(self._handler)
-        self._chats = chats
-        startup = app.callbacks.get("on_app_startup")
-        if startup is not None:
-            await invoke(startup)  # as the server: an error here is the test's error
-        return self
+            try:
+                self.app, self.module = _load(os.fspath(target))
+            finally:
+                self._environ = {
+                    key: environ.get(key)
+                    for key in {*environ, *os.environ}
+                    if environ.get(key) != os.environ.get(key)
+                }
+                self._path = sys.path[0] if sys.path[1:] == path else None
+        return self.app
 
     async def aclose(self) -> None:
         """End the chat (``on_chat_end`` runs), run ``on_app_shutdown``, and put back what
         loading the app changed. What the chat showed stays readable."""
         chats, self._chats = self._chats, None
-        if chats is None:
+        if self._closed:
             return
         self._closed = True
         try:
-            await chats.close_all()
+            if chats is not None:
+                await chats.close_all()
             shutdown = self.app.callbacks.get("on_app_shutdown") if self.app else None
-            if shutdown is not None:
+            if shutdown is not None and self._up:
                 try:
                     await invoke(shutdown)
                 # As the server: the chats are over, an error here is only logged.
@@ -1084,7 +1099,11 @@ class SyncChatClient:
         """Load the app (see ``ChatClient.open``)."""
         if self._runner is None:
             self._runner = asyncio.Runner()
-            self.run(self.client.open())
+            try:
+                self.run(self.client.open())
+            except BaseException:
+                self.close()  # an app that cannot load leaves no loop behind
+                raise
         return self
 
     def close(self) -> None:
