@@ -280,7 +280,7 @@ async def test_19_openai_with_its_client_answered_by_a_script(
     api = ScriptedOpenAI(FakeModel([ModelReply(["Blue ", "light ", "scatters ", "most."])]))
     async with ChatClient(example("19_openai/app.py")) as chat:
         assert chat.module is not None
-        chat.module.client = api.async_client()  # the app's client, scripted
+        monkeypatch.setattr(chat.module, "client", api.async_client())  # the app's, scripted
         reply = await chat.send("Why is the sky blue?")
         assert reply.content == "Blue light scatters most."
         (step,) = reply.steps
