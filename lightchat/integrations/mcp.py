@@ -148,8 +148,6 @@ class AddressRule:
     networks of ``mcp_allowed_hosts``."""
 
     def __init__(self, allowed: Iterable[str]) -> None:
-        self.names: frozenset[str] = frozenset()
-        self.networks: tuple[Network, ...] = ()
         names: set[str] = set()
         networks: list[Network] = []
         for entry in allowed:
@@ -157,8 +155,8 @@ class AddressRule:
                 networks.append(ipaddress.ip_network(entry, strict=False))
             except ValueError:
                 names.add(entry.lower().rstrip("."))
-        self.names = frozenset(names)
-        self.networks = tuple(networks)
+        self.names: frozenset[str] = frozenset(names)
+        self.networks: tuple[Network, ...] = tuple(networks)
 
     def refusal(self, host: str, address: Address) -> str:
         """Why ``host`` may not be reached at ``address`` ("" if it may)."""
@@ -170,9 +168,10 @@ class AddressRule:
         for candidate in _embedded(address):
             kind = _special(candidate)
             if kind:
+                article = "an" if kind[0] in "aeiou" else "a"
                 return (
-                    f"{host} is {candidate}, a {kind} address: a URL may reach public addresses "
-                    "only, unless the app allows this host (features.mcp.allowed_hosts)"
+                    f"{host} is {candidate}, {article} {kind} address: a URL may reach public "
+                    "addresses only, unless the app allows this host (features.mcp.allowed_hosts)"
                 )
         return ""
 
