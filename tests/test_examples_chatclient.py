@@ -6,7 +6,9 @@ checks it. They run offline: the keys that would send them to a real API are uns
 from __future__ import annotations
 
 import json
+import os
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -304,9 +306,27 @@ async def test_20_mistral_answers_through_its_scripted_api() -> None:
     assert reply.content.startswith("Here is how I would think about **sky blue**.")
 
 
+async def test_25_mcp_answers_with_the_tools_of_the_server_it_ships(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Its lightchat.toml starts `python server.py`: this interpreter, which has the SDK.
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    async with ChatClient(example("25_mcp/app.py")) as chat:
+        reply = await chat.send("What's the weather in Paris, in Fahrenheit?")
+        assert chat.user_session["mcp_tools"] == {
+            "get_weather": "weather",
+            "to_fahrenheit": "weather",
+        }
+    assert reply.content == "Paris: sunny, 21 °C (69.8 °F)."
+    assert [(s.name, s.type, s.status, s.output) for s in reply.steps] == [
+        ("get_weather", "tool", "done", "Paris: sunny, 21 °C"),
+        ("to_fahrenheit", "tool", "done", "69.8 °F"),
+    ]
+
+
 def test_every_numbered_example_is_tested_here() -> None:
     source = Path(__file__).read_text(encoding="utf-8")
     names = sorted(p.name for p in EXAMPLES.glob("[0-9][0-9]_*"))
-    assert len(names) >= 24
+    assert len(names) >= 25
     missing = [name for name in names if f'"{name}' not in source]
     assert missing == []
