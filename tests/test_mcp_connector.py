@@ -27,7 +27,16 @@ from lightchat.domain.events import StepData
 from lightchat.domain.mcp import McpConnector as ConnectorProtocol
 from lightchat.domain.mcp import McpLink as LinkProtocol
 from lightchat.domain.mcp import McpRefused, McpServerSpec
-from lightchat.integrations.mcp import McpConnector, McpLink, call_tool, result_text
+from lightchat.integrations.mcp import (
+    AddressRule,
+    McpConnector,
+    McpLink,
+    McpRefusedTransport,
+    _client_factory,
+    _Guard,
+    call_tool,
+    result_text,
+)
 from tests.helpers import Serve
 from tests.mcp_servers.serving import (
     ALLOW_LOOPBACK,
@@ -468,6 +477,26 @@ async def test_every_connection_checks_the_address_it_connects_to(
     with pytest.raises(McpRefused, match=r"rebind\.test is 127\.0\.0\.2, a loopback address"):
         await McpConnector(settings).open(spec)
     assert len(rebinding) >= 2  # checked, then resolved again to connect
+
+
+async def test_the_client_the_sdk_gets_goes_only_to_http_and_allowed_addresses(
+    mcp_http: McpHttpServer,
+) -> None:
+    refused: list[str] = []
+    guard = _Guard(AddressRule(["127.0.0.2"]), 1000, refused.append)
+    async with _client_factory(guard, trust_env=False)() as client:
+        with pytest.raises(McpRefusedTransport, match="ftp: was refused"):
+            await client.get("ftp://127.0.0.2/x")
+        with pytest.raises(McpRefusedTransport, match=r"127\.0\.0\.1, a loopback address"):
+            await client.get(mcp_http.url_for("/redirect?to=/mcp"))
+    assert len(refused) == 2
+    # The app's own: no address rule, but the size limit.
+    guard = _Guard(None, 10, refused.append)
+    async with _client_factory(guard, trust_env=True)() as client:
+        response = await client.get(mcp_http.url_for("/redirect?to=/mcp"))
+        assert response.status_code == 307
+        with pytest.raises(McpRefusedTransport, match="larger than 10 bytes"):
+            await client.get(mcp_http.url_for("/mcp"))
 
 
 # -- a tool call as a step ----------------------------------------------------------------
