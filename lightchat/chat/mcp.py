@@ -305,8 +305,8 @@ class McpConnections:
         return name
 
     def _guard(self, spec: McpServerSpec) -> None:
-        """Refuse (``McpRefused``) what may not connect, before anything starts: the
-        chat's rules for a user's server, then the connector's."""
+        """Refuse (``McpRefused``) what the chat's rules do not let a user connect. The
+        connector's own rules are checked again by ``open``, before anything starts."""
         services = self._services()
         if spec.origin == "user":
             if spec.kind not in services.kinds:
@@ -314,7 +314,6 @@ class McpConnections:
             anonymous = self._session.user is None
             if spec.kind == "stdio" and anonymous and not services.stdio_anonymous:
                 raise McpRefused(SIGN_IN_FOR_STDIO)
-        services.connector.check(spec)
 
     async def connect(self, spec: McpServerSpec) -> McpView:
         """Connect a server the user added, and remember it for their next chats.
@@ -325,6 +324,11 @@ class McpConnections:
         services = self._services()
         spec = replace(spec, name=self._check_name(spec.name), origin="user")
         self._guard(spec)
+        # The connector's check may resolve a host name: off the event loop, so a slow
+        # resolver stalls no other chat. The name is checked again: another request of
+        # this chat may have taken it meanwhile.
+        await asyncio.to_thread(services.connector.check, spec)
+        self._check_name(spec.name)
         entry = _Connection(spec)
         self._entries[spec.name] = entry
         task = entry.task = asyncio.get_running_loop().create_task(
