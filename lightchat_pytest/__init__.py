@@ -3,8 +3,8 @@
 pytest loads it by itself wherever lightchat is installed (the ``pytest11`` entry point;
 ``-p no:lightchat`` turns it off). The fixture runs the app named by the ``lightchat_app``
 ini option, or by the test's ``@pytest.mark.lightchat_app("path/app.py")`` marker (which
-wins), a path relative to pytest's rootdir (where ``pytest.ini`` or ``pyproject.toml``
-is)::
+wins, and may give the client's ``timeout=`` and ``config=`` too), a path relative to
+pytest's rootdir (where ``pytest.ini`` or ``pyproject.toml`` is)::
 
     # pyproject.toml
     [tool.pytest.ini_options]
@@ -67,16 +67,27 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def _target(request: pytest.FixtureRequest) -> str:
-    """The app file the test names (marker, then ini option), from the rootdir."""
+_OPTIONS = frozenset({"timeout", "config"})
+
+
+def _target(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
+    """The app file the test names (marker, then ini option), from the rootdir, and the
+    client's options the marker gives (``timeout=``, ``config=``)."""
     marker = request.node.get_closest_marker(MARKER)
     config = request.config
+    options: dict[str, Any] = {}
     if marker is not None:
-        if len(marker.args) != 1 or not isinstance(marker.args[0], str | Path):
+        if (
+            len(marker.args) != 1
+            or not isinstance(marker.args[0], str | Path)
+            or set(marker.kwargs) - _OPTIONS
+        ):
             raise pytest.UsageError(
-                f'@pytest.mark.{MARKER} takes the app\'s path: @pytest.mark.{MARKER}("app.py").'
+                f"@pytest.mark.{MARKER} takes the app's path, and the client's timeout= "
+                f'and config=: @pytest.mark.{MARKER}("app.py", timeout=5).'
             )
         named = str(marker.args[0])
+        options = dict(marker.kwargs)
     else:
         named = str(config.getini(INI) or "")
     if not named:
@@ -85,7 +96,7 @@ def _target(request: pytest.FixtureRequest) -> str:
             f'configuration, or mark the test @pytest.mark.{MARKER}("app.py").'
         )
     path, colon, name = named.partition(":")
-    return str(config.rootpath / path) + colon + name
+    return str(config.rootpath / path) + colon + name, options
 
 
 def _uses_chat(item: pytest.Item) -> bool:
@@ -99,14 +110,14 @@ def chat(request: pytest.FixtureRequest) -> Iterator[ChatClient | SyncChatClient
     # lightchat is imported here, not with the plugin: see the module docstring.
     from lightchat.testing import ChatClient, SyncChatClient
 
-    target = _target(request)
+    target, options = _target(request)
     if inspect.iscoroutinefunction(request.function):
         # Opened and closed on the test's own loop, around the test (pytest_runtest_call).
-        client: ChatClient | SyncChatClient = ChatClient(target)
+        client: ChatClient | SyncChatClient = ChatClient(target, **options)
         request.node.stash[_CLIENT] = client
         yield client
         return
-    sync = SyncChatClient(target)
+    sync = SyncChatClient(target, **options)
     request.node.stash[_CLIENT] = sync
     with sync:
         yield sync

@@ -114,11 +114,22 @@ def test_the_marker_names_the_app_and_wins_over_the_ini_option(
         async def test_other(chat):
             assert (await chat.send("hi")).content == "The other app."
 
+        @pytest.mark.lightchat_app("app.py", timeout=3, config={"name": "Bot"})
+        def test_options(chat):
+            assert chat.client.timeout == 3
+            assert chat.start().messages[0].author == "Bot"
+
+        @pytest.mark.lightchat_app("app.py", retries=3)
+        def test_unknown_option(chat):
+            pass
+
         async def test_configured(chat):
             assert (await chat.send("hi")).content == "Echo: hi"
         """
     )
-    project.runpytest().assert_outcomes(passed=2)
+    result = project.runpytest()
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines(["*takes the app's path, and the client's timeout= and config=*"])
 
 
 def test_async_tests_that_anyio_runs_get_an_open_chat_too(project: pytest.Pytester) -> None:
