@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
@@ -46,6 +45,7 @@ from lightchat.domain.events import Entry, RunEvent
 from lightchat.domain.mcp import McpConnector, McpKind
 from lightchat.errors import ConfigError
 from lightchat.files import FileStorage, LocalFileStorage
+from lightchat.http.middleware.compress import CompressPages
 from lightchat.http.middleware.csrf import HEADER as FORM_TOKEN_HEADER
 from lightchat.http.middleware.csrf import FormTokens
 from lightchat.http.middleware.host_users import HostUsers
@@ -59,7 +59,7 @@ from lightchat.http.middleware.security import (
 )
 from lightchat.http.middleware.sign_in import SignInGate
 from lightchat.http.middleware.theme import ThemeCookie
-from lightchat.http.routes import STATIC_DIR, not_found, routes
+from lightchat.http.routes import STATIC, not_found, routes
 from lightchat.http.web import Services
 from lightchat.ui.render import Renderer
 
@@ -75,14 +75,6 @@ MAX_BODY_BYTES = 1024 * 1024
 FINISH_WAIT_S = 5.0
 """How long a worker shutting down waits, at the very end, for the requests still under
 way through Redis (forwarded to it, or by it to the worker it handed a chat to)."""
-
-
-def _static_version() -> str:
-    digest = hashlib.sha256()
-    for path in sorted(STATIC_DIR.iterdir()):
-        if path.name.startswith("lightchat."):
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:10]
 
 
 class LightChat(Registry):
@@ -217,7 +209,7 @@ class LightChat(Registry):
             settings=settings,
             chats=chats,
             bus=bus,
-            renderer=Renderer(settings, _static_version()),
+            renderer=Renderer(settings, STATIC.version),
             identity=BrowserIdentity(settings.secret),
             history=None,
             auth=auth,
@@ -272,12 +264,16 @@ class LightChat(Registry):
             if startup is not None:
                 await invoke(startup)  # an error here stops the server from starting
             reaper = asyncio.create_task(_reap_forever(chats))
+            # The first page's stylesheet and scripts, compressed (or read as compressed
+            # at the last start) in the background while the server answers.
+            static = asyncio.create_task(STATIC.prepare(settings.state_dir() / "static"))
             self._running = True
             try:
                 yield
             finally:
                 self._running = False
                 reaper.cancel()
+                static.cancel()
                 if auth is not None:
                     for task in list(auth.background):
                         task.cancel()
@@ -319,6 +315,9 @@ class LightChat(Registry):
             middleware=[
                 # A client gone while its request was read: one line in the log.
                 Middleware(ClientGone),
+                # Pages and fragments compressed (never the event stream; see
+                # lightchat.http.middleware.compress).
+                Middleware(CompressPages),
                 Middleware(
                     SecurityHeaders,
                     csp=content_security_policy(

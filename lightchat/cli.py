@@ -358,7 +358,12 @@ def _serve(target: str, host: str, port: int, options: ServeOptions) -> None:
             **common,
         )
         return
-    uvicorn.run(served(app), **common)
+    asgi = served(app)
+    if asgi is app:
+        # The chat speaks HTTP only: uvicorn need not import a WebSocket library (an app
+        # file's own routes, served around the chat, may still use one).
+        common["ws"] = "none"
+    uvicorn.run(asgi, **common)
 
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")

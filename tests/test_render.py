@@ -194,8 +194,10 @@ def test_chat_page() -> None:
     assert '<meta http-equiv="refresh"' in page  # no JavaScript: reload while answering
     assert '<article id="msg-u"' in page
     assert '<details id="step-s1"' in page
-    assert 'src="/app/-/static/htmx-sse-4.0.1.min.js"' in page
-    assert "?v=v1" in page
+    # The page's scripts in one file: lightchat's, then htmx and its SSE extension.
+    bundle = "lightchat.js+htmx-sse-4.0.1.min.js"
+    assert f'<script src="/app/-/static/{bundle}?v=v1" defer></script>' in page
+    assert '<link rel="stylesheet" href="/app/-/static/lightchat.css?v=v1">' in page
     idle = RENDERER.page("chat.html", transcript=Transcript(), base="", chat_url="/chat/c1")
     assert "lc-stop" not in idle
     assert "refresh" not in idle

@@ -36,11 +36,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx2
-from authlib.common.errors import AuthlibBaseError
-from authlib.integrations.starlette_client import OAuth
-from joserfc.errors import JoseError
-
 from lightchat.domain.user import User
 from lightchat.errors import ConfigError
 
@@ -487,6 +482,10 @@ class OAuthClient:
     discovery document and the signing keys are fetched once)."""
 
     def __init__(self, provider: Provider) -> None:
+        # authlib and its HTTP client (about 25 MB and a tenth of a second) are imported
+        # only when an app signs users in with a provider, not on every start.
+        from authlib.integrations.starlette_client import OAuth
+
         self.provider = provider
         registry = OAuth()
         registry.register(
@@ -604,6 +603,10 @@ def _object(data: Any, provider: Provider) -> dict[str, Any]:
 @contextlib.asynccontextmanager
 async def _reasons(provider: Provider) -> AsyncIterator[None]:
     """Turns what talking to a provider can raise into ``ProviderError``."""
+    import httpx2
+    from authlib.common.errors import AuthlibBaseError
+    from joserfc.errors import JoseError
+
     label = provider.label
     try:
         yield

@@ -31,11 +31,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
-
-from joserfc import jwt as jose_jwt
-from joserfc.errors import ExpiredTokenError, JoseError, UnsupportedAlgorithmError
-from joserfc.jwk import OctKey
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from lightchat.domain.user import User
 from lightchat.errors import InvalidTokenError
@@ -48,6 +45,9 @@ MAX_TOKEN_CHARS = 8192
 
 CLOCK_LEEWAY_S = 60
 """How far the clocks of the server that made a token and the one checking it may differ."""
+
+if TYPE_CHECKING:
+    from joserfc.jwk import OctKey
 
 __all__ = ["ALGORITHM", "AccessTokens", "InvalidTokenError", "bearer_token"]
 
@@ -63,9 +63,17 @@ class AccessTokens:
     def __init__(
         self, secret: str, max_age_s: int, *, clock: Callable[[], float] = time.time
     ) -> None:
-        self._key = OctKey.import_key(secret)
+        self._secret = secret
         self.max_age_s = max_age_s
         self.clock = clock
+
+    @cached_property
+    def _key(self) -> OctKey:
+        # joserfc (and the cryptography it is built on) is imported with the first token
+        # made or checked, not with every app that signs users in.
+        from joserfc.jwk import OctKey
+
+        return OctKey.import_key(self._secret)
 
     def create(self, user: User, *, expires_at: float | None = None) -> str:
         """A token for ``user``, lasting ``max_age_s`` (or until ``expires_at``, a time in
@@ -78,6 +86,8 @@ class AccessTokens:
             "iat": now,
             "exp": int(expires_at) if expires_at is not None else now + self.max_age_s,
         }
+        from joserfc import jwt as jose_jwt
+
         try:
             return jose_jwt.encode({"alg": ALGORITHM}, claims, self._key, algorithms=[ALGORITHM])
         except (TypeError, ValueError) as exc:  # a value JSON cannot hold (a set, an object)
@@ -91,6 +101,9 @@ class AccessTokens:
         that is malformed, forged, signed with another algorithm, or expired."""
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS:
             raise InvalidTokenError("The access token is empty or too long.")
+        from joserfc import jwt as jose_jwt
+        from joserfc.errors import ExpiredTokenError, JoseError, UnsupportedAlgorithmError
+
         try:
             found = jose_jwt.decode(token, self._key, algorithms=[ALGORITHM])
         except UnsupportedAlgorithmError:

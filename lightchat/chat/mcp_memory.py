@@ -26,14 +26,13 @@ import base64
 import json
 import logging
 from collections.abc import Callable
-from typing import Any, get_args
-
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from typing import TYPE_CHECKING, Any, get_args
 
 from lightchat.chat.history import History
 from lightchat.domain.mcp import McpKind, McpServerSpec
+
+if TYPE_CHECKING:  # cryptography is imported when a server is first sealed or opened
+    from cryptography.fernet import Fernet
 
 logger = logging.getLogger("lightchat")
 
@@ -59,6 +58,9 @@ class Unreadable(ValueError):
 
 def seal_key(secret: str) -> bytes:
     """The Fernet key of an app's secret (derived, never the secret itself)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_KEY_INFO).derive(
         secret.encode()
     )
@@ -76,6 +78,8 @@ class McpMemory:
         self._here: dict[str, dict[str, McpServerSpec]] = {}
 
     def _sealer(self) -> Fernet:
+        from cryptography.fernet import Fernet
+
         if self._fernet is None:
             self._fernet = Fernet(seal_key(self._secret()))
         return self._fernet
@@ -87,6 +91,8 @@ class McpMemory:
 
     def unseal(self, name: str, kind: str, sealed: str) -> McpServerSpec:
         """The spec ``seal`` sealed; ``Unreadable`` when it cannot be opened."""
+        from cryptography.fernet import InvalidToken
+
         known: McpKind = kind if kind in _KINDS else "stdio"  # type: ignore[assignment]
         try:
             payload: Any = json.loads(self._sealer().decrypt(sealed.encode()))

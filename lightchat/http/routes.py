@@ -23,7 +23,6 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
 
 from lightchat.bus import LogCompacted
 from lightchat.chat.session import ChatSession
@@ -98,6 +97,7 @@ from lightchat.http.endpoints.start import (
     start_chat,
     start_context,
 )
+from lightchat.http.endpoints.static import StaticFiles
 from lightchat.http.endpoints.theme import public_file, set_theme, theme_css
 from lightchat.http.locate import RemoteChat, chat_for_input, chat_or_404, stream_chat
 from lightchat.http.web import (
@@ -122,6 +122,8 @@ from lightchat.ui.sse import CLOSING, PING_SECONDS, RELOAD, Encoder, event_strea
 from lightchat.ui.stream_view import StreamView
 
 STATIC_DIR = Path(__file__).parents[1] / "static"
+STATIC = StaticFiles(STATIC_DIR)
+"""lightchat's static files, compressed and versioned (one for every app in the process)."""
 
 
 async def new_chat(request: Request) -> Response:
@@ -585,5 +587,5 @@ def routes() -> list[BaseRoute]:
         Route("/-/elements/{name:str}.js", element_script, methods=["GET"]),
         # Before the static files: a vendored file may be kept compressed (see vendor_file).
         Route("/-/static/vendor/{package:str}/{file:str}", vendor_file, methods=["GET"]),
-        Mount("/-/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        Mount("/-/static", STATIC, name="static"),
     ]

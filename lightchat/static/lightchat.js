@@ -278,10 +278,12 @@
   // copilot's chat page names that file itself; any other chat page (it carries the
   // sources allowed to frame it, <meta name="lc-frame-ancestors">) that finds itself in a
   // frame adds it here.
-  var framedSrc = script ? script.src.replace(/\/lightchat\.js(?=[?#]|$)/, "/lightchat.framed.js") : "";
-  if (window.parent !== window && framedSrc && framedSrc !== script.src &&
+  // This file comes joined with the page's other scripts (/-/static/lightchat.js+...):
+  // lightchat.framed.js sits beside that file, with its version.
+  var framedSrc = script ? script.src.replace(/\/[^\/?#]*(?=[?#]|$)/, "/lightchat.framed.js") : "";
+  if (window.parent !== window && framedSrc &&
       document.querySelector('meta[name="lc-frame-ancestors"]') &&
-      !document.querySelector('script[src*="/lightchat.framed.js"]')) {
+      !document.querySelector('script[src*="lightchat.framed.js"]')) {
     var framed = document.createElement("script");
     framed.src = framedSrc;
     document.head.appendChild(framed);

@@ -23,30 +23,39 @@ from __future__ import annotations
 
 import html
 import re
-import xml.etree.ElementTree as ElementTree
-from functools import lru_cache
-from typing import Any
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any
 
-from latex2mathml.converter import convert as latex_to_mathml
-from markdown_it import MarkdownIt
-from markdown_it.renderer import RendererHTML
-from markdown_it.token import Token
-from markdown_it.utils import EnvType, OptionsDict
-from mdit_py_plugins.dollarmath import dollarmath_plugin
-from pygments import highlight as pygments_highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexer import Lexer
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
+if TYPE_CHECKING:
+    # Imported when first used, not with the package: markdown-it with the first text
+    # rendered, Pygments with the first code block, latex2mathml with the first formula
+    # (together about 25 MB and a tenth of a second that a server's start need not pay).
+    import xml.etree.ElementTree as ElementTree
+
+    from markdown_it import MarkdownIt
+    from markdown_it.renderer import RendererHTML
+    from markdown_it.token import Token
+    from markdown_it.utils import EnvType, OptionsDict
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexer import Lexer
 
 _SAFE_URL = re.compile(r"^(https?:|mailto:|[^:/?#]*(?:[/?#]|$))", re.IGNORECASE)
 _IMAGE_URL = re.compile(r"^(https?:|[^:/?#]*(?:[/?#]|$))", re.IGNORECASE)
 _IMAGES = "lightchat.images"  # the env key saying whether images show
-_FORMATTER = HtmlFormatter(nowrap=True)
+
+
+@cache
+def _formatter() -> HtmlFormatter[str]:
+    from pygments.formatters import HtmlFormatter
+
+    return HtmlFormatter(nowrap=True)
 
 
 @lru_cache(maxsize=64)
 def _lexer(language: str) -> Lexer | None:
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
     try:
         return get_lexer_by_name(language, stripnl=False, ensurenl=False)
     except ClassNotFound:
@@ -57,7 +66,12 @@ def highlight_code(code: str, language: str | None) -> str:
     """A ``<pre>`` block of ``code``, highlighted when the language is known."""
     lang = (language or "").strip().split(maxsplit=1)[0] if language else ""
     lexer = _lexer(lang.lower()) if lang else None
-    body = pygments_highlight(code, lexer, _FORMATTER) if lexer else html.escape(code)
+    if lexer is not None:
+        from pygments import highlight as pygments_highlight
+
+        body = pygments_highlight(code, lexer, _formatter())
+    else:
+        body = html.escape(code)
     label = f' data-language="{html.escape(lang)}"' if lang else ""
     css_class = f' class="language-{html.escape(lang)}"' if lang else ""
     return f'<pre class="lc-code highlight"{label}><code{css_class}>{body}</code></pre>\n'
@@ -81,6 +95,8 @@ def _image(
     token = tokens[idx]
     src = str(token.attrGet("src") or "")
     if env.get(_IMAGES, True) and _IMAGE_URL.match(src.strip()):
+        from markdown_it.renderer import RendererHTML
+
         return RendererHTML.image(renderer, tokens, idx, options, env)
     text = renderer.renderInlineAsText(token.children or [], options, env) or src
     return (
@@ -153,6 +169,10 @@ def render_math(source: str, display: bool = False) -> str:
     source = source.strip()
     if not source or len(source) > MAX_MATH_CHARS:
         return _math_source(source, display)
+    import xml.etree.ElementTree as ElementTree
+
+    from latex2mathml.converter import convert as latex_to_mathml
+
     try:
         raw = latex_to_mathml(source, display="block" if display else "inline")
         tree = ElementTree.fromstring(raw)
@@ -182,7 +202,11 @@ def _math_display(
     return f'<{tag} class="lc-math lc-math-display">{body}</{tag}>{end}'
 
 
-def _make_parser(math: bool = False) -> MarkdownIt:
+@cache
+def _parser(math: bool = False) -> MarkdownIt:
+    """The parser (made once, with the first text rendered): with ``math``, it reads LaTeX."""
+    from markdown_it import MarkdownIt
+
     md = MarkdownIt("js-default", {"html": False, "linkify": False, "typographer": False})
     md.validateLink = _validate_link  # type: ignore[method-assign]
     md.add_render_rule("link_open", _link_open)
@@ -193,6 +217,8 @@ def _make_parser(math: bool = False) -> MarkdownIt:
         # No space or digit next to a dollar ("$5 and $6" is money), no labels (they
         # would become element ids), and no blank line inside $$...$$ (as in LaTeX), so
         # a streaming answer's finished blocks stay finished.
+        from mdit_py_plugins.dollarmath import dollarmath_plugin
+
         dollarmath_plugin(
             md,
             allow_labels=False,
@@ -207,10 +233,6 @@ def _make_parser(math: bool = False) -> MarkdownIt:
     return md
 
 
-_md = _make_parser()
-_md_math = _make_parser(math=True)
-
-
 def render_markdown(text: str, *, images: bool = True, math: bool = False) -> str:
     """Render untrusted markdown to HTML that is safe to insert into the page.
 
@@ -219,8 +241,7 @@ def render_markdown(text: str, *, images: bool = True, math: bool = False) -> st
     """
     if not text:
         return ""
-    md = _md_math if math else _md
-    return str(md.render(text, {_IMAGES: images}))
+    return str(_parser(math).render(text, {_IMAGES: images}))
 
 
 def split_settled(text: str) -> int:
@@ -231,7 +252,7 @@ def split_settled(text: str) -> int:
     """
     starts = [
         token.map[0]
-        for token in _md.parse(text)
+        for token in _parser().parse(text)
         if token.level == 0 and token.nesting >= 0 and token.map is not None
     ]
     if len(starts) < 2:
@@ -245,6 +266,8 @@ def split_settled(text: str) -> int:
 
 def pygments_css(style: str = "default", scope: str = ".highlight") -> str:
     """The stylesheet for highlighted code, for a Pygments style."""
+    from pygments.formatters import HtmlFormatter
+
     formatter: Any = HtmlFormatter(style=style)  # get_style_defs is untyped in the stubs
     return str(formatter.get_style_defs(scope))
 
@@ -259,7 +282,7 @@ def render_split(text: str, *, images: bool = True, math: bool = False) -> tuple
     if not text:
         return 0, "", ""
     env: EnvType = {_IMAGES: images}
-    md = _md_math if math else _md
+    md = _parser(math)
     tokens = md.parse(text, env)
     starts = [
         index

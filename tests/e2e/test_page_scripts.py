@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import Serve
+from tests.e2e.helpers import Serve, wait_until_idle
 from tests.helpers import free_port
 
 EXAMPLE = "examples/13_copilot/app.py"
@@ -72,8 +72,9 @@ def host(tmp_path: Path) -> Iterator[Callable[[str, int], str]]:
 
 
 def loaded(requests: list[str]) -> list[str]:
-    """Which of lightchat's scripts these requests fetched."""
-    names = [url.split("?")[0].rsplit("/", 1)[1] for url in requests]
+    """Which of lightchat's scripts these requests fetched (a page's scripts come joined
+    in one file, ``/-/static/lightchat.js+lightchat.composer.js+...``)."""
+    names = [name for url in requests for name in url.split("?")[0].rsplit("/", 1)[1].split("+")]
     return [name for name in SCRIPTS if name in names]
 
 
@@ -113,6 +114,7 @@ def test_only_a_page_with_a_composer_loads_its_script(serve: Serve, page: Page) 
 
     page.goto(server.url + "/")
     expect(page.locator("#lc-composer[data-htmx-powered]")).to_have_count(1)
+    wait_until_idle(page)  # on_chat_start's run is over: Enter sends
     box = page.get_by_role("textbox", name="Message")
     box.fill("hi")
     box.press("Enter")  # the composer's script: Enter sends
