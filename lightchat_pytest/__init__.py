@@ -171,4 +171,6 @@ def pytest_runtest_makereport(
         # The tracebacks of the callbacks' errors are in the log pytest shows beside it.
         transcript = client.transcript or "(the chat never started)\n"
         report.sections.append(("lightchat transcript", transcript))
+    if client is not None and report.when == "teardown":
+        del item.stash[_CLIENT]  # the chat is over: the session keeps its items, not chats
     return report
