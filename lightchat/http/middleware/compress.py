@@ -56,7 +56,9 @@ class CompressPages:
                 await send(message)
                 return
             headers = MutableHeaders(raw=list(held["headers"]))
-            headers.add_vary_header(VARY)
+            listed = [name.strip().lower() for name in headers.get("vary", "").split(",")]
+            if VARY.lower() not in listed:
+                headers.add_vary_header(VARY)
             if encoding is not None:
                 packed = compress(body, encoding)
                 if len(packed) < len(body):
