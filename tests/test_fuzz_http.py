@@ -407,7 +407,9 @@ ROUTES: dict[tuple[str, str], Reads] = {
     ("GET", "/-/copilot.js"): Reads(headers=("If-None-Match",)),
     ("GET", "/copilot/index.js"): Reads(headers=("If-None-Match",)),
     ("GET", "/-/elements/{name:str}.js"): Reads(headers=FILE_HEADERS),
-    ("GET", "/-/static"): Reads(headers=FILE_HEADERS),  # the static files: /-/static/{path}
+    # The static files (/-/static/{path}; a page's scripts joined: a+b.js) and plotly.js.
+    ("GET", "/-/static"): Reads(query=("v",), headers=(*FILE_HEADERS, "Accept-Encoding")),
+    ("GET", "/-/plotly"): Reads(query=("v",), headers=(*FILE_HEADERS, "Accept-Encoding")),
     ("GET", "/-/static/vendor/{package:str}/{file:str}"): Reads(headers=("Accept-Encoding",)),
 }
 
@@ -660,7 +662,8 @@ GOOD: dict[str, list[str]] = {
     SESSION_COOKIE: ["x"],
     "provider": ["github", "google"],
     "path": ["logo.txt"],
-    "static": ["lightchat.js", "lightchat.css"],
+    "static": ["lightchat.js", "lightchat.css", "lightchat.js+htmx-sse-4.0.1.min.js"],
+    "plotly": ["plotly.min.js"],
     "script": ["Button"],
     "props": ['{"n": 2}', "{}"],
     "values": ['{"title": "x"}'],
@@ -742,8 +745,8 @@ def path_of(template: str, pick: Callable[[str], str]) -> str:
         return quote(pick(name), safe="")
 
     path = PATH_PARAM.sub(segment, template)
-    if template == "/-/static":
-        path += "/" + quote(pick("static"), safe="/")
+    if template in ("/-/static", "/-/plotly"):
+        path += "/" + quote(pick(template[3:]), safe="/+")
     return path
 
 
@@ -814,8 +817,8 @@ def swept(
     names = PATH_PARAM.findall(template)
     if template.startswith("/-/elements/"):
         names = ["script"]
-    elif template == "/-/static":
-        names = ["static"]
+    elif template in ("/-/static", "/-/plotly"):
+        names = [template[3:]]
     shared = (method, template) in SWEPT_WITH_COMMON
     headers = reads.headers + (COMMON.headers if shared else ())
     cookies = reads.cookies + (COMMON.cookies if shared else ())
@@ -944,7 +947,7 @@ class Stage:
             "action_id": [a.id for m in shown for a in m.actions],
             "element_id": [e.id for m in shown for e in m.elements],
             "call_id": [self.calls[url]] if url in self.calls else [],
-            "v": [self.services.renderer.brand.version],
+            "v": [self.services.renderer.brand.version, self.services.renderer.static_version],
         }
 
     async def start_signing_in(self) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 import lightchat as cl
 from lightchat import LightChat, Message, Settings
 from lightchat.domain.events import Event, MessageData, MessageEvent
+from lightchat.http.routes import STATIC
 from tests.helpers import (
     HTMX,
     WAIT_S,
@@ -1228,17 +1230,85 @@ async def test_pyplot_plotly_and_dataframe_elements(tmp_path: Path, serve: Serve
         served = await client.get(png.group(1))
         assert served.headers["content-type"] == "image/png"
         assert served.content.startswith(b"\x89PNG")
-        frame = re.search(
-            r'<iframe class="lc-plot" src="([^"]+)" title="bars" sandbox="allow-scripts">', page
-        )
+        # Plotly: the figure's frame is lightchat's page (not sandboxed away from the app's
+        # origin, so plotly.js comes from the browser's cache), whose policy runs lightchat's
+        # script and plotly.js only, with the figure as data.
+        frame = re.search(r'<iframe class="lc-plot" src="([^"]+)" title="bars"></iframe>', page)
         assert frame is not None
         html = await client.get(frame.group(1))
         assert html.headers["content-type"].startswith("text/html")
-        assert html.headers["content-security-policy"].startswith("sandbox allow-scripts")
-        assert "Plotly.newPlot" in html.text  # Plotly's own standalone page
+        csp = html.headers["content-security-policy"]
+        assert "script-src 'self';" in csp
+        assert "unsafe-eval" not in csp
+        assert "script-src 'unsafe" not in csp
+        assert "Plotly.newPlot" not in html.text  # no copy of plotly.js in the figure
+        assert len(html.content) < 20_000
+        plotly_js = re.search(r'<script src="(/-/plotly/plotly\.min\.js\?v=\w+)" defer>', html.text)
+        assert plotly_js is not None
+        assert f'src="/-/static/lightchat.plot.js?v={STATIC.version}"' in html.text
+        held = re.search(
+            r'<script type="application/json" id="lc-figure">(.*?)</script>', html.text
+        )
+        assert held is not None
+        assert json.loads(held.group(1))["data"][0]["y"] == [1, 3]
+        library = await client.get(plotly_js.group(1), headers={"Accept-Encoding": "br"})
+        assert library.status_code == 200
+        assert library.headers["content-type"] == "text/javascript; charset=utf-8"
+        assert library.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert library.headers["content-encoding"] == "br"
+        assert "/-/plotly/" not in page  # the chat page itself loads no plotly.js
         table = page[page.index('<table class="lc-table" aria-label="fruit">') :]
         assert '<th scope="col">name</th><th scope="col">count</th>' in table
         assert "<td>&lt;b&gt;apples&lt;/b&gt;</td><td>3</td>" in table
+
+
+async def test_a_figure_is_kept_as_json_and_its_text_stays_data(
+    tmp_path: Path, serve: Serve
+) -> None:
+    import plotly.graph_objects as go
+
+    title = "</script><script>alert(1)</script><!--"
+    figure = go.Figure(data=[go.Bar(x=["a"], y=[2])], layout={"title": {"text": title}})
+    page_of_its_own = b"<!doctype html><title>plot</title><svg></svg>"
+    app = LightChat(settings=settings(tmp_path))
+
+    @app.on_chat_start
+    async def start() -> None:
+        await Message(
+            content="Figures",
+            elements=[
+                cl.Plotly(name="figure", figure=figure),
+                cl.Plotly(name="as json", content=figure.to_json()),  # Chainlit's content
+                cl.Plotly(name="own page", content=page_of_its_own),
+            ],
+        ).send()
+
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await site.idle(site.session(client, url))
+        (answer,) = site.answers(client, url)
+        kept = {element.name: element for element in answer.elements}
+        assert kept["figure"].mime == kept["as json"].mime == "application/json"
+        assert (kept["figure"].size or 0) < 20_000  # no copy of plotly.js
+        page = (await client.get(url)).text
+        frames = dict(
+            (name, (src, rest))
+            for src, name, rest in re.findall(
+                r'<iframe class="lc-plot" src="([^"]+)" title="([^"]+)"([^>]*)>', page
+            )
+        )
+        assert frames["figure"][1] == frames["as json"][1] == ""
+        assert frames["own page"][1] == ' sandbox="allow-scripts"'  # the app's HTML: apart
+        for name in ("figure", "as json"):
+            shown = (await client.get(frames[name][0])).text
+            held = re.search(r'id="lc-figure">(.*?)</script>', shown, re.DOTALL)
+            assert held is not None
+            assert "<" not in held.group(1)  # "</script>" in a title cannot end the data
+            assert json.loads(held.group(1))["layout"]["title"]["text"] == title
+        own = await client.get(frames["own page"][0])
+        assert own.content == page_of_its_own
+        assert own.headers["content-security-policy"].startswith("sandbox allow-scripts")
 
 
 async def test_an_answer_to_a_question_that_timed_out_is_refused(

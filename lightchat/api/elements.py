@@ -344,19 +344,28 @@ class Pdf(Element):
 
 
 class Plotly(Element):
-    """A Plotly figure, as Plotly's own standalone HTML page in a sandboxed frame."""
+    """A Plotly figure, drawn by plotly.js in a frame of its own.
+
+    The figure is kept as its JSON (``figure.to_json()``, as Chainlit keeps it, also when
+    given as ``content``): the frame's page holds it, and plotly.js comes from one
+    versioned URL that the browser caches (``lightchat.http.endpoints.elements``), not
+    with each figure. ``content`` that is an HTML page of its own (not JSON) is shown as
+    it is, in a sandboxed frame."""
 
     kind = "plotly"
 
     def __init__(self, name: str = "", *, figure: Any = None, **kwargs: Any) -> None:
-        super().__init__(name, mime="text/html", **kwargs)
+        content = kwargs.get("content")
+        text = content.decode(errors="replace") if isinstance(content, bytes) else content
+        as_json = figure is not None or (isinstance(text, str) and text.lstrip()[:1] == "{")
+        kwargs.setdefault("mime", "application/json" if as_json else "text/html")
+        super().__init__(name, **kwargs)
         self.figure = figure
 
     def _payload(self) -> bytes | None:
         if self.figure is None:
             return None
-        page: str = self.figure.to_html(full_html=True, include_plotlyjs=True)
-        return page.encode()
+        return str(self.figure.to_json()).encode()
 
 
 class Pyplot(Element):

@@ -62,6 +62,7 @@ from lightchat.http.endpoints.elements import (
     element_view,
     form_files,
     keep_uploads,
+    plotly_script,
 )
 from lightchat.http.endpoints.embed import embed_chat, embed_new
 from lightchat.http.endpoints.env import env_form, env_of, save_env
@@ -588,4 +589,6 @@ def routes() -> list[BaseRoute]:
         # Before the static files: a vendored file may be kept compressed (see vendor_file).
         Route("/-/static/vendor/{package:str}/{file:str}", vendor_file, methods=["GET"]),
         Mount("/-/static", STATIC, name="static"),
+        # plotly.js, for the frames of Plotly figures (see plot_page).
+        Mount("/-/plotly", plotly_script, name="plotly"),
     ]

@@ -368,6 +368,7 @@ class Renderer:
         )
         # One URL path segment: ids may hold "/", "?" or "#" (an app chooses message ids).
         self.env.filters["segment"] = lambda value: quote(str(value), safe="")
+        self.env.filters["script_json"] = script_json
         self.env.filters["groupby_tab"] = tab_groups
         self.env.globals["custom_html"] = self.custom_html
         # Logo, favicon, avatars, theme and the app's own files, read once (lightchat.ui.theme).

@@ -10,9 +10,12 @@ are stored under names the storage makes up, never the client's.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import json
 import mimetypes
 import re
 from collections.abc import AsyncIterator
+from functools import cache
 from pathlib import Path
 from urllib.parse import quote
 
@@ -20,6 +23,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from lightchat.chat.session import AskClosedError, ChatSession
 from lightchat.domain.events import (
@@ -32,6 +36,7 @@ from lightchat.domain.events import (
 from lightchat.domain.transcript import Transcript
 from lightchat.errors import LightChatError
 from lightchat.files import FileStorage, FileTooLargeError, MissingFileError
+from lightchat.http.endpoints.static import StaticFiles
 from lightchat.http.locate import RemoteChat, chat_for_input, chat_or_404, stream_chat
 from lightchat.http.web import (
     JSONField,
@@ -287,7 +292,16 @@ async def element_file(request: Request) -> Response:
         element = Transcript.from_entries(await found.bus.read(chat.id)).element(element_id)
     else:
         element = chat.element(element_id)
-    return await file_response(found.chats.files, element)
+    return await element_response(request, element)
+
+
+async def element_response(request: Request, element: ElementData | None) -> Response:
+    """What an element's URL answers: its file, or, for a Plotly figure kept as JSON, the
+    page of its frame (``plot_page``)."""
+    files = services(request).chats.files
+    if element is not None and element.kind == "plotly" and element.mime == PLOT_JSON:
+        return await plot_page(request, files, element)
+    return await file_response(files, element)
 
 
 async def file_response(files: FileStorage | None, element: ElementData | None) -> Response:
@@ -312,6 +326,71 @@ async def file_response(files: FileStorage | None, element: ElementData | None) 
     if element.size is not None:
         headers["Content-Length"] = str(element.size)
     return StreamingResponse(chunks, media_type=mime, headers=headers)
+
+
+# -- Plotly figures ---------------------------------------------------------------------------
+
+PLOT_JSON = "application/json"
+"""The type of a Plotly figure kept as its JSON (``lightchat.api.elements.Plotly``)."""
+
+PLOTLY_FILE = "plotly.min.js"
+
+_FIGURE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; base-uri 'none'; form-action 'none'"
+)
+"""The policy of a figure's frame: only lightchat's own script and plotly.js run (no
+inline script, no eval; the figure is data), which is what lets the frame keep the app's
+origin (it is not sandboxed, ``_element.html``): a sandboxed frame has an origin of its
+own each time, whose requests Chromium never answers from its cache, so every figure
+would fetch plotly.js (4.8 MB) again. plotly.js sets styles inline."""
+
+
+@cache
+def plotly_files() -> StaticFiles:
+    """plotly.js as the installed ``plotly`` package ships it (``package_data``), served
+    at ``/-/plotly/plotly.min.js`` like lightchat's static files: compressed once,
+    cached for good under its version. Found without importing plotly; nothing is served
+    when it is not installed."""
+    spec = importlib.util.find_spec("plotly")
+    folder = Path(spec.origin).parent / "package_data" if spec and spec.origin else None
+    return StaticFiles(folder, only=(PLOTLY_FILE,))
+
+
+async def plotly_script(scope: Scope, receive: Receive, send: Send) -> None:
+    """The ASGI app at ``/-/plotly``: plotly.js (see ``plotly_files``)."""
+    await plotly_files()(scope, receive, send)
+
+
+async def plot_page(request: Request, files: FileStorage | None, element: ElementData) -> Response:
+    """The page of a Plotly figure's frame: its JSON, drawn by ``lightchat.plot.js`` with
+    plotly.js from its one cached URL (``templates/plot.html``)."""
+    if element.key is None or files is None:
+        raise HTTPException(404, "This file does not exist, or it is not part of this chat.")
+    try:
+        chunks = await files.open(element.key)
+        data = b"".join([chunk async for chunk in chunks])
+    except MissingFileError:
+        raise HTTPException(404, "This file is no longer stored.") from None
+    try:
+        figure = json.loads(data)
+    except ValueError:
+        figure = {}
+    plotly = plotly_files()
+    version = await asyncio.to_thread(lambda: plotly.version)  # plotly.js read once
+    html = services(request).renderer.page(
+        "plot.html",
+        base=base(request),
+        plot_name=element.name,
+        plotly_version=version,
+        figure=figure if isinstance(figure, dict) else {},
+    )
+    headers = {
+        "Content-Security-Policy": _FIGURE_CSP,
+        "Cache-Control": "private, max-age=3600",
+        "X-Content-Type-Options": "nosniff",
+    }
+    return HTMLResponse(html, headers=headers)
 
 
 def _active(mime: str, kind: str) -> bool:

@@ -38,7 +38,7 @@ from lightchat.chat.threads import ThreadLink
 from lightchat.domain.events import MessageData, MessageEvent, StepEvent
 from lightchat.domain.transcript import Transcript
 from lightchat.http.endpoints.custom import frame_response
-from lightchat.http.endpoints.elements import file_response
+from lightchat.http.endpoints.elements import element_response
 from lightchat.http.web import (
     NOT_FOUND,
     VARY,
@@ -216,7 +216,7 @@ async def shared_element_file(request: Request) -> Response:
     """The bytes of an element of a shared chat, for whom may read the chat."""
     chat = await _shared(request)
     element = chat.element(request.path_params["element_id"])
-    return await file_response(services(request).chats.files, element)
+    return await element_response(request, element)
 
 
 async def shared_element_frame(request: Request) -> Response:

@@ -32,6 +32,7 @@ import logging
 import mimetypes
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,8 +90,13 @@ class Asset:
 class StaticFiles:
     """The ASGI app that serves ``folder``'s top-level files (see the module docstring)."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
+    def __init__(self, folder: Path | None, only: Iterable[str] | None = None) -> None:
+        """``folder``: None serves nothing (a library that is not installed); ``only``:
+        the files served, when not all of the folder's."""
+        self.folder = folder if folder is not None else Path()
+        self._only = None if only is None else frozenset(only)
+        if folder is None:
+            self._only = frozenset()
         self.cache_dir: Path | None = None
         """Where compressed files are kept between starts (set by ``prepare``)."""
         self._names: frozenset[str] | None = None
@@ -105,11 +111,16 @@ class StaticFiles:
     def names(self) -> frozenset[str]:
         """The files served: the folder's top-level files (its subfolders are not)."""
         if self._names is None:
-            self._names = frozenset(
-                path.name
-                for path in self.folder.iterdir()
-                if path.is_file() and not path.name.startswith(".")
-            )
+            if self._only is not None:
+                self._names = frozenset(
+                    name for name in self._only if (self.folder / name).is_file()
+                )
+            else:
+                self._names = frozenset(
+                    path.name
+                    for path in self.folder.iterdir()
+                    if path.is_file() and not path.name.startswith(".")
+                )
         return self._names
 
     @property

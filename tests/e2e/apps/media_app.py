@@ -1,5 +1,5 @@
 """Media and plots, made with the real libraries: audio, video, a PDF, a Matplotlib figure
-(Pyplot) and a Plotly figure."""
+(Pyplot) and two Plotly figures."""
 
 from __future__ import annotations
 
@@ -41,5 +41,6 @@ async def main(message: cl.Message) -> None:
             cl.Pdf(name="doc.pdf", content=b"%PDF-1.1\n%%EOF\n", page=1),
             cl.Pyplot(name="line chart", figure=line_chart()),
             cl.Plotly(name="bar chart", figure=bars),
+            cl.Plotly(name="line plot", figure=go.Figure(data=[go.Scatter(y=[1, 3, 2])])),
         ],
     ).send()
