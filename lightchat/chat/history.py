@@ -27,8 +27,10 @@ noted later replaces the checkpoint: it never overwrites the finished message.
 
 The data layer is the default ``SQLStore`` or the app's own (``@data_layer``). The store
 (SQLAlchemy, the drivers) takes about half a second to import, so it is imported (and the
-database migrated, if needed) in a worker thread after the server has started: the first
-page does not wait for it. Until it is ready, history is empty and writes wait in the dict.
+database migrated, if needed) in a worker thread after the server has started, when first
+needed (a read, a flush, the readiness check) or ``OPEN_AFTER_S`` after the start: the
+first page does not wait for it, nor share the interpreter with that import while it is
+answered. Until it is ready, history is empty and writes wait in the dict.
 A data layer that cannot be opened turns history off, with the reason in the log; one
 whose operations fail has each failure logged, and the chat goes on.
 
@@ -106,6 +108,10 @@ gathering delay and the write itself, a token is saved well within a second of b
 streamed, which is what a crash may lose (see the module docstring)."""
 
 
+OPEN_AFTER_S = 1.0
+"""When nothing needs the store sooner, how long after the start it opens (see the module
+docstring): the server's first pages are answered by then."""
+
 CLOSE_WAIT_S = 10
 """On shutdown, how long the history may take to open (if it is still opening) and write
 what is pending before the server stops anyway."""
@@ -160,6 +166,7 @@ class History:
         self._idle = asyncio.Event()
         self._idle.set()
         self._ready = asyncio.Event()
+        self._wanted = asyncio.Event()  # something waits for the store: open it now
         self._task: asyncio.Task[None] | None = None
         self.failed: BaseException | None = None
         """Why history is off, when the data layer could not be opened."""
@@ -182,6 +189,7 @@ class History:
         if self._store is None:
             if self.failed is not None:
                 raise ConnectionError("the history's database could not be opened")
+            self._wanted.set()
             raise ConnectionError("the history's database is still opening")
         ping = getattr(self._store, "ping", None)
         if ping is None:
@@ -200,6 +208,7 @@ class History:
 
     async def wait_ready(self) -> bool:
         """Wait until the data layer is open (or failed to open); True if it is usable."""
+        self._wanted.set()
         await self._ready.wait()
         return self._store is not None
 
@@ -232,6 +241,7 @@ class History:
         """Wait until everything observed so far is written (tokens included)."""
         self._take_checkpoint()
         if self._store is None and not self._ready.is_set():
+            self._wanted.set()
             await self._ready.wait()
         if self._store is not None and not self._idle.is_set():
             self._flushers += 1
@@ -371,6 +381,8 @@ class History:
         return True
 
     async def _run(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wanted.wait(), OPEN_AFTER_S)
         if not await self._open():
             return
         loop = asyncio.get_running_loop()
