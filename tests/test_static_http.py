@@ -168,6 +168,34 @@ async def test_the_chat_page_names_only_versioned_files_one_stylesheet_and_one_s
             assert served.headers["cache-control"] == IMMUTABLE, url
 
 
+async def test_a_page_that_shows_code_links_its_colours(tmp_path: Path, serve: Serve) -> None:
+    app = LightChat(settings=Settings(name="Bot", app_dir=str(tmp_path), history=False))
+
+    @app.on_chat_start
+    async def start() -> None:
+        await Message(content="Hello").send()
+
+    @app.on_message
+    async def main(message: Message) -> None:
+        await Message(content="```python\ndef greet():\n    pass\n```").send()
+
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        await site.idle(site.session(client, url))
+        href = f"/-/static/lightchat.code.css?v={STATIC.version}"
+        code_css = f'<link id="lc-code-css" rel="stylesheet" href="{href}">'
+        assert code_css not in (await client.get(url)).text  # no code: not fetched
+        posted = await client.post(f"{url}/messages", data={"content": "code"})
+        assert posted.status_code == 303
+        page = (await client.get(url)).text
+        assert code_css in page
+        assert page.index("lightchat.css?v=") < page.index("lightchat.code.css?v=")
+        served = await client.get(f"/-/static/lightchat.code.css?v={STATIC.version}")
+        assert ".highlight .k" in served.text
+        assert ".highlight .k" not in (await client.get("/-/static/lightchat.css")).text
+
+
 # -- pages ------------------------------------------------------------------------------------
 
 

@@ -132,6 +132,22 @@
     close.focus();
   });
 
+  // The colours of highlighted code (lightchat.code.css, beside lightchat.css) come with
+  // the first code block the page shows: in the page (the server links them then), or
+  // streamed or swapped in later. After lightchat.css, before the app's own stylesheets.
+  function codeStyles() {
+    if (document.getElementById("lc-code-css") || !document.querySelector("pre.lc-code")) return;
+    var main = document.querySelector('link[rel="stylesheet"][href*="/-/static/lightchat.css"]');
+    if (!main) return;
+    var link = document.createElement("link");
+    link.id = "lc-code-css";
+    link.rel = "stylesheet";
+    link.href = main.href.replace(/\/lightchat\.css(?=[?#]|$)/, "/lightchat.code.css");
+    main.after(link);
+  }
+  document.addEventListener("DOMContentLoaded", codeStyles);
+  document.addEventListener("htmx:after:swap", codeStyles);
+
   // Copy buttons. Those that only work with this script (a shared chat's "Copy link")
   // come hidden, and show once it runs (on the page, and in what htmx swaps in).
   function showScriptButtons() {

@@ -224,6 +224,29 @@ def element_text_html(element: ElementData) -> Markup:
     return Markup(render_markdown(element.content or ""))
 
 
+_CODE_MARKS = ("```", "~~~", "\n    ", "\n\t")
+
+
+def shows_code(transcript: Transcript | None) -> bool:
+    """True when a chat's page shows highlighted code (a fenced or indented block in a
+    message or step, a ``Text`` element in a language), so that it links the code's
+    colours (``lightchat.code.css``); a guess that may say yes for a page without code,
+    never no for one with it."""
+    if transcript is None:
+        return False
+    for item in transcript.items.values():
+        texts = (
+            (item.content,)
+            if isinstance(item, MessageData)
+            else (getattr(item, "input", ""), getattr(item, "output", ""))
+        )
+        if any(mark in (text or "") for text in texts for mark in _CODE_MARKS):
+            return True
+        if any(element.language for element in getattr(item, "elements", ())):
+            return True
+    return False
+
+
 def element_json(element: ElementData) -> Any:
     """The structured content of a table or task list element."""
     try:
@@ -371,6 +394,7 @@ class Renderer:
         self.env.filters["script_json"] = script_json
         self.env.filters["groupby_tab"] = tab_groups
         self.env.globals["custom_html"] = self.custom_html
+        self.env.globals["shows_code"] = shows_code
         # Logo, favicon, avatars, theme and the app's own files, read once (lightchat.ui.theme).
         self.brand = Brand.load(settings)
         self.env.globals.update(

@@ -61,9 +61,10 @@ FIRST_PAGE = (
     ("lightchat.css",),
     ("lightchat.js", "lightchat.composer.js", "htmx-sse-4.0.1.min.js"),
     ("lightchat.js", "htmx-sse-4.0.1.min.js"),
+    ("lightchat.code.css",),
 )
-"""What a first visit loads (the stylesheet, a chat page's and another page's scripts):
-readied when the server starts."""
+"""What a first visit loads (the stylesheet, a chat page's and another page's scripts, the
+colours of code with its first code block): readied when the server starts."""
 
 _SUFFIX = {".br": "br", ".gz": "gzip"}
 
