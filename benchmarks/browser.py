@@ -3,10 +3,13 @@
 - ``page_load``: a cold first visit (a fresh browser context each time) of ``/``, which
   redirects to the chat page. Counts every request the page makes (the redirect and the
   event stream included), sums the bytes of the HTML, JavaScript and CSS (Resource Timing
-  ``transferSize``: headers and body as received), and times navigation start to the moment
-  a message can be sent: the composer form exists and htmx has processed it
-  (``data-htmx-powered``), which happens after every deferred script ran. An init script's
-  MutationObserver stamps that moment with ``performance.now()`` (no polling).
+  ``transferSize``: headers and body as received, compressed when they were), and times
+  navigation start to the moment a message can be sent: the composer form exists and htmx
+  has processed it (``data-htmx-powered``), which happens after every deferred script ran.
+  An init script's MutationObserver stamps that moment with ``performance.now()`` (no
+  polling). Then the next visit in the same context (``/`` again, a new chat): how many of
+  its stylesheets and scripts came over the network (``transferSize`` > 0) rather than
+  from the browser's cache.
 - ``round_trip``: in one open chat, types a message and presses Enter; times the keydown
   event to the frame painted after the last token (the reply's ``END_MARK``) entered the
   page (a ``requestAnimationFrame`` callback, then a task: the first moment after that
@@ -142,14 +145,19 @@ def page_load(browser: Browser, server: Server, repeats: int) -> dict[str, Any]:
             page.wait_for_function("window.__bench.ready !== null")
             page.wait_for_timeout(300)  # let the event stream's request be issued and counted
             found = page.evaluate(RESOURCES_JS)
+            first_visit = list(requests)
+            # The next visit, in the same browser: a new chat, its files in the cache.
+            page.goto(_base(server) + "/", wait_until="load")
+            page.wait_for_function("window.__bench.ready !== null")
+            again = page.evaluate(RESOURCES_JS)
         finally:
             context.close()
         nav = found["navigation"]
-        static = [r for r in found["resources"] if r["initiatorType"] in ("script", "link", "css")]
+        static = _static(found)
         runs.append(
             {
-                "requests": len(requests),
-                "request_list": requests,
+                "requests": len(first_visit),
+                "request_list": first_visit,
                 "bytes": nav["transferSize"] + sum(r["transferSize"] for r in static),
                 "body_bytes": nav["encodedBodySize"] + sum(r["encodedBodySize"] for r in static),
                 "ready_ms": found["ready"],
@@ -157,10 +165,15 @@ def page_load(browser: Browser, server: Server, repeats: int) -> dict[str, Any]:
                 "load_ms": nav["load"],
                 "files": [(nav["name"], nav["transferSize"])]
                 + [(r["name"], r["transferSize"]) for r in static],
+                # transferSize 0: answered from the browser's cache, nothing asked.
+                "repeat_static_fetched": sum(1 for r in _static(again) if r["transferSize"] > 0),
+                "repeat_ready_ms": again["ready"],
             }
         )
     return {
         "runs": runs,
+        "repeat_static_fetched": max(r["repeat_static_fetched"] for r in runs),
+        "repeat_ready_ms": statistics.median(r["repeat_ready_ms"] for r in runs),
         "requests": max(r["requests"] for r in runs),
         "bytes": statistics.median(r["bytes"] for r in runs),
         "kb": statistics.median(r["bytes"] for r in runs) / 1024,
@@ -168,6 +181,12 @@ def page_load(browser: Browser, server: Server, repeats: int) -> dict[str, Any]:
         "ready_ms_max": max(r["ready_ms"] for r in runs),
         "dom_content_loaded_ms": statistics.median(r["dom_content_loaded_ms"] for r in runs),
     }
+
+
+def _static(found: dict[str, Any]) -> list[dict[str, Any]]:
+    """The stylesheets and scripts among a page's resources."""
+    kinds = ("script", "link", "css")
+    return [r for r in found["resources"] if r["initiatorType"] in kinds]
 
 
 def _metrics(cdp: Any) -> dict[str, float]:

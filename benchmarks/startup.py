@@ -16,21 +16,27 @@ import servers
 from figures import Config, Figures, alternate, ratio, say, table
 from servers import KINDS
 
-SETTLE_S = 3.0  # the settled RSS is read this long after the first 200
+SETTLE_S = 3.0  # the settled RSS is read this long after the launch
+OPENS_S = 1.0  # lightchat's history store opens by itself this long after its start
 
 
 # -- cold start ---------------------------------------------------------------------------
 
 
 def bench_cold_start(cfg: Config) -> Figures:
-    """Process spawn to the first answer on ``/`` and to the first 200 page; RSS then."""
+    """Launch of the server process to the first chat page answered; RSS then, and later."""
     runs: dict[str, list[dict[str, float]]] = {kind: [] for kind in KINDS}
-    for _, kind in alternate(cfg.pick(5, 2)):
+    for _, kind in alternate(max(cfg.pick(5, 2), cfg.repeat)):
         server = servers.spawn(kind)
         try:
             first, page = servers.wait_first_page(server, poll=0.002)
             rss = server.rss()
-            time.sleep(SETTLE_S)  # lightchat imports and migrates its history store after start
+            # lightchat opens its history store (imports it, migrates a new database)
+            # when first needed or a second after its start: its readiness check, asked
+            # from then on, says when that is done.
+            time.sleep(max(0.0, OPENS_S - (time.perf_counter() - server.started)))
+            ready = servers.wait_settled(server)
+            time.sleep(max(0.0, SETTLE_S - (time.perf_counter() - server.started)))
             settled = server.rss()
         finally:
             server.stop()
@@ -38,6 +44,7 @@ def bench_cold_start(cfg: Config) -> Figures:
             {
                 "first_answer_s": first,
                 "first_200_s": page,
+                "ready_s": ready if kind == "lightchat" else page,
                 "rss_mb": rss / 2**20,
                 "settled_rss_mb": settled / 2**20,
             }
@@ -53,10 +60,10 @@ def bench_cold_start(cfg: Config) -> Figures:
             [
                 "server",
                 "to first answer on / (s)",
-                "to first 200 (s)",
+                "to the first chat page (s)",
                 "min (s)",
-                "RSS then (MB)",
-                f"RSS {SETTLE_S:g} s later (MB)",
+                "RSS then (MiB)",
+                f"RSS {SETTLE_S:g} s after launch (MiB)",
             ],
             [
                 [
@@ -69,7 +76,11 @@ def bench_cold_start(cfg: Config) -> Figures:
                 ]
                 for kind in KINDS
             ],
-        ).replace(".0 ", ".0 ")
+        )
+    )
+    say(
+        f"lightchat's history store was open {figures['lightchat']['ready_s']:.2f} s after "
+        "launch (/-/ready answered 200)"
     )
     figures["ratio"] = {
         "first_200_s": ratio(lc["first_200_s"], base["first_200_s"]),
@@ -80,7 +91,7 @@ def bench_cold_start(cfg: Config) -> Figures:
         f"lightchat / baseline: time x{figures['ratio']['first_200_s']:.2f}, "
         f"RSS x{figures['ratio']['rss_mb']:.2f}, "
         f"settled RSS x{figures['ratio']['settled_rss_mb']:.2f} "
-        f"(median of {len(runs['lightchat'])} spawns)"
+        f"(median of {len(runs['lightchat'])} launches each, alternating)"
     )
     return figures
 
@@ -89,18 +100,31 @@ def bench_cold_start(cfg: Config) -> Figures:
 
 
 def bench_page_load(cfg: Config) -> Figures:
-    """A first visit in Chromium: requests, HTML+JS+CSS bytes, time until it can send."""
+    """A first visit in Chromium: requests, bytes on the wire, time until it can send; then
+    a repeat visit: static files asked for again."""
     figures: Figures = {}
     with browser.chromium() as chromium:
         for kind in KINDS:
             server = servers.start(kind)
             try:
-                figures[kind] = browser.page_load(chromium, server, cfg.pick(7, 3))
+                # A visit to a running server: its history store open (the first second
+                # after a start is the cold-start benchmark's).
+                servers.wait_settled(server)
+                loads = max(cfg.pick(7, 3), cfg.repeat)
+                figures[kind] = browser.page_load(chromium, server, loads)
             finally:
                 server.stop()
     say(
         table(
-            ["page", "requests", "HTML+JS+CSS (KB)", "ready to send (ms)", "max (ms)", "DCL (ms)"],
+            [
+                "page",
+                "requests",
+                "HTML+JS+CSS on the wire (KiB)",
+                "ready to send (ms)",
+                "max (ms)",
+                "DCL (ms)",
+                "repeat visit: static files fetched",
+            ],
             [
                 [
                     kind,
@@ -109,6 +133,7 @@ def bench_page_load(cfg: Config) -> Figures:
                     figures[kind]["ready_ms"],
                     figures[kind]["ready_ms_max"],
                     figures[kind]["dom_content_loaded_ms"],
+                    figures[kind]["repeat_static_fetched"],
                 ]
                 for kind in KINDS
             ],
