@@ -855,6 +855,19 @@ async def _made_data_layer(factory: Callable[[], Any], module: ModuleType) -> Da
     if inspect.isawaitable(made):
         made = await made
     missing: list[str] = module.missing_operations(made)
+    if missing and module.is_chainlit_layer(made):
+        # A data layer written for Chainlit (lightchat.data.BaseDataLayer): its methods
+        # serve the history through an adapter; what it lacks is said once, here.
+        adapter = module.adapt_chainlit_layer(made)
+        off: dict[str, list[str]] = {}
+        for method, feature in adapter.missing.items():
+            off.setdefault(feature, []).append(method)
+        if off:
+            said = [f"{', '.join(names)}: {feature} is off" for feature, names in off.items()]
+            logger.warning(
+                "The data layer %s does not implement %s", type(made).__name__, "; ".join(said)
+            )
+        return cast("DataLayer", adapter)
     if missing:
         raise ConfigError(
             f"it returned {type(made).__name__}, which is not a data layer: it has no "

@@ -226,8 +226,10 @@ class Registry:
 
         Decorates a function without arguments (``def`` or ``async def``) that returns the
         data layer: an object with the methods of ``lightchat.store.DataLayer``, such as a
-        ``SQLStore``, a ``MemoryStore`` or a class of the app's own. It is called once, when
-        the app starts serving::
+        ``SQLStore``, a ``MemoryStore`` or a class of the app's own, or one written for
+        Chainlit (a ``lightchat.data.BaseDataLayer`` subclass, whose methods the history
+        then goes through; what it does not implement is logged at start with the feature
+        it turns off). It is called once, when the app starts serving::
 
             @cl.data_layer
             def get_data_layer():

@@ -3,7 +3,10 @@ of a data layer written for Chainlit, with its methods and types, and ``get_data
 
 lightchat's own history goes through ``lightchat.store.DataLayer`` (owner-scoped records;
 see the README, "Your own data layer"). A Chainlit data layer subclasses ``BaseDataLayer``
-here so that its code imports and type-checks unchanged.
+here so that its code imports and type-checks unchanged; returned by ``@data_layer``, it
+keeps the history (``lightchat.store.chainlit_layer`` adapts its methods), and a method it
+leaves as a placeholder (raising ``NotImplementedError``) turns its feature off, which is
+logged once at start.
 """
 
 from __future__ import annotations

@@ -39,6 +39,7 @@ from lightchat.files import (
     LocalFileStorage,
     StoredFile,
 )
+from lightchat.store.chainlit_layer import ChainlitLayer, adapt_chainlit_layer, is_chainlit_layer
 from lightchat.store.convert import (
     MESSAGE_TYPES,
     element_from_record,
@@ -91,6 +92,7 @@ __all__ = [
     "MESSAGE_TYPES",
     "THREAD_NAME_LENGTH",
     "BatchWriter",
+    "ChainlitLayer",
     "ConflictError",
     "DataLayer",
     "ElementRecord",
@@ -117,11 +119,13 @@ __all__ = [
     "ThreadRecord",
     "ThreadSharing",
     "UserRecord",
+    "adapt_chainlit_layer",
     "current_revision",
     "database_url",
     "default_database_url",
     "element_from_record",
     "head_revision",
+    "is_chainlit_layer",
     "item_from_record",
     "make_engine",
     "message_from_record",
