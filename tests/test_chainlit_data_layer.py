@@ -10,6 +10,7 @@ Chainlit's layers do. The apps are visited like a browser without JavaScript.
 from __future__ import annotations
 
 import logging
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,13 @@ from lightchat.types import (
     ThreadDict,
     ThreadFilter,
 )
-from tests.helpers import HTMX, Serve, chat_id, thread_items
+from tests.helpers import HTMX, Serve, thread_items
+from tests.helpers import chat_id as lightchat_id
+
+
+def chat_id(url: str) -> str:
+    """The id of a chat's thread as a Chainlit layer has it: a UUID in its usual text."""
+    return str(uuid.UUID(lightchat_id(url)))
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
 
@@ -245,7 +252,7 @@ async def test_a_chainlit_data_layer_keeps_the_history(tmp_path: Path, serve: Se
         assert thread_items((await other.get("/history", headers=HTMX)).text) == []
 
         # Resume: with the live chat ended, the page is rebuilt from the layer's thread.
-        await site.services.chats.end(chat_id(invoice), owner)
+        await site.services.chats.end(lightchat_id(invoice), owner)
         reopened = await me.get(invoice)
         assert reopened.status_code == 200
         assert "Answer to <em>And April?</em>" in reopened.text
@@ -265,10 +272,10 @@ async def test_a_chainlit_data_layer_keeps_the_history(tmp_path: Path, serve: Se
         answer = site.answers(me, paris)[0]
         rated = await me.post(f"{paris}/feedback/{answer.id}", data={"value": "0"})
         assert rated.status_code == 303
-        assert layer.feedback[answer.id]["value"] == 0
+        assert layer.feedback[str(uuid.UUID(answer.id))]["value"] == 0
         taken_back = await me.post(f"{paris}/feedback/{answer.id}", data={"value": "0"})
         assert taken_back.status_code == 303
-        assert answer.id not in layer.feedback
+        assert not layer.feedback
 
         # Delete: the thread and its steps leave the layer.
         deleted = await me.post(f"{paris}/delete")
@@ -293,21 +300,22 @@ async def test_sharing_and_favourites_go_through_the_thread_and_step_metadata(
         assert site.history.can_share
         assert site.history.can_favorite
 
-        link = await site.history.share(chat_id(url), owner, shared=True)
+        link = await site.history.share(lightchat_id(url), owner, shared=True)
         assert link is not None
         metadata = layer.threads[chat_id(url)]["metadata"]
         assert metadata["is_shared"] is True
         assert metadata["shared_at"].endswith("Z")
-        assert await site.history.share(chat_id(url), "someone-else", shared=True) is None
-        assert await site.history.load_shared(chat_id(url)) is not None
+        assert await site.history.share(lightchat_id(url), "someone-else", shared=True) is None
+        assert await site.history.load_shared(lightchat_id(url)) is not None
 
         question = next(s for s in layer.steps.values() if s["type"] == "user_message")
-        await site.history.mark_favorite(question["id"], owner, favorite=True)
+        marked = uuid.UUID(question["id"]).hex  # lightchat's form of the id
+        await site.history.mark_favorite(marked, owner, favorite=True)
         assert layer.steps[question["id"]]["metadata"]["favorite"] is True
-        assert [f.id for f in await site.history.favorites(owner)] == [question["id"]]
+        assert [f.id for f in await site.history.favorites(owner)] == [marked]
         assert await site.history.favorites("someone-else") == []
         with pytest.raises(LookupError):
-            await site.history.mark_favorite(question["id"], "someone-else", favorite=False)
+            await site.history.mark_favorite(marked, "someone-else", favorite=False)
         assert store is not None
 
 

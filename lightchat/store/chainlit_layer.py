@@ -33,7 +33,9 @@ from __future__ import annotations
 import ast
 import inspect
 import logging
+import re
 import textwrap
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -157,6 +159,29 @@ def _time(value: Any) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+_HEX_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def _out(value: str) -> str:
+    """An id as the Chainlit layer is given it: lightchat's ids (a UUID's 32 hex digits)
+    in a UUID's usual text, as Chainlit makes them and its tables' uuid columns take."""
+    return str(uuid.UUID(value)) if _HEX_ID.fullmatch(value) else value
+
+
+def _out_opt(value: str | None) -> str | None:
+    return None if value is None else _out(value)
+
+
+def _in(value: Any) -> Any:
+    """An id as lightchat uses it (the reverse of ``_out``; other ids are kept)."""
+    if isinstance(value, str) and len(value) == 36:
+        try:
+            return uuid.UUID(value).hex
+        except ValueError:
+            return value
+    return value
+
+
 def _identifier(owner: str) -> str:
     """The Chainlit user identifier of an owner key (see the module docstring)."""
     return owner.removeprefix("user:") if owner.startswith("user:") else f"browser:{owner}"
@@ -177,9 +202,9 @@ class _Element:
 
     def __init__(self, record: ElementRecord) -> None:
         meta = dict(record.meta or {})
-        self.id = record.id
-        self.thread_id: str | None = record.thread_id
-        self.for_id = record.for_id
+        self.id = _out(record.id)
+        self.thread_id: str | None = _out(record.thread_id)
+        self.for_id = _out_opt(record.for_id)
         self.name = record.name
         self.type = record.type
         self.mime = record.mime
@@ -232,9 +257,9 @@ def _element_record(data: Any, thread_id: str) -> ElementRecord:
             meta["extra"] = {"size": data["size"]}
     size = (ours or {}).get("bytes")
     return ElementRecord(
-        id=str(data.get("id") or ""),
-        thread_id=str(data.get("threadId") or thread_id),
-        for_id=data.get("forId"),
+        id=_in(str(data.get("id") or "")),
+        thread_id=_in(str(data.get("threadId") or thread_id)),
+        for_id=_in(data.get("forId")),
         name=str(data.get("name") or ""),
         type=str(data.get("type") or "file"),
         mime=data.get("mime"),
@@ -252,9 +277,9 @@ def _step_dict(record: StepRecord) -> dict[str, Any]:
     if record.favorite_at is not None:
         metadata["favorite"] = True
     return {
-        "id": record.id,
-        "threadId": record.thread_id,
-        "parentId": record.parent_id,
+        "id": _out(record.id),
+        "threadId": _out(record.thread_id),
+        "parentId": _out_opt(record.parent_id),
         "name": record.name,
         "type": record.type,
         "input": record.input,
@@ -287,9 +312,9 @@ def _step_record(data: Any, thread_id: str) -> StepRecord:
         show_input = None
     generation = data.get("generation")
     return StepRecord(
-        id=str(data.get("id") or ""),
-        thread_id=str(data.get("threadId") or thread_id),
-        parent_id=data.get("parentId"),
+        id=_in(str(data.get("id") or "")),
+        thread_id=_in(str(data.get("threadId") or thread_id)),
+        parent_id=_in(data.get("parentId")),
         name=str(data.get("name") or ""),
         type=str(data.get("type") or "undefined"),
         input=str(data.get("input") or ""),
@@ -387,7 +412,7 @@ class ChainlitLayer:
             getattr(self.layer, "get_thread_author", None)
         ):
             try:
-                author = await self.layer.get_thread_author(thread_id)
+                author = await self.layer.get_thread_author(_out(thread_id))
             except Exception:  # Chainlit's layers raise for a thread they do not have
                 author = None
             if author:
@@ -398,7 +423,7 @@ class ChainlitLayer:
     async def _thread_dict(self, thread_id: str) -> ThreadDict | None:
         if not self._has("get_thread"):
             return None
-        found: ThreadDict | None = await self.layer.get_thread(thread_id)
+        found: ThreadDict | None = await self.layer.get_thread(_out(thread_id))
         return found
 
     async def _owns(self, thread_id: str, owner: str | None) -> bool:
@@ -424,7 +449,7 @@ class ChainlitLayer:
         shared = _time(meta.get("shared_at")) if meta.get("is_shared") else None
         tags = data.get("tags")
         return ThreadRecord(
-            id=data["id"],
+            id=_in(data["id"]),
             owner=owner if owner is not None else _owner(data.get("userIdentifier")),
             user_id=data.get("userId"),
             name=data.get("name"),
@@ -452,7 +477,7 @@ class ChainlitLayer:
             raise ConflictError(f"thread {record.id!r} exists already")
         record.user_id = await self._user_id(owner)
         await self.layer.update_thread(
-            record.id, name=name, user_id=record.user_id, metadata=metadata, tags=tags
+            _out(record.id), name=name, user_id=record.user_id, metadata=metadata, tags=tags
         )
         if name is None:
             self._unnamed.add(record.id)
@@ -478,7 +503,7 @@ class ChainlitLayer:
                 **{key: kept[key] for key in ("is_shared", "shared_at") if key in kept},
                 **metadata,
             }
-        await self.layer.update_thread(thread_id, name=name, metadata=metadata, tags=tags)
+        await self.layer.update_thread(_out(thread_id), name=name, metadata=metadata, tags=tags)
         if name is not None:
             self._unnamed.discard(thread_id)
         found = await self.get_thread(thread_id, owner=owner)
@@ -520,7 +545,7 @@ class ChainlitLayer:
         stored = await self.load_thread(thread_id, owner=owner)
         if stored is None or not self._has("delete_thread"):
             raise NotFoundError(f"no thread {thread_id!r}")
-        await self.layer.delete_thread(thread_id)
+        await self.layer.delete_thread(_out(thread_id))
         for step in stored.steps:
             self._steps.pop(step.id, None)
             self._written.discard(step.id)
@@ -577,7 +602,7 @@ class ChainlitLayer:
         if step.type == "user_message" and step.thread_id in self._unnamed:
             name = thread_name(step.output)
             if name is not None:
-                await self.layer.update_thread(step.thread_id, name=name)
+                await self.layer.update_thread(_out(step.thread_id), name=name)
                 self._unnamed.discard(step.thread_id)
 
     async def delete_step(self, step_id: str, *, owner: str | None) -> list[str]:
@@ -591,7 +616,7 @@ class ChainlitLayer:
                 doomed.add(step.id)
         keys = [e.storage_key for e in stored.elements if e.for_id in doomed and e.storage_key]
         for doomed_id in doomed:
-            await self.layer.delete_step(doomed_id)
+            await self.layer.delete_step(_out(doomed_id))
             self._steps.pop(doomed_id, None)
             self._written.discard(doomed_id)
         return keys
@@ -633,7 +658,7 @@ class ChainlitLayer:
             return None
         if not await self._owns(thread_id, owner):
             return None
-        found = await self.layer.get_element(thread_id, element_id)
+        found = await self.layer.get_element(_out(thread_id), _out(element_id))
         return None if found is None else _element_record(found, thread_id)
 
     async def delete_element(self, element_id: str, *, owner: str | None) -> ElementRecord | None:
@@ -642,7 +667,7 @@ class ChainlitLayer:
             found = await self.get_element(element_id, owner=owner, thread_id=thread_id)
             if found is not None:
                 if self._has("delete_element"):
-                    await self.layer.delete_element(element_id, thread_id)
+                    await self.layer.delete_element(_out(element_id), _out(thread_id))
                 return found
         return None
 
@@ -659,9 +684,9 @@ class ChainlitLayer:
         verdict: Literal[0, 1] = 1 if value else 0
         feedback_id = await self.layer.upsert_feedback(
             Feedback(
-                forId=for_id,
+                forId=_out(for_id),
                 value=verdict,
-                threadId=step.thread_id,
+                threadId=_out(step.thread_id),
                 id=before.id if before is not None and before.id else None,
                 comment=comment,
             )
@@ -714,7 +739,7 @@ class _Sharing:
         elif not shared:
             metadata.pop("is_shared", None)
             metadata.pop("shared_at", None)
-        await adapter.layer.update_thread(thread_id, metadata=metadata)
+        await adapter.layer.update_thread(_out(thread_id), metadata=metadata)
         found = await adapter.get_thread(thread_id, owner=owner)
         if found is None:
             raise NotFoundError(f"no thread {thread_id!r}")
@@ -744,10 +769,7 @@ class _Favorites:
         user_id = await adapter._user_id(owner)
         if user_id is None:
             return []
-        steps = [
-            _step_record(step, str(step.get("threadId") or ""))
-            for step in await adapter.layer.get_favorite_steps(user_id)
-        ]
+        steps = [_step_record(step, "") for step in await adapter.layer.get_favorite_steps(user_id)]
         mine = [
             step
             for step in steps
