@@ -176,6 +176,8 @@ def wait_until_kept(page: Page, server_url: str, chat: str) -> None:
 def say(chat: FrameLocator, text: str) -> None:
     """Send a message in the panel and wait for the example's answer."""
     expect(chat.locator("#lc-composer[data-htmx-powered]")).to_have_count(1)
+    # No run going (on_chat_start's is over): while one goes, Enter does nothing.
+    expect(chat.get_by_role("button", name="Send")).to_be_enabled()
     chat.get_by_role("textbox", name="Message").fill(text)
     chat.get_by_role("textbox", name="Message").press("Enter")
     answers = chat.locator('article[data-type="assistant_message"]')
