@@ -4,6 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 CHROMIUM := /usr/bin/chromium
 OIDC := tests/oidc/node_modules/.package-lock.json
+AZURITE := tests/azurite/node_modules/.package-lock.json
 # Compiled modules and pytest's rewritten tests are kept in the virtualenv (not beside the
 # sources), even where PYTHONDONTWRITEBYTECODE is set: compiling them all again costs every
 # test process seconds.
@@ -11,7 +12,7 @@ PYTEST := PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(abspath $(VENV))/pycach
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install chromium oidc demo test unit processes e2e lint format bench clean
+.PHONY: help install chromium oidc azurite demo test unit processes e2e lint format bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -38,13 +39,21 @@ $(OIDC): tests/oidc/package.json tests/oidc/package-lock.json
 
 oidc: $(OIDC) ## Install the OpenID Connect provider of the sign-in tests (npm ci)
 
+# The Azure Blob storage tests run Azurite, Microsoft's local Azure Storage server (npm).
+$(AZURITE): tests/azurite/package.json tests/azurite/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix tests/azurite --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the Azure Blob storage tests will be skipped"; fi
+
+azurite: $(AZURITE) ## Install Azurite for the Azure Blob storage tests (npm ci)
+
 demo: install ## Serve the example app on http://127.0.0.1:8000
 	$(VENV)/bin/lightchat serve examples/01_quickstart.py --host 127.0.0.1 --port $(PORT)
 
-test: install chromium oidc lint ## Lint, type-check and run every test, browser tests included; branch coverage
+test: install chromium oidc azurite lint ## Lint, type-check and run every test, browser tests included; branch coverage
 	$(PYTEST) --cov --cov-report=term
 
-unit: install oidc ## Run the unit and HTTP tests only, on two processes (some seconds)
+unit: install oidc azurite ## Run the unit and HTTP tests only, on two processes (some seconds)
 	$(PYTEST) -n 2 -m "not e2e and not processes"
 
 processes: install ## Run the tests that start real server processes (several workers...)

@@ -61,6 +61,7 @@ from lightchat.http.middleware.sign_in import SignInGate
 from lightchat.http.middleware.theme import ThemeCookie
 from lightchat.http.routes import STATIC, not_found, routes
 from lightchat.http.web import Services
+from lightchat.storage import storage_from_environ
 from lightchat.ui.render import Renderer
 
 if TYPE_CHECKING:  # redis is imported only when the app has a Redis URL
@@ -172,11 +173,11 @@ class LightChat(Registry):
         cluster, forwarding = _cluster_for(settings, redis_pool)
         files = self._files
         if files is None:
-            files = LocalFileStorage(
-                settings.state_dir() / "files",
-                # Uploads are held to their own limits as they arrive (keep_uploads);
-                # this caps what an app's own elements may store.
-                max_bytes=1024 * 1024 * 1024,
+            # Uploads are held to their own limits as they arrive (keep_uploads); this
+            # caps what an app's own elements may store. A bucket when Chainlit's
+            # variables name one (BUCKET_NAME and a service's keys), else a local folder.
+            files = storage_from_environ(max_bytes=1024 * 1024 * 1024) or LocalFileStorage(
+                settings.state_dir() / "files", max_bytes=1024 * 1024 * 1024
             )
         _check_sharing(settings, self.callbacks, auth is not None or host_users is not None)
         history = None

@@ -22,7 +22,13 @@ from urllib.parse import quote
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, Response, StreamingResponse
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.types import Receive, Scope, Send
 
 from lightchat.chat.session import AskClosedError, ChatSession
@@ -50,6 +56,7 @@ from lightchat.http.web import (
     services,
     settle_without_js,
 )
+from lightchat.storage import BucketStorage
 
 #: Kinds shown by the browser itself; every other file is a download.
 _INLINE_KINDS = frozenset({"image", "pyplot", "audio", "video", "pdf", "plotly"})
@@ -310,15 +317,20 @@ async def file_response(files: FileStorage | None, element: ElementData | None) 
     element without a stored file."""
     if element is None or element.key is None or files is None:
         raise HTTPException(404, "This file does not exist, or it is not part of this chat.")
+    mime = element.mime or "application/octet-stream"
+    inline = element.kind in _INLINE_KINDS and not _active(mime, element.kind)
+    disposition = f"{'inline' if inline else 'attachment'}; filename*=UTF-8''{quote(element.name)}"
+    if isinstance(files, BucketStorage) and files.signed_urls:
+        # The bucket answers, for a short while, whoever holds the URL: it is made only
+        # now, for a caller that may see the element, and never cached.
+        url = await files.read_url(element.key, disposition=disposition, mime=mime)
+        return RedirectResponse(url, 307, headers={"Cache-Control": "no-store"})
     try:
         chunks = await files.open(element.key)
     except MissingFileError:
         raise HTTPException(404, "This file is no longer stored.") from None
-    mime = element.mime or "application/octet-stream"
-    inline = element.kind in _INLINE_KINDS and not _active(mime, element.kind)
-    disposition = "inline" if inline else "attachment"
     headers = {
-        "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(element.name)}",
+        "Content-Disposition": disposition,
         "Content-Security-Policy": _PLOT_CSP if element.kind == "plotly" else _FILE_CSP,
         "Cache-Control": "private, max-age=3600",
         "X-Content-Type-Options": "nosniff",
