@@ -53,14 +53,10 @@ def _answers(url: str) -> bool:
 
 
 @contextmanager
-def _serving(command: list[str], url: str, name: str, cwd: Path | None = None) -> Iterator[None]:
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        cwd=cwd,
-    )
+def _serving(command: list[str], url: str, name: str, *, kill: bool = False) -> Iterator[None]:
+    """Run ``command`` until the block ends; ``kill``: end it with SIGKILL (for a server
+    whose data is thrown away and whose graceful stop takes seconds)."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 30
         while not _answers(url):
@@ -70,6 +66,8 @@ def _serving(command: list[str], url: str, name: str, cwd: Path | None = None) -
             time.sleep(0.05)  # a port that is not open yet: nothing to wait on
         yield
     finally:
+        if kill:
+            process.kill()
         stop_process(process, timeout=5)
 
 
@@ -105,7 +103,9 @@ def azurite(folder: Path) -> Iterator[Endpoint]:
         "--skipApiVersionCheck",
         "--loose",
     ]
-    with _serving(command, f"http://127.0.0.1:{port}/", "Azurite"):
+    # Azurite waits five seconds for its connections when asked to stop: its data is
+    # thrown away with the test's folder, so it is killed.
+    with _serving(command, f"http://127.0.0.1:{port}/", "Azurite", kill=True):
         yield Endpoint(url, port)
 
 
