@@ -252,6 +252,7 @@ async def test_only_whole_text_answers_are_compressed() -> None:
         ("image/png", [text], [], None),
         ("text/html", [text], [(b"content-encoding", b"gzip")], "gzip"),  # encoded already
         ("text/html", [b"<p>short</p>"], [], None),
+        ("text/css", [text], [(b"content-range", b"bytes 0-2399/9000")], None),  # a part
     ]
     for content_type, chunks, more, expected in cases:
         app = CompressPages(asgi_answer(content_type, chunks, more))

@@ -2,8 +2,9 @@
 
 An answer is compressed when it is whole in one piece (every page and htmx fragment
 lightchat renders is), of a compressible type, at least ``MIN_BYTES`` long, not already
-encoded, and the request accepts Brotli or gzip (``lightchat.http.encoding``). Such an
-answer says ``Vary: Accept-Encoding`` whether or not this request got it compressed.
+encoded nor a part of a file (a range), and the request accepts Brotli or gzip
+(``lightchat.http.encoding``). Such an answer says ``Vary: Accept-Encoding`` whether or
+not this request got it compressed.
 
 Everything else goes through untouched and unbuffered: the event stream (its first body
 message says more is coming, and ``text/event-stream`` is never compressed), files sent
@@ -39,8 +40,10 @@ class CompressPages:
             nonlocal start
             if message["type"] == "http.response.start":
                 headers = Headers(raw=message["headers"])
-                if "content-encoding" in headers or not compressible(
-                    headers.get("content-type", "")
+                if (
+                    "content-encoding" in headers
+                    or "content-range" in headers  # a part of a file (206)
+                    or not compressible(headers.get("content-type", ""))
                 ):
                     await send(message)  # not ours to touch: sent as it comes
                     return
