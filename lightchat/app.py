@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -185,7 +186,7 @@ class LightChat(Registry):
             history = History(
                 settings.database_url,
                 settings.app_dir,
-                data_layer=self.callbacks.get("data_layer"),
+                data_layer=self.callbacks.get("data_layer") or _chainlit_database(settings),
                 files=files,
             )
         # Off, and said once, when the app cannot keep favourites (endpoints and pages read it).
@@ -535,6 +536,22 @@ async def _close_pool(pool: Pool) -> None:
     from lightchat.redis_pool import close_pool
 
     await close_pool(pool)
+
+
+def _chainlit_database(settings: Settings) -> Callable[[], Any] | None:
+    """Chainlit's official data layer on its ``DATABASE_URL``, when that is set and
+    lightchat's own ``database_url`` is not: the history then reads and writes the
+    database Chainlit made (``lightchat.store.chainlit_pg``)."""
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if not url or settings.database_url:
+        return None
+
+    def database_url() -> Any:
+        from lightchat.store.chainlit_pg import ChainlitDatabase  # with the store, late
+
+        return ChainlitDatabase(url)
+
+    return database_url
 
 
 def _bus_for(settings: Settings, pool: Pool | None) -> Bus:

@@ -273,7 +273,14 @@ def _element_record(data: Any, thread_id: str) -> ElementRecord:
 
 def _step_dict(record: StepRecord) -> dict[str, Any]:
     metadata = dict(record.meta or {})
-    metadata["lightchat"] = {"status": record.status, "showInput": record.show_input}
+    # What Chainlit's schemas may have no column for, so that it reads back the same.
+    metadata["lightchat"] = {
+        "type": record.type,
+        "status": record.status,
+        "showInput": record.show_input,
+        "language": record.language,
+        "streaming": record.streaming,
+    }
     if record.favorite_at is not None:
         metadata["favorite"] = True
     return {
@@ -316,13 +323,13 @@ def _step_record(data: Any, thread_id: str) -> StepRecord:
         thread_id=_in(str(data.get("threadId") or thread_id)),
         parent_id=_in(data.get("parentId")),
         name=str(data.get("name") or ""),
-        type=str(data.get("type") or "undefined"),
+        type=str(ours.get("type") or data.get("type") or "undefined"),
         input=str(data.get("input") or ""),
         output=str(data.get("output") or ""),
-        language=data.get("language"),
+        language=ours.get("language", data.get("language")),
         is_error=bool(data.get("isError")),
         status=ours.get("status"),
-        streaming=bool(data.get("streaming")),
+        streaming=bool(ours.get("streaming", data.get("streaming"))),
         show_input=show_input,
         created_at=created,
         started_at=_time(data.get("start")),
