@@ -253,6 +253,7 @@ async def test_only_whole_text_answers_are_compressed() -> None:
         ("text/html", [text], [(b"content-encoding", b"gzip")], "gzip"),  # encoded already
         ("text/html", [b"<p>short</p>"], [], None),
         ("text/css", [text], [(b"content-range", b"bytes 0-2399/9000")], None),  # a part
+        ("text/javascript", [text], [(b"etag", b'"abc"')], "br"),
     ]
     for content_type, chunks, more, expected in cases:
         app = CompressPages(asgi_answer(content_type, chunks, more))
@@ -265,6 +266,10 @@ async def test_only_whole_text_answers_are_compressed() -> None:
             assert plain(body, "br") == text
             assert response.headers["vary"] == "Accept-Encoding"
             assert int(response.headers["content-length"]) == len(body)
+            if more:  # the tag of the bytes as they were now names the same content only
+                assert response.headers["etag"] == 'W/"abc"'
+            else:
+                assert "etag" not in response.headers
         elif not more:
             assert body == b"".join(chunks), content_type
 

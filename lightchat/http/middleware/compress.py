@@ -68,6 +68,10 @@ class CompressPages:
                     body = packed
                     headers["content-encoding"] = encoding
                     headers["content-length"] = str(len(body))
+                    etag = headers.get("etag")
+                    if etag and not etag.startswith("W/"):
+                        # Other bytes than those the tag names: the same content only.
+                        headers["etag"] = f"W/{etag}"
             await send({**held, "headers": headers.raw})
             await send({"type": "http.response.body", "body": body})
 
