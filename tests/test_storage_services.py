@@ -8,6 +8,8 @@ methods and variables work. tests/test_storage_s3.py adds S3's own details and t
 from __future__ import annotations
 
 import asyncio
+import re
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -252,7 +254,7 @@ async def test_chainlits_storage_client_methods(storage: BucketStorage, service:
 
 @pytest.mark.parametrize("service", ["s3", "azure"], indirect=True)
 async def test_a_signed_url_reads_the_file_with_the_headers_asked_for(
-    storage: BucketStorage,
+    storage: BucketStorage, service: Service
 ) -> None:
     stored = await storage.put(b"%PDF-1.4", name="r.pdf", mime="application/pdf")
     disposition = "attachment; filename*=UTF-8''Q3%20report.pdf"
@@ -264,11 +266,13 @@ async def test_a_signed_url_reads_the_file_with_the_headers_asked_for(
             return response.read(), headers["Content-Disposition"], headers["Content-Type"]
 
     assert await asyncio.to_thread(fetch, url) == (b"%PDF-1.4", disposition, "application/pdf")
-    forged = url.replace(stored.key, stored.key.replace(".pdf", ".txt"))
-    with pytest.raises(urllib.error.HTTPError) as refused:
-        await asyncio.to_thread(fetch, forged)
-    assert refused.value.code in (403, 404)
-    refused.value.close()
+    if service.name == "azure":
+        # Azurite checks the signature (moto's S3 server does not): a forged one is refused.
+        forged = re.sub(r"sig=[^&]+", "sig=AAAA", url)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            await asyncio.to_thread(fetch, forged)
+        assert refused.value.code == 403
+        refused.value.close()
 
 
 def test_a_gcs_read_url_is_signed_with_the_service_accounts_key(tmp_path: Path) -> None:
