@@ -556,6 +556,68 @@ def create_secret() -> None:
     click.echo(f"LIGHTCHAT_AUTH_SECRET={new_secret()}")
 
 
+@main.command("import-chainlit")
+@click.argument("source")
+@click.option(
+    "--to",
+    "target",
+    envvar="LIGHTCHAT_DATABASE_URL",
+    default="",
+    help="lightchat's database [default: LIGHTCHAT_DATABASE_URL, else the app folder's "
+    ".lightchat/chat.db].",
+)
+@click.option(
+    "--app-dir",
+    default=".",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The app's folder, whose SQLite store is the default target.",
+)
+def import_chainlit_command(source: str, target: str, app_dir: Path) -> None:
+    """Copy the history of a Chainlit database into lightchat's store: users, threads,
+    steps, elements and feedback.
+
+    SOURCE is the database's URL (postgresql://... or sqlite:///...), with either of
+    Chainlit's schemas: its official data layer's (DATABASE_URL) or SQLAlchemyDataLayer's.
+    A thread copied before is skipped, so the command may run again, or go on after an
+    interruption.
+    """
+    import asyncio
+
+    try:
+        lines = asyncio.run(_import_chainlit(source, target, app_dir))
+    except (LookupError, ValueError) as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except Exception as exc:  # a database that does not answer, refuses, or is not one
+        click.echo(f"Error: the copy stopped: {type(exc).__name__}: {exc}", err=True)
+        click.echo("Run the command again: what was copied stays, the rest follows.", err=True)
+        sys.exit(1)
+    for line in lines:
+        click.echo(line)
+
+
+async def _import_chainlit(source: str, target: str, app_dir: Path) -> list[str]:
+    from lightchat.store import SQLStore, default_database_url  # the store, when needed
+    from lightchat.store.chainlit_import import import_chainlit
+
+    store = await SQLStore.open(target or default_database_url(app_dir))
+    with contextlib.ExitStack() as stack:
+        bars: list[Any] = []
+
+        def start(total: int) -> None:
+            bar = click.progressbar(length=total, label="Copying threads", file=sys.stderr)
+            bars.append(stack.enter_context(bar))
+
+        def step() -> None:
+            bars[0].update(1)
+
+        try:
+            summary = await import_chainlit(source, store, on_start=start, on_thread=step)
+        finally:
+            await store.close()
+    return summary.lines()
+
+
 STARTER_APP = '''"""A starter chat: a step, then the user's message streamed back."""
 
 import lightchat as cl
