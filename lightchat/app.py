@@ -181,6 +181,11 @@ class LightChat(Registry):
                 settings.state_dir() / "files", max_bytes=1024 * 1024 * 1024
             )
         _check_sharing(settings, self.callbacks, auth is not None or host_users is not None)
+        if os.environ.get("LITERAL_API_KEY"):
+            logger.warning(
+                "LITERAL_API_KEY is set, but lightchat has no Literal AI data layer: "
+                "the history is kept as the other settings say, not in Literal AI."
+            )
         history = None
         if settings.history:
             history = History(
