@@ -37,6 +37,7 @@ def chat_id(url: str) -> str:
     """The id of a chat's thread as a Chainlit layer has it: a UUID in its usual text."""
     return str(uuid.UUID(lightchat_id(url)))
 
+
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
 
 
