@@ -7,6 +7,7 @@ uploads there and serving them only to their chat's owner.
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
 import urllib.request
 import uuid
@@ -24,7 +25,7 @@ from lightchat.errors import ConfigError
 from lightchat.files import FileStorage, FileTooLargeError, InvalidKeyError, MissingFileError
 from lightchat.storage import storage_from_environ
 from lightchat.storage.s3 import S3StorageClient
-from tests.helpers import Serve
+from tests.helpers import Serve, chat_id
 from tests.storage_servers import Endpoint, moto_s3
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
@@ -255,6 +256,10 @@ async def test_uploads_go_to_the_bucket_and_only_their_chat_reads_them(
         (element,) = seen
         listed = raw_client(s3_server).list_objects_v2(Bucket=bucket)["Contents"]
         assert [item["Key"] for item in listed] == [element.key]
+        # The app reads the upload from path=, as with local files: a copy of the chat's.
+        copy = Path(element.path)
+        assert copy.name == f"{element.id}.png"
+        assert await asyncio.to_thread(copy.read_bytes) == png
         page = (await client.get(url)).text
         img = re.search(r'<img src="([^"]+)" alt="cat.png"', page)
         assert img is not None
@@ -265,6 +270,15 @@ async def test_uploads_go_to_the_bucket_and_only_their_chat_reads_them(
         stranger = site.browser()
         refused = await stranger.get(img.group(1))
         assert refused.status_code == 404
+
+        # Ended, the chat's copies go with it; the bucket keeps the file.
+        assert await site.services.chats.end(chat_id(url), site.owner(client))
+        seen.clear()
+        del element
+        gc.collect()
+        assert not await asyncio.to_thread(copy.parent.exists)
+        listed = raw_client(s3_server).list_objects_v2(Bucket=bucket)["Contents"]
+        assert len(listed) == 1
 
 
 async def test_with_signed_urls_an_owner_is_sent_to_the_bucket_and_a_stranger_is_not(

@@ -32,6 +32,7 @@ from starlette.responses import (
 from starlette.types import Receive, Scope, Send
 
 from lightchat.chat.session import AskClosedError, ChatSession
+from lightchat.chat.upload_copies import copy_path
 from lightchat.domain.events import (
     JSON_MAX_DEPTH,
     WINDOW_MESSAGE_MAX_BYTES,
@@ -142,30 +143,54 @@ async def keep_uploads(
     if files is None:
         raise UploadRefused("This app does not keep files, so uploads are off.")
     kept: list[ElementData] = []
+    path = getattr(files, "path", None)
     try:
         for upload, name, mime in checked:
+            element_id = new_id()
+            chunks = _chunks(upload, max_bytes)
+            copy = None
+            if path is None:
+                # Files in a bucket: the app reads the upload from a local copy (path=).
+                copy = await asyncio.to_thread(copy_path, session, element_id, name)
+                chunks = _copied(chunks, copy)
             try:
-                stored = await files.put(_chunks(upload, max_bytes), name=name, mime=mime)
+                stored = await files.put(chunks, name=name, mime=mime)
             except FileTooLargeError:
                 raise UploadRefused(_too_large(name, max_bytes)) from None
-            path = getattr(files, "path", None)
+            local = path(stored.key) if path is not None else copy
             kept.append(
                 ElementData(
-                    id=new_id(),
+                    id=element_id,
                     kind=kind_of(mime),
                     name=name,
                     key=stored.key,
                     mime=mime,
                     size=stored.size,
-                    extra={"path": str(path(stored.key))} if path else {},
+                    extra={"path": str(local)} if local is not None else {},
                 )
             )
     except BaseException:
         for element in kept:  # all or nothing: a refused batch leaves no files behind
             if element.key:
                 await files.delete(element.key)
+            if path is None and element.extra.get("path"):
+                await asyncio.to_thread(Path(element.extra["path"]).unlink, missing_ok=True)
         raise
     return kept
+
+
+async def _copied(chunks: AsyncIterator[bytes], copy: Path) -> AsyncIterator[bytes]:
+    """``chunks`` as they come, each also written to ``copy`` (removed if they fail)."""
+    handle = await asyncio.to_thread(copy.open, "xb")
+    try:
+        async for chunk in chunks:
+            await asyncio.to_thread(handle.write, chunk)
+            yield chunk
+        await asyncio.to_thread(handle.close)
+    except BaseException:
+        handle.close()
+        await asyncio.shield(asyncio.to_thread(copy.unlink, missing_ok=True))
+        raise
 
 
 async def _chunks(upload: UploadFile, max_bytes: int) -> AsyncIterator[bytes]:
