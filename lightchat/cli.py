@@ -270,6 +270,7 @@ def _check_workers(app: LightChat, workers: int, reload: bool) -> None:
     if (
         settings.history
         and "data_layer" not in app.callbacks
+        and (settings.database_url or not os.environ.get("DATABASE_URL"))  # Chainlit's PG
         and (not settings.database_url or settings.database_url.startswith("sqlite"))
     ):
         click.echo(

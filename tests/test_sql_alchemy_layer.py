@@ -5,6 +5,7 @@ methods as a Chainlit app calls them, and the history of an app served with it.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from lightchat import LightChat, Message, Settings, Step
+from lightchat import File, LightChat, Message, Settings, Step
 from lightchat.data.sql_alchemy import SQLAlchemyDataLayer
 from lightchat.domain.user import User
 from lightchat.types import Feedback, Pagination, StepDict, ThreadFilter
@@ -198,9 +199,11 @@ async def test_an_app_keeps_its_history_in_the_layer(
     async def main(message: Message) -> None:
         async with Step(name="lookup", type="tool") as looked:
             looked.output = f"found {len(message.content)} letters"
-        await Message(content=f"Answer to *{message.content}*").send()
+        notes = File(name="notes.txt", content=b"the notes", display="inline")
+        await Message(content=f"Answer to *{message.content}*", elements=[notes]).send()
 
     async with serve(app, lifespan=True) as site:
+        await site.history.ping()  # the layer's database answers
         me, other = site.browser(), site.browser()
         paris = await site.chat(me, "Paris trip")
         invoice = await site.chat(me, "Invoice for March", "And April?")
@@ -214,6 +217,11 @@ async def test_an_app_keeps_its_history_in_the_layer(
         await site.services.chats.end(chat_id(invoice), site.owner(me))
         reopened = await me.get(invoice)
         assert "Answer to <em>And April?</em>" in reopened.text
+        # The element's row is the layer's, its file the app's: served after the owner check.
+        link = re.search(r'href="([^"]+)"[^>]*>\s*notes\.txt', reopened.text)
+        assert link is not None, reopened.text
+        assert (await me.get(link.group(1))).content == b"the notes"
+        assert (await other.get(link.group(1))).status_code == 404
         assert (await other.get(invoice)).status_code == 404
 
         renamed = await me.post(f"{paris}/rename", data={"name": "Lisbon instead"})

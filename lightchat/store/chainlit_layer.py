@@ -723,6 +723,13 @@ class ChainlitLayer:
 
     # -- the rest -------------------------------------------------------------------------
 
+    async def ping(self) -> None:
+        """Raise when the layer's database does not answer (the readiness check): a layer
+        with a ``ping`` of its own is asked; one without counts as answering."""
+        ping = getattr(self.layer, "ping", None)
+        if callable(ping):
+            await ping()
+
     async def close(self) -> None:
         close = getattr(self.layer, "close", None)
         if callable(close) and not _placeholder(getattr(close, "__func__", close)):

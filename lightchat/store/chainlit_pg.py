@@ -543,6 +543,10 @@ class ChainlitDatabase:
     async def build_debug_url(self) -> str:
         return ""
 
+    async def ping(self) -> None:
+        """Run the smallest query: raises when the database does not answer."""
+        await self._rows("SELECT 1")
+
     async def close(self) -> None:
         close = getattr(self.storage_client, "close", None)
         if callable(close):

@@ -543,6 +543,10 @@ class ChainlitSQLLayer:
     async def build_debug_url(self) -> str:
         return ""
 
+    async def ping(self) -> None:
+        """Run the smallest query: raises when the database does not answer."""
+        await self._rows("SELECT 1")
+
     async def close(self) -> None:
         if self.storage_provider is not None and callable(
             getattr(self.storage_provider, "close", None)
