@@ -251,6 +251,7 @@ async def test_a_chainlit_data_layer_keeps_the_history(tmp_path: Path, serve: Se
         assert thread_items(searched.text) == ["Invoice for March with the file"]
         assert f"list_threads:{user.id}:april" in layer.calls
         assert thread_items((await other.get("/history", headers=HTMX)).text) == []
+        assert list(layer.users) == [f"browser:{owner}"]  # a look at the history makes none
 
         # Resume: with the live chat ended, the page is rebuilt from the layer's thread.
         await site.services.chats.end(lightchat_id(invoice), owner)

@@ -354,15 +354,14 @@ class ChainlitLayer:
         self._written: set[str] = set()  # step ids created by this process
         self._unnamed: set[str] = set()  # threads known to have no name yet
         self._checked: set[tuple[str | None, str]] = set()  # (owner, thread) seen to match
+        self._elements: OrderedDict[str, str] = OrderedDict()  # element id -> thread id
+        self._feedback: OrderedDict[str, str] = OrderedDict()  # feedback id -> thread id
 
     def _has(self, name: str) -> bool:
         return name not in self.missing
 
     def _remember(self, step_id: str, thread_id: str) -> None:
-        self._steps[step_id] = thread_id
-        self._steps.move_to_end(step_id)
-        while len(self._steps) > _KNOWN_STEPS:
-            self._steps.popitem(last=False)
+        _note(self._steps, step_id, thread_id)
 
     # -- users ----------------------------------------------------------------------------
 
@@ -396,15 +395,15 @@ class ChainlitLayer:
             created_at=_time(getattr(user, "createdAt", None)) or utcnow(),
         )
 
-    async def _user_id(self, owner: str) -> str | None:
-        """The id of the owner's Chainlit user, made if need be (None if the layer keeps no
-        users)."""
+    async def _user_id(self, owner: str, *, make: bool = True) -> str | None:
+        """The id of the owner's Chainlit user, made if need be and ``make`` (None if the
+        layer keeps no users, or has none for the owner yet)."""
         known = self._users.get(owner)
         if known is not None:
             return known
         identifier = _identifier(owner)
         user = await self.layer.get_user(identifier) if self._has("get_user") else None
-        if user is None and self._has("create_user"):
+        if user is None and make and self._has("create_user"):
             user = await self.layer.create_user(User(identifier=identifier))
         if user is None or not getattr(user, "id", None):
             return None
@@ -535,6 +534,7 @@ class ChainlitLayer:
             stored.steps.append(record)
             feedback = step.get("feedback")
             if feedback and feedback.get("value") in (0, 1):
+                _note(self._feedback, str(feedback.get("id") or ""), thread_id)
                 stored.feedback[record.id] = FeedbackRecord(
                     id=str(feedback.get("id") or ""),
                     for_id=record.id,
@@ -546,6 +546,8 @@ class ChainlitLayer:
         stored.elements = [
             _element_record(element, thread_id) for element in data.get("elements") or []
         ]
+        for element in stored.elements:
+            _note(self._elements, element.id, thread_id)
         return stored
 
     async def delete_thread(self, thread_id: str, *, owner: str | None) -> list[str]:
@@ -569,7 +571,7 @@ class ChainlitLayer:
             return ThreadPage([], has_next=False, end_cursor=None)
         pagination = pagination or Pagination()
         filters = filters or ThreadFilter()
-        user_id = await self._user_id(owner)
+        user_id = await self._user_id(owner, make=False)  # a first look makes no user
         if user_id is None:
             return ThreadPage([], has_next=False, end_cursor=None)
         feedback = filters.feedback if filters.feedback in (0, 1) else None
@@ -657,6 +659,7 @@ class ChainlitLayer:
             return
         await self._writable(element.thread_id, owner)
         await self.layer.create_element(_Element(element))
+        _note(self._elements, element.id, element.thread_id)
 
     async def get_element(
         self, element_id: str, *, owner: str | None, thread_id: str | None = None
@@ -669,14 +672,16 @@ class ChainlitLayer:
         return None if found is None else _element_record(found, thread_id)
 
     async def delete_element(self, element_id: str, *, owner: str | None) -> ElementRecord | None:
-        # The history deletes an element it wrote, of a message it knows the thread of.
-        for thread_id in dict.fromkeys(self._steps.values()):
-            found = await self.get_element(element_id, owner=owner, thread_id=thread_id)
-            if found is not None:
-                if self._has("delete_element"):
-                    await self.layer.delete_element(_out(element_id), _out(thread_id))
-                return found
-        return None
+        # The history deletes an element it wrote, or read with its thread: its thread is
+        # known (Chainlit's layers find an element by thread).
+        thread_id = self._elements.get(element_id)
+        if thread_id is None:
+            return None
+        found = await self.get_element(element_id, owner=owner, thread_id=thread_id)
+        if found is not None and self._has("delete_element"):
+            await self.layer.delete_element(_out(element_id), _out(thread_id))
+            self._elements.pop(element_id, None)
+        return found
 
     # -- feedback -------------------------------------------------------------------------
 
@@ -698,6 +703,7 @@ class ChainlitLayer:
                 comment=comment,
             )
         )
+        _note(self._feedback, str(feedback_id or ""), step.thread_id)
         return FeedbackRecord(
             id=str(feedback_id or ""),
             for_id=for_id,
@@ -715,11 +721,14 @@ class ChainlitLayer:
     async def delete_feedback(self, feedback_id: str, *, owner: str | None) -> bool:
         if not self._has("delete_feedback"):
             return False
-        for thread_id in dict.fromkeys(self._steps.values()):
-            stored = await self.load_thread(thread_id, owner=owner)
-            if stored is not None and any(f.id == feedback_id for f in stored.feedback.values()):
-                return bool(await self.layer.delete_feedback(feedback_id))
-        return False
+        thread_id = self._feedback.get(feedback_id)  # noted when its thread was read
+        if thread_id is None:
+            return False
+        stored = await self.load_thread(thread_id, owner=owner)
+        if stored is None or all(f.id != feedback_id for f in stored.feedback.values()):
+            return False
+        self._feedback.pop(feedback_id, None)
+        return bool(await self.layer.delete_feedback(feedback_id))
 
     # -- the rest -------------------------------------------------------------------------
 
@@ -734,6 +743,14 @@ class ChainlitLayer:
         close = getattr(self.layer, "close", None)
         if callable(close) and not _placeholder(getattr(close, "__func__", close)):
             await close()
+
+
+def _note(known: OrderedDict[str, str], key: str, thread_id: str) -> None:
+    """Remember which thread ``key`` is in (the oldest forgotten past ``_KNOWN_STEPS``)."""
+    known[key] = thread_id
+    known.move_to_end(key)
+    while len(known) > _KNOWN_STEPS:
+        known.popitem(last=False)
 
 
 class _Sharing:
@@ -780,7 +797,7 @@ class _Favorites:
         self, owner: str, *, thread_id: str | None = None, limit: int = MAX_FAVORITES
     ) -> list[StepRecord]:
         adapter: ChainlitLayer = self  # type: ignore[assignment]
-        user_id = await adapter._user_id(owner)
+        user_id = await adapter._user_id(owner, make=False)
         if user_id is None:
             return []
         steps = [_step_record(step, "") for step in await adapter.layer.get_favorite_steps(user_id)]
