@@ -321,6 +321,55 @@ async def test_sharing_and_favourites_go_through_the_thread_and_step_metadata(
         assert store is not None
 
 
+async def test_a_chat_kept_in_a_chainlit_layer_is_shared_through_the_pages(
+    tmp_path: Path, serve: Serve
+) -> None:
+    layer = DictLayer()
+    app = LightChat(
+        settings=Settings(
+            name="Bot",
+            app_dir=str(tmp_path),
+            auth_secret="chainlit-layer-" + "x" * 40,
+            allow_thread_sharing=True,
+        )
+    )
+    app.data_layer(lambda: layer)
+
+    @app.password_auth_callback
+    def check(username: str, password: str) -> User | None:
+        return User(identifier=username) if password == "pw" else None
+
+    @app.on_message
+    async def main(message: Message) -> None:
+        await Message(content=f"Answer to *{message.content}*").send()
+
+    @app.on_shared_thread_view
+    async def may_view(thread: dict[str, Any], viewer: User | None) -> bool:
+        return viewer is not None and viewer.identifier == "bob"
+
+    async with serve(app, lifespan=True, opened_page=True) as site:
+        ada, bob, eve = site.browser(), site.browser(), site.browser()
+        for client, name in ((ada, "ada"), (bob, "bob"), (eve, "eve")):
+            signed = await client.post("/login", data={"username": name, "password": "pw"})
+            assert signed.status_code == 303, signed.text
+        url = await site.chat(ada, "Lisbon")
+        await site.history.flush()
+        thread = chat_id(url)
+        assert layer.threads[thread]["userIdentifier"] == "ada"  # the signed-in user's
+
+        assert (await ada.post(f"{url}/share", headers=HTMX)).status_code == 200
+        assert layer.threads[thread]["metadata"]["is_shared"] is True
+        shared = await bob.get(f"/share/{lightchat_id(url)}")
+        assert shared.status_code == 200
+        assert "Answer to <em>Lisbon</em>" in shared.text
+        assert (await eve.get(f"/share/{lightchat_id(url)}")).status_code == 404
+        assert (await bob.post(f"{url}/share", headers=HTMX)).status_code == 404
+
+        assert (await ada.post(f"{url}/unshare", headers=HTMX)).status_code == 200
+        assert "is_shared" not in layer.threads[thread]["metadata"]
+        assert (await bob.get(f"/share/{lightchat_id(url)}")).status_code == 404
+
+
 async def test_what_a_chainlit_layer_does_not_implement_is_said_once_at_start(
     tmp_path: Path, serve: Serve, caplog: pytest.LogCaptureFixture
 ) -> None:
