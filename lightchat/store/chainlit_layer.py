@@ -351,7 +351,6 @@ class ChainlitLayer:
         """The methods the layer does not implement, with the feature each turns off."""
         self._users: dict[str, str] = {}  # owner -> the Chainlit user's id
         self._steps: OrderedDict[str, str] = OrderedDict()  # step id -> thread id
-        self._written: set[str] = set()  # step ids created by this process
         self._unnamed: set[str] = set()  # threads known to have no name yet
         self._checked: set[tuple[str | None, str]] = set()  # (owner, thread) seen to match
         self._elements: OrderedDict[str, str] = OrderedDict()  # element id -> thread id
@@ -557,7 +556,6 @@ class ChainlitLayer:
         await self.layer.delete_thread(_out(thread_id))
         for step in stored.steps:
             self._steps.pop(step.id, None)
-            self._written.discard(step.id)
         self._checked = {pair for pair in self._checked if pair[1] != thread_id}
         return [element.storage_key for element in stored.elements if element.storage_key]
 
@@ -602,11 +600,11 @@ class ChainlitLayer:
             return  # reported at start: messages are not saved
         await self._writable(step.thread_id, owner)
         data = _step_dict(step)
-        if (step.id in self._written and updates) or not creates:
+        # A step written or read before is updated; Chainlit's own layers take either.
+        if (step.id in self._steps and updates) or not creates:
             await self.layer.update_step(data)
         else:
             await self.layer.create_step(data)
-            self._written.add(step.id)
         self._remember(step.id, step.thread_id)
         if step.type == "user_message" and step.thread_id in self._unnamed:
             name = thread_name(step.output)
@@ -627,7 +625,6 @@ class ChainlitLayer:
         for doomed_id in doomed:
             await self.layer.delete_step(_out(doomed_id))
             self._steps.pop(doomed_id, None)
-            self._written.discard(doomed_id)
         return keys
 
     async def _find_step(
