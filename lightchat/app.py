@@ -62,7 +62,7 @@ from lightchat.http.middleware.sign_in import SignInGate
 from lightchat.http.middleware.theme import ThemeCookie
 from lightchat.http.routes import STATIC, not_found, routes
 from lightchat.http.web import Services
-from lightchat.storage import storage_from_environ
+from lightchat.storage import BucketStorage, storage_from_environ
 from lightchat.ui.render import Renderer
 
 if TYPE_CHECKING:  # redis is imported only when the app has a Redis URL
@@ -304,6 +304,8 @@ class LightChat(Registry):
                 await bus.aclose()  # after the chats: what they published last is written
                 if history is not None:
                     await history.close()  # and saved, before another worker reads the thread
+                if files is not self._files and isinstance(files, BucketStorage):
+                    await files.close()  # the bucket the variables named: its connections
                 if cluster is not None:
                     # Only now, with every event of theirs in Redis and the database, are the
                     # chats handed over: a worker taking one over sees its whole log.

@@ -317,3 +317,46 @@ async def test_with_signed_urls_an_owner_is_sent_to_the_bucket_and_a_stranger_is
         refused = await site.browser().get(link.group(1))
         assert refused.status_code == 404
     storage.client.close()
+
+
+async def test_an_app_keeps_files_in_the_bucket_its_variables_name_and_closes_it_at_the_end(
+    tmp_path: Path,
+    serve: Serve,
+    s3_server: Endpoint,
+    bucket: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in s3_variables(s3_server, bucket).items():
+        monkeypatch.setenv(name, value)
+    closed: list[S3StorageClient] = []
+    close = S3StorageClient.close
+
+    async def watched_close(self: S3StorageClient) -> None:
+        closed.append(self)
+        await close(self)
+
+    monkeypatch.setattr(S3StorageClient, "close", watched_close)
+    app = LightChat(settings=Settings(name="Files", app_dir=str(tmp_path)))
+
+    @app.on_message
+    async def main(message: Message) -> None:
+        await Message(content="kept").send()
+
+    async with serve(app, lifespan=True) as site:
+        files = site.services.chats.files
+        assert isinstance(files, S3StorageClient)
+        assert files.bucket == bucket
+        assert site.history.files is files  # deleting a chat deletes its files there
+        client = site.browser()
+        url = await site.new_chat(client)
+        posted = await client.post(
+            f"{url}/messages",
+            data={"content": "x"},
+            files={"files": ("a.txt", b"hi", "text/plain")},
+        )
+        assert posted.status_code == 303
+        listed = raw_client(s3_server).list_objects_v2(Bucket=bucket)["Contents"]
+        assert len(listed) == 1
+        assert not closed
+    assert closed == [files]
+    assert not (tmp_path / ".lightchat" / "files").exists()  # nothing went to the folder
