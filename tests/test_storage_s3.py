@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import html
 import re
 import urllib.request
 import uuid
@@ -18,6 +19,7 @@ from typing import Any
 import boto3
 import pytest
 
+import lightchat as cl
 from lightchat import LightChat, Message
 from lightchat.config.settings import Settings
 from lightchat.data.storage_clients.s3 import S3StorageClient as ChainlitPathClient
@@ -25,7 +27,7 @@ from lightchat.errors import ConfigError
 from lightchat.files import FileStorage, FileTooLargeError, InvalidKeyError, MissingFileError
 from lightchat.storage import storage_from_environ
 from lightchat.storage.s3 import S3StorageClient
-from tests.helpers import Serve, chat_id
+from tests.helpers import Serve, chat_id, messages_in, wait_for_log
 from tests.storage_servers import Endpoint, moto_s3
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
@@ -360,3 +362,44 @@ async def test_an_app_keeps_files_in_the_bucket_its_variables_name_and_closes_it
         assert not closed
     assert closed == [files]
     assert not (tmp_path / ".lightchat" / "files").exists()  # nothing went to the folder
+
+
+async def test_an_asked_file_is_read_from_its_path_and_shown_back_from_the_bucket(
+    tmp_path: Path, serve: Serve, storage: S3StorageClient, s3_server: Endpoint, bucket: str
+) -> None:
+    app = LightChat(settings=Settings(name="Files", app_dir=str(tmp_path)), files=storage)
+    said: list[str] = []
+
+    @app.on_chat_start
+    async def start() -> None:
+        files = await cl.AskFileMessage(content="Upload a text file", timeout=10).send()
+        if files:
+            text = await asyncio.to_thread(Path(files[0].path).read_text)
+            said.append(text)
+            # The README's pattern: the upload shown back as an element, from its path.
+            shown = cl.File(name=files[0].name, path=files[0].path, display="inline")
+            await Message(content=f"{len(text)} characters", elements=[shown]).send()
+
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        session = site.session(client, url)
+        await wait_for_log(
+            session.bus,
+            session.id,
+            lambda events: any(m.ask is not None for m in messages_in(events)),
+        )
+        page = (await client.get(url)).text
+        form = re.search(r'action="([^"]+/asks/[0-9a-f]+/files)"', page)
+        assert form is not None
+        files = {"files": ("notes.txt", b"hello world", "text/plain")}
+        assert (await client.post(form.group(1), files=files)).status_code == 303
+        assert said == ["hello world"]
+        page = (await client.get(url)).text
+        assert "11 characters" in page
+        shown = re.findall(r'href="([^"]+/elements/[0-9a-f]+[^"]*)"', page)
+        assert shown, page
+        assert (await client.get(html.unescape(shown[-1]))).content == b"hello world"
+        # The upload and the element shown from it: both in the bucket.
+        listed = raw_client(s3_server).list_objects_v2(Bucket=bucket)["Contents"]
+        assert len(listed) == 2
