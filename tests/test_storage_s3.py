@@ -321,7 +321,7 @@ async def test_with_signed_urls_an_owner_is_sent_to_the_bucket_and_a_stranger_is
     storage.client.close()
 
 
-async def test_an_app_keeps_files_in_the_bucket_its_variables_name_and_closes_it_at_the_end(
+async def test_an_app_keeps_files_in_the_bucket_its_variables_name_deletes_them_and_closes_it(
     tmp_path: Path,
     serve: Serve,
     s3_server: Endpoint,
@@ -359,6 +359,10 @@ async def test_an_app_keeps_files_in_the_bucket_its_variables_name_and_closes_it
         assert posted.status_code == 303
         listed = raw_client(s3_server).list_objects_v2(Bucket=bucket)["Contents"]
         assert len(listed) == 1
+        # Deleting the chat deletes its files from the bucket.
+        await site.history.flush()
+        assert (await client.post(f"{url}/delete")).status_code == 303
+        assert raw_client(s3_server).list_objects_v2(Bucket=bucket)["KeyCount"] == 0
         assert not closed
     assert closed == [files]
     assert not (tmp_path / ".lightchat" / "files").exists()  # nothing went to the folder
