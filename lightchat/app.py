@@ -565,10 +565,13 @@ def _bus_for(settings: Settings, pool: Pool | None) -> Bus:
     """The event logs: in Redis when ``redis_url`` is set (several workers), through the
     worker's ``pool``; else here.
 
-    Imported only then, so an app without Redis needs no Redis client installed.
+    Imported only then, so an app without Redis needs no Redis client installed. A
+    finished message's tokens are folded out of its chat's log, except in debug mode,
+    whose replay shows every event.
     """
+    fold = not settings.debug
     if not settings.redis_url:
-        return MemoryBus()
+        return MemoryBus(fold=fold)
     from lightchat.bus.redis_bus import RedisBus
 
     return RedisBus(
@@ -577,6 +580,7 @@ def _bus_for(settings: Settings, pool: Pool | None) -> Bus:
         ttl_s=settings.log_ttl_s,
         compact_after=settings.log_compact_after,
         pool=pool,
+        fold=fold,
     )
 
 

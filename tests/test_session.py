@@ -269,66 +269,6 @@ async def test_on_stop_finishes_before_the_next_queued_run_starts() -> None:
     assert run_flags(events) == [True, False]
 
 
-async def test_many_tokens_become_few_events_in_order() -> None:
-    app = LightChat()
-    words = [f"w{i} " for i in range(500)]
-    text = "".join(words)
-
-    @app.on_message
-    async def main(message: Message) -> None:
-        reply = Message(content="")
-        for word in words:
-            await reply.stream_token(word)
-            await asyncio.sleep(0)  # a model yields between tokens
-        await reply.send()
-
-    # 200 ms windows: even a slow machine batches 500 tokens into a handful of events.
-    session = new_session(app, Settings(token_batch_ms=200))
-    async with asyncio.timeout(WAIT_S):
-        await session.send_user_message("go")
-    events = await events_of(session)
-    reply_events = [e for e in events if isinstance(e, MessageEvent | TokenEvent)][1:]
-    first = reply_events[0]
-    assert isinstance(first, MessageEvent)
-    assert first.message.streaming
-    tokens = [e for e in reply_events if isinstance(e, TokenEvent)]
-    assert 1 <= len(tokens) <= 10
-    assert first.message.content + "".join(t.delta for t in tokens) == text
-    # send() comes after every token it follows, with the whole text.
-    last = reply_events[-1]
-    assert isinstance(last, MessageEvent)
-    assert not last.message.streaming
-    assert last.message.content == text
-    assert events.index(last) > max(events.index(t) for t in tokens)
-
-
-async def test_gathered_tokens_are_flushed_by_the_timer() -> None:
-    app = LightChat()
-    gate = asyncio.Event()
-    text = "".join(f"t{i} " for i in range(50))
-
-    @app.on_message
-    async def main(message: Message) -> None:
-        reply = Message(content="")
-        for i in range(50):
-            await reply.stream_token(f"t{i} ")
-        await gate.wait()  # nothing else is published: only the timer can flush
-
-    session = new_session(app, Settings(token_batch_ms=20))
-    async with asyncio.timeout(WAIT_S):
-        done = session.send_user_message("go")
-
-        def streamed(events: list[Event]) -> str:
-            msgs = [e for e in events if isinstance(e, MessageEvent)]
-            start = msgs[-1].message.content if len(msgs) > 1 else ""
-            return start + "".join(e.delta for e in events if isinstance(e, TokenEvent))
-
-        events = await wait_for_log(session.bus, session.id, lambda ev: streamed(ev) == text)
-        assert len([e for e in events if isinstance(e, TokenEvent)]) <= 3
-        gate.set()
-        await done
-
-
 async def test_other_events_flush_gathered_tokens_first() -> None:
     app = LightChat()
 

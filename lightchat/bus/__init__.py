@@ -14,6 +14,16 @@ Redis Streams so several workers share them; it keeps the same contract (``publi
 returns the entry at once and delivers in order) and reuses ``MemoryBus`` as the mirror of
 the logs its worker writes.
 
+Folding: a finished message's tokens are worth nothing once its final state is logged (a
+``MessageEvent`` or ``StepEvent`` carries the whole text). A bus made with ``fold=True``
+(the app's, outside debug mode) drops an item's token entries from the log when the next
+full state of that item is published, so a long-lived chat's log grows with its messages,
+not their tokens. Sequence numbers are kept: the log then has gaps, reads bisect it. A
+reader behind a fold reads the item's full state next, which is what its page needs: the
+tokens it missed are in that state's text, and a ``Transcript`` folded from what is left is
+the same chat. Readers of a log that must keep every event (debug mode's replay) use a bus
+without folding.
+
 Compaction: a long chat's log is mostly tokens. ``MemoryBus.compact`` replaces the entries
 before a point by a *snapshot* (the fewest events that rebuild the chat as it stands there,
 ``Transcript.snapshot_events``), all at the snapshot's sequence number, and keeps a short
@@ -25,9 +35,10 @@ event by event, and reloads its view from ``read(session_id)`` instead.
 from __future__ import annotations
 
 import asyncio
+from bisect import bisect_left, bisect_right
 from typing import Protocol
 
-from lightchat.domain.events import Entry, Event
+from lightchat.domain.events import Entry, Event, MessageEvent, RemoveEvent, StepEvent, TokenEvent
 from lightchat.domain.transcript import Transcript
 
 
@@ -112,22 +123,30 @@ def _resolve(future: asyncio.Future[None]) -> None:
         future.set_result(None)
 
 
+def _seq(entry: Entry) -> int:
+    return entry.seq
+
+
+_FULL_STATES = (MessageEvent, StepEvent, RemoveEvent)
+"""The events after which an item's earlier tokens tell nothing (see "Folding")."""
+
+
 class _Log:
     """One session's entries: an optional snapshot (all at ``snap_seq``), then the raw
-    entries from ``offset + 1`` on, so reads stay plain slices after a compaction."""
+    entries after ``floor``, in order of their sequence numbers (with gaps where tokens
+    were folded); ``last`` is the newest sequence number given."""
 
-    __slots__ = ("entries", "offset", "snap_seq", "snapshot", "waiters")
+    __slots__ = ("entries", "floor", "last", "snap_seq", "snapshot", "streams", "waiters")
 
     def __init__(self) -> None:
         self.entries: list[Entry] = []
         self.waiters: list[asyncio.Future[None]] = []
-        self.offset = 0
+        self.floor = 0
+        self.last = 0
         self.snap_seq = 0
         self.snapshot: list[Entry] = []
-
-    @property
-    def last(self) -> int:
-        return self.offset + len(self.entries)
+        self.streams: dict[str, int] = {}
+        """Items with tokens in the log since their last full state: the first's seq."""
 
     def wake(self) -> None:
         if self.waiters:
@@ -135,43 +154,101 @@ class _Log:
             for waiter in waiters:
                 _resolve(waiter)
 
+    def raw(self, after: int, until: int | None) -> list[Entry]:
+        entries = self.entries
+        if after >= self.last or not entries:
+            return []
+        lo = 0 if after < entries[0].seq else bisect_right(entries, after, key=_seq)
+        if until is None:
+            return entries[lo:]
+        return entries[lo : bisect_right(entries, until, lo, key=_seq)]
+
     def slice(self, session_id: str, after: int, until: int | None) -> list[Entry]:
         after = max(after, 0)
         if not self.snap_seq:
-            lo = after - self.offset
-            hi = None if until is None else max(until - self.offset, 0)
-            return self.entries[max(lo, 0) : hi]
+            return self.raw(after, until)
         if until is not None and until <= after:
             return []
         if after == 0:
             if until is not None and until < self.snap_seq:
-                raise LogCompacted(session_id, until, self.offset + 1)
+                raise LogCompacted(session_id, until, self.floor + 1)
             head = self.snapshot
             after = self.snap_seq
-        elif after < self.offset:
-            raise LogCompacted(session_id, after, self.offset + 1)
+        elif after < self.floor:
+            raise LogCompacted(session_id, after, self.floor + 1)
         else:
             head = []
-        hi = None if until is None else until - self.offset
-        return head + self.entries[after - self.offset : hi]
+        return head + self.raw(after, until)
+
+    def note(self, entry: Entry) -> list[int]:
+        """Keep track of the items streaming in the log; when ``entry`` is an item's full
+        state, drop the item's tokens before it. Returns the seqs dropped."""
+        event = entry.event
+        if type(event) is TokenEvent:
+            if event.id not in self.streams:
+                self.streams[event.id] = entry.seq
+            return []
+        if not self.streams or not isinstance(event, _FULL_STATES):
+            return []
+        item_id = event.id if isinstance(event, RemoveEvent) else _item_id(event)
+        first = self.streams.pop(item_id, None)
+        if first is None:
+            return []
+        entries = self.entries
+        start = bisect_left(entries, first, key=_seq)
+        kept: list[Entry] = []
+        dropped: list[int] = []
+        for held in entries[start:-1]:
+            found = held.event
+            if type(found) is TokenEvent and found.id == item_id:
+                dropped.append(held.seq)
+            else:
+                kept.append(held)
+        entries[start:-1] = kept
+        return dropped
+
+    def rescan(self) -> None:
+        """Find the items streaming in entries set from elsewhere (``MemoryBus.load``)."""
+        self.streams = {}
+        for entry in self.entries:
+            event = entry.event
+            if type(event) is TokenEvent:
+                self.streams.setdefault(event.id, entry.seq)
+            elif isinstance(event, _FULL_STATES):
+                item_id = event.id if isinstance(event, RemoveEvent) else _item_id(event)
+                self.streams.pop(item_id, None)
+
+
+def _item_id(event: MessageEvent | StepEvent) -> str:
+    return event.message.id if isinstance(event, MessageEvent) else event.step.id
 
 
 class MemoryBus:
-    """Event logs held in this process: the default, for one worker."""
+    """Event logs held in this process: the default, for one worker.
 
-    def __init__(self) -> None:
+    ``fold``: drop a message's or step's tokens from the log once its full state follows
+    them (see "Folding" above).
+    """
+
+    def __init__(self, *, fold: bool = False) -> None:
         self._logs: dict[str, _Log] = {}
         self._closed = False
+        self.fold = fold
 
     def publish(self, session_id: str, event: Event) -> Entry:
+        return self.append(session_id, event)[0]
+
+    def append(self, session_id: str, event: Event) -> tuple[Entry, list[int]]:
+        """``publish``, which also says which sequence numbers the entry folded away."""
         log = self._logs.get(session_id)
         if log is None:
             log = self._logs[session_id] = _Log()
-        # Sequence numbers are 1-based positions (past the offset), so reads are slices.
-        entry = Entry(log.last + 1, event)
+        log.last += 1
+        entry = Entry(log.last, event)
         log.entries.append(entry)
+        dropped = log.note(entry) if self.fold else []
         log.wake()
-        return entry
+        return entry, dropped
 
     async def read(self, session_id: str, after: int = 0, until: int | None = None) -> list[Entry]:
         log = self._logs.get(session_id)
@@ -241,17 +318,31 @@ class MemoryBus:
         self.discard(session_id)
 
     def load(
-        self, session_id: str, snap_seq: int, snapshot: list[Entry], entries: list[Entry]
+        self,
+        session_id: str,
+        snap_seq: int,
+        snapshot: list[Entry],
+        entries: list[Entry],
+        kept: int = 0,
     ) -> None:
         """Set a log to what another store holds: a snapshot at ``snap_seq`` (0: none) and
-        the raw entries kept (consecutive; with a snapshot, from at most ``snap_seq + 1``)."""
+        the raw entries after it, in order (gaps where tokens were folded); ``kept``: the
+        first sequence number the store still holds raw after a compaction (0: the first
+        of ``entries``)."""
         log = self._logs.get(session_id)
         if log is None:
             log = self._logs[session_id] = _Log()
         log.snapshot = list(snapshot)
         log.snap_seq = snap_seq
         log.entries = list(entries)
-        log.offset = entries[0].seq - 1 if entries else snap_seq
+        if not snap_seq:
+            log.floor = 0
+        elif kept:
+            log.floor = kept - 1
+        else:
+            log.floor = entries[0].seq - 1 if entries else snap_seq
+        log.last = max(entries[-1].seq if entries else 0, snap_seq)
+        log.rescan()
         log.wake()
 
     def size(self, session_id: str) -> int:
@@ -272,9 +363,9 @@ class MemoryBus:
         seq = log.last
         transcript = Transcript.from_entries(log.slice(session_id, 0, None))
         snapshot = [Entry(seq, event) for event in transcript.snapshot_events()]
-        kept = max(seq - keep + 1, log.offset + 1, 1)
-        log.entries = log.entries[kept - 1 - log.offset :]
-        log.offset = kept - 1
+        kept = max(seq - keep + 1, log.floor + 1, 1)
+        log.entries = log.raw(kept - 1, None)
+        log.floor = kept - 1
         log.snapshot = snapshot
         log.snap_seq = seq
         return snapshot, kept

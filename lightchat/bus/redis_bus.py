@@ -131,20 +131,23 @@ end
 
 # One chat's share of a write batch: the owner check (fencing), its entries, the expiry,
 # and one publication of them all ("<first seq>\n<json>\n<json>...") for its followers.
-# KEYS: log, snap, owner, tail channel. ARGV: owner id ('' = no check), ttl ms, then
-# seq, json pairs. Returns {written, first error or ''}, or {-1, ''} when fenced.
+# KEYS: log, snap, owner, tail channel. ARGV: owner id ('' = no check), ttl ms, the first
+# seq, then seq, json pairs; a negative seq is published but not stored (a token folded
+# before it was written). Returns {written, first error or ''}, or {-1, ''} when fenced.
 _WRITE = r"""
 local texts = {}
 local written = 0
 local failed = ''
-for i = 3, #ARGV, 2 do
-  local ok = redis.pcall('XADD', KEYS[1], '0-' .. ARGV[i], 'e', ARGV[i + 1])
-  if type(ok) == 'table' and ok.err then
-    if failed == '' and not string.find(ok.err, 'equal or smaller', 1, true) then
-      failed = ok.err
+for i = 4, #ARGV, 2 do
+  if string.sub(ARGV[i], 1, 1) ~= '-' then
+    local ok = redis.pcall('XADD', KEYS[1], '0-' .. ARGV[i], 'e', ARGV[i + 1])
+    if type(ok) == 'table' and ok.err then
+      if failed == '' and not string.find(ok.err, 'equal or smaller', 1, true) then
+        failed = ok.err
+      end
+    else
+      written = written + 1
     end
-  else
-    written = written + 1
   end
   texts[#texts + 1] = ARGV[i + 1]
 end
@@ -152,6 +155,23 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 redis.call('PUBLISH', KEYS[4], ARGV[3] .. '\n' .. table.concat(texts, '\n'))
 return {written, failed}
+"""
+
+# Deletes a finished item's token entries (see "Folding" in lightchat.bus). KEYS: log,
+# snap, owner. ARGV: owner id, then the seqs.
+_FOLD = """
+local ids = {}
+for i = 2, #ARGV do
+  ids[#ids + 1] = '0-' .. ARGV[i]
+  if #ids == 1000 then
+    redis.call('XDEL', KEYS[1], unpack(ids))
+    ids = {}
+  end
+end
+if #ids > 0 then
+  redis.call('XDEL', KEYS[1], unpack(ids))
+end
+return {1, ''}
 """
 
 # Writes the snapshot and trims the stream in one step, so a reader sees both or neither.
@@ -171,7 +191,12 @@ redis.call('PUBLISH', KEYS[4], ARGV[2])
 return {1, ''}
 """
 
-_SCRIPTS = {"write": _FENCE + _WRITE, "compact": _FENCE + _COMPACT, "drop": _FENCE + _DROP}
+_SCRIPTS = {
+    "write": _FENCE + _WRITE,
+    "compact": _FENCE + _COMPACT,
+    "drop": _FENCE + _DROP,
+    "fold": _FENCE + _FOLD,
+}
 _SHAS = {name: hashlib.sha1(text.encode()).hexdigest() for name, text in _SCRIPTS.items()}
 
 
@@ -181,6 +206,13 @@ class _Add:
     seq: int
     event: Event
     text: str | None  # the JSON, made at publish time unless the event is immutable
+    stored: bool = True  # False: folded before it was written, only published
+
+
+@dataclass(slots=True)
+class _Fold:
+    session_id: str
+    seqs: list[int]
 
 
 @dataclass(slots=True)
@@ -196,7 +228,7 @@ class _Snap:
     events: str
 
 
-_Op = _Add | _Drop | _Snap
+_Op = _Add | _Drop | _Snap | _Fold
 
 
 @dataclass(slots=True)
@@ -291,6 +323,7 @@ class RedisBus:
         ttl_s: int = 86400,
         compact_after: int = 2000,
         pool: Pool | None = None,
+        fold: bool = False,
     ) -> None:
         self.url = url
         self.prefix = prefix
@@ -302,7 +335,7 @@ class RedisBus:
         refused (fencing). Empty: no check (one worker)."""
         self.on_lost: Callable[[str], None] | None = None
         """Called with a chat's id when its writes were refused: it is another worker's."""
-        self._mirror = MemoryBus()
+        self._mirror = MemoryBus(fold=fold)
         self._seen: dict[str, int] = {}
         self._lost: dict[str, int] = {}  # chats taken from this worker: their local seq
         self._closed = False
@@ -440,10 +473,12 @@ class RedisBus:
             # Another worker owns the chat now: what this one still says goes nowhere.
             self._lost[session_id] += 1
             return Entry(self._lost[session_id], event)
-        entry = self._mirror.publish(session_id, event)
+        entry, folded = self._mirror.append(session_id, event)
         # Tokens are immutable; other events hold mutable data, so their JSON is made now.
         text = None if isinstance(event, TokenEvent) else event_to_json(event)
         self._queue(_Add(session_id, entry.seq, event, text))
+        if folded:
+            self._queue(_Fold(session_id, folded))
         if (
             isinstance(event, RunEvent)
             and not event.running
@@ -560,9 +595,9 @@ class RedisBus:
         def entries_of(sid: str) -> None:
             adds = pending.pop(sid, None)
             if adds:
-                args: list[Any] = [fence, self.ttl_ms]
+                args: list[Any] = [fence, self.ttl_ms, adds[0].seq]
                 for op in adds:
-                    args.append(op.seq)
+                    args.append(op.seq if op.stored else -op.seq)
                     args.append(op.text if op.text is not None else _token_json(op.event))
                 call("write", sid, [*self._keys(sid), self.tail_channel(sid)], args)
 
@@ -572,6 +607,18 @@ class RedisBus:
                 continue
             if isinstance(op, _Add):
                 pending.setdefault(sid, []).append(op)
+                continue
+            if isinstance(op, _Fold):
+                # Tokens still waiting in this batch are published, never stored; only
+                # those written before are deleted.
+                folded = set(op.seqs)
+                for add in pending.get(sid, ()):
+                    if add.seq in folded:
+                        add.stored = False
+                        folded.discard(add.seq)
+                if folded:
+                    entries_of(sid)
+                    call("fold", sid, self._keys(sid), [fence, *sorted(folded)])
                 continue
             entries_of(sid)
             if isinstance(op, _Drop):
@@ -674,8 +721,8 @@ class RedisBus:
         and took it back), and Redis has the truth once this worker's own writes are in."""
         await self.flush()
         self._lost.pop(session_id, None)
-        snap_seq, _, snapshot, entries = await self._fetch(session_id, 0, None)
-        self._mirror.load(session_id, snap_seq, snapshot, entries)
+        snap_seq, kept, snapshot, entries = await self._fetch(session_id, 0, None)
+        self._mirror.load(session_id, snap_seq, snapshot, entries, kept)
         return await self._mirror.read(session_id)
 
     async def wait(self, session_id: str, after: int, timeout: float) -> list[Entry]:

@@ -9,9 +9,11 @@ Concurrency: everything here runs on the event loop thread except sync callbacks
 run in worker threads and come back through ``run_sync``. Each run is its own task, so
 "Stop" cancels exactly the run in progress; the queue runner outlives it.
 
-Token batching: ``stream`` sends the first token of a burst at once, then gathers tokens
-for ``token_batch_ms`` and publishes them as one event. Any other event flushes the
-gathered tokens first, so the log stays in the order the callback wrote it.
+Token batching adapts to the worker's load (``lightchat.chat.pressure``): while the event
+loop keeps up, ``stream`` publishes each token at once; under pressure it gathers a chat's
+tokens for a window that grows with the loop's lag (up to ``token_batch_ms``) and publishes
+them as one event. Any other event flushes the gathered tokens first, so the log stays in
+the order the callback wrote it.
 
 One concept, kept whole: ``ChatSession``'s inputs, run queue, questions back to the user,
 calls to the page and token batching all read and change the same state (the transcript,
@@ -38,6 +40,7 @@ from typing import Any
 
 from lightchat.bus import Bus
 from lightchat.chat.mcp import McpConnections
+from lightchat.chat.pressure import for_loop
 from lightchat.config.registry import Registry, invoke
 from lightchat.config.settings import Settings
 from lightchat.domain.events import (
@@ -157,7 +160,6 @@ class CallClosedError(LookupError):
 class _Tokens:
     parts: dict[str, list[str]] = field(default_factory=dict)
     handle: asyncio.TimerHandle | None = None
-    last_flush: float = float("-inf")
 
 
 class ChatSession:
@@ -231,6 +233,7 @@ class ChatSession:
         self._settle_waiters: list[asyncio.Future[None]] = []
         self._tokens = _Tokens()
         self._window = settings.token_batch_ms / 1000
+        self._load = for_loop(self.loop)
         self._queue: deque[_Run] = deque()
         self._runner: asyncio.Task[None] | None = None
         self._run_task: asyncio.Task[None] | None = None
@@ -365,16 +368,23 @@ class ChatSession:
         return left
 
     def stream(self, item_id: str, delta: str) -> None:
-        """Append text to a message or step, batched (see the module docstring)."""
+        """Append text to a message or step: published at once while the worker keeps
+        up, gathered for a while under pressure (see the module docstring)."""
         if not delta:
             return
         tokens = self._tokens
-        tokens.parts.setdefault(item_id, []).append(delta)
-        now = self.loop.time()
-        if now - tokens.last_flush >= self._window:
+        chunks = tokens.parts.get(item_id)
+        if chunks is None:
+            tokens.parts[item_id] = [delta]
+        else:
+            chunks.append(delta)
+        if tokens.handle is not None:
+            return  # a flush is already due: the token goes with it
+        window = self._load.window(self._window)
+        if window <= 0:
             self.flush_tokens()
-        elif tokens.handle is None:
-            tokens.handle = self.loop.call_at(tokens.last_flush + self._window, self.flush_tokens)
+            return
+        tokens.handle = self.loop.call_later(window, self.flush_tokens)
 
     def flush_tokens(self) -> None:
         """Publish the tokens gathered so far, one event per message or step."""
@@ -385,7 +395,6 @@ class ChatSession:
         if not tokens.parts:
             return
         parts, tokens.parts = tokens.parts, {}
-        tokens.last_flush = self.loop.time()
         for item_id, chunks in parts.items():
             self._publish(TokenEvent(item_id, "".join(chunks)))
 

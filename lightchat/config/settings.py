@@ -101,7 +101,11 @@ class Settings:
         "The author name of assistant messages and the title of the page.",
         toml=("ui.name",),
     )
-    token_batch_ms: int = setting(40, "Tokens streamed within this window are sent together.")
+    token_batch_ms: int = setting(
+        200,
+        "The longest a streamed token waits to be sent with the next ones when the server is "
+        "busy (a quiet server sends each token at once); 0 never batches.",
+    )
     render_interval_ms: int = setting(
         150, "How often a streaming message's markdown is re-rendered."
     )

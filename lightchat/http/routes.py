@@ -119,7 +119,7 @@ from lightchat.http.web import Services as Services
 from lightchat.ui.debug_view import DEBUG_VIEW, debug_view
 from lightchat.ui.i18n import say
 from lightchat.ui.run_log import RunLogStream
-from lightchat.ui.sse import CLOSING, PING_SECONDS, RELOAD, Encoder, event_stream
+from lightchat.ui.sse import CLOSING, PING, PING_SECONDS, RELOAD, Encoder, event_stream
 from lightchat.ui.stream_view import StreamView
 
 STATIC_DIR = Path(__file__).parents[1] / "static"
@@ -271,6 +271,7 @@ async def chat_events(request: Request) -> Response:
         DEBUG_VIEW.set(debug)  # this stream's own task renders what it sends
         session.connections += 1
         seq = after
+        sent = time.monotonic()
         try:
             while not bus.closed and not session.closed:
                 deadline = view.next_deadline()
@@ -297,6 +298,10 @@ async def chat_events(request: Request) -> Response:
                     seq = entries[-1].seq
                 if chunks:
                     yield encoder.encode(chunks)
+                    sent = now
+                elif now - sent >= PING_SECONDS:
+                    yield PING
+                    sent = now
             if session.closed:
                 yield CLOSING
         finally:
