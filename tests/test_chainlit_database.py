@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from lightchat import LightChat, Message, Settings, User
+from lightchat.data.chainlit_data_layer import ChainlitDataLayer
 from tests.chainlit_schemas import (
     ANSWER,
     OFFICIAL_DDL,
@@ -133,3 +134,21 @@ async def test_lightchat_serves_and_extends_a_chainlit_database(
         assert kept == 1
     finally:
         await connection.close()
+
+
+async def test_chainlits_class_for_it_serves_the_same_database(
+    chainlit_database: str, tmp_path: Path, serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DATABASE_URL")
+    app = planner(tmp_path, [])
+
+    @app.data_layer
+    def get_data_layer() -> ChainlitDataLayer:
+        return ChainlitDataLayer(database_url=chainlit_database)
+
+    async with serve(app, lifespan=True, opened_page=True) as site:
+        ada = await signed_in(site, "ada")
+        listed = await ada.get("/history", headers=HTMX)
+        assert thread_items(listed.text) == ["Trip to Rome"]
+        page = await ada.get(f"/chat/{uuid.UUID(ROME).hex}")
+        assert "Day 1: the Colosseum" in page.text
