@@ -7,26 +7,31 @@ so gathering tokens is what keeps a saturated worker delivering. ``LoopLoad`` me
 loop and says how long a chat may gather tokens now: 0 while the loop keeps up, a window
 that widens while it does not, up to the chat's ``token_batch_ms``.
 
-The measure is the loop's *lag*: how late a callback runs after it was scheduled. A quiet
-loop runs it within a fraction of a millisecond; a busy one only after everything ready
-before it, which is the wait every event sent now adds to its tokens. While tokens
-stream, a probe (``call_soon``, timed with the monotonic clock) samples it at most every
-``SAMPLE_S``, and the load is the least of the last ``SAMPLES`` samples. A loop busy with
-its own work is late at every probe; one that only paused (a garbage collection, a long
-page render) or waited for a core the machine gave to another process is late at some,
-and the window stays shut. (The share of the time the loop's thread works,
-``time.thread_time``, would be steadier, but on a machine shared with other processes it
-cannot tell a loop waiting for a core from an idle one.)
+Two measures, taken together by a probe (``call_soon``) at most every ``SAMPLE_S`` while
+tokens stream, each over its last ``SAMPLES`` samples, so that only a load that lasts
+counts:
 
-The window follows the load like a thermostat, not a gauge: while the load is above
-``BUSY_S`` it widens by ``GROW`` each sample (from ``FIRST_S``), below ``QUIET_S`` it
-narrows by ``SHRINK`` (to 0 under ``FIRST_S``), and in between it holds. A window that
+- the loop's *lag*, how late the probe runs after it was scheduled (monotonic clock): a
+  quiet loop runs it within a fraction of a millisecond, a loop with many chats only after
+  everything ready before it, which is the wait each event sent now adds to its tokens.
+  The least of the samples counts, so one pause (a garbage collection, a long page
+  render) or a moment the machine gave the core to another process does not;
+- the share of the time the loop's thread *worked* since the last probe
+  (``time.thread_time``), on average: a chat streaming as fast as it can keeps the loop
+  working nearly all the time with a short lag, and gains as much from batching. (Alone
+  it would not do: on a machine shared with other processes a loop waiting for a core
+  looks idle.)
+
+The window follows the load like a thermostat, not a gauge: while the loop is busy (a lag
+above ``BUSY_S``, or work above ``BUSY_WORK``) it widens by ``GROW`` each sample (from
+``FIRST_S``); while it is quiet (a lag under ``QUIET_S`` and work under ``QUIET_WORK``) it
+narrows by ``SHRINK`` (to 0 under ``FIRST_S``); in between it holds. A window that
 followed each sample would swing: a wide window empties the loop, the load falls, the
 window closes, the loop fills again, and the tokens sent at the top of each swing are the
 slowest ones. Held steady, it settles where the loop just keeps up. It never exceeds
-``SPREAD`` times the load: gathering tokens for much longer than the loop already makes
-them wait would add more latency than it saves. A loop that streamed nothing for
-``STALE_S`` starts quiet again.
+``SPREAD`` times the lag (or ``FLOOR_S``, whichever is more): gathering tokens for much
+longer than the loop already makes them wait would add more latency than it saves. A loop
+that streamed nothing for ``STALE_S`` starts quiet again.
 
 Concurrency: one ``LoopLoad`` per event loop (``for_loop``), used only from that loop's
 thread; nothing here awaits.
@@ -39,19 +44,25 @@ import time
 import weakref
 
 SAMPLE_S = 0.01
-"""The least time between two probes of the loop's lag."""
+"""The least time between two probes of the loop."""
 SAMPLES = 5
-"""How many of the latest samples the load is the least of."""
+"""How many of the latest samples each measure is taken over."""
 STALE_S = 0.5
 """A loop not probed for this long streamed nothing: it starts quiet again."""
 BUSY_S = 0.004
-"""A load above this is a loop that falls behind: the window widens."""
+"""A lag above this is a loop that falls behind: the window widens."""
 QUIET_S = 0.0015
-"""A load below this is a loop that keeps up with room to spare: the window narrows."""
+"""A lag below this (with little work) is a loop that keeps up: the window narrows."""
+BUSY_WORK = 0.8
+"""A share of the time worked above which the loop hardly rests: the window widens."""
+QUIET_WORK = 0.6
+"""A share below which it rests often enough (with a short lag): the window narrows."""
 FIRST_S = 0.004
 """The narrowest window (below it, tokens go out at once)."""
-SPREAD = 4.0
-"""The widest window, as a multiple of the load."""
+SPREAD = 6.0
+"""The widest window, as a multiple of the lag..."""
+FLOOR_S = 0.005
+"""...or of this, when the lag is shorter (a loop busy with one fast chat)."""
 GROW = 1.3
 """How much the window widens per busy sample."""
 SHRINK = 0.85
@@ -61,16 +72,31 @@ SHRINK = 0.85
 class LoopLoad:
     """The load of one event loop, and the token batching window it calls for."""
 
-    __slots__ = ("__weakref__", "_last", "_loop", "_probing", "_samples", "lag", "span")
+    __slots__ = (
+        "__weakref__",
+        "_cpu",
+        "_lags",
+        "_last",
+        "_loop",
+        "_probing",
+        "_works",
+        "lag",
+        "span",
+        "work",
+    )
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self.lag = 0.0
-        """The load: the least of the latest lag samples, in seconds."""
+        """The least of the latest lag samples, in seconds."""
+        self.work = 0.0
+        """The mean of the latest shares of the time the loop's thread worked."""
         self.span = 0.0
         """The batching window the load calls for now, in seconds (before a chat's limit)."""
-        self._samples: list[float] = []
+        self._lags: list[float] = []
+        self._works: list[float] = []
         self._last = float("-inf")
+        self._cpu = 0.0
         self._probing = False
 
     def window(self, limit: float) -> float:
@@ -82,30 +108,42 @@ class LoopLoad:
             now = time.monotonic()
             if now - self._last >= SAMPLE_S:
                 if now - self._last > STALE_S:
-                    self._samples.clear()
-                    self.lag = self.span = 0.0
+                    self._lags.clear()
+                    self._works.clear()
+                    self.lag = self.work = self.span = 0.0
                 self._probing = True
                 self._loop.call_soon(self._probed, now)
         return min(limit, self.span)
 
-    def note(self, lag: float) -> None:
-        """Take one sample of the loop's lag, in seconds."""
+    def note(self, lag: float, work: float = 0.0) -> None:
+        """Take one sample: the loop's lag, in seconds, and the share of the time since the
+        last sample its thread worked."""
         self._last = time.monotonic()
-        samples = self._samples
-        samples.append(lag)
-        if len(samples) > SAMPLES:
-            del samples[0]
-        self.lag = load = min(samples)
-        if load > BUSY_S:
-            self.span = min(max(self.span * GROW, FIRST_S), SPREAD * load)
-        elif load < QUIET_S and self.span:
+        self.lag = min(_keep(self._lags, lag))
+        works = _keep(self._works, work)
+        self.work = sum(works) / len(works)
+        if self.lag > BUSY_S or self.work > BUSY_WORK:
+            widest = SPREAD * max(self.lag, FLOOR_S)
+            self.span = min(max(self.span * GROW, FIRST_S), widest)
+        elif self.span and self.lag < QUIET_S and self.work < QUIET_WORK:
             self.span *= SHRINK
             if self.span < FIRST_S:
                 self.span = 0.0
 
     def _probed(self, sent: float) -> None:
         self._probing = False
-        self.note(time.monotonic() - sent)
+        now, cpu, last = time.monotonic(), time.thread_time(), self._last
+        work = (cpu - self._cpu) / (now - last) if 0 < now - last <= STALE_S else 0.0
+        self._cpu = cpu
+        self.note(now - sent, min(work, 1.0))
+
+
+def _keep(samples: list[float], sample: float) -> list[float]:
+    """Add a sample to the latest ones (``SAMPLES`` of them at most)."""
+    samples.append(sample)
+    if len(samples) > SAMPLES:
+        del samples[0]
+    return samples
 
 
 _LOADS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopLoad] = weakref.WeakKeyDictionary()
