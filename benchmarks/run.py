@@ -20,19 +20,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import client
 import servers
-from figures import Config, Figures, say, table
+from figures import Config, Figures, fmt, ratio, say, table
 from startup import (
     bench_cold_start,
     bench_idle_memory,
@@ -51,129 +53,310 @@ from workers import bench_workers
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
-# (benchmark, what, comparison, limit, unit, where the figure is in the benchmark's results)
-TARGETS: list[tuple[str, str, str, float, str, tuple[str, ...]]] = [
-    ("cold-start", "launch to the first chat page", "<=", 0.5, "s", ("lightchat", "first_200_s")),
-    ("cold-start", "RSS at the first chat page", "<=", 50, "MiB", ("lightchat", "rss_mb")),
-    ("cold-start", "RSS 3 s after launch", "<", 70, "MiB", ("lightchat", "settled_rss_mb")),
-    ("page-load", "first load: requests (stream too)", "<=", 5, "", ("lightchat", "requests")),
-    ("page-load", "first load: on the wire", "<=", 40, "KiB", ("lightchat", "kb")),
-    ("page-load", "first load: ready to send vs baseline", "<=", 1.5, "x", ("ratio", "ready_ms")),
-    (
+Comparison = Literal["<", "<=", ">="]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A target of the issue a figure is held to, and where the figure is.
+
+    ``lightchat`` and ``baseline`` are the figure's paths in the benchmark's results (the
+    baseline's: what lightchat's is compared with in the same run, if anything). With
+    ``on_ratio`` the limit applies to lightchat / baseline ("at most 2x the baseline's").
+    """
+
+    benchmark: str
+    figure: str
+    lightchat: tuple[str, ...]
+    comparison: Comparison
+    limit: float
+    unit: str = ""
+    baseline: tuple[str, ...] | None = None
+    on_ratio: bool = False
+    against: str = "baseline"
+
+    @property
+    def text(self) -> str:
+        """The target as the issue states it (``<= 2x baseline``, ``<= 15 ms``)."""
+        if self.on_ratio:
+            return f"{self.comparison} {self.limit:g}x {self.against}"
+        if self.unit == "x":
+            return f"{self.comparison} {self.limit:g}x"
+        return f"{self.comparison} {self.limit:g} {self.unit}".strip()
+
+
+def _both(key: str) -> dict[str, tuple[str, ...]]:
+    """The paths of a figure both servers have, at the top of a benchmark's results."""
+    return {"lightchat": ("lightchat", key), "baseline": ("baseline", key)}
+
+
+def _level(level: str, key: str, on: str = "lightchat", off: str = "baseline") -> Any:
+    """The paths of a figure at one level (chats) of a load benchmark."""
+    return {"lightchat": (level, on, key), "baseline": (level, off, key)}
+
+
+_HISTORY: dict[str, Any] = {"on": "on", "off": "off", "against": "history off"}
+
+TARGETS: list[Target] = [
+    # Start-up and the first page.
+    Target(
+        "cold-start",
+        "launch to the first chat page",
+        comparison="<=",
+        limit=0.5,
+        unit="s",
+        **_both("first_200_s"),
+    ),
+    Target(
+        "cold-start",
+        "RSS at the first chat page",
+        comparison="<=",
+        limit=50,
+        unit="MiB",
+        **_both("rss_mb"),
+    ),
+    Target(
+        "cold-start",
+        "RSS 3 s after launch",
+        comparison="<",
+        limit=70,
+        unit="MiB",
+        **_both("settled_rss_mb"),
+    ),
+    Target(
+        "page-load",
+        "first load: requests (stream too)",
+        comparison="<=",
+        limit=5,
+        **_both("requests"),
+    ),
+    Target(
+        "page-load", "first load: on the wire", comparison="<=", limit=40, unit="KiB", **_both("kb")
+    ),
+    Target(
+        "page-load",
+        "first load: navigation to ready to send",
+        comparison="<=",
+        limit=1.5,
+        unit="ms",
+        on_ratio=True,
+        **_both("ready_ms"),
+    ),
+    Target(
         "page-load",
         "repeat visit: static files fetched",
-        "<",
-        1,
-        "",
-        ("lightchat", "repeat_static_fetched"),
+        comparison="<",
+        limit=1,
+        **_both("repeat_static_fetched"),
     ),
-    ("round-trip", "Enter to last token painted", "<", 250, "ms", ("lightchat", "round_trip_ms")),
-    (
-        "throughput",
-        "100 chats: server CPU per 1k tokens",
-        "<",
-        0.025,
-        "s",
-        ("100", "lightchat", "server_cpu_per_1k_tokens_s"),
+    Target(
+        "round-trip",
+        "Enter to the last token painted",
+        comparison="<",
+        limit=250,
+        unit="ms",
+        **_both("round_trip_ms"),
     ),
-    (
-        "throughput",
-        "100 chats: tokens/s vs baseline",
-        ">=",
-        0.5,
-        "x",
-        ("100", "ratio", "tokens_per_s"),
-    ),
-    (
+    # Tokens: at once when quiet, batched under pressure.
+    Target(
         "paced",
-        "300 paced chats: latency p99",
-        "<",
-        60,
-        "ms",
-        ("300", "lightchat", "latency_p99_ms"),
+        "100 paced chats: token latency p50",
+        comparison="<=",
+        limit=3,
+        unit="ms",
+        **_level("100", "latency_p50_ms"),
     ),
-    (
+    Target(
         "paced",
-        "1,000 paced chats: latency p99",
-        "<",
-        100,
-        "ms",
-        ("1000", "lightchat", "latency_p99_ms"),
+        "100 paced chats: token latency p99",
+        comparison="<=",
+        limit=15,
+        unit="ms",
+        **_level("100", "latency_p99_ms"),
     ),
-    ("idle-memory", "memory per idle chat", "<", 50, "KB", ("lightchat", "kb_per_chat")),
-    (
-        "persistence",
-        "100 chats: tokens/s, history on vs off",
-        ">=",
-        0.9,
-        "x",
-        ("100", "ratio", "tokens_per_s"),
+    Target(
+        "paced",
+        "300 paced chats: token latency p99",
+        comparison="<=",
+        limit=2,
+        unit="ms",
+        on_ratio=True,
+        **_level("300", "latency_p99_ms"),
     ),
-    (
-        "persistence",
-        "100 chats: sustained tokens/s, on vs off",
-        ">=",
-        0.9,
-        "x",
-        ("100", "ratio", "sustained_tokens_per_s"),
+    Target(
+        "paced",
+        "1,000 paced chats: tokens/s",
+        comparison=">=",
+        limit=1,
+        on_ratio=True,
+        **_level("1000", "tokens_per_s"),
     ),
-    (
-        "persistence",
-        "1 chat, new every 4: tokens/s, on vs off",
-        ">=",
-        0.9,
-        "x",
-        ("1", "ratio", "tokens_per_s"),
+    Target(
+        "paced",
+        "1,000 paced chats: server CPU per 1k tokens",
+        comparison="<=",
+        limit=1,
+        unit="s",
+        on_ratio=True,
+        **_level("1000", "server_cpu_per_1k_tokens_s"),
     ),
-    (
+    Target(
+        "throughput",
+        "100 chats flat out: tokens/s",
+        comparison=">=",
+        limit=1.5,
+        on_ratio=True,
+        **_level("100", "tokens_per_s"),
+    ),
+    Target(
+        "throughput",
+        "100 chats flat out: server CPU per 1k tokens",
+        comparison="<=",
+        limit=0.7,
+        unit="s",
+        on_ratio=True,
+        **_level("100", "server_cpu_per_1k_tokens_s"),
+    ),
+    # Memory.
+    Target(
+        "idle-memory",
+        "memory per idle connected chat",
+        comparison="<=",
+        limit=48,
+        unit="KiB",
+        **_both("kb_per_chat"),
+    ),
+    # What history costs (history on against off, same run).
+    Target(
         "persistence",
-        "1 long chat: tokens/s, history on vs off",
-        ">=",
-        0.9,
-        "x",
-        ("1-long", "ratio", "tokens_per_s"),
+        "1 chat, a new chat every 4 replies: tokens/s",
+        comparison=">=",
+        limit=0.9,
+        on_ratio=True,
+        against="history off",
+        **_level("1", "tokens_per_s", "on", "off"),
+    ),
+    Target(
+        "persistence",
+        "1 long chat: tokens/s",
+        comparison=">=",
+        limit=0.9,
+        on_ratio=True,
+        against="history off",
+        **_level("1-long", "tokens_per_s", "on", "off"),
+    ),
+    Target(
+        "persistence",
+        "100 chats: tokens/s",
+        comparison=">=",
+        limit=0.9,
+        on_ratio=True,
+        against="history off",
+        **_level("100", "tokens_per_s", "on", "off"),
+    ),
+    Target(
+        "persistence",
+        "100 chats: sustained tokens/s",
+        comparison=">=",
+        limit=0.9,
+        on_ratio=True,
+        against="history off",
+        **_level("100", "sustained_tokens_per_s", "on", "off"),
     ),
 ]
 for _case in WIRE_CASES:
     TARGETS.append(
-        (
+        Target(
             "wire-bytes",
-            f"wire/final HTML: {_case}",
-            "<",
-            3,
-            "x",
-            (_case, "lightchat", "message_ratio"),
+            f"bytes on the wire / final HTML, {_case}",
+            comparison="<",
+            limit=3,
+            unit="x",
+            lightchat=(_case, "lightchat", "message_ratio"),
         )
     )
 
 
+def _figure(results: Figures, path: tuple[str, ...]) -> float:
+    value: Any = results
+    for key in path:
+        value = value[key]
+    return float(value)
+
+
 def check_targets(results: dict[str, Figures]) -> list[Figures]:
-    """Each target whose benchmark ran: the figure, and whether it meets the limit."""
+    """Each target whose benchmark ran: lightchat's figure, what it is compared with, their
+    ratio, and whether the target is met (and by how much it is missed)."""
     verdicts = []
-    for benchmark, what, comparison, limit, unit, path in TARGETS:
-        if benchmark not in results:
+    for target in TARGETS:
+        if target.benchmark not in results:
             continue
-        value: Any = results[benchmark]
-        for key in path:
-            value = value[key]
-        value = float(value)
+        found = results[target.benchmark]
+        value = _figure(found, target.lightchat)
+        base = _figure(found, target.baseline) if target.baseline else math.nan
+        quotient = ratio(value, base)
+        measured = quotient if target.on_ratio else value
         met = {
-            "<": value < limit,
-            "<=": value <= limit,
-            ">=": value >= limit,
-        }[comparison]
-        miss = "" if met else f"{value / limit:.2f}x the limit"
+            "<": measured < target.limit,
+            "<=": measured <= target.limit,
+            ">=": measured >= target.limit,
+        }[target.comparison]
+        if met:
+            miss = ""
+        elif target.comparison == ">=":
+            miss = f"{target.limit / measured:.2f}x short" if measured else "none"
+        else:
+            miss = f"{measured / target.limit:.2f}x over"
         verdicts.append(
             {
-                "benchmark": benchmark,
-                "target": what,
-                "limit": f"{comparison} {limit:g} {unit}".strip(),
-                "measured": value,
+                "benchmark": target.benchmark,
+                "target": target.figure,
+                "limit": target.text,
+                "unit": target.unit,
+                "lightchat": value,
+                "baseline": base,
+                "against": target.against if target.baseline else "",
+                "ratio": quotient,
+                "measured": measured,
                 "met": met,
                 "miss": miss,
             }
         )
     return verdicts
+
+
+def targets_table(verdicts: list[Figures]) -> str:
+    """The targets as ``make bench`` prints them: each figure, what it is compared with in
+    the same run, their ratio, the target and whether it is met; then what is missed."""
+    rows = []
+    for v in verdicts:
+        unit = "" if v["unit"] == "x" else v["unit"]
+        shown = f"{fmt(v['lightchat'])} {unit}".strip()
+        if v["unit"] == "x":
+            shown += "x"
+        other = f"{fmt(v['baseline'])} {unit}".strip() if v["against"] else ""
+        rows.append(
+            [
+                v["target"],
+                shown,
+                f"{other} ({v['against']})" if other else "",
+                f"{v['ratio']:.2f}" if v["against"] else "",
+                v["limit"],
+                "yes" if v["met"] else f"NO, {v['miss']}",
+            ]
+        )
+    missed = [v for v in verdicts if not v["met"]]
+    summary = (
+        f"{len(missed)} of {len(verdicts)} targets missed: "
+        + "; ".join(f"{v['target']} ({v['miss']})" for v in missed)
+        if missed
+        else f"all {len(verdicts)} targets met"
+    )
+    return (
+        table(["figure", "lightchat", "compared with", "ratio", "target", "met?"], rows)
+        + "\n"
+        + summary
+    )
 
 
 # -- main ---------------------------------------------------------------------------------
@@ -299,21 +482,8 @@ def main(argv: list[str] | None = None) -> int:
     verdicts = check_targets(results)
     meta["seconds"] = time.perf_counter() - began
     if verdicts:
-        say("\n== targets")
-        say(
-            table(
-                ["target", "limit", "measured", "met"],
-                [
-                    [
-                        v["target"],
-                        v["limit"],
-                        f"{v['measured']:.3g}",
-                        "yes" if v["met"] else f"NO ({v['miss']})",
-                    ]
-                    for v in verdicts
-                ],
-            )
-        )
+        say("\n== targets (the issue's; lightchat against the baseline in this run)")
+        say(targets_table(verdicts))
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     document = json.dumps(
