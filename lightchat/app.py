@@ -206,7 +206,7 @@ class LightChat(Registry):
             action_factory=Action.from_data,
             files=files,
             # With features.mcp: refuses to start when the mcp SDK is missing.
-            mcp=_mcp_for(settings, history, type(self).mcp_connector_factory),
+            mcp=mcp_services(settings, history, type(self).mcp_connector_factory),
         )
         self.chats = chats
         self.history = history
@@ -474,7 +474,7 @@ def _check_sharing(settings: Settings, callbacks: dict[str, Any], signed_in: boo
         )
 
 
-def _mcp_for(
+def mcp_services(
     settings: Settings,
     history: History | None,
     factory: Callable[[Settings], McpConnector] | None,

@@ -51,7 +51,7 @@ from lightchat.api.cache import NO_CACHE_ENV
 from lightchat.api.elements import Action
 from lightchat.api.message import Message
 from lightchat.api.widgets import SettingError, parse_settings
-from lightchat.app import LightChat, _mcp_for
+from lightchat.app import LightChat, mcp_services
 from lightchat.bus import MemoryBus
 from lightchat.chat.chats import Chats
 from lightchat.chat.session import AskClosedError, ChatSession
@@ -361,7 +361,7 @@ class ChatClient:
                 files=files,
                 # The app's MCP servers too (features.mcp), with no history to remember
                 # users' own servers in.
-                mcp=_mcp_for(settings, None, type(app).mcp_connector_factory),
+                mcp=mcp_services(settings, None, type(app).mcp_connector_factory),
             )
             translations = Translations(settings.app_dir)
             chats.texts = lambda key, languages: translations.text(
