@@ -191,7 +191,7 @@ class LightChat(Registry):
             history = History(
                 settings.database_url,
                 settings.app_dir,
-                data_layer=self.callbacks.get("data_layer") or _chainlit_database(settings),
+                data_layer=self.callbacks.get("data_layer") or _chainlit_database(settings, files),
                 files=files,
             )
         # Off, and said once, when the app cannot keep favourites (endpoints and pages read it).
@@ -545,10 +545,16 @@ async def _close_pool(pool: Pool) -> None:
     await close_pool(pool)
 
 
-def _chainlit_database(settings: Settings) -> Callable[[], Any] | None:
+def _chainlit_database(settings: Settings, files: FileStorage) -> Callable[[], Any] | None:
     """Chainlit's official data layer on its ``DATABASE_URL``, when that is set and
     lightchat's own ``database_url`` is not: the history then reads and writes the
-    database Chainlit made (``lightchat.store.chainlit_pg``)."""
+    database Chainlit made (``lightchat.store.chainlit_pg``).
+
+    With a bucket for the app's files (Chainlit's variables name one), the layer keeps and
+    reads element files there, as Chainlit's layer does with its storage client: an element
+    Chainlit stored only in the bucket is served (after the owner check), and the app's new
+    files are in the bucket under the row's ``objectKey``. The bucket stays the app's: its
+    lifespan closes it, after the history."""
     url = os.environ.get("DATABASE_URL", "").strip()
     if not url or settings.database_url:
         return None
@@ -556,6 +562,8 @@ def _chainlit_database(settings: Settings) -> Callable[[], Any] | None:
     def database_url() -> Any:
         from lightchat.store.chainlit_pg import ChainlitDatabase  # with the store, late
 
+        if isinstance(files, BucketStorage):
+            return ChainlitDatabase(url, files, close_storage=False)
         return ChainlitDatabase(url)
 
     return database_url

@@ -357,7 +357,7 @@ class History:
             module = await asyncio.to_thread(importlib.import_module, "lightchat.store")
             self._module = module
             if self.data_layer is not None:
-                store: DataLayer = await _made_data_layer(self.data_layer, module)
+                store: DataLayer = await _made_data_layer(self.data_layer, module, self.files)
             else:
                 self.url = self.url or module.default_database_url(Path(self.app_dir))
                 store = await module.SQLStore.open(self.url)
@@ -849,8 +849,11 @@ class History:
         return await self._store.load_thread(thread_id, owner=None)
 
 
-async def _made_data_layer(factory: Callable[[], Any], module: ModuleType) -> DataLayer:
-    """What the app's ``@data_layer`` function returns, if it is a data layer."""
+async def _made_data_layer(
+    factory: Callable[[], Any], module: ModuleType, files: FileStorage
+) -> DataLayer:
+    """What the app's ``@data_layer`` function returns, if it is a data layer (a Chainlit
+    layer keeping its files through ``files``, the app's, has them served from there)."""
     made = factory()
     if inspect.isawaitable(made):
         made = await made
@@ -858,7 +861,7 @@ async def _made_data_layer(factory: Callable[[], Any], module: ModuleType) -> Da
     if missing and module.is_chainlit_layer(made):
         # A data layer written for Chainlit (lightchat.data.BaseDataLayer): its methods
         # serve the history through an adapter; what it lacks is said once, here.
-        adapter = module.adapt_chainlit_layer(made)
+        adapter = module.adapt_chainlit_layer(made, files)
         off: dict[str, list[str]] = {}
         for method, feature in adapter.missing.items():
             off.setdefault(feature, []).append(method)

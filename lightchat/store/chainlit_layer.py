@@ -14,7 +14,10 @@ What maps to what:
   store does.
 - An element's file stays in the app's file storage: its key travels as ``objectKey`` and
   what lightchat shows of it in ``props``; elements the Chainlit layer reads back come
-  with it.
+  with it. When the layer keeps files through the app's own file storage (its
+  ``storage_client`` or ``storage_provider`` is the app's ``files``, as with
+  ``DATABASE_URL`` and a bucket), an element Chainlit wrote is served from there too: its
+  ``objectKey`` is its key, and the app answers its URL after the owner check.
 - Feedback is Chainlit's (on the thread's steps); sharing is the thread's metadata
   ``is_shared`` and ``shared_at``, as Chainlit's server writes them; favourites are the
   step's metadata ``favorite`` (``get_favorite_steps``).
@@ -244,9 +247,13 @@ class _Element:
         }
 
 
-def _element_record(data: Any, thread_id: str) -> ElementRecord:
+def _element_record(data: Any, thread_id: str, *, shared_files: bool = False) -> ElementRecord:
+    """The record of an element dict the layer read. ``shared_files``: the layer's files
+    are the app's, so an ``objectKey`` names a file the app serves (after the owner check)
+    rather than a link, signed or stored, that the browser would follow."""
     props = data.get("props")
     ours = props.get("lightchat") if isinstance(props, dict) else None
+    key = data.get("objectKey") if ours or shared_files else None
     meta = {key: value for key, value in (ours or {}).items() if key != "bytes"}
     if not ours:
         if data.get("language"):
@@ -264,9 +271,9 @@ def _element_record(data: Any, thread_id: str) -> ElementRecord:
         type=str(data.get("type") or "file"),
         mime=data.get("mime"),
         size=size if isinstance(size, int) else None,
-        storage_key=data.get("objectKey") if ours else None,
+        storage_key=key or None,
         display=str(data.get("display") or "inline"),
-        url=data.get("url"),
+        url=None if key and shared_files else data.get("url"),
         meta=meta,
     )
 
@@ -343,8 +350,12 @@ def _step_record(data: Any, thread_id: str) -> StepRecord:
 class ChainlitLayer:
     """lightchat's ``DataLayer`` over a Chainlit data layer (see the module docstring)."""
 
-    def __init__(self, layer: Any) -> None:
+    def __init__(self, layer: Any, files: object | None = None) -> None:
         self.layer = layer
+        self.shared_files = files is not None and any(
+            getattr(layer, name, None) is files for name in ("storage_client", "storage_provider")
+        )
+        """Whether the layer keeps element files through the app's file storage ``files``."""
         self.missing: dict[str, str] = {
             name: feature for name, feature in FEATURES.items() if not _implemented(layer, name)
         }
@@ -543,7 +554,8 @@ class ChainlitLayer:
                 )
         stored.steps.sort(key=lambda step: step.created_at)
         stored.elements = [
-            _element_record(element, thread_id) for element in data.get("elements") or []
+            _element_record(element, thread_id, shared_files=self.shared_files)
+            for element in data.get("elements") or []
         ]
         for element in stored.elements:
             _note(self._elements, element.id, thread_id)
@@ -666,7 +678,9 @@ class ChainlitLayer:
         if not await self._owns(thread_id, owner):
             return None
         found = await self.layer.get_element(_out(thread_id), _out(element_id))
-        return None if found is None else _element_record(found, thread_id)
+        if found is None:
+            return None
+        return _element_record(found, thread_id, shared_files=self.shared_files)
 
     async def delete_element(self, element_id: str, *, owner: str | None) -> ElementRecord | None:
         # The history deletes an element it wrote, or read with its thread: its thread is
@@ -810,10 +824,11 @@ class _Favorites:
         return mine[: min(limit, MAX_FAVORITES)]
 
 
-def adapt_chainlit_layer(layer: object) -> ChainlitLayer:
+def adapt_chainlit_layer(layer: object, files: object | None = None) -> ChainlitLayer:
     """lightchat's ``DataLayer`` over a Chainlit data layer, with sharing when it can save
-    and read threads, and favourites when it implements ``get_favorite_steps``."""
-    probe = ChainlitLayer(layer)
+    and read threads, and favourites when it implements ``get_favorite_steps``; ``files``,
+    the app's file storage (see ``ChainlitLayer.shared_files``)."""
+    probe = ChainlitLayer(layer, files)
     bases: list[type] = []
     if not {"update_thread", "get_thread"} & probe.missing.keys():
         bases.append(_Sharing)
@@ -822,5 +837,5 @@ def adapt_chainlit_layer(layer: object) -> ChainlitLayer:
     if not bases:
         return probe
     kind = type("ChainlitLayer", (*bases, ChainlitLayer), {})
-    adapter: ChainlitLayer = kind(layer)
+    adapter: ChainlitLayer = kind(layer, files)
     return adapter

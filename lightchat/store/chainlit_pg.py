@@ -96,12 +96,17 @@ class ChainlitDatabase:
 
     ``database_url`` is the ``DATABASE_URL`` Chainlit uses (``postgresql://...``);
     ``storage_client`` (Chainlit's ``BaseStorageClient`` shape) keeps the bytes of
-    elements given with ``content`` or a ``path``, under ``threads/<thread>/files/<id>``.
+    elements given with ``content`` or a ``path``, under ``threads/<thread>/files/<id>``;
+    ``close`` closes it, unless ``close_storage`` is False (the app's own file storage,
+    which its lifespan closes once, last).
     """
 
-    def __init__(self, database_url: str, storage_client: Any = None) -> None:
+    def __init__(
+        self, database_url: str, storage_client: Any = None, *, close_storage: bool = True
+    ) -> None:
         self.engine: AsyncEngine = create_async_engine(engine_url(database_url))
         self.storage_client = storage_client
+        self.close_storage = close_storage
         self._columns: dict[str, frozenset[str]] = {}
 
     async def _rows(self, query: str, parameters: Mapping[str, Any] | None = None) -> list[Any]:
@@ -548,7 +553,7 @@ class ChainlitDatabase:
         await self._rows("SELECT 1")
 
     async def close(self) -> None:
-        close = getattr(self.storage_client, "close", None)
+        close = getattr(self.storage_client, "close", None) if self.close_storage else None
         if callable(close):
             await close()
         await self.engine.dispose()
