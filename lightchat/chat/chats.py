@@ -84,6 +84,7 @@ class Chats:
         """A new chat for ``owner`` with a chat ``profile`` (its name, if the app has
         profiles) and the signed-in ``user``; its ``on_chat_start`` begins at once."""
         session = self._new(owner, user=user)
+        session.fresh = True
         session.data["chat_profile"] = profile
         session.start()
         session.mcp.begin()  # the app's MCP servers and the user's, in the background

@@ -741,11 +741,18 @@ class History:
         keeper = cast("McpServerKeeper", self._store)
         return await keeper.delete_mcp_server(owner, name)
 
-    async def feedback(self, thread_id: str, owner: str) -> dict[str, Feedback]:
+    async def feedback(
+        self, thread_id: str, owner: str, *, fresh: bool = False
+    ) -> dict[str, Feedback]:
         """The feedback given in a thread, by message id.
 
-        A data layer that fails is logged and gives none: the chat page shows it.
+        ``fresh``: the chat started in this process (``ChatSession.fresh``). Until its
+        first write the store holds nothing of it, feedback included, so opening a new
+        chat costs no read. A data layer that fails is logged and gives none: the chat
+        page shows it.
         """
+        if fresh and (owner, thread_id) not in self._threads:
+            return {}
         if not await self.wait_ready() or self._store is None:
             return {}
         try:

@@ -221,6 +221,9 @@ class ChatSession:
         self.last_active = time.monotonic()
         self.closed = False
         self.read_only = False
+        self.fresh = False
+        """True for a chat started here (``Chats.create``), not reopened from the history
+        or taken over: the store holds nothing of it until its first write."""
         self.settings_widgets: list[WidgetData] = []  # the settings form, once sent
         self._observer = observer
         self._message_factory = message_factory

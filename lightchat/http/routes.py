@@ -166,7 +166,7 @@ async def chat_page(request: Request) -> Response:
     transcript = Transcript.from_entries(entries)
     given = {}
     if history is not None and history.ready and found.settings.feedback:
-        given = await history.feedback(session.thread_id, session.owner)
+        given = await history.feedback(session.thread_id, session.owner, fresh=session.fresh)
     # First: it gives a chat reopened from history its profile's settings.
     start = await start_context(request, session, transcript)
     side = await sidebar(request, session.owner, session.id, wait=False)

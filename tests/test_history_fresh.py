@@ -1,0 +1,76 @@
+"""Opening a new chat with history on: the chat page reads no feedback for a chat that
+started in this process and has not been written yet (the store holds nothing of it);
+once written, or for a chat reopened from the history, it reads as before."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lightchat import LightChat, Message, Settings
+from lightchat.bus import MemoryBus
+from lightchat.chat.chats import Chats
+from lightchat.chat.history import History
+from lightchat.chat.session import ChatSession
+from lightchat.domain.events import Entry
+
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(20)]
+
+OWNER = "browser-1"
+
+
+async def test_a_new_chat_reads_no_feedback_until_it_is_written(tmp_path: Path) -> None:
+    app = LightChat()
+
+    @app.on_message
+    async def answer(message: Message) -> None:
+        await Message(content=f"echo: {message.content}").send()
+
+    history = History("", str(tmp_path))
+    await history.start()
+    assert await history.wait_ready()
+    store = history.store
+    assert store is not None
+    reads: list[str] = []
+    listed = store.list_feedback
+
+    async def list_feedback(thread_id: str, *, owner: str | None) -> Any:
+        reads.append(thread_id)
+        return await listed(thread_id, owner=owner)
+
+    store.list_feedback = list_feedback  # type: ignore[method-assign]
+
+    def record(session: ChatSession, entry: Entry) -> None:
+        history.observe(session.owner, session.thread_id, entry)
+
+    chats = Chats(app, MemoryBus(), Settings(), message_factory=Message.from_data, observer=record)
+    try:
+        async with asyncio.timeout(10):
+            session = chats.create(OWNER)
+            assert session.fresh
+            # Its page, before anything of it is written: no read.
+            assert await history.feedback(session.thread_id, OWNER, fresh=True) == {}
+            assert reads == []
+            await session.send_user_message("hello")
+            await history.flush()
+            answer_id = [
+                item.id
+                for item in session.transcript.items.values()
+                if getattr(item, "type", "") == "assistant_message"
+            ][-1]
+            given = await history.give_feedback(session.thread_id, answer_id, OWNER, value=1)
+            assert given is not None
+            reads.clear()
+            # Written now: its pages read the feedback, and show it.
+            shown = await history.feedback(session.thread_id, OWNER, fresh=True)
+            assert shown[answer_id].value == 1
+            assert reads == [session.thread_id]
+            # A chat reopened from the history (not fresh) always reads.
+            assert await history.feedback("reopened", OWNER) == {}
+            assert reads == [session.thread_id, "reopened"]
+    finally:
+        await chats.close_all()
+        await history.close()
