@@ -38,7 +38,7 @@ from lightchat.chat.chats import Chats
 from lightchat.chat.chats import serve as serve_chats
 from lightchat.chat.history import History
 from lightchat.chat.mcp import McpServices
-from lightchat.chat.mcp_memory import McpMemory
+from lightchat.chat.mcp_memory import McpMemory, SharedBlobs
 from lightchat.chat.session import ChatSession
 from lightchat.config.registry import Registry, invoke
 from lightchat.config.settings import Settings
@@ -206,7 +206,7 @@ class LightChat(Registry):
             action_factory=Action.from_data,
             files=files,
             # With features.mcp: refuses to start when the mcp SDK is missing.
-            mcp=mcp_services(settings, history, type(self).mcp_connector_factory),
+            mcp=mcp_services(settings, history, type(self).mcp_connector_factory, cluster),
         )
         self.chats = chats
         self.history = history
@@ -478,10 +478,12 @@ def mcp_services(
     settings: Settings,
     history: History | None,
     factory: Callable[[Settings], McpConnector] | None,
+    shared: SharedBlobs | None = None,
 ) -> McpServices | None:
     """With ``features.mcp``: what the chats use to connect MCP servers (the connector,
-    the servers users remember, in the history when it keeps them, sealed with the app's
-    secret); else None. A ``ConfigError`` naming the extra when the SDK is missing."""
+    the servers users remember, sealed with the app's secret: in the history when it
+    keeps them, else in ``shared``, the cluster of several workers, when there is one);
+    else None. A ``ConfigError`` naming the extra when the SDK is missing."""
     if not settings.mcp:
         return None
     if factory is None:
@@ -500,7 +502,7 @@ def mcp_services(
     ]
     return McpServices(
         connector,
-        McpMemory(history, lambda: settings.secret or stored_secret(settings.state_dir())),
+        McpMemory(history, lambda: settings.secret or stored_secret(settings.state_dir()), shared),
         servers=tuple(settings.mcp_servers),
         timeout_s=float(settings.mcp_timeout_s),
         stdio_anonymous=settings.mcp_stdio_anonymous,

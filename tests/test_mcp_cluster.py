@@ -1,8 +1,8 @@
 """MCP connections with several workers, against a real Redis and PostgreSQL: a chat's
 connections live on the worker that owns it (a request to another worker is forwarded
 there), and a worker taking the chat over from a dead one connects them again (the
-user's servers are remembered in the shared database), or tells the user which it could
-not.
+user's servers are remembered in the shared database, or, without history, in Redis,
+sealed), or tells the user which it could not.
 
 Two ``LightChat`` apps in one process that share a Redis and a database stand for two
 workers, as in tests/test_cluster.py.
@@ -20,6 +20,7 @@ import lightchat as cl
 from lightchat import LightChat, Message, Settings
 from lightchat.cluster import Cluster
 from lightchat.domain.events import MessageData
+from lightchat.store.memory import MemoryStore
 from tests.helpers import HTMX, REDIS_URL, WAIT_S, contents, wait_for_log, with_form_token
 from tests.mcp_servers.serving import (
     ALLOW_LOOPBACK,
@@ -37,9 +38,13 @@ SECRET = "mcp-cluster-secret-" + "y" * 24
 TOOLBOX_COMMAND = f"{PYTHON} {TOOLBOX_SCRIPT}"
 
 
-def worker(prefix: str, database_url: str, app_dir: Path) -> LightChat:
-    """A worker (its own folder: stdio servers run there): "SERVER TOOL" calls a tool of
-    the chat's server and answers with what it said, as Chainlit's docs call one."""
+def worker(
+    prefix: str, database_url: str | None, app_dir: Path, layer: MemoryStore | None = None
+) -> LightChat:
+    """A worker (its own folder: stdio servers run there), with history in the database
+    at ``database_url``, or in the app's data layer ``layer``, or without (neither):
+    "SERVER TOOL" calls a tool of the chat's server and answers with what it said, as
+    Chainlit's docs call one."""
     app_dir.mkdir()
     app = LightChat(
         Settings(
@@ -49,8 +54,8 @@ def worker(prefix: str, database_url: str, app_dir: Path) -> LightChat:
             redis_url=REDIS_URL,
             redis_prefix=prefix,
             worker_ttl_s=1,
-            history=True,
-            database_url=database_url,
+            history=database_url is not None or layer is not None,
+            database_url=database_url or "",
             shutdown_grace_s=0,
             mcp=True,
             mcp_allowed_executables=PYTHON,
@@ -59,6 +64,9 @@ def worker(prefix: str, database_url: str, app_dir: Path) -> LightChat:
             mcp_timeout_s=5,
         )
     )
+
+    if layer is not None:
+        app.data_layer(lambda: layer)
 
     @app.on_message
     async def call(message: Message) -> None:
@@ -160,3 +168,158 @@ async def test_a_chats_servers_live_on_its_owner_and_a_takeover_connects_them_ag
                 page = await on_b.get(f"/chat/{chat}/mcp")
                 assert 'data-status="failed"' in page.text
                 assert '<h3 class="lc-mcp-name">remote</h3>' in page.text
+
+
+class KeepsNoMcpServers(MemoryStore):
+    """A data layer, shared by the workers, that keeps no MCP servers (as Chainlit's own
+    data layers keep none): the history cannot remember them."""
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in ("list_mcp_servers", "save_mcp_server", "delete_mcp_server"):
+            raise AttributeError(name)
+        return super().__getattribute__(name)
+
+
+TOKEN = "Bearer mcp-cluster-token-" + "z" * 16
+
+
+async def servers_added_through_b(
+    prefix: str, a: LightChat, on_b: httpx.AsyncClient, chat: str, remote: McpHttpServer
+) -> str:
+    """Connect the toolbox (stdio) and ``remote`` (with a secret header) to the chat
+    through B, which forwards to A, its owner, and check that Redis keeps them sealed.
+    Returns the key of the chat's owner."""
+    import redis.asyncio as aioredis
+
+    for form in (
+        {"name": "toolbox", "command": TOOLBOX_COMMAND},
+        {"name": "remote", "url": remote.url, "headers": f"Authorization: {TOKEN}"},
+    ):
+        connected = await on_b.post(f"/chat/{chat}/mcp", data=form, headers=HTMX)
+        assert connected.status_code == 200, connected.text
+    assert a.chats is not None
+    on_owner = a.chats.running(chat)
+    assert on_owner is not None
+    assert sorted(on_owner.mcp_sessions) == ["remote", "toolbox"]
+    owner = on_owner.owner
+
+    # In Redis, under the cluster's prefix, sealed: no command, URL or header in clear.
+    client = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        key = f"{prefix}mcp:{owner}"
+        kept = await client.hgetall(key)
+        ttl_ms = await client.pttl(key)
+    finally:
+        await client.aclose()
+    assert sorted(kept) == ["remote", "toolbox"]
+    assert 0 < ttl_ms <= cluster_of(a).keep_ms
+    for value in kept.values():
+        for clear in (TOOLBOX_SCRIPT.name, PYTHON, "127.0.0.1", "Authorization", TOKEN):
+            assert clear not in value
+    return owner
+
+
+async def recalled_by(app: LightChat, owner: str) -> list[tuple[str, str | None]]:
+    """The servers ``app``'s worker recalls for ``owner``: (name, command)."""
+    assert app.chats is not None
+    assert app.chats.mcp is not None
+    found = await app.chats.mcp.memory.recall(owner)
+    return [(server.name, getattr(server, "command", None)) for server in found]
+
+
+def error_notices(session: Any) -> list[str]:
+    return [
+        item.content
+        for item in session.transcript.items.values()
+        if isinstance(item, MessageData) and item.type == "error"
+    ]
+
+
+async def test_a_takeover_connects_again_the_servers_redis_remembers_for_a_data_layer_without(
+    prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", with_python_path())
+    layer = KeepsNoMcpServers()
+    with McpHttpServer() as remote:
+        a, b = (worker(prefix, None, tmp_path / name, layer) for name in "ab")
+        async with running(a, b), client_for(a) as on_a:
+            response = await on_a.get("/")
+            chat = response.headers["location"].rsplit("/", 1)[1]
+            async with client_for(b, on_a.cookies) as on_b:
+                owner = await servers_added_through_b(prefix, a, on_b, chat, remote)
+                # Every worker finds them (B's memory of its own holds none).
+                assert await recalled_by(b, owner) == [
+                    ("toolbox", TOOLBOX_COMMAND),
+                    ("remote", None),
+                ]
+                first_pid = await answer_to(a, on_b, chat, "toolbox pid")
+
+                services = a.build().state.services
+                await services.bus.flush()
+                assert a.history is not None
+                await a.history.flush()
+                remote.stop()  # this one cannot be reached any more
+                await cluster_of(a).aclose()  # A dies: its heartbeat stops
+
+                # B takes the chat over with the next message: it connects the servers
+                # Redis remembers again, and says which it could not.
+                second_pid = await answer_to(b, on_b, chat, "toolbox pid")
+                assert second_pid != first_pid
+                assert b.chats is not None
+                taken = b.chats.running(chat)
+                assert taken is not None
+                assert list(taken.mcp_sessions) == ["toolbox"]
+                views = {view.name: view.status for view in taken.mcp.list()}
+                assert views == {"toolbox": "connected", "remote": "failed"}
+                assert any(
+                    text.startswith("Could not connect the MCP server “remote”: ")
+                    for text in error_notices(taken)
+                )
+
+                # "Disconnect" on B forgets it in Redis too.
+                gone = await on_b.post(f"/chat/{chat}/mcp/disconnect", data={"name": "remote"})
+                assert gone.status_code == 303, gone.text
+                assert await recalled_by(a, owner) == [("toolbox", TOOLBOX_COMMAND)]
+
+
+async def test_without_history_the_servers_redis_remembers_connect_on_another_worker(
+    prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", with_python_path())
+    with McpHttpServer() as remote:
+        a, b = (worker(prefix, None, tmp_path / name) for name in "ab")
+        async with running(a, b), client_for(a) as on_a:
+            response = await on_a.get("/")
+            chat = response.headers["location"].rsplit("/", 1)[1]
+            async with client_for(b, on_a.cookies) as on_b:
+                owner = await servers_added_through_b(prefix, a, on_b, chat, remote)
+                assert await recalled_by(b, owner) == [
+                    ("toolbox", TOOLBOX_COMMAND),
+                    ("remote", None),
+                ]
+                first_pid = await answer_to(a, on_b, chat, "toolbox pid")
+                await a.build().state.services.bus.flush()
+                remote.stop()
+                await cluster_of(a).aclose()  # A dies: its heartbeat stops
+
+                # Without history the chat B takes over is read-only (no thread to resume
+                # it from); the user's next chat, on B, connects their servers again.
+                read_only = await on_b.post(
+                    f"/chat/{chat}/messages", data={"content": "toolbox pid"}, headers=HTMX
+                )
+                assert read_only.status_code == 409
+                assert b.chats is not None
+                response = await on_b.get("/")
+                fresh = response.headers["location"].rsplit("/", 1)[1]
+                session = b.chats.running(fresh)
+                assert session is not None
+                second_pid = await answer_to(b, on_b, fresh, "toolbox pid")
+                assert second_pid.startswith("pid: ")
+                assert second_pid != first_pid
+                assert list(session.mcp_sessions) == ["toolbox"]
+                views = {view.name: view.status for view in session.mcp.list()}
+                assert views == {"toolbox": "connected", "remote": "failed"}
+                assert any(
+                    text.startswith("Could not connect the MCP server “remote”: ")
+                    for text in error_notices(session)
+                )

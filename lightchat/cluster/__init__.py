@@ -28,7 +28,12 @@ key is gone is dead. The keys, under a prefix (``lc:`` by default):
 - ``reply:{wid}``: the answers to the requests this worker forwarded. One task per worker
   reads it and hands each answer to the request waiting for it, so a thousand requests
   waiting for their answers hold one Redis connection, not a thousand. The list expires
-  soon after its last answer, so a dead worker's answers do not stay.
+  soon after its last answer, so a dead worker's answers do not stay;
+- ``{kind}:{name}``: a hash of text blobs that other parts keep for every worker to find
+  (:meth:`Cluster.blobs`, :meth:`Cluster.put_blob`, :meth:`Cluster.drop_blob`), such as
+  ``mcp:{owner}``, the MCP servers a user remembers without history
+  (``lightchat.chat.mcp_memory``, which seals them first: the cluster stores what it is
+  given as it is). Each read or write keeps it ``Settings.log_ttl_s`` longer.
 
 Ownership, metadata and seen marks expire (``Settings.log_ttl_s``, a day by default), so
 Redis keeps nothing about a chat nobody uses.
@@ -47,6 +52,8 @@ The public surface other parts use:
   and ``successor`` never names it.
 - ``await cluster.successor()``: another live worker that is not shutting down (to hand a
   chat to), or None.
+- ``await cluster.blobs(kind, name)``, ``put_blob(kind, name, field, value)``,
+  ``drop_blob(kind, name, field)``: a hash of blobs under the cluster's prefix.
 - ``await cluster.forward(wid, request, timeout)``: a request run by another worker (see
   ``lightchat.http.middleware.forwarding``); ``await cluster.finish_under_way(timeout)``
   lets those under way (both ways) end before ``aclose``.
@@ -356,6 +363,40 @@ class Cluster:
         except (RedisError, OSError):
             return set(session_ids)  # cannot tell: keep them all for now
         return {sid for sid, mark in zip(session_ids, found, strict=True) if mark is not None}
+
+    # -- blobs ---------------------------------------------------------------------------
+
+    async def blobs(self, kind: str, name: str) -> dict[str, str]:
+        """The blobs (text: Redis's replies are decoded) kept under ``{kind}:{name}``
+        (``put_blob``), by field; reading them keeps them ``log_ttl_s`` longer."""
+        key = self.key(kind, name)
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hgetall(key)
+                pipe.pexpire(key, self.keep_ms)
+                found, _ = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise ClusterUnavailable(str(exc)) from exc
+        return {_text(field): _text(value) for field, value in found.items()}
+
+    async def put_blob(self, kind: str, name: str, field: str, value: str) -> None:
+        """Keep ``value`` as ``field`` of ``{kind}:{name}`` (replacing the one there), for
+        ``log_ttl_s`` after its last use. It is stored as given: seal what is secret."""
+        key = self.key(kind, name)
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hset(key, field, value)
+                pipe.pexpire(key, self.keep_ms)
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise ClusterUnavailable(str(exc)) from exc
+
+    async def drop_blob(self, kind: str, name: str, field: str) -> None:
+        """Drop ``field`` of ``{kind}:{name}`` (nothing happens when there is none)."""
+        try:
+            await self.redis.hdel(self.key(kind, name), field)
+        except (RedisError, OSError) as exc:
+            raise ClusterUnavailable(str(exc)) from exc
 
     # -- forwarding ----------------------------------------------------------------------
 
