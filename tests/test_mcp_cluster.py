@@ -10,6 +10,8 @@ workers, as in tests/test_cluster.py.
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +20,10 @@ import pytest
 
 import lightchat as cl
 from lightchat import LightChat, Message, Settings
+from lightchat.chat.mcp_memory import McpMemory, Unreadable
 from lightchat.cluster import Cluster
 from lightchat.domain.events import MessageData
+from lightchat.domain.mcp import McpServerSpec
 from lightchat.store.memory import MemoryStore
 from tests.helpers import HTMX, REDIS_URL, WAIT_S, contents, wait_for_log, with_form_token
 from tests.mcp_servers.serving import (
@@ -323,3 +327,48 @@ async def test_without_history_the_servers_redis_remembers_connect_on_another_wo
                     text.startswith("Could not connect the MCP server “remote”: ")
                     for text in error_notices(session)
                 )
+
+
+async def test_servers_in_redis_keep_their_order_and_one_changed_by_hand_does_not_open(
+    prefix: str,
+) -> None:
+    import redis.asyncio as aioredis
+
+    cluster = Cluster(Settings(name="Cluster", redis_url=REDIS_URL), REDIS_URL, prefix=prefix)
+    memory = McpMemory(None, lambda: SECRET, cluster)
+    try:
+        first = McpServerSpec(name="first", kind="stdio", command=TOOLBOX_COMMAND)
+        second = McpServerSpec(name="second", kind="sse", url="https://example.org/sse")
+        await memory.remember("alice", first)
+        await memory.remember("alice", second)
+        # Replaced, the first keeps its place; another owner's are not alice's.
+        await memory.remember("alice", replace(first, command=f"{TOOLBOX_COMMAND} --again"))
+        await memory.remember("bob", second)
+        assert [(s.name, getattr(s, "command", None)) for s in await memory.recall("alice")] == [
+            ("first", f"{TOOLBOX_COMMAND} --again"),
+            ("second", None),
+        ]
+
+        client = aioredis.Redis.from_url(REDIS_URL, decode_responses=True)
+        try:
+            key = f"{prefix}mcp:alice"
+            raw = await client.hget(key, "second")
+            assert isinstance(raw, str)
+            blob = json.loads(raw)
+            blob["sealed"] = blob["sealed"][:-4] + "AAAA"
+            await client.hset(key, "second", json.dumps(blob))
+        finally:
+            await client.aclose()
+        recalled = await memory.recall("alice")
+        assert isinstance(recalled[0], McpServerSpec)
+        assert isinstance(recalled[1], Unreadable)
+        assert (recalled[1].name, recalled[1].kind) == ("second", "sse")
+        # Under another secret, none opens.
+        stranger = McpMemory(None, lambda: "another-secret-" + "x" * 24, cluster)
+        assert all(isinstance(found, Unreadable) for found in await stranger.recall("alice"))
+
+        await memory.forget("alice", "second")
+        assert [found.name for found in await memory.recall("alice")] == ["first"]
+        assert [found.name for found in await memory.recall("bob")] == ["second"]
+    finally:
+        await cluster.aclose()
