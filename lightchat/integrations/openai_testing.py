@@ -1,4 +1,4 @@
-"""OpenAI's Chat Completions API, scripted and in process, for an app's tests: real
+"""OpenAI's Chat Completions and Responses APIs, scripted and in process, for an app's tests: real
 ``openai`` clients whose HTTP goes to an in-process transport that answers from a script.
 
 ``ScriptedOpenAI`` takes a script (``lightchat.testing.FakeModel``) and makes clients
@@ -20,7 +20,15 @@ stream there (an error event, which it raises as ``APIError``).
     ...
     assert api.requests[0]["model"] == "gpt-4o-mini"
 
-Only Chat Completions are answered (any other path is a 404, as an unknown route).
+The Responses API is answered from the same script: ``responses.create`` gets a whole
+``Response`` (a ``message`` item with the text, a ``function_call`` item per tool call,
+usage) or, with ``stream=True``, its events as the API sends them (``response.created``,
+each item's ``output_item.added``, the text's ``output_text.delta`` per piece, the
+arguments' ``function_call_arguments.delta``, ``output_item.done``, then
+``response.completed``); a stream that breaks off with ``fail_after`` ends with
+``response.failed`` carrying the error. ``responses.stream`` and ``responses.parse`` work off
+the same answers. Only these two APIs are answered (any other path is a 404, as an unknown
+route).
 """
 
 # ruff: noqa: E402 - the client is imported once ``require`` has named its extra
@@ -99,9 +107,16 @@ class Script(Protocol):
 
 
 def prompt_of(body: Json) -> str:
-    """The text of a request's last user message (what the script's functions get)."""
+    """The text of a request's last user message (what the script's functions get): of its
+    ``messages`` (Chat Completions) or its ``input`` (Responses: text, or a list of items)."""
+    given = body.get("input")
+    if isinstance(given, str):
+        return given
+    listed = body.get("messages") if given is None else given
     users = [
-        m for m in body.get("messages") or [] if isinstance(m, dict) and m.get("role") == "user"
+        m
+        for m in listed or []
+        if isinstance(m, dict) and m.get("role") == "user" and m.get("type", "message") == "message"
     ]
     content = users[-1].get("content", "") if users else ""
     if isinstance(content, str):
@@ -148,13 +163,16 @@ class ScriptedOpenAI:
 
     # -- the transport's handlers ---------------------------------------------------------
 
-    def _take(self, request: httpx2.Request) -> _Completion | httpx2.Response:
-        """The completion a request gets, or the response that refuses it."""
-        if request.method != "POST" or not request.url.path.endswith("/chat/completions"):
+    def _take(self, request: httpx2.Request) -> _Completion | _Response | httpx2.Response:
+        """The answer a request gets, or the response that refuses it."""
+        path = request.url.path
+        answers = {"/chat/completions": _Completion, "/responses": _Response}
+        kind = next((k for route, k in answers.items() if path.endswith(route)), None)
+        if request.method != "POST" or kind is None:
             return _error(
                 404,
-                f"No route {request.method} {request.url.path}: the scripted "
-                "API answers chat completions only.",
+                f"No route {request.method} {path}: the scripted API answers "
+                "chat completions and responses only.",
             )
         try:
             body = json.loads(request.content or b"{}")
@@ -166,7 +184,7 @@ class ScriptedOpenAI:
             if isinstance(reply.error, BaseException):
                 raise _network_error(reply.error, request)
             return _error(reply.status, reply.error)
-        return _Completion(request, body, reply, next(self._numbers), self.script)
+        return kind(request, body, reply, next(self._numbers), self.script)
 
     def _answer(self, request: httpx2.Request) -> httpx2.Response:
         taken = self._take(request)
@@ -236,8 +254,9 @@ async def _paced_async(chunks: Iterator[bytes | object], pause: float) -> AsyncI
             yield chunk
 
 
-def _sse(data: Json | str) -> bytes:
-    return f"data: {data if isinstance(data, str) else json.dumps(data)}\n\n".encode()
+def _sse(data: Json | str, event: str | None = None) -> bytes:
+    head = f"event: {event}\n" if event else ""
+    return f"{head}data: {data if isinstance(data, str) else json.dumps(data)}\n\n".encode()
 
 
 class _Completion:
@@ -343,3 +362,165 @@ class _Completion:
             usage = {**self._head("chat.completion.chunk"), "choices": [], "usage": self._usage()}
             yield _sse(usage)
         yield _sse("[DONE]")
+
+
+class _Response:
+    """One scripted reply to one request, in the shapes of the Responses API."""
+
+    def __init__(
+        self, request: httpx2.Request, body: Json, reply: ScriptedTurn, number: int, script: Script
+    ) -> None:
+        self.request = request
+        self.body = body
+        self.reply = reply
+        self.number = number
+        self.pause = script.pause_of(reply)
+        self.model = str(body.get("model") or script.name)
+        self.created = int(time.time())
+        self.streamed = bool(body.get("stream"))
+        self.id = f"resp_scripted_{number}"
+        self.message_id = f"msg_scripted_{number}"
+        self.calls = [
+            (call, call.id or f"call_{number}_{index}", f"fc_scripted_{number}_{index}")
+            for index, call in enumerate(reply.tool_calls)
+        ]
+        self._sequence = itertools.count()
+
+    def _usage(self) -> Json:
+        if self.reply.usage is not None:
+            given, made = self.reply.usage
+        else:
+            asked = [self.body.get("instructions"), self.body.get("input")]
+            given = len(json.dumps(asked).split())
+            made = len(self.reply.pieces) + sum(
+                len(call.arguments_json.split()) for call, _, _ in self.calls
+            )
+        return {
+            "input_tokens": given,
+            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+            "output_tokens": made,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": given + made,
+        }
+
+    def _has_message(self) -> bool:
+        return bool(self.reply.content) or not self.calls or self.reply.error is not None
+
+    def _message(self, text: str | None, status: str = "completed") -> Json:
+        content = [] if text is None else [_output_text(text)]
+        return {
+            "id": self.message_id,
+            "type": "message",
+            "role": "assistant",
+            "status": status,
+            "content": content,
+        }
+
+    def _call(self, index: int, arguments: str, status: str = "completed") -> Json:
+        call, call_id, item_id = self.calls[index]
+        return {
+            "id": item_id,
+            "type": "function_call",
+            "call_id": call_id,
+            "name": call.name,
+            "arguments": arguments,
+            "status": status,
+        }
+
+    def _output(self) -> list[Json]:
+        output = [self._message(self.reply.content)] if self._has_message() else []
+        return output + [
+            self._call(index, call.arguments_json) for index, (call, _, _) in enumerate(self.calls)
+        ]
+
+    def _response(self, status: str, output: list[Json], error: Json | None = None) -> Json:
+        body = self.body
+        done = status == "completed"
+        return {
+            "id": self.id,
+            "object": "response",
+            "created_at": self.created,
+            "completed_at": int(time.time()) if done else None,
+            "status": status,
+            "error": error,
+            "incomplete_details": None,
+            "instructions": body.get("instructions"),
+            "max_output_tokens": body.get("max_output_tokens"),
+            "metadata": body.get("metadata") or {},
+            "model": self.model,
+            "output": output,
+            "parallel_tool_calls": body.get("parallel_tool_calls", True),
+            "previous_response_id": body.get("previous_response_id"),
+            "temperature": body.get("temperature", 1.0),
+            "text": body.get("text") or {"format": {"type": "text"}},
+            "tool_choice": body.get("tool_choice", "auto"),
+            "tools": body.get("tools") or [],
+            "top_p": body.get("top_p", 1.0),
+            "truncation": body.get("truncation", "disabled"),
+            "usage": self._usage() if done else None,
+            "user": body.get("user"),
+        }
+
+    def whole(self) -> Json:
+        """The response, whole."""
+        return self._response("completed", self._output())
+
+    def _event(self, kind: str, **fields: Any) -> bytes:
+        event = {"type": kind, "sequence_number": next(self._sequence), **fields}
+        return _sse(event, kind)
+
+    def chunks(self) -> Iterator[bytes | object]:
+        """The streamed response's events; ``_PIECE`` marks where a pause goes."""
+        reply = self.reply
+        yield self._event("response.created", response=self._response("in_progress", []))
+        yield self._event("response.in_progress", response=self._response("in_progress", []))
+        output: list[Json] = []
+        if self._has_message():
+            where = {"item_id": self.message_id, "output_index": 0}
+            yield self._event(
+                "response.output_item.added",
+                output_index=0,
+                item=self._message(None, "in_progress"),
+            )
+            yield self._event(
+                "response.content_part.added", **where, content_index=0, part=_output_text("")
+            )
+            for sent, piece in enumerate(reply.pieces):
+                if reply.fail_after is not None and sent >= reply.fail_after:
+                    break
+                yield _PIECE
+                yield self._event(
+                    "response.output_text.delta", **where, content_index=0, delta=piece, logprobs=[]
+                )
+            if reply.error is not None:  # with fail_after: the response fails here
+                if isinstance(reply.error, BaseException):
+                    raise _network_error(reply.error, self.request)
+                error = {"code": "server_error", "message": reply.error}
+                yield self._event("response.failed", response=self._response("failed", [], error))
+                return
+            text = reply.content
+            yield self._event(
+                "response.output_text.done", **where, content_index=0, text=text, logprobs=[]
+            )
+            yield self._event(
+                "response.content_part.done", **where, content_index=0, part=_output_text(text)
+            )
+            output.append(self._message(text))
+            yield self._event("response.output_item.done", output_index=0, item=output[-1])
+        for index, (call, _, item_id) in enumerate(self.calls):
+            where = {"item_id": item_id, "output_index": len(output)}
+            added = self._call(index, "", "in_progress")
+            yield self._event("response.output_item.added", output_index=len(output), item=added)
+            text = call.arguments_json
+            for part in (text[: len(text) // 2], text[len(text) // 2 :]):
+                if part:
+                    yield self._event("response.function_call_arguments.delta", **where, delta=part)
+            yield self._event("response.function_call_arguments.done", **where, arguments=text)
+            done = self._call(index, text)
+            yield self._event("response.output_item.done", output_index=len(output), item=done)
+            output.append(done)
+        yield self._event("response.completed", response=self._response("completed", output))
+
+
+def _output_text(text: str) -> Json:
+    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
