@@ -166,7 +166,10 @@ class ScriptedOpenAI:
     def _take(self, request: httpx2.Request) -> _Completion | _Response | httpx2.Response:
         """The answer a request gets, or the response that refuses it."""
         path = request.url.path
-        answers = {"/chat/completions": _Completion, "/responses": _Response}
+        answers: dict[str, type[_Completion | _Response]] = {
+            "/chat/completions": _Completion,
+            "/responses": _Response,
+        }
         kind = next((k for route, k in answers.items() if path.endswith(route)), None)
         if request.method != "POST" or kind is None:
             return _error(
