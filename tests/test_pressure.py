@@ -151,10 +151,24 @@ async def test_a_token_on_a_quiet_loop_is_published_at_once() -> None:
     before = session.bus.last_seq(session.id)
     session.stream(reply.id, "hello")  # no await: nothing else runs in between
     assert session.bus.last_seq(session.id) == before + 1
-    session.stream(reply.id, " there")
-    assert session.bus.last_seq(session.id) == before + 2
     events = await events_of(session)
-    assert [e.delta for e in events if isinstance(e, TokenEvent)] == ["hello", " there"]
+    assert [e.delta for e in events if isinstance(e, TokenEvent)] == ["hello"]
+
+
+async def test_tokens_faster_than_the_gap_go_together_soon_after() -> None:
+    app = LightChat()
+    session = new_session(app, Settings(token_batch_ms=10_000))
+    reply = streamed_reply()
+    session.emit_message(reply)
+    session.stream(reply.id, "a")  # at once
+    before = session.bus.last_seq(session.id)
+    for word in ("b", "c", "d"):  # a model streaming as fast as it can
+        session.stream(reply.id, word)
+    assert session.bus.last_seq(session.id) == before  # held, not sent
+    events = await wait_for_log(
+        session.bus, session.id, lambda ev: streamed(ev) == "abcd", timeout=1
+    )
+    assert [e.delta for e in events if isinstance(e, TokenEvent)] == ["a", "bcd"]
 
 
 async def test_a_busy_loop_gathers_tokens_into_few_events_in_order() -> None:

@@ -10,10 +10,11 @@ run in worker threads and come back through ``run_sync``. Each run is its own ta
 "Stop" cancels exactly the run in progress; the queue runner outlives it.
 
 Token batching adapts to the worker's load (``lightchat.chat.pressure``): while the event
-loop keeps up, ``stream`` publishes each token at once; under pressure it gathers a chat's
-tokens for a window that grows with the loop's lag (up to ``token_batch_ms``) and publishes
-them as one event. Any other event flushes the gathered tokens first, so the log stays in
-the order the callback wrote it.
+loop keeps up, ``stream`` publishes each token at once (tokens coming faster than one per
+``TOKEN_GAP_S`` go together); under pressure it gathers a chat's tokens for a window that
+grows with the loop's lag (up to ``token_batch_ms``) and publishes them as one event. Any
+other event flushes the gathered tokens first, so the log stays in the order the callback
+wrote it.
 
 One concept, kept whole: ``ChatSession``'s inputs, run queue, questions back to the user,
 calls to the page and token batching all read and change the same state (the transcript,
@@ -77,6 +78,12 @@ logger = logging.getLogger("lightchat")
 
 THREAD_NAME_CHARS = 200
 """The longest name ``emitter.init_thread`` gives a thread (longer ones are cut)."""
+
+TOKEN_GAP_S = 0.005
+"""The least time between two token events of a chat (unless ``token_batch_ms`` is less):
+tokens that come faster, as from a model streaming as fast as it can, go together, so a
+page gets at most a couple of hundred events a second from one chat. Tokens at the pace a
+reader follows (tens a second) are never held by it."""
 
 STOP_WAIT_S = 5.0
 """How long a shutdown waits for a stopped callback (and ``on_stop``) to end."""
@@ -160,6 +167,7 @@ class CallClosedError(LookupError):
 class _Tokens:
     parts: dict[str, list[str]] = field(default_factory=dict)
     handle: asyncio.TimerHandle | None = None
+    last_flush: float = float("-inf")  # monotonic seconds
 
 
 class ChatSession:
@@ -385,8 +393,13 @@ class ChatSession:
             return  # a flush is already due: the token goes with it
         window = self._load.window(self._window)
         if window <= 0:
-            self.flush_tokens()
-            return
+            # A quiet loop: at once, unless the last flush was a moment ago (a model
+            # streaming faster than a page can show): then with the next ones, soon.
+            wait = min(self._window, TOKEN_GAP_S) - (time.monotonic() - tokens.last_flush)
+            if wait <= 0:
+                self.flush_tokens()
+                return
+            window = wait
         tokens.handle = self.loop.call_later(window, self.flush_tokens)
 
     def flush_tokens(self) -> None:
@@ -398,6 +411,7 @@ class ChatSession:
         if not tokens.parts:
             return
         parts, tokens.parts = tokens.parts, {}
+        tokens.last_flush = time.monotonic()
         for item_id, chunks in parts.items():
             self._publish(TokenEvent(item_id, "".join(chunks)))
 
