@@ -50,6 +50,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
@@ -591,14 +592,17 @@ class History:
     ) -> list[ThreadLink]:
         """The owner's named threads, most recent first (including what is being written).
 
-        ``search`` keeps the threads whose name or content holds that text (any case).
-        A data layer that fails is logged and lists nothing: the sidebar is on every chat
-        page, and the chat must work without it.
+        ``search`` keeps the threads whose name or content holds that text (any case); it
+        waits (briefly) for pending writes, as the text searched may be in them. A plain
+        listing does not: the owner's chats still waiting for their first write are listed
+        from memory, on top, named as the store will name them (``_unwritten``), so opening
+        a chat never waits for the writer. A data layer that fails is logged and lists
+        nothing: the sidebar is on every chat page, and the chat must work without it.
         """
         if not await self.wait_ready():
             return []
-        if search or self._unlisted(owner):
-            await self.catch_up()  # a chat not in the store yet, or its content searched
+        if search:
+            await self.catch_up()
         if self._store is None or self._module is None:
             return []
         module = self._module
@@ -608,16 +612,34 @@ class History:
         except Exception as exc:  # see the docstring
             logger.error("Could not list the chats of the history", exc_info=exc)
             return []
-        return [thread_link(thread) for thread in page.threads if thread.name]
+        stored = [thread_link(thread) for thread in page.threads if thread.name]
+        unwritten = [] if search else self._unwritten(owner, module)
+        if not unwritten:
+            return stored
+        listed = {link.id for link in stored}
+        return ([link for link in unwritten if link.id not in listed] + stored)[:first]
 
-    def _unlisted(self, owner: str) -> bool:
-        """True while one of the owner's chats waits for its first write (so no listing
-        shows it yet). Pending writes to chats already stored change no name in a list."""
-        return any(
-            (key_owner, thread_id) not in self._threads
-            for key_owner, thread_id, _ in [*self._pending, *self._writing]
-            if key_owner == owner
-        )
+    def _unwritten(self, owner: str, module: ModuleType) -> list[ThreadLink]:
+        """The owner's chats waiting for their first write, as a listing will show them once
+        written: named after their first user message (or by the name the app gave them,
+        ``emitter.init_thread``), the last one noted first. A chat with no name yet (only a
+        welcome message) is not listed, as the store would not list it."""
+        names: dict[str, str | None] = {}
+        for (key_owner, thread_id, _), item in [*self._writing.items(), *self._pending.items()]:
+            if key_owner != owner or (owner, thread_id) in self._threads:
+                continue
+            name = names.pop(thread_id, None)  # re-inserted: the last noted comes last
+            if name is None and isinstance(item, MessageData) and item.type == "user_message":
+                name = module.thread_name(item.content)
+            names[thread_id] = name
+        now = datetime.now(UTC)
+        links = []
+        for thread_id, name in reversed(names.items()):
+            given = self._fields.get((owner, thread_id))
+            shown = given[2] if given is not None and given[2] else name
+            if shown:
+                links.append(ThreadLink(thread_id, shown, now))
+        return links
 
     async def thread(self, thread_id: str, owner: str) -> ThreadLink | None:
         """One of the owner's threads, or None (missing, or someone else's)."""
