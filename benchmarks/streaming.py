@@ -67,7 +67,9 @@ def load_run(
         gc_log.parent.rmdir()
     done = result.replies
     tokens = len(done) * REPLY_TOKENS
-    ttft = [(r.first_tok_ns - r.post_ns) / 1e6 for r in done]
+    # A reply whose stream fell behind may get no text event at all (its tokens folded
+    # into the final state before they were read): it has no time to first token.
+    ttft = [(r.first_tok_ns - r.post_ns) / 1e6 for r in done if r.first_tok_ns]
     latency = [ns / 1e6 for r in done for ns in r.latencies_ns]
     # How late the app could emit each token against its schedule (start + index / pace):
     # a saturated server falls behind at the source, which delivery latency cannot show.
