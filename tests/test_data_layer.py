@@ -66,6 +66,7 @@ async def test_history_goes_through_the_apps_data_layer(tmp_path: Path, serve: S
         # Listing: the sidebar and the history page list what the data layer holds.
         listed = await me.get("/history", headers=HTMX)
         assert thread_items(listed.text) == ["Invoice for March", "Paris trip"]
+        await site.history.flush()  # a listing does not wait for the writes; they land
         page = await layer.list_threads(owner)
         assert [t.id for t in page.threads] == [chat_id(invoice), chat_id(paris)]
         searched = await me.get("/history", params={"q": "april"}, headers=HTMX)
