@@ -12,18 +12,22 @@ PYTEST := PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(abspath $(VENV))/pycach
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install chromium oidc azurite demo test unit processes e2e lint format bench clean
+.PHONY: help install constraints chromium oidc azurite demo test unit processes e2e lint format bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP) ## Create the virtualenv and install lightchat with its dev tools
+
+constraints: install ## Write constraints.txt again from the virtualenv (after changing a dependency)
+	{ sed -n '1,2p' constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^lightchat=='; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 chromium: ## Install Debian's Chromium for the browser tests, if missing
 	@test -x $(CHROMIUM) || { \
