@@ -20,7 +20,7 @@ from click.testing import CliRunner
 
 import lightchat.cli
 from lightchat.api.cache import NO_CACHE_ENV
-from lightchat.cli import load_app, main
+from lightchat.cli import DEBUG_ENV, load_app, main
 from tests.helpers import free_port, stop_process, wait_until_answers
 
 LIGHTCHAT = str(Path(sys.executable).with_name("lightchat"))
@@ -52,7 +52,9 @@ def served(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, isolated_import: Non
     monkeypatch.chdir(tmp_path)
     for name in ("CHAINLIT_HOST", "CHAINLIT_PORT", "CHAINLIT_ROOT_PATH", "LIGHTCHAT_PORT"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv(NO_CACHE_ENV, "0")  # so that whatever a test sets is undone after it
+    # So that whatever a command sets (-d sets debug mode's variable) is undone after it.
+    monkeypatch.setenv(NO_CACHE_ENV, "0")
+    monkeypatch.setenv(DEBUG_ENV, "0")
     return Served(monkeypatch)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from playwright.sync_api import Page, expect
 
 from tests.e2e.helpers import Serve, assistant, chat_log, open_chat, send, wait_for_text
@@ -28,10 +30,11 @@ async (el) => {
 
 
 def test_view_follows_the_stream_then_stays_where_the_reader_scrolled(
-    serve: Serve, page: Page
+    serve: Serve, page: Page, tmp_path: Path
 ) -> None:
     page.set_viewport_size({"width": 900, "height": 500})
-    server = serve("scroll_app.py")
+    gate = tmp_path / "scrolled"  # the second answer waits for it after its tenth paragraph
+    server = serve("scroll_app.py", env={"SCROLL_GATE": str(gate)})
     open_chat(page, server.url)
     main = page.locator("#lc-main")
     streaming = chat_log(page).locator("article[data-streaming]")
@@ -49,6 +52,7 @@ def test_view_follows_the_stream_then_stays_where_the_reader_scrolled(
     assert main.evaluate(SCROLL_UP), "could not scroll up"
     length_at_scroll = len(second.inner_text())
     assert second.get_attribute("data-streaming") is not None, "the answer ended too soon"
+    gate.touch()
 
     expect(second.locator(".lc-content")).to_contain_text("The end.")
     expect(streaming).to_have_count(0)
