@@ -127,3 +127,16 @@ async def test_the_sidebar_lists_a_chat_waiting_for_its_first_write_without_wait
     finally:
         await chats.close_all()
         await history.close()
+
+
+async def test_the_history_says_when_its_store_is_open(tmp_path: Path) -> None:
+    # lightchat serve freezes what the store's import brought, once it is open.
+    history = History("", str(tmp_path))
+    opened: list[bool] = []
+    history.on_open = lambda: opened.append(history.store is not None)
+    await history.start()
+    try:
+        assert await history.wait_ready()
+        assert opened == [True]
+    finally:
+        await history.close()

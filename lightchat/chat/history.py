@@ -140,6 +140,9 @@ class History:
         self.url = url
         self.app_dir = app_dir
         self.data_layer = data_layer
+        self.on_open: Callable[[], None] | None = None
+        """Called once the store is open (``lightchat serve`` freezes what its import
+        brought out of the garbage collector's way)."""
         self._store: DataLayer | None = None
         self._batches: BatchWriter | None = None
         self._module: ModuleType | None = None
@@ -365,6 +368,8 @@ class History:
             self._batches = store if isinstance(store, module.BatchWriter) else None
             self._output_writer = store if isinstance(store, module.OutputWriter) else None
             self._store = store
+            if self.on_open is not None:
+                self.on_open()
         except Exception as exc:  # history is optional: the chat works without it
             if self.data_layer is not None:
                 name = getattr(self.data_layer, "__qualname__", repr(self.data_layer))
