@@ -59,7 +59,7 @@ QUIET_WORK = 0.6
 """A share below which it rests often enough (with a short lag): the window narrows."""
 FIRST_S = 0.004
 """The narrowest window (below it, tokens go out at once)."""
-SPREAD = 6.0
+SPREAD = 10.0
 """The widest window, as a multiple of the lag..."""
 FLOOR_S = 0.005
 """...or of this, when the lag is shorter (a loop busy with one fast chat)."""
