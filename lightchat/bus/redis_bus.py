@@ -38,6 +38,12 @@ and the same snapshot is queued, so Redis gets it after the entries it stands fo
 quarter of the threshold stays raw, so streams a little behind go on; one further behind
 gets ``LogCompacted`` and its page reloads (see ``lightchat.http.routes.chat_events``).
 
+Folding (``fold=True``, see ``lightchat.bus``): when the mirror drops a finished message's
+tokens, the same entries are deleted from the stream (``_FOLD``, in order after their
+writes), and those still queued are never stored: they are published all the same, so a
+follower's sequence stays whole (a follower that reads the stream sees the gaps, as the
+owner's mirror does).
+
 Reading a chat this worker does not write: ``read`` is one ``MULTI`` (the snapshot's
 ``seq``/``kept`` fields and ``XRANGE``). ``wait`` follows the chat: the worker's one pub/sub
 connection subscribes to its ``tail`` channel (once, however many pages wait on it; dropped
@@ -56,7 +62,9 @@ Throughput (``benchmarks/redis_bus.py``, a shared two-core machine, a local Redi
 hiredis installed): ``publish`` about 360,000 entries/s (sync: mirror and queue); the
 writer stores about 125,000 entries/s, twice what the ``XADD`` pipeline it replaced did in
 the same run; one ``read`` of a 100,000-entry log takes about 0.7 s. Tokens are batched
-per chat (``token_batch_ms``), so a chat writes tens of entries per second, not thousands.
+per chat when the worker is busy and at most one event per 5 ms otherwise
+(``lightchat.chat.session``), so a chat writes at most a couple of hundred entries per
+second, not thousands; a finished message's tokens are deleted again (``_FOLD``).
 
 ``last_seq`` is sync: for a chat this worker writes it is exact; for any other chat it is
 the newest sequence number this worker has seen from Redis (0 if none), which may lag.
