@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP) ## Create the virtualenv and install lightchat with its dev tools
 
 constraints: install ## Write constraints.txt again from the virtualenv (after changing a dependency)
-	{ sed -n '1,2p' constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^lightchat=='; } > constraints.txt.new
+	{ sed -n '1,2p' constraints.txt; $(PY) -m pip list --format=freeze --exclude-editable | grep -v '^lightchat=='; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 
 chromium: ## Install Debian's Chromium for the browser tests, if missing

@@ -58,7 +58,7 @@ Comparison = Literal["<", "<=", ">="]
 
 @dataclass(frozen=True)
 class Target:
-    """A target of the issue a figure is held to, and where the figure is.
+    """A performance target a figure is held to, and where the figure is.
 
     ``lightchat`` and ``baseline`` are the figure's paths in the benchmark's results (the
     baseline's: what lightchat's is compared with in the same run, if anything). With
@@ -77,7 +77,7 @@ class Target:
 
     @property
     def text(self) -> str:
-        """The target as the issue states it (``<= 2x baseline``, ``<= 15 ms``)."""
+        """The target as stated (``<= 2x baseline``, ``<= 15 ms``)."""
         if self.on_ratio:
             return f"{self.comparison} {self.limit:g}x {self.against}"
         if self.unit == "x":
@@ -482,7 +482,7 @@ def main(argv: list[str] | None = None) -> int:
     verdicts = check_targets(results)
     meta["seconds"] = time.perf_counter() - began
     if verdicts:
-        say("\n== targets (the issue's; lightchat against the baseline in this run)")
+        say("\n== targets (lightchat against the baseline in this run)")
         say(targets_table(verdicts))
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

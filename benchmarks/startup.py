@@ -197,7 +197,7 @@ def bench_round_trip(cfg: Config) -> Figures:
 
 def bench_idle_memory(cfg: Config) -> Figures:
     """Server RSS per idle chat whose event stream is connected."""
-    count = 500  # the issue's figure: RSS per chat, 500 chats open (as quick: it is fast)
+    count = 500  # the target's figure: RSS per chat, 500 chats open (as quick: it is fast)
     warm = 50
     figures: Figures = {"chats": count}
     for kind in KINDS:
