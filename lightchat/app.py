@@ -62,6 +62,7 @@ from lightchat.http.middleware.sign_in import SignInGate
 from lightchat.http.middleware.theme import ThemeCookie
 from lightchat.http.routes import STATIC, not_found, routes
 from lightchat.http.web import Services
+from lightchat.platforms import PlatformEndpoints, Platforms
 from lightchat.storage import BucketStorage, storage_from_environ
 from lightchat.ui.render import Renderer
 
@@ -194,6 +195,8 @@ class LightChat(Registry):
                 data_layer=self.callbacks.get("data_layer") or _chainlit_database(settings, files),
                 files=files,
             )
+            # A change to someone's list of chats reaches their pages on every worker.
+            history.on_change = bus.announce
         # Off, and said once, when the app cannot keep favourites (endpoints and pages read it).
         settings = self._settings = _favorites_possible(
             settings, auth is not None or host_users is not None
@@ -226,6 +229,8 @@ class LightChat(Registry):
         translations = services.renderer.translations
         chats.texts = lambda key, languages: translations.text(translations.choose(languages), key)
         services.cluster = cluster
+        # Slack, Discord, Teams: those whose variables are set (their SDKs imported then).
+        platforms = Platforms(services)
         if cluster is not None:
             chats.seen_elsewhere = cluster.seen  # pages on other workers keep chats alive
 
@@ -250,6 +255,7 @@ class LightChat(Registry):
                         session.thread_name,
                         session.chat_profile if settings.auto_tag_thread else None,
                         keep_env=settings.persist_user_env,
+                        client_type=session.client_type,
                     )
 
         @contextlib.asynccontextmanager
@@ -270,6 +276,7 @@ class LightChat(Registry):
             startup = self.callbacks.get("on_app_startup")
             if startup is not None:
                 await invoke(startup)  # an error here stops the server from starting
+            await platforms.start()
             reaper = asyncio.create_task(_reap_forever(chats))
             # The first page's stylesheet and scripts, compressed (or read as compressed
             # at the last start) in the background while the server answers.
@@ -279,6 +286,7 @@ class LightChat(Registry):
                 yield
             finally:
                 self._running = False
+                await platforms.close()  # no more platform events; those under way finish
                 reaper.cancel()
                 static.cancel()
                 if auth is not None:
@@ -322,6 +330,9 @@ class LightChat(Registry):
         app = Starlette(
             routes=routes(),
             middleware=[
+                # The chat platforms' endpoints check their own requests (signatures,
+                # tokens): the browsers' checks below are not theirs.
+                *([Middleware(PlatformEndpoints, platforms=platforms)] if platforms.endpoints else []),
                 # A client gone while its request was read: one line in the log.
                 Middleware(ClientGone),
                 # Pages and fragments compressed (never the event stream; see

@@ -62,7 +62,7 @@ async def test_0006_adds_the_servers_table_and_keeps_old_chats_both_ways(url: st
         await _chat_made_by_0005(engine)
 
         await upgrade(engine)
-        assert await current_revision(engine) == head_revision() == "0006"
+        assert await current_revision(engine) == head_revision() == "0007"
         assert await schema_differences(engine) == []
         assert "lightchat_mcp_servers" in await _tables(engine)
         store = SQLStore(engine)

@@ -916,7 +916,7 @@ async def test_upgrade_keeps_data_made_by_the_first_schema(
 
         await upgrade(engine)
 
-        assert await current_revision(engine) == head_revision() == "0006"
+        assert await current_revision(engine) == head_revision() == "0007"
         assert await schema_differences(engine) == []
         async with engine.connect() as connection:
             columns, indexes, thread_columns, step_indexes = await connection.run_sync(

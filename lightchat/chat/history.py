@@ -38,6 +38,12 @@ One concept, kept whole: ``History`` writes and queries through the same data la
 it opens in the background, and its queries see the writes still waiting (a rename or a
 delete settles what is pending for the thread first). What threads are, as plain values
 and rules, is ``lightchat.chat.threads``.
+
+Changes to a list of chats: once a write changes what an owner's sidebar lists (a chat's
+first message, or a message in a chat other than the one that moved to the top last, a
+name the app gave, a rename, a delete), ``on_change`` is called with the owner, after the
+write, so that any worker reading the store then sees the change (the app announces it on
+the bus, which wakes that owner's pages). Never per token.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ import importlib
 import inspect
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -62,6 +69,7 @@ from lightchat.domain.events import (
     MessageData,
     MessageEvent,
     RemoveEvent,
+    RunEvent,
     StepData,
     StepEvent,
     TokenEvent,
@@ -143,6 +151,13 @@ class History:
         self.on_open: Callable[[], None] | None = None
         """Called once the store is open (``lightchat serve`` freezes what its import
         brought out of the garbage collector's way)."""
+        self.on_change: Callable[[str], None] | None = None
+        """Called with an owner once a write changed their list of chats (see "Changes to
+        a list of chats" above)."""
+        self._top: dict[str, str] = {}
+        """Per owner, the chat a user message last moved to the top of their list."""
+        self._names: dict[_Thread, str] = {}
+        """The names the app gave threads (``emitter.init_thread``), as last written."""
         self._store: DataLayer | None = None
         self._batches: BatchWriter | None = None
         self._module: ModuleType | None = None
@@ -160,6 +175,17 @@ class History:
         """The elements written per message id, as they were written."""
         self._fields: dict[_Thread, tuple[list[str] | None, dict[str, Any], str | None]] = {}
         self._fields_written: dict[_Thread, str] = {}
+        self._clients: dict[_Thread, str] = {}
+        """The client each chat runs in (``client_type``), written with its tags once."""
+        self._client_kept: dict[_Thread, str] = {}
+        self._asked: dict[_Thread, str] = {}
+        """Per chat, the user message just published, until the run it starts begins."""
+        self._questions: dict[_Thread, tuple[_Key, float | None]] = {}
+        """Per chat, the question whose run goes on, and when its answer's first text
+        appeared (None: not yet)."""
+        self._times: dict[_Key, tuple[float | None, float]] = {}
+        """Questions whose run ended: when the answer's first text appeared and when the
+        run ended, written with the question's row (its ``started_at`` and ``ended_at``)."""
         if files is None:
             files = LocalFileStorage(Path(app_dir, ".lightchat", "files"))
         self.files: FileStorage = files
@@ -273,6 +299,8 @@ class History:
         tokens add to a message or step is written at the next checkpoint (``CHECKPOINT_S``).
         """
         event = entry.event
+        if isinstance(event, TokenEvent | MessageEvent | RunEvent):
+            self._time_question(owner, thread_id, event, shown)
         if isinstance(event, TokenEvent):
             if shown is not None:
                 self._streamed[(owner, thread_id, event.id)] = shown
@@ -286,6 +314,47 @@ class History:
         elif isinstance(event, RemoveEvent):
             self._note((owner, thread_id, event.id), None)
 
+    def _time_question(
+        self,
+        owner: str,
+        thread_id: str,
+        event: TokenEvent | MessageEvent | RunEvent,
+        shown: Transcript | None,
+    ) -> None:
+        """Time the runs questions start, for the analytics page: a user message followed
+        by the start of a run opens one; the first text of an assistant message after it
+        is its first token; the run's end closes it, and the question is written again
+        with both times (see ``StepRecord``)."""
+        thread = (owner, thread_id)
+        if isinstance(event, MessageEvent) and event.message.type == "user_message":
+            self._asked[thread] = event.message.id
+            return
+        if isinstance(event, RunEvent):
+            asked = self._asked.pop(thread, None)
+            if event.running and asked is not None:
+                self._questions[thread] = ((owner, thread_id, asked), None)
+            elif not event.running and thread in self._questions:
+                self._end_question(thread, shown)
+            return
+        self._asked.pop(thread, None)  # a question is followed by its run at once
+        opened = self._questions.get(thread)
+        if opened is None or opened[1] is not None:
+            return
+        if isinstance(event, MessageEvent):
+            message: Item | None = event.message
+        else:
+            message = shown.items.get(event.id) if shown is not None else None
+        if isinstance(message, MessageData) and message.type == "assistant_message":
+            if message.content or isinstance(event, TokenEvent):
+                self._questions[thread] = (opened[0], time.time())
+
+    def _end_question(self, thread: _Thread, shown: Transcript | None) -> None:
+        key, answered = self._questions.pop(thread)
+        self._times[key] = (answered, time.time())
+        question = shown.items.get(key[2]) if shown is not None else None
+        if isinstance(question, MessageData) and key not in self._pending:
+            self._note(key, replace(question))
+
     def note_session(
         self,
         owner: str,
@@ -295,12 +364,16 @@ class History:
         tag: str | None = None,
         *,
         keep_env: bool = False,
+        client_type: str | None = None,
     ) -> None:
         """Note a chat's ``user_session`` at the end of a run: its tags and metadata are
         written to the thread soon after (see ``thread_fields``), with the name the app
         gave the chat (``emitter.init_thread``), if any, and one more tag (its chat
         profile's, ``Settings.auto_tag_thread``); ``keep_env`` keeps the user's keys in
-        the metadata (``Settings.persist_user_env``)."""
+        the metadata (``Settings.persist_user_env``); ``client_type`` is the client the chat
+        runs in (kept once, when the data layer can: ``set_client_type``)."""
+        if client_type and self._client_kept.get((owner, thread_id)) != client_type:
+            self._clients[(owner, thread_id)] = client_type
         tags, metadata = thread_fields(data, keep_env=keep_env)
         if tag and tag not in (tags or []):
             tags = [*(tags or []), tag]
@@ -320,6 +393,10 @@ class History:
             del self._outputs[key]
         for thread in [thread for thread in self._fields if thread[1] == thread_id]:
             del self._fields[thread]
+        for thread in [thread for thread in self._questions if thread[1] == thread_id]:
+            del self._questions[thread]
+        for thread in [thread for thread in self._asked if thread[1] == thread_id]:
+            del self._asked[thread]
 
     def _note(self, key: _Key, item: Item | None) -> None:
         self._pending[key] = item
@@ -404,18 +481,46 @@ class History:
             outputs, self._outputs = self._outputs, {}
             fields, self._fields = self._fields, {}
             self._writing = batch
+            changed: set[str] = set()
             try:
                 await self._write_batch(batch)
+                changed.update(self._moved(batch))
                 await self._write_outputs(outputs)
                 # After the items: the thread exists by then, if the run showed anything.
                 for thread, (tags, metadata, name) in fields.items():
                     await self._write_fields(thread, tags, metadata, name)
+                    if name and thread in self._threads and self._names.get(thread) != name:
+                        self._names[thread] = name  # a name the app gave: the list shows it
+                        changed.add(thread[0])
             except Exception as exc:  # the writer must live on: only this batch is lost
                 logger.error("Could not save to chat history", exc_info=exc)
             finally:
                 self._writing = {}
+            for owner in changed:
+                self._changed(owner)
             if not (self._pending or self._outputs or self._fields):
                 self._idle.set()
+
+    def _moved(self, batch: dict[_Key, Item | None]) -> set[str]:
+        """The owners whose list a written batch changed: a user message in a chat other
+        than the one last moved to the top of their list (a chat's first message names it
+        and lists it; a later one moves it up)."""
+        owners: set[str] = set()
+        for (owner, thread_id, _), item in batch.items():
+            if isinstance(item, MessageData) and item.type == "user_message":
+                if self._top.get(owner) != thread_id:
+                    self._top[owner] = thread_id
+                    owners.add(owner)
+        return owners
+
+    def _changed(self, owner: str) -> None:
+        """Tell ``on_change`` that the owner's list of chats changed."""
+        if self.on_change is None:
+            return
+        try:
+            self.on_change(owner)
+        except Exception as exc:  # the sidebars are a convenience: the history goes on
+            logger.error("Could not announce a change to a list of chats", exc_info=exc)
 
     async def _write_batch(self, batch: dict[_Key, Item | None]) -> None:
         """Write what the chats showed since the last batch, in the order it was noted.
@@ -436,7 +541,13 @@ class History:
                 self._elements.pop(key[2], None)
                 await self._remove(key)
             else:
-                records.append((key, module.record_from_item(item, key[1])))
+                record = module.record_from_item(item, key[1])
+                times = self._times.pop(key, None)
+                if times is not None:  # a question whose run ended (see _time_question)
+                    answered, ended = times
+                    record.started_at = None if answered is None else _utc(answered)
+                    record.ended_at = _utc(ended)
+                records.append((key, record))
                 if item.elements or key[2] in self._elements:
                     shown.append((key, item))
         await self._write_records(records)
@@ -576,6 +687,7 @@ class History:
         store = self._store
         assert store is not None
         owner, thread_id = thread
+        await self._write_client(thread)
         snapshot = json.dumps([tags, metadata, name], sort_keys=True)
         if self._fields_written.get(thread) == snapshot:
             return  # unchanged since the last run: no write
@@ -591,6 +703,19 @@ class History:
             self._fields_written[thread] = snapshot
         except Exception as exc:  # a failed write is logged; the chat itself goes on
             logger.error("Could not save the tags of thread %s", thread_id, exc_info=exc)
+
+    async def _write_client(self, thread: _Thread) -> None:
+        """Keep the client a chat runs in with its thread, once (for the analytics page)."""
+        client = self._clients.pop(thread, None)
+        setter = getattr(self._store, "set_client_type", None)
+        if client is None or not callable(setter):
+            return
+        owner, thread_id = thread
+        try:
+            await setter(thread_id, owner=owner, client_type=client)
+            self._client_kept[thread] = client
+        except Exception as exc:  # a lost detail: the chat goes on
+            logger.debug("Could not keep the client of thread %s", thread_id, exc_info=exc)
 
     async def threads(
         self, owner: str, *, first: int = 50, search: str | None = None
@@ -663,6 +788,7 @@ class History:
             renamed = await self._store.update_thread(thread_id, owner=owner, name=name)
         except LookupError:  # the store's NotFoundError
             return None
+        self._changed(owner)
         return thread_link(renamed)
 
     async def delete(self, thread_id: str, owner: str) -> bool:
@@ -678,6 +804,10 @@ class History:
         thread = (owner, thread_id)
         self._threads.discard(thread)
         self._fields_written.pop(thread, None)
+        self._names.pop(thread, None)
+        if self._top.get(owner) == thread_id:
+            del self._top[owner]
+        self._changed(owner)
         await self._delete_files(keys, thread_id)
         return True
 
@@ -912,3 +1042,7 @@ async def _made_data_layer(
             "lightchat.store.DataLayer, e.g. a SQLStore or a MemoryStore."
         )
     return cast("DataLayer", made)
+
+
+def _utc(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)

@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 #: The newest schema version, the id of the newest script in ``migrations/versions``.
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 
 _READ_VERSION = text(f"SELECT version_num FROM {VERSION_TABLE}")
 

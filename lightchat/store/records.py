@@ -145,12 +145,16 @@ class ThreadRecord(_Record, table=True):
     thread to its ``UserRecord`` (it is None for browser-owned threads). ``name`` is None until
     the first user message names it (or the user renames it). ``shared_at`` is when its
     owner shared it (a read-only page at a stable link); None while it is not shared.
+    ``client_type`` is the client the chat ran in (``webapp``, ``copilot``...), None for
+    threads written before it was kept.
     """
 
     __tablename__ = "lightchat_threads"
     __table_args__ = (
         # Listing a history: WHERE owner = ? ORDER BY updated_at DESC, id DESC LIMIT n.
         Index("ix_lightchat_threads_owner_recent", "owner", "updated_at", "id"),
+        # The analytics page: chats per day.
+        Index("ix_lightchat_threads_created", "created_at"),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True)
@@ -164,6 +168,7 @@ class ThreadRecord(_Record, table=True):
     created_at: datetime = _time_field()
     updated_at: datetime = _time_field()
     shared_at: datetime | None = _time_field(nullable=True)
+    client_type: str | None = None
 
 
 class StepRecord(_Record, table=True):
@@ -178,6 +183,12 @@ class StepRecord(_Record, table=True):
     never change it: only marking and unmarking do. ``generation`` is the LLM call the
     step made (Literal AI's shape, as ``lightchat.domain.generation.generation_dict``
     makes it), None for a step without one and for messages.
+
+    ``started_at`` and ``ended_at`` are a step's times. On a question (a ``user_message``)
+    they time the run it started: ``started_at`` is when the first text of its answer
+    appeared (the time to first token is ``started_at - created_at``), ``ended_at`` when
+    the run ended; None for questions written before they were kept, and for other
+    messages.
     """
 
     __tablename__ = "lightchat_steps"
@@ -192,6 +203,21 @@ class StepRecord(_Record, table=True):
             "created_at",
             sqlite_where=text("favorite_at IS NOT NULL"),
             postgresql_where=text("favorite_at IS NOT NULL"),
+        ),
+        # The analytics page: messages per day, by type, and the questions' times.
+        Index("ix_lightchat_steps_type_created", "type", "created_at"),
+        # ... the errors and the generations per day: partial, few steps are either.
+        Index(
+            "ix_lightchat_steps_errors",
+            "created_at",
+            sqlite_where=text("is_error"),
+            postgresql_where=text("is_error"),
+        ),
+        Index(
+            "ix_lightchat_steps_generations",
+            "created_at",
+            sqlite_where=text("generation IS NOT NULL"),
+            postgresql_where=text("generation IS NOT NULL"),
         ),
     )
 
@@ -247,6 +273,8 @@ class FeedbackRecord(_Record, table=True):
         CheckConstraint("value IN (0, 1)", name="value"),
         # The "threads with feedback" filter: EXISTS (... WHERE thread_id = ? AND value = ?).
         Index("ix_lightchat_feedback_thread_value", "thread_id", "value"),
+        # The analytics page: feedback per day, and the newest comments.
+        Index("ix_lightchat_feedback_created", "created_at"),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True)

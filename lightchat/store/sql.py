@@ -415,6 +415,20 @@ class SQLStore:
             raise NotFoundError(f"No thread {thread_id!r}.")
         return found
 
+    async def set_client_type(
+        self, thread_id: str, *, owner: str | None, client_type: str
+    ) -> None:
+        """Keep the client a thread's chat runs in (``webapp``, ``copilot``...), for the
+        analytics page; a thread that is not the owner's is left as it is."""
+        threads = _table(ThreadRecord)
+        statement = (
+            update(threads)
+            .where(_Owned(owner).thread(thread_id))
+            .values(client_type=client_type[:40])
+        )
+        async with self._write() as connection:
+            await connection.execute(statement)
+
     async def share_thread(
         self, thread_id: str, *, owner: str | None, shared: bool
     ) -> ThreadRecord:
