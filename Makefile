@@ -5,6 +5,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 CHROMIUM := /usr/bin/chromium
 OIDC := tests/oidc/node_modules/.package-lock.json
 AZURITE := tests/azurite/node_modules/.package-lock.json
+AXE := tests/axe/node_modules/.package-lock.json
 # Compiled modules and pytest's rewritten tests are kept in the virtualenv (not beside the
 # sources), even where PYTHONDONTWRITEBYTECODE is set: compiling them all again costs every
 # test process seconds.
@@ -12,10 +13,10 @@ PYTEST := PYTHONDONTWRITEBYTECODE= PYTHONPYCACHEPREFIX=$(abspath $(VENV))/pycach
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help install constraints chromium oidc azurite demo test unit processes e2e lint format bench clean
+.PHONY: help install constraints chromium oidc azurite axe demo test unit processes e2e a11y lint format bench clean
 
 help: ## List the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -51,10 +52,18 @@ $(AZURITE): tests/azurite/package.json tests/azurite/package-lock.json
 
 azurite: $(AZURITE) ## Install Azurite for the Azure Blob storage tests (npm ci)
 
+# The accessibility tests run axe-core (tests/axe) in the browser pages.
+$(AXE): tests/axe/package.json tests/axe/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix tests/axe --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the accessibility tests will fail"; fi
+
+axe: $(AXE) ## Install axe-core for the accessibility tests (npm ci)
+
 demo: install ## Serve the example app on http://127.0.0.1:8000
 	$(VENV)/bin/lightchat serve examples/01_quickstart.py --host 127.0.0.1 --port $(PORT)
 
-test: install chromium oidc azurite lint ## Lint, type-check and run every test, browser tests included; branch coverage
+test: install chromium oidc azurite axe lint ## Lint, type-check and run every test, browser tests included; branch coverage
 	$(PYTEST) --cov --cov-report=term
 
 unit: install oidc azurite ## Run the unit and HTTP tests only, on two processes (some seconds)
@@ -63,8 +72,11 @@ unit: install oidc azurite ## Run the unit and HTTP tests only, on two processes
 processes: install ## Run the tests that start real server processes (several workers...)
 	$(PYTEST) -m "processes and not e2e"
 
-e2e: install chromium oidc ## Run the browser tests only
+e2e: install chromium oidc axe ## Run the browser tests only
 	$(PYTEST) -m e2e
+
+a11y: install chromium axe ## Run the accessibility checks only (axe-core in Chromium, both themes)
+	$(PYTEST) tests/e2e/test_accessibility.py
 
 lint: install ## ruff, mypy (strict) and the import layering contracts
 	$(VENV)/bin/ruff check .
@@ -80,4 +92,4 @@ bench: install chromium ## Run the benchmarks and print their figures
 	$(PY) benchmarks/run.py
 
 clean: ## Remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage *.egg-info tests/oidc/node_modules
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage *.egg-info tests/oidc/node_modules tests/axe/node_modules

@@ -44,6 +44,7 @@
       var notice = document.getElementById("lc-notice");
       if (notice) notice.textContent = "";
       core.followLog();  // the answer to come: follow it, even if the reader had scrolled up
+      if (box) box.focus();  // ready for the next message, however this one was sent
     }
   });
 
@@ -233,7 +234,8 @@
     if (menu) menu.remove();
     menu = null;
     var box = document.querySelector("#lc-composer textarea[name=content]");
-    if (box) { box.removeAttribute("aria-activedescendant"); box.setAttribute("aria-expanded", "false"); }
+    // A textbox has no aria-expanded: the menu is tied to it by aria-controls while open.
+    if (box) { box.removeAttribute("aria-activedescendant"); box.removeAttribute("aria-controls"); }
   }
   function menuOptions() { return menu ? menu.querySelectorAll("[role=option]") : []; }
   function highlight(index) {
@@ -265,8 +267,8 @@
       menu.setAttribute("role", "listbox");
       menu.setAttribute("aria-label", text("commands"));
       box.form.querySelector(".lc-compose-row").before(menu);
-      box.setAttribute("aria-controls", "lc-command-menu");
     }
+    box.setAttribute("aria-controls", "lc-command-menu");
     menu.textContent = "";
     matches.forEach(function (option, i) {
       var item = document.createElement("li");
@@ -276,7 +278,6 @@
       item.textContent = option.textContent;
       menu.appendChild(item);
     });
-    box.setAttribute("aria-expanded", "true");
     highlight(0);
   }
   document.addEventListener("input", function (event) {
