@@ -128,6 +128,7 @@ on_app_startup = default_app.on_app_startup
 on_app_shutdown = default_app.on_app_shutdown
 on_mcp_connect = default_app.on_mcp_connect
 on_mcp_disconnect = default_app.on_mcp_disconnect
+on_slack_reaction_added = default_app.on_slack_reaction_added
 
 
 def _mcp_connector(settings: Settings) -> McpConnector:
@@ -242,6 +243,7 @@ __all__ = [
     "on_settings_edit",
     "on_settings_update",
     "on_shared_thread_view",
+    "on_slack_reaction_added",
     "on_stop",
     "on_window_message",
     "password_auth_callback",

@@ -332,7 +332,11 @@ class LightChat(Registry):
             middleware=[
                 # The chat platforms' endpoints check their own requests (signatures,
                 # tokens): the browsers' checks below are not theirs.
-                *([Middleware(PlatformEndpoints, platforms=platforms)] if platforms.endpoints else []),
+                *(
+                    [Middleware(PlatformEndpoints, platforms=platforms)]
+                    if platforms.endpoints
+                    else []
+                ),
                 # A client gone while its request was read: one line in the log.
                 Middleware(ClientGone),
                 # Pages and fragments compressed (never the event stream; see

@@ -80,11 +80,21 @@ class Chats:
         self._sessions[session.id] = session
         return session
 
-    def create(self, owner: str, profile: str | None = None, user: Any = None) -> ChatSession:
+    def create(
+        self,
+        owner: str,
+        profile: str | None = None,
+        user: Any = None,
+        session_id: str | None = None,
+    ) -> ChatSession:
         """A new chat for ``owner`` with a chat ``profile`` (its name, if the app has
-        profiles) and the signed-in ``user``; its ``on_chat_start`` begins at once."""
-        session = self._new(owner, user=user)
-        session.fresh = True
+        profiles) and the signed-in ``user``; its ``on_chat_start`` begins at once.
+        ``session_id``: the chat's id when it is given by another system (a chat platform's
+        conversation), else a new one."""
+        if session_id is not None:
+            self.bus.discard(session_id)
+        session = self._new(owner, session_id, user)
+        session.fresh = session_id is None  # a given id may have a thread in the store
         session.data["chat_profile"] = profile
         session.start()
         session.mcp.begin()  # the app's MCP servers and the user's, in the background

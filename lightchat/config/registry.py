@@ -36,6 +36,7 @@ _ARITY: dict[str, tuple[int, int]] = {
     "on_logout": (0, 2),
     "author_rename": (1, 1),
     "on_feedback": (0, 1),
+    "on_slack_reaction_added": (0, 1),
     "on_app_startup": (0, 0),
     "on_app_shutdown": (0, 0),
     "on_settings_edit": (0, 1),
@@ -71,6 +72,7 @@ _EXAMPLES: dict[str, str] = {
     "on_logout": "async def logout(request, response): ...",
     "author_rename": "async def rename(orig_author: str) -> str: ...",
     "on_feedback": "async def feedback_given(feedback: cl.types.Feedback): ...",
+    "on_slack_reaction_added": "async def reacted(event: dict): ...",
     "on_app_startup": "async def startup(): ...",
     "on_app_shutdown": "async def shutdown(): ...",
     "on_settings_edit": "async def settings_edited(settings: dict): ...",
@@ -356,6 +358,12 @@ class Registry:
                 cl.user_session.set(f"tools:{name}", None)
         """
         return self._register("on_mcp_disconnect", func)
+
+    def on_slack_reaction_added(self, func: F) -> F:
+        """Run when someone adds a reaction (an emoji) to one of the bot's messages in
+        Slack; receives Slack's ``reaction_added`` event. It runs in the chat of the
+        message's Slack thread, so ``cl.Message(...).send()`` answers there."""
+        return self._register("on_slack_reaction_added", func)
 
     def on_app_startup(self, func: F) -> F:
         """Run once when the server starts, before it takes requests (e.g. to open a
