@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
@@ -46,6 +47,7 @@ from lightchat.domain.events import Entry, RunEvent
 from lightchat.domain.mcp import McpConnector, McpKind
 from lightchat.errors import ConfigError
 from lightchat.files import FileStorage, LocalFileStorage
+from lightchat.http.endpoints.analytics import shows_analytics
 from lightchat.http.middleware.compress import CompressPages
 from lightchat.http.middleware.csrf import HEADER as FORM_TOKEN_HEADER
 from lightchat.http.middleware.csrf import FormTokens
@@ -226,6 +228,9 @@ class LightChat(Registry):
             host_auth=host_users is not None,
         )
         services.renderer.env.globals["host_auth"] = services.host_auth
+        services.renderer.env.globals["analytics_link"] = functools.partial(
+            shows_analytics, services
+        )
         translations = services.renderer.translations
         chats.texts = lambda key, languages: translations.text(translations.choose(languages), key)
         services.cluster = cluster

@@ -344,9 +344,9 @@ class History:
             message: Item | None = event.message
         else:
             message = shown.items.get(event.id) if shown is not None else None
-        if isinstance(message, MessageData) and message.type == "assistant_message":
-            if message.content or isinstance(event, TokenEvent):
-                self._questions[thread] = (opened[0], time.time())
+        answer = isinstance(message, MessageData) and message.type == "assistant_message"
+        if answer and (isinstance(event, TokenEvent) or cast(MessageData, message).content):
+            self._questions[thread] = (opened[0], time.time())
 
     def _end_question(self, thread: _Thread, shown: Transcript | None) -> None:
         key, answered = self._questions.pop(thread)
@@ -507,10 +507,10 @@ class History:
         and lists it; a later one moves it up)."""
         owners: set[str] = set()
         for (owner, thread_id, _), item in batch.items():
-            if isinstance(item, MessageData) and item.type == "user_message":
-                if self._top.get(owner) != thread_id:
-                    self._top[owner] = thread_id
-                    owners.add(owner)
+            is_question = isinstance(item, MessageData) and item.type == "user_message"
+            if is_question and self._top.get(owner) != thread_id:
+                self._top[owner] = thread_id
+                owners.add(owner)
         return owners
 
     def _changed(self, owner: str) -> None:

@@ -608,6 +608,21 @@ class Settings:
         'details" panel, its log as JSON Lines and a replay of it. With sign-in, only '
         'admins see them (users whose metadata has ``"role": "admin"``).',
     )
+    admins: str = setting(
+        "",
+        "The identifiers of the signed-in users who are the app's admins, comma-separated "
+        '(besides users whose metadata has ``"role": "admin"``): they see the "Analytics" '
+        "page.",
+        toml=("project.admins",),
+        toml_kind="list",
+        shown="empty",
+    )
+    analytics_local: bool = setting(
+        False,
+        'lightchat\'s own: without sign-in, open the "Analytics" page to requests from the '
+        "machine itself (a loopback client talking to a loopback address, through no "
+        "proxy). Off, an app without sign-in has no analytics page.",
+    )
     app_dir: str = setting(
         ".",
         "The app's folder (``lightchat serve`` sets it to the app file's folder).",

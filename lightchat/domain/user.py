@@ -13,6 +13,7 @@ the sign-in), and the chat finds it in ``cl.context.session.user`` and
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,15 +64,19 @@ ADMIN_ROLE = "admin"
 """The ``role`` in a user's metadata that makes them an admin (see ``is_admin``)."""
 
 
-def is_admin(user: User | None) -> bool:
+def is_admin(user: User | None, admins: Collection[str] = ()) -> bool:
     """Whether ``user`` is an admin of the app: a signed-in user whose metadata has
     ``"role": "admin"``, as the app's auth callback returns them::
 
         return cl.User(identifier=username, metadata={"role": "admin"})
 
-    Only admins see a chat's debug details (``Settings.debug``) once the app has sign-in.
+    or whose identifier is one of ``admins`` (``Settings.admins``). Only admins see a
+    chat's debug details (``Settings.debug``) once the app has sign-in, and the
+    analytics page.
     """
     if user is None:
         return False
+    if user.identifier in admins:
+        return True
     role = user.metadata.get("role") if isinstance(user.metadata, dict) else None
     return isinstance(role, str) and role.strip().lower() == ADMIN_ROLE

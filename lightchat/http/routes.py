@@ -27,6 +27,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from lightchat.bus import LogCompacted
 from lightchat.chat.session import ChatSession
 from lightchat.domain.transcript import Transcript
+from lightchat.http.endpoints.analytics import analytics_csv, analytics_page, review_thread
 from lightchat.http.endpoints.auth import login, login_form, logout, token_page, token_sign_in
 from lightchat.http.endpoints.copilot import (
     copilot_script,
@@ -574,6 +575,9 @@ def routes() -> list[BaseRoute]:
         Route("/share/{thread_id:str}/elements/{element_id:str}", shared_element_file),
         Route("/share/{thread_id:str}/elements/{element_id:str}/view", shared_element_view),
         Route("/share/{thread_id:str}/elements/{element_id:str}/jsx", shared_element_frame),
+        Route("/analytics", analytics_page, methods=["GET"], name="analytics"),
+        Route("/analytics/{name:str}.csv", analytics_csv, methods=["GET"], name="analytics_csv"),
+        Route("/analytics/threads/{thread_id:str}", review_thread, methods=["GET"]),
         Route("/login", login_form, methods=["GET"], name="login"),
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"], name="logout"),

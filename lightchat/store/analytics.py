@@ -51,6 +51,7 @@ __all__ = [
     "Timing",
     "Usage",
     "day_list",
+    "flagged",
     "report",
 ]
 
@@ -280,7 +281,7 @@ class _Query:
 
     async def rows(
         self, connection: AsyncConnection, sql: str, **more: Any
-    ) -> Sequence[Mapping[str, Any]]:
+    ) -> Sequence[Mapping[Any, Any]]:
         params = {**self.params, **more}
         used = {name: value for name, value in params.items() if f":{name}" in sql}
         statement = text(sql).bindparams(
@@ -298,7 +299,7 @@ async def _per_day(query: _Query, connection: AsyncConnection) -> dict[str, dict
     d = query.d
     found: dict[str, dict[str, int]] = {}
 
-    def put(rows: Sequence[Mapping[str, Any]], *names: str) -> None:
+    def put(rows: Sequence[Mapping[Any, Any]], *names: str) -> None:
         for row in rows:
             counts = found.setdefault(str(row["day"]), {})
             for name in names:
@@ -381,8 +382,7 @@ async def _percentiles(
         return None if value is None else round(max(0.0, float(value)), 3)
 
     return {
-        str(row["day"]): (int(row["total"]), number(row["p50"]), number(row["p95"]))
-        for row in rows
+        str(row["day"]): (int(row["total"]), number(row["p50"]), number(row["p95"])) for row in rows
     }
 
 
@@ -396,9 +396,7 @@ async def _comments(query: _Query, connection: AsyncConnection) -> list[Comment]
         f"ORDER BY f.created_at DESC, f.id DESC LIMIT {LATEST}",
     )
     return [
-        Comment(
-            _aware(row["at"]), int(row["value"]), row["comment"], row["thread_id"], row["name"]
-        )
+        Comment(_aware(row["at"]), int(row["value"]), row["comment"], row["thread_id"], row["name"])
         for row in rows
     ]
 
@@ -564,3 +562,15 @@ async def report(
         run = runs.get(day, (0, None, None))
         found.timing.append(Timing(day, *first, *run))
     return found
+
+
+async def flagged(engine: AsyncEngine, thread_id: str) -> bool:
+    """Whether the thread has feedback or an error: what the page links to, and so what
+    an admin may open there."""
+    sql = text(
+        "SELECT 1 WHERE EXISTS (SELECT 1 FROM lightchat_feedback WHERE thread_id = :id) "
+        "OR EXISTS (SELECT 1 FROM lightchat_steps WHERE thread_id = :id AND is_error)"
+    )
+    async with engine.connect() as connection:
+        found = await connection.execute(sql, {"id": thread_id})
+        return found.first() is not None

@@ -38,9 +38,7 @@ _GENERATIONS = sa.text("generation IS NOT NULL")
 def upgrade() -> None:
     op.add_column("lightchat_threads", sa.Column("client_type", sa.String(), nullable=True))
     op.create_index("ix_lightchat_threads_created", "lightchat_threads", ["created_at"])
-    op.create_index(
-        "ix_lightchat_steps_type_created", "lightchat_steps", ["type", "created_at"]
-    )
+    op.create_index("ix_lightchat_steps_type_created", "lightchat_steps", ["type", "created_at"])
     op.create_index(
         "ix_lightchat_steps_errors",
         "lightchat_steps",
