@@ -36,10 +36,7 @@ CHAINLIT_ALL = [
 ]  # fmt: skip
 
 ELSEWHERE = {
-    # Voice and the chat platforms.
-    "on_audio_chunk": "voice",
-    "on_audio_end": "voice",
-    "on_audio_start": "voice",
+    # The chat platforms.
     "on_slack_reaction_added": "platforms",
 }
 """Names that come with their own parts of lightchat (see the README's "Coming from
@@ -120,11 +117,11 @@ ARGUMENTS: dict[str, list[str]] = {
 
 DECORATORS = [
     "action_callback", "author_rename", "data_layer", "header_auth_callback", "oauth_callback",
-    "on_app_shutdown", "on_app_startup", "on_chat_end", "on_chat_resume", "on_chat_start",
-    "on_feedback", "on_logout", "on_mcp_connect", "on_mcp_disconnect", "on_message",
-    "on_settings_edit", "on_settings_update", "on_shared_thread_view", "on_stop",
-    "on_window_message", "password_auth_callback", "set_chat_profiles",
-    "set_starter_categories", "set_starters",
+    "on_app_shutdown", "on_app_startup", "on_audio_chunk", "on_audio_end", "on_audio_start",
+    "on_chat_end", "on_chat_resume", "on_chat_start", "on_feedback", "on_logout",
+    "on_mcp_connect", "on_mcp_disconnect", "on_message", "on_settings_edit",
+    "on_settings_update", "on_shared_thread_view", "on_stop", "on_window_message",
+    "password_auth_callback", "set_chat_profiles", "set_starter_categories", "set_starters",
 ]  # fmt: skip
 
 

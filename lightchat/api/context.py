@@ -27,8 +27,12 @@ from lightchat.chat.session import (
 from lightchat.domain.events import (
     MAX_FAVORITES,
     TOAST_TYPES,
+    AUDIO_CHUNK_MAX_BYTES,
     CommandData,
     FavoriteData,
+    AudioConnectionEvent,
+    AudioEvent,
+    AudioInterruptEvent,
     FavoritesEvent,
     MessageData,
     Mode,
@@ -245,6 +249,43 @@ class Emitter:
 
     async def set_modes(self, modes: list[Mode]) -> None:
         """Offer pickers in the composer; the choices arrive as ``message.modes``."""
+    async def send_audio_chunk(self, chunk: Mapping[str, Any]) -> None:
+        """Play a piece of audio in the chat's pages as it comes (``cl.OutputAudioChunk``:
+        ``data`` is 16-bit PCM, mono, at ``audio_sample_rate`` for ``mimeType``
+        ``pcm16``; ``track`` names the answer it belongs to). Chunks of a track play one
+        after another without gaps; pages open at the moment play them, once each.
+
+        ``data`` may be bytes, an array with ``tobytes()`` (NumPy's int16) or base64 text.
+        """
+        data = _audio_bytes(chunk.get("data"))
+        mime = str(chunk.get("mimeType") or "pcm16")
+        track = str(chunk.get("track") or "")
+        if mime == "pcm16" and len(data) % 2:
+            raise ConfigError("pcm16 audio is 16-bit samples: its length in bytes must be even.")
+        if len(data) > AUDIO_CHUNK_MAX_BYTES:
+            raise ConfigError(
+                f"An audio chunk is at most {AUDIO_CHUNK_MAX_BYTES // 1024} KB; "
+                "send longer audio in several chunks."
+            )
+        encoded = base64.b64encode(data).decode("ascii")
+        dispatch(self.session, self.session.emit, AudioEvent(track[:200], mime[:100], encoded))
+
+    async def send_audio_interrupt(self) -> None:
+        """Stop the audio playing in the chat's pages now (the user spoke over it);
+        chunks sent afterwards play again."""
+        dispatch(self.session, self.session.emit, AudioInterruptEvent())
+
+    async def update_audio_connection(self, state: str) -> None:
+        """Show whether the chat's voice connection is ``"on"`` or ``"off"``; ``"off"``
+        also stops a recording the page is making."""
+        if state not in ("on", "off"):
+            raise ConfigError(f"An audio connection is 'on' or 'off', not {state!r}.")
+        dispatch(
+            self.session,
+            self.session.emit,
+            AudioConnectionEvent("on" if state == "on" else "off"),
+        )
+
         for mode in modes:
             if not mode.options:
                 raise ConfigError(f"Mode {mode.id!r} has no options; give it at least one.")
@@ -273,6 +314,23 @@ class Emitter:
 
 def _favorite(step: Mapping[str, Any]) -> FavoriteData:
     """A step dict (Chainlit's ``StepDict``) as an entry of the "Favorites" list."""
+def _audio_bytes(data: Any) -> bytes:
+    """A chunk's audio as bytes, from bytes, an array (``tobytes()``) or base64 text."""
+    if isinstance(data, bytes | bytearray | memoryview):
+        return bytes(data)
+    if isinstance(data, str):
+        try:
+            return base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            raise ConfigError("An audio chunk's text data must be base64.") from None
+    to_bytes = getattr(data, "tobytes", None)
+    if callable(to_bytes):
+        found = to_bytes()
+        if isinstance(found, bytes):
+            return found
+    raise ConfigError(f"An audio chunk's data is bytes (16-bit PCM), not {type(data).__name__}.")
+
+
     if not isinstance(step, Mapping) or not isinstance(step.get("id"), str) or not step["id"]:
         raise ConfigError(f"A favourite is a step dict with an 'id' (a string), not {step!r}.")
     text = step.get("output", step.get("content"))

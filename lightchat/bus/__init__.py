@@ -24,6 +24,12 @@ tokens it missed are in that state's text, and a ``Transcript`` folded from what
 the same chat. Readers of a log that must keep every event (debug mode's replay) use a bus
 without folding.
 
+Audio: the app's voice (``AudioEvent``) is worth something only while it plays. Every bus
+keeps the last ``AUDIO_KEPT`` audio chunks of a log (a stream that drops for a moment
+still plays what it missed) and drops older ones as new ones come, and drops them all when
+playback is interrupted (``AudioInterruptEvent``) or voice goes off; a log never holds more
+than a few seconds of audio, however long the conversation.
+
 Compaction: a long chat's log is mostly tokens. ``MemoryBus.compact`` replaces the entries
 before a point by a *snapshot* (the fewest events that rebuild the chat as it stands there,
 ``Transcript.snapshot_events``), all at the snapshot's sequence number, and keeps a short
@@ -38,7 +44,17 @@ import asyncio
 from bisect import bisect_left, bisect_right
 from typing import Protocol
 
-from lightchat.domain.events import Entry, Event, MessageEvent, RemoveEvent, StepEvent, TokenEvent
+from lightchat.domain.events import (
+    AudioConnectionEvent,
+    AudioEvent,
+    AudioInterruptEvent,
+    Entry,
+    Event,
+    MessageEvent,
+    RemoveEvent,
+    StepEvent,
+    TokenEvent,
+)
 from lightchat.domain.transcript import Transcript
 
 
@@ -136,7 +152,16 @@ class _Log:
     entries after ``floor``, in order of their sequence numbers (with gaps where tokens
     were folded); ``last`` is the newest sequence number given."""
 
-    __slots__ = ("entries", "floor", "last", "snap_seq", "snapshot", "streams", "waiters")
+    __slots__ = (
+        "audio",
+        "entries",
+        "floor",
+        "last",
+        "snap_seq",
+        "snapshot",
+        "streams",
+        "waiters",
+    )
 
     def __init__(self) -> None:
         self.entries: list[Entry] = []
@@ -212,6 +237,11 @@ class _Log:
         self.streams = {}
         for entry in self.entries:
             event = entry.event
+AUDIO_KEPT = 64
+"""How many of the app's latest audio chunks a log keeps (see "Audio")."""
+
+_AUDIO_EVENTS = (AudioEvent, AudioInterruptEvent, AudioConnectionEvent)
+
             if type(event) is TokenEvent:
                 self.streams.setdefault(event.id, entry.seq)
             elif isinstance(event, _FULL_STATES):
@@ -232,6 +262,8 @@ class MemoryBus:
 
     def __init__(self, *, fold: bool = False) -> None:
         self._logs: dict[str, _Log] = {}
+        self.audio: deque[int] = deque()
+        """The audio chunks in the log, oldest first: their seqs."""
         self._closed = False
         self.fold = fold
 
@@ -265,6 +297,34 @@ class MemoryBus:
             waiter: asyncio.Future[None] = loop.create_future()
             log.waiters.append(waiter)
             timer = loop.call_later(timeout, _resolve, waiter)
+    def note_audio(self, entry: Entry) -> list[int]:
+        """Keep only the last ``AUDIO_KEPT`` audio chunks, none after an interruption or
+        the end of voice (see "Audio"). Returns the seqs dropped."""
+        event = entry.event
+        if type(event) is AudioEvent:
+            self.audio.append(entry.seq)
+            if len(self.audio) <= AUDIO_KEPT:
+                return []
+            return self.drop([self.audio.popleft()])
+        if self.audio and (
+            type(event) is AudioInterruptEvent
+            or (type(event) is AudioConnectionEvent and event.state == "off")
+        ):
+            gone, self.audio = list(self.audio), deque()
+            return self.drop(gone)
+        return []
+
+    def drop(self, seqs: list[int]) -> list[int]:
+        """Take these entries out of the log (those still in it). Returns their seqs."""
+        entries = self.entries
+        dropped: list[int] = []
+        for seq in seqs:
+            at = bisect_left(entries, seq, key=_seq)
+            if at < len(entries) and entries[at].seq == seq:
+                del entries[at]
+                dropped.append(seq)
+        return dropped
+
             try:
                 await waiter
             finally:
@@ -295,6 +355,7 @@ class MemoryBus:
         """Nothing to connect: the logs live in this process."""
 
     async def aclose(self) -> None:
+        self.audio = deque(e.seq for e in self.entries if type(e.event) is AudioEvent)
         """Nothing to write out or disconnect."""
 
     async def adopt(self, session_id: str) -> list[Entry]:
@@ -333,6 +394,8 @@ class MemoryBus:
         if log is None:
             log = self._logs[session_id] = _Log()
         log.snapshot = list(snapshot)
+        if type(event) in _AUDIO_EVENTS:
+            dropped += log.note_audio(entry)
         log.snap_seq = snap_seq
         log.entries = list(entries)
         if not snap_seq:

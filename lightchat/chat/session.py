@@ -42,6 +42,7 @@ from typing import Any
 from lightchat.bus import Bus
 from lightchat.chat.mcp import McpConnections
 from lightchat.chat.pressure import for_loop
+from lightchat.chat.voice import Voice
 from lightchat.config.registry import Registry, invoke
 from lightchat.config.settings import Settings
 from lightchat.domain.events import (
@@ -252,6 +253,8 @@ class ChatSession:
         self.mcp = McpConnections(self)
         """The chat's MCP connections (``lightchat.chat.mcp``); the app's ``Chats`` gives
         them what they need when ``features.mcp`` is on."""
+        self.voice = Voice(self)
+        """The chat's voice input (``lightchat.chat.voice``), with ``features.audio``."""
         self.event_times: dict[int, float] = {}
         """When each event of the log was published (by sequence number), in debug mode
         only (``Settings.debug``): the "Run details" panel shows it."""
@@ -912,6 +915,7 @@ class ChatSession:
             self.bus.discard(self.id)
 
     async def wind_down(self, timeout: float) -> None:
+        await self.voice.close()
         """Let the callbacks running or waiting their turn finish for up to ``timeout``
         seconds (the server is shutting down), then drop the runs still waiting and stop the
         one running: what it showed stays, as when the user presses Stop."""
@@ -971,6 +975,25 @@ class ChatSession:
             await self._call_guarded(functools.partial(func, *args))
 
     def _enqueue(self, hook: str, *args: Any, first: bool = False) -> asyncio.Future[None]:
+    def run_later(self, hook: str, *args: Any) -> asyncio.Future[None]:
+        """Run the app's ``hook`` in the chat's turn, after the runs waiting for theirs
+        (``on_audio_end``, once a recording's chunks are handed)."""
+        return self._enqueue(hook, *args)
+
+    async def call_in_chat(self, func: Callable[..., Any], *args: Any) -> Any:
+        """Call an app's callback now, beside any run, with this chat as the current one
+        (``on_audio_start``, ``on_audio_chunk``); returns what it returns, raises what it
+        raises."""
+        token = _current.set(self)
+        try:
+            return await invoke(func, *args)
+        finally:
+            _current.reset(token)
+
+    def report_error(self, hook: str, exc: BaseException) -> None:
+        """Show an app's callback's error in the chat (and the server's log)."""
+        self._report(hook, exc)
+
         if self.closed:
             raise SessionClosedError("This chat has ended; open a new chat to go on.")
         self.touch()

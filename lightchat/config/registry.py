@@ -43,6 +43,9 @@ _ARITY: dict[str, tuple[int, int]] = {
     "on_shared_thread_view": (0, 2),
     "on_mcp_connect": (0, 2),
     "on_mcp_disconnect": (0, 2),
+    "on_audio_start": (0, 0),
+    "on_audio_chunk": (0, 1),
+    "on_audio_end": (0, 0),
 }
 
 _EXAMPLES: dict[str, str] = {
@@ -81,6 +84,9 @@ _EXAMPLES: dict[str, str] = {
     ),
     "on_mcp_connect": "async def connected(connection, session: ClientSession): ...",
     "on_mcp_disconnect": "async def disconnected(name: str, session: ClientSession): ...",
+    "on_audio_start": "async def audio_started() -> bool: ...",
+    "on_audio_chunk": "async def audio_chunk(chunk: cl.InputAudioChunk): ...",
+    "on_audio_end": "async def audio_ended(): ...",
 }
 
 
@@ -358,6 +364,28 @@ class Registry:
                 cl.user_session.set(f"tools:{name}", None)
         """
         return self._register("on_mcp_disconnect", func)
+
+    def on_audio_start(self, func: F) -> F:
+        """Run when the user presses "Start recording" (``features.audio``), before any
+        chunk: return True to take the recording, False to refuse it (the page stops
+        recording and says so), e.g. when a voice service cannot be reached."""
+        return self._register("on_audio_start", func)
+
+    def on_audio_chunk(self, func: F) -> F:
+        """Run with each piece of the user's voice while they record, in order
+        (``cl.InputAudioChunk``: ``data`` is 16-bit PCM, mono, at ``audio_sample_rate``;
+        ``isStart`` marks the first of a recording, ``elapsedTime`` is in milliseconds)::
+
+            @cl.on_audio_chunk
+            async def audio_chunk(chunk: cl.InputAudioChunk):
+                buffer.extend(chunk.data)
+        """
+        return self._register("on_audio_chunk", func)
+
+    def on_audio_end(self, func: F) -> F:
+        """Run when the user stops recording, after the recording's last chunk, in the
+        chat's turn (as a message's ``on_message``: "Stop" stops it)."""
+        return self._register("on_audio_end", func)
 
     def on_slack_reaction_added(self, func: F) -> F:
         """Run when someone adds a reaction (an emoji) to one of the bot's messages in

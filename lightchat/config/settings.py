@@ -252,6 +252,19 @@ class Settings:
         "dollars are plain text.",
         toml=("features.latex",),
     )
+    audio: bool = setting(
+        False,
+        'Voice input: a microphone button ("Start recording") in the composer streams the '
+        "user's voice to ``on_audio_start``, ``on_audio_chunk`` and ``on_audio_end`` (16-bit "
+        "PCM, mono), and audio the app sends (``emitter.send_audio_chunk``) plays in the page.",
+        toml=("features.audio.enabled",),
+    )
+    audio_sample_rate: int = setting(
+        24000,
+        "With ``audio``: the sample rate, in Hz, of the voice the browser records and of the "
+        "audio the app sends back (8000 to 48000).",
+        toml=("features.audio.sample_rate",),
+    )
     mcp: bool = setting(
         False,
         'Let users connect MCP servers to their chats ("MCP servers" in the chat\'s '
@@ -733,6 +746,11 @@ class Settings:
                 "write the collector's, e.g. LIGHTCHAT_OTEL_ENDPOINT=http://localhost:4318"
             )
         self.check_mcp()
+        if not 8000 <= self.audio_sample_rate <= 48000:
+            raise ConfigError(
+                f"LIGHTCHAT_AUDIO_SAMPLE_RATE={self.audio_sample_rate} is not between 8000 and "
+                "48000; set a rate in Hz, e.g. LIGHTCHAT_AUDIO_SAMPLE_RATE=24000"
+            )
 
     def check_mcp(self) -> None:
         """Raise ``ConfigError`` for an MCP setting that cannot work, naming the fix."""

@@ -44,6 +44,7 @@ _TABLES = (
     "project",
     "features",
     "features.spontaneous_file_upload",
+    "features.audio",
     "features.mcp",
     "features.mcp.sse",
     "features.mcp.streamable-http",

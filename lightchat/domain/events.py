@@ -11,7 +11,8 @@ step's children); ``RunEvent`` says whether a callback is running, which drives 
 ``SettingsEvent`` gives the chat its settings form (``ChatSettings.send()``);
 ``WindowEvent`` carries data for the page that frames the chat (``send_window_message``).
 ``FunctionCallEvent`` asks the page hosting the copilot to run one of its functions
-(``CopilotFunction``).
+(``CopilotFunction``). ``AudioEvent``, ``AudioInterruptEvent`` and ``AudioConnectionEvent``
+carry the app's voice to the page, stop it, and show whether voice is on.
 """
 
 from __future__ import annotations
@@ -443,6 +444,41 @@ class FunctionCallEvent:
     args: dict[str, Any]
 
 
+AUDIO_CHUNK_MAX_BYTES = 512 * 1024
+"""The largest piece of audio the app may send at once (``send_audio_chunk``): a few
+seconds of voice; longer audio goes in several chunks."""
+
+
+@dataclass(frozen=True, slots=True)
+class AudioEvent:
+    """A piece of the app's voice (``emitter.send_audio_chunk``): ``data`` is its bytes in
+    base64 (16-bit PCM, mono, at ``audio_sample_rate``, for ``pcm16``), ``track`` names the
+    answer it belongs to. Pages open at the moment play it as it comes; a page loaded later
+    does not (its stream starts after it), and the log keeps only the last few chunks
+    (``lightchat.bus``)."""
+
+    track: str
+    mime: str
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class AudioInterruptEvent:
+    """Stop the app's voice playing in the page now (``emitter.send_audio_interrupt``: the
+    user spoke over it)."""
+
+
+AudioState = Literal["on", "off"]
+
+
+@dataclass(frozen=True, slots=True)
+class AudioConnectionEvent:
+    """Whether the chat's voice connection is on (``emitter.update_audio_connection``, and
+    the answer of ``on_audio_start``): the microphone button shows it."""
+
+    state: AudioState
+
+
 Event = (
     MessageEvent
     | StepEvent
@@ -458,6 +494,9 @@ Event = (
     | AppEvent
     | FavoriteEvent
     | FavoritesEvent
+    | AudioEvent
+    | AudioInterruptEvent
+    | AudioConnectionEvent
 )
 
 
@@ -534,4 +573,10 @@ def event_from_json(text: str) -> Event:
         return FavoriteEvent(data["id"], data["favorite"])
     if kind == "FavoritesEvent":
         return FavoritesEvent([FavoriteData(**f) for f in data["favorites"]])
+    if kind == "AudioEvent":
+        return AudioEvent(data["track"], data["mime"], data["data"])
+    if kind == "AudioInterruptEvent":
+        return AudioInterruptEvent()
+    if kind == "AudioConnectionEvent":
+        return AudioConnectionEvent("on" if data["state"] == "on" else "off")
     raise ValueError(f"unknown event kind {kind!r}")

@@ -28,6 +28,7 @@ from lightchat.bus import LogCompacted
 from lightchat.chat.session import ChatSession
 from lightchat.domain.transcript import Transcript
 from lightchat.http.endpoints.analytics import analytics_csv, analytics_page, review_thread
+from lightchat.http.endpoints.audio import audio_chunk, end_recording, start_recording
 from lightchat.http.endpoints.auth import login, login_form, logout, token_page, token_sign_in
 from lightchat.http.endpoints.copilot import (
     copilot_script,
@@ -549,6 +550,9 @@ def routes() -> list[BaseRoute]:
         Route(f"{chat}/elements/{{element_id:str}}", element_file, methods=["GET"]),
         Route(f"{chat}/elements/{{element_id:str}}/view", element_view, methods=["GET"]),
         Route(f"{chat}/elements/{{element_id:str}}/actions", element_action, methods=["POST"]),
+        Route(f"{chat}/audio", start_recording, methods=["POST"], name="audio"),
+        Route(f"{chat}/audio/{{recording:str}}/chunks/{{seq:int}}", audio_chunk, methods=["POST"]),
+        Route(f"{chat}/audio/{{recording:str}}/end", end_recording, methods=["POST"]),
         Route(f"{chat}/elements/{{element_id:str}}/jsx", element_frame, methods=["GET"]),
         Route(f"{chat}/elements/{{element_id:str}}/props", element_props, methods=["POST"]),
         Route(f"{chat}/elements/{{element_id:str}}/delete", element_delete, methods=["POST"]),

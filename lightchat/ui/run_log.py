@@ -21,6 +21,8 @@ from dataclasses import dataclass, replace
 
 from lightchat.domain.events import (
     AppEvent,
+    AudioConnectionEvent,
+    AudioEvent,
     ComposerEvent,
     Entry,
     Event,
@@ -124,6 +126,11 @@ def describe(event: Event) -> tuple[str, str, str]:
         return kind, "", f"type={event.type} message={_quoted(event.message)}"
     if isinstance(event, AppEvent | FunctionCallEvent):
         return kind, "", f"name={_quoted(event.name)}"
+    if isinstance(event, AudioEvent):
+        # Its size, never its bytes: base64 holds 3 bytes in 4 characters.
+        return kind, "", f"track={_quoted(event.track)} bytes={len(event.data) * 3 // 4}"
+    if isinstance(event, AudioConnectionEvent):
+        return kind, "", f"state={event.state}"
     if isinstance(event, FavoriteEvent):
         return kind, event.id, f"favorite={str(event.favorite).lower()}"
     if isinstance(event, FavoritesEvent):
