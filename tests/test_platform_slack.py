@@ -20,6 +20,7 @@ from aiohttp import web
 
 import lightchat as cl
 from lightchat import LightChat, Settings
+from lightchat.cli import load_app
 from lightchat.platforms.core import thread_id_for
 from tests.helpers import Serve
 from tests.platforms import Call, FakePlatform
@@ -29,6 +30,7 @@ pytestmark = pytest.mark.anyio
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT = "UBOT"
 TEAM = "T1"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 PROFILE = {"real_name": "Ada Lovelace", "email": "ada@example.com", "title": "Analyst"}
 
 
@@ -36,6 +38,7 @@ def slack(files: dict[str, bytes]) -> FakePlatform:
     """Slack's Web API as the SDK calls it, and the files users share."""
     stamps = iter(range(1, 10_000))
     uploads: dict[str, str] = {}
+    threads: dict[str, str] = {}  # the Slack thread of each message posted
     fake: FakePlatform
 
     def api(call: Call) -> web.StreamResponse:
@@ -51,6 +54,8 @@ def slack(files: dict[str, bytes]) -> FakePlatform:
             )
         if method in ("chat.postMessage", "chat.update", "chat.delete", "chat.postEphemeral"):
             ts = values.get("ts") or f"200.{next(stamps)}"
+            if method == "chat.postMessage":
+                threads[ts] = str(values.get("thread_ts") or ts)
             return web.json_response({"ok": True, "channel": values.get("channel"), "ts": ts})
         if method == "files.getUploadURLExternal":
             file_id = f"F{next(stamps)}"
@@ -63,9 +68,9 @@ def slack(files: dict[str, bytes]) -> FakePlatform:
             shared = json.loads(shared) if isinstance(shared, str) else shared
             return web.json_response({"ok": True, "files": shared})
         if method == "conversations.replies":
-            return web.json_response(
-                {"ok": True, "messages": [{"ts": values["ts"], "user": BOT, "bot_id": "B1"}]}
-            )
+            ts = values["ts"]
+            found = {"ts": ts, "thread_ts": threads.get(ts, ts), "user": BOT, "bot_id": "B1"}
+            return web.json_response({"ok": True, "messages": [found]})
         return web.json_response({"ok": False, "error": "unknown_method"})
 
     def shared(call: Call) -> web.StreamResponse:
@@ -294,6 +299,7 @@ async def test_mentions_messages_buttons_files_and_reactions(
             await send(client, event(reaction))
             await fake.wait_for(lambda calls: posted(calls, "Thanks for the :tada:", "100.1"))
             assert seen == ["hello", "again", "see attached"]
+            assert not posted(fake.calls, "not for you")
 
             # The chat of the Slack thread is in the user's history, like a web chat.
             thread_id = thread_id_for("slack", TEAM, "C1", "100.1")
@@ -347,3 +353,33 @@ async def test_no_endpoint_without_the_variables(tmp_path: Path, serve: Serve) -
         client = site.browser(form_token=False)
         answer = await client.post("/slack/events", content="{}")
         assert answer.status_code in (403, 404)
+
+
+@pytest.mark.usefixtures("isolated_import")
+async def test_the_slack_example_answers_in_its_thread(
+    tmp_path: Path, serve: Serve, slack_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = load_app(str(EXAMPLES / "28_slack" / "app.py"))
+    app.configure(app_dir=str(tmp_path), history=False)
+    async with slack({}) as fake:
+        monkeypatch.setenv("LIGHTCHAT_SLACK_API_URL", fake.url + "/api")
+        async with serve(app, lifespan=True, history_must_open=False) as site:
+            client = site.browser(form_token=False)
+            mention = {
+                "type": "app_mention",
+                "user": "U1",
+                "text": f"<@{BOT}> hi there",
+                "ts": "5.1",
+                "channel": "C9",
+            }
+            await send(client, event(mention))
+            answer = await fake.wait_for(lambda calls: posted(calls, "Hello Ada Lovelace", "5.1"))
+            assert "You said *hi there* (message 1, on slack)." in answer.values["text"]
+            reaction = {
+                "type": "reaction_added",
+                "user": "U1",
+                "reaction": "wave",
+                "item": {"type": "message", "channel": "C9", "ts": "200.1"},
+            }
+            await send(client, event(reaction))
+            await fake.wait_for(lambda calls: posted(calls, "Thanks for the :wave:!", "5.1"))

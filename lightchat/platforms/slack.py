@@ -139,10 +139,11 @@ class Slack:
     def __init__(self, services: Any, environ: Mapping[str, str]) -> None:
         self.token = environ["SLACK_BOT_TOKEN"]
         base_url = environ.get("LIGHTCHAT_SLACK_API_URL") or DEFAULT_API_URL
-        self.client = AsyncWebClient(token=self.token, base_url=base_url.rstrip("/") + "/")
         self.bolt = AsyncApp(
-            client=self.client, signing_secret=environ["SLACK_SIGNING_SECRET"], logger=logger
+            token=self.token, signing_secret=environ["SLACK_SIGNING_SECRET"], logger=logger
         )
+        self.client: AsyncWebClient = self.bolt.client
+        self.client.base_url = base_url.rstrip("/") + "/"
         self.bridge = Bridge("slack", SlackPoster(self.client), services)
         self.users: dict[str, User] = {}
         self.bolt.event("app_mention")(self._mention)
