@@ -66,7 +66,6 @@ CALL_EVENT = "lc-call-fn"
 APP_EVENT = "lc-app-event"
 """The server-sent event that carries an event of the app's own (``emitter.emit``)."""
 
-
 AUDIO_EVENT = "lc-audio"
 """The server-sent event that carries a piece of the app's voice (``send_audio_chunk``)."""
 
@@ -75,6 +74,7 @@ AUDIO_INTERRUPT_EVENT = "lc-audio-interrupt"
 
 AUDIO_CONNECTION_EVENT = "lc-audio-connection"
 """The server-sent event that says whether voice is on (``update_audio_connection``)."""
+
 
 class StreamView:
     """What one stream sends: log entries in, server-sent events out."""
@@ -270,6 +270,15 @@ class StreamView:
             # lightchat.js dispatches it on the document as "lightchat:<name>", once.
             data = json.dumps({"seq": seq, "name": event.name, "data": event.data})
             ops.append(Chunk(data, APP_EVENT, seq))
+        elif isinstance(event, AudioEvent):
+            # lightchat.audio.js plays it after the chunks before it (each once: by seq).
+            sound = {"seq": seq, "track": event.track, "mime": event.mime, "data": event.data}
+            ops.append(Chunk(json.dumps(sound, separators=(",", ":")), AUDIO_EVENT, seq))
+        elif isinstance(event, AudioInterruptEvent):
+            ops.append(Chunk(json.dumps({"seq": seq}), AUDIO_INTERRUPT_EVENT, seq))
+        elif isinstance(event, AudioConnectionEvent):
+            state = {"seq": seq, "state": event.state}
+            ops.append(Chunk(json.dumps(state), AUDIO_CONNECTION_EVENT, seq))
 
     def _controls(self, seq: int) -> Chunk:
         running = self.transcript.running
@@ -286,64 +295,6 @@ class StreamView:
         math = self.renderer.math
         ops: list[Chunk] = []
         if live.rendered < 0:
-        elif isinstance(event, AudioEvent):
-            # lightchat.audio.js plays it after the chunks before it (each once: by seq).
-            sound = {"seq": seq, "track": event.track, "mime": event.mime, "data": event.data}
-            ops.append(Chunk(json.dumps(sound, separators=(",", ":")), AUDIO_EVENT, seq))
-        elif isinstance(event, AudioInterruptEvent):
-            ops.append(Chunk(json.dumps({"seq": seq}), AUDIO_INTERRUPT_EVENT, seq))
-        elif isinstance(event, AudioConnectionEvent):
-            state = {"seq": seq, "state": event.state}
-            ops.append(Chunk(json.dumps(state), AUDIO_CONNECTION_EVENT, seq))
-
-    def _timeline(self, seq: int) -> list[Chunk]:
-        """The last run's timeline, once it has ended: added after the run's last item,
-        redrawn in place (kept open if it was) when it follows the same item, moved there
-        when the run's items grew since."""
-        visibility = self.renderer.visibility
-        chat_runs = runs(self.transcript, visibility)
-        if not chat_runs:
-            return []
-        run = chat_runs[-1]
-        timeline = run_timeline(self.transcript, visibility, run)
-        if timeline is None:
-            return []
-        after = run.last_root or ""
-        html_ = self.renderer.timeline(timeline)
-        shown = self._timelines.get(timeline.key)
-        self._timelines[timeline.key] = after
-        if shown is not None and shown == after:
-            return [Chunk(hx_partial(timeline.dom_id, "outerMorph", html_), None, seq)]
-        ops: list[Chunk] = []
-        if shown is not None:
-            ops.append(Chunk(hx_partial(timeline.dom_id, "delete"), None, seq))
-        ops.append(Chunk(hx_partial("lc-log", "beforeend", html_), None, seq))
-        return ops
-
-    def _timelines_gone(self, seq: int) -> list[Chunk]:
-        """Take away the timelines of runs that no longer have two steps to show (an
-        edited message took its answer's steps away)."""
-        visibility = self.renderer.visibility
-        kept = {run.key for run in runs(self.transcript, visibility) if len(run.steps) >= 2}
-        ops: list[Chunk] = []
-        for key in [key for key in self._timelines if key not in kept]:
-            del self._timelines[key]
-            ops.append(Chunk(hx_partial(f"lc-timeline-{key}", "delete"), None, seq))
-        return ops
-
-    def _follow_last_answer(self, seq: int, ops: list[Chunk], drawn: str | None) -> None:
-        """Move "Regenerate" when the last answer changed: the answer that had it is drawn
-        again without it, one that gets it (an answer the app removed was after it) with
-        it; ``drawn`` was just drawn as it is now."""
-        last = _last_answer_id(self.transcript)
-        if last == self._last_answer:
-            return
-        for item_id in (self._last_answer, last):
-            item = self.transcript.items.get(item_id) if item_id is not None else None
-            if isinstance(item, MessageData) and item_id != drawn and not item.streaming:
-                html_ = self.renderer.message(item, self.base, self.chat_url, last)
-                ops.append(Chunk(hx_partial(f"msg-{item.id}", "outerMorph", html_), None, seq))
-        self._last_answer = last
             settled, settled_html, tail_html = render_split(content, images=images, math=math)
             ops.append(Chunk(hx_partial(f"msg-{mid}-blocks", "innerHTML", settled_html), None, seq))
             live.settled = settled
