@@ -128,10 +128,10 @@ on_app_startup = default_app.on_app_startup
 on_app_shutdown = default_app.on_app_shutdown
 on_mcp_connect = default_app.on_mcp_connect
 on_mcp_disconnect = default_app.on_mcp_disconnect
-on_slack_reaction_added = default_app.on_slack_reaction_added
 on_audio_start = default_app.on_audio_start
 on_audio_chunk = default_app.on_audio_chunk
 on_audio_end = default_app.on_audio_end
+on_slack_reaction_added = default_app.on_slack_reaction_added
 
 
 def _mcp_connector(settings: Settings) -> McpConnector:

@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
@@ -25,14 +27,14 @@ from lightchat.chat.session import (
     enter,
 )
 from lightchat.domain.events import (
+    AUDIO_CHUNK_MAX_BYTES,
     MAX_FAVORITES,
     TOAST_TYPES,
-    AUDIO_CHUNK_MAX_BYTES,
-    CommandData,
-    FavoriteData,
     AudioConnectionEvent,
     AudioEvent,
     AudioInterruptEvent,
+    CommandData,
+    FavoriteData,
     FavoritesEvent,
     MessageData,
     Mode,
@@ -247,8 +249,6 @@ class Emitter:
         except TimeoutError:
             return None
 
-    async def set_modes(self, modes: list[Mode]) -> None:
-        """Offer pickers in the composer; the choices arrive as ``message.modes``."""
     async def send_audio_chunk(self, chunk: Mapping[str, Any]) -> None:
         """Play a piece of audio in the chat's pages as it comes (``cl.OutputAudioChunk``:
         ``data`` is 16-bit PCM, mono, at ``audio_sample_rate`` for ``mimeType``
@@ -286,6 +286,8 @@ class Emitter:
             AudioConnectionEvent("on" if state == "on" else "off"),
         )
 
+    async def set_modes(self, modes: list[Mode]) -> None:
+        """Offer pickers in the composer; the choices arrive as ``message.modes``."""
         for mode in modes:
             if not mode.options:
                 raise ConfigError(f"Mode {mode.id!r} has no options; give it at least one.")
@@ -312,8 +314,6 @@ class Emitter:
         dispatch(self.session, self.session.emit, FavoritesEvent(listed))
 
 
-def _favorite(step: Mapping[str, Any]) -> FavoriteData:
-    """A step dict (Chainlit's ``StepDict``) as an entry of the "Favorites" list."""
 def _audio_bytes(data: Any) -> bytes:
     """A chunk's audio as bytes, from bytes, an array (``tobytes()``) or base64 text."""
     if isinstance(data, bytes | bytearray | memoryview):
@@ -331,6 +331,8 @@ def _audio_bytes(data: Any) -> bytes:
     raise ConfigError(f"An audio chunk's data is bytes (16-bit PCM), not {type(data).__name__}.")
 
 
+def _favorite(step: Mapping[str, Any]) -> FavoriteData:
+    """A step dict (Chainlit's ``StepDict``) as an entry of the "Favorites" list."""
     if not isinstance(step, Mapping) or not isinstance(step.get("id"), str) or not step["id"]:
         raise ConfigError(f"A favourite is a step dict with an 'id' (a string), not {step!r}.")
     text = step.get("output", step.get("content"))

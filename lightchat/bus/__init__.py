@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 from bisect import bisect_left, bisect_right
+from collections import deque
 from typing import Protocol
 
 from lightchat.domain.events import (
@@ -143,6 +144,11 @@ def _seq(entry: Entry) -> int:
     return entry.seq
 
 
+AUDIO_KEPT = 64
+"""How many of the app's latest audio chunks a log keeps (see "Audio")."""
+
+_AUDIO_EVENTS = (AudioEvent, AudioInterruptEvent, AudioConnectionEvent)
+
 _FULL_STATES = (MessageEvent, StepEvent, RemoveEvent)
 """The events after which an item's earlier tokens tell nothing (see "Folding")."""
 
@@ -172,6 +178,8 @@ class _Log:
         self.snapshot: list[Entry] = []
         self.streams: dict[str, int] = {}
         """Items with tokens in the log since their last full state: the first's seq."""
+        self.audio: deque[int] = deque()
+        """The audio chunks in the log, oldest first: their seqs."""
 
     def wake(self) -> None:
         if self.waiters:
@@ -205,6 +213,34 @@ class _Log:
             head = []
         return head + self.raw(after, until)
 
+    def note_audio(self, entry: Entry) -> list[int]:
+        """Keep only the last ``AUDIO_KEPT`` audio chunks, none after an interruption or
+        the end of voice (see "Audio"). Returns the seqs dropped."""
+        event = entry.event
+        if type(event) is AudioEvent:
+            self.audio.append(entry.seq)
+            if len(self.audio) <= AUDIO_KEPT:
+                return []
+            return self.drop([self.audio.popleft()])
+        if self.audio and (
+            type(event) is AudioInterruptEvent
+            or (type(event) is AudioConnectionEvent and event.state == "off")
+        ):
+            gone, self.audio = list(self.audio), deque()
+            return self.drop(gone)
+        return []
+
+    def drop(self, seqs: list[int]) -> list[int]:
+        """Take these entries out of the log (those still in it). Returns their seqs."""
+        entries = self.entries
+        dropped: list[int] = []
+        for seq in seqs:
+            at = bisect_left(entries, seq, key=_seq)
+            if at < len(entries) and entries[at].seq == seq:
+                del entries[at]
+                dropped.append(seq)
+        return dropped
+
     def note(self, entry: Entry) -> list[int]:
         """Keep track of the items streaming in the log; when ``entry`` is an item's full
         state, drop the item's tokens before it. Returns the seqs dropped."""
@@ -235,13 +271,9 @@ class _Log:
     def rescan(self) -> None:
         """Find the items streaming in entries set from elsewhere (``MemoryBus.load``)."""
         self.streams = {}
+        self.audio = deque(e.seq for e in self.entries if type(e.event) is AudioEvent)
         for entry in self.entries:
             event = entry.event
-AUDIO_KEPT = 64
-"""How many of the app's latest audio chunks a log keeps (see "Audio")."""
-
-_AUDIO_EVENTS = (AudioEvent, AudioInterruptEvent, AudioConnectionEvent)
-
             if type(event) is TokenEvent:
                 self.streams.setdefault(event.id, entry.seq)
             elif isinstance(event, _FULL_STATES):
@@ -262,8 +294,6 @@ class MemoryBus:
 
     def __init__(self, *, fold: bool = False) -> None:
         self._logs: dict[str, _Log] = {}
-        self.audio: deque[int] = deque()
-        """The audio chunks in the log, oldest first: their seqs."""
         self._closed = False
         self.fold = fold
 
@@ -279,6 +309,8 @@ class MemoryBus:
         entry = Entry(log.last, event)
         log.entries.append(entry)
         dropped = log.note(entry) if self.fold else []
+        if type(event) in _AUDIO_EVENTS:
+            dropped += log.note_audio(entry)
         log.wake()
         return entry, dropped
 
@@ -297,34 +329,6 @@ class MemoryBus:
             waiter: asyncio.Future[None] = loop.create_future()
             log.waiters.append(waiter)
             timer = loop.call_later(timeout, _resolve, waiter)
-    def note_audio(self, entry: Entry) -> list[int]:
-        """Keep only the last ``AUDIO_KEPT`` audio chunks, none after an interruption or
-        the end of voice (see "Audio"). Returns the seqs dropped."""
-        event = entry.event
-        if type(event) is AudioEvent:
-            self.audio.append(entry.seq)
-            if len(self.audio) <= AUDIO_KEPT:
-                return []
-            return self.drop([self.audio.popleft()])
-        if self.audio and (
-            type(event) is AudioInterruptEvent
-            or (type(event) is AudioConnectionEvent and event.state == "off")
-        ):
-            gone, self.audio = list(self.audio), deque()
-            return self.drop(gone)
-        return []
-
-    def drop(self, seqs: list[int]) -> list[int]:
-        """Take these entries out of the log (those still in it). Returns their seqs."""
-        entries = self.entries
-        dropped: list[int] = []
-        for seq in seqs:
-            at = bisect_left(entries, seq, key=_seq)
-            if at < len(entries) and entries[at].seq == seq:
-                del entries[at]
-                dropped.append(seq)
-        return dropped
-
             try:
                 await waiter
             finally:
@@ -355,7 +359,6 @@ class MemoryBus:
         """Nothing to connect: the logs live in this process."""
 
     async def aclose(self) -> None:
-        self.audio = deque(e.seq for e in self.entries if type(e.event) is AudioEvent)
         """Nothing to write out or disconnect."""
 
     async def adopt(self, session_id: str) -> list[Entry]:
@@ -394,8 +397,6 @@ class MemoryBus:
         if log is None:
             log = self._logs[session_id] = _Log()
         log.snapshot = list(snapshot)
-        if type(event) in _AUDIO_EVENTS:
-            dropped += log.note_audio(entry)
         log.snap_seq = snap_seq
         log.entries = list(entries)
         if not snap_seq:

@@ -907,6 +907,7 @@ class ChatSession:
             if task is not None and not task.done():
                 task.cancel()
                 await asyncio.wait([task])
+        await self.voice.close()
         if "on_chat_end" in self.registry.callbacks:
             await self._call_guarded(self.registry.callbacks["on_chat_end"])
         await self.mcp.close_all()  # after on_chat_end, which may still use them
@@ -915,7 +916,6 @@ class ChatSession:
             self.bus.discard(self.id)
 
     async def wind_down(self, timeout: float) -> None:
-        await self.voice.close()
         """Let the callbacks running or waiting their turn finish for up to ``timeout``
         seconds (the server is shutting down), then drop the runs still waiting and stop the
         one running: what it showed stays, as when the user presses Stop."""
@@ -967,14 +967,6 @@ class ChatSession:
             return done
         return self._enqueue(hook, *args, first=True)
 
-    async def call_hook(self, hook: str, *args: Any) -> None:
-        """Run the app's ``hook`` now, beside any run, in the chat's context (the chat is
-        ending: ``on_mcp_disconnect``); an error is shown in the chat, if it still shows."""
-        func = self.registry.callbacks.get(hook)
-        if func is not None:
-            await self._call_guarded(functools.partial(func, *args))
-
-    def _enqueue(self, hook: str, *args: Any, first: bool = False) -> asyncio.Future[None]:
     def run_later(self, hook: str, *args: Any) -> asyncio.Future[None]:
         """Run the app's ``hook`` in the chat's turn, after the runs waiting for theirs
         (``on_audio_end``, once a recording's chunks are handed)."""
@@ -994,6 +986,14 @@ class ChatSession:
         """Show an app's callback's error in the chat (and the server's log)."""
         self._report(hook, exc)
 
+    async def call_hook(self, hook: str, *args: Any) -> None:
+        """Run the app's ``hook`` now, beside any run, in the chat's context (the chat is
+        ending: ``on_mcp_disconnect``); an error is shown in the chat, if it still shows."""
+        func = self.registry.callbacks.get(hook)
+        if func is not None:
+            await self._call_guarded(functools.partial(func, *args))
+
+    def _enqueue(self, hook: str, *args: Any, first: bool = False) -> asyncio.Future[None]:
         if self.closed:
             raise SessionClosedError("This chat has ended; open a new chat to go on.")
         self.touch()

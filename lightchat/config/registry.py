@@ -365,6 +365,12 @@ class Registry:
         """
         return self._register("on_mcp_disconnect", func)
 
+    def on_slack_reaction_added(self, func: F) -> F:
+        """Run when someone adds a reaction (an emoji) to one of the bot's messages in
+        Slack; receives Slack's ``reaction_added`` event. It runs in the chat of the
+        message's Slack thread, so ``cl.Message(...).send()`` answers there."""
+        return self._register("on_slack_reaction_added", func)
+
     def on_audio_start(self, func: F) -> F:
         """Run when the user presses "Start recording" (``features.audio``), before any
         chunk: return True to take the recording, False to refuse it (the page stops
@@ -386,12 +392,6 @@ class Registry:
         """Run when the user stops recording, after the recording's last chunk, in the
         chat's turn (as a message's ``on_message``: "Stop" stops it)."""
         return self._register("on_audio_end", func)
-
-    def on_slack_reaction_added(self, func: F) -> F:
-        """Run when someone adds a reaction (an emoji) to one of the bot's messages in
-        Slack; receives Slack's ``reaction_added`` event. It runs in the chat of the
-        message's Slack thread, so ``cl.Message(...).send()`` answers there."""
-        return self._register("on_slack_reaction_added", func)
 
     def on_app_startup(self, func: F) -> F:
         """Run once when the server starts, before it takes requests (e.g. to open a
