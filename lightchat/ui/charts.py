@@ -24,7 +24,7 @@ WIDTH = 640
 HEIGHT = 220
 _LEFT = 48
 _RIGHT = 12
-_TOP = 28
+_TOP = 46
 _BOTTOM = 30
 
 
@@ -105,10 +105,16 @@ def line_chart(
     shown = sorted({0, count - 1, count // 2}) if count > 2 else list(range(count))
     for index in shown:
         if index < len(labels):
+            anchor = "middle"
+            if count > 1 and index == 0:
+                anchor = "start"
+            elif count > 1 and index == count - 1:
+                anchor = "end"
             parts.append(
                 f'<text class="lc-chart-axis" x="{x(index):.1f}" y="{HEIGHT - 10}" '
-                f'text-anchor="middle">{escape(labels[index])}</text>'
+                f'text-anchor="{anchor}">{escape(labels[index])}</text>'
             )
+    legend_x = float(_LEFT)
     for number, (name, points) in enumerate(series):
         css = f"lc-series-{number % 4}"
         runs: list[list[str]] = [[]]
@@ -125,11 +131,11 @@ def line_chart(
         for run in runs:
             if len(run) > 1:
                 parts.append(f'<polyline class="lc-chart-line {css}" points="{" ".join(run)}"/>')
-        legend_x = WIDTH - _RIGHT - 150 * (len(series) - number)
         parts.append(
-            f'<rect class="lc-chart-key {css}" x="{legend_x}" y="8" width="10" height="10"/>'
-            f'<text class="lc-chart-axis" x="{legend_x + 14}" y="17">{escape(name)}</text>'
+            f'<rect class="lc-chart-key {css}" x="{legend_x:.0f}" y="24" width="10" height="10"/>'
+            f'<text class="lc-chart-axis" x="{legend_x + 14:.0f}" y="33">{escape(name)}</text>'
         )
+        legend_x += 14 + 7 * len(name) + 18  # the key, the name (about 7 px a letter), a gap
     return _svg(title, parts)
 
 

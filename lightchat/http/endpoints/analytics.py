@@ -106,11 +106,13 @@ def _module() -> ModuleType:
     return importlib.import_module("lightchat.store.analytics")
 
 
-def _engine(request: Request) -> Any:
+async def _engine(request: Request) -> Any:
     """The history's database engine, for whom may see the analytics; else the 404."""
     if not analytics_allowed(request):
         raise HTTPException(404, NOT_HERE)
     history = services(request).history
+    if history is not None:
+        await history.wait_ready()  # opened in the background after the start
     engine = getattr(history.store if history is not None else None, "engine", None)
     if engine is None:
         raise HTTPException(
@@ -216,7 +218,7 @@ async def _starter_texts(request: Request) -> list[str]:
 
 
 async def _report(request: Request) -> tuple[Choice, Any]:
-    engine = _engine(request)
+    engine = await _engine(request)
     chosen = choice(request)
     module = _module()
     filters = module.Filters(chosen.profile or None, chosen.tag or None, chosen.client or None)
@@ -461,7 +463,7 @@ def _csv(table: Table) -> str:
 async def analytics_csv(request: Request) -> Response:
     """One table of the page as CSV (``/analytics/<name>.csv``)."""
     name = request.path_params["name"]
-    _engine(request)  # the 404 first, whatever the name
+    await _engine(request)  # the 404 first, whatever the name
     chosen, found = await _report(request)
     table = tables(found, lambda thread_id: thread_path(request, thread_id)).get(name)
     if table is None:
@@ -485,7 +487,7 @@ def _transcript(items: Iterable[Any]) -> Transcript:
 
 async def review_thread(request: Request) -> Response:
     """A thread with feedback or errors, read-only, for the admin; each view is logged."""
-    engine = _engine(request)
+    engine = await _engine(request)
     thread_id = request.path_params["thread_id"]
     found = services(request)
     history = found.history
