@@ -657,7 +657,7 @@ DANGEROUS_TAGS = frozenset(
     }
 )  # fmt: skip
 # Attributes any element may carry in lightchat's markup.
-GLOBAL_ATTRS = frozenset({"id", "class", "role", "title", "lang", "dir", "open"})
+GLOBAL_ATTRS = frozenset({"id", "class", "role", "title", "lang", "dir", "open", "hidden"})
 TAG_ATTRS: dict[str, frozenset[str]] = {
     "a": frozenset({"href", "rel", "target"}),
     "img": frozenset({"src", "alt"}),
@@ -688,12 +688,53 @@ def url_is_safe(value: str) -> bool:
     return match is None or match.group(1) in SAFE_SCHEMES
 
 
+# lightchat's own icons (lightchat.ui.icons: Lucide's shapes, hidden from screen readers):
+# an <svg> with exactly these attributes, holding only shapes with only their geometry.
+_ICON_ATTRS = frozenset(
+    {
+        "aria-hidden", "focusable", "fill", "height", "width", "stroke", "stroke-linecap",
+        "stroke-linejoin", "stroke-width", "viewbox", "xmlns", "class",
+    }
+)  # fmt: skip
+_ICON_SHAPES = frozenset({"path", "rect", "circle", "ellipse", "line", "polyline", "polygon"})
+_SHAPE_ATTRS = frozenset(
+    {
+        "d", "x", "y", "x1", "y1", "x2", "y2", "cx", "cy", "r", "rx", "ry", "width", "height",
+        "points",
+    }
+)  # fmt: skip
+_ICON_CLASS = re.compile(r"^[\w -]*\blucide lucide-[a-z0-9-]+$")
+
+
+def _is_icon(attrs: list[tuple[str, str | None]]) -> bool:
+    given = dict(attrs)
+    return (
+        len(given) == len(attrs)
+        and set(given) <= _ICON_ATTRS
+        and given.get("aria-hidden") == "true"
+        and given.get("xmlns") == "http://www.w3.org/2000/svg"
+        and bool(_ICON_CLASS.match(given.get("class") or ""))
+    )
+
+
 class _Inspector(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.problems: list[str] = []
+        self.in_icon = False
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "svg":
+            self.in_icon = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "svg" and not self.in_icon and _is_icon(attrs):
+            self.in_icon = True
+            return
+        if self.in_icon:
+            if tag not in _ICON_SHAPES or any(name not in _SHAPE_ATTRS for name, _ in attrs):
+                self.problems.append(f"<{tag}> in an icon")
+            return
         if tag in DANGEROUS_TAGS:
             self.problems.append(f"<{tag}> element")
         allowed = GLOBAL_ATTRS | TAG_ATTRS.get(tag, frozenset())

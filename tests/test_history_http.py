@@ -267,8 +267,8 @@ async def test_feedback_is_changeable_and_shown_again(
         assert helpful.status_code == 200
         assert "HX-Request" in helpful.headers["vary"]
         assert helpful.text.startswith(f'<div id="msg-{answer.id}-feedback" class="lc-feedback">')
-        assert 'value="1" aria-pressed="true">Helpful' in helpful.text
-        assert 'value="0" aria-pressed="false">Not helpful' in helpful.text
+        assert 'value="1" title="Helpful" aria-pressed="true">' in helpful.text
+        assert 'value="0" title="Not helpful" aria-pressed="false">' in helpful.text
         assert 'aria-label="Feedback comment"' in helpful.text
         assert (await site.history.feedback(thread, owner))[answer.id].value == 1
 
@@ -281,12 +281,12 @@ async def test_feedback_is_changeable_and_shown_again(
 
         # Shown again on the page, and after the chat is reopened from history.
         page = (await me.get(url)).text
-        assert 'value="0" aria-pressed="true">Not helpful' in page
-        assert 'value="1" aria-pressed="false">Helpful' in page
+        assert 'value="0" title="Not helpful" aria-pressed="true">' in page
+        assert 'value="1" title="Helpful" aria-pressed="false">' in page
         assert 'value="Clear &lt;and&gt; short"' in page
         await site.services.chats.end(thread, owner)  # as after a restart: reopened from the store
         reopened = (await me.get(url)).text
-        assert 'value="0" aria-pressed="true">Not helpful' in reopened
+        assert 'value="0" title="Not helpful" aria-pressed="true">' in reopened
 
         # The same verdict again takes it back; then there is no comment box.
         gone = await me.post(target, data={"value": "0"}, headers=HTMX)
@@ -341,7 +341,7 @@ async def test_feedback_can_be_turned_off(tmp_path: Path, database: str, serve: 
         answer = site.answers(me, url)[0]
         page = (await me.get(url)).text
         assert "aria-pressed" not in page
-        assert 'class="lc-copy"' in page
+        assert 'class="lc-tool lc-copy"' in page
         response = await me.post(f"{url}/feedback/{answer.id}", data={"value": "1"})
         assert response.status_code == 404
 

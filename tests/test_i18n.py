@@ -125,7 +125,7 @@ def test_a_stream_renders_in_the_language_it_was_opened_with() -> None:
         chunks = view.feed([Entry(1, MessageEvent(done))], now=0.0)
     finally:
         ACCEPT_LANGUAGE.reset(reset)
-    assert ">Kopieren</button>" in "".join(chunk.data for chunk in chunks)
+    assert '<span class="lc-sr">Kopieren</span></button>' in "".join(c.data for c in chunks)
 
 
 # -- pages ----------------------------------------------------------------------------------

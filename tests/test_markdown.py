@@ -112,7 +112,16 @@ def test_the_inert_check_itself_catches_unsafe_markup() -> None:
 
 def test_code_fences_are_highlighted_and_escaped() -> None:
     html = render_markdown("```python\nif a < b:\n    print('<b>')\n```")
-    assert html.startswith('<pre class="lc-code highlight" data-language="python">')
+    # A line above the code names its language and holds "Copy code" (hidden for the
+    # page's script to show and name).
+    assert html.startswith(
+        '<div class="lc-code-block"><div class="lc-code-head">'
+        '<span class="lc-code-lang">python</span><button type="button" '
+        'class="lc-tool lc-code-copy" title="Copy code" aria-label="Copy code" '
+        "data-lc-needs-js hidden><svg "
+    )
+    assert '</button></div><pre class="lc-code highlight" data-language="python">' in html
+    assert html.endswith("</code></pre></div>\n")
     assert '<code class="language-python">' in html
     assert '<span class="k">if</span>' in html
     assert "&lt;" in html
@@ -129,6 +138,8 @@ def test_unknown_languages_and_plain_blocks_are_escaped() -> None:
     )
     indented = render_markdown("    <b>indented</b>")
     assert "&lt;b&gt;indented&lt;/b&gt;" in indented
+    assert '<span class="lc-code-lang"></span>' in indented  # no language to name
+    assert 'class="lc-code-lang">&lt;b&gt;</span>' in render_markdown("```<b>\nx\n```")
 
 
 def test_fence_info_cannot_inject_attributes() -> None:

@@ -397,18 +397,22 @@ def test_a_message_shows_its_author_avatar_without_touching_the_disk(
     html = renderer.message(
         MessageData(id="m1", author="My Assistant", type="assistant_message"), "/base"
     )
-    assert (
-        '<img class="lc-avatar" src="/base/public/avatars/my_assistant.svg" alt="My Assistant"'
-        in html
-    )
+    # Decorative: the author's name is written beside it.
+    assert '<img class="lc-avatar" src="/base/public/avatars/my_assistant.svg" alt=""' in html
     user = renderer.message(MessageData(id="m2", author="alice", type="user_message"), "/base")
-    assert "lc-avatar" not in user
+    assert "lc-avatar" not in user  # the user's bubble has none without a file
 
 
 def test_without_avatars_no_image_is_shown(tmp_path: Path) -> None:
     renderer = make_app(tmp_path).build().state.services.renderer
     html = renderer.message(MessageData(id="m1", author="Assistant", type="assistant_message"), "")
     assert "<img" not in html
+    # The author's initial in a circle instead, its colour from the name, hidden from
+    # screen readers.
+    assert re.search(
+        r'<span class="lc-avatar lc-avatar-initial lc-avatar-c[0-7]" aria-hidden="true">A</span>',
+        html,
+    )
 
 
 def test_config_keys_name_the_logo_avatar_and_favicon(tmp_path: Path) -> None:

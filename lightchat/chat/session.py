@@ -694,11 +694,19 @@ class ChatSession:
     async def regenerate(self, message_id: str) -> asyncio.Future[None]:
         """Answer again: the user message before ``message_id`` is sent again as it was.
 
-        Raises ``LookupError`` when there is no user message before it.
+        Only the last answer to the user's last message is answered again
+        (``Transcript.last_answer``): not a welcome, a question back to the user, or an
+        answer the chat has gone on from.
+
+        Raises ``LookupError`` when the message is not in the chat, ``ValueError`` when it
+        is not that answer.
         """
         order = list(self.transcript.items)
         if message_id not in order:
             raise LookupError("This answer is no longer in the chat.")
+        last = self.transcript.last_answer()
+        if last is None or last.id != message_id:
+            raise ValueError("Only the last answer to your last message can be regenerated.")
         before = order[: order.index(message_id)]
         for item_id in reversed(before):
             item = self.transcript.items[item_id]

@@ -212,6 +212,24 @@ class Transcript:
                 return item
         return None
 
+    def last_answer(self) -> MessageData | None:
+        """The answer "Regenerate" may replace: the last assistant message after the
+        user's last message (None before the user wrote, while the user's last message
+        has no answer yet, or while the last one asks the user something)."""
+        for item in reversed(self.items.values()):
+            if not isinstance(item, MessageData):
+                continue
+            if item.type == "user_message":
+                return None
+            if item.type == "assistant_message":
+                # Every user message comes before it (a later one ended the loop).
+                wrote = any(
+                    isinstance(other, MessageData) and other.type == "user_message"
+                    for other in self.items.values()
+                )
+                return item if wrote and item.ask is None else None
+        return None
+
     @property
     def asking(self) -> MessageData | None:
         """The question back to the user that the composer answers now, if any."""

@@ -427,6 +427,8 @@ async def regenerate(request: Request) -> Response:
         await session.regenerate(request.path_params["message_id"])
     except LookupError as exc:
         return problem(request, 404, str(exc))
+    except ValueError as exc:
+        return problem(request, 409, str(exc))
     await settle_without_js(request, session)
     return after_post(request, session)
 

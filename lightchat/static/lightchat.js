@@ -148,24 +148,93 @@
   document.addEventListener("DOMContentLoaded", codeStyles);
   document.addEventListener("htmx:after:swap", codeStyles);
 
-  // Copy buttons. Those that only work with this script (a shared chat's "Copy link")
-  // come hidden, and show once it runs (on the page, and in what htmx swaps in).
+  // Copy buttons: a message's "Copy", a code block's "Copy code", a shared chat's "Copy
+  // link". They only work with this script, so they come hidden, and show once it runs (on
+  // the page, and in what htmx swaps in); a code block's is named here in the page's
+  // language (the server renders markdown the same for every language).
   function showScriptButtons() {
     document.querySelectorAll("[data-lc-needs-js][hidden]").forEach(function (button) {
       button.hidden = false;
     });
+    document.querySelectorAll(".lc-code-copy:not([data-lc-named])").forEach(function (button) {
+      var name = text("copy_code");
+      button.setAttribute("aria-label", name);
+      button.title = name;
+      button.setAttribute("data-lc-named", "");
+    });
   }
   document.addEventListener("DOMContentLoaded", showScriptButtons);
   document.addEventListener("htmx:after:swap", showScriptButtons);
-  document.addEventListener("click", function (event) {
-    var button = event.target instanceof Element && event.target.closest(".lc-copy");
-    if (!button) return;
+  // "Copied", for screen readers (the button shows a check mark for a moment).
+  function announce(message) {
+    var status = document.getElementById("lc-copy-status");
+    if (!status) {
+      status = document.createElement("div");
+      status.id = "lc-copy-status";
+      status.className = "lc-sr";
+      status.setAttribute("role", "status");
+      document.body.appendChild(status);
+    }
+    status.textContent = "";
+    setTimeout(function () { status.textContent = message; }, 50);
+  }
+  function copiedText(button) {
+    if (button.classList.contains("lc-code-copy")) {
+      var block = button.closest(".lc-code-block");
+      var code = block && block.querySelector("pre code");
+      return code ? code.textContent.replace(/\n$/, "") : null;
+    }
     var source = document.getElementById(button.getAttribute("data-copy"));
-    if (!source || !navigator.clipboard) return;
-    navigator.clipboard.writeText(source.innerText.trim()).then(function () {
-      button.setAttribute("data-copied", "");
-      setTimeout(function () { button.removeAttribute("data-copied"); }, 1500);
+    if (!source) return null;
+    // The text as shown, without the code blocks' headers (their language and button).
+    source.classList.add("lc-copying");
+    var shown = source.innerText.trim();
+    source.classList.remove("lc-copying");
+    return shown;
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target instanceof Element && event.target.closest(".lc-copy, .lc-code-copy");
+    if (!button) return;
+    var copied = copiedText(button);
+    if (copied === null || !navigator.clipboard) return;
+    navigator.clipboard.writeText(copied).then(function () {
+      button.setAttribute("data-copied", text("copied"));  // shown beside the check mark
+      announce(text("copied"));
+      clearTimeout(button.lcCopied);
+      button.lcCopied = setTimeout(function () { button.removeAttribute("data-copied"); }, 1500);
     });
+  });
+
+  // Editing a message: opening "Edit" puts the cursor at the end of the text; "Cancel" (a
+  // link back to the chat without this script) or Escape closes the form as it was.
+  document.addEventListener("toggle", function (event) {
+    var edit = event.target;
+    if (!(edit instanceof HTMLDetailsElement) || !edit.classList.contains("lc-edit") || !edit.open) return;
+    var box = edit.querySelector("textarea");
+    if (!box) return;
+    box.focus();
+    box.setSelectionRange(box.value.length, box.value.length);
+  }, true);
+  function cancelEdit(edit) {
+    var box = edit.querySelector("textarea");
+    if (box) box.value = box.defaultValue;
+    edit.open = false;
+    var summary = edit.querySelector("summary");
+    if (summary) summary.focus();
+  }
+  document.addEventListener("click", function (event) {
+    var cancel = event.target instanceof Element && event.target.closest(".lc-edit-cancel");
+    var edit = cancel && cancel.closest("details.lc-edit");
+    if (!edit) return;
+    event.preventDefault();
+    cancelEdit(edit);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || !(event.target instanceof Element)) return;
+    var edit = event.target.closest("details.lc-edit[open]");
+    if (!edit) return;
+    event.preventDefault();
+    cancelEdit(edit);
   });
 
   // History: the delete confirmation arrives as a <dialog data-lc-modal> (htmx swaps it

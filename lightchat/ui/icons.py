@@ -15,6 +15,10 @@ once.
 ``icon_html`` is what templates call: an emoji (one or two characters) stays text, a Lucide
 name becomes its SVG, and, where Chainlit takes an image there, an image URL becomes an
 ``<img>``.
+
+``initial_avatar`` draws the avatar of an author without an avatar file: the first letter
+of the name in a circle, its colour one of a few, chosen by the name (the same name always
+gets the same colour).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import gzip
 import json
 import logging
 import re
+import zlib
 from functools import lru_cache
 from html import escape
 from importlib import resources
@@ -125,3 +130,17 @@ def icon_html(icon: str | None, *, images: bool = False, css_class: str = "lc-ic
             css_class, icon.strip()
         )
     return lucide_svg(icon, css_class)
+
+
+AVATAR_COLOURS = 8
+"""How many colours an initial avatar may have (``lc-avatar-c0`` ... in lightchat.css)."""
+
+
+def initial_avatar(name: str) -> Markup:
+    """The default avatar of ``name``: its first letter (or digit) in a circle whose colour
+    comes from the name; hidden from screen readers (the name is written beside it)."""
+    letter = next((char for char in name if char.isalnum()), "?").upper()
+    colour = zlib.crc32(name.strip().casefold().encode("utf-8")) % AVATAR_COLOURS
+    return Markup(
+        '<span class="lc-avatar lc-avatar-initial lc-avatar-c{}" aria-hidden="true">{}</span>'
+    ).format(colour, letter)

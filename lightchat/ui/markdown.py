@@ -2,9 +2,10 @@
 
 Model output is untrusted. The ``js-default`` preset escapes raw HTML; links are limited
 to http(s), mailto and relative URLs, and images to http(s) and relative ones; code blocks
-are highlighted by Pygments, which escapes their text. With ``images=False`` (the app's
-``Settings.markdown_images``), an image is a link to its URL, so text cannot make the
-browser load anything by itself (an image URL can carry data to its server).
+are highlighted by Pygments, which escapes their text, under a line naming their language
+with a "Copy code" button. With ``images=False`` (the app's ``Settings.markdown_images``),
+an image is a link to its URL, so text cannot make the browser load anything by itself
+(an image URL can carry data to its server).
 
 With ``math=True`` (the app's ``Settings.latex``), ``$...$`` (inline) and ``$$...$$``
 (display) hold LaTeX, converted on the server to MathML, which browsers draw themselves. A
@@ -62,8 +63,12 @@ def _lexer(language: str) -> Lexer | None:
         return None
 
 
-def highlight_code(code: str, language: str | None) -> str:
-    """A ``<pre>`` block of ``code``, highlighted when the language is known."""
+def highlight_code(code: str, language: str | None, *, header: bool = False) -> str:
+    """A ``<pre>`` block of ``code``, highlighted when the language is known.
+
+    With ``header`` (a code block of a message), a line above it names the language and
+    holds a "Copy code" button (see ``code_header``).
+    """
     lang = (language or "").strip().split(maxsplit=1)[0] if language else ""
     lexer = _lexer(lang.lower()) if lang else None
     if lexer is not None:
@@ -74,7 +79,31 @@ def highlight_code(code: str, language: str | None) -> str:
         body = html.escape(code)
     label = f' data-language="{html.escape(lang)}"' if lang else ""
     css_class = f' class="language-{html.escape(lang)}"' if lang else ""
-    return f'<pre class="lc-code highlight"{label}><code{css_class}>{body}</code></pre>\n'
+    pre = f'<pre class="lc-code highlight"{label}><code{css_class}>{body}</code></pre>'
+    if not header:
+        return pre + "\n"
+    return f'<div class="lc-code-block">{code_header(lang)}{pre}</div>\n'
+
+
+COPY_CODE = "Copy code"
+"""The copy button's name; lightchat.js puts it in the page's language (``js.copy_code``)."""
+
+
+@lru_cache(maxsize=64)
+def code_header(language: str) -> str:
+    """The line above a code block: its language (from the fence's info, as written) and a
+    "Copy code" button. The button needs lightchat.js, so it comes hidden for the script
+    to show (text does not say which language a page is in: the script names it too)."""
+    from lightchat.ui.icons import lucide_svg
+
+    icons = lucide_svg("copy", "lc-tool-icon lc-copy-icon") + lucide_svg(
+        "check", "lc-tool-icon lc-copied-icon"
+    )
+    return (
+        f'<div class="lc-code-head"><span class="lc-code-lang">{html.escape(language)}</span>'
+        f'<button type="button" class="lc-tool lc-code-copy" title="{COPY_CODE}" '
+        f'aria-label="{COPY_CODE}" data-lc-needs-js hidden>{icons}</button></div>'
+    )
 
 
 def _validate_link(url: str) -> bool:
@@ -109,13 +138,13 @@ def _fence(
     renderer: RendererHTML, tokens: list[Token], idx: int, options: OptionsDict, env: EnvType
 ) -> str:
     token = tokens[idx]
-    return highlight_code(token.content, token.info)
+    return highlight_code(token.content, token.info, header=True)
 
 
 def _code_block(
     renderer: RendererHTML, tokens: list[Token], idx: int, options: OptionsDict, env: EnvType
 ) -> str:
-    return highlight_code(tokens[idx].content, None)
+    return highlight_code(tokens[idx].content, None, header=True)
 
 
 MAX_MATH_CHARS = 4000

@@ -60,7 +60,7 @@ from lightchat.errors import ConfigError
 from lightchat.ui.debug_view import clock, debug_on, duration, iso_time
 from lightchat.ui.generation_view import generation_view
 from lightchat.ui.i18n import Translations
-from lightchat.ui.icons import icon_html
+from lightchat.ui.icons import icon_html, initial_avatar
 from lightchat.ui.jsx import frame_data, frame_key, jsx_path, script_json
 from lightchat.ui.markdown import highlight_code, render_markdown, render_split
 from lightchat.ui.readme import Readme
@@ -177,7 +177,7 @@ def content_html(
     if message.type == "error" or (message.type == "user_message" and not user_markdown):
         return Markup('<p class="lc-plain">{}</p>').format(message.content)
     if message.language:
-        return Markup(highlight_code(message.content, message.language))
+        return Markup(highlight_code(message.content, message.language, header=True))
     return Markup(render_markdown(message.content, images=images, math=math))
 
 
@@ -375,6 +375,7 @@ class Renderer:
             markdown_html=partial(markdown_html, images=self.images, math=self.math),
             icon_url=icon_url,
             icon=icon_html,
+            initial_avatar=initial_avatar,
             feedback_on=False,
             max_comment_chars=MAX_COMMENT_CHARS,
             max_name_chars=MAX_NAME_CHARS,
@@ -466,14 +467,26 @@ class Renderer:
         render = template.blocks[block]
         return Markup("".join(render(template.new_context(context))))
 
-    def message(self, message: MessageData, base: str, chat_url: str = "") -> str:
+    def message(
+        self,
+        message: MessageData,
+        base: str,
+        chat_url: str = "",
+        last_answer_id: str | None = None,
+    ) -> str:
         """The ``_message.html`` partial as a stream sends it (its feedback buttons post
-        to ``chat_url``).
+        to ``chat_url``; "Regenerate" shows on the message ``last_answer_id`` names).
 
         Feedback given earlier shows only on the page (which passes ``feedback``); a
         message that a stream sends has just finished, so it has none yet.
         """
-        return self._message.render(message=message, base=base, chat_url=chat_url, live=True)
+        return self._message.render(
+            message=message,
+            base=base,
+            chat_url=chat_url,
+            live=True,
+            last_answer_id=last_answer_id,
+        )
 
     def step(self, step: StepData, transcript: Transcript, base: str, chat_url: str = "") -> str:
         """The ``_step.html`` partial, with its nested steps (its elements' links and files

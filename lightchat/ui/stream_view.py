@@ -100,6 +100,7 @@ class StreamView:
         }
         self._dirty: set[str] = set()
         self._asking = transcript.asking is not None
+        self._last_answer = _last_answer_id(transcript)  # the answer "Regenerate" is on
         # The page shows what an empty chat offers (#lc-start) until the first user message.
         self._start_shown = not any(
             isinstance(item, MessageData) and item.type == "user_message"
@@ -151,7 +152,7 @@ class StreamView:
                     ops.append(Chunk(f"msg-{item.id}-raw\n{event.delta}", TEXT_EVENT, seq))
                     self._dirty.add(item.id)
                 else:
-                    html_ = self.renderer.message(item, self.base, self.chat_url)
+                    html_ = self.renderer.message(item, self.base, self.chat_url, self._last_answer)
                     ops.append(Chunk(hx_partial(f"msg-{item.id}", "outerMorph", html_), None, seq))
             elif isinstance(item, StepData) and self.renderer.visibility.shown(item):
                 ops.append(Chunk(f"step-{item.id}-output\n{event.delta}", TEXT_EVENT, seq))
@@ -160,7 +161,8 @@ class StreamView:
             existed = event.message.id in transcript.items
             message = transcript.apply(entry)
             assert isinstance(message, MessageData)
-            html_ = self.renderer.message(message, self.base, self.chat_url)
+            last = _last_answer_id(transcript)
+            html_ = self.renderer.message(message, self.base, self.chat_url, last)
             if existed:
                 ops.append(Chunk(hx_partial(f"msg-{message.id}", "outerMorph", html_), None, seq))
             else:
@@ -169,6 +171,7 @@ class StreamView:
                     self._start_shown = False
                     ops.append(Chunk(hx_partial("lc-start", "delete"), None, seq))
             self._dirty.discard(message.id)
+            self._follow_last_answer(seq, ops, drawn=message.id)
             if message.streaming:
                 # The partial rendered the content so far in one shot; continue from there.
                 settled, _, _ = render_split(
@@ -216,6 +219,7 @@ class StreamView:
                         gone.append(f"step-{step.id}")
             transcript.apply(entry)
             ops.extend(Chunk(hx_partial(target, "delete"), None, seq) for target in gone)
+            self._follow_last_answer(seq, ops, drawn=None)
             self._live.pop(event.id, None)
             self._dirty.discard(event.id)
             return
@@ -280,6 +284,20 @@ class StreamView:
             state = {"seq": seq, "state": event.state}
             ops.append(Chunk(json.dumps(state), AUDIO_CONNECTION_EVENT, seq))
 
+    def _follow_last_answer(self, seq: int, ops: list[Chunk], drawn: str | None) -> None:
+        """Move "Regenerate" when the last answer changed: the answer that had it is drawn
+        again without it, one that gets it (an answer the app removed was after it) with
+        it; ``drawn`` was just drawn as it is now."""
+        last = _last_answer_id(self.transcript)
+        if last == self._last_answer:
+            return
+        for item_id in (self._last_answer, last):
+            item = self.transcript.items.get(item_id) if item_id is not None else None
+            if isinstance(item, MessageData) and item_id != drawn and not item.streaming:
+                html_ = self.renderer.message(item, self.base, self.chat_url, last)
+                ops.append(Chunk(hx_partial(f"msg-{item.id}", "outerMorph", html_), None, seq))
+        self._last_answer = last
+
     def _controls(self, seq: int) -> Chunk:
         running = self.transcript.running
         asking = self.transcript.asking is not None
@@ -310,6 +328,11 @@ class StreamView:
         live.rendered = len(content)
         live.last = now
         return ops
+
+
+def _last_answer_id(transcript: Transcript) -> str | None:
+    found = transcript.last_answer()
+    return found.id if found is not None else None
 
 
 def _merge(ops: list[Chunk]) -> list[Chunk]:
