@@ -57,9 +57,8 @@ def sign_in(
     server: Server,
     name: str,
     password: str,
-    scheme: str = "light",
 ) -> Page:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme=scheme)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light")
     made.append(context)
     page = context.new_page()
     page.goto(f"{server.url}/login")
@@ -168,6 +167,11 @@ def test_an_admin_reads_the_figures_switches_the_period_and_opens_a_commented_ch
         )
         == 0
     )
+    title = "() => getComputedStyle(document.querySelector('.lc-chart-title')).fill"
+    assert root.evaluate(title) == "rgb(27, 31, 36)"
+    root.get_by_role("button", name="Switch to dark theme").click()
+    expect(root.locator("html")).to_have_attribute("data-theme", "dark")
+    root.wait_for_function(f"{title} === 'rgb(230, 233, 237)'")  # the charts follow the theme
     assert dialogs == []
     assert errors == []
 
