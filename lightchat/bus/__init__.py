@@ -36,12 +36,23 @@ before a point by a *snapshot* (the fewest events that rebuild the chat as it st
 tail of raw entries so a stream a little behind goes on undisturbed. Reading from a point
 inside the dropped range raises ``LogCompacted``: the reader cannot be brought up to date
 event by event, and reloads its view from ``read(session_id)`` instead.
+
+Lists of chats: besides the chats' logs, the bus carries one word per user, "this owner's
+list of chats changed" (a chat got its first message, was renamed or deleted), so every
+page of that owner can show its history sidebar as it is now. ``announce`` says it (on
+every worker, with ``RedisBus``); a page's stream ``watch_lists`` its owner: a word for
+that owner marks the watch changed and wakes the stream (its ``wait`` returns, maybe with
+nothing), which then reads the list itself. No name of a chat travels on the bus, only
+whose list changed, so a stream can only ever show its own owner's chats. Words are not
+kept: a stream that was not listening (a page reconnecting) looks at the list once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from collections import deque
 from typing import Protocol
 
@@ -70,6 +81,65 @@ class LogCompacted(Exception):
         self.session_id = session_id
         self.after = after
         self.kept = kept
+
+
+class ListWatch:
+    """A page's stream listening for changes to its owner's list of chats: ``changed`` is
+    set when one was announced (the stream clears it once it has shown the list)."""
+
+    __slots__ = ("changed", "owner", "session_id")
+
+    def __init__(self, owner: str, session_id: str) -> None:
+        self.owner = owner
+        self.session_id = session_id
+        self.changed = False
+
+
+RECENT_S = 60.0
+"""How long a worker remembers when it last heard of a change to an owner's list (a page
+rendered before it, whose stream opens after it, still shows the change)."""
+
+
+class Lists:
+    """The streams that listen for changes to their owner's list of chats, on one worker
+    (see "Lists of chats" above). ``nudge`` wakes a chat's waiting readers."""
+
+    def __init__(self, nudge: Callable[[str], None]) -> None:
+        self._nudge = nudge
+        self._watches: dict[str, set[ListWatch]] = {}
+        self._recent: dict[str, float] = {}
+
+    def watch(self, owner: str, session_id: str, since: float | None = None) -> ListWatch:
+        """Listen for the owner's changes. ``since``: when the page's list was made (epoch
+        seconds): a change heard after it (or just before: clocks differ) counts already."""
+        watch = ListWatch(owner, session_id)
+        self._watches.setdefault(owner, set()).add(watch)
+        heard = self._recent.get(owner)
+        if since is not None and heard is not None and heard >= since - 2.0:
+            watch.changed = True
+        return watch
+
+    def unwatch(self, watch: ListWatch) -> None:
+        watches = self._watches.get(watch.owner)
+        if watches is not None:
+            watches.discard(watch)
+            if not watches:
+                del self._watches[watch.owner]
+
+    def heard(self, owner: str) -> None:
+        """The owner's list changed: mark their watches and wake their streams."""
+        now = time.time()
+        if len(self._recent) > 10_000:
+            self._recent = {o: t for o, t in self._recent.items() if now - t < RECENT_S}
+        self._recent[owner] = now
+        for watch in self._watches.get(owner, ()):
+            watch.changed = True
+            self._nudge(watch.session_id)
+
+    def everyone(self) -> None:
+        """Every list may have changed unheard (the bus lost its connection a while)."""
+        for owner in list(self._watches):
+            self.heard(owner)
 
 
 class Bus(Protocol):
@@ -132,6 +202,20 @@ class Bus(Protocol):
 
     async def ping(self) -> bool:
         """True when the bus can store entries now (readiness checks ask it)."""
+        ...
+
+    def announce(self, owner: str) -> None:
+        """Say that the owner's list of chats changed: every worker's streams that watch
+        that owner's lists hear it (never blocks; see "Lists of chats")."""
+        ...
+
+    def watch_lists(self, owner: str, session_id: str, since: float | None = None) -> ListWatch:
+        """Listen, from the stream of chat ``session_id``, for changes to the owner's list
+        of chats (see ``Lists.watch``); ``unwatch_lists`` when the stream ends."""
+        ...
+
+    def unwatch_lists(self, watch: ListWatch) -> None:
+        """Stop listening (the stream ended)."""
         ...
 
 
@@ -296,6 +380,7 @@ class MemoryBus:
         self._logs: dict[str, _Log] = {}
         self._closed = False
         self.fold = fold
+        self._lists = Lists(self.nudge)
 
     def publish(self, session_id: str, event: Event) -> Entry:
         return self.append(session_id, event)[0]
@@ -370,6 +455,21 @@ class MemoryBus:
 
     async def ping(self) -> bool:
         return True
+
+    def announce(self, owner: str) -> None:
+        self._lists.heard(owner)
+
+    def watch_lists(self, owner: str, session_id: str, since: float | None = None) -> ListWatch:
+        return self._lists.watch(owner, session_id, since)
+
+    def unwatch_lists(self, watch: ListWatch) -> None:
+        self._lists.unwatch(watch)
+
+    def nudge(self, session_id: str) -> None:
+        """Wake the readers waiting on a session's log, with nothing new in it."""
+        log = self._logs.get(session_id)
+        if log is not None:
+            log.wake()
 
     # -- helpers for a bus that mirrors its logs here (RedisBus) and for compaction ------
 

@@ -12,6 +12,10 @@ can share one Redis):
   never sees one without the other.
 - ``lc:tail:<session>``: a pub/sub channel (no key): each write batch of a chat is also
   published there, for the workers that stream the chat without owning it.
+- ``lc:lists``: a pub/sub channel: "<worker>\n<owner>" when an owner's list of chats
+  changed (``announce``, see "Lists of chats" in ``lightchat.bus``); every worker's
+  follower hears it and wakes that owner's streams. It is sent by the writer, in order
+  with the entries queued before it.
 
 The log and snapshot expire ``Settings.log_ttl_s`` after the last write (every write batch
 renews them).
@@ -98,7 +102,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from lightchat.bus import LogCompacted, MemoryBus
+from lightchat.bus import Lists, ListWatch, LogCompacted, MemoryBus
 from lightchat.domain.events import (
     Entry,
     Event,
@@ -236,7 +240,12 @@ class _Snap:
     events: str
 
 
-_Op = _Add | _Drop | _Snap | _Fold
+@dataclass(slots=True)
+class _Announce:
+    owner: str
+
+
+_Op = _Add | _Drop | _Snap | _Fold | _Announce
 
 
 @dataclass(slots=True)
@@ -364,6 +373,10 @@ class RedisBus:
         self._control = f"{prefix}bus:{uuid.uuid4().hex}"
         self._listener: asyncio.Task[None] | None = None
         self._stopping = False
+        # Lists of chats (see lightchat.bus): this worker's streams that watch them.
+        self._lists = Lists(self.nudge)
+        self._lists_channel = f"{prefix}lists"
+        self._lists_heard = False  # subscribed before: a new subscription may have missed some
 
     # -- keys ---------------------------------------------------------------------------
 
@@ -525,6 +538,25 @@ class RedisBus:
         chat over (a worker handing its chats over as it stops)."""
         self._mirror.release(session_id)
 
+    def announce(self, owner: str) -> None:
+        """This worker's streams hear it now; the others' when the writer has sent it."""
+        self._lists.heard(owner)
+        if not self._closed:
+            self._queue(_Announce(owner))
+
+    def watch_lists(self, owner: str, session_id: str, since: float | None = None) -> ListWatch:
+        return self._lists.watch(owner, session_id, since)
+
+    def unwatch_lists(self, watch: ListWatch) -> None:
+        self._lists.unwatch(watch)
+
+    def nudge(self, session_id: str) -> None:
+        """Wake this worker's readers of a chat, with nothing new (see ``Lists``)."""
+        self._mirror.nudge(session_id)
+        tail = self._tails.get(session_id)
+        if tail is not None:
+            tail.wake(everyone=True)
+
     async def flush(self) -> None:
         if self._written >= self._queued:
             return
@@ -579,6 +611,8 @@ class RedisBus:
         for sid, result in zip(calls, results, strict=True):
             if isinstance(result, _UNREACHABLE):
                 raise result
+            if not sid:
+                continue  # an announcement's PUBLISH: nothing to check
             if isinstance(result, Exception):
                 logger.error("Redis refused a log write: %s", result)
                 continue
@@ -610,6 +644,10 @@ class RedisBus:
                 call("write", sid, [*self._keys(sid), self.tail_channel(sid)], args)
 
         for op in batch:
+            if isinstance(op, _Announce):
+                pipe.publish(self._lists_channel, f"{self._control}\n{op.owner}")
+                calls.append("")  # no chat
+                continue
             sid = op.session_id
             if sid in self._lost:
                 continue
@@ -795,7 +833,7 @@ class RedisBus:
             client = dedicated_client(self.url)
             pubsub: Any = client.pubsub()
             try:
-                await pubsub.subscribe(self._control)
+                await pubsub.subscribe(self._control, self._lists_channel)
                 # From here a page that starts following subscribes itself; the chats
                 # followed so far are subscribed now (no await in between: none is missed).
                 self._pubsub = pubsub
@@ -824,6 +862,9 @@ class RedisBus:
 
     async def _heard(self, pubsub: Any, message: dict[str, Any], prefix: str) -> None:
         channel: str = message["channel"]
+        if channel == self._lists_channel:
+            self._heard_lists(message)
+            return
         if not channel.startswith(prefix):
             return  # the control channel: only there to wake this loop
         session_id = channel[len(prefix) :]
@@ -861,6 +902,19 @@ class RedisBus:
         tail.keep(entries)
         self._seen[session_id] = max(self._seen.get(session_id, 0), tail.last)
         tail.wake()
+
+    def _heard_lists(self, message: dict[str, Any]) -> None:
+        """A word on the lists channel: an owner's list changed (this worker's own words
+        were heard when said), or, subscribed again after a lost connection, any may have."""
+        kind = message["type"]
+        if kind == "subscribe":
+            if self._lists_heard:
+                self._lists.everyone()
+            self._lists_heard = True
+        elif kind == "message":
+            sender, _, owner = str(message["data"]).partition("\n")
+            if sender != self._control and owner:
+                self._lists.heard(owner)
 
     async def _sweep(self, pubsub: Any) -> None:
         """Stop following chats no page waited on for ``LINGER_S``."""

@@ -70,6 +70,7 @@ from lightchat.http.endpoints.embed import embed_chat, embed_new
 from lightchat.http.endpoints.env import env_form, env_of, save_env
 from lightchat.http.endpoints.favorites import favorites, favorites_offered, remove, toggle
 from lightchat.http.endpoints.history import (
+    LiveThreads,
     delete,
     delete_form,
     export_json,
@@ -267,6 +268,8 @@ async def chat_events(request: Request) -> Response:
         )
 
     encoder = Encoder()
+    # The page's history sidebar, kept as it is (its page asks: ?threads=).
+    live = LiveThreads.of(request, session.owner, session.id, view.renderer)
 
     async def events() -> AsyncIterator[bytes]:
         nonlocal session
@@ -274,7 +277,11 @@ async def chat_events(request: Request) -> Response:
         session.connections += 1
         seq = after
         sent = time.monotonic()
+        if live is not None:
+            live.open()
         try:
+            if live is not None and live.due:  # changed since the page's list was made
+                yield encoder.encode(await live.chunks(seq))
             while not bus.closed and not session.closed:
                 deadline = view.next_deadline()
                 timeout = PING_SECONDS if deadline is None else deadline - time.monotonic()
@@ -298,6 +305,8 @@ async def chat_events(request: Request) -> Response:
                     chunks += log_rows.feed(entries)
                 if entries:
                     seq = entries[-1].seq
+                if live is not None and live.due:
+                    chunks = [*chunks, *await live.chunks(seq)]
                 if chunks:
                     yield encoder.encode(chunks)
                     sent = now
@@ -309,6 +318,8 @@ async def chat_events(request: Request) -> Response:
         finally:
             session.connections -= 1
             session.touch()
+            if live is not None:
+                live.close()
 
     return event_stream(events())
 

@@ -274,6 +274,42 @@
     cancel.click();
   });
 
+  // The history sidebar follows changes made elsewhere (another tab, the app naming a
+  // chat): the page's stream sends the whole list again (#lc-threads, data-lc-live). While
+  // the reader searches or renames a chat in it, that list is held back, and the list is
+  // fetched again (the search form) once they are done.
+  var threadsStale = false;
+  function busyWithThreads() {
+    var search = document.querySelector("#lc-history input[type=search]");
+    return !!document.querySelector("#lc-threads .lc-thread-editing") ||
+      !!(search && search.value.trim());
+  }
+  document.addEventListener("htmx:before:swap", function (event) {
+    var tasks = event.detail && event.detail.tasks;
+    if (!tasks || !tasks.length) return;
+    for (var i = tasks.length - 1; i >= 0; i--) {
+      var task = tasks[i];
+      var root = task.fragment && task.fragment.firstElementChild;
+      if (task.type !== "partial" && task.target && task.target.id === "lc-threads") {
+        threadsStale = false;  // the list, fetched just now (a search, a cancelled rename)
+        continue;
+      }
+      if (!root || root.id !== "lc-threads" || !root.hasAttribute("data-lc-live")) continue;
+      if (!task.target || busyWithThreads()) {
+        tasks.splice(i, 1);
+        if (task.target) threadsStale = true;
+      } else {
+        threadsStale = false;
+      }
+    }
+  });
+  document.addEventListener("htmx:after:swap", function () {
+    if (!threadsStale || busyWithThreads()) return;
+    var search = document.querySelector("#lc-history form.lc-search");
+    if (!search) return;
+    threadsStale = false;
+    search.requestSubmit();
+  });
   // The history sidebar closed at first (ui.default_sidebar_state = "closed"): the
   // header's "History" link shows and hides it where the screen has room for it (a
   // button there); elsewhere, and without JavaScript, it opens the history page.

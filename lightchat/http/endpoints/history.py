@@ -8,12 +8,18 @@ Each works without JavaScript, as links and forms answered with pages and 303s b
 where the user was (``?chat=`` names the chat page the request came from); htmx gets the
 fragment to swap instead (the thread's list item, the thread list, the feedback block),
 or an ``HX-Redirect`` when the page itself must go (its chat was deleted).
+
+The sidebar of an open chat page also follows changes made elsewhere (another tab, another
+worker, the app naming a chat): ``LiveThreads`` sends the list again on the page's own
+event stream whenever the bus says its owner's list changed (see "Lists of chats" in
+``lightchat.bus``).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 from typing import Any, Literal
 
 from starlette.datastructures import FormData
@@ -21,6 +27,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from lightchat.bus import ListWatch
 from lightchat.chat.export import content_disposition, thread_json_text, thread_markdown
 from lightchat.chat.history import History
 from lightchat.chat.threads import (
@@ -46,6 +53,8 @@ from lightchat.http.web import (
     signed_in,
 )
 from lightchat.ui.i18n import say
+from lightchat.ui.render import Renderer, hx_partial
+from lightchat.ui.stream_view import Chunk
 
 logger = logging.getLogger("lightchat")
 
@@ -113,7 +122,67 @@ async def sidebar(
         "q": search,
         "current_chat": current,
         "back_url": _back_url(request, current),
+        # When the list was made (ms): the page's stream sends it again if it changed since.
+        "threads_at": int(time.time() * 1000),
     }
+
+
+class LiveThreads:
+    """The history sidebar of a chat page, kept as it is by the page's event stream.
+
+    The page asks for it with ``?threads=<when its list was made, ms>`` on its stream. The
+    stream watches its owner's lists on the bus (``open``; ``close`` when it ends); when a
+    change was announced (or the page's list is older than the last change this worker
+    heard of, or the stream resumes after a break, when it may have missed one),
+    ``chunks`` gives the list as it is now, as an out-of-band swap of ``#lc-threads``, with
+    the chat marked current. Only the stream's owner's chats are read, ever.
+    """
+
+    def __init__(self, request: Request, owner: str, chat_id: str, renderer: Renderer) -> None:
+        self._request = request
+        self._owner = owner
+        self._chat = chat_id
+        self._renderer = renderer
+        raw = request.query_params.get("threads", "")
+        self._since = int(raw) / 1000 if raw.isdigit() and len(raw) < 16 else None
+        self._resumed = "last-event-id" in request.headers
+        self.watch: ListWatch | None = None
+
+    @classmethod
+    def of(
+        cls, request: Request, owner: str, chat_id: str, renderer: Renderer
+    ) -> LiveThreads | None:
+        """The live sidebar for a stream whose page shows one (``?threads=``), with history."""
+        if "threads" not in request.query_params or services(request).history is None:
+            return None
+        return cls(request, owner, chat_id, renderer)
+
+    def open(self) -> None:
+        """Start listening (when the stream starts)."""
+        bus = services(self._request).bus
+        self.watch = bus.watch_lists(self._owner, self._chat, self._since)
+        if self._resumed:
+            self.watch.changed = True
+
+    def close(self) -> None:
+        """Stop listening (the stream ended)."""
+        if self.watch is not None:
+            services(self._request).bus.unwatch_lists(self.watch)
+            self.watch = None
+
+    @property
+    def due(self) -> bool:
+        """True when the list must be sent again."""
+        return self.watch is not None and self.watch.changed
+
+    async def chunks(self, seq: int) -> list[Chunk]:
+        """The list as it is now, if it changed (``seq``: the stream's position)."""
+        if self.watch is None or not self.watch.changed:
+            return []
+        self.watch.changed = False
+        context = await sidebar(self._request, self._owner, self._chat)
+        html = self._renderer.page("_threads.html", base=base(self._request), live=True, **context)
+        return [Chunk(hx_partial("lc-threads", "outerHTML", html), None, seq)]
 
 
 async def history_page(request: Request) -> Response:
