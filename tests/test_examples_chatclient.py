@@ -5,7 +5,9 @@ checks it. They run offline: the keys that would send them to a real API are uns
 
 from __future__ import annotations
 
+import base64
 import json
+import math
 import os
 import re
 import sys
@@ -15,8 +17,10 @@ from pathlib import Path
 import pytest
 from llama_index.core import Settings as LlamaSettings
 
+from lightchat.domain.events import AudioEvent
 from lightchat.integrations.openai import uninstrument_openai
 from lightchat.testing import ChatClient, FakeModel, ModelReply, ScriptedOpenAI
+from tests.helpers import wait_for_log
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -322,6 +326,45 @@ async def test_25_mcp_answers_with_the_tools_of_the_server_it_ships(
         ("get_weather", "tool", "done", "Paris: sunny, 21 °C"),
         ("to_fahrenheit", "tool", "done", "69.8 °F"),
     ]
+
+
+def tone(seconds: float, rate: int = 24000, hz: float = 440.0, amplitude: float = 0.25) -> bytes:
+    """A sine as 16-bit PCM, mono, little-endian."""
+    count = int(seconds * rate)
+    return b"".join(
+        int(amplitude * 32767 * math.sin(2 * math.pi * hz * i / rate)).to_bytes(
+            2, "little", signed=True
+        )
+        for i in range(count)
+    )
+
+
+async def test_26_voice_echo_says_how_long_and_loud_then_plays_the_voice_back() -> None:
+    async with ChatClient(example("26_voice_echo") / "app.py") as chat:
+        await chat.start()
+        session = chat.session
+        recording = await session.voice.start()
+        assert recording is not None
+        voice = tone(1.0)
+        step = len(voice) // 5
+        for seq in range(5):
+            session.voice.chunk(recording.id, seq, voice[seq * step : (seq + 1) * step])
+        session.voice.stop(recording.id, 5)
+        events = await wait_for_log(
+            session.bus, session.id, lambda e: len([x for x in e if isinstance(x, AudioEvent)]) == 5
+        )
+        assert chat.messages[-1].content == "I heard 1.0 s of voice, at -15 dBFS. Here it is back."
+        played = b"".join(base64.b64decode(e.data) for e in events if isinstance(e, AudioEvent))
+        assert played == voice
+        assert len({e.track for e in events if isinstance(e, AudioEvent)}) == 1
+
+
+async def test_27_voice_realtime_says_it_needs_a_key_and_takes_no_recording() -> None:
+    async with ChatClient(example("27_voice_realtime") / "app.py") as chat:
+        assert "set `OPENAI_API_KEY`" in (await chat.start()).content
+        assert await chat.session.voice.start() is None
+        assert "set `OPENAI_API_KEY`" in chat.messages[-1].content
+        assert "set `OPENAI_API_KEY`" in (await chat.send("hello")).content
 
 
 def test_every_numbered_example_is_tested_here() -> None:
