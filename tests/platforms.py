@@ -8,7 +8,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 
@@ -24,6 +24,9 @@ class Call:
     values: dict[str, Any]
     headers: Mapping[str, str]
     body: bytes = b""
+    request: web.Request | None = None
+    """The request itself (to answer with a websocket)."""
+    verb: str = "POST"
 
 
 Answer = Callable[[Call], Awaitable[web.StreamResponse] | web.StreamResponse]
@@ -39,7 +42,7 @@ class FakePlatform:
     _changed: asyncio.Condition | None = None
     _runner: web.AppRunner | None = None
 
-    async def __aenter__(self) -> FakePlatform:
+    async def __aenter__(self) -> Self:
         self._changed = asyncio.Condition()
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._handle)
@@ -58,7 +61,7 @@ class FakePlatform:
             await self._runner.cleanup()
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
-        body = await request.read()
+        body = b"" if request.headers.get("Upgrade") else await request.read()
         values: dict[str, Any] = dict(request.query)
         kind = request.content_type
         if kind == "application/json" and body:
@@ -68,7 +71,15 @@ class FakePlatform:
         elif kind == "application/x-www-form-urlencoded":
             values.update((await request.post()).items())
         path = request.path
-        call = Call(path.rsplit("/", 1)[-1], path, values, dict(request.headers), body)
+        call = Call(
+            path.rsplit("/", 1)[-1],
+            path,
+            values,
+            dict(request.headers),
+            body,
+            request,
+            request.method,
+        )
         self.calls.append(call)
         assert self._changed is not None
         async with self._changed:
