@@ -34,7 +34,7 @@ def test_the_composer_example(serve: Serve, page: Page, tmp_path: Path) -> None:
     composer(page).press("Enter")
     side = page.get_by_role("region", name="Elements")
     expect(side.get_by_role("heading", name="Sources for “vector databases”")).to_be_visible()
-    expect(side.get_by_role("group", name="notes.md")).to_contain_text("Notes on vector")
+    expect(side.get_by_role("figure", name="notes.md")).to_contain_text("Notes on vector")
     expect(assistant(page).nth(2)).to_contain_text("I found 2 sources; they are in the side panel.")
     wait_until_idle(page)
 

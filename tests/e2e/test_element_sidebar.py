@@ -19,7 +19,7 @@ def test_the_app_opens_and_closes_the_side_panel(serve: Serve, page: Page) -> No
     expect(assistant(page).first.locator(".lc-content")).to_have_text("Opened the sources.")
     expect(side).to_be_visible()
     expect(side.get_by_role("heading", name="Sources")).to_be_visible()
-    notes = side.get_by_role("group", name="notes.md")
+    notes = side.get_by_role("figure", name="notes.md")
     expect(notes).to_contain_text("The first source says hello.")
     image = side.get_by_role("img", name="green square")
     expect(image).to_be_visible()
