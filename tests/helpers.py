@@ -666,6 +666,7 @@ TAG_ATTRS: dict[str, frozenset[str]] = {
     "td": frozenset({"style"}),
     "hx-partial": frozenset({"hx-target", "hx-swap"}),
     "button": frozenset({"type", "disabled", "formaction", "formnovalidate", "hx-post", "hx-swap"}),
+    "time": frozenset({"datetime"}),
 }
 URL_ATTRS = frozenset({"href", "src", "formaction", "hx-post", "action", "xlink:href", "poster"})
 SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
@@ -717,6 +718,20 @@ def _is_icon(attrs: list[tuple[str, str | None]]) -> bool:
     )
 
 
+_TRACK_ATTRS = frozenset({"class", "aria-hidden", "focusable", "width", "height"})
+
+
+def _is_track(attrs: list[tuple[str, str | None]]) -> bool:
+    """A bar of a run's timeline (lightchat.ui.timeline): shapes only, like an icon."""
+    given = dict(attrs)
+    return (
+        len(given) == len(attrs)
+        and set(given) <= _TRACK_ATTRS
+        and given.get("aria-hidden") == "true"
+        and given.get("class") == "lc-timeline-track"
+    )
+
+
 class _Inspector(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -728,7 +743,7 @@ class _Inspector(HTMLParser):
             self.in_icon = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "svg" and not self.in_icon and _is_icon(attrs):
+        if tag == "svg" and not self.in_icon and (_is_icon(attrs) or _is_track(attrs)):
             self.in_icon = True
             return
         if self.in_icon:

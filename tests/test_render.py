@@ -148,12 +148,14 @@ def test_step_partial_with_nested_steps() -> None:
     assert out.startswith('<details id="step-outer" class="lc-step" data-step-type="undefined"')
     assert 'data-status="running"' in out
     assert '<span class="lc-step-name">plan</span>' in out
-    assert "Running" in out
+    assert 'Using <span class="lc-step-name">plan</span>' in out
+    assert "Running</time>" in out  # the time going by, without JavaScript
     assert 'class="lc-step-input"' in out
     assert 'data-language="json"' in out
     children = out.split('id="step-outer-children"', 1)[1]
     assert '<details id="step-inner"' in children
-    assert "Done · 1.50 s" in children
+    assert 'Used <span class="lc-step-name">fetch</span>' in children
+    assert '<span class="lc-step-duration">1.50 s</span>' in children
     assert "<strong>found</strong>" in children
 
 
@@ -162,7 +164,8 @@ def test_step_input_hidden_and_failed_state() -> None:
     failed = step(input="secret", show_input=False, status="failed", ended_at=100.25)
     out = RENDERER.step(failed, transcript, "")
     assert "secret" not in out
-    assert "Failed · 0.25 s" in out
+    assert '<span class="lc-step-name">search</span> failed' in out
+    assert '<span class="lc-step-duration">0.25 s</span>' in out
 
 
 def test_controls() -> None:

@@ -49,6 +49,7 @@ from lightchat.errors import ConfigError
 from lightchat.ui.render import Renderer
 from lightchat.ui.run_log import EventRow
 from lightchat.ui.template_code import SharedTemplateCode
+from lightchat.ui.timeline import layout
 from tests.helpers import Serve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,8 +110,10 @@ def _chat_transcript() -> Transcript:
     ask = MessageData(
         id="m3", author="Bot", type="assistant_message", content="A file?", ask=AskData("file")
     )
-    parent = StepData(id="s1", name="search", show_input=True, input="query", output="found")
-    child = StepData(id="s2", name="fetch", parent_id="s1", output="page")
+    parent = StepData(
+        id="s1", name="search", started_at=100.0, show_input=True, input="query", output="found"
+    )
+    child = StepData(id="s2", name="fetch", started_at=100.5, parent_id="s1", output="page")
     return _transcript(
         MessageEvent(MessageData(id="m1", author="You", type="user_message", content="Hi")),
         MessageEvent(answer),
@@ -163,6 +166,15 @@ def chat_page() -> tuple[str, Context]:
 
 def page(name: str, **context: Any) -> Callable[[], tuple[str, Context]]:
     return lambda: (name, {"base": "", "chat_url": CHAT, **context})
+
+
+def timeline_partial() -> tuple[str, Context]:
+    """A run's timeline: a step, one nested in it, and one still running."""
+    outer = StepData(id="s1", name="plan", started_at=100.0, ended_at=102.0, status="done")
+    inner = StepData(id="s2", name="search", parent_id="s1", started_at=100.5, ended_at=101.0)
+    last = StepData(id="s3", name="draft", started_at=102.0)
+    timeline = layout("m1", [(outer, 0), (inner, 1), (last, 0)], now=103.0)
+    return "_timeline.html", {"base": "", "chat_url": CHAT, "timeline": timeline}
 
 
 SETTINGS_CONTEXT = {"widgets": [WIDGET], "values": {}, "modal": False, "error": ""}
@@ -244,6 +256,7 @@ SCENES: dict[str, Callable[[], tuple[str, Context]]] = {
     "_threads.html": chat_page,
     "_thread.html": chat_page,
     "_user_menu.html": chat_page,
+    "_timeline.html": timeline_partial,
     "_side.html": page("_side.html", element=_element("e1")),
     "_rename.html": page("_rename.html", link=LINK, name_value="First", back_url=CHAT),
     "_settings.html": page("settings.html", **SETTINGS_CONTEXT),

@@ -449,4 +449,27 @@
     dismissToasts();
   }
   document.addEventListener("htmx:after:swap", dismissToasts);  // an embedded chat comes later
+
+  // A running step shows the time going by ("Using search 1.4 s"): its <time
+  // data-lc-started> holds when it started (seconds since 1970, by the server's clock). A
+  // browser whose clock disagrees with the server's by more than a step could take (the
+  // time comes out negative, or over a day) counts from when it first saw the step instead.
+  // Without JavaScript the step says "Running"; once it ends, the server writes its duration.
+  var firstSeen = new WeakMap();
+  function tickSteps() {
+    var now = Date.now() / 1000;
+    document.querySelectorAll("time.lc-step-elapsed[data-lc-started]").forEach(function (clock) {
+      var started = parseFloat(clock.getAttribute("data-lc-started"));
+      if (!isFinite(started)) return;
+      var elapsed = now - started;
+      if (elapsed < -1 || elapsed > 86400) {
+        if (!firstSeen.has(clock)) firstSeen.set(clock, now);
+        elapsed = now - firstSeen.get(clock);
+      }
+      var shown = Math.max(0, elapsed).toFixed(1) + " s";
+      if (clock.textContent !== shown) clock.textContent = shown;
+    });
+  }
+  setInterval(tickSteps, 250);
+  document.addEventListener("htmx:after:swap", tickSteps);  // a morph wrote "Running" again
 })();

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import re
 from contextvars import ContextVar
 from functools import partial
 from pathlib import Path
@@ -40,7 +41,7 @@ from jinja2 import (
     TemplateSyntaxError,
     select_autoescape,
 )
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from lightchat.api.starters import icon_url
 from lightchat.chat.threads import MAX_COMMENT_CHARS, MAX_NAME_CHARS, MAX_SEARCH_CHARS
@@ -66,6 +67,7 @@ from lightchat.ui.markdown import highlight_code, render_markdown, render_split
 from lightchat.ui.readme import Readme
 from lightchat.ui.template_code import SHARED_TEMPLATE_CODE
 from lightchat.ui.theme import THEME, Brand, asset_url
+from lightchat.ui.timeline import Timeline, log_items, seconds
 
 FORM_TOKEN: ContextVar[str] = ContextVar("lightchat_form_token", default="")
 """The form token of the browser whose request is being answered ("" outside a request)."""
@@ -80,6 +82,9 @@ def form_token_input() -> Markup:
     """The hidden input carrying the form token, for a form in an app's own template."""
     return Markup('<input type="hidden" name="csrf_token" value="{}">').format(form_token())
 
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+"""A placeholder of a translated text: ``{name}``."""
 
 ORIGINAL_PREFIX = "lightchat:"
 """Names the package's own template, even where the app overrides it:
@@ -368,6 +373,12 @@ class Renderer:
             csrf_token=form_token,
             visible_roots=self.visibility.roots,
             visible_children=self.visibility.children,
+            # The roots, each with the timeline of the run it ends (lightchat.ui.timeline).
+            log_items=lambda transcript: log_items(
+                transcript, self.visibility, self.visibility.roots(transcript)
+            ),
+            seconds=seconds,
+            t_html=self.t_html,
             element_src=element_src,
             element_text_html=element_text_html,
             element_json=element_json,
@@ -407,6 +418,7 @@ class Renderer:
         check_app_templates(self.env, settings.app_dir)  # before the partials below load
         self._message = self.env.get_template("_message.html")
         self._step = self.env.get_template("_step.html")
+        self._timeline = self.env.get_template("_timeline.html")
         self._controls = self.env.get_template("_controls.html")
         self._side = self.env.get_template("_side.html")
         self._settings_button = self.env.get_template("_settings_button.html")
@@ -492,6 +504,21 @@ class Renderer:
         """The ``_step.html`` partial, with its nested steps (its elements' links and files
         go to ``chat_url``)."""
         return self._step.render(step=step, transcript=transcript, base=base, chat_url=chat_url)
+
+    def timeline(self, timeline: Timeline) -> str:
+        """The ``_timeline.html`` partial: a run's steps on its time axis."""
+        return self._timeline.render(timeline=timeline)
+
+    def t_html(self, key: str, **values: Any) -> Markup:
+        """A text of the translation files as HTML, its placeholders filled in with
+        ``values`` escaped (or kept, for ``Markup``): ``t_html("step.used", name=span)``
+        keeps the step's name in its own element, wherever the language puts it."""
+        text = str(escape(self.translations.t(key)))
+        return Markup(
+            _PLACEHOLDER.sub(
+                lambda match: str(escape(values.get(match.group(1), match.group(0)))), text
+            )
+        )
 
     def item(self, item: Item, transcript: Transcript, base: str, chat_url: str = "") -> str:
         """A message or a step."""

@@ -34,6 +34,7 @@ from lightchat.domain.events import (
 from lightchat.domain.transcript import Transcript
 from lightchat.ui.markdown import render_split
 from lightchat.ui.render import Renderer, hx_partial
+from lightchat.ui.timeline import finished_timelines, run_timeline, runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,11 @@ class StreamView:
         self._dirty: set[str] = set()
         self._asking = transcript.asking is not None
         self._last_answer = _last_answer_id(transcript)  # the answer "Regenerate" is on
+        # The timelines on the page, by run: the item each one follows (lightchat.ui.timeline).
+        self._timelines: dict[str, str] = {
+            timeline.key: after
+            for after, timeline in finished_timelines(transcript, renderer.visibility).items()
+        }
         # The page shows what an empty chat offers (#lc-start) until the first user message.
         self._start_shown = not any(
             isinstance(item, MessageData) and item.type == "user_message"
@@ -222,10 +228,14 @@ class StreamView:
             self._follow_last_answer(seq, ops, drawn=None)
             self._live.pop(event.id, None)
             self._dirty.discard(event.id)
+            if self._timelines:
+                ops.extend(self._timelines_gone(seq))
             return
         if isinstance(event, RunEvent):
             transcript.apply(entry)
             ops.append(self._controls(seq))
+            if not transcript.running:
+                ops.extend(self._timeline(seq))
             return
         if isinstance(event, ComposerEvent):
             transcript.apply(entry)
@@ -283,6 +293,41 @@ class StreamView:
         elif isinstance(event, AudioConnectionEvent):
             state = {"seq": seq, "state": event.state}
             ops.append(Chunk(json.dumps(state), AUDIO_CONNECTION_EVENT, seq))
+
+    def _timeline(self, seq: int) -> list[Chunk]:
+        """The last run's timeline, once it has ended: added after the run's last item,
+        redrawn in place (kept open if it was) when it follows the same item, moved there
+        when the run's items grew since."""
+        visibility = self.renderer.visibility
+        chat_runs = runs(self.transcript, visibility)
+        if not chat_runs:
+            return []
+        run = chat_runs[-1]
+        timeline = run_timeline(self.transcript, visibility, run)
+        if timeline is None:
+            return []
+        after = run.last_root or ""
+        html_ = self.renderer.timeline(timeline)
+        shown = self._timelines.get(timeline.key)
+        self._timelines[timeline.key] = after
+        if shown is not None and shown == after:
+            return [Chunk(hx_partial(timeline.dom_id, "outerMorph", html_), None, seq)]
+        ops: list[Chunk] = []
+        if shown is not None:
+            ops.append(Chunk(hx_partial(timeline.dom_id, "delete"), None, seq))
+        ops.append(Chunk(hx_partial("lc-log", "beforeend", html_), None, seq))
+        return ops
+
+    def _timelines_gone(self, seq: int) -> list[Chunk]:
+        """Take away the timelines of runs that no longer have two steps to show (an
+        edited message took its answer's steps away)."""
+        visibility = self.renderer.visibility
+        kept = {run.key for run in runs(self.transcript, visibility) if len(run.steps) >= 2}
+        ops: list[Chunk] = []
+        for key in [key for key in self._timelines if key not in kept]:
+            del self._timelines[key]
+            ops.append(Chunk(hx_partial(f"lc-timeline-{key}", "delete"), None, seq))
+        return ops
 
     def _follow_last_answer(self, seq: int, ops: list[Chunk], drawn: str | None) -> None:
         """Move "Regenerate" when the last answer changed: the answer that had it is drawn
