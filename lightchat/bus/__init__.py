@@ -52,8 +52,8 @@ from __future__ import annotations
 import asyncio
 import time
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable
 from collections import deque
+from collections.abc import Callable
 from typing import Protocol
 
 from lightchat.domain.events import (
