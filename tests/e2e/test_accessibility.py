@@ -43,6 +43,11 @@ class Audit:
     def check(self, what: str, include: str | None = None) -> None:
         # The page shows the theme asked for (a check of the check).
         assert shown_theme(self.page) == self.theme
+        # What the page shows once its animations have played (a toast sliding in).
+        self.page.wait_for_function(
+            "() => document.getAnimations().every(a => a.playState !== 'running'"
+            " || !isFinite(a.effect?.getComputedTiming().endTime ?? Infinity))"
+        )
         listing = []
         for problem in violations(self.page, include):
             new = [
@@ -277,8 +282,9 @@ def test_a_chat_in_each_state(server: Server, themed: Page, theme: str, tmp_path
     audit.check("the chat with nested steps done")
 
     send(page, "elements")
-    expect(assistant(page).last).to_contain_text("Everything")
+    expect(chat_log(page)).to_contain_text("Everything: see Details")
     expect(chat_log(page).get_by_role("img", name="red square", exact=True)).to_be_visible()
+    expect(chat_log(page).get_by_role("list", name="Build steps", exact=True)).to_be_visible()
     audit.check("the chat with elements")
     page.get_by_role("log").get_by_role("link", name="Details", exact=True).or_(
         chat_log(page).get_by_role("button", name="Details", exact=True)
@@ -286,6 +292,12 @@ def test_a_chat_in_each_state(server: Server, themed: Page, theme: str, tmp_path
     side = page.get_by_role("region", name="Elements", exact=True)
     expect(side).to_contain_text("The details, at the side.")
     audit.check("the chat with a side element open")
+
+    for kind in ("info", "error"):
+        send(page, f"toast {kind}")
+        role = "alert" if kind == "error" else "status"
+        expect(page.get_by_role(role).filter(has_text=f"A {kind} notice")).to_be_visible()
+        audit.check(f"the chat showing an {kind} toast")
 
     send(page, "actions")
     expect(chat_log(page).get_by_role("button", name="One", exact=True)).to_be_visible()
@@ -368,4 +380,32 @@ def test_history_sidebar_and_page(server: Server, themed: Page, theme: str) -> N
     page.goto(f"{server.url}/history")
     expect(page.get_by_role("link", name="second topic", exact=True).first).to_be_visible()
     audit.check("the history page")
+    audit.assert_clean()
+
+
+def test_the_pages_shown_without_javascript(server: Server, themed: Page, theme: str) -> None:
+    """The pages a browser without JavaScript gets instead of the dialogs."""
+    page = themed
+    audit = Audit(page, theme)
+    sign_in(page, server)
+    send(page, "elements")
+    expect(chat_log(page).get_by_role("list", name="Build steps", exact=True)).to_be_visible()
+    chat = page.url
+    element = chat_log(page).get_by_role("link", name="Details", exact=True)
+    view = element.get_attribute("href")
+    assert view is not None
+    chat_id = chat.rsplit("/", 1)[-1]
+    pages = {
+        "the chat settings page": f"{chat}/settings",
+        "the MCP servers page": f"{chat}/mcp",
+        "the readme page": f"{server.url}/readme?chat={chat_id}",
+        "the rename page": f"{chat}/rename",
+        "the delete confirmation page": f"{chat}/delete",
+        "a side element's own page": f"{server.url}{view}" if view.startswith("/") else view,
+    }
+    for what, url in pages.items():
+        response = page.goto(url)
+        assert response is not None, (what, url)
+        assert response.ok, (what, url, response.status)
+        audit.check(what)
     audit.assert_clean()

@@ -1,8 +1,9 @@
 """Every part of the chat, one command each, for the accessibility checks: starters and chat
 settings from the start, then by what the user types: "stream" (an answer that stays
 streaming), "steps" (nested steps, still running, then done), "elements" (an image, a file,
-a text and a side element), "actions", "ask text", "ask file", "ask action", "boom" (an
-error), "hello" (a plain answer). Users sign in (ada / lovelace).
+a text, a side element and a task list), "toast info" and "toast error", "actions", "ask
+text", "ask file", "ask action", "boom" (an error), "hello" (a plain answer). Users sign in
+(ada / lovelace).
 
 With ``A11Y_GATES`` naming a folder, "stream" and "steps" wait half-way until a file of
 their command's name exists there: the test lets them finish once it has checked the page
@@ -113,6 +114,15 @@ async def main(message: cl.Message) -> None:
             cl.Text(name="Details", content="The details, at the side.", display="side"),
         ]
         await cl.Message(content="Everything: see Details", elements=elements).send()
+        tasks = cl.TaskList(name="Build steps", status="Running...")
+        await tasks.add_task(cl.Task(title="Fetch the data", status=cl.TaskStatus.DONE))
+        await tasks.add_task(cl.Task(title="Write the report", status=cl.TaskStatus.RUNNING))
+        await tasks.add_task(cl.Task(title="Send it", status=cl.TaskStatus.READY))
+        await tasks.send()
+    elif command.startswith("toast "):
+        kind = command.removeprefix("toast ")
+        await cl.context.emitter.send_toast(f"A {kind} notice", type=kind)
+        await cl.Message(content=f"Toast: {kind}").send()
     elif command == "actions":
         actions = [
             cl.Action(name="pick", payload={"n": 1}, label="One", tooltip="The first"),
