@@ -293,10 +293,10 @@ def test_a_chat_in_each_state(server: Server, themed: Page, theme: str, tmp_path
     expect(side).to_contain_text("The details, at the side.")
     audit.check("the chat with a side element open")
 
-    for kind in ("info", "error"):
+    for kind, role in (("info", "status"), ("error", "alert")):
         send(page, f"toast {kind}")
-        role = "alert" if kind == "error" else "status"
-        expect(page.get_by_role(role).filter(has_text=f"A {kind} notice")).to_be_visible()
+        toast = page.get_by_role("alert" if role == "alert" else "status")
+        expect(toast.filter(has_text=f"A {kind} notice")).to_be_visible()
         audit.check(f"the chat showing an {kind} toast")
 
     send(page, "actions")
