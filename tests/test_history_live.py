@@ -23,7 +23,9 @@ import pytest
 import lightchat as cl
 from lightchat import LightChat, Message, Settings
 from lightchat.bus import MemoryBus
-from tests.helpers import LiveServer, with_form_token
+from lightchat.bus.redis_bus import RedisBus
+from lightchat.domain.events import RunEvent
+from tests.helpers import REDIS_URL, LiveServer, until, with_form_token
 from tests.test_chainlit_data_layer import DictLayer, chainlit_app
 from tests.test_scale import Event, Stream, streaming
 
@@ -64,6 +66,44 @@ async def test_a_page_made_before_the_last_change_is_sent_the_list_at_once() -> 
     assert not bus.watch_lists("alice", "c", since=now + 60).changed  # made after it
     assert not bus.watch_lists("bob", "c", since=now - 5).changed  # another owner's
     assert not bus.watch_lists("alice", "c").changed  # no time given: nothing to compare
+
+
+@pytest.mark.services
+async def test_with_redis_an_announcement_reaches_the_other_workers_streams(prefix: str) -> None:
+    one, two = (RedisBus(REDIS_URL, prefix=prefix) for _ in range(2))
+    await one.start()
+    await two.start()
+    try:
+        # A chat of the second worker's own, whose stream waits on it; and one it only
+        # follows from Redis (the first worker writes it).
+        two.publish("mine", RunEvent(running=False))
+        one.publish("followed", RunEvent(running=False))
+        await one.flush()
+        own = two.watch_lists("alice", "mine")
+        followed = two.watch_lists("alice", "followed")
+        theirs = two.watch_lists("bob", "other")
+        assert await two.wait("followed", 0, WAIT_S)  # following it now
+        waiting = [
+            asyncio.create_task(two.wait("mine", 1, 30)),
+            asyncio.create_task(two.wait("followed", 1, 30)),
+        ]
+        await until(
+            lambda: bool(two._mirror._logs["mine"].waiters and two._tails["followed"].waiters),
+            "both streams to wait",
+        )
+        one.announce("alice")
+        async with asyncio.timeout(WAIT_S):
+            assert await asyncio.gather(*waiting) == [[], []]  # woken, nothing new
+        assert own.changed
+        assert followed.changed
+        assert not theirs.changed
+        # A worker's own streams hear its announcements at once, before Redis carries them.
+        mine = one.watch_lists("carol", "x")
+        one.announce("carol")
+        assert mine.changed
+    finally:
+        await one.aclose()
+        await two.aclose()
 
 
 # -- over HTTP ------------------------------------------------------------------------------
