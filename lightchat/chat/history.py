@@ -117,6 +117,10 @@ gathering delay and the write itself, a token is saved well within a second of b
 streamed, which is what a crash may lose (see the module docstring)."""
 
 
+MAX_REMEMBERED = 10_000
+"""How many owners' top chats, and names given to chats, the history remembers to tell
+which writes change a list of chats (past it, it forgets them all and starts again)."""
+
 OPEN_AFTER_S = 1.0
 """When nothing needs the store sooner, how long after the start it opens (see the module
 docstring): the server's first pages are answered by then."""
@@ -490,6 +494,8 @@ class History:
                 for thread, (tags, metadata, name) in fields.items():
                     await self._write_fields(thread, tags, metadata, name)
                     if name and thread in self._threads and self._names.get(thread) != name:
+                        if len(self._names) > MAX_REMEMBERED:
+                            self._names.clear()
                         self._names[thread] = name  # a name the app gave: the list shows it
                         changed.add(thread[0])
             except Exception as exc:  # the writer must live on: only this batch is lost
@@ -506,6 +512,8 @@ class History:
         than the one last moved to the top of their list (a chat's first message names it
         and lists it; a later one moves it up)."""
         owners: set[str] = set()
+        if len(self._top) > MAX_REMEMBERED:
+            self._top.clear()  # forgotten: at most one more announcement each
         for (owner, thread_id, _), item in batch.items():
             is_question = isinstance(item, MessageData) and item.type == "user_message"
             if is_question and self._top.get(owner) != thread_id:
