@@ -6,6 +6,7 @@ says so; the keys start and stop it; another browser cannot post into the chat."
 from __future__ import annotations
 
 import math
+import os
 import re
 import struct
 import time
@@ -18,6 +19,7 @@ from playwright.sync_api import Page, Playwright, expect
 
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.helpers import Serve, assistant, open_chat, send, wait_until_idle
+from tests.helpers import ROOT
 
 RATE = 24000
 TONE_HZ = 440
@@ -76,7 +78,7 @@ def heard(page: Page) -> dict[str, str]:
 
 
 def test_a_recording_reaches_the_app_in_order_at_its_rate_and_length(
-    serve: Serve, mic_page: Page
+    serve: Serve, mic_page: Page, tmp_path: Path
 ) -> None:
     page = mic_page
     server = serve("voice_app.py", env=VOICE)
@@ -99,6 +101,11 @@ def test_a_recording_reaches_the_app_in_order_at_its_rate_and_length(
     page.wait_for_function(
         "() => Number(document.getElementById('lc-mic').dataset.sentChunks) >= 8"
     )
+    screenshots = os.environ.get("LIGHTCHAT_SCREENSHOTS") == "1"
+    folder = ROOT / "docs" / "screenshots" if screenshots else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    shot = str(folder / "voice-recording.png")
+    page.locator(".lc-footer").screenshot(path=shot, animations="disabled")
     stop.click()
     stopped = time.monotonic()
     expect(page.get_by_role("button", name="Start recording")).to_have_attribute(
