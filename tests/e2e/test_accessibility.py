@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, FilePayload, Locator, Page, expect
 
 from tests.e2e.a11y import check, shown_theme, violations
 from tests.e2e.helpers import Serve, assistant, chat_log, collect_errors, user_messages
@@ -408,4 +408,24 @@ def test_the_pages_shown_without_javascript(server: Server, themed: Page, theme:
         assert response is not None, (what, url)
         assert response.ok, (what, url, response.status)
         audit.check(what)
+    audit.assert_clean()
+
+
+def test_chat_profiles_and_files_attached_in_the_composer(
+    serve: Serve, themed: Page, theme: str
+) -> None:
+    page = themed
+    audit = Audit(page, theme)
+    server = serve("profiles_app.py")
+    new_chat(page, server)
+    expect(page.get_by_label("Chat profile", exact=True)).to_be_visible()
+    audit.check("a chat with chat profiles")
+    files: list[FilePayload] = [
+        {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"notes"},
+        {"name": "data.csv", "mimeType": "text/csv", "buffer": b"a,b\n1,2\n"},
+    ]
+    page.get_by_label("Attach files", exact=True).set_input_files(files=files)
+    attached = page.get_by_role("list", name="Attached files", exact=True)
+    expect(attached.get_by_role("listitem")).to_have_count(2)
+    audit.check("the composer with two files attached")
     audit.assert_clean()
