@@ -310,31 +310,67 @@
     threadsStale = false;
     search.requestSubmit();
   });
-  // The history sidebar closed at first (ui.default_sidebar_state = "closed"): the
-  // header's "History" link shows and hides it where the screen has room for it (a
-  // button there); elsewhere, and without JavaScript, it opens the history page.
+
+  // "History" shows and hides the history sidebar: beside the chat where the screen has
+  // room for it (data-sidebar, which ui.default_sidebar_state starts "open" or "closed"),
+  // as a drawer over the chat where it has not (data-drawer). Without JavaScript it is a
+  // link to the history page.
   var wideEnough = window.matchMedia("(min-width: 48.01rem)");
+  function sidebarShown(app) {
+    return wideEnough.matches ? app.getAttribute("data-sidebar") === "open"
+      : app.getAttribute("data-drawer") === "open";
+  }
   function sidebarToggles() {
     document.querySelectorAll("[data-lc-sidebar-toggle]").forEach(function (toggle) {
       var app = toggle.closest(".lc-app");
-      if (wideEnough.matches && app) {
-        toggle.setAttribute("role", "button");
-        toggle.setAttribute("aria-expanded", app.getAttribute("data-sidebar") === "open" ? "true" : "false");
-      } else {
-        toggle.removeAttribute("role");
-        toggle.removeAttribute("aria-expanded");
-      }
+      if (!app) return;
+      toggle.setAttribute("role", "button");
+      toggle.setAttribute("aria-expanded", sidebarShown(app) ? "true" : "false");
     });
   }
-  if (wideEnough.addEventListener) wideEnough.addEventListener("change", sidebarToggles);
+  function openDrawer(app, open) {
+    var toggle = app.querySelector("[data-lc-sidebar-toggle]");
+    var focused = document.activeElement;
+    var inside = focused && focused.closest && focused.closest("#lc-history, [data-lc-drawer-close]");
+    app.querySelectorAll(":scope > [data-lc-drawer-close]").forEach(function (part) { part.hidden = !open; });
+    if (open) {
+      app.setAttribute("data-drawer", "open");
+      var first = app.querySelector("#lc-history a, #lc-history input, #lc-history button");
+      if (first) first.focus();
+    } else {
+      app.removeAttribute("data-drawer");
+      if (inside && toggle) toggle.focus();  // the keyboard goes back to "History"
+    }
+    sidebarToggles();
+  }
+  function drawerApp() { return document.querySelector('.lc-app[data-drawer="open"]'); }
+  if (wideEnough.addEventListener) {
+    wideEnough.addEventListener("change", function () {
+      var app = drawerApp();
+      if (app) openDrawer(app, false);
+      sidebarToggles();
+    });
+  }
   document.addEventListener("DOMContentLoaded", sidebarToggles);
   document.addEventListener("click", function (event) {
-    var toggle = event.target instanceof Element && event.target.closest("[data-lc-sidebar-toggle]");
+    var target = event.target instanceof Element ? event.target : null;
+    var toggle = target && target.closest("[data-lc-sidebar-toggle]");
     var app = toggle && toggle.closest(".lc-app");
-    if (!app || !wideEnough.matches) return;
-    event.preventDefault();
-    app.setAttribute("data-sidebar", app.getAttribute("data-sidebar") === "open" ? "closed" : "open");
-    sidebarToggles();
+    if (app) {
+      event.preventDefault();
+      if (wideEnough.matches) {
+        app.setAttribute("data-sidebar", app.getAttribute("data-sidebar") === "open" ? "closed" : "open");
+        sidebarToggles();
+      } else {
+        openDrawer(app, app.getAttribute("data-drawer") !== "open");
+      }
+      return;
+    }
+    // A click beside the drawer, on its close button, or on a chat in it closes it.
+    var open = drawerApp();
+    if (open && target && target.closest("[data-lc-drawer-close], #lc-history a.lc-thread-link")) {
+      openDrawer(open, false);
+    }
   });
   document.addEventListener("keydown", function (event) {
     // A link acting as a button: Space presses it too.
@@ -342,6 +378,87 @@
     if (!toggle || event.key !== " ") return;
     event.preventDefault();
     toggle.click();
+  });
+
+  // "More" (and the user's menu): <details> menus that close on Escape (the keyboard goes
+  // back to their button), on a click outside, and once one of their items is chosen
+  // (but for the theme switch, which shows its effect at once and stays).
+  function openMenus() { return document.querySelectorAll("details.lc-menu[open], details.lc-user-menu[open]"); }
+  function menuStates() {
+    document.querySelectorAll("details.lc-menu > summary, details.lc-user-menu > summary").forEach(function (summary) {
+      summary.setAttribute("aria-expanded", summary.parentElement.open ? "true" : "false");
+    });
+  }
+  document.addEventListener("DOMContentLoaded", menuStates);
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (menu instanceof HTMLDetailsElement && menu.matches(".lc-menu, .lc-user-menu")) menuStates();
+  }, true);
+  document.addEventListener("click", function (event) {
+    var target = event.target instanceof Element ? event.target : null;
+    openMenus().forEach(function (menu) {
+      if (!target || !menu.contains(target)) { menu.open = false; return; }
+      var item = target.closest(".lc-menu-item, .lc-header-link");
+      if (item && !item.closest(".lc-theme-toggle")) setTimeout(function () { menu.open = false; }, 0);
+    });
+  });
+
+  // Keyboard: Escape closes what is open (a menu, the drawer; the side panel above), else
+  // stops the answer being written; Ctrl+Shift+O (Cmd+Shift+O on a Mac) opens a new chat;
+  // "?" outside a text field shows the shortcuts, as does "Keyboard shortcuts" in "More".
+  var mac = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent || "");
+  function markMac() {
+    if (!mac) return;
+    document.querySelectorAll("kbd[data-lc-mod]").forEach(function (key) { key.textContent = "\u2318"; });
+  }
+  document.addEventListener("DOMContentLoaded", markMac);
+  function visible(element) { return element.getClientRects().length > 0; }
+  function typing(element) {
+    return element instanceof HTMLElement && (element.isContentEditable ||
+      /^(INPUT|TEXTAREA|SELECT)$/.test(element.tagName));
+  }
+  function showShortcuts() {
+    var dialog = document.getElementById("lc-shortcuts");
+    if (dialog && !dialog.open) dialog.showModal();
+  }
+  document.addEventListener("click", function (event) {
+    var item = event.target instanceof Element && event.target.closest("[data-lc-shortcuts]");
+    if (item) showShortcuts();
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.isComposing) return;
+    var key = event.key;
+    if (key === "Escape") {
+      if (document.querySelector("dialog[open]")) return;  // the dialog closes itself
+      var menus = openMenus();
+      if (menus.length) {
+        menus.forEach(function (menu) {
+          menu.open = false;
+          var summary = menu.querySelector("summary");
+          if (summary && menu.contains(document.activeElement)) summary.focus();
+        });
+        event.preventDefault();
+        return;
+      }
+      var app = drawerApp();
+      if (app) { openDrawer(app, false); event.preventDefault(); return; }
+      var stop = document.querySelector("#lc-controls .lc-stop");
+      if (stop && !stop.disabled) { stop.click(); event.preventDefault(); }
+      return;
+    }
+    if ((event.ctrlKey || event.metaKey) && event.shiftKey && !event.altKey && (key === "O" || key === "o")) {
+      var links = Array.prototype.slice.call(document.querySelectorAll(".lc-header a.lc-new, #lc-history a.lc-new-chat"));
+      var link = links.filter(visible)[0] || links[0];
+      if (!link) return;
+      event.preventDefault();
+      link.click();
+      return;
+    }
+    if (key === "?" && !event.ctrlKey && !event.metaKey && !event.altKey && !typing(event.target) &&
+        !document.querySelector("dialog[open]") && document.getElementById("lc-shortcuts")) {
+      event.preventDefault();
+      showShortcuts();
+    }
   });
 
   // The chat profile picker starts a new chat as soon as another profile is chosen
@@ -377,8 +494,8 @@
       credentials: "same-origin",
       headers: { "X-Lightchat-Theme": "1" },
     });
-    // The pressed button is hidden now: keep the focus on the toggle.
-    var other = form.querySelector('button[value="' + (theme === "dark" ? "light" : "dark") + '"]');
+    // The pressed button is hidden now: keep the focus on the switch.
+    var other = Array.prototype.filter.call(form.querySelectorAll("button"), visible)[0];
     if (other) other.focus();
   });
 
