@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 import client
 import servers
+from analytics import bench_analytics
 from figures import Config, Figures, fmt, ratio, say, table
 from startup import (
     bench_cold_start,
@@ -372,6 +373,7 @@ BENCHMARKS: dict[str, Callable[[Config], Figures]] = {
     "wire-bytes": bench_wire_bytes,
     "persistence": bench_persistence,
     "workers": bench_workers,
+    "analytics": bench_analytics,
 }
 
 

@@ -200,19 +200,14 @@ class _Dialect:
 
     def day(self, column: str) -> str:
         if self.pg:
-            return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+            return f"CAST({column} AT TIME ZONE 'UTC' AS date)"
         return f"substr({column}, 1, 10)"  # SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff', UTC
 
     def seconds(self, later: str, earlier: str) -> str:
         if self.pg:
             return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"
-        # Whole seconds, then the microseconds of SQLite's text ('...HH:MM:SS.ffffff'):
-        # exact, where julianday's differences lose a few microseconds.
-        return (
-            f"(CAST(strftime('%s', {later}) AS INTEGER) - CAST(strftime('%s', {earlier}) "
-            f"AS INTEGER) + CAST(substr({later}, 20) AS REAL) - "
-            f"CAST(substr({earlier}, 20) AS REAL))"
-        )
+        # Within about 50 microseconds (julianday's doubles); the figures are rounded to ms.
+        return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
 
     def json_text(self, column: str, key: str) -> str:
         if self.pg:
@@ -317,13 +312,24 @@ async def _per_day(query: _Query, connection: AsyncConnection) -> dict[str, dict
     put(
         await query.rows(
             connection,
-            f"SELECT {d.day('s.created_at')} AS day, COUNT(*) AS messages, "
-            "COUNT(DISTINCT CASE WHEN s.type = 'user_message' THEN t.owner END) AS users "
-            "FROM lightchat_steps s JOIN lightchat_threads t ON t.id = s.thread_id "
-            f"WHERE s.type IN ('user_message', 'assistant_message') "
+            f"SELECT {d.day('s.created_at')} AS day, COUNT(*) AS messages "
+            f"FROM lightchat_steps s{query.join('s')} "
+            "WHERE s.type IN ('user_message', 'assistant_message') "
             f"AND {query.in_period('s.created_at')}{query.thread_conditions} GROUP BY 1",
         ),
         "messages",
+    )
+    # Active users: the owners of the threads asked something each day (the distinct
+    # threads first: a chat holds many questions, often on one day).
+    put(
+        await query.rows(
+            connection,
+            "SELECT asked.day, COUNT(DISTINCT o.owner) AS users FROM ("
+            f"SELECT DISTINCT {d.day('s.created_at')} AS day, s.thread_id "
+            f"FROM lightchat_steps s{query.join('s')} WHERE s.type = 'user_message' "
+            f"AND {query.in_period('s.created_at')}{query.thread_conditions}"
+            ") asked JOIN lightchat_threads o ON o.id = asked.thread_id GROUP BY asked.day",
+        ),
         "users",
     )
     put(
@@ -355,34 +361,65 @@ async def _per_day(query: _Query, connection: AsyncConnection) -> dict[str, dict
 
 
 async def _percentiles(
-    query: _Query, connection: AsyncConnection, end_column: str
-) -> dict[str, tuple[int, float | None, float | None]]:
-    """Per day, how many questions have ``end_column`` and the p50 and p95 of the seconds
-    from their ``created_at`` to it (nearest rank: the smallest value whose rank reaches
-    p * n; window functions, which both databases have)."""
+    query: _Query, connection: AsyncConnection
+) -> dict[str, tuple[int, float | None, float | None, int, float | None, float | None]]:
+    """Per day, how many questions were timed, and the p50 and p95 of the seconds from
+    their ``created_at`` to their first token (``started_at``) and to their run's end
+    (``ended_at``): nearest rank, the smallest value whose rank reaches p * n. Both in one
+    pass: PostgreSQL's ``percentile_disc``, window functions on SQLite (where a NULL
+    sorts after every value and is not counted)."""
     d = query.d
-    seconds = d.seconds(f"s.{end_column}", "s.created_at")
+    if d.pg:  # its ordered-set aggregates: percentile_disc is the nearest rank
+        summary = (
+            "SELECT day, COUNT(ttft) AS ttft_count, COUNT(run) AS run_count, "
+            "percentile_disc(0.5) WITHIN GROUP (ORDER BY ttft) AS ttft_50, "
+            "percentile_disc(0.95) WITHIN GROUP (ORDER BY ttft) AS ttft_95, "
+            "percentile_disc(0.5) WITHIN GROUP (ORDER BY run) AS run_50, "
+            "percentile_disc(0.95) WITHIN GROUP (ORDER BY run) AS run_95 "
+            "FROM timed GROUP BY day"
+        )
+    else:
+        summary = (
+            "SELECT day, ttft, run, "
+            "ROW_NUMBER() OVER (PARTITION BY day ORDER BY ttft IS NULL, ttft) AS n_ttft, "
+            "COUNT(ttft) OVER (PARTITION BY day) AS all_ttft, "
+            "ROW_NUMBER() OVER (PARTITION BY day ORDER BY run IS NULL, run) AS n_run, "
+            "COUNT(run) OVER (PARTITION BY day) AS all_run FROM timed"
+        )
+        summary = (
+            f"SELECT day, MAX(all_ttft) AS ttft_count, MAX(all_run) AS run_count, "
+            "MIN(CASE WHEN ttft IS NOT NULL AND n_ttft >= 0.5 * all_ttft THEN ttft END) "
+            "AS ttft_50, "
+            "MIN(CASE WHEN ttft IS NOT NULL AND n_ttft >= 0.95 * all_ttft THEN ttft END) "
+            "AS ttft_95, "
+            "MIN(CASE WHEN run IS NOT NULL AND n_run >= 0.5 * all_run THEN run END) AS run_50, "
+            "MIN(CASE WHEN run IS NOT NULL AND n_run >= 0.95 * all_run THEN run END) AS run_95 "
+            f"FROM ({summary}) ranked GROUP BY day"
+        )
     rows = await query.rows(
         connection,
         "WITH timed AS ("
-        f"SELECT {d.day('s.created_at')} AS day, {seconds} AS v "
+        f"SELECT {d.day('s.created_at')} AS day, "
+        f"{d.seconds('s.started_at', 's.created_at')} AS ttft, "
+        f"{d.seconds('s.ended_at', 's.created_at')} AS run "
         f"FROM lightchat_steps s{query.join('s')} "
-        f"WHERE s.type = 'user_message' AND s.{end_column} IS NOT NULL "
-        f"AND {query.in_period('s.created_at')}{query.thread_conditions}"
-        "), ranked AS ("
-        "SELECT day, v, ROW_NUMBER() OVER (PARTITION BY day ORDER BY v) AS n, "
-        "COUNT(*) OVER (PARTITION BY day) AS total FROM timed"
-        ") SELECT day, MAX(total) AS total, "
-        "MIN(CASE WHEN n >= 0.5 * total THEN v END) AS p50, "
-        "MIN(CASE WHEN n >= 0.95 * total THEN v END) AS p95 "
-        "FROM ranked GROUP BY day",
+        "WHERE s.type = 'user_message' AND (s.started_at IS NOT NULL OR s.ended_at IS NOT NULL) "
+        f"AND {query.in_period('s.created_at')}{query.thread_conditions}) {summary}",
     )
 
     def number(value: Any) -> float | None:
         return None if value is None else round(max(0.0, float(value)), 3)
 
     return {
-        str(row["day"]): (int(row["total"]), number(row["p50"]), number(row["p95"])) for row in rows
+        str(row["day"]): (
+            int(row["ttft_count"] or 0),
+            number(row["ttft_50"]),
+            number(row["ttft_95"]),
+            int(row["run_count"] or 0),
+            number(row["run_50"]),
+            number(row["run_95"]),
+        )
+        for row in rows
     }
 
 
@@ -547,8 +584,7 @@ async def report(
         reader = engine.execution_options(isolation_level="REPEATABLE READ")
     async with reader.connect() as connection:
         counts = await _per_day(query, connection)
-        ttft = await _percentiles(query, connection, "started_at")
-        runs = await _percentiles(query, connection, "ended_at")
+        timing = await _percentiles(query, connection)
         found.comments = await _comments(query, connection)
         found.problems = await _problems(query, connection)
         found.usage = await _usage(query, connection)
@@ -558,9 +594,7 @@ async def report(
         found.profiles, found.clients = await _choices(connection, dialect)
     for day in day_list(period):
         found.days.append(Activity(day, **counts.get(day, {})))
-        first = ttft.get(day, (0, None, None))
-        run = runs.get(day, (0, None, None))
-        found.timing.append(Timing(day, *first, *run))
+        found.timing.append(Timing(day, *timing.get(day, (0, None, None, 0, None, None))))
     return found
 
 

@@ -204,8 +204,16 @@ class StepRecord(_Record, table=True):
             sqlite_where=text("favorite_at IS NOT NULL"),
             postgresql_where=text("favorite_at IS NOT NULL"),
         ),
-        # The analytics page: messages per day, by type, and the questions' times.
-        Index("ix_lightchat_steps_type_created", "type", "created_at"),
+        # The analytics page: messages per day, by type, and the questions' times (the
+        # columns they read, so that they are counted from the index alone).
+        Index(
+            "ix_lightchat_steps_type_created",
+            "type",
+            "created_at",
+            "thread_id",
+            "started_at",
+            "ended_at",
+        ),
         # ... the errors and the generations per day: partial, few steps are either.
         Index(
             "ix_lightchat_steps_errors",

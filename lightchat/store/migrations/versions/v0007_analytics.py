@@ -9,7 +9,8 @@ Created: 2027-02-02
   written with the thread's tags at the end of a run.
 - Indexes for the analytics page's figures, each over the time it counts by:
   ``ix_lightchat_threads_created`` (chats per day), ``ix_lightchat_steps_type_created``
-  (messages per day, and the questions' times), ``ix_lightchat_steps_errors`` (failed
+  (messages per day, and the questions' times: it holds the columns those read, so
+  they are counted from the index alone), ``ix_lightchat_steps_errors`` (failed
   steps and error messages, partial: ``is_error``), ``ix_lightchat_steps_generations``
   (token usage, partial: ``generation IS NOT NULL``) and
   ``ix_lightchat_feedback_created`` (feedback per day, and the newest comments).
@@ -38,7 +39,11 @@ _GENERATIONS = sa.text("generation IS NOT NULL")
 def upgrade() -> None:
     op.add_column("lightchat_threads", sa.Column("client_type", sa.String(), nullable=True))
     op.create_index("ix_lightchat_threads_created", "lightchat_threads", ["created_at"])
-    op.create_index("ix_lightchat_steps_type_created", "lightchat_steps", ["type", "created_at"])
+    op.create_index(
+        "ix_lightchat_steps_type_created",
+        "lightchat_steps",
+        ["type", "created_at", "thread_id", "started_at", "ended_at"],
+    )
     op.create_index(
         "ix_lightchat_steps_errors",
         "lightchat_steps",
