@@ -415,9 +415,7 @@ class SQLStore:
             raise NotFoundError(f"No thread {thread_id!r}.")
         return found
 
-    async def set_client_type(
-        self, thread_id: str, *, owner: str | None, client_type: str
-    ) -> None:
+    async def set_client_type(self, thread_id: str, *, owner: str | None, client_type: str) -> None:
         """Keep the client a thread's chat runs in (``webapp``, ``copilot``...), for the
         analytics page; a thread that is not the owner's is left as it is."""
         threads = _table(ThreadRecord)
