@@ -90,8 +90,13 @@ async def test_the_chat_page_has_the_search_box_and_the_thread_menu(
         assert f'action="{url}/delete"' in nav
         assert '<span class="lc-sr">Rename</span>' in nav
         assert '<span class="lc-sr">Delete</span>' in nav
-        assert f'href="{url}/export.md" download>Export as Markdown</a>' in page
-        assert f'href="{url}/export.json" download>Export as JSON</a>' in page
+        # In the header's "More" menu, each under its own name.
+        assert re.search(
+            rf'href="{url}/export.md" download><svg .*?</svg>Export as Markdown</a>', page
+        )
+        assert re.search(
+            rf'href="{url}/export.json" download><svg .*?</svg>Export as JSON</a>', page
+        )
 
 
 # -- rename ---------------------------------------------------------------------------------

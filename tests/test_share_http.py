@@ -110,7 +110,9 @@ async def test_the_owner_shares_a_chat_and_another_user_reads_it(
         ada, bob = await signed_in(site, OWNER), await signed_in(site, "bob")
         url = await site.chat(ada, "Lisbon <b>trip</b>")
         page = await ada.get(url)
-        assert re.search(r'<button type="submit" class="lc-new">Share</button>', page.text)
+        assert re.search(
+            r'<button type="submit" class="lc-menu-item"><svg .*?</svg>Share</button>', page.text
+        )
 
         shared = await ada.post(f"{url}/share", headers=HTMX)
         assert shared.status_code == 200

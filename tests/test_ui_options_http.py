@@ -295,12 +295,12 @@ async def test_the_history_sidebar_starts_as_the_app_says(
         else:
             assert f'<div class="lc-app lc-with-history" data-sidebar="{state}">' in page
             assert 'id="lc-history"' in page
-        if state == "closed":
+        assert history["class"] == "lc-header-button lc-history-toggle"
+        if state != "hidden":
             # A link to the history page (without JavaScript), which lightchat.js turns
-            # into the sidebar's toggle where there is room for it.
+            # into the sidebar's toggle (beside the chat, or a drawer over a narrow one).
             assert "data-lc-sidebar-toggle" in history
             assert history["aria-controls"] == "lc-history"
-            assert history["class"] == "lc-new"
         else:
             assert "data-lc-sidebar-toggle" not in history
         assert (await client.get(history["href"])).status_code == 200
@@ -354,7 +354,9 @@ async def test_new_chat_asks_first_when_the_app_says_so(tmp_path: Path, serve: S
         client = site.browser()
         page = (await client.get(await site.new_chat(client))).text
         assert "/new-chat" not in page
-        assert '<a class="lc-new" href="/">New chat</a>' in page
+        assert re.search(
+            r'<a class="lc-new" href="/"><svg [^>]*lucide-square-pen.*?</svg>New chat</a>', page
+        )
 
 
 # -- chat settings' place -------------------------------------------------------------------

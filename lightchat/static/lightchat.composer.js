@@ -44,7 +44,10 @@
       var notice = document.getElementById("lc-notice");
       if (notice) notice.textContent = "";
       core.followLog();  // the answer to come: follow it, even if the reader had scrolled up
-      if (box) box.focus();  // ready for the next message, however this one was sent
+      if (box) {  // back to one line, and ready for the next message however this one was sent
+        box.style.height = "";
+        box.focus();
+      }
     }
   });
 

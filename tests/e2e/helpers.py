@@ -136,6 +136,15 @@ def send_button(page: Page) -> Locator:
     return page.get_by_role("button", name="Send")
 
 
+def page_menu(page: Page) -> Locator:
+    """The header's "More" menu, opened: the exports, "Share", "Readme", the theme switch."""
+    menu = page.locator("#lc-menu")
+    if menu.get_attribute("open") is None:
+        page.get_by_role("button", name="More").click()
+    expect(menu.locator(".lc-menu-items")).to_be_visible()
+    return menu
+
+
 def wait_until_idle(page: Page) -> None:
     """Wait until no run is going: "Send" is enabled (while a run goes, Enter does nothing)."""
     expect(send_button(page)).to_be_enabled()

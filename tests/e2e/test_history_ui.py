@@ -16,7 +16,15 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.e2e.helpers import Serve, assistant, chat_log, open_chat, send, user_messages
+from tests.e2e.helpers import (
+    Serve,
+    assistant,
+    chat_log,
+    open_chat,
+    page_menu,
+    send,
+    user_messages,
+)
 from tests.helpers import Server
 from tests.pg import postgres_database
 
@@ -311,7 +319,7 @@ def test_feedback_is_a_form_without_javascript(
 
 def download(page: Page, link: str) -> str:
     with page.expect_download() as info:
-        page.get_by_role("link", name=link).click()
+        page_menu(page).get_by_role("link", name=link).click()
     path = info.value.path()
     assert path is not None
     return Path(path).read_text(encoding="utf-8")

@@ -11,7 +11,16 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
-from tests.e2e.helpers import APPS, Serve, assistant, chat_log, open_chat, send, user_messages
+from tests.e2e.helpers import (
+    APPS,
+    Serve,
+    assistant,
+    chat_log,
+    open_chat,
+    page_menu,
+    send,
+    user_messages,
+)
 
 
 @pytest.fixture
@@ -48,7 +57,7 @@ def test_a_jsx_element_updates_calls_sends_and_removes_itself(serve: Serve, page
     # Chainlit's layout classes (Tailwind's names) lay the element out.
     layout = counter.locator("#jsx-counter").evaluate("e => getComputedStyle(e).flexDirection")
     assert layout == "column"
-    page.get_by_role("button", name="Switch to dark theme").click()
+    page_menu(page).get_by_role("button", name="Switch to dark theme").click()
     expect(counter.locator("html")).to_have_attribute("data-theme", "dark")  # it follows
 
     counter.get_by_role("button", name="Celebrate").click()

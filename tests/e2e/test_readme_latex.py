@@ -8,7 +8,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.helpers import Serve, assistant, collect_errors, open_chat, send
+from tests.e2e.helpers import Serve, assistant, collect_errors, open_chat, page_menu, send
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "10_readme_math"
 
@@ -48,6 +48,7 @@ def test_the_readme_opens_from_the_header_in_french(
         errors = collect_errors(page)
         page.goto(url)
         expect(page.locator("#lc-composer[data-htmx-powered]")).to_have_count(1)
+        page.get_by_role("button", name="Plus").click()  # "More", where the readme is
         page.get_by_role("button", name="Lisez-moi").click()
         dialog = page.get_by_role("dialog", name="Lisez-moi")
         expect(dialog).to_be_visible()
@@ -68,7 +69,7 @@ def test_the_readme_is_a_page_without_javascript(
     try:
         page = context.new_page()
         page.goto(url)
-        page.get_by_role("button", name="Readme").click()
+        page_menu(page).get_by_role("button", name="Readme").click()
         expect(page).to_have_url(f"{url}/readme?chat=" + page.url.rsplit("=", 1)[-1])
         expect(page.get_by_role("heading", name="About this assistant")).to_be_visible()
         page.get_by_role("link", name="Back to the chat").click()

@@ -10,7 +10,15 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.e2e.helpers import Serve, assistant, chat_log, collect_errors, open_chat, send
+from tests.e2e.helpers import (
+    Serve,
+    assistant,
+    chat_log,
+    collect_errors,
+    open_chat,
+    page_menu,
+    send,
+)
 from tests.helpers import Server
 
 ENV = {
@@ -52,7 +60,7 @@ def test_share_a_chat_read_it_as_another_user_then_stop_sharing(
     send(ada, "tides of Lisbon")
     expect(assistant(ada).last).to_contain_text("Answer: tides of Lisbon")
 
-    ada.get_by_role("button", name="Share").click()
+    page_menu(ada).get_by_role("button", name="Share").click()
     dialog = ada.get_by_role("dialog", name="Share this chat")
     expect(dialog).to_be_visible()
     link = dialog.get_by_role("link")
@@ -83,7 +91,7 @@ def test_share_a_chat_read_it_as_another_user_then_stop_sharing(
     expect(bob.get_by_role("button", name="Share")).to_have_count(0)
     expect(bob.get_by_text("A shared chat: it can be read but not continued.")).to_be_visible()
 
-    ada.get_by_role("button", name="Share").click()
+    page_menu(ada).get_by_role("button", name="Share").click()
     dialog = ada.get_by_role("dialog", name="Share this chat")
     dialog.get_by_role("button", name="Stop sharing").click()
     expect(dialog).to_contain_text("This chat is no longer shared")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
-from tests.e2e.helpers import Serve
+from tests.e2e.helpers import Serve, page_menu
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "09_brand"
@@ -44,7 +44,7 @@ def test_the_toggle_switches_the_theme_and_the_choice_survives_a_reload(
         # The page switches at once; the server, told in the background, sets the cookie
         # that paints the next page dark from its first byte.
         with page.expect_response(lambda r: r.url.endswith("/-/theme") and r.status == 204):
-            page.get_by_role("button", name="Switch to dark theme").click()
+            page_menu(page).get_by_role("button", name="Switch to dark theme").click()
         expect(page.locator("html")).to_have_attribute("data-theme", "dark")
         expect(page.get_by_role("button", name="Switch to light theme")).to_be_focused()
         assert background(page) == DARK_BG
@@ -52,7 +52,7 @@ def test_the_toggle_switches_the_theme_and_the_choice_survives_a_reload(
         expect(page.locator("html")).to_have_attribute("data-theme", "dark")
         assert background(page) == DARK_BG
         expect(page.get_by_role("button", name="Switch to dark theme")).to_have_count(0)
-        page.get_by_role("button", name="Switch to light theme").click()
+        page_menu(page).get_by_role("button", name="Switch to light theme").click()
         expect(page.locator("html")).to_have_attribute("data-theme", "light")
         assert background(page) == LIGHT_BG
     finally:
@@ -68,7 +68,7 @@ def test_the_toggle_works_without_javascript(serve: Serve, browser: Browser) -> 
         expect(page).to_have_url(re.compile(r"/chat/[0-9a-f]{32}$"))
         chat = page.url
         assert background(page) == DARK_BG  # system theme, a browser that prefers dark
-        page.get_by_role("button", name="Switch to light theme").click()
+        page_menu(page).get_by_role("button", name="Switch to light theme").click()
         expect(page.locator("html")).to_have_attribute("data-theme", "light")
         assert page.url == chat  # back on the same chat
         assert background(page) == LIGHT_BG
@@ -121,7 +121,7 @@ def test_the_brand_example_shows_its_colours_logo_avatar_css_and_js(
         assert header.evaluate("e => getComputedStyle(e).borderBottomWidth") == "3px"
         expect(page.locator("html")).to_have_attribute("data-brand", "harbour")
         # Dark: its own colours and its own logo.
-        page.get_by_role("button", name="Switch to dark theme").click()
+        page_menu(page).get_by_role("button", name="Switch to dark theme").click()
         expect(dark_logo).to_be_visible()
         expect(light_logo).to_be_hidden()
         assert background(page) == "rgb(12, 26, 29)"  # [ui.theme.dark] background
