@@ -45,7 +45,7 @@ from lightchat.ui.stream_view import (
     AUDIO_INTERRUPT_EVENT,
     StreamView,
 )
-from tests.helpers import Serve, contents, wait_for_log
+from tests.helpers import Serve, contents, until, wait_for_log
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(15)]
 
@@ -261,6 +261,24 @@ async def test_a_recording_reaches_the_apps_hooks_in_order(tmp_path: Path, serve
         # After the end, its chunks are refused: a new recording is needed.
         late = await client.post(f"{body['url']}/chunks/3", content=pcm(10))
         assert late.status_code == 404
+
+
+async def test_a_new_recording_stops_the_one_still_open(tmp_path: Path, serve: Serve) -> None:
+    app, seen = voice_app(tmp_path)
+    async with serve(app) as site:
+        client = site.browser()
+        url = await site.new_chat(client)
+        session = site.session(client, url)
+        first = (await client.post(f"{url}/audio")).json()  # as a page does
+        await client.post(f"{first['url']}/chunks/0", content=pcm(10, 1))
+        await client.post(f"{first['url']}/chunks/2", content=pcm(10, 3))  # 1 never comes
+        # The page reloaded while it recorded: its new recording ends the old one.
+        second = (await client.post(f"{url}/audio")).json()
+        await client.post(f"{second['url']}/chunks/0", content=pcm(10, 2))
+        await client.post(f"{second['url']}/end?chunks=1")
+        await until(lambda: seen["ends"] == 2, "both recordings to end")
+        await site.idle(session)
+        assert [c.data[:2] for c in seen["chunks"]] == [pcm(1, 1), pcm(1, 2)]
 
 
 async def test_a_refused_recording_takes_no_chunk(tmp_path: Path, serve: Serve) -> None:

@@ -202,16 +202,17 @@ class Voice:
     async def start(self) -> Recording | None:
         """A new recording: runs ``on_audio_start`` (None when it refuses, or fails: the
         error is shown in the chat). A recording still open (a page that reloaded while
-        recording) is stopped first, with the chunks it has."""
+        recording) ends first: the chunks it has in order go to the app, those it waits
+        for are given up."""
         session = self.session
         if session.closed:
             raise VoiceRefused(409, "This chat has ended; open a new chat to go on.")
         if not self.takes_voice():
             raise VoiceRefused(404, "This app does not take voice (no @on_audio_chunk).")
         previous = self.open
-        if previous is not None:
+        if previous is not None:  # its page is gone: what has not come will not
             self.open = None
-            previous.stop(previous.next_seq + len(previous.held))
+            previous.finish()
         accepted = True
         hook = session.registry.callbacks.get("on_audio_start")
         if hook is not None:

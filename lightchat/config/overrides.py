@@ -144,7 +144,7 @@ class SpontaneousFileUploadFeature(_Table):
 
 
 class AudioFeature(_Table):
-    """``features.audio`` (Chainlit's; not used by lightchat)."""
+    """``features.audio``: voice input and the app's voice (``Settings.audio``)."""
 
     KEYS = dict.fromkeys(("enabled", "sample_rate"))
 
