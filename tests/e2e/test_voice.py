@@ -181,6 +181,12 @@ def test_keys_start_and_stop_a_recording(serve: Serve, mic_page: Page) -> None:
     expect(page.get_by_role("button", name="Start recording")).to_be_visible()
     expect(assistant(page).filter(has_text="chunks=")).to_have_count(1)
 
+    # "Keyboard shortcuts" lists them.
+    page.evaluate("() => document.activeElement.blur()")
+    page.keyboard.press("?")
+    shortcuts = page.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(shortcuts).to_contain_text("Start recording / Stop recording")
+
 
 def test_another_browser_cannot_post_voice_into_the_chat(
     serve: Serve, mic_page: Page, page: Page
