@@ -125,6 +125,8 @@ def test_an_admin_reads_the_figures_switches_the_period_and_opens_a_commented_ch
     assert float(timing[2]) <= float(timing[5]), timing
     assert row(root, "Token usage per model", "e2e-model") == ["e2e-model", "1", "7", "3", "10"]
     assert row(root, "Most used starters", "Hi") == ["Hi", "1"]
+    # The chat's client was kept with it: a choice of the filter.
+    expect(root.locator('select[name="client"] option[value="webapp"]')).to_have_count(1)
 
     # A custom period, from the form: the seeded days.
     root.get_by_label("From", exact=True).fill("2027-01-10")
