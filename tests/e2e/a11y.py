@@ -67,7 +67,12 @@ def violations(
     page: Page, include: str | None = None, disable: list[str] | None = None
 ) -> list[Violation]:
     """The accessibility problems axe finds on the page now (within ``include``, a CSS
-    selector, if given), worst first."""
+    selector, if given), worst first; once the page's animations have played (a toast
+    sliding in), so that no colour is judged half-way through a fade."""
+    page.wait_for_function(
+        "() => document.getAnimations().every(a => a.playState !== 'running'"
+        " || !isFinite(a.effect?.getComputedTiming().endTime ?? Infinity))"
+    )
     inject(page)
     options: dict[str, Any] = {
         "runOnly": {"type": "tag", "values": TAGS},

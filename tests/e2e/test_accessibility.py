@@ -43,11 +43,6 @@ class Audit:
     def check(self, what: str, include: str | None = None) -> None:
         # The page shows the theme asked for (a check of the check).
         assert shown_theme(self.page) == self.theme
-        # What the page shows once its animations have played (a toast sliding in).
-        self.page.wait_for_function(
-            "() => document.getAnimations().every(a => a.playState !== 'running'"
-            " || !isFinite(a.effect?.getComputedTiming().endTime ?? Infinity))"
-        )
         listing = []
         for problem in violations(self.page, include):
             new = [
@@ -429,3 +424,37 @@ def test_chat_profiles_and_files_attached_in_the_composer(
     expect(attached.get_by_role("listitem")).to_have_count(2)
     audit.check("the composer with two files attached")
     audit.assert_clean()
+
+
+def test_a_narrow_screen(server: Server, browser: Browser, theme: str) -> None:
+    """A phone's width: the header's icons, the page menu and the history as a drawer."""
+    context = browser.new_context(
+        color_scheme="dark" if theme == "dark" else "light",
+        reduced_motion="reduce",
+        viewport={"width": 390, "height": 800},
+    )
+    try:
+        page = context.new_page()
+        errors = collect_errors(page)
+        audit = Audit(page, theme)
+        sign_in(page, server)
+        send(page, "hello")
+        expect(assistant(page).last).to_contain_text("Answer: hello")
+        wait_until_idle(page)
+        audit.check("the chat on a narrow screen")
+        more = page.get_by_role("button", name="More", exact=True)
+        if more.count():
+            more.click()
+            expect(header_control(page, "Readme")).to_be_visible()
+            audit.check("the page menu open on a narrow screen")
+            more.click()
+        page.get_by_role("banner").get_by_role("button", name="History", exact=True).or_(
+            page.get_by_role("banner").get_by_role("link", name="History", exact=True)
+        ).click()
+        history = page.get_by_role("navigation", name="Chat history", exact=True)
+        expect(history.get_by_role("link", name="hello", exact=True)).to_be_visible()
+        audit.check("the history drawer open on a narrow screen")
+        audit.assert_clean()
+        assert not errors, f"JavaScript errors on the page: {errors}"
+    finally:
+        context.close()
