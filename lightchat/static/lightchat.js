@@ -198,7 +198,8 @@
     var copied = copiedText(button);
     if (copied === null || !navigator.clipboard) return;
     navigator.clipboard.writeText(copied).then(function () {
-      button.setAttribute("data-copied", text("copied"));  // shown beside the check mark
+      // An icon button shows "Copied" beside its check mark; "Copy link" a check mark.
+      button.setAttribute("data-copied", button.classList.contains("lc-tool") ? text("copied") : "");
       announce(text("copied"));
       clearTimeout(button.lcCopied);
       button.lcCopied = setTimeout(function () { button.removeAttribute("data-copied"); }, 1500);

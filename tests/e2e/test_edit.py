@@ -37,7 +37,7 @@ def mine(page: Page) -> Locator:
 
 def edit(message: Locator, text: str) -> None:
     """Open a user message's "Edit", change its text and press "Save and send"."""
-    message.get_by_text("Edit", exact=True).click()
+    message.get_by_role("button", name="Edit").click()
     box = message.get_by_role("textbox", name="Edit message")
     expect(box).to_be_visible()
     box.fill(text)
@@ -66,7 +66,7 @@ def test_editing_a_message_replaces_the_chat_after_it(serve: Serve, page: Page) 
     mark_page(page)
 
     expect(first.get_by_role("textbox", name="Edit message")).to_be_hidden()  # until opened
-    first.get_by_text("Edit", exact=True).click()
+    first.get_by_role("button", name="Edit").click()
     box = first.get_by_role("textbox", name="Edit message")
     expect(box).to_have_value("first")
     box.fill("changed")
@@ -120,18 +120,21 @@ def test_regenerate_answers_the_same_message_again(serve: Serve, page: Page) -> 
     expect(answers(page)).to_have_text(["Answer 1 to one", "Answer 2 to two"])
     mark_page(page)
 
+    # Only the last answer can be answered again: the chat went on from the first.
+    expect(assistant(page).first.get_by_role("button", name="Regenerate")).to_have_count(0)
     assistant(page).nth(1).get_by_role("button", name="Regenerate").click()
     expect(answers(page)).to_have_text(["Answer 1 to one", "Answer 3 to two"])
     expect(mine(page)).to_have_text(["one", "two"])
 
-    # Regenerating an earlier answer drops everything after the message it answered.
-    assistant(page).first.get_by_role("button", name="Regenerate").click()
-    expect(answers(page)).to_have_text(["Answer 4 to one"])
-    expect(mine(page)).to_have_text(["one"])
+    # The new answer is the last one now: it can be regenerated in turn.
+    assistant(page).nth(1).get_by_role("button", name="Regenerate").click()
+    expect(answers(page)).to_have_text(["Answer 1 to one", "Answer 4 to two"])
+    expect(mine(page)).to_have_text(["one", "two"])
     assert_same_page(page)
     page.reload()
-    expect(answers(page)).to_have_text(["Answer 4 to one"])
-    expect(mine(page)).to_have_text(["one"])
+    expect(answers(page)).to_have_text(["Answer 1 to one", "Answer 4 to two"])
+    expect(mine(page)).to_have_text(["one", "two"])
+    expect(chat_log(page).get_by_role("button", name="Regenerate")).to_have_count(1)
 
 
 def post_and_follow(page: Page, button: Locator) -> None:
@@ -155,7 +158,7 @@ def test_editing_and_regenerating_without_javascript(serve: Serve, no_js_page: P
     assert answers(page).all_inner_texts() == ["Answer 1 to first", "Answer 2 to second"]
 
     first = user_messages(page).first
-    first.get_by_text("Edit", exact=True).click()  # a <details>: opens without script
+    first.get_by_role("button", name="Edit").click()  # a <details>: opens without script
     first.get_by_role("textbox", name="Edit message").fill("changed")
     post_and_follow(page, first.get_by_role("button", name="Save and send"))
     # Checked at once: the post answered once the new answer was complete.
