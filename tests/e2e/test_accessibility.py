@@ -84,6 +84,7 @@ def server(serve: Serve, tmp_path: Path) -> Server:
     env = {
         "A11Y_GATES": str(gates),
         "LIGHTCHAT_AUTH_SECRET": "e2e-a11y-secret-" + "z" * 32,
+        "LIGHTCHAT_ALLOW_THREAD_SHARING": "true",
         "LIGHTCHAT_MCP": "true",
         "LIGHTCHAT_MCP_ALLOWED_EXECUTABLES": PYTHON,
         "PATH": with_python_path(),
@@ -458,3 +459,30 @@ def test_a_narrow_screen(server: Server, browser: Browser, theme: str) -> None:
         assert not errors, f"JavaScript errors on the page: {errors}"
     finally:
         context.close()
+
+
+def test_sharing_a_chat(server: Server, themed: Page, theme: str, tmp_path: Path) -> None:
+    page = themed
+    audit = Audit(page, theme)
+    sign_in(page, server)
+    release(tmp_path, "steps")
+    send(page, "steps")
+    expect(assistant(page).last).to_contain_text("Plan said")
+    wait_until_idle(page)
+    header_control(page, "Share").click()
+    dialog = page.get_by_role("dialog", name="Share this chat", exact=True)
+    expect(dialog).to_be_visible()
+    link = dialog.get_by_role("link")
+    expect(link).to_have_text(re.compile(r"/share/[0-9a-f]{32}$"))
+    audit.check("the dialog sharing a chat")
+    url = link.inner_text()
+    page.goto(url)
+    expect(assistant(page).last).to_contain_text("Plan said")
+    open_steps(page)
+    audit.check("a shared chat")
+    response = page.goto(url.rsplit("/", 1)[0] + "/" + "0" * 32)
+    assert response is not None
+    assert response.status == 404
+    expect(page.get_by_role("alert")).to_be_visible()
+    audit.check("a shared chat that does not exist")
+    audit.assert_clean()

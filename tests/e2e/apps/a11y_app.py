@@ -3,7 +3,7 @@ settings from the start, then by what the user types: "stream" (an answer that s
 streaming), "steps" (nested steps, still running, then done), "elements" (an image, a file,
 a text, a side element and a task list), "toast info" and "toast error", "actions", "ask
 text", "ask file", "ask action", "boom" (an error), "hello" (a plain answer). Users sign in
-(ada / lovelace).
+(ada / lovelace); signed-in users may read a shared chat.
 
 With ``A11Y_GATES`` naming a folder, "stream" and "steps" wait half-way until a file of
 their command's name exists there: the test lets them finish once it has checked the page
@@ -25,6 +25,11 @@ def auth(username: str, password: str) -> cl.User | None:
     if (username, password) == ("ada", "lovelace"):
         return cl.User(identifier="ada", display_name="Ada")
     return None
+
+
+@cl.on_shared_thread_view
+async def may_view(thread: object, viewer: object) -> bool:
+    return viewer is not None
 
 
 async def gate(name: str) -> None:
