@@ -125,6 +125,25 @@ def test_a_finished_step_is_one_quiet_line_and_the_run_shows_its_timeline(
     expect(log.locator(".lc-timeline")).to_have_count(1)
 
 
+def test_a_chat_reopened_from_the_history_shows_its_timeline(
+    serve: Serve, page: Page, tmp_path: Path
+) -> None:
+    env = {"TIMELINE_GATE": str(tmp_path / "gate")}
+    server = serve("timeline_app.py", env=env)
+    open_chat(page, server.url)
+    send(page, "research")
+    expect(assistant(page).first).to_have_text(re.compile("Lighthouses guide ships."))
+    wait_until_idle(page)
+    chat_path = "/chat/" + page.url.split("/chat/", 1)[1]
+
+    # A server started anew reads the chat from the history: the steps kept their times.
+    server.stop()
+    server = serve("timeline_app.py", env=env)
+    page.goto(server.url + chat_path)
+    expect(assistant(page)).to_have_count(1)
+    _check_timeline(page)
+
+
 def test_a_running_step_shows_its_time_going_by(serve: Serve, page: Page, tmp_path: Path) -> None:
     gate = tmp_path / "gate"
     server = serve("timeline_app.py", env={"TIMELINE_GATE": str(gate)})
