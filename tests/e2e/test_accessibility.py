@@ -122,10 +122,11 @@ def new_chat(page: Page, server: Server) -> None:
 
 
 def open_steps(page: Page) -> None:
-    """Open every step in the log, nested ones too, so their content is checked."""
+    """Open every step in the log, nested ones too, and runs' timelines, so that their
+    content is checked."""
     page.evaluate(
-        "() => document.querySelectorAll('#lc-log details[data-step-type]')"
-        ".forEach(d => { d.open = true; })"
+        "() => document.querySelectorAll('#lc-log :is(details[data-step-type],"
+        " .lc-timeline details)').forEach(d => { d.open = true; })"
     )
 
 
@@ -253,11 +254,10 @@ def test_empty_chat_and_the_header_dialogs(server: Server, themed: Page, theme: 
     audit.assert_clean()
 
 
-def test_a_chat_in_each_state(server: Server, themed: Page, theme: str, tmp_path: Path) -> None:
+def test_streaming_and_steps(server: Server, themed: Page, theme: str, tmp_path: Path) -> None:
     page = themed
     audit = Audit(page, theme)
     sign_in(page, server)
-
     send(page, "stream")
     expect(assistant(page).last).to_contain_text("word4", timeout=15_000)
     expect(page.get_by_role("button", name="Stop", exact=True)).to_be_visible()
@@ -275,8 +275,17 @@ def test_a_chat_in_each_state(server: Server, themed: Page, theme: str, tmp_path
     expect(assistant(page).last).to_contain_text("Plan said")
     wait_until_idle(page)
     open_steps(page)
-    audit.check("the chat with nested steps done")
+    timeline = chat_log(page).locator(".lc-timeline")
+    if timeline.count():
+        expect(timeline.locator("details")).to_have_attribute("open", "")
+    audit.check("the chat with nested steps done (and the run's timeline)")
+    audit.assert_clean()
 
+
+def test_elements_and_toasts(server: Server, themed: Page, theme: str) -> None:
+    page = themed
+    audit = Audit(page, theme)
+    sign_in(page, server)
     send(page, "elements")
     expect(chat_log(page)).to_contain_text("Everything: see Details")
     expect(chat_log(page).get_by_role("img", name="red square", exact=True)).to_be_visible()
@@ -294,7 +303,13 @@ def test_a_chat_in_each_state(server: Server, themed: Page, theme: str, tmp_path
         toast = page.get_by_role("alert" if role == "alert" else "status")
         expect(toast.filter(has_text=f"A {kind} notice")).to_be_visible()
         audit.check(f"the chat showing an {kind} toast")
+    audit.assert_clean()
 
+
+def test_actions_and_questions(server: Server, themed: Page, theme: str) -> None:
+    page = themed
+    audit = Audit(page, theme)
+    sign_in(page, server)
     send(page, "actions")
     expect(chat_log(page).get_by_role("button", name="One", exact=True)).to_be_visible()
     audit.check("the chat with actions")
@@ -319,7 +334,15 @@ def test_a_chat_in_each_state(server: Server, themed: Page, theme: str, tmp_path
     audit.check("the chat asking for an action")
     chat_log(page).get_by_role("button", name="Yes", exact=True).click()
     expect(assistant(page).last).to_contain_text("Chosen: yes")
+    audit.assert_clean()
 
+
+def test_message_tools_feedback_editing_and_an_error(
+    server: Server, themed: Page, theme: str
+) -> None:
+    page = themed
+    audit = Audit(page, theme)
+    sign_in(page, server)
     send(page, "hello")
     answer = assistant(page).last
     expect(answer).to_contain_text("Answer: hello")
