@@ -344,6 +344,10 @@ ROUTES: dict[tuple[str, str], Reads] = {
         form=("name", "command", "url", "transport", "headers"), files=True
     ),
     ("POST", f"{CHAT}/mcp/disconnect"): Reads(form=("name",)),
+    # Voice is off here: every request is the same 404 (tests/test_voice.py has it on).
+    ("POST", f"{CHAT}/audio"): Reads(),
+    ("POST", f"{CHAT}/audio/{{recording:str}}/chunks/{{seq:str}}"): Reads(),
+    ("POST", f"{CHAT}/audio/{{recording:str}}/end"): Reads(query=("chunks",)),
     ("POST", f"{CHAT}/messages/{{message_id:str}}/edit"): Reads(form=("content",), keeps=False),
     ("POST", f"{CHAT}/messages/{{message_id:str}}/regenerate"): Reads(keeps=False),
     # Favourites need sign-in: here they are off, and every request is the same 404.

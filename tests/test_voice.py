@@ -322,6 +322,9 @@ async def test_voice_posts_have_every_writes_checks(tmp_path: Path, serve: Serve
         odd = await owner.post(chunk_url, content=b"\0" * 3)
         assert odd.status_code == 400
         assert "even" in odd.text
+        for bad in ("x", "1" * 5000, "-1", "\u0661"):  # the last: an Arabic-Indic 1
+            refused = await owner.post(f"{started['url']}/chunks/{bad}", content=pcm(2))
+            assert refused.status_code == 400, bad
         no_count = await owner.post(f"{started['url']}/end")
         assert no_count.status_code == 400
         assert seen["chunks"] == []

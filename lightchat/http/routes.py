@@ -551,7 +551,7 @@ def routes() -> list[BaseRoute]:
         Route(f"{chat}/settings", save_settings, methods=["POST"], name="settings"),
         Route(f"{chat}/settings/edit", edit_settings, methods=["POST"], name="settings_edit"),
         Route(f"{chat}/audio", start_recording, methods=["POST"], name="audio"),
-        Route(f"{chat}/audio/{{recording:str}}/chunks/{{seq:int}}", audio_chunk, methods=["POST"]),
+        Route(f"{chat}/audio/{{recording:str}}/chunks/{{seq:str}}", audio_chunk, methods=["POST"]),
         Route(f"{chat}/audio/{{recording:str}}/end", end_recording, methods=["POST"]),
         Route(f"{chat}/mcp", mcp_dialog, methods=["GET"], name="mcp"),
         Route(f"{chat}/mcp", mcp_connect, methods=["POST"], name="mcp_connect"),

@@ -33,6 +33,8 @@ VOICE_OFF = "Voice is off in this app (features.audio)."
 READ_ONLY = "This past chat is read-only; start a new chat to go on."
 REFUSED = "The app did not take the recording."
 NO_COUNT = "Say how many chunks the recording sent: ?chunks= and a whole number."
+BAD_SEQ = "A chunk's number is a whole number (0, 1, 2...)."
+SEQ_MAX_DIGITS = 9
 
 _NO_STORE = {"Cache-Control": "no-store"}
 
@@ -81,12 +83,14 @@ async def audio_chunk(request: Request) -> Response:
     if refusal is not None:
         return refusal
     seq = request.path_params["seq"]
+    if not seq.isascii() or not seq.isdigit() or len(seq) > SEQ_MAX_DIGITS:
+        return _refused(400, BAD_SEQ)
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > CHUNK_MAX_BYTES:
         return _refused(413, f"An audio chunk is at most {CHUNK_MAX_BYTES // 1024} KB.")
     data = await request.body()
     try:
-        session.voice.chunk(request.path_params["recording"], seq, data)
+        session.voice.chunk(request.path_params["recording"], int(seq), data)
     except VoiceRefused as exc:
         return _refused(exc.status, exc.message)
     return Response(status_code=204, headers=_NO_STORE)
@@ -99,7 +103,7 @@ async def end_recording(request: Request) -> Response:
     if refusal is not None:
         return refusal
     count = request.query_params.get("chunks", "")
-    if not count.isdigit() or len(count) > 9:
+    if not count.isascii() or not count.isdigit() or len(count) > SEQ_MAX_DIGITS:
         return _refused(400, NO_COUNT)
     try:
         session.voice.stop(request.path_params["recording"], int(count))
