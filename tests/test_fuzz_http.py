@@ -390,6 +390,13 @@ ROUTES: dict[tuple[str, str], Reads] = {
     ("GET", "/share/{thread_id:str}/elements/{element_id:str}"): Reads(headers=FILE_HEADERS),
     ("GET", "/share/{thread_id:str}/elements/{element_id:str}/view"): Reads(),
     ("GET", "/share/{thread_id:str}/elements/{element_id:str}/jsx"): Reads(),
+    # The analytics page is for admins, whom this open app has not: 404 here, whatever is
+    # sent (tests/test_analytics_http.py tries them as an admin, bad periods included).
+    ("GET", "/analytics"): Reads(query=("period", "from", "to", "profile", "tag", "client")),
+    ("GET", "/analytics/{name:str}.csv"): Reads(
+        query=("period", "from", "to", "profile", "tag", "client")
+    ),
+    ("GET", "/analytics/threads/{thread_id:str}"): Reads(),
     ("GET", "/login"): Reads(query=("next",), app="sign-in"),
     ("POST", "/login"): Reads(form=("username", "password", "next"), app="sign-in"),
     ("POST", "/logout"): Reads(app="sign-in"),
