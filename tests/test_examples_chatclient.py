@@ -18,6 +18,7 @@ import pytest
 from llama_index.core import Settings as LlamaSettings
 
 from lightchat.domain.events import AudioEvent
+from lightchat.domain.user import User
 from lightchat.integrations.openai import uninstrument_openai
 from lightchat.testing import ChatClient, FakeModel, ModelReply, ScriptedOpenAI
 from tests.helpers import wait_for_log
@@ -373,3 +374,18 @@ def test_every_numbered_example_is_tested_here() -> None:
     assert len(names) >= 25
     missing = [name for name in names if f'"{name}' not in source]
     assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("name", "client_type"),
+    [("28_slack", "slack"), ("29_discord", "discord"), ("30_teams", "teams")],
+)
+async def test_the_platform_examples_answer_with_a_button(name: str, client_type: str) -> None:
+    # In the browser as on their platform (tests/test_platform_*.py run them there).
+    async with ChatClient(example(f"{name}/app.py")) as chat:
+        ada = User(identifier=f"{client_type}_ada", display_name="Ada")
+        await chat.start(user=ada, client_type=client_type)
+        reply = await chat.send("hi")
+        assert reply.content == f"Hello Ada! You said **hi** (message 1, on {client_type})."
+        assert [a.label for a in reply.actions] == ["How many?"]
+        assert (await chat.click("How many?")).content == "1 message(s) so far in this chat."
