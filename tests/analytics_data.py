@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from lightchat.store import FeedbackRecord, SQLStore, StepRecord, ThreadRecord
+from lightchat.store import ElementRecord, FeedbackRecord, SQLStore, StepRecord, ThreadRecord
 
 EVIL_NAME = "Trip <script>alert(1)</script>"
 EVIL_TAG = "<img src=x onerror=alert(1)>"
@@ -164,6 +164,24 @@ FEEDBACK = [
 ]
 
 
+ELEMENTS = [
+    {
+        "id": "el1",
+        "thread_id": "t1",
+        "for_id": "a1",
+        "name": "itinerary",
+        "type": "text",
+        "mime": "text/plain",
+        "size": None,
+        "storage_key": None,
+        "display": "side",
+        "url": None,
+        "metadata": {"content": "Day one: Lisbon"},
+        "created_at": at(10, 9, 0, 1),
+    }
+]
+
+
 async def seed(url: str) -> None:
     """Write the rows above into the store at ``url`` (migrated first); a second call on
     the same database writes nothing."""
@@ -175,5 +193,6 @@ async def seed(url: str) -> None:
             await connection.execute(insert(ThreadRecord.__table__), THREADS)  # type: ignore[attr-defined]
             await connection.execute(insert(StepRecord.__table__), STEPS)  # type: ignore[attr-defined]
             await connection.execute(insert(FeedbackRecord.__table__), FEEDBACK)  # type: ignore[attr-defined]
+            await connection.execute(insert(ElementRecord.__table__), ELEMENTS)  # type: ignore[attr-defined]
     finally:
         await store.close()

@@ -303,7 +303,13 @@ async def test_nobody_else_sees_the_page_its_csv_or_a_thread(
     tmp_path: Path, database: str, serve: Serve
 ) -> None:
     await seeded(tmp_path, database)
-    urls = [f"/analytics?{QUERY}", f"/analytics/activity.csv?{QUERY}", "/analytics/threads/t1"]
+    urls = [
+        f"/analytics?{QUERY}",
+        f"/analytics/activity.csv?{QUERY}",
+        "/analytics/threads/t1",
+        "/analytics/threads/t1/elements/el1",
+        "/analytics/threads/t1/elements/el1/view",
+    ]
     app = analytics_app(tmp_path, database)
     async with serve(app, lifespan=True, opened_page=True) as site:
         bob = await signed_in(site, "bob")
@@ -366,5 +372,12 @@ async def test_a_queued_thread_opens_read_only_and_the_view_is_logged(
         assert_page_inert(view.text)  # its feedback table
         assert "<script>alert(1)" not in view.text
         assert "Trip &lt;script&gt;alert(1)&lt;/script&gt;" in view.text
+        # Its side element opens on a page of its own, from there only.
+        assert 'href="/analytics/threads/t1/elements/el1/view"' in view.text
+        element = await root.get("/analytics/threads/t1/elements/el1/view")
+        assert element.status_code == 200
+        assert "Day one: Lisbon" in element.text
+        assert (await root.get("/analytics/threads/t1/elements/nope/view")).status_code == 404
+        assert (await root.get("/analytics/threads/t2/elements/el1/view")).status_code == 404
         # A thread without feedback or errors, or none at all: not here.
         assert (await root.get("/analytics/threads/t9")).status_code == 404

@@ -397,6 +397,10 @@ ROUTES: dict[tuple[str, str], Reads] = {
         query=("period", "from", "to", "profile", "tag", "client")
     ),
     ("GET", "/analytics/threads/{thread_id:str}"): Reads(),
+    ("GET", "/analytics/threads/{thread_id:str}/elements/{element_id:str}"): Reads(
+        headers=FILE_HEADERS
+    ),
+    ("GET", "/analytics/threads/{thread_id:str}/elements/{element_id:str}/view"): Reads(),
     ("GET", "/login"): Reads(query=("next",), app="sign-in"),
     ("POST", "/login"): Reads(form=("username", "password", "next"), app="sign-in"),
     ("POST", "/logout"): Reads(app="sign-in"),

@@ -27,7 +27,13 @@ from starlette.routing import BaseRoute, Mount, Route
 from lightchat.bus import LogCompacted
 from lightchat.chat.session import ChatSession
 from lightchat.domain.transcript import Transcript
-from lightchat.http.endpoints.analytics import analytics_csv, analytics_page, review_thread
+from lightchat.http.endpoints.analytics import (
+    analytics_csv,
+    analytics_page,
+    review_element_file,
+    review_element_view,
+    review_thread,
+)
 from lightchat.http.endpoints.audio import audio_chunk, end_recording, start_recording
 from lightchat.http.endpoints.auth import login, login_form, logout, token_page, token_sign_in
 from lightchat.http.endpoints.copilot import (
@@ -595,6 +601,11 @@ def routes() -> list[BaseRoute]:
         Route("/analytics", analytics_page, methods=["GET"], name="analytics"),
         Route("/analytics/{name:str}.csv", analytics_csv, methods=["GET"], name="analytics_csv"),
         Route("/analytics/threads/{thread_id:str}", review_thread, methods=["GET"]),
+        Route("/analytics/threads/{thread_id:str}/elements/{element_id:str}", review_element_file),
+        Route(
+            "/analytics/threads/{thread_id:str}/elements/{element_id:str}/view",
+            review_element_view,
+        ),
         Route("/login", login_form, methods=["GET"], name="login"),
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"], name="logout"),

@@ -14,7 +14,8 @@ PostgreSQL), where the figures are computed (``lightchat.store.analytics``).
   (``lightchat.ui.charts``) with its numbers in a table, and a "Download CSV" link;
 - ``GET /analytics/<table>.csv``: one table as CSV, for the same period and filters;
 - ``GET /analytics/threads/<id>``: a thread of the review queue (or any thread with
-  feedback or an error), read-only. This is the only place an admin sees other users'
+  feedback or an error), read-only, with its elements' files (``/elements/<id>``) and
+  side elements (``/elements/<id>/view``). This is the only place an admin sees other users'
   threads, and each view is logged (``lightchat`` logger, with the admin and the thread).
 
 All are GET pages (nothing changes), with ``Cache-Control: no-store``; they work without
@@ -42,9 +43,10 @@ from starlette.responses import HTMLResponse, Response
 from lightchat.api.starters import ChatProfile, Starter, checked
 from lightchat.config.registry import invoke
 from lightchat.config.settings import comma_list
-from lightchat.domain.events import MessageData, MessageEvent, StepEvent
+from lightchat.domain.events import ElementData, MessageData, MessageEvent, StepEvent
 from lightchat.domain.transcript import Transcript
 from lightchat.domain.user import User, is_admin
+from lightchat.http.endpoints.elements import element_response
 from lightchat.http.web import Services, base, services, signed_in
 from lightchat.ui.charts import bar_chart, line_chart
 
@@ -485,18 +487,56 @@ def _transcript(items: Iterable[Any]) -> Transcript:
     return transcript
 
 
-async def review_thread(request: Request) -> Response:
-    """A thread with feedback or errors, read-only, for the admin; each view is logged."""
+async def _reviewed(request: Request) -> Any:
+    """The thread in the URL (one with feedback or errors), for whom may see the
+    analytics; else the 404."""
     engine = await _engine(request)
     thread_id = request.path_params["thread_id"]
-    found = services(request)
-    history = found.history
+    history = services(request).history
     assert history is not None  # _engine checked it
     if not await _module().flagged(engine, thread_id):
         raise HTTPException(404, "No thread with feedback or errors has this id.")
     stored = await history.load_shared(thread_id)
     if stored is None:
         raise HTTPException(404, "No thread with feedback or errors has this id.")
+    return stored
+
+
+def _element(request: Request, stored: Any) -> ElementData:
+    history = services(request).history
+    assert history is not None
+    wanted = request.path_params["element_id"]
+    for item in history.items(stored, reopen=False):
+        for element in item.elements:
+            if element.id == wanted:
+                return element
+    raise HTTPException(404, "This element does not exist, or it is not part of this chat.")
+
+
+async def review_element_file(request: Request) -> Response:
+    """The bytes of an element of a reviewed thread (an image, a file), for the admin."""
+    stored = await _reviewed(request)
+    return await element_response(request, _element(request, stored))
+
+
+async def review_element_view(request: Request) -> Response:
+    """A side or page element of a reviewed thread, on a page of its own."""
+    stored = await _reviewed(request)
+    element = _element(request, stored)
+    url = thread_path(request, stored.thread.id)
+    html = services(request).renderer.page(
+        "element.html", element=element, holder=None, base=base(request), chat_url=url
+    )
+    return HTMLResponse(html, headers=_HEADERS)
+
+
+async def review_thread(request: Request) -> Response:
+    """A thread with feedback or errors, read-only, for the admin; each view is logged."""
+    stored = await _reviewed(request)
+    thread_id = stored.thread.id
+    found = services(request)
+    history = found.history
+    assert history is not None
     viewer = signed_in(request)
     logger.warning(
         "Analytics: %s opened thread %s (owner %s) read-only",
