@@ -342,6 +342,8 @@ async def test_forged_and_unsigned_events_are_refused(
             )
             assert replayed.status_code == 401
             assert (await client.get("/slack/events")).status_code == 405
+            huge = json.dumps({"type": "url_verification", "challenge": "x" * 2_000_000})
+            assert (await send(client, huge)).status_code == 413
             assert seen == []
             assert not fake.named("chat.postMessage")
             assert not site.services.chats.session_ids

@@ -96,8 +96,15 @@ class Platforms:
                 logger.exception("A platform did not close cleanly")
 
 
+MAX_BODY_BYTES = 1024 * 1024
+"""The largest request a platform endpoint reads (events and activities are small)."""
+
+
 class PlatformEndpoints:
-    """ASGI middleware: the platforms' endpoints, answered before the browser checks."""
+    """ASGI middleware: the platforms' endpoints, answered before the browser checks.
+
+    A request must say how long it is (``Content-Length``), at most ``MAX_BODY_BYTES``: the
+    body is read before its signature can be checked."""
 
     def __init__(self, app: ASGIApp, platforms: Platforms) -> None:
         self.app = app
@@ -107,8 +114,13 @@ class PlatformEndpoints:
         if scope["type"] == "http":
             handler = self.platforms.endpoints.get(route_path(scope))
             if handler is not None:
+                length = dict(scope["headers"]).get(b"content-length", b"")
                 if scope["method"] != "POST":
                     response = Response("Method Not Allowed", 405, {"Allow": "POST"})
+                elif not length.isdigit():
+                    response = Response("Length Required", 411)
+                elif int(length) > MAX_BODY_BYTES:
+                    response = Response("Content Too Large", 413)
                 else:
                     response = await handler(Request(scope, receive))
                 await response(scope, receive, send)
