@@ -80,7 +80,7 @@ def page_of(tmp_path: Path, shown: Transcript) -> str:
 
 
 def regenerate_on(html: str) -> list[str]:
-    return re.findall(r'id="msg-(\w+)-regenerate"', html)
+    return re.findall(r'action="[^"]*/messages/([^"/]+)/regenerate"', html)
 
 
 def test_the_page_shows_regenerate_on_the_last_answer_only(tmp_path: Path) -> None:
@@ -105,9 +105,11 @@ def test_the_stream_moves_regenerate_to_the_newest_answer(tmp_path: Path) -> Non
 
     assert regenerate_on(feed(2, MessageEvent(msg("u1", "user_message")))) == []
     assert regenerate_on(feed(3, MessageEvent(msg("a1")))) == ["a1"]
-    # The user writes again: the answer loses it, redrawn in place.
+    # The user writes again: the answer loses it (not sent again: its button's holder is
+    # emptied).
     sent = feed(4, MessageEvent(msg("u2", "user_message")))
-    assert '<hx-partial hx-target="#msg-a1" hx-swap="outerMorph">' in sent
+    assert '<hx-partial hx-target="#msg-a1-regenerate" hx-swap="innerHTML"></hx-partial>' in sent
+    assert 'hx-target="#msg-a1"' not in sent
     assert regenerate_on(sent) == []
     streaming = feed(5, MessageEvent(msg("a2", streaming=True)))
     assert regenerate_on(streaming) == []  # not while it is written
@@ -118,14 +120,17 @@ def test_the_stream_moves_regenerate_to_the_newest_answer(tmp_path: Path) -> Non
     feed(8, MessageEvent(msg("a3")))
     sent = feed(9, MessageEvent(msg("a4")))
     assert regenerate_on(sent) == ["a4"]
-    assert '<hx-partial hx-target="#msg-a3" hx-swap="outerMorph">' in sent
+    assert '<hx-partial hx-target="#msg-a3-regenerate" hx-swap="innerHTML">' in sent
     # Removing the newest gives it back to the one before, redrawn.
     sent = feed(10, RemoveEvent("a4"))
     assert regenerate_on(sent) == ["a3"]
+    assert '<hx-partial hx-target="#msg-a3" hx-swap="outerMorph">' in sent
     # A question back to the user has none, and takes it from the answer before.
     sent = feed(11, MessageEvent(msg("q", ask=AskData(kind="text"))))
     assert regenerate_on(sent) == []
-    assert '<hx-partial hx-target="#msg-a3" hx-swap="outerMorph">' in sent
+    assert '<hx-partial hx-target="#msg-a3-regenerate" hx-swap="innerHTML">' in sent
+    # Every answer has the holder, with or without the button.
+    assert 'id="msg-q-regenerate"' in sent
 
 
 def test_the_actions_are_icon_buttons_named_by_hidden_labels(tmp_path: Path) -> None:
