@@ -18,8 +18,8 @@ import pytest
 from playwright.sync_api import Browser, FilePayload, Locator, Page, expect
 
 from tests.e2e.a11y import check, shown_theme, violations
-from tests.e2e.helpers import Serve, assistant, chat_log, collect_errors, user_messages
-from tests.helpers import Server
+from tests.e2e.helpers import APPS, Serve, assistant, chat_log, collect_errors, user_messages
+from tests.helpers import LightchatServe, Server
 from tests.mcp_servers.serving import PYTHON, with_python_path
 
 APP = "a11y_app.py"
@@ -508,4 +508,32 @@ def test_sharing_a_chat(server: Server, themed: Page, theme: str, tmp_path: Path
     assert response.status == 404
     expect(page.get_by_role("alert")).to_be_visible()
     audit.check("a shared chat that does not exist")
+    audit.assert_clean()
+
+
+def test_debug_mode(
+    lightchat_serve: LightchatServe, tmp_path: Path, themed: Page, theme: str
+) -> None:
+    """``--debug``: step timings, a traceback under an error, "Run details" and the replay."""
+    page = themed
+    audit = Audit(page, theme)
+    server = lightchat_serve(
+        APPS / "debug_app.py", "--debug", env={"LIGHTCHAT_APP_DIR": str(tmp_path)}
+    )
+    new_chat(page, server)
+    send(page, "boom")
+    error = chat_log(page).locator('article[data-type="error"]')
+    expect(error.get_by_role("alert")).to_contain_text("ValueError")
+    wait_until_idle(page)
+    open_steps(page)
+    error.locator("details.lc-traceback > summary").click()
+    details = page.get_by_role("region", name="Run details", exact=True)
+    details.locator("summary").first.click()
+    expect(details.locator('li[data-kind="run"]').last).to_contain_text("running=false")
+    audit.check("the chat in debug mode, its run details and a traceback open")
+    details.get_by_role("link", name="Replay this chat", exact=True).click()
+    controls = page.get_by_role("navigation", name="Replay controls", exact=True)
+    controls.get_by_role("link", name="Last", exact=True).click()
+    expect(chat_log(page).locator('article[data-type="error"]')).to_have_count(1)
+    audit.check("the replay of a chat")
     audit.assert_clean()
