@@ -123,7 +123,8 @@ def test_a_recording_reaches_the_app_in_order_at_its_rate_and_length(
     # Every chunk but the last is 0.2 s; the voice lasts as long as the recording did.
     assert (sent_chunks - 1) * CHUNK_BYTES < sent_bytes <= sent_chunks * CHUNK_BYTES
     seconds = sent_bytes / 2 / RATE
-    assert abs(seconds - (stopped - began)) <= 0.2 + 0.3, (seconds, stopped - began)
+    # Within a chunk, and the time a busy machine may take to report the first one.
+    assert abs(seconds - (stopped - began)) <= 0.2 + 0.8, (seconds, stopped - began)
 
 
 def test_the_apps_voice_plays_and_an_interruption_stops_it(serve: Serve, mic_page: Page) -> None:
@@ -131,9 +132,9 @@ def test_the_apps_voice_plays_and_an_interruption_stops_it(serve: Serve, mic_pag
     server = serve("voice_app.py", env=VOICE)
     open_chat(page, server.url)
     mic = page.locator("#lc-mic")
-    send(page, "speak")  # 3 s of tone, in 30 chunks sent at once
+    send(page, "speak")  # 6 s of tone, in 60 chunks sent at once
     expect(assistant(page).last).to_contain_text("spoken")
-    page.wait_for_function("() => document.getElementById('lc-mic').dataset.chunksPlayed === '30'")
+    page.wait_for_function("() => document.getElementById('lc-mic').dataset.chunksPlayed === '60'")
     expect(mic).to_have_attribute("data-playing", "true")
     # They play one after another: the first ones end while the rest wait their turn.
     page.wait_for_function(
@@ -144,7 +145,7 @@ def test_the_apps_voice_plays_and_an_interruption_stops_it(serve: Serve, mic_pag
     send(page, "hush")
     expect(mic).to_have_attribute("data-interrupts", "1")
     expect(mic).to_have_attribute("data-playing", "false")
-    assert mic_data(page, "chunks-ended") < 30  # the rest never played
+    assert mic_data(page, "chunks-ended") < 60  # the rest never played
 
     send(page, "off")
     expect(mic).to_have_attribute("data-connection", "off")

@@ -59,7 +59,7 @@ async def audio_end():
 @cl.on_message
 async def main(message: cl.Message):
     if message.content == "speak":
-        sound = tone(3.0)
+        sound = tone(6.0)
         step = RATE // 10 * 2  # 0.1 s
         for at in range(0, len(sound), step):
             await cl.context.emitter.send_audio_chunk(
