@@ -60,11 +60,14 @@ RECORDER = r"""
       }
     }
     for (const step of log.querySelectorAll("details[data-status]")) {
+      // A running step's clock ticks by itself: its time is not a state of the step.
       const summary = step.querySelector("summary");
+      const shown = summary ? summary.cloneNode(true) : null;
+      if (shown) shown.querySelectorAll("time.lc-step-elapsed").forEach((t) => t.remove());
       const state = {
         id: step.id,
         status: step.getAttribute("data-status"),
-        summary: (summary ? summary.textContent : "").split(/\s+/).filter(Boolean).join(" "),
+        summary: (shown ? shown.textContent : "").split(/\s+/).filter(Boolean).join(" "),
       };
       const key = JSON.stringify(state);
       if (last.get(step.id) !== key) {
