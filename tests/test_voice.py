@@ -355,6 +355,9 @@ async def test_the_page_of_a_voice_app_has_the_microphone(tmp_path: Path, serve:
         worklet = await client.get("/-/static/lightchat.audio-worklet.js")
         assert worklet.status_code == 200
         assert "registerProcessor" in worklet.text
+        # The copilot widget's frame lets the chat use the microphone and play sound.
+        widget = await client.get("/-/copilot.js")
+        assert '"clipboard-write; microphone; autoplay"' in widget.text
 
 
 async def test_the_emitter_checks_what_it_sends(tmp_path: Path, serve: Serve) -> None:

@@ -174,7 +174,8 @@
       iframe.src = state.server + chat;
     }
     iframe.title = text("title", "Chat");
-    iframe.setAttribute("allow", "clipboard-write");
+    // The chat may record the user's voice and play the app's (features.audio).
+    iframe.setAttribute("allow", "clipboard-write; microphone; autoplay");
     applyStyle(iframe, { border: "none", width: "100%", flex: "1", minHeight: "0", display: "block" });
     iframe.addEventListener("load", function () {
       state.ready = false;
