@@ -385,3 +385,42 @@ async def test_the_slack_example_answers_in_its_thread(
             }
             await send(client, event(reaction))
             await fake.wait_for(lambda calls: posted(calls, "Thanks for the :wave:!", "5.1"))
+
+
+async def test_a_thread_that_comes_back_after_its_chat_ended_is_resumed(
+    tmp_path: Path, serve: Serve, slack_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with slack({}) as fake:
+        monkeypatch.setenv("LIGHTCHAT_SLACK_API_URL", f"{fake.url}/api/")
+        app, seen = slack_app(tmp_path)
+        resumed: list[int] = []
+
+        @app.on_chat_resume
+        async def resume(thread: dict[str, Any]) -> None:
+            said = [s for s in thread["steps"] if s["type"] == "user_message"]
+            resumed.append(len(said))
+            cl.user_session.set("count", len(said))
+
+        async with serve(app, lifespan=True) as site:
+            client = site.browser(form_token=False)
+            mention = {
+                "type": "app_mention",
+                "user": "U1",
+                "text": f"<@{BOT}> first",
+                "ts": "7.1",
+                "channel": "C1",
+            }
+            await send(client, event(mention))
+            await fake.wait_for(lambda calls: posted(calls, "You said *first* (1)", "7.1"))
+            thread_id = thread_id_for("slack", TEAM, "C1", "7.1")
+            chats = site.services.chats
+            assert await chats.end(thread_id, "user:slack_ada@example.com")  # idle, ended
+            await site.history.flush()
+            again = {**mention, "text": f"<@{BOT}> second", "ts": "7.9", "thread_ts": "7.1"}
+            await send(client, event(again))
+            await fake.wait_for(lambda calls: posted(calls, "You said *second* (2)", "7.1"))
+            assert resumed == [1]
+            # What the chat showed before was not posted again.
+            firsts = [c for c in fake.named("chat.postMessage") if "first" in c.values["text"]]
+            assert len(firsts) == 1
+            assert seen == ["first", "second"]
