@@ -346,20 +346,6 @@ class StreamView:
             html_ = self.renderer.message(newest, self.base, self.chat_url, last)
             ops.append(Chunk(hx_partial(f"msg-{last}", "outerMorph", html_), None, seq))
 
-    def _follow_last_answer(self, seq: int, ops: list[Chunk], drawn: str | None) -> None:
-        """Move "Regenerate" when the last answer changed: the answer that had it is drawn
-        again without it, one that gets it (an answer the app removed was after it) with
-        it; ``drawn`` was just drawn as it is now."""
-        last = _last_answer_id(self.transcript)
-        if last == self._last_answer:
-            return
-        for item_id in (self._last_answer, last):
-            item = self.transcript.items.get(item_id) if item_id is not None else None
-            if isinstance(item, MessageData) and item_id != drawn and not item.streaming:
-                html_ = self.renderer.message(item, self.base, self.chat_url, last)
-                ops.append(Chunk(hx_partial(f"msg-{item.id}", "outerMorph", html_), None, seq))
-        self._last_answer = last
-
     def _controls(self, seq: int) -> Chunk:
         running = self.transcript.running
         asking = self.transcript.asking is not None
