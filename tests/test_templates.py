@@ -177,6 +177,37 @@ def timeline_partial() -> tuple[str, Context]:
     return "_timeline.html", {"base": "", "chat_url": CHAT, "timeline": timeline}
 
 
+def analytics_page() -> tuple[str, Context]:
+    """The analytics page for two days, with a figure of each kind."""
+    from datetime import UTC, datetime, timedelta
+
+    from lightchat.http.endpoints.analytics import PERIOD_NAMES, Choice, charts, tables
+    from lightchat.store.analytics import Activity, Filters, Period, Report, Timing
+
+    start = datetime(2027, 1, 10, tzinfo=UTC)
+    end = start + timedelta(days=2)
+    found = Report(
+        Period(start, end),
+        Filters(),
+        days=[Activity("2027-01-10", chats=1, messages=2, users=1, helpful=1)],
+        timing=[Timing("2027-01-10", 1, 0.5, 0.5, 1, 2.0, 2.0)],
+        tags=[("travel", 1)],
+        profiles=["GPT"],
+        clients=["webapp"],
+    )
+    context = {
+        "base": "",
+        "here": "/analytics",
+        "chosen": Choice("custom", start, end, "2027-01-10", "2027-01-11", "", "", ""),
+        "report": found,
+        "tables": tables(found, lambda thread_id: f"/analytics/threads/{thread_id}"),
+        "charts": charts(found),
+        "periods": PERIOD_NAMES,
+        "user": USER,
+    }
+    return "analytics.html", context
+
+
 SETTINGS_CONTEXT = {"widgets": [WIDGET], "values": {}, "modal": False, "error": ""}
 SHARE_CONTEXT = {
     "link": SimpleNamespace(id="t1", name="First chat", shared_at=1),
@@ -300,6 +331,18 @@ SCENES: dict[str, Callable[[], tuple[str, Context]]] = {
         user=USER,
     ),
     "run_details.html": page("run_details.html", run_rows=[RUN_ROW]),
+    "analytics.html": analytics_page,
+    "analytics_thread.html": page(
+        "analytics_thread.html",
+        here="/analytics",
+        thread=SimpleNamespace(id="t1", owner="ann"),
+        thread_name="First chat",
+        transcript=_chat_transcript(),
+        feedback_given={"m1": {"value": 0, "comment": "Wrong"}},
+        read_only=True,
+        feedback_on=False,
+        user=USER,
+    ),
     "replay.html": page("replay.html", **REPLAY_CONTEXT),
 }
 # Blocks that show only in another state than their template's scene.
