@@ -10,13 +10,17 @@ and fails at the end with every problem found, state by state.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, FilePayload, Locator, Page, expect
 
+from lightchat.store import default_database_url
+from tests.analytics_data import seed
 from tests.e2e.a11y import check, shown_theme, violations
 from tests.e2e.helpers import APPS, Serve, assistant, chat_log, collect_errors, user_messages
 from tests.helpers import LightchatServe, Server
@@ -536,4 +540,31 @@ def test_debug_mode(
     controls.get_by_role("link", name="Last", exact=True).click()
     expect(chat_log(page).locator('article[data-type="error"]')).to_have_count(1)
     audit.check("the replay of a chat")
+    audit.assert_clean()
+
+
+def test_the_analytics_page(serve: Serve, themed: Page, theme: str, tmp_path: Path) -> None:
+    """An admin's analytics: the figures of a period, and a chat opened from them."""
+    page = themed
+    audit = Audit(page, theme)
+    with ThreadPoolExecutor(1) as pool:  # the known history, on a loop of its own
+        pool.submit(asyncio.run, seed(default_database_url(tmp_path))).result()
+    server = serve("analytics_app.py", env={"LIGHTCHAT_AUTH_SECRET": "e2e-secret-" + "a" * 40})
+    page.goto(f"{server.url}/login")
+    page.get_by_label("Username").fill("root")
+    page.get_by_label("Password").fill("secret")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/chat/[0-9a-f]{32}$"))
+    for what, path in (
+        ("the analytics page", "/analytics"),
+        (
+            "the analytics of a custom period",
+            "/analytics?period=custom&from=2027-01-10&to=2027-01-12",
+        ),
+        ("a chat opened from the analytics", "/analytics/threads/t1"),
+    ):
+        response = page.goto(f"{server.url}{path}")
+        assert response is not None
+        assert response.ok, (what, response.status)
+        audit.check(what)
     audit.assert_clean()
