@@ -165,6 +165,8 @@ def open_chat(page: Page, url: str) -> None:
 def send(page: Page, text: str) -> None:
     """Type a message and press Enter once the chat is idle; waits until it is shown."""
     before = user_messages(page).count()
+    # Enter sends once the page's scripts have taken the composer over (htmx marks it).
+    expect(page.locator("#lc-composer[data-htmx-powered]")).to_have_count(1)
     wait_until_idle(page)
     composer(page).fill(text)
     composer(page).press("Enter")
