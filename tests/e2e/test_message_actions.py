@@ -90,6 +90,9 @@ def test_actions_are_named_icons_shown_on_hover_and_focus(
         out_of_view(button(answer, name))
     out_of_view(edit)
     box = answer.locator(".lc-content").bounding_box()
+    # The sidebar has listed the chat (it comes with the history's first write).
+    history = page.get_by_role("navigation", name="Chat history")
+    expect(history.get_by_role("link", name="hello")).to_be_visible()
     page.screenshot(path=str(shots(tmp_path) / "message-actions-rest.png"))
 
     answer.hover()
