@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ import pytest
 
 import lightchat as cl
 from lightchat import LightChat, Message, Settings
-from lightchat.ui.icons import icon_html, lucide_data, lucide_key, lucide_svg
+from lightchat.ui.icons import icon_html, lucide_data, lucide_key, lucide_svg, ui_icon_data
 from tests.helpers import Serve
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(20)]
@@ -32,6 +34,41 @@ def test_names_are_found_as_chainlit_spells_them() -> None:
     assert lucide_key("../image") is None
     assert lucide_key("") is None
     assert lucide_data()["version"] == "0.555.0"
+
+
+ROOT = Path(__file__).resolve().parent.parent
+LITERAL_ICON = re.compile(r'(?:\bicon|lucide_svg)\(\s*"([a-z0-9-]+)"')
+
+
+def test_the_pages_own_icons_are_lucides_and_all_there() -> None:
+    own = ui_icon_data()
+    full = lucide_data()
+    assert own["version"] == full["version"]
+    assert own["svg"] == full["svg"]
+    for key, children in own["icons"].items():
+        assert children == full["icons"][key], key
+    package = ROOT / "lightchat"
+    sources = [*(package / "templates").glob("*.html"), *package.rglob("*.py")]
+    named = {name for path in sources for name in LITERAL_ICON.findall(path.read_text())}
+    assert {"copy", "thumbs-up", "arrow-up", "ellipsis"} <= named
+    assert named <= set(own["icons"]), sorted(named - set(own["icons"]))
+
+
+def test_a_chat_page_does_not_read_the_whole_icon_set() -> None:
+    code = (
+        "import lightchat as cl\n"
+        "from starlette.testclient import TestClient\n"
+        "from lightchat.ui.icons import lucide_data\n"
+        "app = cl.LightChat()\n"
+        "with TestClient(app) as client:\n"
+        "    page = client.get('/', follow_redirects=True)\n"
+        "    assert page.status_code == 200, page.status_code\n"
+        "    assert 'lucide-arrow-up' in page.text\n"
+        "print(lucide_data.cache_info().currsize)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-1] == "0"
 
 
 def test_an_icon_is_svg_hidden_from_screen_readers() -> None:

@@ -42,6 +42,11 @@ logger = logging.getLogger("lightchat")
 ICON_DATA = ("static", "vendor", "lucide", "icons.json.gz")
 """The vendored icon data, inside the package."""
 
+UI_ICON_DATA = ("static", "vendor", "lucide", "ui-icons.json")
+"""The few icons lightchat's own pages draw, taken from ``ICON_DATA`` (the same ``svg``
+and ``icons``; ``tests/test_icons_http.py`` checks they match): a page drawing only these
+does not read the whole set, which costs a first page about 0.3 s and 20 MiB."""
+
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,63}")
 _warned: set[str] = set()
 
@@ -83,9 +88,18 @@ def lucide_key(name: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def ui_icon_data() -> dict[str, Any]:
+    """The icons lightchat's own pages draw (read once), as ``lucide_data`` has them."""
+    path = resources.files("lightchat").joinpath(*UI_ICON_DATA)
+    data: dict[str, Any] = json.loads(path.read_bytes())
+    return data
+
+
 @lru_cache(maxsize=512)
 def _svg(key: str, css_class: str) -> str:
-    data = lucide_data()
+    own = ui_icon_data()
+    data = own if key in own["icons"] else lucide_data()
     attributes = {**data["svg"], "class": f"{css_class} lucide lucide-{key}"}
     parts = [f'<svg aria-hidden="true" focusable="false"{_attributes(attributes)}>']
     for tag, child in data["icons"][key]:
@@ -103,7 +117,8 @@ def lucide_svg(name: str | None, css_class: str = "lc-icon") -> Markup:
     readers; empty for a name Lucide does not have (logged once per name)."""
     if not isinstance(name, str) or not name.strip():
         return Markup("")
-    key = lucide_key(name.strip())
+    name = name.strip()
+    key = name if name in ui_icon_data()["icons"] else lucide_key(name)
     if key is None:
         if name not in _warned and len(_warned) < 1000:
             _warned.add(name)
@@ -125,7 +140,8 @@ def icon_html(icon: str | None, *, images: bool = False, css_class: str = "lc-ic
         return Markup("")
     if images and icon_url(icon) is not None:
         return Markup('<img class="{}" src="{}" alt="">').format(css_class, icon_url(icon))
-    if is_emoji(icon) and lucide_key(icon.strip()) is None:  # "x" is Lucide's X
+    own = icon.strip() in ui_icon_data()["icons"]
+    if is_emoji(icon) and not own and lucide_key(icon.strip()) is None:  # "x" is Lucide's X
         return Markup('<span class="{}" aria-hidden="true">{}</span>').format(
             css_class, icon.strip()
         )
