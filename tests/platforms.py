@@ -8,9 +8,14 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Self
 
+import anyio
 from aiohttp import web
+
+import lightchat as cl
+from lightchat import LightChat, Settings
 
 WAIT_S = 10.0
 
@@ -103,3 +108,45 @@ class FakePlatform:
             while not (found := check(self.calls)):
                 await self._changed.wait()
         return found
+
+
+def counting_app(
+    tmp_path: Path, describe: Callable[[cl.User], list[str]]
+) -> tuple[LightChat, list[str]]:
+    """The app the platforms' tests serve: each answer counts the chat's messages, says the
+    client and what ``describe`` tells of the user and the platform's event, lists the files
+    it got (sending one back when it got some), and has a button "More". Returns the app and
+    the messages it saw."""
+    app = LightChat(settings=Settings(app_dir=str(tmp_path)))
+    seen: list[str] = []
+
+    @app.on_chat_start
+    async def start() -> None:
+        cl.user_session.set("count", 0)
+
+    @app.on_message
+    async def main(message: cl.Message) -> None:
+        count = cl.user_session.get("count") + 1
+        cl.user_session.set("count", count)
+        user = cl.user_session.get("user")
+        seen.append(message.content)
+        lines = [
+            f"You said **{message.content}** ({count})",
+            f"client {cl.user_session.get('client_type')}, user {user.identifier}",
+            *describe(user),
+        ]
+        for element in message.elements:
+            assert element.path is not None
+            lines.append(f"file {element.name}: {await anyio.Path(element.path).read_text()}")
+        elements: list[cl.Element] = [cl.File(name="answer.txt", content=b"the answer")]
+        await cl.Message(
+            content="\n".join(lines),
+            actions=[cl.Action(name="more", payload={"n": count}, label="More")],
+            elements=elements if message.elements else [],
+        ).send()
+
+    @app.action_callback("more")
+    async def more(action: cl.Action) -> None:
+        await cl.Message(content=f"More for {action.payload['n']}").send()
+
+    return app, seen

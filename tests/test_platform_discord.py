@@ -12,16 +12,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 from aiohttp import WSMsgType, web
 
-import lightchat as cl
-from lightchat import LightChat, Settings
+from lightchat import LightChat
 from lightchat.cli import load_app
 from lightchat.platforms.core import thread_id_for
 from tests.helpers import Serve
-from tests.platforms import Call, FakePlatform
+from tests.platforms import Call, FakePlatform, counting_app
 
 pytestmark = pytest.mark.anyio
 
@@ -236,39 +234,9 @@ def posted(fake: FakePlatform, needle: str, channel: str | None = None) -> Call 
 
 
 def discord_app(tmp_path: Path) -> tuple[LightChat, list[str]]:
-    app = LightChat(settings=Settings(app_dir=str(tmp_path)))
-    seen: list[str] = []
-
-    @app.on_chat_start
-    async def start() -> None:
-        cl.user_session.set("count", 0)
-
-    @app.on_message
-    async def main(message: cl.Message) -> None:
-        count = cl.user_session.get("count") + 1
-        cl.user_session.set("count", count)
-        user = cl.user_session.get("user")
-        seen.append(message.content)
-        lines = [
-            f"You said **{message.content}** ({count})",
-            f"client {cl.user_session.get('client_type')}, user {user.identifier}",
-            f"id {user.metadata['id']}, name {user.display_name}",
-        ]
-        for element in message.elements:
-            assert element.path is not None
-            lines.append(f"file {element.name}: {await anyio.Path(element.path).read_text()}")
-        elements: list[cl.Element] = [cl.File(name="answer.txt", content=b"the answer")]
-        await cl.Message(
-            content="\n".join(lines),
-            actions=[cl.Action(name="more", payload={"n": count}, label="More")],
-            elements=elements if message.elements else [],
-        ).send()
-
-    @app.action_callback("more")
-    async def more(action: cl.Action) -> None:
-        await cl.Message(content=f"More for {action.payload['n']}").send()
-
-    return app, seen
+    return counting_app(
+        tmp_path, lambda user: [f"id {user.metadata['id']}, name {user.display_name}"]
+    )
 
 
 async def test_mentions_threads_dms_buttons_and_files(

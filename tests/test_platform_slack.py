@@ -13,17 +13,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import anyio
 import httpx
 import pytest
 from aiohttp import web
 
 import lightchat as cl
-from lightchat import LightChat, Settings
+from lightchat import LightChat
 from lightchat.cli import load_app
 from lightchat.platforms.core import thread_id_for
 from tests.helpers import Serve
-from tests.platforms import Call, FakePlatform
+from tests.platforms import Call, FakePlatform, counting_app
 
 pytestmark = pytest.mark.anyio
 
@@ -130,40 +129,14 @@ def posted(calls: list[Call], needle: str, thread: str | None = None) -> Call | 
 
 
 def slack_app(tmp_path: Path) -> tuple[LightChat, list[str]]:
-    app = LightChat(settings=Settings(app_dir=str(tmp_path)))
-    seen: list[str] = []
-
-    @app.on_chat_start
-    async def start() -> None:
-        cl.user_session.set("count", 0)
-
-    @app.on_message
-    async def main(message: cl.Message) -> None:
-        count = cl.user_session.get("count") + 1
-        cl.user_session.set("count", count)
-        user = cl.user_session.get("user")
-        seen.append(message.content)
+    def describe(user: cl.User) -> list[str]:
         event = cl.user_session.get("slack_event")
-        lines = [
-            f"You said **{message.content}** ({count})",
-            f"client {cl.user_session.get('client_type')}, user {user.identifier}",
+        return [
             f"name {user.metadata['real_name']}, id {user.metadata['slack_id']}",
             f"event {event['ts']}",
         ]
-        for element in message.elements:
-            assert element.path is not None
-            text = await anyio.Path(element.path).read_text()
-            lines.append(f"file {element.name}: {text}")
-        elements: list[cl.Element] = [cl.File(name="answer.txt", content=b"the answer")]
-        await cl.Message(
-            content="\n".join(lines),
-            actions=[cl.Action(name="more", payload={"n": count}, label="More")],
-            elements=elements if message.elements else [],
-        ).send()
 
-    @app.action_callback("more")
-    async def more(action: cl.Action) -> None:
-        await cl.Message(content=f"More for {action.payload['n']}").send()
+    app, seen = counting_app(tmp_path, describe)
 
     @app.on_slack_reaction_added
     async def reacted(event: dict[str, Any]) -> None:

@@ -18,7 +18,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import anyio
 import jwt
 import pytest
 from botframework.connector.auth import MicrosoftAppCredentials
@@ -26,10 +25,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 import lightchat as cl
-from lightchat import LightChat, Settings
+from lightchat import LightChat
 from lightchat.cli import load_app
 from lightchat.platforms.core import thread_id_for
 from tests.helpers import Serve
+from tests.platforms import counting_app
 
 pytestmark = pytest.mark.anyio
 
@@ -178,41 +178,14 @@ async def send(client: Any, fake: BotFramework, body: dict[str, Any], **claims: 
 
 
 def teams_app(tmp_path: Path) -> tuple[LightChat, list[str]]:
-    app = LightChat(settings=Settings(app_dir=str(tmp_path)))
-    seen: list[str] = []
-
-    @app.on_chat_start
-    async def start() -> None:
-        cl.user_session.set("count", 0)
-
-    @app.on_message
-    async def main(message: cl.Message) -> None:
-        count = cl.user_session.get("count") + 1
-        cl.user_session.set("count", count)
-        user = cl.user_session.get("user")
-        seen.append(message.content)
+    def describe(user: cl.User) -> list[str]:
         turn = cl.user_session.get("teams_turn_context")
-        lines = [
-            f"You said **{message.content}** ({count})",
-            f"client {cl.user_session.get('client_type')}, user {user.identifier}",
+        return [
             f"id {user.metadata['id']}, aad {user.metadata['aad_object_id']}",
             f"conversation {turn.activity.conversation.id}",
         ]
-        for element in message.elements:
-            assert element.path is not None
-            lines.append(f"file {element.name}: {await anyio.Path(element.path).read_text()}")
-        elements: list[cl.Element] = [cl.File(name="answer.txt", content=b"the answer")]
-        await cl.Message(
-            content="\n".join(lines),
-            actions=[cl.Action(name="more", payload={"n": count}, label="More")],
-            elements=elements if message.elements else [],
-        ).send()
 
-    @app.action_callback("more")
-    async def more(action: cl.Action) -> None:
-        await cl.Message(content=f"More for {action.payload['n']}").send()
-
-    return app, seen
+    return counting_app(tmp_path, describe)
 
 
 async def test_messages_buttons_files_and_typing(
