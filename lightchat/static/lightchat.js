@@ -282,7 +282,9 @@
   var threadsStale = false;
   function busyWithThreads() {
     var search = document.querySelector("#lc-history input[type=search]");
-    return !!document.querySelector("#lc-threads .lc-thread-editing") ||
+    // A rename asked for and not yet swapped in counts too: the new list would take the
+    // place of the thread the rename form is meant for.
+    return !!document.querySelector("#lc-threads .lc-thread-editing, #lc-threads .htmx-request") ||
       !!(search && search.value.trim());
   }
   document.addEventListener("htmx:before:swap", function (event) {
