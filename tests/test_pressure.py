@@ -249,3 +249,38 @@ async def test_token_batch_ms_zero_never_batches() -> None:
         for word in ("a", "b", "c"):
             session.stream(reply.id, word)
         assert session.bus.last_seq(session.id) == before + 3
+
+
+async def test_a_loop_that_works_hard_but_keeps_up_sends_paced_tokens_at_once() -> None:
+    app = LightChat()
+    session = new_session(app, Settings(token_batch_ms=10_000))
+    reply = streamed_reply()
+    session.emit_message(reply)
+    load = for_loop(asyncio.get_running_loop())
+    for _ in range(10):  # many chats keep the thread working, yet what is ready runs at once
+        load.note(CALM, 0.95)
+    assert load.window(10.0) > 0
+    assert not load.lagging
+    before = session.bus.last_seq(session.id)
+    session.stream(reply.id, "a")
+    assert session.bus.last_seq(session.id) == before + 1  # sent at once
+    session.stream(reply.id, "b")  # right after it, as a model streaming flat out
+    assert session.bus.last_seq(session.id) == before + 1  # gathered: batching pays here
+    session.flush_tokens()
+    await asyncio.sleep(pressure.FIRST_S * 3)  # a reader's pace: a token every few ms
+    for _ in range(10):
+        load.note(CALM, 0.95)
+    assert load.window(10.0) > 0
+    before = session.bus.last_seq(session.id)
+    session.stream(reply.id, "c")
+    assert session.bus.last_seq(session.id) == before + 1  # not kept waiting
+    # The same pace on a loop that runs what is ready late: gathered (every token waits).
+    for _ in range(10):
+        load.note(BUSY)
+    assert load.lagging
+    await asyncio.sleep(pressure.FIRST_S * 3)
+    session.stream(reply.id, "d")
+    assert session.bus.last_seq(session.id) == before + 1
+    session.flush_tokens()
+    events = await events_of(session)
+    assert [e.delta for e in events if isinstance(e, TokenEvent)] == ["a", "b", "c", "d"]

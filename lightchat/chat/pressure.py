@@ -20,7 +20,9 @@ counts:
   (``time.thread_time``), on average: a chat streaming as fast as it can keeps the loop
   working nearly all the time with a short lag, and gains as much from batching. (Alone
   it would not do: on a machine shared with other processes a loop waiting for a core
-  looks idle.)
+  looks idle.) Such a loop runs what is ready at once, so only the chats streaming back
+  to back gain from waiting: a chat at a reader's pace is sent at once unless the loop
+  is also ``lagging`` (``lightchat.chat.session``).
 
 The window follows the load like a thermostat, not a gauge: while the loop is busy (a lag
 above ``BUSY_S``, or work above ``BUSY_WORK``) it widens by ``GROW`` each sample (from
@@ -98,6 +100,13 @@ class LoopLoad:
         self._last = float("-inf")
         self._cpu = 0.0
         self._probing = False
+
+    @property
+    def lagging(self) -> bool:
+        """True while the loop runs what is ready late (its lag above ``BUSY_S``): every
+        token waits, so gathering them costs it nothing more. A loop that only works
+        hard (a few chats streaming flat out) still runs them at once."""
+        return self.lag > BUSY_S
 
     def window(self, limit: float) -> float:
         """How long a token streamed now may wait for others, in seconds (0: send it at

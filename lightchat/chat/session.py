@@ -12,7 +12,9 @@ run in worker threads and come back through ``run_sync``. Each run is its own ta
 Token batching adapts to the worker's load (``lightchat.chat.pressure``): while the event
 loop keeps up, ``stream`` publishes each token at once (tokens coming faster than one per
 ``TOKEN_GAP_S`` go together); under pressure it gathers a chat's tokens for a window that
-grows with the loop's lag (up to ``token_batch_ms``) and publishes them as one event. Any
+grows with the loop's lag (up to ``token_batch_ms``) and publishes them as one event. A
+loop that only works hard without falling behind gathers only the tokens of chats
+streaming faster than ``TOKEN_GAP_S``: a chat at a reader's pace loses nothing there. Any
 other event flushes the gathered tokens first, so the log stays in the order the callback
 wrote it.
 
@@ -169,6 +171,7 @@ class _Tokens:
     parts: dict[str, list[str]] = field(default_factory=dict)
     handle: asyncio.TimerHandle | None = None
     last_flush: float = float("-inf")  # monotonic seconds
+    last_token: float = float("-inf")  # monotonic seconds
 
 
 class ChatSession:
@@ -387,6 +390,8 @@ class ChatSession:
         if not delta:
             return
         tokens = self._tokens
+        now = time.monotonic()
+        gap, tokens.last_token = now - tokens.last_token, now
         chunks = tokens.parts.get(item_id)
         if chunks is None:
             tokens.parts[item_id] = [delta]
@@ -394,11 +399,16 @@ class ChatSession:
             chunks.append(delta)
         if tokens.handle is not None:
             return  # a flush is already due: the token goes with it
-        window = self._load.window(self._window)
+        load = self._load
+        window = load.window(self._window)
+        if window > 0 and gap > TOKEN_GAP_S and not load.lagging:
+            # The loop works hard but still runs what is ready at once, and this chat
+            # streams at a reader's pace: gathering its tokens would only make them late.
+            window = 0.0
         if window <= 0:
             # A quiet loop: at once, unless the last flush was a moment ago (a model
             # streaming faster than a page can show): then with the next ones, soon.
-            wait = min(self._window, TOKEN_GAP_S) - (time.monotonic() - tokens.last_flush)
+            wait = min(self._window, TOKEN_GAP_S) - (now - tokens.last_flush)
             if wait <= 0:
                 self.flush_tokens()
                 return
