@@ -111,6 +111,7 @@ RESOURCES_JS = """
       name: r.name, initiatorType: r.initiatorType, transferSize: r.transferSize,
       encodedBodySize: r.encodedBodySize, responseEnd: r.responseEnd})),
     ready: window.__bench.ready,
+    firstPaint: (performance.getEntriesByName("first-contentful-paint")[0] || {}).startTime,
   };
 }
 """
@@ -162,6 +163,7 @@ def page_load(browser: Browser, server: Server, repeats: int) -> dict[str, Any]:
                 "body_bytes": nav["encodedBodySize"] + sum(r["encodedBodySize"] for r in static),
                 "ready_ms": found["ready"],
                 "dom_content_loaded_ms": nav["domContentLoaded"],
+                "first_paint_ms": found["firstPaint"],
                 "load_ms": nav["load"],
                 "files": [(nav["name"], nav["transferSize"])]
                 + [(r["name"], r["transferSize"]) for r in static],
@@ -180,6 +182,7 @@ def page_load(browser: Browser, server: Server, repeats: int) -> dict[str, Any]:
         "ready_ms": statistics.median(r["ready_ms"] for r in runs),
         "ready_ms_max": max(r["ready_ms"] for r in runs),
         "dom_content_loaded_ms": statistics.median(r["dom_content_loaded_ms"] for r in runs),
+        "first_paint_ms": statistics.median(r["first_paint_ms"] for r in runs),
     }
 
 

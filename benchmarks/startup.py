@@ -123,6 +123,7 @@ def bench_page_load(cfg: Config) -> Figures:
                 "ready to send (ms)",
                 "max (ms)",
                 "DCL (ms)",
+                "first paint (ms)",
                 "repeat visit: static files fetched",
             ],
             [
@@ -133,6 +134,7 @@ def bench_page_load(cfg: Config) -> Figures:
                     figures[kind]["ready_ms"],
                     figures[kind]["ready_ms_max"],
                     figures[kind]["dom_content_loaded_ms"],
+                    figures[kind]["first_paint_ms"],
                     figures[kind]["repeat_static_fetched"],
                 ]
                 for kind in KINDS

@@ -20,7 +20,7 @@ from tests.helpers import Serve, echo_app
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(15)]
 
 PACKAGE = Path(__file__).resolve().parents[1] / "lightchat"
-SCRIPT = re.compile(r'<script src="([^"]+)" defer></script>')
+SCRIPT = re.compile(r'<script src="([^"]+)"(?: defer)?></script>')
 CORE = "lightchat.js"
 COMPOSER = "lightchat.composer.js"
 FRAMED = "lightchat.framed.js"

@@ -197,9 +197,13 @@ def test_chat_page() -> None:
     assert '<meta http-equiv="refresh"' in page  # no JavaScript: reload while answering
     assert '<article id="msg-u"' in page
     assert '<details id="step-s1"' in page
-    # The page's scripts in one file: lightchat's, then htmx and its SSE extension.
+    # The page's scripts in one file: lightchat's, then htmx and its SSE extension, at the
+    # end of the body (htmx then starts as the page is parsed, not a task later).
     bundle = "lightchat.js+htmx-sse-4.0.1.min.js"
-    assert f'<script src="/app/-/static/{bundle}?v=v1" defer></script>' in page
+    script = f'<script src="/app/-/static/{bundle}?v=v1"></script>'
+    assert script in page
+    assert page.index('id="lc-composer"') < page.index(script) < page.index("</body>")
+    assert page.index("</head>") < page.index(script)
     assert '<link rel="stylesheet" href="/app/-/static/lightchat.css?v=v1">' in page
     idle = RENDERER.page("chat.html", transcript=Transcript(), base="", chat_url="/chat/c1")
     assert "lc-stop" not in idle

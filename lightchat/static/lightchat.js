@@ -76,7 +76,9 @@
     new MutationObserver(function () {
       if (el.getAttribute("data-lc-follow") !== "off") follow();
     }).observe(log, { childList: true, subtree: true, characterData: true });
-    follow();
+    // At the first frame, not now: reading the log's height here would lay the page out
+    // before its scripts are done, and only to scroll a page nobody sees yet.
+    requestAnimationFrame(follow);
   }
 
   // Grow a text box with its text (the composer's, an edit's, a feedback comment).
