@@ -103,10 +103,10 @@ class LoopLoad:
 
     @property
     def lagging(self) -> bool:
-        """True while the loop runs what is ready late (its lag above ``BUSY_S``): every
-        token waits, so gathering them costs it nothing more. A loop that only works
-        hard (a few chats streaming flat out) still runs them at once."""
-        return self.lag > BUSY_S
+        """True while the loop runs what is ready late (its lag not quiet: above
+        ``QUIET_S``): tokens wait anyway, so gathering them costs little. A loop that
+        works hard but still runs what is ready at once is not lagging."""
+        return self.lag > QUIET_S
 
     def window(self, limit: float) -> float:
         """How long a token streamed now may wait for others, in seconds (0: send it at
