@@ -5,11 +5,24 @@ shows in the other, and each page marks its own chat as the current one, without
 
 from __future__ import annotations
 
-from playwright.sync_api import BrowserContext, Locator, Page, expect
+from playwright.sync_api import BrowserContext, Locator, Page, Route, expect
 
 from tests.e2e.helpers import Serve, assistant, open_chat, send
 
 APP = "history_ui_app.py"
+
+# Counts the sidebar lists a page's stream brings (before lightchat.js holds one back).
+COUNT_LIVE_LISTS = """() => {
+  window.lcLiveLists = 0;
+  window.addEventListener("htmx:before:swap", (event) => {
+    for (const task of (event.detail && event.detail.tasks) || []) {
+      const root = task.fragment && task.fragment.firstElementChild;
+      if (root && root.id === "lc-threads" && root.hasAttribute("data-lc-live")) {
+        window.lcLiveLists += 1;
+      }
+    }
+  }, true);
+}"""
 
 
 def sidebar(page: Page) -> Locator:
@@ -96,3 +109,28 @@ def test_two_tabs_follow_each_others_chats(
         ["third topic", "Holidays <2026>"]
     )
     expect(link(other, "third topic")).to_have_attribute("aria-current", "page")
+
+    # A change that arrives while the rename form is on its way waits for it too (else the
+    # new list would take the place of the thread the form is for).
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route(lambda url: "/rename" in url, hold)
+    page.evaluate(COUNT_LIVE_LISTS)
+    thread(page, "Holidays <2026>").get_by_role("button", name="Rename").click()
+    page.wait_for_function("() => !!document.querySelector('#lc-threads .htmx-request')")
+    open_chat(other, server.url)
+    send(other, "fourth topic")
+    expect(link(other, "fourth topic")).to_have_attribute("aria-current", "page")
+    page.wait_for_function("() => window.lcLiveLists > 0")
+    assert len(held) == 1
+    held[0].continue_()
+    name = sidebar(page).get_by_role("textbox", name="Chat name")
+    expect(name).to_be_focused()
+    expect(name).to_have_value("Holidays <2026>")
+    name.press("Escape")
+    expect(sidebar(page).locator(".lc-thread-link")).to_have_text(
+        ["fourth topic", "third topic", "Holidays <2026>"]
+    )
