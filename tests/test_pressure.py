@@ -14,6 +14,7 @@ import pytest
 from lightchat import LightChat, Message, Settings
 from lightchat.chat import pressure
 from lightchat.chat.pressure import LoopLoad, for_loop
+from lightchat.chat.session import TOKEN_GAP_S
 from lightchat.domain.events import Event, MessageData, MessageEvent, TokenEvent, new_id
 from tests.helpers import WAIT_S, events_of, new_session, until, wait_for_log
 
@@ -267,7 +268,7 @@ async def test_a_loop_that_works_hard_but_keeps_up_sends_paced_tokens_at_once() 
     session.stream(reply.id, "b")  # right after it, as a model streaming flat out
     assert session.bus.last_seq(session.id) == before + 1  # gathered: batching pays here
     session.flush_tokens()
-    await asyncio.sleep(pressure.FIRST_S * 3)  # a reader's pace: a token every few ms
+    await asyncio.sleep(2 * TOKEN_GAP_S)  # the pace itself: slower than back to back
     for _ in range(10):
         load.note(CALM, 0.95)
     assert load.window(10.0) > 0
@@ -278,7 +279,7 @@ async def test_a_loop_that_works_hard_but_keeps_up_sends_paced_tokens_at_once() 
     for _ in range(10):
         load.note(BUSY)
     assert load.lagging
-    await asyncio.sleep(pressure.FIRST_S * 3)
+    await asyncio.sleep(2 * TOKEN_GAP_S)
     session.stream(reply.id, "d")
     assert session.bus.last_seq(session.id) == before + 1
     session.flush_tokens()
