@@ -26,7 +26,7 @@ from lightchat.chat.threads import (
 )
 from lightchat.domain.events import AskData, Entry, MessageData, MessageEvent, RunEvent
 from lightchat.domain.transcript import Transcript
-from lightchat.store import ElementRecord, LocalFileStorage
+from lightchat.store import ElementRecord, LocalFileStorage, ThreadFields
 from lightchat.ui.render import Renderer
 from lightchat.ui.stream_view import StreamView
 
@@ -115,13 +115,18 @@ async def test_tags_are_written_once_per_change_and_never_make_an_empty_thread(
     store = history._store
     assert store is not None
     updates: list[str] = []
-    original = store.update_thread
+    one, many = store.update_thread, store.update_threads  # type: ignore[attr-defined]
 
     async def counting(thread_id: str, **kwargs: object) -> object:
         updates.append(thread_id)
-        return await original(thread_id, **kwargs)  # type: ignore[arg-type]
+        return await one(thread_id, **kwargs)  # type: ignore[arg-type]
+
+    async def counting_many(fields: list[ThreadFields]) -> None:
+        updates.extend(given.thread_id for given in fields)
+        await many(fields)
 
     store.update_thread = counting  # type: ignore[method-assign,assignment]
+    store.update_threads = counting_many  # type: ignore[attr-defined]
     try:
         async with asyncio.timeout(5):
             history.note_session("b", "empty", {"tags": ["x"]})
@@ -140,6 +145,47 @@ async def test_tags_are_written_once_per_change_and_never_make_an_empty_thread(
         assert thread is not None
         assert (thread.tags, thread.meta) == (["x", "y"], {"n": 2})
         assert updates == ["t1", "t1"]
+    finally:
+        await history.close()
+
+
+@pytest.mark.anyio
+@pytest.mark.timeout(10)
+async def test_the_fields_of_many_chats_go_in_one_write_with_their_clients(
+    tmp_path: Path,
+) -> None:
+    history = await _history(tmp_path)
+    store = history._store
+    assert store is not None
+    calls: list[list[ThreadFields]] = []
+    many = store.update_threads  # type: ignore[attr-defined]
+
+    async def counting(fields: list[ThreadFields]) -> None:
+        calls.append(list(fields))
+        await many(fields)
+
+    store.update_threads = counting  # type: ignore[attr-defined]
+    try:
+        async with asyncio.timeout(5):
+            for chat in ("c1", "c2", "c3"):
+                answer = MessageData(id=f"m-{chat}", author="Bot", type="assistant_message")
+                history.observe("b", chat, Entry(1, MessageEvent(answer)))
+            await history.flush()
+            for chat in ("c1", "c2", "c3"):
+                history.note_session("b", chat, {"tags": [chat]}, client_type="webapp")
+            history.note_session("b", "c3", {"tags": ["c3"]}, name="Named", client_type="copilot")
+            await history.flush()
+            history.note_session("b", "c1", {"tags": ["c1"]}, client_type="webapp")  # as kept
+            history.note_session("b", "c2", {"tags": ["c2"]}, client_type="slack")  # moved
+            await history.flush()
+            threads = {c: await store.get_thread(c, owner="b") for c in ("c1", "c2", "c3")}
+        assert [len(fields) for fields in calls] == [3, 1]
+        assert calls[1] == [ThreadFields("c2", "b", client_type="slack")]  # the client alone
+        assert {c: (t.name, t.tags, t.client_type) for c, t in threads.items() if t} == {
+            "c1": (None, ["c1"], "webapp"),
+            "c2": (None, ["c2"], "slack"),
+            "c3": ("Named", ["c3"], "copilot"),
+        }
     finally:
         await history.close()
 

@@ -41,6 +41,7 @@ from lightchat.store import (
     SQLStore,
     StepRecord,
     StoreError,
+    ThreadFields,
     ThreadFilter,
     database_url,
     default_database_url,
@@ -807,6 +808,49 @@ async def test_upsert_steps_writes_many_chats_in_one_call(sql_store: SQLStore) -
     await sql_store.upsert_steps([], owners={})  # nothing to do
     with pytest.raises(ValueError, match="no owner given"):
         await sql_store.upsert_steps([later], owners={})
+
+
+async def test_update_threads_sets_what_is_given_of_the_owners_threads(
+    sql_store: SQLStore,
+) -> None:
+    mine, theirs = owner_key(), owner_key()
+    first = await sql_store.create_thread(mine, name="First", tags=["old"])
+    second = await sql_store.create_thread(mine, metadata={"kept": True})
+    other = await sql_store.create_thread(theirs, name="Theirs")
+    before = {t.id: t.updated_at for t in (first, second)}
+
+    await sql_store.update_threads(
+        [
+            ThreadFields(first.id, mine, tags=["a", "b"], metadata={"n": 1}, client_type="webapp"),
+            ThreadFields(second.id, mine, name="Named by the app", tags=[]),
+            ThreadFields(other.id, mine, name="Not mine", client_type="x"),  # another's
+            ThreadFields(uuid.uuid4().hex, mine, name="Missing"),  # no such thread
+            ThreadFields(second.id, mine, client_type="c" * 50),  # a field alone, cut to 40
+        ]
+    )
+
+    one = await sql_store.get_thread(first.id, owner=mine)
+    two = await sql_store.get_thread(second.id, owner=mine)
+    untouched = await sql_store.get_thread(other.id, owner=theirs)
+    assert one is not None
+    assert two is not None
+    assert untouched is not None
+    assert (one.name, one.tags, one.meta, one.client_type) == (
+        "First",
+        ["a", "b"],
+        {"n": 1},
+        "webapp",
+    )
+    assert (two.name, two.tags, two.meta, two.client_type) == (
+        "Named by the app",
+        [],
+        {"kept": True},
+        "c" * 40,
+    )
+    assert (untouched.name, untouched.client_type) == ("Theirs", None)
+    assert {t.id: t.updated_at for t in (one, two)} == before  # not activity
+    await sql_store.update_threads([])  # nothing to do
+    await sql_store.update_threads([ThreadFields(first.id, mine)])  # nothing given
 
 
 async def test_upsert_steps_is_all_or_nothing(sql_store: SQLStore) -> None:

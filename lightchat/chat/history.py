@@ -87,7 +87,9 @@ if TYPE_CHECKING:
         OutputWriter,
         StepRecord,
         StoredThread,
+        ThreadFields,
         ThreadSharing,
+        ThreadsWriter,
     )
 
 from lightchat.chat.threads import (
@@ -103,6 +105,7 @@ logger = logging.getLogger("lightchat")
 
 _Key = tuple[str, str, str]  # owner, thread id, item id
 _Thread = tuple[str, str]  # owner, thread id
+_Fields = tuple[list[str] | None, dict[str, Any], str | None]  # tags, metadata, name
 
 
 MAX_BATCH = 500
@@ -171,13 +174,14 @@ class History:
         self._outputs: dict[_Key, str] = {}
         """The text so far of items written before, to set at the next batch."""
         self._output_writer: OutputWriter | None = None
+        self._threads_writer: ThreadsWriter | None = None
         self._checkpoint: asyncio.TimerHandle | None = None
         self._threads: set[_Thread] = set()
         self._writing: dict[_Key, Item | None] = {}
         """The batch being written now (its chats may not be in the store yet)."""
         self._elements: dict[str, dict[str, ElementData]] = {}
         """The elements written per message id, as they were written."""
-        self._fields: dict[_Thread, tuple[list[str] | None, dict[str, Any], str | None]] = {}
+        self._fields: dict[_Thread, _Fields] = {}
         self._fields_written: dict[_Thread, str] = {}
         self._clients: dict[_Thread, str] = {}
         """The client each chat runs in (``client_type``), written with its tags once."""
@@ -448,6 +452,7 @@ class History:
                 store = await module.SQLStore.open(self.url)
             self._batches = store if isinstance(store, module.BatchWriter) else None
             self._output_writer = store if isinstance(store, module.OutputWriter) else None
+            self._threads_writer = store if isinstance(store, module.ThreadsWriter) else None
             self._store = store
             if self.on_open is not None:
                 self.on_open()
@@ -491,8 +496,8 @@ class History:
                 changed.update(self._moved(batch))
                 await self._write_outputs(outputs)
                 # After the items: the thread exists by then, if the run showed anything.
-                for thread, (tags, metadata, name) in fields.items():
-                    await self._write_fields(thread, tags, metadata, name)
+                await self._write_all_fields(fields)
+                for thread, (_, _, name) in fields.items():
                     if name and thread in self._threads and self._names.get(thread) != name:
                         if len(self._names) > MAX_REMEMBERED:
                             self._names.clear()
@@ -684,6 +689,46 @@ class History:
                 await self.files.delete(key)
             except Exception as exc:  # the rows are gone; a stray file is only logged
                 logger.error("Could not delete file %s of thread %s", key, thread_id, exc_info=exc)
+
+    async def _write_all_fields(self, fields: dict[_Thread, _Fields]) -> None:
+        """Write the fields noted at the end of runs (``note_session``).
+
+        With a data layer that sets those of many threads at once (``ThreadsWriter``), the
+        threads this process wrote already go in one call; the others one by one.
+        """
+        writer, module = self._threads_writer, self._module
+        if writer is None or module is None:
+            for thread, (tags, metadata, name) in fields.items():
+                await self._write_fields(thread, tags, metadata, name)
+            return
+        batch: list[ThreadFields] = []
+        written: list[tuple[_Thread, str, str | None]] = []
+        for thread, (tags, metadata, name) in fields.items():
+            if thread not in self._threads:  # maybe none yet: see _write_fields
+                await self._write_fields(thread, tags, metadata, name)
+                continue
+            client = self._clients.pop(thread, None)
+            snapshot = json.dumps([tags, metadata, name], sort_keys=True)
+            owner, thread_id = thread
+            if self._fields_written.get(thread) != snapshot:
+                given = module.ThreadFields(thread_id, owner, name, tags, metadata, client)
+            elif client is not None:
+                given = module.ThreadFields(thread_id, owner, client_type=client)
+            else:
+                continue  # unchanged since the last run: no write
+            batch.append(given)
+            written.append((thread, snapshot, client))
+        if not batch:
+            return
+        try:
+            await writer.update_threads(batch)
+        except Exception as exc:  # a failed write is logged; the chats go on
+            logger.error("Could not save the tags of %d chats", len(batch), exc_info=exc)
+            return
+        for thread, snapshot, client in written:
+            self._fields_written[thread] = snapshot
+            if client is not None:
+                self._client_kept[thread] = client
 
     async def _write_fields(
         self,

@@ -13,8 +13,8 @@ The parts, one concept per module:
 - ``migrate``: versioned schema migrations, applied on start (with Alembic, which
   ``migrations.runner`` imports only when a database needs migrating);
 - ``layer``: the ``DataLayer`` interface an app may implement (``@data_layer``), and the
-  optional ones (``BatchWriter``, ``OutputWriter``, ``ThreadSharing``, ``FavoriteSteps``,
-  ``McpServerKeeper``);
+  optional ones (``BatchWriter``, ``OutputWriter``, ``ThreadsWriter``, ``ThreadSharing``,
+  ``FavoriteSteps``, ``McpServerKeeper``);
 - ``sql``: ``SQLStore``, the interface on SQLite or PostgreSQL;
 - ``memory``: ``MemoryStore``, the interface in process memory;
 - ``convert``: ``StepRecord`` <-> ``MessageData``/``StepData``;
@@ -68,9 +68,11 @@ from lightchat.store.layer import (
     OutputWriter,
     Pagination,
     StoredThread,
+    ThreadFields,
     ThreadFilter,
     ThreadPage,
     ThreadSharing,
+    ThreadsWriter,
     missing_operations,
     thread_name,
 )
@@ -114,10 +116,12 @@ __all__ = [
     "StoreError",
     "StoredFile",
     "StoredThread",
+    "ThreadFields",
     "ThreadFilter",
     "ThreadPage",
     "ThreadRecord",
     "ThreadSharing",
+    "ThreadsWriter",
     "UserRecord",
     "adapt_chainlit_layer",
     "current_revision",

@@ -23,7 +23,7 @@ from lightchat.domain.events import (
     StepStatus,
     StepType,
 )
-from lightchat.store.records import ElementRecord, StepRecord
+from lightchat.store.records import ElementRecord, StepRecord, built
 
 __all__ = [
     "MESSAGE_TYPES",
@@ -58,9 +58,9 @@ def to_timestamp(moment: datetime) -> float:
 def record_from_message(message: MessageData, thread_id: str) -> StepRecord:
     """The row that stores a message of a thread (not its favourite mark, which only
     ``FavoriteSteps.set_favorite`` writes)."""
-    # model_validate, not the constructor: the history makes one per message state, and
-    # SQLModel's constructor costs several times more.
-    return StepRecord.model_validate(
+    # Not the constructor: the history makes one per message state (see ``built``).
+    return built(
+        StepRecord,
         {
             "id": message.id,
             "thread_id": thread_id,
@@ -74,14 +74,15 @@ def record_from_message(message: MessageData, thread_id: str) -> StepRecord:
             "created_at": from_timestamp(message.created_at),
             # Kept in the metadata: no column (and no migration) for a rare mark.
             "meta": {"interrupted": True} if message.interrupted else {},
-        }
+        },
     )
 
 
 def record_from_step(step: StepData, thread_id: str) -> StepRecord:
     """The row that stores a step of a thread."""
     show_input = step.show_input
-    return StepRecord.model_validate(  # see record_from_message
+    return built(  # see record_from_message
+        StepRecord,
         {
             "id": step.id,
             "thread_id": thread_id,
@@ -99,7 +100,7 @@ def record_from_step(step: StepData, thread_id: str) -> StepRecord:
             "ended_at": None if step.ended_at is None else from_timestamp(step.ended_at),
             "meta": {"interrupted": True} if step.interrupted else {},
             "generation": step.generation,
-        }
+        },
     )
 
 

@@ -13,6 +13,8 @@ and return the ``*Record`` classes. ``SQLStore`` implements it on SQLite or Post
 A data layer may also have ``upsert_steps`` (``BatchWriter``): the history then writes many
 steps per transaction; and ``update_outputs`` (``OutputWriter``): the history then saves the
 text of messages still streaming (its checkpoints) by setting that one column; and
+``update_threads`` (``ThreadsWriter``): the history then writes the names, tags and
+metadata the chats' runs give their threads in one transaction; and
 ``share_thread`` (``ThreadSharing``): its owners may then share a thread as a read-only page
 (``features.allow_thread_sharing``); and ``set_favorite`` with ``list_favorites``
 (``FavoriteSteps``): signed-in users may then mark their messages as favourites
@@ -67,9 +69,11 @@ __all__ = [
     "OutputWriter",
     "Pagination",
     "StoredThread",
+    "ThreadFields",
     "ThreadFilter",
     "ThreadPage",
     "ThreadSharing",
+    "ThreadsWriter",
     "missing_operations",
     "page_cursor",
     "read_cursor",
@@ -340,6 +344,40 @@ class BatchWriter(Protocol):
         written or none. ``owners`` maps each step's thread id to its owner; a thread that
         does not exist yet is created for that owner first. Raises ``NotFoundError`` for a
         thread of another owner, ``ConflictError`` for a step id used in another thread."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadFields:
+    """What to set on a thread (``ThreadsWriter``); None leaves a field as it is.
+
+    ``client_type`` is the client its chat runs in (``webapp``, ``copilot``...), kept for
+    the analytics page (at most 40 characters are kept).
+    """
+
+    thread_id: str
+    owner: str
+    name: str | None = None
+    tags: list[str] | None = None
+    metadata: dict[str, Any] | None = None
+    client_type: str | None = None
+
+
+@runtime_checkable
+class ThreadsWriter(Protocol):
+    """A data layer that can also set the fields of many threads in one transaction
+    (optional).
+
+    At the end of each run, the history writes the tags and metadata of the chat's
+    ``user_session`` (and the name the app gave the chat) to its thread; with this method
+    it writes those of every chat whose run ended since its last write at once, instead of
+    an ``update_thread`` per chat.
+    """
+
+    async def update_threads(self, fields: Sequence[ThreadFields]) -> None:
+        """Set the fields given of each thread, in one transaction: all or none. A thread
+        that is missing, or not that owner's, is left alone (no error). Like
+        ``update_thread``, it does not count as activity."""
         ...
 
 

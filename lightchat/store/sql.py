@@ -90,9 +90,11 @@ from lightchat.store.layer import (
     OutputWriter,
     Pagination,
     StoredThread,
+    ThreadFields,
     ThreadFilter,
     ThreadPage,
     ThreadSharing,
+    ThreadsWriter,
     page_cursor,
     read_cursor,
     thread_name,
@@ -106,6 +108,7 @@ from lightchat.store.records import (
     ThreadRecord,
     UserRecord,
     UTCDateTime,
+    built,
     utcnow,
 )
 
@@ -138,16 +141,8 @@ def _values(record: SQLModel) -> dict[str, Any]:
 
 
 def _record(record_class: type[R], row: Mapping[Any, Any]) -> R:
-    """The record a row of its table holds (see the module docstring: no ORM session).
-
-    Built the way the ORM builds the objects it loads: a new instance whose attributes are
-    set as read, without the validation a constructor runs (ten times the cost).
-    """
-    record: R = sa_inspect(record_class).class_manager.new_instance()
-    values = {attr: row[key] for attr, key in _columns(record_class)}
-    record.__dict__.update(values)
-    object.__setattr__(record, "__pydantic_fields_set__", set(values))
-    return record
+    """The record a row of its table holds (see the module docstring: no ORM session)."""
+    return built(record_class, {attr: row[key] for attr, key in _columns(record_class)})
 
 
 async def _first(connection: AsyncConnection, query: Any, record_class: type[R]) -> R | None:
@@ -427,6 +422,29 @@ class SQLStore:
         async with self._write() as connection:
             await connection.execute(statement)
 
+    async def update_threads(self, fields: Sequence[ThreadFields]) -> None:
+        """Set the fields given of many threads in one transaction: an ``executemany`` per
+        set of fields given (the history gives the same for nearly all), the owner checked
+        in each row's ``UPDATE``. Does not count as activity."""
+        rows: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for given in fields:
+            row: dict[str, Any] = {"t_id": given.thread_id, "t_owner": given.owner}
+            if given.name is not None:
+                row["f_name"] = given.name
+            if given.tags is not None:
+                row["f_tags"] = list(given.tags)
+            if given.metadata is not None:
+                row["f_metadata"] = given.metadata
+            if given.client_type is not None:
+                row["f_client_type"] = given.client_type[:40]
+            if len(row) > 2:
+                rows.setdefault(tuple(row)[2:], []).append(row)
+        if not rows:
+            return
+        async with self._write() as connection:
+            for names, group in rows.items():
+                await connection.execute(self._sql.set_fields(names), group)
+
     async def share_thread(
         self, thread_id: str, *, owner: str | None, shared: bool
     ) -> ThreadRecord:
@@ -611,7 +629,21 @@ class SQLStore:
             raise ValueError(f"upsert_steps: no owner given for thread {sorted(missing)[0]!r}")
         touches = _touches(steps, None)
         wanted = sorted({step.thread_id for step in steps})
-        new = [_values(ThreadRecord(id=thread_id, owner=owners[thread_id])) for thread_id in wanted]
+        now = utcnow()
+        new = [
+            _values(
+                built(
+                    ThreadRecord,
+                    {
+                        "id": thread_id,
+                        "owner": owners[thread_id],
+                        "created_at": now,
+                        "updated_at": now,
+                    },
+                )
+            )
+            for thread_id in wanted
+        ]
         async with self._write() as connection:
             await connection.execute(sql.create_thread, new)  # the ones that exist stay as they are
             # Lock the threads in id order (two batches never wait on each other in a
@@ -892,6 +924,8 @@ class _Statements:
 
     def __init__(self, insert: Callable[[Table], Any]) -> None:
         threads, steps = _table(ThreadRecord), _table(StepRecord)
+        self._threads = threads
+        self._set_fields: dict[tuple[str, ...], Any] = {}
         self.create_thread = insert(threads).on_conflict_do_nothing(index_elements=["id"])
         upsert = insert(steps)
         self.upsert = upsert.on_conflict_do_update(
@@ -931,6 +965,22 @@ class _Statements:
             .with_for_update()
         )
 
+    def set_fields(self, names: tuple[str, ...]) -> Any:
+        """Set these fields (``f_<column>`` parameters) of the thread ``t_id`` if it is
+        ``t_owner``'s (``update_threads``); built once per set of fields."""
+        statement = self._set_fields.get(names)
+        if statement is None:
+            threads = self._threads
+            statement = (
+                update(threads)
+                .where(threads.c.id == bindparam("t_id"), threads.c.owner == bindparam("t_owner"))
+                .values(
+                    {name[2:]: bindparam(name, type_=threads.c[name[2:]].type) for name in names}
+                )
+            )
+            self._set_fields[names] = statement
+        return statement
+
     def touch(self, owner: str | None) -> Any:
         """Bump a thread's ``updated_at`` and name it if it has no name yet."""
         return self._touch_any if owner is None else self._touch_owned
@@ -955,6 +1005,7 @@ if TYPE_CHECKING:  # mypy checks here that SQLStore implements the whole interfa
     _implements: type[DataLayer] = SQLStore
     _batches: type[BatchWriter] = SQLStore
     _outputs: type[OutputWriter] = SQLStore
+    _fields: type[ThreadsWriter] = SQLStore
     _sharing: type[ThreadSharing] = SQLStore
     _favorites: type[FavoriteSteps] = SQLStore
     _mcp_servers: type[McpServerKeeper] = SQLStore
