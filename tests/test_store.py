@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import bindparam, func, inspect, select, text
+from sqlalchemy import bindparam, event, func, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -851,6 +851,31 @@ async def test_update_threads_sets_what_is_given_of_the_owners_threads(
     assert {t.id: t.updated_at for t in (one, two)} == before  # not activity
     await sql_store.update_threads([])  # nothing to do
     await sql_store.update_threads([ThreadFields(first.id, mine)])  # nothing given
+
+
+async def test_a_single_select_on_sqlite_begins_no_transaction(
+    migrated: Callable[[str], Database],
+) -> None:
+    store = SQLStore(migrated("sqlite").engine())
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement.split()[0])
+
+    event.listen(store.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        owner = owner_key()
+        thread = await store.create_thread(owner, name="Listed")
+        statements.clear()
+        page = await store.list_threads(owner)  # the sidebar of every chat page
+        searched = await store.list_threads(owner, filters=ThreadFilter(search="List"))
+        assert statements == ["SELECT", "SELECT"]
+        assert [t.id for t in page.threads] == [t.id for t in searched.threads] == [thread.id]
+        statements.clear()
+        await store.load_thread(thread.id, owner=owner)  # several reads: one snapshot
+        assert statements[0] == "BEGIN"
+    finally:
+        await store.close()
 
 
 async def test_upsert_steps_is_all_or_nothing(sql_store: SQLStore) -> None:

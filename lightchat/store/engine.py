@@ -14,10 +14,11 @@ so a transaction that reads and then writes can fail with "database is locked" w
 connection wrote in between. The engine therefore switches the module's own transaction
 handling off and emits ``BEGIN`` itself (the recipe from SQLAlchemy's SQLite documentation):
 plain ``BEGIN`` for reads, ``BEGIN IMMEDIATE`` for connections made with the
-``WRITE_OPTION`` execution option (see :func:`writer`). Writers thus queue on SQLite's
-lock up front (waiting up to the busy timeout) instead of failing halfway; readers run
-alongside them. This also makes SQLite's DDL transactional, so a migration applies whole
-or not at all.
+``WRITE_OPTION`` execution option (see :func:`writer`), and none for connections made with
+``ONE_READ_OPTION`` (see :func:`one_read`): a single ``SELECT`` reads one snapshot by
+itself. Writers thus queue on SQLite's lock up front (waiting up to the busy timeout)
+instead of failing halfway; readers run alongside them. This also makes SQLite's DDL
+transactional, so a migration applies whole or not at all.
 
 Creating an engine opens no connection; the first query does.
 """
@@ -38,16 +39,19 @@ from sqlalchemy.pool import StaticPool
 from lightchat.errors import ConfigError
 
 __all__ = [
+    "ONE_READ_OPTION",
     "WRITE_OPTION",
     "database_url",
     "default_database_url",
     "is_sqlite",
     "make_engine",
+    "one_read",
     "writer",
 ]
 
 #: Execution option that makes a SQLite transaction start with ``BEGIN IMMEDIATE``.
 WRITE_OPTION = "lightchat_write"
+ONE_READ_OPTION = "lightchat_one_read"
 
 _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
@@ -99,6 +103,16 @@ def writer(engine: AsyncEngine) -> AsyncEngine:
     option changes nothing.
     """
     return engine.execution_options(**{WRITE_OPTION: True})
+
+
+def one_read(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine (and pool) for connections that run a single ``SELECT``.
+
+    On SQLite they begin no transaction (see the module docstring): the statement is one
+    snapshot by itself, and the ``BEGIN`` would cost another round trip to the driver's
+    thread; elsewhere the option changes nothing.
+    """
+    return engine.execution_options(**{ONE_READ_OPTION: True})
 
 
 def make_engine(url: str, *, schema: str | None = None, **options: Any) -> AsyncEngine:
@@ -171,5 +185,8 @@ def _set_wal(cursor: Any, attempts: int = 50) -> None:
 
 
 def _sqlite_on_begin(connection: Connection) -> None:
-    write = connection.get_execution_options().get(WRITE_OPTION, False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    options = connection.get_execution_options()
+    if options.get(WRITE_OPTION, False):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif not options.get(ONE_READ_OPTION, False):
+        connection.exec_driver_sql("BEGIN")

@@ -58,6 +58,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import (
+    Integer,
     Table,
     and_,
     bindparam,
@@ -79,7 +80,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import SQLModel, col, select
 
 from lightchat.domain.events import MAX_FAVORITES
-from lightchat.store.engine import make_engine, writer
+from lightchat.store.engine import make_engine, one_read, writer
 from lightchat.store.errors import ConflictError, NotFoundError
 from lightchat.store.layer import (
     MAX_PAGE_SIZE,
@@ -153,6 +154,13 @@ async def _first(connection: AsyncConnection, query: Any, record_class: type[R])
 async def _all(connection: AsyncConnection, query: Any, record_class: type[R]) -> list[R]:
     rows = (await connection.execute(query)).mappings()
     return [_record(record_class, row) for row in rows]
+
+
+def _page(threads: list[ThreadRecord], size: int) -> ThreadPage:
+    """The page of ``size`` threads that ``threads`` (up to one more) begin."""
+    page = threads[:size]
+    end_cursor = page_cursor(page[-1]) if page else None
+    return ThreadPage(threads=page, has_next=len(threads) > size, end_cursor=end_cursor)
 
 
 async def _scalar(connection: AsyncConnection, query: Any) -> Any:
@@ -255,6 +263,7 @@ class SQLStore:
         else:
             self._reader = engine
         self._writer = writer(engine)
+        self._one_reader = one_read(self._reader)
         # SQLite has one writer at a time: queue this process's writers here rather than in
         # SQLite's busy handler, which polls with sleeps of up to 100 ms.
         self._write_turn: AbstractAsyncContextManager[Any] = (
@@ -303,6 +312,12 @@ class SQLStore:
     async def _read(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction (rolled back at the end: it changed nothing)."""
         async with self._reader.connect() as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def _read_one(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for a single ``SELECT`` (see ``one_read``)."""
+        async with self._one_reader.connect() as connection:
             yield connection
 
     @asynccontextmanager
@@ -539,6 +554,13 @@ class SQLStore:
         pagination = pagination or Pagination()
         filters = filters or ThreadFilter()
         size = max(1, min(pagination.first, MAX_PAGE_SIZE))
+        if not pagination.cursor and filters == ThreadFilter():  # a page's sidebar
+            async with self._read_one() as connection:
+                rows = await connection.execute(
+                    self._sql.recent, {"l_owner": owner, "l_limit": size + 1}
+                )
+                threads = [_record(ThreadRecord, row) for row in rows.mappings()]
+            return _page(threads, size)
         query = select(ThreadRecord).where(col(ThreadRecord.owner) == owner)
         if pagination.cursor:
             updated_at, last_id = read_cursor(pagination.cursor)
@@ -571,12 +593,9 @@ class SQLStore:
         query = query.order_by(
             col(ThreadRecord.updated_at).desc(), col(ThreadRecord.id).desc()
         ).limit(size + 1)
-        async with self._read() as connection:
+        async with self._read_one() as connection:
             threads = await _all(connection, query, ThreadRecord)
-        has_next = len(threads) > size
-        threads = threads[:size]
-        end_cursor = page_cursor(threads[-1]) if threads else None
-        return ThreadPage(threads=threads, has_next=has_next, end_cursor=end_cursor)
+        return _page(threads, size)
 
     async def get_thread_owner(self, thread_id: str) -> str | None:
         """The owner key of a thread, or None if there is no such thread."""
@@ -956,6 +975,14 @@ class _Statements:
                 ),
             )
             .values(output=bindparam("s_output"))
+        )
+        #: The first ``l_limit`` threads of ``l_owner``, most recently updated first
+        #: (``list_threads`` without a cursor or filters: every chat page's sidebar).
+        self.recent = (
+            sa_select(threads)
+            .where(threads.c.owner == bindparam("l_owner"))
+            .order_by(threads.c.updated_at.desc(), threads.c.id.desc())
+            .limit(bindparam("l_limit", type_=Integer()))
         )
         #: The id and owner of the threads among ``t_ids``, locked for the writes.
         self.lock = (
