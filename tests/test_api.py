@@ -648,9 +648,18 @@ async def test_invoke_passes_only_the_arguments_a_callback_takes() -> None:
 
         return inner()
 
+    class Unhashable:  # a callable that cannot be remembered by itself
+        __hash__ = None  # type: ignore[assignment]
+
+        def __call__(self, message: str) -> str:
+            got.append(("unhashable", message))
+            return "called"
+
     async with asyncio.timeout(WAIT_S):
         assert await invoke(none, "m") == "none"
         assert await invoke(one, "m", "extra") == "one"
+        assert await invoke(one, "again", "extra") == "one"  # its arguments, remembered
         assert await invoke(sync_returning_coroutine) == "awaited"
         assert await invoke(returns_awaitable) is None
-    assert got == [(), ("m",)]
+        assert await invoke(Unhashable(), "m", "extra") == "called"
+    assert got == [(), ("m",), ("again",), ("unhashable", "m")]

@@ -8,6 +8,7 @@ the marker, and be exactly the original once the marker is taken out.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -444,6 +445,30 @@ def test_without_a_templates_folder_the_package_templates_render(tmp_path: Path)
     assert "lc-author" in renderer.env.get_template("lightchat:_message.html").render(
         message=message, base=""
     )
+
+
+def test_rendering_reads_no_template_file_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "_feedback.html").write_text(
+        '{% extends "lightchat:_feedback.html" %}', encoding="utf-8"
+    )
+    renderer = Renderer(SettingsType(app_dir=str(tmp_path)), "v1")
+    renderer.feedback = True
+    done = MessageData(id="m1", author="Bot", type="assistant_message", content="hi")
+    first = renderer.message(done, "", "/chat/c1")  # compiles each template it includes
+    looked_at: list[str] = []
+    real = os.path.getmtime
+
+    def getmtime(path: str) -> float:
+        looked_at.append(str(path))
+        return real(path)
+
+    monkeypatch.setattr(os.path, "getmtime", getmtime)
+    assert renderer.message(done, "", "/chat/c1") == first
+    assert 'id="msg-m1-feedback"' in first  # the app's include, and the package's
+    assert looked_at == []
 
 
 def test_custom_elements_still_come_from_the_elements_folder(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from lightchat.errors import ConfigError
@@ -102,6 +103,12 @@ def _positional_range(func: Callable[..., Any]) -> tuple[int, float]:
             if param.default is param.empty:
                 required += 1
     return required, maximum
+
+
+@lru_cache(maxsize=512)
+def _known_range(func: Callable[..., Any]) -> tuple[int, float]:
+    """``_positional_range``, remembered: ``invoke`` runs for every message."""
+    return _positional_range(func)
 
 
 class Registry:
@@ -410,7 +417,10 @@ async def invoke(func: Callable[..., Any], *args: Any) -> Any:
     Sync callbacks run in a worker thread (with the caller's context variables), so a slow
     one does not freeze every other chat.
     """
-    _, maximum = _positional_range(func)
+    try:
+        _, maximum = _known_range(func)
+    except TypeError:  # a callable that cannot be a key
+        _, maximum = _positional_range(func)
     args = args[: int(min(maximum, len(args)))]
     if inspect.iscoroutinefunction(func):
         return await func(*args)

@@ -345,6 +345,9 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             bytecode_cache=SHARED_TEMPLATE_CODE,  # every app compiles a template once
+            # Templates are read once per process (the ones held below are never looked up
+            # again): the includes need not check their files' times on every render.
+            auto_reload=False,
         )
         self.env.globals.update(
             settings=settings,
