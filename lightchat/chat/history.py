@@ -58,6 +58,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
@@ -808,7 +809,7 @@ class History:
         ``emitter.init_thread``), the last one noted first. A chat with no name yet (only a
         welcome message) is not listed, as the store would not list it."""
         names: dict[str, str | None] = {}
-        for (key_owner, thread_id, _), item in [*self._writing.items(), *self._pending.items()]:
+        for (key_owner, thread_id, _), item in chain(self._writing.items(), self._pending.items()):
             if key_owner != owner or (owner, thread_id) in self._threads:
                 continue
             name = names.pop(thread_id, None)  # re-inserted: the last noted comes last
