@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,7 +18,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from jinja2 import DictLoader, Environment
+from jinja2 import DictLoader, Environment, PackageLoader
 from jinja2.bccache import Bucket, BytecodeCache
 from markupsafe import Markup
 
@@ -49,7 +50,7 @@ from lightchat.domain.transcript import Transcript
 from lightchat.errors import ConfigError
 from lightchat.ui.render import Renderer
 from lightchat.ui.run_log import EventRow
-from lightchat.ui.template_code import SharedTemplateCode
+from lightchat.ui.template_code import SharedTemplateCode, package_cache_dir
 from lightchat.ui.timeline import layout
 from tests.helpers import Serve
 
@@ -621,6 +622,78 @@ def test_compiled_templates_are_shared_only_between_environments_that_compile_al
     # An edited source compiles again.
     source["t.html"] = "{{ 'Hi'|shout }}!"
     assert env(upper).get_template("t.html").render() == "HI!"
+
+
+def _package_env(cache: SharedTemplateCode, **filters: Callable[..., Any]) -> Environment:
+    made = Environment(
+        loader=PackageLoader("lightchat", "templates"),
+        bytecode_cache=cache,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    made.filters.update(filters)
+    return made
+
+
+def _segment(text: str) -> str:
+    return text
+
+
+def test_the_packages_compiled_templates_are_kept_on_disk_for_the_next_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    first = _package_env(SharedTemplateCode(disk=tmp_path), segment=_segment)
+    compiled = first.get_template("_thread.html")
+    [kept] = tmp_path.glob("*.jinja")
+
+    # The next start (a new process: a new cache in memory) loads it without compiling.
+    again = _package_env(SharedTemplateCode(disk=tmp_path), segment=_segment)
+    monkeypatch.setattr(again, "compile", lambda *_: pytest.fail("compiled again"))
+    loaded = again.get_template("_thread.html")
+    assert loaded.root_render_func.__code__.co_code == compiled.root_render_func.__code__.co_code
+
+    # A file that is not this source's code is compiled again, and replaced.
+    kept.write_bytes(b"not a template")
+    monkeypatch.undo()
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    _package_env(SharedTemplateCode(disk=tmp_path), segment=_segment).get_template("_thread.html")
+    assert kept.read_bytes() != b"not a template"
+    assert [p.name for p in tmp_path.iterdir()] == [kept.name]  # no temporary file left
+
+
+def test_templates_are_kept_on_disk_only_when_every_process_compiles_them_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    prefix = "x"
+    # A filter that captures a variable may fold differently in another process.
+    _package_env(
+        SharedTemplateCode(disk=tmp_path), segment=lambda text: prefix + text
+    ).get_template("_thread.html")
+    # A template that is not the package's.
+    Environment(
+        loader=DictLoader({"t.html": "{{ 1 }}"}), bytecode_cache=SharedTemplateCode(disk=tmp_path)
+    ).get_template("t.html")
+    assert list(tmp_path.iterdir()) == []
+    # PYTHONDONTWRITEBYTECODE: nothing written, as for Python's own bytecode.
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    _package_env(SharedTemplateCode(disk=tmp_path), segment=_segment).get_template("_thread.html")
+    assert list(tmp_path.iterdir()) == []
+    # A folder that cannot be written is left alone.
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    blocked = tmp_path / "file"
+    blocked.write_text("", encoding="utf-8")
+    template = _package_env(SharedTemplateCode(disk=blocked / "sub"), segment=_segment)
+    assert template.get_template("_thread.html") is not None
+
+
+def test_the_cache_folder_follows_pythons_for_bytecode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "pycache_prefix", None)
+    assert package_cache_dir() == TEMPLATES / "__pycache__"
+    monkeypatch.setattr(sys, "pycache_prefix", "/var/cache/py")
+    assert package_cache_dir() == Path("/var/cache/py") / TEMPLATES.relative_to(TEMPLATES.anchor)
 
 
 def test_two_apps_in_one_process_each_render_their_own_templates(tmp_path: Path) -> None:
