@@ -51,6 +51,7 @@ __all__ = [
 
 #: Execution option that makes a SQLite transaction start with ``BEGIN IMMEDIATE``.
 WRITE_OPTION = "lightchat_write"
+#: Execution option that makes a SQLite connection begin no transaction (one ``SELECT``).
 ONE_READ_OPTION = "lightchat_one_read"
 
 _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}

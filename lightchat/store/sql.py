@@ -151,8 +151,13 @@ async def _first(connection: AsyncConnection, query: Any, record_class: type[R])
     return None if row is None else _record(record_class, row)
 
 
-async def _all(connection: AsyncConnection, query: Any, record_class: type[R]) -> list[R]:
-    rows = (await connection.execute(query)).mappings()
+async def _all(
+    connection: AsyncConnection,
+    query: Any,
+    record_class: type[R],
+    parameters: Mapping[str, Any] | None = None,
+) -> list[R]:
+    rows = (await connection.execute(query, parameters)).mappings()
     return [_record(record_class, row) for row in rows]
 
 
@@ -556,10 +561,8 @@ class SQLStore:
         size = max(1, min(pagination.first, MAX_PAGE_SIZE))
         if not pagination.cursor and filters == ThreadFilter():  # a page's sidebar
             async with self._read_one() as connection:
-                rows = await connection.execute(
-                    self._sql.recent, {"l_owner": owner, "l_limit": size + 1}
-                )
-                threads = [_record(ThreadRecord, row) for row in rows.mappings()]
+                parameters = {"l_owner": owner, "l_limit": size + 1}
+                threads = await _all(connection, self._sql.recent, ThreadRecord, parameters)
             return _page(threads, size)
         query = select(ThreadRecord).where(col(ThreadRecord.owner) == owner)
         if pagination.cursor:

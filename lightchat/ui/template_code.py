@@ -89,10 +89,22 @@ def compile_options(environment: Environment, name: str) -> tuple[object, ...]:
     options, extensions, autoescaping as decided for this template, ``finalize``, and the
     filters and tests.
     """
-    autoescape = environment.autoescape
     return (
         type(environment),
         environment.code_generator_class,
+        *_syntax(environment),
+        # An extension's own settings may change what it parses: never shared.
+        tuple(sorted((key, id(value)) for key, value in environment.extensions.items())),
+        environment.finalize,
+        _escapes(environment, name),
+        _functions(environment.filters),
+        _functions(environment.tests),
+    )
+
+
+def _syntax(environment: Environment) -> tuple[object, ...]:
+    """The plain options (text, flags) of ``environment`` that change what it compiles."""
+    return (
         environment.block_start_string,
         environment.block_end_string,
         environment.variable_start_string,
@@ -105,15 +117,15 @@ def compile_options(environment: Environment, name: str) -> tuple[object, ...]:
         environment.lstrip_blocks,
         environment.newline_sequence,
         environment.keep_trailing_newline,
-        # An extension's own settings may change what it parses: never shared.
-        tuple(sorted((key, id(value)) for key, value in environment.extensions.items())),
         environment.optimized,
         environment.is_async,
-        environment.finalize,
-        bool(autoescape(name)) if callable(autoescape) else bool(autoescape),
-        _functions(environment.filters),
-        _functions(environment.tests),
     )
+
+
+def _escapes(environment: Environment, name: str) -> bool:
+    """Whether ``environment`` autoescapes the template ``name``."""
+    autoescape = environment.autoescape
+    return bool(autoescape(name)) if callable(autoescape) else bool(autoescape)
 
 
 _PLAIN = (str, int, float, bool, type(None))
@@ -162,27 +174,8 @@ def _stable_options(environment: Environment, name: str) -> str | None:
     parts: list[str] = []
     for kind in (type(environment), environment.code_generator_class):
         parts.append(f"{kind.__module__}.{kind.__qualname__}")
-    parts.extend(
-        repr(option)
-        for option in (
-            environment.block_start_string,
-            environment.block_end_string,
-            environment.variable_start_string,
-            environment.variable_end_string,
-            environment.comment_start_string,
-            environment.comment_end_string,
-            environment.line_statement_prefix,
-            environment.line_comment_prefix,
-            environment.trim_blocks,
-            environment.lstrip_blocks,
-            environment.newline_sequence,
-            environment.keep_trailing_newline,
-            environment.optimized,
-            environment.is_async,
-        )
-    )
-    autoescape = environment.autoescape
-    parts.append(repr(bool(autoescape(name)) if callable(autoescape) else bool(autoescape)))
+    parts.extend(repr(option) for option in _syntax(environment))
+    parts.append(repr(_escapes(environment, name)))
     for found in (environment.filters, environment.tests):
         for key, function in sorted(found.items()):
             named = _named(function)
@@ -246,10 +239,10 @@ class SharedTemplateCode(BytecodeCache):
         key = f"{number}|{self.get_cache_key(name, filename)}"
         bucket = Bucket(environment, key, self.get_source_checksum(source))
         self.load_bytecode(bucket)
-        path = self._disk_path(environment, name, filename)
-        if path is not None:
-            bucket.disk_path = path  # type: ignore[attr-defined]  # for dump_bytecode
-            if bucket.code is None:
+        if bucket.code is None:
+            path = self._disk_path(environment, name, filename)
+            if path is not None:
+                bucket.disk_path = path  # type: ignore[attr-defined]  # for dump_bytecode
                 self._read(bucket, path)
         return bucket
 
