@@ -38,6 +38,8 @@ _DIGITS = re.compile(r"\d+")
 _AFTER = re.compile(rb"/events\?after=(\d+)")
 _TOKEN = re.compile(rb'<meta name="csrf-token" content="([^"]+)"')
 _CONTROLS = 'hx-target="#lc-controls"'
+TEXT_EVENTS = ("tok", "t")
+"""The events of streamed text: "tok" names the element it goes to, "t" goes on in the last."""
 
 
 def raise_fd_limit() -> int:
@@ -361,7 +363,7 @@ class Chat:
         state.payload_bytes += size
         if self.record:
             state.log.append((name, data, size))
-        if name == "tok":
+        if name in TEXT_EVENTS:
             state.tok_events += 1
             if not state.first_tok_ns:
                 state.first_tok_ns = now

@@ -421,9 +421,11 @@ def _attribute(log: list[tuple[str | None, str, int]], message: str, step: str) 
 
     last_target = ""
     for name, data, size in log:
-        if name == "tok":
-            # An empty first line means "the same target as the last tok event".
-            last_target = data.partition("\n")[0] or last_target
+        if name in client.TEXT_EVENTS:
+            # "tok" names its target (lightchat's before "t" existed: an empty name is the
+            # last one); "t" goes to the last one.
+            if name == "tok":
+                last_target = data.partition("\n")[0] or last_target
             key = item(last_target, "")
             found[key] += size
             if key == "message":

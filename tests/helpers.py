@@ -500,6 +500,13 @@ def start_chat(client: httpx.Client) -> str:
     return page.url.path
 
 
+def sse_field(line: str) -> tuple[str, str]:
+    """A line of a server-sent event as (field, value): one space after the colon, if
+    there is one, is not part of the value."""
+    name, _, value = line.partition(":")
+    return name, value[1:] if value.startswith(" ") else value
+
+
 def page_seq(client: httpx.Client, chat_url: str) -> int:
     """The point of the chat's log its page shows (where its stream starts)."""
     match = re.search(r"events\?after=(\d+)", client.get(chat_url).text)

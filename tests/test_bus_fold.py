@@ -31,7 +31,7 @@ from lightchat.domain.events import (
     TokenEvent,
 )
 from lightchat.domain.transcript import Transcript
-from tests.helpers import REDIS_URL, LiveServer, page_seq
+from tests.helpers import REDIS_URL, LiveServer, page_seq, sse_field
 
 redis_asyncio = pytest.importorskip("redis.asyncio")
 from lightchat.bus.redis_bus import RedisBus, redacted  # noqa: E402 - needs redis, checked above
@@ -262,9 +262,10 @@ def events_after(browser: Any, url: str, seen: int, last: int) -> str:
     at_last = False
     with browser.stream("GET", f"{url}/events", headers={"Last-Event-ID": str(seen)}) as response:
         for line in response.iter_lines():
-            if line.startswith("data: "):
-                data.append(line[6:])
-            elif line == f"id: {last}":
+            field, value = sse_field(line)
+            if field == "data":
+                data.append(value)
+            elif (field, value) == ("id", str(last)):
                 at_last = True
             elif line == "" and at_last:
                 break

@@ -315,8 +315,8 @@ def test_the_call_event_round_trips_and_streams_once_with_its_position() -> None
         "args": {"plan": "<b>pro</b>", "n": [1, None]},
     }
     wire = Encoder().encode(chunks).decode()
-    assert wire.startswith("id: 9\nevent: lc-call-fn\ndata: {")
-    assert wire.count("\ndata: ") == 1
+    assert wire.startswith("id:9\nevent:lc-call-fn\ndata:{")
+    assert wire.count("\ndata:") == 1
 
     # Never replayed: a page opened later, or a compacted log, has no call in it.
     transcript = Transcript.from_entries([Entry(9, event)])

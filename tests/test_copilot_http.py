@@ -367,8 +367,8 @@ def test_the_window_event_round_trips_and_streams_once_with_its_position() -> No
     assert chunks[0].event == WINDOW_EVENT
     assert json.loads(chunks[0].data) == {"seq": 7, "data": {"heard": "<b>hi</b>", "n": [1, 2]}}
     wire = Encoder().encode(chunks).decode()
-    assert wire.startswith("id: 7\nevent: lc-window\ndata: {")
-    assert wire.count("\ndata: ") == 1  # one line of JSON, whatever the data holds
+    assert wire.startswith("id:7\nevent:lc-window\ndata:{")
+    assert wire.count("\ndata:") == 1  # one line of JSON, whatever the data holds
 
     # A page opened after it starts its stream past it: nothing to post again.
     later = StreamView(

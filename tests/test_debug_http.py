@@ -355,7 +355,7 @@ def test_the_stream_adds_rows_and_details_as_the_run_goes(tmp_path: Path) -> Non
         assert posted.status_code == 204
         live.call(wait_for_log(session.bus, session.id, lambda ev: ev[-1] == RunEvent(False)))
         last = live.entries(session)[-1].seq
-        sent = read_stream_until(client, url, f"id: {last}\n", "lc-traceback", EVENTS_LIST)
+        sent = read_stream_until(client, url, f"id:{last}\n", "lc-traceback", EVENTS_LIST)
         assert f'hx-target="#{EVENTS_LIST}" hx-swap="beforeend"' in sent
         assert 'data-kind="tokens"' in sent
         assert 'data-kind="step"' in sent

@@ -32,7 +32,7 @@ from lightchat.auth.host import HostAuth
 from lightchat.embed import mount, templates
 from lightchat.errors import ConfigError
 from lightchat.utils import mount_chainlit
-from tests.helpers import LiveServer
+from tests.helpers import LiveServer, sse_field
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -409,14 +409,14 @@ def test_the_stream_and_its_resume_work_under_the_prefix(tmp_path: Path) -> None
                 seen.append(line)
                 if "You said: yo" in line:
                     break
-        ids = [int(line[4:]) for line in seen if line.startswith("id: ")]
+        ids = [int(sse_field(line)[1]) for line in seen if line.startswith("id:")]
         assert ids
         with client.stream(
             "GET", f"{url}/events", headers={"Last-Event-ID": str(ids[-1] - 1)}
         ) as resumed:
             for line in resumed.iter_lines():
-                if line.startswith("id: "):
-                    assert int(line[4:]) >= ids[-1]  # only what came after
+                if line.startswith("id:"):
+                    assert int(sse_field(line)[1]) >= ids[-1]  # only what came after
                     break
 
 

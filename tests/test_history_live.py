@@ -210,7 +210,7 @@ async def test_the_stream_sends_the_list_on_first_message_rename_and_delete(
             assert 'aria-current="page">Trip to Lisbon<' in lists(one)[0]
             assert [names(sent) for sent in lists(two)] == [["Trip to Lisbon"]]
             assert "aria-current" not in lists(two)[0]
-            assert len([e for e in one.events if e.name == "tok"]) >= 3  # it did stream
+            assert len([e for e in one.events if e.name in ("tok", "t")]) >= 3  # it did stream
             # A second message in the same chat changes nothing in the list.
             await ask(me, first, "And Porto?")
             await one.until(lambda events: runs_over(events) >= 2)

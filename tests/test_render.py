@@ -118,9 +118,11 @@ def test_streaming_message_partial_has_blocks_tail_and_raw() -> None:
     out = RENDERER.message(message("first\n\nsecond", streaming=True), "")
     assert 'data-streaming aria-busy="true"' in out
     assert '<div id="msg-m1-blocks"><p>first</p>\n</div>' in out
-    assert (
-        '<div id="msg-m1-tail"><p>second</p>\n<span id="msg-m1-raw" class="lc-raw"></span>' in out
-    )
+    # Streamed text goes on in the paragraph it continues.
+    raw = '<span id="msg-m1-raw" class="lc-raw"></span>'
+    assert f'<div id="msg-m1-tail"><p>second{raw}</p>\n' in out
+    out = RENDERER.message(message("first\n\n- item", streaming=True), "")
+    assert '<li>item</li>\n</ul>\n<span id="msg-m1-raw" class="lc-raw"></span></div>' in out
 
 
 def test_step_partial_with_nested_steps() -> None:
@@ -308,7 +310,8 @@ def test_tokens_become_tok_chunks_with_plain_text() -> None:
     view = view_of(MessageEvent(message("Hi", streaming=True)), StepEvent(step()))
     view.feed([Entry(3, TokenEvent("m1", "!"))], 0.0)  # first render, after the reset
     chunks = view.feed([Entry(4, TokenEvent("m1", " <b>x</b> & y"))], 0.01)
-    assert chunks == [Chunk("msg-m1-raw\n <b>x</b> & y", "tok", 4)]
+    # A message's text names no log position: a page that reconnects has it drawn again.
+    assert chunks == [Chunk("msg-m1-raw\n <b>x</b> & y", "tok", 4, marked=False)]
     chunks = view.feed([Entry(5, TokenEvent("s1", "out <i>"))], 0.02)
     assert chunks == [Chunk("step-s1-output\nout <i>", "tok", 5)]
     assert view.next_deadline() == pytest.approx(INTERVAL)
@@ -330,7 +333,7 @@ def test_rerender_happens_at_most_once_per_interval() -> None:
     now = 0.0
     for i in range(200):
         now = i * 0.01
-        chunks = feeder.feed(now, TokenEvent("m1", f"word{i} "))
+        chunks = feeder.feed(now, TokenEvent("m1", f"*word{i}* "))
         if any(t == "msg-m1-tail" for t, _, _ in partials(chunks)):
             render_times.append(now)
         deadline = view.next_deadline()
@@ -375,10 +378,12 @@ class Page:
 
     def apply(self, chunks: list[Chunk]) -> None:
         mid = self.id
+        raw = f'<span id="msg-{mid}-raw" class="lc-raw"></span>'
         for chunk in chunks:
             if chunk.event == "tok":
                 target, _, text = chunk.data.partition("\n")
                 assert target == f"msg-{mid}-raw"
+                assert not chunk.marked  # a reconnect draws the message again instead
                 self.raw += text
                 continue
             self.html_bytes += len(chunk.data.encode())
@@ -392,23 +397,34 @@ class Page:
                         self.block_appends.append(content)
                 elif target == f"msg-{mid}-tail":
                     assert swap == "innerMorph"
-                    raw = f'<span id="msg-{mid}-raw" class="lc-raw"></span>'
-                    assert content.endswith(raw)
-                    self.tail = content[: -len(raw)]
+                    # The streamed text goes on in the last paragraph, or after the tail.
+                    assert content.count(raw) == 1
+                    assert content.endswith((raw, f"{raw}</p>\n"))
+                    self.tail = content
                     self.raw = ""
                 elif target == "lc-log" and swap == "beforeend":
                     found = re.search(
                         rf'<div id="msg-{mid}-blocks">(.*?)</div>\s*<div id="msg-{mid}-tail">'
-                        rf'(.*?)<span id="msg-{mid}-raw"',
+                        r'(.*)</div>\s*</div>\s*<div class="lc-tools">',
                         content,
                         re.S,
                     )
                     assert found is not None
                     self.blocks, self.tail = found.group(1), found.group(2)
+                    assert raw in self.tail
 
     @property
     def markup(self) -> str:
-        return self.blocks + self.tail
+        """The message's HTML, without the text streamed since its last render."""
+        raw = f'<span id="msg-{self.id}-raw" class="lc-raw"></span>'
+        return self.blocks + self.tail.replace(raw, "")
+
+    @property
+    def shown(self) -> str:
+        """What the reader sees: the HTML with the streamed text in its place."""
+        raw = f'<span id="msg-{self.id}-raw" class="lc-raw"></span>'
+        escaped = self.raw.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        return self.blocks + self.tail.replace(raw, escaped.replace('"', "&quot;"))
 
 
 STREAMED_DOCUMENTS = [
@@ -433,8 +449,7 @@ def test_streamed_markdown_ends_as_the_full_render(text: str) -> None:
         # What the reader sees is always the text so far, as rendered blocks plus raw text.
         assert page.raw == "" or text[: sum(map(len, tokens[: i + 1]))].endswith(page.raw)
     page.apply(view.due(now + INTERVAL))
-    assert page.markup == render_markdown(text)
-    assert page.raw == ""
+    assert page.shown == render_markdown(text)
 
     # Each finished block was sent once, appended, and never again.
     for block in page.block_appends:
@@ -452,6 +467,76 @@ def test_streamed_markdown_ends_as_the_full_render(text: str) -> None:
     # Bytes on the wire stay a small multiple of the final HTML.
     if text == STREAMED_DOCUMENTS[0]:
         assert page.html_bytes < 4 * len(content.encode())
+
+
+def test_plain_text_that_reads_the_same_is_not_sent_again() -> None:
+    view = view_of()
+    feeder = Feeder(view)
+    page = Page("m1")
+    page.apply(feeder.feed(0.0, MessageEvent(message("Plain", streaming=True))))
+    text = "Plain"
+    tails = 0
+    for i in range(300):  # one long paragraph of plain words, a token every interval
+        token = f" word{i}"
+        text += token
+        chunks = feeder.feed(i * INTERVAL, TokenEvent("m1", token))
+        tails += sum(1 for t, _, _ in partials(chunks) if t == "msg-m1-tail")
+        page.apply(chunks)
+    # The page's paragraph, with the text streamed into it, is already what a render
+    # would show: the paragraph is not sent again.
+    assert tails == 0
+    assert page.shown == render_markdown(text) == f"<p>{text}</p>\n"
+
+    # Markdown that changes how the text reads is sent at the next render (due once the
+    # unrendered text is half the rendered paragraph)...
+    now = 300 * INTERVAL
+    text += " **bold** & <b>"
+    page.apply(feeder.feed(now, TokenEvent("m1", " **bold** & <b>")))
+    while page.raw:
+        assert len(page.raw) < len(text)
+        now += INTERVAL
+        page.apply(feeder.feed(now, TokenEvent("m1", " more")))
+        text += " more"
+    assert page.shown == page.markup == render_markdown(text)
+    assert "<strong>bold</strong> &amp; &lt;b&gt;" in page.markup
+    # ...so is a finished paragraph, and the next one starts plain again.
+    page.apply(feeder.feed(now + 20, TokenEvent("m1", "\n\nNext")))
+    page.apply(view.due(now + 30))
+    assert page.blocks.endswith(" more</p>\n")
+    assert page.shown.endswith("</p>\n<p>Next</p>\n")
+    sent = feeder.feed(now + 40, TokenEvent("m1", " and on"))
+    sent += view.due(now + 50)
+    assert partials(sent) == []
+    page.apply(sent)
+    assert page.shown.endswith("</p>\n<p>Next and on</p>\n")
+
+
+@pytest.mark.parametrize("text", STREAMED_DOCUMENTS)
+def test_a_page_that_reconnects_mid_message_sees_each_word_once(text: str) -> None:
+    tokens = tokenize(text)
+    events: list[Event] = [MessageEvent(message(tokens[0], streaming=True))]
+    events += [TokenEvent("m1", token) for token in tokens[1:]]
+    for cut in range(1, len(events), 7):
+        # The page showed the log up to ``cut`` (its last id); a new stream goes on from there.
+        view = view_of(*events[:cut])
+        page = Page("m1")
+        drawn = RENDERER.message(view.transcript.items["m1"], "")  # type: ignore[arg-type]
+        page.apply(
+            [
+                Chunk(
+                    f'<hx-partial hx-target="#lc-log" hx-swap="beforeend">{drawn}</hx-partial>',
+                    None,
+                    cut,
+                )
+            ]
+        )
+        feeder = Feeder(view)
+        now = 0.0
+        for event in events[cut:]:
+            now += 0.02
+            page.apply(feeder.feed(now, event))
+        page.apply(view.due(now + INTERVAL))
+        assert page.shown == render_markdown(text), cut
 
 
 def test_paragraphs_are_appended_once_each() -> None:
@@ -474,11 +559,13 @@ def test_paragraphs_are_appended_once_each() -> None:
 def test_a_view_started_mid_stream_resets_on_its_first_render() -> None:
     view = view_of(MessageEvent(message("First block.\n\nSecond so far", streaming=True)))
     chunks = view.feed([Entry(2, TokenEvent("m1", " and more"))], 0.0)
-    assert chunks[0] == Chunk("msg-m1-raw\n and more", "tok", 2)
+    # The page may have had the text already (it reconnected after it): it is not sent
+    # as text, only in the message drawn as it stands.
+    assert all(chunk.event is None for chunk in chunks)
     found = partials(chunks)
     assert found[0] == ("msg-m1-blocks", "innerHTML", "<p>First block.</p>\n")
     assert found[1][0:2] == ("msg-m1-tail", "innerMorph")
-    assert found[1][2].startswith("<p>Second so far and more</p>")
+    assert found[1][2].startswith("<p>Second so far and more<span")
 
     # A view that showed the message itself continues from it: no reset, appends only.
     fresh = view_of()
@@ -557,4 +644,4 @@ def test_feed_merges_a_batch_into_few_events() -> None:
     view = view_of(MessageEvent(message("", streaming=True)))
     view.feed([Entry(2, TokenEvent("m1", "a"))], 0.0)
     chunks = view.feed([Entry(i, TokenEvent("m1", str(i))) for i in range(3, 8)], 0.01)
-    assert chunks == [Chunk("msg-m1-raw\n34567", "tok", 7)]
+    assert chunks == [Chunk("msg-m1-raw\n34567", "tok", 7, marked=False)]

@@ -46,17 +46,24 @@
   // event, so the page loads again, showing the chat as it stands.
   document.addEventListener("lc-reload", function () { location.reload(); });
 
-  // Streamed text arrives as "tok" events: first line the target id (empty: the same
-  // target as the last one), then the text. It is inserted as a text node, so it can never
-  // become markup.
+  // Streamed text arrives as "tok" events, first line the target id, then the text, and
+  // as "t" events, text for the same target as the last. It is inserted as a text node,
+  // so it can never become markup.
   var lastTarget = "";
+  function streamed(text) {
+    var target = document.getElementById(lastTarget);
+    if (target) target.appendChild(document.createTextNode(text));
+  }
   document.addEventListener("tok", function (event) {
     var data = event.detail && event.detail.data;
     if (typeof data !== "string") return;
     var cut = data.indexOf("\n");
     if (cut > 0) lastTarget = data.slice(0, cut);
-    var target = document.getElementById(lastTarget);
-    if (target) target.appendChild(document.createTextNode(data.slice(cut + 1)));
+    streamed(data.slice(cut + 1));
+  });
+  document.addEventListener("t", function (event) {
+    var data = event.detail && event.detail.data;
+    if (typeof data === "string") streamed(data);
   });
 
   // Follow the stream unless the reader scrolled up (or the app said not to:

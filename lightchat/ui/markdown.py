@@ -17,7 +17,8 @@ does not parse, or math that is too long, is shown as its escaped source instead
 
 Streaming support: ``split_settled`` finds where the last top-level block of a partial text
 begins. Everything before it is final (a later token cannot change how it renders), so a
-stream renders it once and re-renders only the tail.
+stream renders it once and re-renders only the tail. ``is_plain_paragraph`` tells when a
+tail's HTML is its text as it is, which a stream need not send again.
 """
 
 from __future__ import annotations
@@ -291,6 +292,17 @@ def split_settled(text: str) -> int:
     for _ in range(line):
         offset = text.index("\n", offset) + 1
     return offset
+
+
+def is_plain_paragraph(source: str, rendered: str) -> bool:
+    """True when ``rendered``, the HTML of ``source``, is one paragraph of the text as it
+    is: markdown made nothing of it (no emphasis, link, entity, line break...), so the text
+    reads the same unrendered."""
+    text = source.strip()
+    if "\n" in text:
+        return False
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return rendered == "<p>" + escaped.replace('"', "&quot;") + "</p>\n"
 
 
 def pygments_css(style: str = "default", scope: str = ".highlight") -> str:

@@ -160,6 +160,16 @@ def hx_partial(target: str, swap: str, content: str = "") -> str:
     return f'<hx-partial hx-target="#{target}" hx-swap="{swap}">{content}</hx-partial>'
 
 
+def streaming_tail(message_id: str, tail: str) -> str:
+    """A streaming message's tail (its last block, as HTML) with the element its streamed
+    text goes into: inside the block when the block is a paragraph, so the text carries on
+    the paragraph's line; after it otherwise."""
+    raw = f'<span id="msg-{html.escape(message_id, quote=True)}-raw" class="lc-raw"></span>'
+    if tail.endswith("</p>\n"):
+        return f"{tail[:-5]}{raw}</p>\n"
+    return tail + raw
+
+
 def tab_groups(
     widgets: list[WidgetData],
 ) -> list[tuple[str, list[tuple[int, WidgetData]]]]:
@@ -467,9 +477,10 @@ class Renderer:
         return None if found is None else Markup(found)
 
     def streaming_parts(self, message: MessageData) -> tuple[Markup, Markup]:
-        """A streaming message's finished blocks and its tail, as HTML."""
+        """A streaming message's finished blocks and its tail, as HTML; the tail holds the
+        element its streamed text goes into (``streaming_tail``)."""
         _, settled, tail = render_split(message.content, images=self.images, math=self.math)
-        return Markup(settled), Markup(tail)
+        return Markup(settled), Markup(streaming_tail(message.id, tail))
 
     def page(self, name: str, **context: Any) -> str:
         """Render a full page template."""

@@ -1,8 +1,9 @@
 """Server-sent events: their framing, and the response that streams them.
 
 The events a page's stream carries, each named in one place: HTML updates (no name; htmx
-swaps their ``<hx-partial>`` fragments), streamed text (``TEXT_EVENT``, ``tok``: short, as
-a paced stream sends one per token), a window message and a call to the framing page
+swaps their ``<hx-partial>`` fragments), streamed text (``tok`` when it names the element
+it goes into, ``t`` for more text into the same element: short, as a paced stream sends one
+per token), a window message and a call to the framing page
 (``WINDOW_EVENT``, ``CALL_EVENT``, in ``lightchat.ui.stream_view``), a reload
 (``RELOAD_EVENT``) and the end of the chat (``CLOSED_EVENT``). Every name but the text's
 starts with ``lc-``, so none can be mistaken for another script's DOM event.
@@ -73,12 +74,18 @@ RELOAD = f"event: {RELOAD_EVENT}\ndata: \n\n".encode()
 ``lightchat.bus.LogCompacted``), so only a fresh page shows the chat as it stands."""
 
 
+MORE_TEXT_EVENT = "t"
+"""Streamed text for the element the stream's previous text event named (the page remembers
+it): at a token per event, naming the element again would be most of the bytes."""
+
+
 class Encoder:
     """Encodes one stream's chunks as server-sent events.
 
-    Each id is the log position the event brings the page to. A text (``tok``) event leaves
-    out its target when it is the one the stream's previous text event named (the page
-    remembers it): at a few tokens per event, the target would be most of the bytes.
+    Each id is the log position the event brings the page to; an event not ``marked`` has
+    none (the page keeps the last). A text event (``TEXT_EVENT``) is sent as
+    ``MORE_TEXT_EVENT``, without its target, when the stream's previous one named the same.
+    Fields are written without the optional space after their colon.
     """
 
     def __init__(self) -> None:
@@ -89,16 +96,20 @@ class Encoder:
         parts: list[str] = []
         for chunk in chunks:
             data = chunk.data
-            parts.append(f"id: {chunk.seq}\n")
-            if chunk.event:
-                parts.append(f"event: {chunk.event}\n")
-                if chunk.event == TEXT_EVENT:
-                    target, _, text = data.partition("\n")
-                    if target == self._last_target:
-                        data = "\n" + text
-                    self._last_target = target
+            event = chunk.event
+            if chunk.marked:
+                parts.append(f"id:{chunk.seq}\n")
+            if event == TEXT_EVENT:
+                target, _, text = data.partition("\n")
+                if target == self._last_target:
+                    event, data = MORE_TEXT_EVENT, text
+                self._last_target = target
+            if event:
+                parts.append(f"event:{event}\n")
             for line in data.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-                parts.append(f"data: {line}\n")
+                # A reader drops one space after the colon: a line that starts with one
+                # keeps it behind another.
+                parts.append(f"data: {line}\n" if line[:1] == " " else f"data:{line}\n")
             parts.append("\n")
         return "".join(parts).encode()
 
@@ -245,6 +256,7 @@ def event_stream(events: AsyncIterator[bytes]) -> EventStream:
 __all__ = [
     "CLOSED_EVENT",
     "CLOSING",
+    "MORE_TEXT_EVENT",
     "PING",
     "PING_SECONDS",
     "RELOAD",

@@ -1,11 +1,15 @@
 """What a page's event stream sends: ``StreamView`` turns a chat's events into HTML updates
 (``<hx-partial>`` fragments) and text events, re-rendering a streaming message's markdown
 at a bounded rate and sending its finished blocks once.
+
+A streaming message's text events carry no log position (``Chunk.marked``): a page that
+reconnects after some of them is sent them again, yet shows each word once, since a stream
+that starts in the middle of a message sends none of its text events before it has drawn
+the message as it stands (its first render, due at once).
 """
 
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import dataclass
 
@@ -32,8 +36,8 @@ from lightchat.domain.events import (
     WindowEvent,
 )
 from lightchat.domain.transcript import Transcript
-from lightchat.ui.markdown import render_split
-from lightchat.ui.render import Renderer, hx_partial
+from lightchat.ui.markdown import is_plain_paragraph, render_split
+from lightchat.ui.render import Renderer, hx_partial, streaming_tail
 from lightchat.ui.timeline import finished_timelines, run_timeline, runs
 
 
@@ -45,6 +49,9 @@ class Chunk:
     data: str
     event: str | None
     seq: int
+    marked: bool = True
+    """Whether the event names its log position (its id), the point a page that reconnects
+    after it resumes from."""
 
 
 @dataclass(slots=True)
@@ -52,6 +59,8 @@ class _Live:
     settled: int = 0  # length of content already rendered as finished blocks
     rendered: int = -1  # len(content) at the last render; -1: not rendered on this stream
     last: float = float("-inf")  # when it was last rendered (monotonic seconds)
+    # The page's tail is one paragraph of plain text, which the streamed text carries on.
+    plain: bool = False
 
 
 TEXT_EVENT = "tok"
@@ -133,11 +142,17 @@ class StreamView:
             if now - live.last < self.interval:
                 continue
             self._dirty.discard(item_id)
-            # Re-render once the unrendered text is at least half the rendered tail: a long
-            # block is then re-sent a bounded number of times, not every interval. Until then
-            # the streamed text shows as plain text; the next token makes it due again.
-            fresh = len(message.content) - live.rendered
-            if live.rendered < 0 or 2 * fresh >= live.rendered - live.settled:
+            # Re-render once the unrendered text is at least half the rendered tail, or
+            # holds a blank line (a block may have ended): a long block is then re-sent a
+            # bounded number of times, not every interval. Until then the streamed text
+            # shows as plain text; the next token makes it due again.
+            content = message.content
+            fresh = len(content) - live.rendered
+            if (
+                live.rendered < 0
+                or 2 * fresh >= live.rendered - live.settled
+                or content.find("\n\n", max(live.rendered - 1, 0)) >= 0
+            ):
                 ops.extend(self._render_live(message, live, now))
         return ops
 
@@ -154,8 +169,12 @@ class StreamView:
         if isinstance(event, TokenEvent):
             item = transcript.apply(entry)
             if isinstance(item, MessageData):
-                if item.streaming and item.id in self._live:
-                    ops.append(Chunk(f"msg-{item.id}-raw\n{event.delta}", TEXT_EVENT, seq))
+                live = self._live.get(item.id)
+                if item.streaming and live is not None:
+                    # Until its first render here, the page may already hold this text.
+                    if live.rendered >= 0:
+                        text = f"msg-{item.id}-raw\n{event.delta}"
+                        ops.append(Chunk(text, TEXT_EVENT, seq, marked=False))
                     self._dirty.add(item.id)
                 else:
                     html_ = self.renderer.message(item, self.base, self.chat_url, self._last_answer)
@@ -180,10 +199,12 @@ class StreamView:
             self._follow_last_answer(seq, ops, drawn=message.id)
             if message.streaming:
                 # The partial rendered the content so far in one shot; continue from there.
-                settled, _, _ = render_split(
-                    message.content, images=self.renderer.images, math=self.renderer.math
+                content = message.content
+                settled, _, tail = render_split(
+                    content, images=self.renderer.images, math=self.renderer.math
                 )
-                self._live[message.id] = _Live(settled, len(message.content), float("-inf"))
+                plain = is_plain_paragraph(content[settled:], tail)
+                self._live[message.id] = _Live(settled, len(content), float("-inf"), plain)
             else:
                 self._live.pop(message.id, None)
             asking = transcript.asking is not None
@@ -356,11 +377,13 @@ class StreamView:
         seq = self.transcript.seq
         content = message.content
         mid = message.id
-        raw = f'<span id="msg-{html.escape(mid, quote=True)}-raw" class="lc-raw"></span>'
         images = self.renderer.images
         math = self.renderer.math
         ops: list[Chunk] = []
-        if live.rendered < 0:
+        first = live.rendered < 0
+        live.rendered = len(content)
+        live.last = now
+        if first:
             settled, settled_html, tail_html = render_split(content, images=images, math=math)
             ops.append(Chunk(hx_partial(f"msg-{mid}-blocks", "innerHTML", settled_html), None, seq))
             live.settled = settled
@@ -372,9 +395,13 @@ class StreamView:
                     Chunk(hx_partial(f"msg-{mid}-blocks", "beforeend", settled_html), None, seq)
                 )
                 live.settled += settled
-        ops.append(Chunk(hx_partial(f"msg-{mid}-tail", "innerMorph", tail_html + raw), None, seq))
-        live.rendered = len(content)
-        live.last = now
+            elif live.plain and is_plain_paragraph(rest, tail_html):
+                # The page shows this already: the paragraph it has, then the text streamed
+                # after it, on its line.
+                return ops
+        live.plain = is_plain_paragraph(content[live.settled :], tail_html)
+        tail = streaming_tail(mid, tail_html)
+        ops.append(Chunk(hx_partial(f"msg-{mid}-tail", "innerMorph", tail), None, seq))
         return ops
 
 
@@ -401,7 +428,7 @@ def _merge(ops: list[Chunk]) -> list[Chunk]:
                 target, _, text = op.data.partition("\n")
                 last_target = last.data.partition("\n")[0]
                 if target == last_target:
-                    merged[-1] = Chunk(last.data + text, TEXT_EVENT, op.seq)
+                    merged[-1] = Chunk(last.data + text, TEXT_EVENT, op.seq, op.marked)
                     continue
         merged.append(op)
     return merged
