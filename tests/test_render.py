@@ -121,6 +121,9 @@ def test_streaming_message_partial_has_blocks_tail_and_raw() -> None:
     # Streamed text goes on in the paragraph it continues.
     raw = '<span id="msg-m1-raw" class="lc-raw"></span>'
     assert f'<div id="msg-m1-tail"><p>second{raw}</p>\n' in out
+    # The space a paragraph drops at its end stays between it and the text after it.
+    out = RENDERER.message(message("Sync ", streaming=True), "")
+    assert f"<p>Sync {raw}</p>\n" in out
     out = RENDERER.message(message("first\n\n- item", streaming=True), "")
     assert '<li>item</li>\n</ul>\n<span id="msg-m1-raw" class="lc-raw"></span></div>' in out
 
@@ -509,6 +512,18 @@ def test_plain_text_that_reads_the_same_is_not_sent_again() -> None:
     assert partials(sent) == []
     page.apply(sent)
     assert page.shown.endswith("</p>\n<p>Next and on</p>\n")
+
+
+def test_words_streamed_with_their_trailing_space_stay_apart() -> None:
+    view = view_of()
+    feeder = Feeder(view)
+    page = Page("m1")
+    page.apply(feeder.feed(0.0, MessageEvent(message("Sync ", streaming=True))))
+    words = ["Sync"]
+    for i in range(60):
+        words.append(f"w{i}")
+        page.apply(feeder.feed(i * INTERVAL, TokenEvent("m1", f"w{i} ")))
+        assert re.sub(r"<[^>]+>", " ", page.shown).split() == words
 
 
 @pytest.mark.parametrize("text", STREAMED_DOCUMENTS)

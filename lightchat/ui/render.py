@@ -160,13 +160,15 @@ def hx_partial(target: str, swap: str, content: str = "") -> str:
     return f'<hx-partial hx-target="#{target}" hx-swap="{swap}">{content}</hx-partial>'
 
 
-def streaming_tail(message_id: str, tail: str) -> str:
-    """A streaming message's tail (its last block, as HTML) with the element its streamed
-    text goes into: inside the block when the block is a paragraph, so the text carries on
-    the paragraph's line; after it otherwise."""
+def streaming_tail(message_id: str, tail: str, source: str) -> str:
+    """A streaming message's tail (its last block, as HTML, rendered from ``source``) with
+    the element its streamed text goes into: inside the block when the block is a
+    paragraph, so the text carries on the paragraph's line (after a space when the source
+    ends with one, which the paragraph dropped); after it otherwise."""
     raw = f'<span id="msg-{html.escape(message_id, quote=True)}-raw" class="lc-raw"></span>'
     if tail.endswith("</p>\n"):
-        return f"{tail[:-5]}{raw}</p>\n"
+        space = " " if source[-1:].isspace() else ""
+        return f"{tail[:-5]}{space}{raw}</p>\n"
     return tail + raw
 
 
@@ -479,8 +481,9 @@ class Renderer:
     def streaming_parts(self, message: MessageData) -> tuple[Markup, Markup]:
         """A streaming message's finished blocks and its tail, as HTML; the tail holds the
         element its streamed text goes into (``streaming_tail``)."""
-        _, settled, tail = render_split(message.content, images=self.images, math=self.math)
-        return Markup(settled), Markup(streaming_tail(message.id, tail))
+        content = message.content
+        cut, settled, tail = render_split(content, images=self.images, math=self.math)
+        return Markup(settled), Markup(streaming_tail(message.id, tail, content[cut:]))
 
     def page(self, name: str, **context: Any) -> str:
         """Render a full page template."""

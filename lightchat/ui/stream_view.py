@@ -399,8 +399,9 @@ class StreamView:
                 # The page shows this already: the paragraph it has, then the text streamed
                 # after it, on its line.
                 return ops
-        live.plain = is_plain_paragraph(content[live.settled :], tail_html)
-        tail = streaming_tail(mid, tail_html)
+        source = content[live.settled :]
+        live.plain = is_plain_paragraph(source, tail_html)
+        tail = streaming_tail(mid, tail_html, source)
         ops.append(Chunk(hx_partial(f"msg-{mid}-tail", "innerMorph", tail), None, seq))
         return ops
 
