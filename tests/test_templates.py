@@ -472,6 +472,19 @@ def test_rendering_reads_no_template_file_again(
     assert looked_at == []
 
 
+def test_templates_see_globals_set_after_they_were_loaded() -> None:
+    renderer = Renderer(SettingsType(), "v1")
+    done = MessageData(id="m1", author="Bot", type="assistant_message", content="hi")
+    assert 'id="msg-m1-feedback"' not in renderer.message(done, "", "/chat/c1")
+    renderer.feedback = True  # a global of the environment, set once history starts
+    assert 'id="msg-m1-feedback"' in renderer.message(done, "", "/chat/c1")
+    # A template given globals of its own keeps them to itself.
+    own = renderer.env.from_string("{{ mine }}|{{ settings.name }}", globals={"mine": "x"})
+    assert own.render() == "x|Assistant"
+    assert "mine" not in renderer.env.globals
+    assert renderer.env.from_string("{{ mine }}").render() == ""
+
+
 def test_custom_elements_still_come_from_the_elements_folder(tmp_path: Path) -> None:
     (tmp_path / "templates").mkdir()
     (tmp_path / "elements").mkdir()
