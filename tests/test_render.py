@@ -490,28 +490,32 @@ def test_plain_text_that_reads_the_same_is_not_sent_again() -> None:
     assert tails == 0
     assert page.shown == render_markdown(text) == f"<p>{text}</p>\n"
 
-    # Markdown that changes how the text reads is sent at the next render (due once the
-    # unrendered text is half the rendered paragraph)...
+    # A finished paragraph joins the finished blocks at once, and the next one starts plain.
     now = 300 * INTERVAL
+    page.apply(feeder.feed(now, TokenEvent("m1", "\n\nNext")))
+    page.apply(view.due(now + INTERVAL))
+    assert page.blocks == render_markdown(text)
+    assert page.shown == render_markdown(text + "\n\nNext")
+    text += "\n\nNext"
+    now += 2 * INTERVAL
+    sent = feeder.feed(now, TokenEvent("m1", " and on"))
+    sent += view.due(now + INTERVAL)
+    assert partials(sent) == []
+    page.apply(sent)
+    text += " and on"
+    assert page.shown.endswith("</p>\n<p>Next and on</p>\n")
+
+    # Markdown that changes how the text reads is sent at the next render (due once the
+    # unrendered text is half the rendered paragraph).
     text += " **bold** & <b>"
-    page.apply(feeder.feed(now, TokenEvent("m1", " **bold** & <b>")))
+    page.apply(feeder.feed(now + 2 * INTERVAL, TokenEvent("m1", " **bold** & <b>")))
     while page.raw:
         assert len(page.raw) < len(text)
         now += INTERVAL
-        page.apply(feeder.feed(now, TokenEvent("m1", " more")))
+        page.apply(feeder.feed(now + 2 * INTERVAL, TokenEvent("m1", " more")))
         text += " more"
     assert page.shown == page.markup == render_markdown(text)
     assert "<strong>bold</strong> &amp; &lt;b&gt;" in page.markup
-    # ...so is a finished paragraph, and the next one starts plain again.
-    page.apply(feeder.feed(now + 20, TokenEvent("m1", "\n\nNext")))
-    page.apply(view.due(now + 30))
-    assert page.blocks.endswith(" more</p>\n")
-    assert page.shown.endswith("</p>\n<p>Next</p>\n")
-    sent = feeder.feed(now + 40, TokenEvent("m1", " and on"))
-    sent += view.due(now + 50)
-    assert partials(sent) == []
-    page.apply(sent)
-    assert page.shown.endswith("</p>\n<p>Next and on</p>\n")
 
 
 def test_words_streamed_with_their_trailing_space_stay_apart() -> None:

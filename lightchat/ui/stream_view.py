@@ -142,16 +142,17 @@ class StreamView:
             if now - live.last < self.interval:
                 continue
             self._dirty.discard(item_id)
-            # Re-render once the unrendered text is at least half the rendered tail, or
-            # holds a blank line (a block may have ended): a long block is then re-sent a
-            # bounded number of times, not every interval. Until then the streamed text
-            # shows as plain text; the next token makes it due again.
+            # Re-render once the unrendered text is at least half the rendered tail: a long
+            # block is then re-sent a bounded number of times, not every interval. Until then
+            # the streamed text shows as plain text; the next token makes it due again. A
+            # plain paragraph ends at a blank line: then at once, so it joins the finished
+            # blocks without waiting for the next one to grow.
             content = message.content
             fresh = len(content) - live.rendered
             if (
                 live.rendered < 0
                 or 2 * fresh >= live.rendered - live.settled
-                or content.find("\n\n", max(live.rendered - 1, 0)) >= 0
+                or (live.plain and content.find("\n\n", max(live.rendered - 1, 0)) >= 0)
             ):
                 ops.extend(self._render_live(message, live, now))
         return ops
