@@ -62,8 +62,7 @@ def settings(prefix: str, **more: Any) -> Settings:
         secret=SECRET,
         redis_url=REDIS_URL,
         redis_prefix=prefix,
-        worker_ttl_s=1,
-        **{"history": False, "shutdown_grace_s": 0, **more},
+        **{"history": False, "shutdown_grace_s": 0, "worker_ttl_s": 1, **more},
     )
 
 
@@ -171,7 +170,9 @@ async def test_requests_waiting_for_their_answers_hold_one_connection(prefix: st
         await answer.wait()
         await _plain(send, scope["path"])
 
-    config = settings(prefix)
+    # Both workers share this test's event loop, busy with 300 requests: a heartbeat that
+    # lapses after 1 s (the other tests' setting) could let the owner look gone.
+    config = settings(prefix, worker_ttl_s=10)
     name = f"{prefix}sender"
     sender = Cluster(config, f"{REDIS_URL}?client_name={name}", prefix=prefix)
     owner = Cluster(config, REDIS_URL, prefix=prefix)
