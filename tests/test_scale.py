@@ -21,7 +21,7 @@ import pytest
 import redis
 import redis.asyncio
 
-from tests.helpers import REDIS_URL, ROOT, LightchatServe, Server
+from tests.helpers import REDIS_URL, ROOT, LightchatServe, Server, sse_field
 from tests.pg import postgres_database
 
 pytestmark = [
@@ -158,8 +158,7 @@ async def streaming(client: httpx.AsyncClient, url: str) -> AsyncIterator[Stream
                 if line.startswith(":"):
                     continue
                 if line:
-                    name, _, value = line.partition(":")
-                    value = value[1:] if value.startswith(" ") else value
+                    name, value = sse_field(line)
                     if name == "data":
                         data.append(value)
                     else:

@@ -19,7 +19,7 @@ from lightchat import LightChat, Message, Settings
 from lightchat.domain.events import Entry, MessageEvent, StepEvent
 from lightchat.ui.sse import CLOSING, Encoder
 from lightchat.ui.stream_view import Chunk
-from tests.helpers import HTMX, LiveServer, page_seq
+from tests.helpers import HTMX, LiveServer, page_seq, sse_field
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -72,15 +72,8 @@ class SSE:
 class Stream:
     """Reads server-sent events off an open streaming response."""
 
-    def __init__(self, response: httpx.Response) -> None:
-        self._lines = response.iter_lines()
-
-    @classmethod
-    def of(cls, body: str) -> Stream:
-        """A stream of these bytes, already received."""
-        stream = cls.__new__(cls)
-        stream._lines = iter(body.split("\n"))
-        return stream
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
 
     def until(self, stop: Callable[[SSE], bool]) -> list[SSE]:
         """Events up to the first that matches ``stop`` (the read times out otherwise)."""
@@ -102,8 +95,8 @@ class Stream:
                         return found
                 fields = {}
                 continue
-            name, _, value = line.partition(":")
-            fields.setdefault(name, []).append(value[1:] if value.startswith(" ") else value)
+            name, value = sse_field(line)
+            fields.setdefault(name, []).append(value)
         raise AssertionError(f"the stream ended before the expected event; got {found}")
 
     def rest(self) -> list[str]:
@@ -117,7 +110,7 @@ def stream(
 ) -> Iterator[Stream]:
     with client.stream("GET", url, headers=headers or {}) as response:
         assert response.status_code == 200
-        yield Stream(response)
+        yield Stream(response.iter_lines())
 
 
 def created(entries: list[Entry]) -> dict[str, int]:
@@ -163,7 +156,7 @@ def test_encode_frames_chunks_as_server_sent_events() -> None:
     )
     assert CLOSING == b"event: lc-closed\ndata: \n\n"
     # What a reader makes of it (the test's own, as the spec says).
-    events = Stream.of(body.decode()).until(lambda e: e.event == "tok")
+    events = Stream(iter(body.decode().split("\n"))).until(lambda e: e.event == "tok")
     assert [(e.id, e.event, e.data) for e in events] == [
         (3, None, "<p>a</p>\n <p>b</p>"),
         (None, "tok", "msg-x-raw\nhi\nthere\n"),
@@ -203,7 +196,7 @@ def test_replay_from_the_start_and_resume_from_any_id(
         assert response.headers["content-type"].startswith("text/event-stream")
         assert response.headers["cache-control"] == "no-store"
         assert response.headers["x-accel-buffering"] == "no"
-        replay = Stream(response).until(lambda e: e.id == last)
+        replay = Stream(response.iter_lines()).until(lambda e: e.id == last)
     ids = ids_of(replay)
     assert ids == sorted(ids)
     everything = "".join(e.data for e in replay)

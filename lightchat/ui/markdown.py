@@ -298,11 +298,10 @@ def is_plain_paragraph(source: str, rendered: str) -> bool:
     """True when ``rendered``, the HTML of ``source``, is one paragraph of the text as it
     is: markdown made nothing of it (no emphasis, link, entity, line break...), so the text
     reads the same unrendered."""
+    from markdown_it.common.utils import escapeHtml  # loaded by the render that made it
+
     text = source.strip()
-    if "\n" in text:
-        return False
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return rendered == "<p>" + escaped.replace('"', "&quot;") + "</p>\n"
+    return "\n" not in text and rendered == f"<p>{escapeHtml(text)}</p>\n"
 
 
 def pygments_css(style: str = "default", scope: str = ".highlight") -> str:

@@ -396,12 +396,13 @@ class StreamView:
                     Chunk(hx_partial(f"msg-{mid}-blocks", "beforeend", settled_html), None, seq)
                 )
                 live.settled += settled
-            elif live.plain and is_plain_paragraph(rest, tail_html):
-                # The page shows this already: the paragraph it has, then the text streamed
-                # after it, on its line.
-                return ops
         source = content[live.settled :]
-        live.plain = is_plain_paragraph(source, tail_html)
+        plain = is_plain_paragraph(source, tail_html)
+        if plain and live.plain and not first and not settled:
+            # The page shows this already: the paragraph it has, then the text streamed
+            # after it, on its line.
+            return ops
+        live.plain = plain
         tail = streaming_tail(mid, tail_html, source)
         ops.append(Chunk(hx_partial(f"msg-{mid}-tail", "innerMorph", tail), None, seq))
         return ops
