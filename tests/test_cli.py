@@ -399,3 +399,33 @@ def test_init_refuses_a_file_as_its_folder(tmp_path: Path) -> None:
     target.write_text("hello")
     result = CliRunner().invoke(main, ["init", str(target)])
     assert_clean_exit(result, "is a file; give a folder")
+
+
+@pytest.mark.anyio
+async def test_serve_freezes_what_the_history_store_brought_once_it_is_open(
+    tmp_path: Path,
+) -> None:
+    # The store's import (SQLAlchemy, the driver) comes after the start: unless it is
+    # frozen too, every full collection of a busy server walks its objects again.
+    import gc
+
+    from lightchat.cli import _tune_gc
+
+    app = LightChat(Settings(app_dir=str(tmp_path), history=True))
+    thresholds = gc.get_threshold()
+    try:
+        _tune_gc(app)
+        history = app.history
+        assert history is not None
+        before = gc.get_freeze_count()
+        await history.start()
+        assert await history.wait_ready()
+        assert gc.get_freeze_count() > before
+        # The store, made after the start, is out of the collector's generations.
+        assert history.store is not None
+        assert all(item is not history.store for item in gc.get_objects())
+    finally:
+        if app.history is not None:
+            await app.history.close()
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)

@@ -187,9 +187,6 @@ class BodyLimit:
             and headers.get("content-type", "").startswith("multipart/form-data")
         ):
             limit = self.upload_bytes
-        too_large = PlainTextResponse(
-            say("notice.body_too_large", size=_size(limit)), status_code=413
-        )
         length = headers.get("content-length")
         # ASCII digits only ("²" is a digit to isdigit(), not to int()); more of them than
         # any limit has is too large, whatever int() would make of them.
@@ -199,7 +196,7 @@ class BodyLimit:
             and length.isdigit()
             and (len(length) > 18 or int(length) > limit)
         ):
-            await too_large(scope, receive, send)
+            await _too_large(limit)(scope, receive, send)
             return
         received = 0
 
@@ -215,7 +212,12 @@ class BodyLimit:
         try:
             await self.app(scope, counting_receive, send)
         except _BodyTooLarge:
-            await too_large(scope, receive, send)
+            await _too_large(limit)(scope, receive, send)
+
+
+def _too_large(limit: int) -> PlainTextResponse:
+    """The 413 answer to a body over ``limit`` bytes, in the reader's language."""
+    return PlainTextResponse(say("notice.body_too_large", size=_size(limit)), status_code=413)
 
 
 def _size(count: int) -> str:
