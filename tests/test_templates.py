@@ -509,6 +509,19 @@ def test_a_syntax_error_in_an_app_template_names_the_file_and_line(tmp_path: Pat
     assert "line 3" in message
 
 
+def test_the_check_of_an_apps_templates_skips_their_compiled_copies(tmp_path: Path) -> None:
+    # An app kept beside its templates' bytecode (the hello app is in the package, whose
+    # compiled templates may sit in templates/__pycache__) still starts; a template that
+    # is not UTF-8 is named.
+    cache = tmp_path / "templates" / "__pycache__"
+    cache.mkdir(parents=True)
+    (cache / "0f6f91e837c98228de0acd395baed682.jinja").write_bytes(b"\x80\x04\x95 code")
+    Renderer(SettingsType(app_dir=str(tmp_path)), "v1")
+    (tmp_path / "templates" / "card.html").write_bytes(b"\xff\xfe not UTF-8")
+    with pytest.raises(ConfigError, match="card.html is not UTF-8 text"):
+        Renderer(SettingsType(app_dir=str(tmp_path)), "v1")
+
+
 @pytest.mark.usefixtures("isolated_import")
 def test_serve_refuses_an_app_whose_template_is_broken(tmp_path: Path) -> None:
     (tmp_path / "templates").mkdir()

@@ -152,9 +152,10 @@ def check_app_templates(env: Environment, app_dir: str) -> None:
     if not folder.is_dir():
         return
     for path in sorted(folder.rglob("*")):
-        if not path.is_file() or path.name.startswith("."):
-            continue
         name = path.relative_to(folder).as_posix()
+        # Hidden files, and compiled templates (a bytecode cache kept beside them).
+        if not path.is_file() or path.name.startswith(".") or "__pycache__" in path.parts:
+            continue
         try:
             env.get_template(name)
         except TemplateSyntaxError as exc:
