@@ -728,6 +728,50 @@ async def test_list_threads_edges(store: Store) -> None:
             await store.list_threads(owner, Pagination(cursor=cursor))
 
 
+async def test_recent_threads_lists_what_the_first_page_of_list_threads_holds(
+    sql_store: SQLStore,
+) -> None:
+    # The sidebar's reading (on SQLite, a driver connection of its own) and the general
+    # listing agree on the threads, their order, names and times.
+    owner = owner_key()
+    assert await sql_store.recent_threads(owner, 50) == []
+    made = [await sql_store.create_thread(owner, name=f"Thread {n}") for n in range(7)]
+    await sql_store.create_thread(owner, name=None)
+    await sql_store.create_thread(owner_key(), name="Someone else's")
+    await sql_store.share_thread(made[4].id, owner=owner, shared=True)
+    await sql_store.upsert_step(record_from_item(message(), made[2].id), owner=owner)
+
+    def shown(threads: Any) -> list[tuple[Any, ...]]:
+        return [(t.id, t.name, t.updated_at, t.shared_at) for t in threads]
+
+    for first in (3, 50):
+        page = await sql_store.list_threads(owner, Pagination(first=first))
+        recent = await sql_store.recent_threads(owner, first)
+        assert shown(recent) == shown(page.threads)
+    assert recent[0].id == made[2].id
+    assert all(t.updated_at.utcoffset() == timedelta(0) for t in recent)
+    assert [t.shared_at is not None for t in recent].count(True) == 1
+    assert len(await sql_store.recent_threads(owner, 0)) == 1  # clamped to one
+    # Each reading sees what was written since the last one (no snapshot is kept open).
+    later = await sql_store.create_thread(owner, name="Later")
+    assert (await sql_store.recent_threads(owner, 1))[0].id == later.id
+    own_connection = sql_store.engine.dialect.name == "sqlite"
+    assert (sql_store._listing is not None) is own_connection
+
+
+async def test_recent_threads_of_a_database_in_memory() -> None:
+    # No second connection can see a database in memory: the pool's connection reads it.
+    store = await SQLStore.open("sqlite:///:memory:")
+    try:
+        owner = owner_key()
+        made = await store.create_thread(owner, name="Only")
+        recent = await store.recent_threads(owner, 50)
+        assert [(t.id, t.name) for t in recent] == [(made.id, "Only")]
+        assert store._listing is None
+    finally:
+        await store.close()
+
+
 async def test_search_matches_names_and_step_outputs(store: Store) -> None:
     owner = owner_key()
     by_name = await store.create_thread(owner, name="Paris itinerary")

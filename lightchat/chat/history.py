@@ -89,6 +89,7 @@ if TYPE_CHECKING:
         StepRecord,
         StoredThread,
         ThreadFields,
+        ThreadLister,
         ThreadSharing,
         ThreadsWriter,
     )
@@ -176,6 +177,7 @@ class History:
         """The text so far of items written before, to set at the next batch."""
         self._output_writer: OutputWriter | None = None
         self._threads_writer: ThreadsWriter | None = None
+        self._lister: ThreadLister | None = None
         self._checkpoint: asyncio.TimerHandle | None = None
         self._threads: set[_Thread] = set()
         self._writing: dict[_Key, Item | None] = {}
@@ -454,6 +456,7 @@ class History:
             self._batches = store if isinstance(store, module.BatchWriter) else None
             self._output_writer = store if isinstance(store, module.OutputWriter) else None
             self._threads_writer = store if isinstance(store, module.ThreadsWriter) else None
+            self._lister = store if isinstance(store, module.ThreadLister) else None
             self._store = store
             if self.on_open is not None:
                 self.on_open()
@@ -792,11 +795,21 @@ class History:
         module = self._module
         filters = module.ThreadFilter(search=search) if search and search.strip() else None
         try:
-            page = await self._store.list_threads(owner, module.Pagination(first=first), filters)
+            if filters is None and self._lister is not None:
+                recent = await self._lister.recent_threads(owner, first)
+                stored = [
+                    ThreadLink(thread.id, thread.name, thread.updated_at, thread.shared_at)
+                    for thread in recent
+                    if thread.name
+                ]
+            else:
+                page = await self._store.list_threads(
+                    owner, module.Pagination(first=first), filters
+                )
+                stored = [thread_link(thread) for thread in page.threads if thread.name]
         except Exception as exc:  # see the docstring
             logger.error("Could not list the chats of the history", exc_info=exc)
             return []
-        stored = [thread_link(thread) for thread in page.threads if thread.name]
         unwritten = [] if search else self._unwritten(owner, module)
         if not unwritten:
             return stored

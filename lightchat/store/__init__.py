@@ -13,8 +13,8 @@ The parts, one concept per module:
 - ``migrate``: versioned schema migrations, applied on start (with Alembic, which
   ``migrations.runner`` imports only when a database needs migrating);
 - ``layer``: the ``DataLayer`` interface an app may implement (``@data_layer``), and the
-  optional ones (``BatchWriter``, ``OutputWriter``, ``ThreadsWriter``, ``ThreadSharing``,
-  ``FavoriteSteps``, ``McpServerKeeper``);
+  optional ones (``BatchWriter``, ``OutputWriter``, ``ThreadsWriter``, ``ThreadLister``,
+  ``ThreadSharing``, ``FavoriteSteps``, ``McpServerKeeper``);
 - ``sql``: ``SQLStore``, the interface on SQLite or PostgreSQL;
 - ``memory``: ``MemoryStore``, the interface in process memory;
 - ``convert``: ``StepRecord`` <-> ``MessageData``/``StepData``;
@@ -70,6 +70,8 @@ from lightchat.store.layer import (
     StoredThread,
     ThreadFields,
     ThreadFilter,
+    ThreadLister,
+    ThreadListing,
     ThreadPage,
     ThreadSharing,
     ThreadsWriter,
@@ -118,6 +120,8 @@ __all__ = [
     "StoredThread",
     "ThreadFields",
     "ThreadFilter",
+    "ThreadLister",
+    "ThreadListing",
     "ThreadPage",
     "ThreadRecord",
     "ThreadSharing",

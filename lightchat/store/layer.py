@@ -381,6 +381,30 @@ class ThreadsWriter(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class ThreadListing:
+    """A thread as a list of chats shows it (``ThreadLister``)."""
+
+    id: str
+    name: str | None
+    updated_at: datetime
+    shared_at: datetime | None = None
+
+
+@runtime_checkable
+class ThreadLister(Protocol):
+    """A data layer that can also list an owner's latest threads cheaply (optional).
+
+    Every chat page lists its owner's chats in the sidebar; with this method the history
+    reads only what the list shows, instead of a ``list_threads`` page of whole records.
+    """
+
+    async def recent_threads(self, owner: str, first: int) -> list[ThreadListing]:
+        """The owner's ``first`` (at most ``MAX_PAGE_SIZE``) most recently updated
+        threads, in the order of ``list_threads`` without a cursor or filters."""
+        ...
+
+
 @runtime_checkable
 class OutputWriter(Protocol):
     """A data layer that can also set the text of many steps at once, cheaply (optional).

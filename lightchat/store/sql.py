@@ -32,6 +32,12 @@ Concurrency decisions:
   begin; other processes still queue on SQLite's lock (busy timeout).
 - ``list_threads`` pages by keyset (``(updated_at, id) < cursor``), not ``OFFSET``, on the
   ``(owner, updated_at, id)`` index: every page costs the same.
+- ``recent_threads`` (every chat page's sidebar) reads a SQLite file on a driver
+  connection of its own, in autocommit: its one ``SELECT`` is one snapshot and one hop to
+  the driver's thread, where a pooled connection takes five (cursor, execute, fetch, close,
+  the pool's rollback) and SQLAlchemy's result machinery on top (0.11 ms of CPU instead of
+  0.85 for an owner with no chats, 0.16 instead of 2.2 for fifty). A database in memory,
+  or a URL with options, is read through the pool.
 
 Cost: the history writes every message and step here, so the step writes are built for
 it: their statements are built once per store and reused (SQLAlchemy then finds the
@@ -53,7 +59,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -93,6 +99,8 @@ from lightchat.store.layer import (
     StoredThread,
     ThreadFields,
     ThreadFilter,
+    ThreadLister,
+    ThreadListing,
     ThreadPage,
     ThreadSharing,
     ThreadsWriter,
@@ -279,6 +287,8 @@ class SQLStore:
             pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
         )
         self._sql = _Statements(self._insert)
+        self._listing: Any = _UNOPENED  # recent_threads' own SQLite connection, or None
+        self._listing_opening = asyncio.Lock()
 
     @classmethod
     async def open(
@@ -305,6 +315,9 @@ class SQLStore:
 
     async def close(self) -> None:
         """Close the engine's connections."""
+        listing, self._listing = self._listing, None
+        if isinstance(listing, tuple):
+            await listing[-1].close()
         await self.engine.dispose()
 
     async def ping(self) -> None:
@@ -599,6 +612,59 @@ class SQLStore:
         async with self._read_one() as connection:
             threads = await _all(connection, query, ThreadRecord)
         return _page(threads, size)
+
+    async def recent_threads(self, owner: str, first: int) -> list[ThreadListing]:
+        """The owner's ``first`` most recently updated threads, as the sidebar lists them
+        (``ThreadLister``; see the module docstring)."""
+        size = max(1, min(first, MAX_PAGE_SIZE))
+        listing = await self._listing_connection()
+        if listing is None:
+            async with self._read_one() as connection:
+                parameters = {"l_owner": owner, "l_limit": size}
+                found = await connection.execute(self._sql.recent_listing, parameters)
+                return [ThreadListing(*row) for row in found.all()]
+        sql, slots, reader = listing
+        given = {"l_owner": owner, "l_limit": size}
+        values = [given.get(name, value) for name, value in slots]
+        rows = await reader.execute_fetchall(sql, values)
+        return [
+            ThreadListing(
+                thread_id,
+                name,
+                _sqlite_time(updated),
+                None if shared is None else _sqlite_time(shared),
+            )
+            for thread_id, name, updated, shared in rows
+        ]
+
+    async def _listing_connection(self) -> _Listing | None:
+        """``recent_threads``' SQL and driver connection, opened on first use; None where
+        the pool must serve it (see the module docstring)."""
+        if self._listing is not _UNOPENED:
+            return cast(_Listing | None, self._listing)
+        async with self._listing_opening:
+            if self._listing is _UNOPENED:
+                self._listing = await self._open_listing()
+        return cast(_Listing | None, self._listing)
+
+    async def _open_listing(self) -> _Listing | None:
+        url = self.engine.url
+        database = url.database or ""
+        in_memory = database in ("", ":memory:") or database.startswith("file:")
+        if self.engine.dialect.name != "sqlite" or in_memory or url.query:
+            return None
+        import aiosqlite  # the SQLite driver: only a SQLite store gets here
+
+        compiled = self._sql.recent_listing.compile(dialect=self.engine.dialect)
+        # The parameters in their order (the two given, the dialect's own ``OFFSET 0``).
+        slots = [(name, compiled.params[name]) for name in compiled.positiontup or ()]
+        connection = await aiosqlite.connect(database, isolation_level=None)
+        try:
+            await connection.execute("PRAGMA busy_timeout=5000")
+        except BaseException:
+            await connection.close()
+            raise
+        return compiled.string, slots, connection
 
     async def get_thread_owner(self, thread_id: str) -> str | None:
         """The owner key of a thread, or None if there is no such thread."""
@@ -987,6 +1053,13 @@ class _Statements:
             .order_by(threads.c.updated_at.desc(), threads.c.id.desc())
             .limit(bindparam("l_limit", type_=Integer()))
         )
+        #: The same, only what a list of chats shows (``recent_threads``).
+        self.recent_listing = (
+            sa_select(threads.c.id, threads.c.name, threads.c.updated_at, threads.c.shared_at)
+            .where(threads.c.owner == bindparam("l_owner"))
+            .order_by(threads.c.updated_at.desc(), threads.c.id.desc())
+            .limit(bindparam("l_limit", type_=Integer()))
+        )
         #: The id and owner of the threads among ``t_ids``, locked for the writes.
         self.lock = (
             sa_select(threads.c.id, threads.c.owner)
@@ -1016,6 +1089,21 @@ class _Statements:
         return self._touch_any if owner is None else self._touch_owned
 
 
+_UNOPENED = object()
+
+_Listing = tuple[str, list[tuple[str, Any]], Any]
+"""``recent_threads``' SQL, its parameters' (name, fixed value) in order, and its connection."""
+
+
+def _sqlite_time(text: str) -> datetime:
+    """A time as SQLAlchemy stores it in SQLite (naive UTC text), aware again.
+
+    >>> _sqlite_time("2026-12-08 02:01:25.683873")
+    datetime.datetime(2026, 12, 8, 2, 1, 25, 683873, tzinfo=datetime.timezone.utc)
+    """
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
 def _subtree(root: str, pairs: Iterable[tuple[str, str | None]]) -> list[str]:
     """``root`` and the ids of the steps nested in it, at any depth."""
     children: dict[str, list[str]] = {}
@@ -1036,6 +1124,7 @@ if TYPE_CHECKING:  # mypy checks here that SQLStore implements the whole interfa
     _batches: type[BatchWriter] = SQLStore
     _outputs: type[OutputWriter] = SQLStore
     _fields: type[ThreadsWriter] = SQLStore
+    _lister: type[ThreadLister] = SQLStore
     _sharing: type[ThreadSharing] = SQLStore
     _favorites: type[FavoriteSteps] = SQLStore
     _mcp_servers: type[McpServerKeeper] = SQLStore
