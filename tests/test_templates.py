@@ -518,7 +518,7 @@ def test_the_check_of_an_apps_templates_skips_their_compiled_copies(tmp_path: Pa
     (cache / "0f6f91e837c98228de0acd395baed682.jinja").write_bytes(b"\x80\x04\x95 code")
     Renderer(SettingsType(app_dir=str(tmp_path)), "v1")
     (tmp_path / "templates" / "card.html").write_bytes(b"\xff\xfe not UTF-8")
-    with pytest.raises(ConfigError, match="card.html is not UTF-8 text"):
+    with pytest.raises(ConfigError, match=r"card\.html is not UTF-8 text"):
         Renderer(SettingsType(app_dir=str(tmp_path)), "v1")
 
 
