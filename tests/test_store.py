@@ -854,6 +854,56 @@ async def test_upsert_steps_writes_many_chats_in_one_call(sql_store: SQLStore) -
         await sql_store.upsert_steps([later], owners={})
 
 
+async def test_upsert_steps_stores_what_upsert_step_stores(sql_store: SQLStore) -> None:
+    # On a SQLite file the batches go on a driver connection of their own, their values
+    # converted as SQLAlchemy converts them: a step reads back the same either way.
+    owner = owner_key()
+    one, many = await sql_store.create_thread(owner), await sql_store.create_thread(owner)
+    step = StepData(
+        id="",
+        name="search",
+        type="tool",
+        input='{"q": "Lisbon"}',
+        output="Found \u2713 it",
+        status="failed",
+        show_input="json",
+        language="json",
+        started_at=1_700_000_000.25,
+        ended_at=1_700_000_003.5,
+        interrupted=True,
+        generation={"provider": "openai", "messages": [{"role": "user", "content": "hi"}]},
+    )
+    shown = message("assistant_message", "Done.", parent_id="p", interrupted=True)
+
+    def pair(item: Any, thread_id: str) -> StepRecord:
+        return record_from_item(replace(item, id=f"{thread_id}-{item.type}"), thread_id)
+
+    for item in (step, shown):
+        await sql_store.upsert_step(pair(item, one.id), owner=owner)
+    await sql_store.upsert_steps(
+        [pair(step, many.id), pair(shown, many.id)], owners={many.id: owner}
+    )
+    await sql_store.update_outputs([(f"{many.id}-tool", many.id, "Later")], owners={many.id: owner})
+    await sql_store.upsert_step(
+        record_from_item(replace(step, id=f"{one.id}-tool", output="Later"), one.id), owner=owner
+    )
+
+    def stored(steps: list[StepRecord]) -> list[dict[str, Any]]:
+        return [
+            {k: v for k, v in s.model_dump().items() if k not in ("id", "thread_id", "created_at")}
+            for s in steps
+        ]
+
+    singly = await sql_store.get_thread_steps(one.id, owner=owner)
+    batched = await sql_store.get_thread_steps(many.id, owner=owner)
+    assert stored(batched) == stored(singly)
+    tool = item_from_record(batched[0])
+    assert isinstance(tool, StepData)
+    assert tool.generation == step.generation
+    direct = sql_store.engine.dialect.name == "sqlite"
+    assert (sql_store._direct is not None) is direct
+
+
 async def test_update_threads_sets_what_is_given_of_the_owners_threads(
     sql_store: SQLStore,
 ) -> None:

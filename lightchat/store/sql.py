@@ -41,8 +41,13 @@ Concurrency decisions:
 
 Cost: the history writes every message and step here, so the step writes are built for
 it: their statements are built once per store and reused (SQLAlchemy then finds the
-compiled SQL in its cache at once), and a batch costs the same few round trips (on SQLite,
-hops to aiosqlite's thread) whatever its size.
+compiled SQL in its cache at once), and a batch costs the same few round trips whatever
+its size. On a SQLite file the history's batches (``upsert_steps``, ``update_outputs``,
+``update_threads``) skip the pool: the same statements, compiled once, run whole in a
+worker thread on a sqlite3 connection of their own (``_DirectWriter``), one hop instead
+of six, with the values converted as SQLAlchemy converts them (48 steps: about 1.7 ms
+of CPU instead of 4.5). Conflicts are told by the rows changed (a step of another thread
+is left alone by the upsert's ``WHERE``), then named by one ``SELECT``.
 
 Search is a case-insensitive ``LIKE '%text%'`` over the thread's name and its steps'
 outputs, limited to one owner's threads; there is no full-text index.
@@ -56,8 +61,15 @@ built once and shared; the tables are ``records``, the conversions ``convert``.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from contextlib import (
+    AbstractAsyncContextManager,
+    asynccontextmanager,
+    contextmanager,
+    nullcontext,
+)
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -289,6 +301,7 @@ class SQLStore:
         self._sql = _Statements(self._insert)
         self._listing: Any = _UNOPENED  # recent_threads' own SQLite connection, or None
         self._listing_opening = asyncio.Lock()
+        self._direct: Any = _UNOPENED  # the history's writes' own SQLite connection, or None
 
     @classmethod
     async def open(
@@ -318,6 +331,10 @@ class SQLStore:
         listing, self._listing = self._listing, None
         if isinstance(listing, tuple):
             await listing[-1].close()
+        direct, self._direct = self._direct, None
+        if isinstance(direct, _DirectWriter):
+            async with self._write_turn:
+                direct.close()
         await self.engine.dispose()
 
     async def ping(self) -> None:
@@ -473,6 +490,11 @@ class SQLStore:
             if len(row) > 2:
                 rows.setdefault(tuple(row)[2:], []).append(row)
         if not rows:
+            return
+        direct = await self._direct_writer()
+        if direct is not None:
+            statements = [(direct.set_fields(names), group) for names, group in rows.items()]
+            await direct.write(self._write_turn, statements)
             return
         async with self._write() as connection:
             for names, group in rows.items():
@@ -666,6 +688,24 @@ class SQLStore:
             raise
         return compiled.string, slots, connection
 
+    async def _direct_writer(self) -> _DirectWriter | None:
+        """The history's writes' own SQLite connection (see ``_DirectWriter``), opened on
+        first use; None where the pool serves them (PostgreSQL, a database in memory, a
+        URL with options)."""
+        if self._direct is _UNOPENED:
+            async with self._listing_opening:
+                if self._direct is _UNOPENED:
+                    self._direct = await self._open_direct()
+        return cast(_DirectWriter | None, self._direct)
+
+    async def _open_direct(self) -> _DirectWriter | None:
+        url = self.engine.url
+        database = url.database or ""
+        in_memory = database in ("", ":memory:") or database.startswith("file:")
+        if self.engine.dialect.name != "sqlite" or in_memory or url.query:
+            return None
+        return await asyncio.to_thread(_DirectWriter, database, self.engine.dialect, self._sql)
+
     async def get_thread_owner(self, thread_id: str) -> str | None:
         """The owner key of a thread, or None if there is no such thread."""
         query = select(ThreadRecord.owner).where(col(ThreadRecord.id) == thread_id)
@@ -732,6 +772,10 @@ class SQLStore:
             )
             for thread_id in wanted
         ]
+        direct = await self._direct_writer()
+        if direct is not None:
+            await direct.upsert_steps(self._write_turn, steps, owners, new, touches)
+            return
         async with self._write() as connection:
             await connection.execute(sql.create_thread, new)  # the ones that exist stay as they are
             # Lock the threads in id order (two batches never wait on each other in a
@@ -760,6 +804,10 @@ class SQLStore:
             {"s_id": step_id, "s_thread": thread_id, "s_owner": owners[thread_id], "s_output": text}
             for step_id, thread_id, text in outputs
         ]
+        direct = await self._direct_writer()
+        if direct is not None:
+            await direct.write(self._write_turn, [(direct.set_output, rows)])
+            return
         async with self._write() as connection:
             await connection.execute(self._sql.set_output, rows)
 
@@ -1016,7 +1064,9 @@ class _Statements:
         self._set_fields: dict[tuple[str, ...], Any] = {}
         self.create_thread = insert(threads).on_conflict_do_nothing(index_elements=["id"])
         upsert = insert(steps)
-        self.upsert = upsert.on_conflict_do_update(
+        #: A step's state (a step of another thread is left alone), and the same telling
+        #: which steps it wrote.
+        self.upsert_plain = upsert.on_conflict_do_update(
             index_elements=["id"],
             set_={
                 column.key: upsert.excluded[column.key]
@@ -1024,7 +1074,8 @@ class _Statements:
                 if column.key not in _STEP_KEEPS
             },
             where=steps.c.thread_id == upsert.excluded.thread_id,
-        ).returning(steps.c.id)
+        )
+        self.upsert = self.upsert_plain.returning(steps.c.id)
         touch = update(threads).values(
             updated_at=bindparam("t_now", type_=UTCDateTime()),
             name=func.coalesce(threads.c.name, bindparam("t_name", type_=threads.c.name.type)),
@@ -1090,6 +1141,162 @@ class _Statements:
 
 
 _UNOPENED = object()
+
+
+class _Prepared:
+    """A statement compiled once for SQLite's driver: its SQL, and the conversions
+    SQLAlchemy makes of its parameters' values (times to text, JSON to text...)."""
+
+    __slots__ = ("_binds", "sql")
+
+    def __init__(self, statement: Any, dialect: Any, keys: Sequence[str] | None = None) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=keys)
+        self.sql: str = compiled.string
+        self._binds = [
+            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+            for name in compiled.positiontup or ()
+        ]
+
+    def rows(self, values: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+        """The driver's parameters for rows of values (by name)."""
+        binds = self._binds
+        return [
+            tuple(row[name] if convert is None else convert(row[name]) for name, convert in binds)
+            for row in values
+        ]
+
+
+class _DirectWriter:
+    """The history's frequent writes on a SQLite file: ``upsert_steps``,
+    ``update_outputs`` and ``update_threads``, each one transaction run whole in a worker
+    thread on a sqlite3 connection of its own.
+
+    Through the pool, a batch took six hops to the driver's thread (begin, create the
+    threads, check them, touch them, the steps, commit), each with SQLAlchemy's execution
+    around it: about 4 ms of the event loop's time for 48 steps. The statements are the
+    pool's own (``_Statements``), compiled once; their values are converted as SQLAlchemy
+    converts them. Writes take the store's write turn, as the pool's do, and a lock of
+    their own around the connection (a cancelled caller leaves its thread running).
+    """
+
+    def __init__(self, database: str, dialect: Any, sql: _Statements) -> None:
+        connection = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+        for pragma in ("busy_timeout=5000", "foreign_keys=ON", "synchronous=NORMAL"):
+            connection.execute(f"PRAGMA {pragma}")
+        self._connection = connection
+        self._lock = threading.Lock()
+        self._sql, self._dialect = sql, dialect
+        self._set_fields: dict[tuple[str, ...], _Prepared] = {}
+        self._threads = _table(ThreadRecord).name
+        self._steps = _table(StepRecord).name
+        self.create_thread = _Prepared(
+            sql.create_thread, dialect, [key for _, key in _columns(ThreadRecord)]
+        )
+        self.touch = _Prepared(sql.touch(None), dialect)
+        self.upsert = _Prepared(sql.upsert_plain, dialect, [key for _, key in _columns(StepRecord)])
+        self.set_output = _Prepared(sql.set_output, dialect)
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+
+    def set_fields(self, names: tuple[str, ...]) -> _Prepared:
+        """``_Statements.set_fields`` for these fields, compiled once."""
+        prepared = self._set_fields.get(names)
+        if prepared is None:
+            prepared = self._set_fields[names] = _Prepared(
+                self._sql.set_fields(names), self._dialect
+            )
+        return prepared
+
+    async def write(
+        self,
+        turn: AbstractAsyncContextManager[Any],
+        statements: Sequence[tuple[_Prepared, Sequence[Mapping[str, Any]]]],
+    ) -> None:
+        """Statements, each for many rows of values, in one transaction."""
+        work = [(prepared.sql, prepared.rows(rows)) for prepared, rows in statements]
+        async with turn:
+            await asyncio.to_thread(self._write, work)
+
+    def _write(self, work: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
+        with self._transaction() as connection:
+            for sql, values in work:
+                connection.executemany(sql, values)
+
+    async def upsert_steps(
+        self,
+        turn: AbstractAsyncContextManager[Any],
+        steps: Sequence[StepRecord],
+        owners: Mapping[str, str],
+        new: list[dict[str, Any]],
+        touches: list[dict[str, Any]],
+    ) -> None:
+        """``SQLStore.upsert_steps`` once its rows are made (``new``: the threads that may
+        be missing, ``touches``: the threads' updates)."""
+        threads = self.create_thread.rows(new)
+        touched = self.touch.rows(touches)
+        written = self.upsert.rows(_values(step) for step in steps)
+        ids = [(step.id, step.thread_id) for step in steps]
+        async with turn:
+            await asyncio.to_thread(
+                self._upsert_steps, ids, dict(owners), threads, touched, written
+            )
+
+    def _upsert_steps(
+        self,
+        ids: list[tuple[str, str]],
+        owners: dict[str, str],
+        threads: list[tuple[Any, ...]],
+        touched: list[tuple[Any, ...]],
+        written: list[tuple[Any, ...]],
+    ) -> None:
+        with self._transaction() as connection:
+            connection.executemany(self.create_thread.sql, threads)  # the others stay
+            wanted = sorted({thread_id for _, thread_id in ids})
+            found = dict(
+                connection.execute(
+                    f"SELECT id, owner FROM {self._threads} WHERE id IN ({_marks(wanted)})",
+                    wanted,
+                ).fetchall()
+            )
+            for _, thread_id in ids:
+                if found.get(thread_id) != owners[thread_id]:
+                    raise NotFoundError(f"No thread {thread_id!r}.")
+            connection.executemany(self.touch.sql, touched)
+            before = connection.total_changes
+            connection.executemany(self.upsert.sql, written)
+            if connection.total_changes - before < len(written):  # one left alone
+                step_ids = [step_id for step_id, _ in ids]
+                stored = dict(
+                    connection.execute(
+                        f"SELECT id, thread_id FROM {self._steps} WHERE id IN ({_marks(step_ids)})",
+                        step_ids,
+                    ).fetchall()
+                )
+                for step_id, thread_id in ids:
+                    if stored.get(step_id) != thread_id:
+                        raise ConflictError(f"Step {step_id!r} belongs to another thread.")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """The connection in a write transaction: committed, or rolled back if it raised."""
+        with self._lock:
+            connection = self._connection
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+                connection.execute("COMMIT")
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+
+
+def _marks(values: Sequence[Any]) -> str:
+    """As many ``?`` as values, for an ``IN (...)``."""
+    return ",".join("?" * len(values))
+
 
 _Listing = tuple[str, list[tuple[str, Any]], Any]
 """``recent_threads``' SQL, its parameters' (name, fixed value) in order, and its connection."""
