@@ -756,7 +756,7 @@ async def test_recent_threads_lists_what_the_first_page_of_list_threads_holds(
     later = await sql_store.create_thread(owner, name="Later")
     assert (await sql_store.recent_threads(owner, 1))[0].id == later.id
     own_connection = sql_store.engine.dialect.name == "sqlite"
-    assert (sql_store._listing is not None) is own_connection
+    assert (sql_store._own is not None) is own_connection
 
 
 async def test_recent_threads_of_a_database_in_memory() -> None:
@@ -767,7 +767,7 @@ async def test_recent_threads_of_a_database_in_memory() -> None:
         made = await store.create_thread(owner, name="Only")
         recent = await store.recent_threads(owner, 50)
         assert [(t.id, t.name) for t in recent] == [(made.id, "Only")]
-        assert store._listing is None
+        assert store._own is None
     finally:
         await store.close()
 
@@ -901,7 +901,7 @@ async def test_upsert_steps_stores_what_upsert_step_stores(sql_store: SQLStore) 
     assert isinstance(tool, StepData)
     assert tool.generation == step.generation
     direct = sql_store.engine.dialect.name == "sqlite"
-    assert (sql_store._direct is not None) is direct
+    assert (sql_store._own is not None) is direct
 
 
 async def test_update_threads_sets_what_is_given_of_the_owners_threads(

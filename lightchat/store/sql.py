@@ -299,9 +299,8 @@ class SQLStore:
             pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
         )
         self._sql = _Statements(self._insert)
-        self._listing: Any = _UNOPENED  # recent_threads' own SQLite connection, or None
-        self._listing_opening = asyncio.Lock()
-        self._direct: Any = _UNOPENED  # the history's writes' own SQLite connection, or None
+        self._own: Any = _UNOPENED  # _OwnConnections on a SQLite file, else None
+        self._own_opening = asyncio.Lock()
 
     @classmethod
     async def open(
@@ -328,13 +327,11 @@ class SQLStore:
 
     async def close(self) -> None:
         """Close the engine's connections."""
-        listing, self._listing = self._listing, None
-        if isinstance(listing, tuple):
-            await listing[-1].close()
-        direct, self._direct = self._direct, None
-        if isinstance(direct, _DirectWriter):
+        own, self._own = self._own, None
+        if isinstance(own, _OwnConnections):
+            await own.listing[-1].close()
             async with self._write_turn:
-                direct.close()
+                own.writer.close()
         await self.engine.dispose()
 
     async def ping(self) -> None:
@@ -491,10 +488,10 @@ class SQLStore:
                 rows.setdefault(tuple(row)[2:], []).append(row)
         if not rows:
             return
-        direct = await self._direct_writer()
-        if direct is not None:
-            statements = [(direct.set_fields(names), group) for names, group in rows.items()]
-            await direct.write(self._write_turn, statements)
+        own = await self._own_connections()
+        if own is not None:
+            statements = [(own.writer.set_fields(names), group) for names, group in rows.items()]
+            await own.writer.write(self._write_turn, statements)
             return
         async with self._write() as connection:
             for names, group in rows.items():
@@ -639,13 +636,13 @@ class SQLStore:
         """The owner's ``first`` most recently updated threads, as the sidebar lists them
         (``ThreadLister``; see the module docstring)."""
         size = max(1, min(first, MAX_PAGE_SIZE))
-        listing = await self._listing_connection()
-        if listing is None:
+        own = await self._own_connections()
+        if own is None:
             async with self._read_one() as connection:
                 parameters = {"l_owner": owner, "l_limit": size}
                 found = await connection.execute(self._sql.recent_listing, parameters)
                 return [ThreadListing(*row) for row in found.all()]
-        sql, slots, reader = listing
+        sql, slots, reader = own.listing
         given = {"l_owner": owner, "l_limit": size}
         values = [given.get(name, value) for name, value in slots]
         rows = await reader.execute_fetchall(sql, values)
@@ -659,17 +656,16 @@ class SQLStore:
             for thread_id, name, updated, shared in rows
         ]
 
-    async def _listing_connection(self) -> _Listing | None:
-        """``recent_threads``' SQL and driver connection, opened on first use; None where
-        the pool must serve it (see the module docstring)."""
-        if self._listing is not _UNOPENED:
-            return cast(_Listing | None, self._listing)
-        async with self._listing_opening:
-            if self._listing is _UNOPENED:
-                self._listing = await self._open_listing()
-        return cast(_Listing | None, self._listing)
+    async def _own_connections(self) -> _OwnConnections | None:
+        """The store's own connections to its SQLite file, opened on first use; None where
+        the pool serves everything (PostgreSQL, a database in memory, a URL with options)."""
+        if self._own is _UNOPENED:
+            async with self._own_opening:
+                if self._own is _UNOPENED:
+                    self._own = await self._open_own()
+        return cast(_OwnConnections | None, self._own)
 
-    async def _open_listing(self) -> _Listing | None:
+    async def _open_own(self) -> _OwnConnections | None:
         url = self.engine.url
         database = url.database or ""
         in_memory = database in ("", ":memory:") or database.startswith("file:")
@@ -680,31 +676,18 @@ class SQLStore:
         compiled = self._sql.recent_listing.compile(dialect=self.engine.dialect)
         # The parameters in their order (the two given, the dialect's own ``OFFSET 0``).
         slots = [(name, compiled.params[name]) for name in compiled.positiontup or ()]
-        connection = await aiosqlite.connect(database, isolation_level=None)
+        writer = await asyncio.to_thread(_DirectWriter, database, self.engine.dialect, self._sql)
         try:
-            await connection.execute("PRAGMA busy_timeout=5000")
+            reader = await aiosqlite.connect(database, isolation_level=None)
+            try:
+                await reader.execute("PRAGMA busy_timeout=5000")
+            except BaseException:
+                await reader.close()
+                raise
         except BaseException:
-            await connection.close()
+            writer.close()
             raise
-        return compiled.string, slots, connection
-
-    async def _direct_writer(self) -> _DirectWriter | None:
-        """The history's writes' own SQLite connection (see ``_DirectWriter``), opened on
-        first use; None where the pool serves them (PostgreSQL, a database in memory, a
-        URL with options)."""
-        if self._direct is _UNOPENED:
-            async with self._listing_opening:
-                if self._direct is _UNOPENED:
-                    self._direct = await self._open_direct()
-        return cast(_DirectWriter | None, self._direct)
-
-    async def _open_direct(self) -> _DirectWriter | None:
-        url = self.engine.url
-        database = url.database or ""
-        in_memory = database in ("", ":memory:") or database.startswith("file:")
-        if self.engine.dialect.name != "sqlite" or in_memory or url.query:
-            return None
-        return await asyncio.to_thread(_DirectWriter, database, self.engine.dialect, self._sql)
+        return _OwnConnections((compiled.string, slots, reader), writer)
 
     async def get_thread_owner(self, thread_id: str) -> str | None:
         """The owner key of a thread, or None if there is no such thread."""
@@ -772,9 +755,9 @@ class SQLStore:
             )
             for thread_id in wanted
         ]
-        direct = await self._direct_writer()
-        if direct is not None:
-            await direct.upsert_steps(self._write_turn, steps, owners, new, touches)
+        own = await self._own_connections()
+        if own is not None:
+            await own.writer.upsert_steps(self._write_turn, steps, owners, new, touches)
             return
         async with self._write() as connection:
             await connection.execute(sql.create_thread, new)  # the ones that exist stay as they are
@@ -804,9 +787,9 @@ class SQLStore:
             {"s_id": step_id, "s_thread": thread_id, "s_owner": owners[thread_id], "s_output": text}
             for step_id, thread_id, text in outputs
         ]
-        direct = await self._direct_writer()
-        if direct is not None:
-            await direct.write(self._write_turn, [(direct.set_output, rows)])
+        own = await self._own_connections()
+        if own is not None:
+            await own.writer.write(self._write_turn, [(own.writer.set_output, rows)])
             return
         async with self._write() as connection:
             await connection.execute(self._sql.set_output, rows)
@@ -1300,6 +1283,15 @@ def _marks(values: Sequence[Any]) -> str:
 
 _Listing = tuple[str, list[tuple[str, Any]], Any]
 """``recent_threads``' SQL, its parameters' (name, fixed value) in order, and its connection."""
+
+
+@dataclass(frozen=True, slots=True)
+class _OwnConnections:
+    """A SQLite store's connections of its own, beside the pool's (see the module
+    docstring): the sidebar's reads, and the history's writes."""
+
+    listing: _Listing
+    writer: _DirectWriter
 
 
 def _sqlite_time(text: str) -> datetime:
